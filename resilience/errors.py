@@ -1,0 +1,145 @@
+"""Errors raised by callwise's resilience decorators.
+
+Only conditions that callwise itself creates get an exception of ours; an exception
+raised by the guarded function passes through unchanged.
+
+Exception tree::
+
+    ResilienceError
+    ├── CircuitOpenError          the breaker rejected the call (name, retry_after)
+    ├── BulkheadFull              no concurrency slot within the wait (name, limit)
+    ├── TimeoutExceeded           also a TimeoutError (timeout_s)
+    ├── RetryBudgetExhausted      a retry was due but the retry budget was spent
+    ├── InvalidUsage              also a ValueError: a bad parameter at construction
+    ├── InvokerClosed             also a RuntimeError: submit() after close()
+    └── InvocationError           a remote function answered with an error
+        ├── HttpStatusError       non-2xx HTTP answer (status_code, url)
+        └── FunctionError         the platform reported a function error (function, kind)
+    MissingDependency             also an ImportError: an optional extra is not installed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BulkheadFull",
+    "CircuitOpenError",
+    "FunctionError",
+    "HttpStatusError",
+    "InvalidUsage",
+    "InvocationError",
+    "InvokerClosed",
+    "MissingDependency",
+    "ResilienceError",
+    "RetryBudgetExhausted",
+    "TimeoutExceeded",
+]
+
+
+class ResilienceError(Exception):
+    """Base class of every error callwise's resilience code raises itself."""
+
+
+class CircuitOpenError(ResilienceError):
+    """The circuit breaker rejected the call without calling the function.
+
+    Attributes:
+        name: the breaker's name.
+        retry_after: seconds until the breaker lets a probe through (0 when a probe
+            slot, not time, is what is missing).
+    """
+
+    def __init__(self, name: str, retry_after: float) -> None:
+        self.name = name
+        self.retry_after = max(0.0, retry_after)
+        super().__init__(f"circuit {name!r} is open; retry after {self.retry_after:.3f} s")
+
+
+class BulkheadFull(ResilienceError):
+    """No concurrency slot became free within the bulkhead's wait.
+
+    Attributes:
+        name: the bulkhead's name.
+        limit: its maximum number of concurrent calls.
+    """
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name = name
+        self.limit = limit
+        super().__init__(f"bulkhead {name!r} is full ({limit} concurrent calls)")
+
+
+class TimeoutExceeded(ResilienceError, TimeoutError):
+    """The call did not finish within its time limit.
+
+    Attributes:
+        timeout_s: the limit, in seconds.
+    """
+
+    def __init__(self, timeout_s: float, name: str = "") -> None:
+        self.timeout_s = timeout_s
+        self.name = name
+        what = f"{name!r} " if name else ""
+        super().__init__(f"call {what}did not finish within {timeout_s:g} s")
+
+
+class RetryBudgetExhausted(ResilienceError):
+    """A retry was due but the retry budget allowed no more retries.
+
+    The original error is the ``__cause__``.
+    """
+
+
+class InvalidUsage(ResilienceError, ValueError):
+    """A parameter is out of range or of the wrong kind."""
+
+
+class InvokerClosed(ResilienceError, RuntimeError):
+    """An invoker was used after ``close()``."""
+
+
+class InvocationError(ResilienceError):
+    """A remote function answered, and the answer was an error."""
+
+
+class HttpStatusError(InvocationError):
+    """An HTTP function answered with a status outside 2xx.
+
+    Attributes:
+        status_code: the HTTP status.
+        url: the URL called (without credentials).
+        body: at most the first 1,000 characters of the response body.
+    """
+
+    def __init__(self, status_code: int, url: str, body: str = "") -> None:
+        self.status_code = status_code
+        self.url = url
+        self.body = body[:1000]
+        super().__init__(f"HTTP {status_code} from {url}")
+
+
+class FunctionError(InvocationError):
+    """The platform ran the function and reported that it failed.
+
+    Attributes:
+        function: the function's name or ARN.
+        kind: the platform's error kind (Lambda's ``FunctionError``, FC's error code).
+        payload: the error payload the platform returned, decoded when it is JSON.
+    """
+
+    def __init__(self, function: str, kind: str, payload: object = None) -> None:
+        self.function = function
+        self.kind = kind
+        self.payload = payload
+        super().__init__(f"function {function!r} failed ({kind}): {payload!r}"[:2000])
+
+
+class MissingDependency(ImportError):
+    """An optional extra is needed: ``pip install 'callwise[<extra>]'``."""
+
+    def __init__(self, extra: str, module: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"this needs the optional package {module!r}; install it with "
+            f"pip install 'callwise[{extra}]'",
+            name=module,
+        )

@@ -1,0 +1,263 @@
+"""A ledger of every call and every attempt made through callwise.
+
+A :class:`Ledger` is what turns resilience into a bill: ``costmodel`` can price it.
+It records, per row, the function name, whether the row is a logical ``call`` or one
+``attempt`` of it, the start time (from the clock), the duration, the outcome, the
+attempt number, the error type, and request/response sizes when an invoker knows
+them. It never records arguments, results or credentials.
+
+Invokers report sizes with :func:`report_sizes`; whoever records the attempt collects
+them with :func:`collect_sizes`. The collector is carried by a context variable
+holding a mutable object, so a worker thread started with
+``contextvars.copy_context().run`` reports into the same collector.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from ._validate import positive_int
+from .errors import InvalidUsage
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["OUTCOMES", "Ledger", "Outcome", "Record", "Sizes", "collect_sizes", "report_sizes"]
+
+Outcome = Literal["ok", "error", "timeout", "rejected", "fallback", "cache_hit"]
+OUTCOMES: tuple[str, ...] = ("ok", "error", "timeout", "rejected", "fallback", "cache_hit")
+Kind = Literal["call", "attempt"]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One row of the ledger.
+
+    Attributes:
+        function: name of the function (or of the Policy when it has one).
+        kind: ``"call"`` for the logical call the caller made, ``"attempt"`` for each
+            time the function itself was tried (or rejected before being tried).
+        start_s: start time on the clock, seconds.
+        duration_s: how long it took, seconds.
+        outcome: one of :data:`OUTCOMES`.
+        attempt: 1 for the first attempt, 2 for the first retry, ...; 0 on call rows.
+        error_type: qualified name of the exception class, or None.
+        request_bytes: request size when an invoker knows it, else None.
+        response_bytes: response size when an invoker knows it, else None.
+    """
+
+    function: str
+    kind: Kind
+    start_s: float
+    duration_s: float
+    outcome: str
+    attempt: int = 0
+    error_type: str | None = None
+    request_bytes: int | None = None
+    response_bytes: int | None = None
+
+
+@dataclass(slots=True)
+class _Total:
+    count: int = 0
+    duration_s: float = 0.0
+    request_bytes: int = 0
+    response_bytes: int = 0
+
+
+COLUMNS = (
+    "function",
+    "kind",
+    "start_s",
+    "duration_ms",
+    "outcome",
+    "attempt",
+    "error_type",
+    "request_bytes",
+    "response_bytes",
+)
+
+
+class Ledger:
+    """Thread-safe and task-safe record of calls and attempts.
+
+    Args:
+        max_records: keep only the newest N rows (``None``: keep all; ``0``: keep
+            none and only aggregate). Totals by function, kind and outcome are always
+            kept, whatever the bound, so nothing is lost from :meth:`totals`.
+
+    Example:
+        >>> ledger = Ledger()
+        >>> ledger.record(function="f", kind="call", start_s=0.0, duration_s=0.25, outcome="ok")
+        >>> ledger.to_frame()[["function", "duration_ms", "outcome"]].to_dict("records")
+        [{'function': 'f', 'duration_ms': 250.0, 'outcome': 'ok'}]
+    """
+
+    def __init__(self, *, max_records: int | None = None) -> None:
+        if max_records is not None:
+            positive_int("max_records", max_records, allow_zero=True)
+        self.max_records = max_records
+        self._rows: deque[Record] = deque(maxlen=max_records)
+        self._totals: dict[tuple[str, str, str], _Total] = {}
+        self._lock = threading.Lock()
+        self._recorded = 0
+
+    def record(
+        self,
+        *,
+        function: str,
+        kind: Kind,
+        start_s: float,
+        duration_s: float,
+        outcome: str,
+        attempt: int = 0,
+        error_type: str | None = None,
+        request_bytes: int | None = None,
+        response_bytes: int | None = None,
+    ) -> None:
+        """Add one row (see :class:`Record` for the fields)."""
+        if outcome not in OUTCOMES:
+            raise InvalidUsage(f"outcome={outcome!r}: must be one of {OUTCOMES}")
+        if kind not in ("call", "attempt"):
+            raise InvalidUsage(f"kind={kind!r}: must be 'call' or 'attempt'")
+        row = Record(
+            function,
+            kind,
+            start_s,
+            duration_s,
+            outcome,
+            attempt,
+            error_type,
+            request_bytes,
+            response_bytes,
+        )
+        key = (function, kind, outcome)
+        with self._lock:
+            self._recorded += 1
+            if self.max_records != 0:
+                self._rows.append(row)
+            total = self._totals.get(key)
+            if total is None:
+                total = self._totals[key] = _Total()
+            total.count += 1
+            total.duration_s += duration_s
+            total.request_bytes += request_bytes or 0
+            total.response_bytes += response_bytes or 0
+
+    def __len__(self) -> int:
+        """Rows currently held (at most ``max_records``)."""
+        return len(self._rows)
+
+    @property
+    def recorded(self) -> int:
+        """Rows ever recorded, including those dropped by ``max_records``."""
+        return self._recorded
+
+    def records(self) -> list[Record]:
+        """A snapshot of the rows held, oldest first."""
+        with self._lock:
+            return list(self._rows)
+
+    def clear(self) -> None:
+        """Forget every row and every total."""
+        with self._lock:
+            self._rows.clear()
+            self._totals.clear()
+            self._recorded = 0
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows held as a DataFrame, one row per record.
+
+        Columns: ``function``, ``kind``, ``start_s``, ``duration_ms``, ``outcome``,
+        ``attempt``, ``error_type``, ``request_bytes``, ``response_bytes`` (sizes are
+        nullable integers: missing where no invoker measured them).
+        """
+        import pandas as pd
+
+        rows = self.records()
+        frame = pd.DataFrame(
+            {
+                "function": pd.Series([r.function for r in rows], dtype="string"),
+                "kind": pd.Series([r.kind for r in rows], dtype="string"),
+                "start_s": pd.Series([r.start_s for r in rows], dtype="float64"),
+                "duration_ms": pd.Series([r.duration_s * 1000.0 for r in rows], dtype="float64"),
+                "outcome": pd.Series([r.outcome for r in rows], dtype="string"),
+                "attempt": pd.Series([r.attempt for r in rows], dtype="int64"),
+                "error_type": pd.Series([r.error_type for r in rows], dtype="string"),
+                "request_bytes": pd.Series([r.request_bytes for r in rows], dtype="Int64"),
+                "response_bytes": pd.Series([r.response_bytes for r in rows], dtype="Int64"),
+            }
+        )
+        return frame
+
+    def totals(self) -> pd.DataFrame:
+        """Aggregates over every row ever recorded, by function, kind and outcome.
+
+        Columns: ``function``, ``kind``, ``outcome``, ``count``, ``duration_ms``
+        (summed), ``request_bytes``, ``response_bytes`` (summed, 0 where unknown).
+        """
+        import pandas as pd
+
+        with self._lock:
+            items = sorted(self._totals.items())
+        return pd.DataFrame(
+            {
+                "function": pd.Series([k[0] for k, _ in items], dtype="string"),
+                "kind": pd.Series([k[1] for k, _ in items], dtype="string"),
+                "outcome": pd.Series([k[2] for k, _ in items], dtype="string"),
+                "count": pd.Series([t.count for _, t in items], dtype="int64"),
+                "duration_ms": pd.Series([t.duration_s * 1000 for _, t in items], dtype="float64"),
+                "request_bytes": pd.Series([t.request_bytes for _, t in items], dtype="int64"),
+                "response_bytes": pd.Series([t.response_bytes for _, t in items], dtype="int64"),
+            }
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Ledger(rows={len(self)}, recorded={self._recorded}, max_records={self.max_records})"
+        )
+
+
+@dataclass(slots=True)
+class Sizes:
+    """Request and response sizes reported by an invoker during one attempt."""
+
+    request_bytes: int | None = None
+    response_bytes: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+_sizes: contextvars.ContextVar[Sizes | None] = contextvars.ContextVar(
+    "callwise_sizes", default=None
+)
+
+
+def report_sizes(*, request_bytes: int | None = None, response_bytes: int | None = None) -> None:
+    """Tell the attempt being recorded how many bytes went out and came back.
+
+    Called by invokers; does nothing when no one is collecting.
+    """
+    sizes = _sizes.get()
+    if sizes is None:
+        return
+    if request_bytes is not None:
+        sizes.request_bytes = request_bytes
+    if response_bytes is not None:
+        sizes.response_bytes = response_bytes
+
+
+@contextmanager
+def collect_sizes() -> Iterator[Sizes]:
+    """Collect what :func:`report_sizes` reports inside the ``with`` block."""
+    sizes = Sizes()
+    token = _sizes.set(sizes)
+    try:
+        yield sizes
+    finally:
+        _sizes.reset(token)

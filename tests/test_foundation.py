@@ -1,0 +1,159 @@
+"""The shared pieces: clock, ledger, errors, validation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pandas as pd
+import pytest
+
+import resilience
+from resilience import InvalidUsage, Ledger, TimeoutExceeded
+from resilience._validate import exception_types, positive, rate
+from resilience.ledger import collect_sizes, report_sizes
+from resilience.testing import FakeClock
+
+
+def test_fake_clock_sleeps_advance_time_instantly() -> None:
+    """sleep and asleep move the fake time, and are recorded."""
+    clock = FakeClock()
+    clock.sleep(60)
+    asyncio.run(clock.asleep(120))
+    assert clock.monotonic() == 180.0
+    assert clock.sleeps == [60, 120]
+
+
+def test_fake_clock_cannot_go_back() -> None:
+    """advance() refuses negative steps."""
+    with pytest.raises(ValueError, match="seconds=-1"):
+        FakeClock().advance(-1)
+
+
+def test_timeout_exceeded_is_a_timeout_error() -> None:
+    """TimeoutExceeded can be caught as the builtin TimeoutError."""
+    assert issubclass(TimeoutExceeded, TimeoutError)
+    assert issubclass(InvalidUsage, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "message"),
+    [
+        (lambda v: positive("fail_max", v), 0, "fail_max=0: must be a finite number > 0"),
+        (lambda v: positive("ttl", v), float("nan"), "ttl=nan"),
+        (lambda v: rate("failure_rate", v), 1.5, r"failure_rate=1.5: must be a rate in \(0, 1\]"),
+        (lambda v: exception_types("exclude", v), [ValueError, "x"], "'x' is not an exception"),
+    ],
+)
+def test_validation_names_parameter_value_and_range(check, value, message) -> None:  # type: ignore[no-untyped-def]
+    """Each check names the parameter, the value and what is allowed."""
+    with pytest.raises(InvalidUsage, match=message):
+        check(value)
+
+
+def test_ledger_frame_has_units_and_sizes() -> None:
+    """Rows come back with unit-bearing columns; unknown sizes are missing, not 0."""
+    ledger = Ledger()
+    ledger.record(
+        function="f",
+        kind="attempt",
+        start_s=1.0,
+        duration_s=0.5,
+        outcome="error",
+        attempt=1,
+        error_type="builtins.OSError",
+    )
+    ledger.record(
+        function="f",
+        kind="attempt",
+        start_s=2.0,
+        duration_s=0.25,
+        outcome="ok",
+        attempt=2,
+        request_bytes=10,
+        response_bytes=20,
+    )
+    frame = ledger.to_frame()
+    assert list(frame.columns) == [
+        "function",
+        "kind",
+        "start_s",
+        "duration_ms",
+        "outcome",
+        "attempt",
+        "error_type",
+        "request_bytes",
+        "response_bytes",
+    ]
+    assert frame["duration_ms"].tolist() == [500.0, 250.0]
+    assert frame["response_bytes"].isna().tolist() == [True, False]
+
+
+def test_ledger_bounded_keeps_newest_but_totals_everything() -> None:
+    """max_records bounds the rows; totals still count every row."""
+    ledger = Ledger(max_records=3)
+    for i in range(10):
+        ledger.record(function="f", kind="call", start_s=float(i), duration_s=0.1, outcome="ok")
+    assert len(ledger) == 3 and ledger.recorded == 10
+    assert ledger.to_frame()["start_s"].tolist() == [7.0, 8.0, 9.0]
+    totals = ledger.totals()
+    assert totals["count"].tolist() == [10]
+    assert totals["duration_ms"].iloc[0] == pytest.approx(1000.0)
+
+
+def test_ledger_aggregate_only() -> None:
+    """max_records=0 keeps no rows, only totals."""
+    ledger = Ledger(max_records=0)
+    ledger.record(function="f", kind="call", start_s=0.0, duration_s=0.1, outcome="ok")
+    assert len(ledger) == 0
+    assert ledger.totals()["count"].sum() == 1
+
+
+def test_ledger_rejects_unknown_outcome() -> None:
+    """An outcome outside the documented set is refused, naming it."""
+    with pytest.raises(InvalidUsage, match="outcome='boom'"):
+        Ledger().record(function="f", kind="call", start_s=0, duration_s=0, outcome="boom")
+
+
+def test_ledger_is_thread_safe() -> None:
+    """8 threads x 1,000 records: none lost."""
+    ledger = Ledger()
+
+    def work() -> None:
+        for _ in range(1000):
+            ledger.record(function="f", kind="call", start_s=0, duration_s=0.001, outcome="ok")
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ledger.recorded == 8000 == len(ledger)
+
+
+def test_sizes_reach_collector_across_copied_context_thread() -> None:
+    """An invoker running in a worker thread (copied context) reports into the collector."""
+    import contextvars
+
+    with collect_sizes() as sizes:
+        ctx = contextvars.copy_context()
+        t = threading.Thread(
+            target=ctx.run, args=(report_sizes,), kwargs={"request_bytes": 5, "response_bytes": 7}
+        )
+        t.start()
+        t.join()
+    assert (sizes.request_bytes, sizes.response_bytes) == (5, 7)
+    report_sizes(request_bytes=1)  # no collector: nothing happens
+
+
+def test_ledger_frame_empty_has_columns() -> None:
+    """An empty ledger still gives the columns, so code downstream need not special-case."""
+    frame = Ledger().to_frame()
+    assert len(frame) == 0 and "duration_ms" in frame.columns
+    pd.testing.assert_index_equal(frame.columns, Ledger().to_frame().columns)
+
+
+def test_public_names_resolve() -> None:
+    """Everything in __all__ exists."""
+    for name in resilience.__all__:
+        assert hasattr(resilience, name), name
