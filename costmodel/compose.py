@@ -13,9 +13,9 @@ The article's taxonomy of how functions call functions, each a composition:
 
 Compositions nest: a step of any composition may itself be a composition.
 
-:func:`simulate` runs an architecture ``samples`` times with a seeded, vectorized
+:func:`simulate_usage` runs an architecture ``samples`` times with a seeded, vectorized
 Monte Carlo (one numpy operation per step, never a Python loop over samples; only
-retries loop, over attempt numbers) and returns its :class:`Usage`: per function the
+retries loop, over attempt numbers) and returns its :class:`ArchitectureUsage`: per function the
 billed duration of every invocation (so billing can round each one), counts of
 gateway requests, queue requests, storage requests, workflow transitions and express
 runs, egress, and the end-to-end latency of each request. :func:`costmodel.compare`
@@ -62,6 +62,7 @@ __all__ = [
     "INIT_BILLED",
     "LATENCY_ASSUMPTIONS_MS",
     "Architecture",
+    "ArchitectureUsage",
     "AsyncCall",
     "AsyncChain",
     "FanOut",
@@ -71,14 +72,13 @@ __all__ = [
     "SyncCall",
     "SyncChain",
     "TaskCall",
-    "Usage",
     "Workflow",
     "async_chain",
     "fan_out",
     "functions_of",
     "map_functions",
     "monolith",
-    "simulate",
+    "simulate_usage",
     "sync_chain",
     "workflow",
 ]
@@ -1113,7 +1113,7 @@ class FunctionUsage:
 
 
 @dataclass(frozen=True, slots=True)
-class Usage:
+class ArchitectureUsage:
     """What ``samples`` requests through an architecture used.
 
     Attributes:
@@ -1151,7 +1151,9 @@ class Usage:
         return sum(u.egress_kb for u in self.functions.values()) / (1024.0 * 1024.0)
 
 
-def simulate(architecture: Architecture, *, samples: int = 100_000, seed: int = 0) -> Usage:
+def simulate_usage(
+    architecture: Architecture, *, samples: int = 100_000, seed: int = 0
+) -> ArchitectureUsage:
     """Run ``samples`` requests through ``architecture`` (seeded, vectorized).
 
     Args:
@@ -1160,7 +1162,7 @@ def simulate(architecture: Architecture, *, samples: int = 100_000, seed: int = 
         seed: seed of the numpy random Generator (same seed, same result).
 
     >>> f = Function("f", memory_mb=1024, duration=fixed(200))
-    >>> u = simulate(sync_chain(f, Function("g", memory_mb=1024, duration=fixed(100))))
+    >>> u = simulate_usage(sync_chain(f, Function("g", memory_mb=1024, duration=fixed(100))))
     >>> round(u.gb_seconds() / u.samples, 3)  # f waits 100 ms + 15 ms overhead for g
     0.415
     """
@@ -1190,7 +1192,7 @@ def simulate(architecture: Architecture, *, samples: int = 100_000, seed: int = 
     express: dict[tuple[str, float], list[FloatArray]] = {}
     for e in trace.express:
         express.setdefault((e.name, e.memory_mb), []).append(e.duration_ms)
-    return Usage(
+    return ArchitectureUsage(
         samples=n,
         functions=functions,
         meters={key: float(values.sum()) for key, values in trace.meters.items()},

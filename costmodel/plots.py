@@ -1,0 +1,225 @@
+"""Charts of comparisons and sweeps (the only module of callwise that imports matplotlib).
+
+Each function draws on ``ax`` (a new figure when None) and returns the Axes, with
+labelled axes that carry units and the currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter
+
+from .compare import COMPONENT_ORDER, Sweep
+from .errors import InvalidUsage
+
+__all__ = ["cost_and_latency_vs_memory", "cost_breakdown", "cost_vs_volume", "latency_distribution"]
+
+_COLORS = {
+    "requests": "#4c72b0",
+    "compute": "#dd8452",
+    "gateway": "#55a868",
+    "queue": "#c44e52",
+    "storage": "#8172b3",
+    "orchestration": "#937860",
+    "egress": "#da8bc3",
+}
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.0)) -> Axes:
+    if ax is not None:
+        return ax
+    _, new = plt.subplots(figsize=size, layout="constrained")
+    return new
+
+
+def _currency(frame: pd.DataFrame) -> str:
+    return str(frame.attrs.get("currency") or "USD")
+
+
+def _money(currency: str) -> FuncFormatter:
+    symbol = "$" if currency == "USD" else f"{currency} "
+    return FuncFormatter(lambda v, _pos: f"{symbol}{v:,.4g}")
+
+
+def cost_breakdown(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Stacked bars: each architecture's monthly cost split by component.
+
+    Args:
+        table: a :func:`costmodel.compare` frame.
+        ax: where to draw (default: a new figure).
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from costmodel.compose import Function, sync_chain, async_chain
+    >>> from costmodel.compare import compare
+    >>> a, b = Function("a", memory_mb=512), Function("b", memory_mb=512)
+    >>> t = compare({"sync": sync_chain(a, b), "async": async_chain(a, b)},
+    ...             invocations=1e6, samples=100)
+    >>> cost_breakdown(t).get_ylabel()
+    'cost per month (USD)'
+    """
+    currency = _currency(table)
+    suffix = currency.lower()
+    columns = [f"{c}_{suffix}" for c in COMPONENT_ORDER]
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InvalidUsage(f"table: not a compare() frame, missing columns {missing}")
+    ax = _axes(ax)
+    names = [str(n) for n in table.index]
+    x = np.arange(len(names))
+    bottom = np.zeros(len(names))
+    for component, column in zip(COMPONENT_ORDER, columns, strict=True):
+        values = table[column].to_numpy(dtype=float)
+        if not np.any(values > 0):
+            continue
+        ax.bar(x, values, 0.6, bottom=bottom, label=component, color=_COLORS[component])
+        bottom += values
+    for xi, total in zip(x, bottom, strict=True):
+        ax.annotate(
+            _money(currency)(total, None),
+            (xi, total),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    ax.set_xticks(x, names, rotation=15 if len(names) > 3 else 0)
+    ax.set_xlabel("architecture")
+    ax.set_ylabel(f"cost per month ({currency})")
+    ax.yaxis.set_major_formatter(_money(currency))
+    invocations = table.attrs.get("invocations")
+    title = "Monthly cost by component"
+    if invocations:
+        title += f" at {invocations:,.0f} requests/month"
+    ax.set_title(title)
+    ax.set_ylim(0, max(float(bottom.max()), 1e-12) * 1.15)
+    ax.legend(title="component", fontsize=8, frameon=False)
+    return ax
+
+
+def _total_column(result: Sweep) -> str:
+    return f"total_{result.currency.lower()}"
+
+
+def cost_vs_volume(result: Sweep, *, ax: Axes | None = None) -> Axes:
+    """Monthly cost of each architecture against monthly volume, break-even points marked.
+
+    Args:
+        result: a :func:`costmodel.sweep` over ``"invocations"``.
+        ax: where to draw (default: a new figure).
+    """
+    if result.over != "invocations":
+        raise InvalidUsage(f"result: a sweep over 'invocations' is needed, got {result.over!r}")
+    ax = _axes(ax)
+    total = _total_column(result)
+    for name, rows in result.frame.groupby("architecture", sort=False):
+        ax.plot(rows["value"], rows[total], marker=".", label=str(name))
+    wide = result.frame.pivot(index="value", columns="architecture", values=total)
+    for row in result.break_even.itertuples(index=False):
+        x = float(row.value)
+        y = float(
+            np.interp(np.log(x), np.log(wide.index.to_numpy(float)), wide[row.architecture_a])
+        )
+        ax.axvline(x, color="grey", lw=0.8, ls=":")
+        ax.plot([x], [y], marker="o", mfc="white", mec="black", zorder=5)
+        ax.annotate(
+            f"{row.cheaper_below} = {row.cheaper_above}\nat {x:,.3g}/month",
+            (x, y),
+            xytext=(4, -14),
+            textcoords="offset points",
+            fontsize=7,
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("requests per month")
+    ax.set_ylabel(f"cost per month ({result.currency})")
+    ax.yaxis.set_major_formatter(_money(result.currency))
+    ax.set_title("Cost against volume (o = break-even)")
+    ax.legend(title="architecture", fontsize=8, frameon=False)
+    ax.grid(True, which="major", alpha=0.3)
+    return ax
+
+
+def cost_and_latency_vs_memory(result: Sweep, *, ax: Axes | None = None) -> Axes:
+    """Monthly cost (left axis) and p50 latency (right axis, dashed) against memory size.
+
+    The cheapest memory size of each architecture is marked.
+
+    Args:
+        result: a :func:`costmodel.sweep` over ``"memory_mb"``.
+        ax: where to draw the cost (the latency goes on a twin axis).
+    """
+    if result.over != "memory_mb":
+        raise InvalidUsage(f"result: a sweep over 'memory_mb' is needed, got {result.over!r}")
+    ax = _axes(ax)
+    twin = ax.twinx()
+    total = _total_column(result)
+    for i, (name, rows) in enumerate(result.frame.groupby("architecture", sort=False)):
+        color = f"C{i}"
+        ax.plot(rows["value"], rows[total], color=color, marker=".", label=f"{name}: cost")
+        twin.plot(
+            rows["value"],
+            rows["latency_p50_ms"],
+            color=color,
+            ls="--",
+            label=f"{name}: p50 latency",
+        )
+        best = result.cheapest.loc[name]
+        ax.plot([best["value"]], [best[total]], marker="*", ms=12, color=color, mec="black")
+        ax.annotate(
+            f"cheapest: {best['value']:,.0f} MB",
+            (best["value"], best[total]),
+            xytext=(5, 6),
+            textcoords="offset points",
+            fontsize=7,
+        )
+    ax.set_xlabel("memory size (MB)")
+    ax.set_ylabel(f"cost per month ({result.currency})")
+    ax.yaxis.set_major_formatter(_money(result.currency))
+    twin.set_ylabel("p50 end-to-end latency (ms)")
+    handles = ax.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    ax.legend(handles[0] + more[0], handles[1] + more[1], fontsize=7, frameon=False)
+    ax.set_title("Cost and latency against memory (* = cheapest)")
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def latency_distribution(
+    latencies: Mapping[str, Any], *, ax: Axes | None = None, log: bool = True
+) -> Axes:
+    """Empirical CDF of end-to-end latency per architecture, p50 and p99 marked.
+
+    Args:
+        latencies: ``{architecture: latency samples in ms}``, e.g. from
+            :func:`costmodel.compare.latency_samples`.
+        ax: where to draw (default: a new figure).
+        log: a logarithmic latency axis.
+    """
+    if not latencies:
+        raise InvalidUsage("latencies: give at least one architecture's samples")
+    ax = _axes(ax)
+    for i, (name, samples) in enumerate(latencies.items()):
+        values = np.sort(np.asarray(samples, dtype=float))
+        if values.size == 0:
+            raise InvalidUsage(f"latencies[{name!r}]: no samples")
+        share = np.arange(1, values.size + 1) / values.size
+        color = f"C{i}"
+        ax.step(values, share, where="post", color=color, label=str(name))
+        for q, marker in ((0.5, "o"), (0.99, "^")):
+            x = float(np.quantile(values, q))
+            ax.plot([x], [q], marker=marker, color=color, mec="black", ms=5)
+    ax.set_xscale("log" if log else "linear")
+    ax.set_xlabel("end-to-end latency (ms)")
+    ax.set_ylabel("share of requests at or below")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Latency distribution (o = p50, ^ = p99)")
+    ax.legend(title="architecture", fontsize=8, frameon=False)
+    ax.grid(True, alpha=0.3)
+    return ax
