@@ -308,7 +308,13 @@ class _Trace:
             self.express.append(_Express(e.name, e.memory_mb, idx[e.sample], e.duration_ms))
 
 
-Runner: TypeAlias = Callable[[np.random.Generator, int], _Trace]
+Runner: TypeAlias = Callable[[np.random.Generator, FloatArray], _Trace]
+"""Runs n requests; the array holds, per request, how long its invoker will wait, ms
+(``inf`` when nobody waits); its size is n."""
+
+
+def _unlimited(n: int) -> FloatArray:
+    return np.full(n, np.inf)
 
 
 # ---------------------------------------------------------------------------- edges
@@ -318,8 +324,8 @@ Runner: TypeAlias = Callable[[np.random.Generator, int], _Trace]
 class _Root:
     """The client's own call of the entry point: no overhead, no retries, nothing billed."""
 
-    def invoke(self, run: Runner, rng: np.random.Generator, n: int) -> _Trace:
-        return run(rng, n)
+    def invoke(self, run: Runner, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        return run(rng, budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +364,8 @@ class SyncCall:
             return float(self.overhead_ms)
         return LATENCY_ASSUMPTIONS_MS[f"sync_{self.via}"]
 
-    def invoke(self, run: Runner, rng: np.random.Generator, n: int) -> _Trace:
+    def invoke(self, run: Runner, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        n = budget.size
         out = _Trace.empty(n)
         skipped = rng.random(n) < self.cache_hit_ratio
         rejected = ~skipped & (rng.random(n) < self.breaker_open_share)
@@ -367,9 +374,11 @@ class SyncCall:
         pending = np.flatnonzero(~(skipped | rejected))
         gateway = ("gateway", self.gateway, self.payload_kb) if self.via == "gateway" else None
         for attempt in range(self.retries + 1):
+            # A caller cut at its own timeout makes no further attempt.
+            pending = pending[out.response_ms[pending] < budget[pending]]
             if pending.size == 0:
                 break
-            sub = run(rng, pending.size)
+            sub = run(rng, _unlimited(pending.size))
             out.absorb(sub, pending)
             if gateway is not None:
                 out.meter(gateway)[pending] += 1
@@ -429,7 +438,8 @@ class AsyncCall:
             return [("storage", "put", self.payload_kb)]
         return []
 
-    def invoke(self, run: Runner, rng: np.random.Generator, n: int) -> _Trace:
+    def invoke(self, run: Runner, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        n = budget.size
         retries, first_delay, multiplier = ASYNC_DEFAULTS[self.via]
         retries = retries if self.retries is None else self.retries
         delay = first_delay if self.retry_delay_ms is None else self.retry_delay_ms
@@ -447,7 +457,7 @@ class AsyncCall:
         for attempt in range(retries + 1):
             if pending.size == 0:
                 break
-            sub = run(rng, pending.size)
+            sub = run(rng, _unlimited(pending.size))
             out.absorb(sub, pending)
             if self.via == "queue":
                 out.meter(queue)[pending] += 1  # ReceiveMessage
@@ -462,7 +472,7 @@ class AsyncCall:
         if self.via == "queue":
             out.meter(queue)[out.complete] += 1  # DeleteMessage after success
         if pending.size and self.on_failure is not None:
-            failed = _run_function(self.on_failure, None, "sync", rng, pending.size)
+            failed = _run_function(self.on_failure, None, "sync", rng, _unlimited(pending.size))
             out.absorb(failed, pending)
             out.done_ms[pending] = elapsed[pending] + failed.done_ms
         return out  # response 0 and ok: the hand-off was accepted
@@ -497,13 +507,14 @@ class TaskCall:
         """The transitions meter of this workflow kind."""
         return ("orchestration", f"{self.kind}_transitions", 0.0)
 
-    def invoke(self, run: Runner, rng: np.random.Generator, n: int) -> _Trace:
+    def invoke(self, run: Runner, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        n = budget.size
         out = _Trace.empty(n)
         pending = np.arange(n)
         for attempt in range(self.retries + 1):
             if pending.size == 0:
                 break
-            sub = run(rng, pending.size)
+            sub = run(rng, _unlimited(pending.size))
             out.absorb(sub, pending)
             out.meter(self.meter_key)[pending] += 1
             start = out.response_ms[pending] + self.transition
@@ -529,7 +540,7 @@ def _run_function(
     then: Runner | None,
     mode: Literal["sync", "async"],
     rng: np.random.Generator,
-    n: int,
+    budget: FloatArray,
 ) -> _Trace:
     """One attempt of ``function``; on success it runs ``then`` (the rest of its chain).
 
@@ -537,8 +548,10 @@ def _run_function(
     it) and fails if it fails; with ``"async"`` ``then`` starts with a hand-off whose
     response time is all the function pays.
     """
+    n = budget.size
     billed_fn = function if isinstance(function, Function) else function.function
     run_ms, ok = function._attempt(rng, n)
+    limit_ms = billed_fn.timeout_s * 1000.0
     cold = rng.random(n) < billed_fn.cold_start_probability
     init_ms = np.where(cold, billed_fn.init_duration_ms, 0.0)
     out = _Trace.empty(n)
@@ -548,14 +561,14 @@ def _run_function(
     if then is not None:
         idx = np.flatnonzero(ok)
         if idx.size:
-            sub = then(rng, idx.size)
+            patience = limit_ms - run_ms[idx] if mode == "sync" else _unlimited(idx.size)
+            sub = then(rng, patience)
             out.absorb(sub, idx)
             wait_ms[idx] = sub.response_ms
             tail_done[idx] = sub.done_ms
             rest_ok[idx] = sub.ok & sub.complete
             if mode == "sync":
                 ok[idx] &= sub.ok
-    limit_ms = billed_fn.timeout_s * 1000.0
     billed = run_ms + wait_ms
     ok &= billed <= limit_ms  # a caller still waiting at its timeout is cut there
     billed = np.minimum(billed, limit_ms)
@@ -568,7 +581,11 @@ def _run_function(
 
 
 def _then(
-    head: _Trace, rest: Runner, mode: Literal["sync", "async"], rng: np.random.Generator
+    head: _Trace,
+    rest: Runner,
+    mode: Literal["sync", "async"],
+    rng: np.random.Generator,
+    budget: FloatArray,
 ) -> _Trace:
     """``head`` followed by ``rest`` (after a composite step, which has no caller of its
     own): sync starts ``rest`` at head's response if it is ok; async at head's end if
@@ -577,7 +594,8 @@ def _then(
     idx = np.flatnonzero(gate)
     out = head
     if idx.size:
-        sub = rest(rng, idx.size)
+        left = budget[idx] - head.response_ms[idx] if mode == "sync" else _unlimited(idx.size)
+        sub = rest(rng, left)
         out.absorb(sub, idx)
         if mode == "sync":
             start = head.response_ms[idx]
@@ -591,12 +609,14 @@ def _then(
     return out
 
 
-def _run_node(node: Architecture, edge: _Edge, rng: np.random.Generator, n: int) -> _Trace:
+def _run_node(
+    node: Architecture, edge: _Edge, rng: np.random.Generator, budget: FloatArray
+) -> _Trace:
     """Run ``node`` invoked by ``edge``: a function through the edge, a composite inline
     (its entry functions are invoked through the edge)."""
     if isinstance(node, Function):
-        return edge.invoke(lambda r, m: _run_function(node, None, "sync", r, m), rng, n)
-    return node._run(edge, rng, n)
+        return edge.invoke(lambda r, b: _run_function(node, None, "sync", r, b), rng, budget)
+    return node._run(edge, rng, budget)
 
 
 # ---------------------------------------------------------------------------- architectures
@@ -623,8 +643,8 @@ class Monolith:
         total = np.where(hung, self.function.timeout_s * 1000.0, total)
         return total, alive
 
-    def _run(self, edge: _Edge, rng: np.random.Generator, n: int) -> _Trace:
-        return edge.invoke(lambda r, m: _run_function(self, None, "sync", r, m), rng, n)
+    def _run(self, edge: _Edge, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        return edge.invoke(lambda r, b: _run_function(self, None, "sync", r, b), rng, budget)
 
     def _children(self) -> tuple[Architecture, ...]:
         return self.parts
@@ -637,18 +657,18 @@ class SyncChain:
     steps: tuple[Architecture, ...]
     call: SyncCall
 
-    def _tail(self, j: int, edge: _Edge, rng: np.random.Generator, n: int) -> _Trace:
+    def _tail(self, j: int, edge: _Edge, rng: np.random.Generator, budget: FloatArray) -> _Trace:
         step = self.steps[j]
         rest: Runner | None = None
         if j + 1 < len(self.steps):
-            rest = lambda r, m: self._tail(j + 1, self.call, r, m)  # noqa: E731
+            rest = lambda r, b: self._tail(j + 1, self.call, r, b)  # noqa: E731
         if isinstance(step, Function):
-            return edge.invoke(lambda r, m: _run_function(step, rest, "sync", r, m), rng, n)
-        head = step._run(edge, rng, n)
-        return head if rest is None else _then(head, rest, "sync", rng)
+            return edge.invoke(lambda r, b: _run_function(step, rest, "sync", r, b), rng, budget)
+        head = step._run(edge, rng, budget)
+        return head if rest is None else _then(head, rest, "sync", rng, budget)
 
-    def _run(self, edge: _Edge, rng: np.random.Generator, n: int) -> _Trace:
-        return self._tail(0, edge, rng, n)
+    def _run(self, edge: _Edge, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        return self._tail(0, edge, rng, budget)
 
     def _children(self) -> tuple[Architecture, ...]:
         return self.steps
@@ -661,29 +681,30 @@ class AsyncChain:
     steps: tuple[Architecture, ...]
     call: AsyncCall
 
-    def _handoff(self, j: int, rng: np.random.Generator, n: int) -> _Trace:
+    def _handoff(self, j: int, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        n = budget.size
         out = _Trace.empty(n)
         for key in self.call.handoff_meters():
             out.meter(key)[:] += 1
-        sub = self._tail(j, self.call, rng, n)
+        sub = self._tail(j, self.call, rng, _unlimited(n))
         out.absorb(sub, np.arange(n))
         out.response_ms[:] = self.call.handoff
         out.done_ms = self.call.handoff + sub.done_ms
         out.complete = sub.complete
         return out
 
-    def _tail(self, j: int, edge: _Edge, rng: np.random.Generator, n: int) -> _Trace:
+    def _tail(self, j: int, edge: _Edge, rng: np.random.Generator, budget: FloatArray) -> _Trace:
         step = self.steps[j]
         rest: Runner | None = None
         if j + 1 < len(self.steps):
-            rest = lambda r, m: self._handoff(j + 1, r, m)  # noqa: E731
+            rest = lambda r, b: self._handoff(j + 1, r, b)  # noqa: E731
         if isinstance(step, Function):
-            return edge.invoke(lambda r, m: _run_function(step, rest, "async", r, m), rng, n)
-        head = step._run(edge, rng, n)
-        return head if rest is None else _then(head, rest, "async", rng)
+            return edge.invoke(lambda r, b: _run_function(step, rest, "async", r, b), rng, budget)
+        head = step._run(edge, rng, budget)
+        return head if rest is None else _then(head, rest, "async", rng, budget)
 
-    def _run(self, edge: _Edge, rng: np.random.Generator, n: int) -> _Trace:
-        return self._tail(0, edge, rng, n)
+    def _run(self, edge: _Edge, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        return self._tail(0, edge, rng, budget)
 
     def _children(self) -> tuple[Architecture, ...]:
         steps = self.steps
@@ -697,12 +718,13 @@ class FanOut:
     branches: tuple[Architecture, ...]
     call: SyncCall | None
 
-    def _run(self, edge: _Edge, rng: np.random.Generator, n: int) -> _Trace:
+    def _run(self, edge: _Edge, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        n = budget.size
         use: _Edge = self.call if self.call is not None else edge
         out = _Trace.empty(n)
         everyone = np.arange(n)
         for branch in self.branches:
-            sub = _run_node(branch, use, rng, n)
+            sub = _run_node(branch, use, rng, budget)
             out.absorb(sub, everyone)
             np.maximum(out.response_ms, sub.response_ms, out=out.response_ms)
             np.maximum(out.done_ms, sub.done_ms, out=out.done_ms)
@@ -727,14 +749,15 @@ class Workflow:
     name: str
     memory_mb: float
 
-    def _tail(self, j: int, rng: np.random.Generator, n: int) -> _Trace:
-        head = _run_node(self.steps[j], self.task, rng, n)
+    def _tail(self, j: int, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        head = _run_node(self.steps[j], self.task, rng, budget)
         if j + 1 == len(self.steps):
             return head
-        return _then(head, lambda r, m: self._tail(j + 1, r, m), "sync", rng)
+        return _then(head, lambda r, b: self._tail(j + 1, r, b), "sync", rng, budget)
 
-    def _run(self, edge: _Edge, rng: np.random.Generator, n: int) -> _Trace:
-        out = self._tail(0, rng, n)
+    def _run(self, edge: _Edge, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        n = budget.size
+        out = self._tail(0, rng, _unlimited(n))
         if self.task.kind == "express":
             out.express.append(_Express(self.name, self.memory_mb, np.arange(n), out.response_ms))
             out.meter(("orchestration", "express_requests", 0.0))[:] += 1
@@ -1176,7 +1199,7 @@ def simulate_usage(
         raise InvalidUsage(f"samples={samples!r}: must be an integer >= 1")
     _check_names([architecture])
     rng = np.random.default_rng(seed)
-    trace = _run_node(architecture, _Root(), rng, n)
+    trace = _run_node(architecture, _Root(), rng, _unlimited(n))
     grouped: dict[str, list[_Calls]] = {}
     for c in trace.calls:
         grouped.setdefault(c.function.name, []).append(c)
