@@ -268,7 +268,8 @@ def _count(name: str, value: object) -> float:
     )
     if ok and math.isfinite(float(value)) and float(value) >= 0:  # type: ignore[arg-type]
         return float(value)  # type: ignore[arg-type]
-    raise InvalidUsage(f"{name}={value!r}: must be a finite number >= 0")
+    shown = value.item() if isinstance(value, np.generic) else value
+    raise InvalidUsage(f"{name}={shown!r}: must be a finite number >= 0")
 
 
 def _samples(name: str, value: object) -> np.ndarray | None:
@@ -289,8 +290,9 @@ def _samples(name: str, value: object) -> np.ndarray | None:
         bad = ~np.isfinite(array) | (array < 0)
         if bad.any():
             index = int(np.argmax(bad))
+            shown = float(array[index])
             raise InvalidUsage(
-                f"{name}[{index}]={array[index]!r}: every sample must be a finite number >= 0"
+                f"{name}[{index}]={shown!r}: every sample must be a finite number >= 0"
             )
         return array
     raise InvalidUsage(
