@@ -287,9 +287,9 @@ def _samples(name: str, value: object) -> np.ndarray | None:
             raise InvalidUsage(
                 f"{name}: samples must be a non-empty 1-D array, got shape {array.shape}"
             )
-        bad = ~np.isfinite(array) | (array < 0)
-        if bad.any():
-            index = int(np.argmax(bad))
+        # Two reductions, no temporary array: the sum is finite only if every sample is.
+        if not (math.isfinite(float(array.sum())) and float(array.min()) >= 0):
+            index = int(np.argmax(~np.isfinite(array) | (array < 0)))
             shown = float(array[index])
             raise InvalidUsage(
                 f"{name}[{index}]={shown!r}: every sample must be a finite number >= 0"
@@ -316,9 +316,11 @@ def _billed_total(
             raise InvalidUsage(f"invocations is required when {name} is a single number")
         billed = max(math.ceil(single / step - _EPS) * step, minimum)
         return invocations, billed * invocations
-    billed_sum = float(
-        np.maximum(np.ceil(samples / step - _EPS) * step, minimum).sum(dtype=np.float64)
-    )
+    # One scratch buffer, rounded in place: ceil(d / step - eps), at least minimum / step.
+    scratch = np.subtract(samples / step if step != 1 else samples, _EPS)
+    np.ceil(scratch, out=scratch)
+    np.maximum(scratch, minimum / step, out=scratch)
+    billed_sum = float(scratch.sum()) * step
     if invocations is None:
         return float(samples.size), billed_sum
     return invocations, billed_sum * (invocations / samples.size)
