@@ -73,6 +73,9 @@ class Bill:
             (``invocations``, ``billed_duration_ms``, ``gb_seconds``, ``vcpu_seconds``,
             ``compute_units``, ``transitions``, ``billed_requests``, ``egress_gb`` ...).
             GB-s figures are after rounding and before any free tier.
+        entries: the usage behind the lines (one :class:`Usage` per meter and item), kept
+            so that sums can be priced again.
+        accounts: ``(sheet, free_tier)`` for every sheet billed.
     """
 
     provider: str
@@ -405,6 +408,12 @@ def _faas(req: _Request) -> tuple[_Entries, _Stats]:
     requests = od["invocations"]
     billed_ms = od["billed_duration_ms"]
     if provisioned:
+        for name in ("provisioned_concurrency", "provisioned_hours"):
+            if name not in opts:
+                raise InvalidUsage(
+                    f"{name} is required with any provisioned_* option "
+                    "(configured concurrency and the hours it is configured)"
+                )
         concurrency = _count("provisioned_concurrency", opts.get("provisioned_concurrency"))
         hours = _count("provisioned_hours", opts.get("provisioned_hours"))
         step_s = sheet.rules.get("provisioned_step_minutes", 1) * 60

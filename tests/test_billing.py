@@ -247,6 +247,14 @@ def test_provider_may_be_a_sheet_and_lines_have_the_columns() -> None:
     assert repr(bill).startswith("Bill(provider='huawei-functiongraph', total=0.00 USD")
 
 
+def test_provisioned_time_rounds_up_to_five_minutes() -> None:
+    """Provisioned concurrency configured for 61 minutes bills 65 minutes, idle or not."""
+    bill = estimate("aws-lambda", memory_mb=1024, provisioned_concurrency=2,
+                    provisioned_hours=61 / 60)  # fmt: skip
+    assert bill.usage["provisioned_gb_seconds"] == pytest.approx(2 * 1 * 65 * 60)
+    assert bill.usage["invocations"] == 0 and bill.by_component()["requests"] == 0
+
+
 def test_zero_volume_is_an_empty_bill() -> None:
     """No invocations bills nothing: empty lines, zero total, zero per component."""
     bill = estimate("aws-lambda", invocations=0, memory_mb=128)
@@ -280,7 +288,16 @@ def test_zero_volume_is_an_empty_bill() -> None:
         ),
         (
             {"invocations": 1, "duration_ms": 1, "memory_mb": 128, "provisioned_invocations": 5},
-            "provisioned_concurrency",
+            "provisioned_concurrency is required",
+        ),
+        (
+            {
+                "memory_mb": 128,
+                "provisioned_concurrency": 5,
+                "provisioned_hours": 1,
+                "provisioned_invocations": 5,
+            },
+            "provisioned_duration_ms is required",
         ),
     ],
 )
