@@ -44,7 +44,22 @@ def _currency(frame: pd.DataFrame) -> str:
 
 def _money(currency: str) -> FuncFormatter:
     symbol = "$" if currency == "USD" else f"{currency} "
-    return FuncFormatter(lambda v, _pos: f"{symbol}{v:,.4g}")
+
+    def label(value: float, _pos: object = None) -> str:
+        if abs(value) >= 100:
+            return f"{symbol}{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{symbol}{value:,.2f}".rstrip("0").rstrip(".")
+        return f"{symbol}{value:.2g}"
+
+    return FuncFormatter(label)
+
+
+def _count_label(value: float) -> str:
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value:.3g}"
 
 
 def cost_breakdown(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
@@ -99,7 +114,9 @@ def cost_breakdown(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         title += f" at {invocations:,.0f} requests/month"
     ax.set_title(title)
     ax.set_ylim(0, max(float(bottom.max()), 1e-12) * 1.15)
-    ax.legend(title="component", fontsize=8, frameon=False)
+    ax.legend(
+        title="component", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0)
+    )
     return ax
 
 
@@ -119,19 +136,21 @@ def cost_vs_volume(result: Sweep, *, ax: Axes | None = None) -> Axes:
     ax = _axes(ax)
     total = _total_column(result)
     for name, rows in result.frame.groupby("architecture", sort=False):
-        ax.plot(rows["value"], rows[total], marker=".", label=str(name))
+        cost = rows[total].where(rows[total] > 0)  # $0 (inside a free tier) has no log
+        ax.plot(rows["value"], cost, marker=".", label=str(name))
     wide = result.frame.pivot(index="value", columns="architecture", values=total)
-    for row in result.break_even.itertuples(index=False):
-        x = float(row.value)
-        y = float(
-            np.interp(np.log(x), np.log(wide.index.to_numpy(float)), wide[row.architecture_a])
-        )
+    grid = np.log(wide.index.to_numpy(float))
+    for i, row in enumerate(result.break_even.to_dict("records")):
+        x = float(row["value"])
+        y = float(np.interp(np.log(x), grid, wide[row["architecture_a"]]))
         ax.axvline(x, color="grey", lw=0.8, ls=":")
+        if y <= 0:
+            continue
         ax.plot([x], [y], marker="o", mfc="white", mec="black", zorder=5)
         ax.annotate(
-            f"{row.cheaper_below} = {row.cheaper_above}\nat {x:,.3g}/month",
+            f"{row['cheaper_below']} = {row['cheaper_above']} at {_count_label(x)}/month",
             (x, y),
-            xytext=(4, -14),
+            xytext=(6, -12 - 11 * i),
             textcoords="offset points",
             fontsize=7,
         )
@@ -141,7 +160,7 @@ def cost_vs_volume(result: Sweep, *, ax: Axes | None = None) -> Axes:
     ax.set_ylabel(f"cost per month ({result.currency})")
     ax.yaxis.set_major_formatter(_money(result.currency))
     ax.set_title("Cost against volume (o = break-even)")
-    ax.legend(title="architecture", fontsize=8, frameon=False)
+    ax.legend(title="architecture", fontsize=8, frameon=False, loc="upper left")
     ax.grid(True, which="major", alpha=0.3)
     return ax
 
@@ -205,17 +224,22 @@ def latency_distribution(
     if not latencies:
         raise InvalidUsage("latencies: give at least one architecture's samples")
     ax = _axes(ax)
+    low, high = np.inf, 0.0
     for i, (name, samples) in enumerate(latencies.items()):
         values = np.sort(np.asarray(samples, dtype=float))
         if values.size == 0:
             raise InvalidUsage(f"latencies[{name!r}]: no samples")
         share = np.arange(1, values.size + 1) / values.size
+        low = min(low, float(np.quantile(values, 0.001)))
+        high = max(high, float(values[-1]))
         color = f"C{i}"
         ax.step(values, share, where="post", color=color, label=str(name))
         for q, marker in ((0.5, "o"), (0.99, "^")):
             x = float(np.quantile(values, q))
             ax.plot([x], [q], marker=marker, color=color, mec="black", ms=5)
     ax.set_xscale("log" if log else "linear")
+    if log and low > 0:
+        ax.set_xlim(low / 1.5, high * 1.5)  # the fastest 0.1% (early failures) off-scale
     ax.set_xlabel("end-to-end latency (ms)")
     ax.set_ylabel("share of requests at or below")
     ax.set_ylim(0, 1.02)
