@@ -108,6 +108,26 @@ def price_usage(
     >>> round(bill.total, 4), gb_s
     (1.8667, 100000.0)
     """
+    parts, billed_gb_s = _price_parts(
+        usage,
+        provider=provider,
+        invocations=invocations,
+        free_tier=free_tier,
+        init_billed=init_billed,
+        services=services,
+    )
+    return sum(parts[1:], parts[0]), billed_gb_s
+
+
+def _price_parts(
+    usage: ArchitectureUsage,
+    *,
+    provider: str,
+    invocations: float,
+    free_tier: bool,
+    init_billed: bool | None,
+    services: Mapping[str, str] | None,
+) -> tuple[list[Bill], float]:
     count = float(invocations)
     if not (math.isfinite(count) and count >= 0) or isinstance(invocations, bool):
         raise InvalidUsage(f"invocations={invocations!r}: must be a finite number >= 0")
@@ -175,20 +195,33 @@ def price_usage(
         )
     if not egress_done:
         bills.append(estimate(keys["egress"], egress_gb=egress_gb, free_tier=free_tier))
-    return sum(bills[1:], bills[0]), billed_gb_s
+    by_sheet: dict[str, list[Bill]] = {}
+    for bill in bills:  # pool per sheet: tiers and free tiers are per sheet
+        by_sheet.setdefault(bill.provider, []).append(bill)
+    return [sum(group[1:], group[0]) for group in by_sheet.values()], billed_gb_s
 
 
 def _suffix(currency: str) -> str:
     return currency.lower()
 
 
+def _currency(parts: list[Bill]) -> str:
+    currencies = {bill.currency for bill in parts}
+    if len(currencies) != 1:
+        raise InvalidUsage(
+            f"services: bills in several currencies {sorted(currencies)}; "
+            "use sheets of one currency"
+        )
+    return currencies.pop()
+
+
 def _row(
-    usage: ArchitectureUsage, bill: Bill, billed_gb_s: float, invocations: float
+    usage: ArchitectureUsage, parts: list[Bill], billed_gb_s: float, invocations: float
 ) -> dict[str, float]:
-    cur = _suffix(bill.currency)
-    components = bill.by_component()
+    cur = _suffix(_currency(parts))
+    components = sum((bill.by_component() for bill in parts[1:]), parts[0].by_component())
     row = {f"{c}_{cur}": float(components.get(c, 0.0)) for c in COMPONENT_ORDER}
-    total = bill.total
+    total = float(sum(bill.total for bill in parts))
     row[f"total_{cur}"] = total
     row[f"{cur}_per_million"] = total / invocations * 1e6 if invocations else math.nan
     row["billed_gb_s"] = billed_gb_s
@@ -252,7 +285,7 @@ def compare(
     currency = None
     for name, architecture in architectures.items():
         usage = simulate_usage(architecture, samples=samples, seed=seed)
-        bill, gb_s = price_usage(
+        parts, gb_s = _price_parts(
             usage,
             provider=provider,
             invocations=invocations,
@@ -260,8 +293,8 @@ def compare(
             init_billed=init_billed,
             services=services,
         )
-        currency = bill.currency
-        rows.append(pd.Series(_row(usage, bill, gb_s, invocations), name=name))
+        currency = _currency(parts)
+        rows.append(pd.Series(_row(usage, parts, gb_s, invocations), name=name))
     frame = pd.DataFrame(rows)
     frame.index.name = "architecture"
     frame.attrs.update(
@@ -429,7 +462,7 @@ def sweep(
             else:
                 changed = map_functions(architecture, _changer(over, value, function, scaling))
                 usage = simulate_usage(changed, samples=samples, seed=seed)
-            bill, gb_s = price_usage(
+            parts, gb_s = _price_parts(
                 usage,
                 provider=provider,
                 invocations=volume,
@@ -437,9 +470,9 @@ def sweep(
                 init_billed=init_billed,
                 services=services,
             )
-            currency = bill.currency
+            currency = _currency(parts)
             records.append(
-                {"architecture": name, "value": value, **_row(usage, bill, gb_s, volume)}
+                {"architecture": name, "value": value, **_row(usage, parts, gb_s, volume)}
             )
     frame = pd.DataFrame(records)
     frame.attrs.update(currency=currency, provider=provider, over=over)
