@@ -49,12 +49,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass, field, replace
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
-from .distributions import CpuBound, Distribution, Fixed, FloatArray, fixed
+from .distributions import CpuBound, Distribution, Fixed, FloatArray, empirical, fixed
 from .errors import InvalidUsage
 
 __all__ = [
@@ -239,6 +239,59 @@ class Function:
         if scaling is not None:
             duration = duration.scaled(scaling.factor(self.memory_mb, memory))
         return replace(self, memory_mb=memory, duration=duration)
+
+    @classmethod
+    def from_logs(
+        cls, frame: Any, *, function: str | None = None, name: str | None = None, **options: Any
+    ) -> Function:
+        """A function measured in production: durations, memory and cold starts from logs.
+
+        Args:
+            frame: a :func:`costmodel.read_logs` frame (``duration_ms``, ``memory_mb``,
+                optional ``function`` and ``init_duration_ms`` columns).
+            function: keep this function's rows (needed when the frame holds several).
+            name: the new function's name (default: ``function`` or the frame's only one).
+            options: other :class:`Function` fields (``error_rate``, ``timeout_s`` ...).
+
+        The duration is :func:`empirical` over the logged durations (billing rounds them
+        again per invocation); the memory is the most frequent memory size (rows at other
+        sizes are left out); the cold-start probability is the share of rows with an init
+        duration, and the init duration their mean.
+
+        >>> import pandas as pd
+        >>> logs = pd.DataFrame({"duration_ms": [100.0, 300.0], "memory_mb": [512, 512],
+        ...                      "init_duration_ms": [250.0, None]})
+        >>> f = Function.from_logs(logs, name="resize")
+        >>> f.memory_mb, f.duration.mean_ms, f.cold_start_probability, f.init_duration_ms
+        (512.0, 200.0, 0.5, 250.0)
+        """
+        columns = set(getattr(frame, "columns", ()))
+        missing = {"duration_ms", "memory_mb"} - columns
+        if missing:
+            raise InvalidUsage(f"frame: needs columns {sorted(missing)} (a read_logs frame)")
+        if function is not None:
+            if "function" not in columns:
+                raise InvalidUsage(f"function={function!r}: the frame has no 'function' column")
+            frame = frame[frame["function"] == function]
+        elif "function" in columns and frame["function"].nunique() > 1:
+            known = ", ".join(map(str, frame["function"].unique()))
+            raise InvalidUsage(f"function: the frame holds several functions ({known}); pick one")
+        if len(frame) == 0:
+            raise InvalidUsage(f"function={function!r}: no rows in the frame")
+        memory = float(frame["memory_mb"].mode().iloc[0])
+        rows = frame[frame["memory_mb"] == memory]
+        if name is None:
+            name = function or (str(rows["function"].iloc[0]) if "function" in columns else None)
+        if name is None:
+            raise InvalidUsage("name: give a name (the frame has no 'function' column)")
+        fields: dict[str, Any] = {"memory_mb": memory, "duration": empirical(rows["duration_ms"])}
+        if "init_duration_ms" in columns:
+            init = rows["init_duration_ms"].to_numpy(dtype=float)
+            cold = np.isfinite(init) & (init > 0)
+            fields["cold_start_probability"] = float(cold.mean())
+            fields["init_duration_ms"] = float(init[cold].mean()) if cold.any() else 0.0
+        fields.update(options)
+        return cls(name, **fields)
 
     def _attempt(self, rng: np.random.Generator, n: int) -> tuple[FloatArray, BoolArray]:
         fails = rng.random(n) < self.error_rate
