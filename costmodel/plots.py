@@ -7,18 +7,27 @@ labelled axes that carry units and the currency.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from .compare import COMPONENT_ORDER, Sweep
+from .compare import COMPONENT_ORDER, Sweep, latency_samples, sweep
+from .compose import Architecture
 from .errors import InvalidUsage
 
-__all__ = ["cost_and_latency_vs_memory", "cost_breakdown", "cost_vs_volume", "latency_distribution"]
+__all__ = [
+    "cost_and_latency_vs_memory",
+    "cost_breakdown",
+    "cost_vs_volume",
+    "latency_distribution",
+    "save_charts",
+]
 
 _COLORS = {
     "requests": "#4c72b0",
@@ -247,3 +256,59 @@ def latency_distribution(
     ax.legend(title="architecture", fontsize=8, frameon=False)
     ax.grid(True, alpha=0.3)
     return ax
+
+
+def save_charts(
+    architectures: Mapping[str, Architecture],
+    table: pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    provider: str,
+    invocations: float,
+    samples: int = 20_000,
+    seed: int = 0,
+    dpi: int = 110,
+) -> list[Path]:
+    """Write the comparison's charts as PNG files; return their paths.
+
+    ``breakdown.png`` (:func:`cost_breakdown` of ``table``), ``cost_vs_volume.png`` (a
+    sweep from 1/1000 to 1000 x ``invocations``, free tiers applied so low volumes show
+    them) and ``latency.png`` (:func:`latency_distribution`). Drawn on plain
+    ``Figure`` objects, so no GUI backend is needed.
+
+    Args:
+        architectures: ``{name: architecture}`` compared.
+        table: their :func:`costmodel.compare` frame.
+        out_dir: the folder (created if missing).
+        provider: function platform key.
+        invocations: requests per month.
+        samples: Monte Carlo requests for the sweep and the latency chart.
+        seed: random seed.
+        dpi: resolution.
+    """
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+
+    def save(name: str, draw: Any) -> None:
+        figure = Figure(figsize=(7.5, 4.2), layout="constrained")
+        draw(figure.add_subplot())
+        path = folder / name
+        figure.savefig(path, dpi=dpi)
+        paths.append(path)
+
+    save("breakdown.png", lambda ax: cost_breakdown(table, ax=ax))
+    low = max(invocations / 1000, 1.0)
+    volumes = sweep(
+        architectures,
+        over="invocations",
+        values=np.geomspace(low, max(invocations * 1000, low * 10), 13),
+        provider=provider,
+        samples=min(samples, 5_000),
+        seed=seed,
+        free_tier=True,
+    )
+    save("cost_vs_volume.png", lambda ax: cost_vs_volume(volumes, ax=ax))
+    latencies = latency_samples(architectures, samples=samples, seed=seed)
+    save("latency.png", lambda ax: latency_distribution(latencies, ax=ax))
+    return paths

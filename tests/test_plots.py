@@ -99,3 +99,14 @@ def test_latency_distribution_draws_one_cdf_per_architecture(tmp_path: Path) -> 
     ax.figure.savefig(tmp_path / "latency.png")
     with pytest.raises(InvalidUsage):
         plots.latency_distribution({})
+
+
+def test_save_charts_writes_three_pngs(tmp_path: Path) -> None:
+    """The CLI's charts: breakdown, cost vs volume, latency, as non-empty PNG files."""
+    table = compare(ARCHS, invocations=1e6, samples=500)
+    paths = plots.save_charts(
+        ARCHS, table, tmp_path / "out", provider="aws-lambda", invocations=1e6, samples=500
+    )
+    assert [p.name for p in paths] == ["breakdown.png", "cost_vs_volume.png", "latency.png"]
+    for path in paths:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
