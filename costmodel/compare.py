@@ -358,8 +358,10 @@ def _values(over: str, values: Iterable[float]) -> list[float]:
         raise InvalidUsage(f"values: need at least two distinct {over} values")
     if over == "error_rate" and (result[0] < 0 or result[-1] > 1):
         raise InvalidUsage(f"values: error rates must be in [0, 1], got {result[0]}..{result[-1]}")
-    if over in ("memory_mb", "invocations") and result[0] < (over == "memory_mb"):
-        raise InvalidUsage(f"values: {over} must be > 0, got {result[0]}")
+    if over == "memory_mb" and result[0] <= 0:
+        raise InvalidUsage(f"values: memory sizes must be > 0 MB, got {result[0]}")
+    if over == "invocations" and result[0] < 0:
+        raise InvalidUsage(f"values: volumes must be >= 0, got {result[0]}")
     return result
 
 
