@@ -515,7 +515,8 @@ class CircuitBreaker:
                 if now < phase.until:
                     with self._lock:
                         self._rejections += 1
-                    raise CircuitOpenError(self.name, phase.until - now)
+                    retry_after_s = min(phase.until - now, self.config.reset_timeout_s)
+                    raise CircuitOpenError(self.name, retry_after_s)
                 transition = None
                 with self._lock:
                     if self._phase is phase:
