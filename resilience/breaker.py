@@ -42,6 +42,7 @@ import inspect
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,7 +50,7 @@ from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
 
 from ._breaker_window import FAILURE, SLOW, OutcomeWindow
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
-from .clock import SYSTEM_CLOCK, Clock
+from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import CircuitOpenError, InvalidUsage
 
 __all__ = [
@@ -246,6 +247,8 @@ class CircuitBreaker:
         "_ignored",
         "_listeners",
         "_lock",
+        "_min_calls",
+        "_monotonic",
         "_phase",
         "_rejections",
         "_shared",
@@ -297,11 +300,14 @@ class CircuitBreaker:
         )
         """The validated options."""
         self.clock: Clock = _check_clock(clock)
+        # the system clock's method only forwards to time.monotonic: skip the hop per call
+        self._monotonic = time.monotonic if type(clock) is SystemClock else clock.monotonic
         self._listeners: tuple[BreakerListener, ...] = tuple(_check_listener(x) for x in listeners)
         self._lock = threading.Lock()
         self._slow_s = self.config.slow_call_s
         size = self.config.window_size
         self._window = OutcomeWindow(size) if size is not None else None
+        self._min_calls = self.config.min_calls or 0
         self._successes = self._failures = self._ignored = self._rejections = 0
         self._slow_calls = self._consecutive = self._trips = 0
         self._shared: _Shared | None = None
@@ -378,16 +384,28 @@ class CircuitBreaker:
             self._listeners = tuple(listeners)
 
     def open(self) -> None:
-        """Open the breaker now; it admits probes again after ``reset_timeout_s``."""
+        """Open the breaker now; it admits probes again after ``reset_timeout_s``.
+
+        With a storage, every breaker sharing it follows.
+        """
         with self._lock:
             transition = self._enter(_OPEN, "opened manually")
-        self._announce(transition)
+        self._announce_manual(transition)
 
     def close(self) -> None:
-        """Close the breaker now and forget the failures counted so far."""
+        """Close the breaker now and forget the failures counted so far.
+
+        With a storage, every breaker sharing it follows.
+        """
         with self._lock:
             transition = self._enter(_CLOSED, "closed manually")
-        self._announce(transition)
+        self._announce_manual(transition)
+
+    def _announce_manual(self, transition: _Transition | None) -> None:
+        if transition is not None:
+            self._announce(transition)
+        elif self._shared is not None:
+            self._shared.publish()  # no local change, but the shared state may differ
 
     def __call__(self, fn: Callable[P, R]) -> Guarded[P, R]:
         """Guard ``fn``; the wrapper has ``fn``'s signature and a ``breaker`` attribute.
@@ -464,7 +482,7 @@ class CircuitBreaker:
                 raise
             self._record_ok(phase, False)
             return result
-        monotonic = self.clock.monotonic
+        monotonic = self._monotonic
         start = monotonic()
         try:
             result = fn(*args, **kwargs)
@@ -491,7 +509,7 @@ class CircuitBreaker:
                 raise
             self._record_ok(phase, False)
             return result
-        monotonic = self.clock.monotonic
+        monotonic = self._monotonic
         start = monotonic()
         try:
             result = await fn(*args, **kwargs)
@@ -546,9 +564,10 @@ class CircuitBreaker:
                     window = self._window
                     if window is not None:
                         window.add(SLOW if slow else 0)
-                        reason = self._window_verdict(window)
-                        if reason:
-                            transition = self._enter(_OPEN, reason)
+                        if window.count >= self._min_calls:
+                            reason = self._window_verdict(window)
+                            if reason:
+                                transition = self._enter(_OPEN, reason)
                 elif phase.state is _HALF_OPEN:
                     phase.probes -= 1
                     if slow:
@@ -585,7 +604,8 @@ class CircuitBreaker:
                     reason = ""
                     if window is not None:
                         window.add(FAILURE | SLOW if slow else FAILURE)
-                        reason = self._window_verdict(window)
+                        if window.count >= self._min_calls:
+                            reason = self._window_verdict(window)
                     fail_max = self.config.fail_max
                     if fail_max is not None and self._consecutive >= fail_max:
                         reason = f"{self._consecutive} consecutive failures"
@@ -600,19 +620,17 @@ class CircuitBreaker:
             self._announce(transition)
 
     def _window_verdict(self, window: OutcomeWindow) -> str:
-        """Why the window trips the breaker, or "" (caller holds the lock)."""
+        """Why the window (holding >= min_calls calls) trips the breaker, or "" (under the lock)."""
         config = self.config
         count = window.count
-        if config.min_calls is None or count < config.min_calls:
-            return ""
         threshold = config.failure_rate_threshold
-        if threshold is not None and window.failures >= threshold * count:
+        if threshold is not None and window.failures / count >= threshold:
             return (
                 f"failure rate {window.failures / count:.0%} >= {threshold:.0%} "
                 f"over the last {count} calls"
             )
         threshold = config.slow_call_rate_threshold
-        if threshold is not None and window.slow >= threshold * count:
+        if threshold is not None and window.slow / count >= threshold:
             return (
                 f"slow-call rate {window.slow / count:.0%} >= {threshold:.0%} "
                 f"over the last {count} calls (slow: > {config.slow_call_s:g} s)"
@@ -674,7 +692,7 @@ class CircuitBreaker:
         if transition.publish and self._shared is not None:
             self._shared.publish()
 
-    def _notify(self, event: str, *args: Any, **kwargs: Any) -> None:
+    def _notify(self, event: str, /, *args: Any, **kwargs: Any) -> None:
         for listener in self._listeners:
             try:
                 getattr(listener, event)(self, *args, **kwargs)

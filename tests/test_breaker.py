@@ -825,3 +825,26 @@ def test_misuse_of_call_and_generators_is_refused(clock: FakeClock) -> None:
     with pytest.raises(InvalidUsage, match="guards callables"):
         breaker(42)  # type: ignore[arg-type]
     assert breaker.stats.calls == 0
+
+
+def test_listener_arguments_never_clash_with_the_functions_keywords(clock: FakeClock) -> None:
+    """A guarded function may take keywords named like the breaker's own parameters."""
+    recorder = Recorder()
+    breaker = CircuitBreaker(listeners=[recorder], clock=clock)
+
+    @breaker
+    def handle(event: str, fn: str, cb: str = "") -> str:
+        return event + fn
+
+    assert handle(event="e", fn="f") == "ef"
+    assert recorder.events[0][3] == {"event": "e", "fn": "f"}
+
+
+def test_manual_close_reaches_the_storage_even_without_a_local_change(clock: FakeClock) -> None:
+    """close() on a locally closed breaker still writes 'closed' to the shared storage."""
+    storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
+    breaker = CircuitBreaker(storage=storage, sync_interval_s=60, clock=clock)
+    storage.opened_at = datetime.now(UTC)
+    storage.state = pybreaker.STATE_OPEN  # another process tripped; not read yet
+    breaker.close()
+    assert storage.state == pybreaker.STATE_CLOSED and breaker.state == "closed"
