@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import selectors
 import subprocess
 import sys
@@ -240,3 +241,31 @@ def test_pybreaker_and_callwise_breakers_share_one_redis_state(
     backend.error = None
     assert theirs.call(backend) == "ok"
     client.close()
+
+
+def readme_examples(section: str) -> list[str]:
+    """The ```python blocks of one README section."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"\n## {section}\n")
+    end = text.find("\n## ", start + 1)
+    return re.findall(r"```python\n(.*?)```", text[start : end if end > 0 else None], re.S)
+
+
+def test_readme_examples_run_and_print_what_they_say(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's breaker examples run (the Redis one against the test server)."""
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{redis_server.port}/0")
+    examples = readme_examples("Circuit breaker")
+    assert len(examples) == 3
+    for example in examples:
+        exec(compile(example, "README.md", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out.splitlines() == [
+        "open",
+        "pricing 30.0",
+        "9.99 closed",
+        "3 1 1",
+        "{'id': 7}",
+        "closed 1 0.0",
+        "closed",
+    ]
