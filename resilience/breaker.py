@@ -233,7 +233,9 @@ class CircuitBreaker:
         storage_retry_s: when the storage fails (Redis unreachable), the breaker logs
             one warning, runs on its local state, and tries the storage again at most
             this often (seconds). When it answers again the breaker logs that, publishes
-            its own state if it opened in the meantime, and follows the shared state again.
+            its own state if that changed in the meantime, and otherwise follows the
+            shared state again. Storage operations are blocking calls made by the
+            calling thread (pybreaker's storages are synchronous), also from coroutines.
         clock: where time comes from (default: the system's monotonic clock).
 
     Raises:
@@ -242,6 +244,8 @@ class CircuitBreaker:
     """
 
     __slots__ = (
+        "_clock",
+        "_config",
         "_consecutive",
         "_failures",
         "_ignored",
@@ -249,6 +253,7 @@ class CircuitBreaker:
         "_lock",
         "_min_calls",
         "_monotonic",
+        "_name",
         "_phase",
         "_rejections",
         "_shared",
@@ -257,9 +262,6 @@ class CircuitBreaker:
         "_successes",
         "_trips",
         "_window",
-        "clock",
-        "config",
-        "name",
     )
 
     def __init__(
@@ -282,9 +284,8 @@ class CircuitBreaker:
         storage_retry_s: float = 5.0,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self.name: str = f"breaker-{next(_names)}" if name is None else _check_name(name)
-        """The breaker's name (read-only by convention)."""
-        self.config: BreakerConfig = _build_config(
+        self._name = f"breaker-{next(_names)}" if name is None else _check_name(name)
+        self._config = _build_config(
             fail_max=fail_max,
             reset_timeout_s=reset_timeout_s,
             failure_rate_threshold=failure_rate_threshold,
@@ -298,25 +299,39 @@ class CircuitBreaker:
             sync_interval_s=sync_interval_s,
             storage_retry_s=storage_retry_s,
         )
-        """The validated options."""
-        self.clock: Clock = _check_clock(clock)
+        self._clock = _check_clock(clock)
         # the system clock's method only forwards to time.monotonic: skip the hop per call
         self._monotonic = time.monotonic if type(clock) is SystemClock else clock.monotonic
         self._listeners: tuple[BreakerListener, ...] = tuple(_check_listener(x) for x in listeners)
         self._lock = threading.Lock()
-        self._slow_s = self.config.slow_call_s
-        size = self.config.window_size
+        self._slow_s = self._config.slow_call_s
+        size = self._config.window_size
         self._window = OutcomeWindow(size) if size is not None else None
-        self._min_calls = self.config.min_calls or 0
+        self._min_calls = self._config.min_calls or 0
         self._successes = self._failures = self._ignored = self._rejections = 0
         self._slow_calls = self._consecutive = self._trips = 0
         self._shared: _Shared | None = None
         self._phase = _Phase(_CLOSED, fast=storage is None)
         if storage is not None:
             self._shared = _Shared(self, _check_storage(storage))
-            self._shared.pull(self.clock.monotonic())
+            self._shared.pull(self._clock.monotonic())
 
     # ---- public surface -------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The breaker's name, as given or ``"breaker-<n>"``."""
+        return self._name
+
+    @property
+    def config(self) -> BreakerConfig:
+        """The validated options."""
+        return self._config
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the breaker measures time on."""
+        return self._clock
 
     @property
     def state(self) -> BreakerState:
@@ -463,7 +478,7 @@ class CircuitBreaker:
         return await self._call_async(fn, args, kwargs)
 
     def __repr__(self) -> str:
-        return f"CircuitBreaker(name={self.name!r}, state={self._phase.state.value!r})"
+        return f"CircuitBreaker(name={self._name!r}, state={self._phase.state.value!r})"
 
     # ---- the call path ----------------------------------------------------------------
 
@@ -529,27 +544,27 @@ class CircuitBreaker:
             if state is _CLOSED:
                 return phase
             if state is _OPEN:
-                now = self.clock.monotonic()
+                now = self._monotonic()
                 if now < phase.until:
                     with self._lock:
                         self._rejections += 1
-                    retry_after_s = min(phase.until - now, self.config.reset_timeout_s)
-                    raise CircuitOpenError(self.name, retry_after_s)
+                    retry_after_s = min(phase.until - now, self._config.reset_timeout_s)
+                    raise CircuitOpenError(self._name, retry_after_s)
                 transition = None
                 with self._lock:
                     if self._phase is phase:
                         transition = self._enter(
-                            _HALF_OPEN, f"{self.config.reset_timeout_s:g} s elapsed"
+                            _HALF_OPEN, f"{self._config.reset_timeout_s:g} s elapsed"
                         )
                 self._announce(transition)
             else:
                 with self._lock:
                     if self._phase is phase:
-                        if phase.probes < self.config.half_open_max_calls:
+                        if phase.probes < self._config.half_open_max_calls:
                             phase.probes += 1
                             return phase
                         self._rejections += 1
-                        raise CircuitOpenError(self.name, 0.0)
+                        raise CircuitOpenError(self._name, 0.0)
             phase = self._phase
 
     def _record_ok(self, phase: _Phase, slow: bool) -> None:
@@ -576,7 +591,7 @@ class CircuitBreaker:
                         )
                     else:
                         phase.probe_successes += 1
-                        if phase.probe_successes >= self.config.success_threshold:
+                        if phase.probe_successes >= self._config.success_threshold:
                             transition = self._enter(
                                 _CLOSED, f"{phase.probe_successes} probe(s) succeeded"
                             )
@@ -586,7 +601,7 @@ class CircuitBreaker:
             self._notify("success")
 
     def _record_error(self, phase: _Phase, exc: BaseException, slow: bool) -> None:
-        if not isinstance(exc, Exception) or isinstance(exc, self.config.exclude):
+        if not isinstance(exc, Exception) or isinstance(exc, self._config.exclude):
             with self._lock:
                 self._ignored += 1
                 if phase is self._phase and phase.state is _HALF_OPEN:
@@ -606,7 +621,7 @@ class CircuitBreaker:
                         window.add(FAILURE | SLOW if slow else FAILURE)
                         if window.count >= self._min_calls:
                             reason = self._window_verdict(window)
-                    fail_max = self.config.fail_max
+                    fail_max = self._config.fail_max
                     if fail_max is not None and self._consecutive >= fail_max:
                         reason = f"{self._consecutive} consecutive failures"
                     if reason:
@@ -621,7 +636,7 @@ class CircuitBreaker:
 
     def _window_verdict(self, window: OutcomeWindow) -> str:
         """Why the window (holding >= min_calls calls) trips the breaker, or "" (under the lock)."""
-        config = self.config
+        config = self._config
         count = window.count
         threshold = config.failure_rate_threshold
         if threshold is not None and window.failures / count >= threshold:
@@ -650,8 +665,8 @@ class CircuitBreaker:
         """Move to ``state`` (caller holds the lock); None when nothing changed."""
         old = self._phase
         if state is _OPEN:
-            reset_s = self.config.reset_timeout_s if open_for_s is None else open_for_s
-            self._phase = _Phase(_OPEN, until=self.clock.monotonic() + reset_s)
+            reset_s = self._config.reset_timeout_s if open_for_s is None else open_for_s
+            self._phase = _Phase(_OPEN, until=self._clock.monotonic() + reset_s)
             if old.state is _OPEN:
                 return None  # open() again: the timer restarts, nothing to report
             self._trips += 1
@@ -674,19 +689,19 @@ class CircuitBreaker:
         if new is _OPEN:
             logger.warning(
                 "circuit %r opened: %s; rejecting calls for %g s",
-                self.name,
+                self._name,
                 transition.reason,
-                self.config.reset_timeout_s,
+                self._config.reset_timeout_s,
             )
         elif new is _HALF_OPEN:
             logger.info(
                 "circuit %r half-open: %s; admitting up to %d probe(s) at once",
-                self.name,
+                self._name,
                 transition.reason,
-                self.config.half_open_max_calls,
+                self._config.half_open_max_calls,
             )
         else:
-            logger.info("circuit %r closed: %s", self.name, transition.reason)
+            logger.info("circuit %r closed: %s", self._name, transition.reason)
         if self._listeners:
             self._notify("state_change", transition.old, new)
         if transition.publish and self._shared is not None:
@@ -697,7 +712,9 @@ class CircuitBreaker:
             try:
                 getattr(listener, event)(self, *args, **kwargs)
             except Exception:
-                logger.exception("circuit %r: listener %r failed in %s", self.name, listener, event)
+                logger.exception(
+                    "circuit %r: listener %r failed in %s", self._name, listener, event
+                )
 
 
 class _StorageErrorTrap(logging.Filter):
@@ -749,6 +766,7 @@ class _Shared:
         self.seen: object = None  # the shared state we last read or wrote
         self.next_pull = float("-inf")
         self.down = False
+        self.dirty = False  # a transition of ours has not reached the storage yet
         self.retry_at = 0.0
         self.lock = threading.Lock()  # guards the down flag
         self.publish_lock = threading.Lock()  # writes leave in the order of transitions
@@ -770,23 +788,23 @@ class _Shared:
         with self.lock:
             first = not self.down
             self.down = True
-            self.retry_at = self.breaker.clock.monotonic() + self.breaker.config.storage_retry_s
+            self.retry_at = self.breaker._clock.monotonic() + self.breaker._config.storage_retry_s
         if first:
             logger.warning(
                 "circuit %r: shared state storage %s failed (%s: %s); using local state "
                 "only, trying the storage again every %g s",
-                self.breaker.name,
+                self.breaker._name,
                 type(self.storage).__name__,
                 type(error).__name__,
                 error,
-                self.breaker.config.storage_retry_s,
+                self.breaker._config.storage_retry_s,
             )
         return _FAILED
 
     def maybe_pull(self) -> None:
-        now = self.breaker.clock.monotonic()
+        now = self.breaker._clock.monotonic()
         if now >= self.next_pull:
-            self.next_pull = now + self.breaker.config.sync_interval_s
+            self.next_pull = now + self.breaker._config.sync_interval_s
             self.pull(now)
 
     def pull(self, now: float) -> None:
@@ -799,10 +817,11 @@ class _Shared:
         breaker = self.breaker
         if was_down:
             with self.lock:
-                self.down = False
-            logger.info("circuit %r: shared state storage answers again", breaker.name)
-            if breaker.state is _OPEN:
-                self.publish()  # we tripped while it was away: tell the others
+                recovered, self.down = self.down, False
+            if recovered:
+                logger.info("circuit %r: shared state storage answers again", breaker._name)
+            if self.dirty:
+                self.publish()  # our state changed while it was away: tell the others
                 return
             self.seen = None
         if remote == self.seen:
@@ -815,7 +834,7 @@ class _Shared:
             opened_at = self.io(lambda: self.storage.opened_at)
             if opened_at is _FAILED:
                 return
-            open_for_s = _remaining_s(opened_at, breaker.config.reset_timeout_s)
+            open_for_s = _remaining_s(opened_at, breaker._config.reset_timeout_s)
             with breaker._lock:
                 if breaker._phase.state is not _OPEN:
                     transition = breaker._enter(
@@ -837,11 +856,13 @@ class _Shared:
         breaker, storage = self.breaker, self.storage
         with self.publish_lock:
             if self.down:
-                return  # published when the storage answers again, if still open
+                self.dirty = True  # published when the storage answers again
+                return
             phase = breaker._phase
             state = phase.state
             if state is _OPEN:
-                open_s = breaker.clock.monotonic() - (phase.until - breaker.config.reset_timeout_s)
+                opened_s = phase.until - breaker._config.reset_timeout_s  # on the clock
+                open_s = breaker._clock.monotonic() - opened_s
                 opened_at = datetime.now(UTC) - timedelta(seconds=max(0.0, open_s))
 
                 def write() -> None:
@@ -863,7 +884,7 @@ class _Shared:
                     storage.reset_success_counter()
 
             self.seen = state.value
-            self.io(write)
+            self.dirty = self.io(write) is _FAILED
 
 
 def _remaining_s(opened_at: Any, reset_timeout_s: float) -> float:

@@ -848,3 +848,76 @@ def test_manual_close_reaches_the_storage_even_without_a_local_change(clock: Fak
     storage.state = pybreaker.STATE_OPEN  # another process tripped; not read yet
     breaker.close()
     assert storage.state == pybreaker.STATE_CLOSED and breaker.state == "closed"
+
+
+class FlakyStorage(pybreaker.CircuitBreakerStorage):
+    """A pybreaker storage kept in memory that raises while ``broken`` (a custom storage)."""
+
+    def __init__(self) -> None:
+        super().__init__("flaky")
+        self.broken = False
+        self._state, self._opened_at = pybreaker.STATE_CLOSED, None
+        self.reads = 0
+
+    def _check(self) -> None:
+        if self.broken:
+            raise ConnectionError("storage down")
+
+    @property
+    def state(self) -> str:
+        self.reads += 1  # attempts, failed or not
+        self._check()
+        return self._state
+
+    @state.setter
+    def state(self, state: str) -> None:
+        self._check()
+        self._state = state
+
+    @property
+    def opened_at(self) -> Any:
+        self._check()
+        return self._opened_at
+
+    @opened_at.setter
+    def opened_at(self, value: Any) -> None:
+        self._check()
+        self._opened_at = value
+
+    def reset_counter(self) -> None:
+        self._check()
+
+    def reset_success_counter(self) -> None:
+        self._check()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_storage_outage_local_changes_are_published_on_reconnect(
+    mode: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While the storage raises, the breaker trips and recovers locally; then it republishes."""
+    caplog.set_level(logging.INFO, logger="resilience.breaker")
+    storage = FlakyStorage()
+    breaker = CircuitBreaker(
+        fail_max=1, reset_timeout_s=10, storage=storage, storage_retry_s=5, clock=clock
+    )
+    backend = Backend(clock)
+    call = guarded(breaker, backend, mode)
+    storage.broken = True
+    backend.error = ConnectionError()
+    fail(call)
+    assert breaker.state == "open"
+    clock.advance(10)
+    backend.error = None
+    assert call() == "ok" and breaker.state == "closed"
+    reads = storage.reads
+    assert call() == "ok"  # within storage_retry_s: the storage is left alone
+    assert storage.reads == reads
+    storage._state, storage._opened_at = pybreaker.STATE_OPEN, datetime.now(UTC)  # stale
+    storage.broken = False
+    clock.advance(5)
+    assert call() == "ok"
+    assert storage.state == "closed" and breaker.state == "closed"
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("failed (ConnectionError: storage down)" in m for m in messages) == 1
+    assert sum("answers again" in m for m in messages) == 1
