@@ -194,6 +194,7 @@ class _Transition:
     new: BreakerState
     reason: str
     publish: bool  # tell the shared storage (False when the storage told us)
+    open_for_s: float = 0.0  # into open: seconds until probes may start
 
 
 _names = itertools.count(1)
@@ -665,11 +666,13 @@ class CircuitBreaker:
         """Move to ``state`` (caller holds the lock); None when nothing changed."""
         old = self._phase
         if state is _OPEN:
-            reset_s = self._config.reset_timeout_s if open_for_s is None else open_for_s
-            self._phase = _Phase(_OPEN, until=self._clock.monotonic() + reset_s)
+            if open_for_s is None:
+                open_for_s = self._config.reset_timeout_s
+            self._phase = _Phase(_OPEN, until=self._clock.monotonic() + open_for_s)
             if old.state is _OPEN:
                 return None  # open() again: the timer restarts, nothing to report
             self._trips += 1
+            return _Transition(old.state, state, reason, publish, open_for_s)
         elif state is _HALF_OPEN:
             self._phase = _Phase(_HALF_OPEN)
         else:
@@ -691,7 +694,7 @@ class CircuitBreaker:
                 "circuit %r opened: %s; rejecting calls for %g s",
                 self._name,
                 transition.reason,
-                self._config.reset_timeout_s,
+                transition.open_for_s,
             )
         elif new is _HALF_OPEN:
             logger.info(
