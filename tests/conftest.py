@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from redis_server import MISSING, RedisServer
 
 from resilience.testing import FakeClock
+
+if TYPE_CHECKING:
+    from redis_server import RedisServer
 
 
 @pytest.fixture
@@ -20,6 +23,8 @@ def clock() -> FakeClock:
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A real redis-server on a free port, stopped at teardown; fails when it is missing."""
+    from redis_server import MISSING, RedisServer  # needs the redis package: import late
+
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail(MISSING, pytrace=False)

@@ -269,3 +269,10 @@ def test_readme_examples_run_and_print_what_they_say(
         "closed 1 0.0",
         "closed",
     ]
+
+
+def test_missing_redis_server_is_reported_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the redis-server binary the helper says what to install."""
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(FileNotFoundError, match=r"apt-get install redis-server"):
+        RedisServer()
