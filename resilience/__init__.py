@@ -5,6 +5,7 @@ one composed :class:`Policy`, a :class:`Ledger` of every call, local async invoc
 and invokers for real endpoints. See the README for a tour.
 """
 
+from .cache import Cached, CachedFunction, CacheInfo, cached
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import (
     BulkheadFull,
@@ -19,13 +20,18 @@ from .errors import (
     RetryBudgetExhausted,
     TimeoutExceeded,
 )
+from .fallback import Fallback, fallback
 from .ledger import Ledger, Record
 
 __all__ = [
     "SYSTEM_CLOCK",
     "BulkheadFull",
+    "CacheInfo",
+    "Cached",
+    "CachedFunction",
     "CircuitOpenError",
     "Clock",
+    "Fallback",
     "FunctionError",
     "HttpStatusError",
     "InvalidUsage",
@@ -38,4 +44,6 @@ __all__ = [
     "RetryBudgetExhausted",
     "SystemClock",
     "TimeoutExceeded",
+    "cached",
+    "fallback",
 ]
