@@ -423,7 +423,7 @@ class _Core:
                         return "stale", entry[0]
                     return "error", remembered
             if flight is not None:
-                if flight.owner is owner:
+                if owner is not None and flight.owner == owner:
                     raise RecursionError(
                         f"{self.name} called itself with the same cache key while "
                         "computing it; that would wait for itself forever"
