@@ -25,7 +25,7 @@ from resilience import cached
 
 TITLE = "Cache"
 
-ROUNDS = 7
+ROUNDS = 25
 THREADS = 64
 SLOW_CALL_S = 0.005
 
@@ -42,8 +42,8 @@ def _paired_us(ours: Callable[[], object], anchor: Callable[[], object]) -> tupl
     """
     best_ours = best_anchor = float("inf")
     for _ in range(ROUNDS):
-        best_ours = min(best_ours, per_call_seconds(ours, number=20_000, repeat=1))
-        best_anchor = min(best_anchor, per_call_seconds(anchor, number=20_000, repeat=1))
+        best_ours = min(best_ours, per_call_seconds(ours, number=4_000, repeat=1))
+        best_anchor = min(best_anchor, per_call_seconds(anchor, number=4_000, repeat=1))
     return best_ours * 1e6, best_anchor * 1e6
 
 
@@ -73,7 +73,7 @@ def _async_hit_row() -> Row:
 
     ours = cached(ttl=60)(work)
     anchor = cachetools.cached(cachetools.TTLCache(1024, 60), lock=threading.Lock())(_work)
-    number = 20_000
+    number = 4_000
 
     async def awaiting() -> None:
         for _ in range(number):
