@@ -133,6 +133,10 @@ class CachedFunction(Protocol[P, R_co]):
         """Forget every value and remembered error, and reset the counters."""
         ...
 
+    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Callable[..., R_co]:
+        """On a method: the bound method (arguments after ``self`` are not checked)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Cached:
