@@ -2,9 +2,10 @@
 
 ``@cached(ttl=60)`` keeps each result for 60 s (clock seconds) in a cachetools
 store: :class:`cachetools.TTLCache` for a fixed ``ttl``, :class:`cachetools.TLRUCache`
-when ``ttl`` is a function ``(key, value) -> seconds`` (a per-item time to live; 0 or
-less means "do not cache this value"), :class:`cachetools.LRUCache` when ``ttl`` is
-None (no expiry). Every store is bounded by ``maxsize`` entries, least recently used
+when ``ttl`` is a function ``(key, value) -> seconds`` (a per-item time to live, given
+the cache key and the result; 0 or less means "do not cache this value"; an exception
+it raises counts as a failed call), :class:`cachetools.LRUCache` when ``ttl`` is None
+(no expiry). Every store is bounded by ``maxsize`` entries, least recently used
 first out. Works on plain and ``async def`` functions (decided once, at decoration).
 
 Behaviour:
