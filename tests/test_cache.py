@@ -6,9 +6,11 @@ import asyncio
 import inspect
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -851,3 +853,23 @@ def test_decorating_a_non_callable_is_refused() -> None:
     """Applying a Cached configuration to a non-callable raises InvalidUsage."""
     with pytest.raises(InvalidUsage, match="fn=None"):
         cached()(None)  # type: ignore[arg-type]
+
+
+def test_readme_examples_run_and_print_what_they_say(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's Cache examples run and print what their comments say."""
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    section = text[text.index("\n## Cache\n") :]
+    section = section[: section.find("\n## ", 1)]
+    examples = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(examples) == 3
+    for example in examples:
+        exec(compile(example, "README.md", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out.splitlines() == [
+        "1.08 1.08",
+        "1.08",
+        "2 CacheInfo(hits=1, misses=2, coalesced=0, stale_serves=1, error_hits=0, currsize=1, "
+        "maxsize=1024)",
+        "1 True",
+        "63",
+        "2",
+    ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -355,3 +357,17 @@ def test_property_fallback_answers_exactly_when_the_call_fails(
         return await fallback(value=value)(make("async", body))(argument)
 
     assert asyncio.run(main()) == expected
+
+
+def test_readme_examples_run_and_print_what_they_say(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's Fallback examples run and print what their comments say."""
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    section = text[text.index("\n## Fallback\n") :]
+    section = section[: section.find("\n## ", 1)]
+    examples = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(examples) == 1
+    exec(compile(examples[0], "README.md", "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out.splitlines() == [
+        "{'price': 9.99, 'source': 'list price'}",
+        "{'price': 10.49, 'source': 'replica (TimeoutExceeded)'}",
+    ]
