@@ -14,6 +14,7 @@ from .breaker import (
     Guarded,
     circuit_breaker,
 )
+from .cache import Cached, CachedFunction, CacheInfo, cached
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import (
     BulkheadFull,
@@ -28,6 +29,7 @@ from .errors import (
     RetryBudgetExhausted,
     TimeoutExceeded,
 )
+from .fallback import Fallback, fallback
 from .ledger import Ledger, Record
 
 __all__ = [
@@ -37,9 +39,13 @@ __all__ = [
     "BreakerState",
     "BreakerStats",
     "BulkheadFull",
+    "CacheInfo",
+    "Cached",
+    "CachedFunction",
     "CircuitBreaker",
     "CircuitOpenError",
     "Clock",
+    "Fallback",
     "FunctionError",
     "Guarded",
     "HttpStatusError",
@@ -53,5 +59,7 @@ __all__ = [
     "RetryBudgetExhausted",
     "SystemClock",
     "TimeoutExceeded",
+    "cached",
     "circuit_breaker",
+    "fallback",
 ]
