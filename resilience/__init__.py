@@ -19,18 +19,24 @@ from .errors import (
     RetryBudgetExhausted,
     TimeoutExceeded,
 )
+from .invoke import AsyncInvoker, AsyncioInvoker, Event, FailureReason, InvokerStatistics
 from .ledger import Ledger, Record
 
 __all__ = [
     "SYSTEM_CLOCK",
+    "AsyncInvoker",
+    "AsyncioInvoker",
     "BulkheadFull",
     "CircuitOpenError",
     "Clock",
+    "Event",
+    "FailureReason",
     "FunctionError",
     "HttpStatusError",
     "InvalidUsage",
     "InvocationError",
     "InvokerClosed",
+    "InvokerStatistics",
     "Ledger",
     "MissingDependency",
     "Record",

@@ -22,7 +22,8 @@ system clock it waits for the earliest one on a condition, so a ``close()`` or a
 earlier retry interrupts the wait. On any other clock (``clock=``, e.g.
 :class:`resilience.testing.FakeClock` or a simulator's virtual clock) it is the only
 one that sleeps on the clock, and only while nothing is ready or running, for exactly
-the time to the next due event: the invoker then behaves like a discrete-event
+the time to the next due event (holding the invoker's lock, so such a clock should be
+virtual: its sleep returns at once): the invoker then behaves like a discrete-event
 simulation, hours of retries run in milliseconds, and an event's age when it runs is
 the sum of its retry delays (plus any time its own attempts spent on the clock).
 """
@@ -391,6 +392,7 @@ class AsyncInvoker(_InvokerBase):
             )
         job = self._new_job(fn, args, kwargs)
         with self._lock:
+            job.submitted_at_s = self._clock.monotonic()
             if self._closed:
                 raise InvokerClosed(f"submit() after close(): event for {job.function} refused")
             if self.max_queue is not None and self._pending >= self.max_queue:
@@ -564,31 +566,26 @@ class AsyncInvoker(_InvokerBase):
     def _schedule(self) -> None:
         clock = self._clock
         real_time = isinstance(clock, SystemClock)
-        lock = self._lock
-        while True:
-            with lock:
-                while True:
-                    if self._closed:
-                        return
-                    due = self._pop_due()
-                    if due:
-                        self._ready.extend(due)
-                        self._has_work.notify(len(due))
-                    if not self._delayed:
-                        self._wake_scheduler.wait()
-                        continue
-                    remaining = max(self._delayed[0][0] - clock.monotonic(), 0.0)
-                    if real_time:
-                        # Interruptible: a close() or an earlier retry wakes us.
-                        self._wake_scheduler.wait(remaining)
-                        continue
-                    if self._ready or self._running:
-                        # Workers are busy (and may move the clock): they wake us.
-                        self._wake_scheduler.wait(min(remaining, _MAX_WAIT_S))
-                        continue
-                    break
-            # Idle until the next retry is due: let exactly that much time pass.
-            clock.sleep(remaining)
+        with self._lock:
+            while not self._closed:
+                due = self._pop_due()
+                if due:
+                    self._ready.extend(due)
+                    self._has_work.notify(len(due))
+                if not self._delayed:
+                    self._wake_scheduler.wait()
+                    continue
+                remaining = max(self._delayed[0][0] - clock.monotonic(), 0.0)
+                if real_time:
+                    # Interruptible: a close() or an earlier retry wakes us.
+                    self._wake_scheduler.wait(remaining)
+                elif self._ready or self._running:
+                    # Workers are busy (and may move the clock): they wake us.
+                    self._wake_scheduler.wait(min(remaining, _MAX_WAIT_S))
+                else:
+                    # Idle until the next retry is due: let exactly that much time
+                    # pass, holding the lock so no submit sees the clock mid-jump.
+                    clock.sleep(remaining)
 
 
 class AsyncioInvoker(_InvokerBase):
