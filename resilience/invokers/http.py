@@ -8,13 +8,14 @@ Needs the ``http`` extra (httpx).
 
 from __future__ import annotations
 
+import base64
 import re
 import ssl
 import threading
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .._validate import positive
 from ..errors import HttpStatusError, InvalidUsage
@@ -50,9 +51,14 @@ class _HttpFunctionBase:
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             # Show the URL without anything that may be a credential.
-            shown = display_url(url) if parts and parts.scheme else str(url).split("?")[0]
+            if not isinstance(url, str):
+                shown: object = url
+            elif "://" in url:
+                shown = display_url(url)
+            else:
+                shown = url.split("?")[0].rsplit("@", 1)[-1] + ("?…" if "?" in url else "")
             raise InvalidUsage(
-                f"url={shown.rsplit('@', 1)[-1]!r}: must be an absolute URL with scheme "
+                f"url={shown!r}: must be an absolute URL with scheme "
                 "http:// or https:// and a host, e.g. 'https://example.com/api/fn'"
             )
         if not (isinstance(method, str) and _METHOD.fullmatch(method.upper())):
@@ -65,6 +71,11 @@ class _HttpFunctionBase:
                 f"token=<{type(token).__name__}>: must be a non-empty string or a "
                 "callable returning one"
             )
+        if token is not None and (parts.username or parts.password):
+            raise InvalidUsage(
+                f"url={display_url(url)!r} has user info and token= is given: both are "
+                "credentials for the Authorization header; give one of them"
+            )
         if sign is not None and not callable(sign):
             raise InvalidUsage(f"sign={sign!r}: must be a callable taking and returning a request")
         if headers is not None and not (
@@ -76,6 +87,13 @@ class _HttpFunctionBase:
             raise InvalidUsage(
                 f"verify={verify!r}: must be True, False, a CA bundle path or an SSLContext"
             )
+        if isinstance(verify, str):
+            try:
+                verify = ssl.create_default_context(cafile=verify)
+            except (OSError, ssl.SSLError) as exc:
+                raise InvalidUsage(
+                    f"verify={verify!r}: cannot load a CA bundle from this path ({exc})"
+                ) from exc
         if client is not None and verify is not True:
             raise InvalidUsage(
                 f"verify={verify!r}: applies only to the client HttpFunction creates; "
@@ -83,6 +101,15 @@ class _HttpFunctionBase:
             )
         self.url = display_url(url)
         """The URL without user info, query or fragment (safe to show)."""
+        self._basic: str | None = None
+        if parts.username is not None or parts.password is not None:
+            # Send user info as a header, never in the URL: httpx logs request URLs.
+            user = unquote(parts.username or "")
+            password = unquote(parts.password or "")
+            pair = f"{user}:{password}".encode()
+            self._basic = "Basic " + base64.b64encode(pair).decode("ascii")
+            netloc = parts.netloc.rsplit("@", 1)[1]
+            url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
         self._url = url
         self._token = token
         self._sign = sign
@@ -101,6 +128,8 @@ class _HttpFunctionBase:
         if self._token is not None:
             token = self._token() if callable(self._token) else self._token
             headers["authorization"] = f"Bearer {token}"
+        elif self._basic is not None:
+            headers["authorization"] = self._basic
         request: httpx.Request = client.build_request(
             self.method, self._url, content=content, headers=headers, timeout=self._timeout
         )
@@ -155,7 +184,10 @@ class HttpFunction(_HttpFunctionBase):
     ``application/json``, else the text, None when empty. A status outside 2xx raises
     :class:`resilience.HttpStatusError`; network errors are httpx's own. Body sizes
     are reported to the ledger. The token, user info and query string of the URL
-    never appear in the repr, the name or the errors.
+    never appear in the repr, the name or the errors; user info in the URL is sent
+    as a Basic ``Authorization`` header, not in the URL, so httpx does not log it.
+    httpx does log request URLs (at INFO) with their query string: pass keys with
+    ``token=`` or ``headers=``, not in the query.
 
     Example:
         >>> fn = HttpFunction("https://example.com/api/resize", token="s3cr3t")
