@@ -34,6 +34,7 @@ import asyncio
 import contextvars
 import heapq
 import inspect
+import itertools
 import logging
 import math
 import threading
@@ -70,7 +71,8 @@ class Event:
     """One submitted call, as its destination sees it.
 
     Attributes:
-        id: the id ``submit()`` returned.
+        id: the id ``submit()`` returned: a random prefix per invoker, then a
+            counter (unique, and ordered by submit within one invoker).
         function: name of the function.
         submitted_at_s: clock time of the submit, seconds.
         attempts: how many times the function was run (0 when it never ran).
@@ -202,6 +204,8 @@ class _InvokerBase:
         self._on_success = on_success
         self._on_failure = on_failure
         self._clock = clock
+        self._id_prefix = uuid.uuid4().hex[:16]
+        self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._closed = False
         self._seq = 0  # tie-breaker for equal due times in the delay heap
@@ -222,7 +226,7 @@ class _InvokerBase:
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> _Job:
         return _Job(
-            uuid.uuid4().hex,
+            f"{self._id_prefix}-{next(self._ids):08x}",
             fn,
             name_of(fn),
             args,
