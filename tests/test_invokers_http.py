@@ -20,6 +20,7 @@ import httpx
 import pytest
 from http_server import DROP, LocalHttpServer, Reply, Slow, running_server
 
+import resilience
 from resilience import (
     AsyncInvoker,
     Event,
@@ -375,3 +376,89 @@ def test_missing_httpx_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(MissingDependency, match=r"callwise\[http\]") as info:
         HttpFunction("https://h/fn")
     assert isinstance(info.value, ImportError) and info.value.extra == "http"
+
+
+needs_policy = pytest.mark.skipif(
+    not all(hasattr(resilience, n) for n in ("Policy", "CircuitBreaker", "fallback", "retry")),
+    reason="needs resilience.Policy, CircuitBreaker, fallback and retry (other branches)",
+)
+
+
+@needs_policy
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_http_function_in_a_policy_breaker_opens_fallback_serves_ledger_records(
+    flavour: str, server: LocalHttpServer
+) -> None:
+    """Real 500, dropped and slow answers: retries, the breaker opens, the fallback serves,
+    the probe after reset_timeout closes it, and the ledger holds every attempt and call."""
+    clock = FakeClock(start=1000.0)
+    ledger = resilience.Ledger()
+    served: list[str] = []
+
+    def degrade(exc: Exception, payload: object) -> dict[str, str]:
+        served.append(type(exc).__name__)
+        return {"degraded": type(exc).__name__}
+
+    policy = resilience.Policy(
+        name="orders",
+        fallback=resilience.fallback(handler=degrade),
+        retry=resilience.retry(
+            attempts=3, on=(HttpStatusError, httpx.TransportError), backoff_s=0, clock=clock
+        ),
+        breaker=resilience.CircuitBreaker(
+            name="orders", fail_max=3, reset_timeout_s=30, clock=clock
+        ),
+        ledger=ledger,
+        clock=clock,
+    )
+    # One real 500, one dropped connection, one answer held past the 50 ms timeout.
+    server.script(Reply(500, "internal error"), DROP, Slow())
+    payload = {"order": 7}
+
+    if flavour == "sync":
+        fn: Any = HttpFunction(server.url("/orders"), timeout_s=0.05)
+        guarded = policy(fn)
+        answers = [guarded(payload)]
+        answers.append(guarded(payload))  # the breaker is open: no request is sent
+        server.gate.set()
+        clock.advance(30)
+        answers.append(guarded(payload))  # the probe succeeds and closes the breaker
+        fn.close()
+    else:
+
+        async def main() -> list[Any]:
+            async with AsyncHttpFunction(server.url("/orders"), timeout_s=0.05) as fn:
+                guarded = policy(fn)
+                results = [await guarded(payload), await guarded(payload)]
+                server.gate.set()
+                clock.advance(30)
+                results.append(await guarded(payload))
+                return results
+
+        answers = asyncio.run(main())
+
+    assert answers == [
+        {"degraded": "ReadTimeout"},
+        {"degraded": "CircuitOpenError"},
+        {"method": "POST", "path": "/orders", "json": {"order": 7}},
+    ]
+    assert served == ["ReadTimeout", "CircuitOpenError"]
+    assert len(server.received) == 4  # 3 failed attempts and the probe, nothing while open
+
+    frame = ledger.to_frame()
+    assert set(frame["function"]) == {"orders"}
+    attempts = frame[frame["kind"] == "attempt"]
+    calls = frame[frame["kind"] == "call"]
+    assert attempts["attempt"].tolist() == [1, 2, 3, 1, 1]
+    assert attempts["outcome"].tolist() == ["error", "error", "error", "rejected", "ok"]
+    assert [t.rsplit(".", 1)[-1] for t in attempts["error_type"].dropna()] == [
+        "HttpStatusError",
+        "RemoteProtocolError",
+        "ReadTimeout",
+        "CircuitOpenError",
+    ]
+    request_bytes = len(b'{"order":7}')
+    assert attempts["request_bytes"].tolist()[0] == request_bytes
+    assert attempts["response_bytes"].tolist()[0] == len(b"internal error")
+    assert attempts["request_bytes"].tolist()[-1] == request_bytes
+    assert calls["outcome"].tolist() == ["fallback", "fallback", "ok"]
