@@ -18,7 +18,7 @@ from collections.abc import Callable
 from benchmarks.harness import Row, wall_seconds
 from resilience import AsyncInvoker, AsyncioInvoker
 
-TITLE = "Invocation: AsyncInvoker events per second (no-op function)"
+TITLE = "Invocation: AsyncInvoker cost per event (no-op function)"
 
 EVENTS = 20_000
 WORKERS = 4
