@@ -423,6 +423,8 @@ class AsyncInvoker(_InvokerBase):
 
         Returns:
             True when nothing is pending.
+
+        Do not call it from a destination: the event being delivered is still pending.
         """
         if timeout_s is not None:
             positive("timeout_s", timeout_s, allow_zero=True)

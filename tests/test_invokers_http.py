@@ -416,7 +416,7 @@ def test_http_function_in_a_policy_breaker_opens_fallback_serves_ledger_records(
     payload = {"order": 7}
 
     if flavour == "sync":
-        fn: Any = HttpFunction(server.url("/orders"), timeout_s=0.05)
+        fn: Any = HttpFunction(server.url("/orders"), timeout_s=0.05, token=TOKEN)
         guarded = policy(fn)
         answers = [guarded(payload)]
         answers.append(guarded(payload))  # the breaker is open: no request is sent
@@ -427,7 +427,7 @@ def test_http_function_in_a_policy_breaker_opens_fallback_serves_ledger_records(
     else:
 
         async def main() -> list[Any]:
-            async with AsyncHttpFunction(server.url("/orders"), timeout_s=0.05) as fn:
+            async with AsyncHttpFunction(server.url("/orders"), timeout_s=0.05, token=TOKEN) as fn:
                 guarded = policy(fn)
                 results = [await guarded(payload), await guarded(payload)]
                 server.gate.set()
@@ -462,3 +462,5 @@ def test_http_function_in_a_policy_breaker_opens_fallback_serves_ledger_records(
     assert attempts["response_bytes"].tolist()[0] == len(b"internal error")
     assert attempts["request_bytes"].tolist()[-1] == request_bytes
     assert calls["outcome"].tolist() == ["fallback", "fallback", "ok"]
+    assert TOKEN not in frame.to_csv() + ledger.totals().to_csv()
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in server.received)
