@@ -30,10 +30,13 @@ from .errors import (
     TimeoutExceeded,
 )
 from .fallback import Fallback, fallback
+from .invoke import AsyncInvoker, AsyncioInvoker, Event, FailureReason, InvokerStatistics
 from .ledger import Ledger, Record
 
 __all__ = [
     "SYSTEM_CLOCK",
+    "AsyncInvoker",
+    "AsyncioInvoker",
     "BreakerConfig",
     "BreakerListener",
     "BreakerState",
@@ -45,6 +48,8 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpenError",
     "Clock",
+    "Event",
+    "FailureReason",
     "Fallback",
     "FunctionError",
     "Guarded",
@@ -52,6 +57,7 @@ __all__ = [
     "InvalidUsage",
     "InvocationError",
     "InvokerClosed",
+    "InvokerStatistics",
     "Ledger",
     "MissingDependency",
     "Record",
