@@ -433,11 +433,7 @@ def _detect(text: str, *, first_chunk: bool) -> str | None:
         "aws": head.find("REPORT RequestId:"),
         "aws-json": head.find('"platform.report"'),
         "fc": min(
-            (
-                i
-                for i in (head.find("FC Invoke "), _find(r" ms, Billed Duration: ", head))
-                if i >= 0
-            ),
+            (at for at in (head.find("FC Invoke "), head.find(" ms, Billed Duration: ")) if at >= 0),
             default=-1,
         ),
         "fc-sls": head.find('"durationMs"') if '"memoryMB"' in head else -1,
