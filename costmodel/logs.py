@@ -433,7 +433,7 @@ def _detect(text: str, *, first_chunk: bool) -> str | None:
         "aws": head.find("REPORT RequestId:"),
         "aws-json": head.find('"platform.report"'),
         "fc": min(
-            (at for at in (head.find("FC Invoke "), head.find(" ms, Billed Duration: ")) if at >= 0),
+            (at for at in (head.find("FC Invoke "), head.find(", Billed Duration: ")) if at >= 0),
             default=-1,
         ),
         "fc-sls": head.find('"durationMs"') if '"memoryMB"' in head else -1,
@@ -835,10 +835,7 @@ def _parse_csv(text: str, first_line: int, state: _State) -> pd.DataFrame:
         malformed.append(MalformedLine(lines[i], f"CSV row: unreadable {', '.join(reasons[i])}"))
     keep = ~bad
     n = int(keep.sum())
-    selected = {
-        name: value[keep]
-        for name, value in columns.items()
-    }
+    selected = {name: value[keep] for name, value in columns.items()}
     if "function" not in selected:
         selected["function"] = state.function
     else:
