@@ -42,9 +42,10 @@ Formats (``format=``), each exactly as the platform writes it:
     strings (SLS stores strings). There is no billed duration in these records.
 ``"csv"``
     A plain CSV with a header. Required columns: ``duration_ms`` and ``memory_mb``.
-    Optional: ``timestamp``, ``function``, ``request_id``, ``billed_duration_ms``,
-    ``max_memory_used_mb``, ``init_duration_ms``, ``restore_duration_ms``,
-    ``billed_restore_duration_ms``. The SLS field names above are accepted as
+    Optional: ``timestamp`` (ISO 8601 or epoch milliseconds), ``function``,
+    ``request_id``, ``billed_duration_ms``, ``max_memory_used_mb``,
+    ``init_duration_ms``, ``restore_duration_ms``, ``billed_restore_duration_ms``,
+    ``status``. The SLS field names above are accepted as
     aliases, so an SLS CSV download reads as is. One record per line.
 ``"auto"`` (default)
     Decided from the content: the first signature found (``REPORT RequestId:``,
@@ -103,6 +104,7 @@ COLUMNS: tuple[str, ...] = (
     "init_duration_ms",
     "restore_duration_ms",
     "billed_restore_duration_ms",
+    "status",
     "format",
     "source_line",
 )
@@ -147,14 +149,15 @@ _AWS_REPORT = (
     rf"\s+Memory Size: (?P<m>\d+) MB"
     rf"\s+Max Memory Used: (?P<x>\d+) MB"
     # cold starts only: parsed apart, on the few lines that have them
-    rf"(?P<tail>(?:\s+(?:Init|Restore|Billed Restore) Duration: {_NUM} ms)*)"
+    rf"(?P<tail>(?:\s+(?:(?:Init|Restore|Billed Restore) Duration: {_NUM} ms"
+    r"|Status: \S+|Error ?Type: \S+))*)"
     r"[ \t]*"
 )
 _AWS_LINE = re.compile(
     rf"^(?:{_AWS_REPORT}|[^\n]*?(?P<bad>REPORT RequestId:)[^\n]*|[^\n]*)$", re.MULTILINE
 )
 _AWS_GROUPS = ("ts", "rid", "d", "b", "m", "x", "tail", "bad")
-_AWS_TAIL = re.compile(rf"(Init|Restore|Billed Restore) Duration: ({_NUM}) ms")
+_AWS_TAIL = re.compile(rf"(Init|Restore|Billed Restore) Duration: ({_NUM}) ms|Status: (\S+)")
 _TAIL_KEYS = {
     "Init": "init_duration_ms",
     "Restore": "restore_duration_ms",
@@ -210,6 +213,7 @@ _CSV_OPTIONAL = (
     "init_duration_ms",
     "restore_duration_ms",
     "billed_restore_duration_ms",
+    "status",
 )
 
 
@@ -462,7 +466,7 @@ def _assemble(n: int, columns: dict[str, Any]) -> pd.DataFrame:
         value = columns.get(name)
         if name == "timestamp":
             data[name] = _timestamps(value, n)
-        elif name in ("function", "request_id", "format"):
+        elif name in ("function", "request_id", "status", "format"):
             data[name] = pd.Series("" if value is None else value, index=index, dtype="str")
         elif name in ("memory_mb", "source_line"):
             data[name] = np.asarray(value if value is not None else np.zeros(n), dtype=np.int64)
@@ -546,12 +550,17 @@ def _parse_aws(text: str, first_line: int, state: _State) -> pd.DataFrame:
     return _finish(frame, malformed)
 
 
-def _tail_columns(tail: np.ndarray) -> dict[str, np.ndarray]:
-    """Init / Restore / Billed Restore Duration (ms) from the few lines that have them."""
-    out = {name: np.full(len(tail), np.nan) for name in _TAIL_KEYS.values()}
+def _tail_columns(tail: np.ndarray) -> dict[str, Any]:
+    """Init / Restore / Billed Restore Duration (ms) and Status, from the lines with them."""
+    out: dict[str, Any] = {name: np.full(len(tail), np.nan) for name in _TAIL_KEYS.values()}
+    status = np.full(len(tail), "", dtype=object)
     for index in np.flatnonzero(tail != ""):
         for part in _AWS_TAIL.finditer(tail[index]):
-            out[_TAIL_KEYS[part[1]]][index] = float(part[2])
+            if part[3]:
+                status[index] = part[3]
+            else:
+                out[_TAIL_KEYS[part[1]]][index] = float(part[2])
+    out["status"] = status
     return out
 
 
@@ -644,123 +653,124 @@ def _json_candidates(
     return numbers, records, malformed
 
 
-def _field_number(value: Any) -> float:
-    """A JSON number or numeric string as float; NaN when absent; raises when unreadable."""
+def _field_number(value: Any, name: str, required: bool) -> float:
+    """A JSON number or numeric string as float; NaN when absent and optional."""
     if value is None or value == "":
+        if required:
+            raise ValueError(f"missing {name}")
         return math.nan
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
-    number = float(value)
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} is not a number") from None
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{value!r} is not a finite number >= 0")
+        raise ValueError(f"{name}={value!r} is not a finite number >= 0")
     return number
+
+
+_REPORT_METRICS = (  # platform.report record.metrics key, our column, required
+    ("durationMs", "duration_ms", True),
+    ("billedDurationMs", "billed_duration_ms", False),
+    ("memorySizeMB", "memory_mb", True),
+    ("maxMemoryUsedMB", "max_memory_used_mb", False),
+    ("initDurationMs", "init_duration_ms", False),
+    ("restoreDurationMs", "restore_duration_ms", False),
+)
 
 
 def _parse_aws_json(text: str, first_line: int, state: _State) -> pd.DataFrame:
     numbers, records, malformed = _json_candidates(
         _AWS_JSON_LINE, text, first_line, "platform.report record"
     )
-    keys = (
-        ("durationMs", True),
-        ("billedDurationMs", False),
-        ("memorySizeMB", True),
-        ("maxMemoryUsedMB", False),
-        ("initDurationMs", False),
-        ("restoreDurationMs", False),
-        ("billedRestoreDurationMs", False),
-    )
-    rows: list[tuple[Any, ...]] = []
-    kept: list[int] = []
+    rows: list[dict[str, Any]] = []
     for line, event in zip(numbers, records, strict=True):
         if event.get("type") != "platform.report":
             continue  # the marker was inside some other record's text
         record = event.get("record")
         metrics = record.get("metrics") if isinstance(record, dict) else None
-        if not isinstance(metrics, dict):
+        if not isinstance(record, dict) or not isinstance(metrics, dict):
             malformed.append(MalformedLine(line, "platform.report record: no record.metrics"))
             continue
+        row: dict[str, Any] = {
+            "source_line": line,
+            "timestamp": event.get("time"),
+            "function": state.function,
+            "request_id": str(record.get("requestId", "")),
+            "status": str(record.get("status", "")),
+        }
         try:
-            values = []
-            for key, required in keys:
-                value = _field_number(metrics.get(key))
-                if required and math.isnan(value):
-                    raise ValueError(f"missing metrics.{key}")
-                values.append(value)
-        except (TypeError, ValueError) as exc:
+            for key, name, required in _REPORT_METRICS:
+                row[name] = _field_number(metrics.get(key), f"metrics.{key}", required)
+            _whole("metrics.memorySizeMB", row["memory_mb"])
+        except ValueError as exc:
             malformed.append(MalformedLine(line, f"platform.report record: {exc}"))
             continue
-        assert isinstance(record, dict)
-        rows.append((event.get("time"), str(record.get("requestId", "")), *values))
-        kept.append(line)
-    return _finish(_json_frame(rows, kept, state.function, "aws-json"), malformed)
+        rows.append(row)
+    return _finish(_rows_frame(rows, "aws-json"), malformed)
 
 
 def _parse_sls(text: str, first_line: int, state: _State) -> pd.DataFrame:
     numbers, records, malformed = _json_candidates(
         _SLS_LINE, text, first_line, "request metric record"
     )
-    rows: list[tuple[Any, ...]] = []
-    kept: list[int] = []
-    functions: list[str] = []
+    rows: list[dict[str, Any]] = []
     for line, record in zip(numbers, records, strict=True):
+        name = str(record.get("functionName") or state.function)
+        if record.get("serviceName"):  # FC 2.0: functions live in services
+            name = f"{record['serviceName']}/{name}"
+        error = str(record.get("hasFunctionError", "")).lower() == "true"
+        row: dict[str, Any] = {
+            "source_line": line,
+            "function": name,
+            "request_id": str(record.get("requestId", "")),
+            "status": "error" if error else "success",
+        }
         try:
-            duration = _field_number(record.get("durationMs"))
-            memory = _field_number(record.get("memoryMB"))
-            if math.isnan(duration):
-                raise ValueError("missing durationMs")
-            if math.isnan(memory):
-                raise ValueError("missing memoryMB")
-            used = _field_number(record.get("memoryUsageMB"))
-            init = _field_number(record.get("initializationDurationMs"))
-            start_ms = _field_number(record.get("invocationStartTimestamp"))
-            epoch_s = _field_number(record.get("__time__"))
-        except (TypeError, ValueError) as exc:
+            row["duration_ms"] = _field_number(record.get("durationMs"), "durationMs", True)
+            row["memory_mb"] = _field_number(record.get("memoryMB"), "memoryMB", True)
+            _whole("memoryMB", row["memory_mb"])
+            row["max_memory_used_mb"] = _field_number(
+                record.get("memoryUsageMB"), "memoryUsageMB", False
+            )
+            row["init_duration_ms"] = _field_number(
+                record.get("initializationDurationMs"), "initializationDurationMs", False
+            )
+            start_ms = _field_number(
+                record.get("invocationStartTimestamp"), "invocationStartTimestamp", False
+            )
+            epoch_s = _field_number(record.get("__time__"), "__time__", False)
+        except ValueError as exc:
             malformed.append(MalformedLine(line, f"request metric record: {exc}"))
             continue
-        name = str(record.get("functionName") or state.function)
-        if record.get("serviceName"):
-            name = f"{record['serviceName']}/{name}"
-        when = (
-            pd.Timestamp(int(start_ms), unit="ms", tz="UTC")
-            if not math.isnan(start_ms)
-            else pd.Timestamp(int(epoch_s), unit="s", tz="UTC")
-            if not math.isnan(epoch_s)
-            else None
-        )
-        request_id = str(record.get("requestId", ""))
-        nan = math.nan
-        rows.append((when, request_id, duration, nan, memory, used, init, nan, nan))
-        kept.append(line)
-        functions.append(name)
-    frame = _json_frame(rows, kept, state.function, "fc-sls")
-    frame["function"] = pd.array(functions, dtype="str")
-    return _finish(frame, malformed)
+        if not math.isnan(start_ms):
+            row["timestamp"] = pd.Timestamp(int(start_ms), unit="ms", tz="UTC")
+        elif not math.isnan(epoch_s):
+            row["timestamp"] = pd.Timestamp(int(epoch_s), unit="s", tz="UTC")
+        rows.append(row)
+    return _finish(_rows_frame(rows, "fc-sls"), malformed)
 
 
-def _json_frame(
-    rows: list[tuple[Any, ...]], lines: list[int], function: str, fmt: str
-) -> pd.DataFrame:
+def _whole(name: str, value: float) -> None:
+    if value != math.floor(value):
+        raise ValueError(f"{name}={value!r} is not a whole number of MB")
+
+
+def _rows_frame(rows: list[dict[str, Any]], fmt: str) -> pd.DataFrame:
+    """The frame for a list of row dicts (JSON records: few enough to build per row)."""
     n = len(rows)
-    names = (
-        "timestamp",
-        "request_id",
-        "duration_ms",
-        "billed_duration_ms",
-        "memory_mb",
-        "max_memory_used_mb",
-        "init_duration_ms",
-        "restore_duration_ms",
-        "billed_restore_duration_ms",
-    )
-    columns: dict[str, Any] = {name: [] for name in names}
-    for row in rows:
-        for name, value in zip(names, row, strict=True):
-            columns[name].append(value)
-    if n == 0 or all(value is None for value in columns["timestamp"]):
-        columns["timestamp"] = None
-    columns["function"] = function
-    columns["format"] = fmt
-    columns["source_line"] = lines
+    columns: dict[str, Any] = {}
+    for name in COLUMNS:
+        if name == "format":
+            columns[name] = fmt
+            continue
+        values = [row.get(name) for row in rows]
+        if name == "timestamp" and all(value is None for value in values):
+            continue
+        if name in _FLOAT_COLUMNS:
+            values = [math.nan if value is None else value for value in values]
+        columns[name] = values
     return _assemble(n, columns)
 
 
@@ -812,7 +822,7 @@ def _parse_csv(text: str, first_line: int, state: _State) -> pd.DataFrame:
     reasons: list[list[str]] = [[] for _ in range(len(table))]
     for name, index in state.csv_columns.items():
         raw = table[index].str.strip() if len(table) else table[index]
-        if name in ("function", "request_id"):
+        if name in ("function", "request_id", "status"):
             columns[name] = raw.to_numpy(dtype=object)
             continue
         if name == "timestamp":
