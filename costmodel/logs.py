@@ -81,13 +81,19 @@ from typing import IO, Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from .billing import Bill, estimate
 from .errors import InvalidFile, InvalidUsage
+from .pricing import PriceSheet, price_sheet
 
 __all__ = [
     "COLUMNS",
     "FORMATS",
+    "FORMAT_VENDORS",
+    "LogBill",
     "LogSource",
     "MalformedLine",
+    "bill_from_logs",
+    "expand_paths",
     "iter_log_frames",
     "read_logs",
 ]
@@ -873,3 +879,377 @@ _PARSERS: dict[str, Callable[[str, int, _State], pd.DataFrame]] = {
     "fc-sls": _parse_sls,
     "csv": _parse_csv,
 }
+
+
+# ---------------------------------------------------------------- bills from logs
+
+#: The vendor whose platform writes each log format (its stated billed duration is
+#: that vendor's own billing).
+FORMAT_VENDORS: dict[str, str] = {
+    "aws": "aws",
+    "aws-json": "aws",
+    "fc": "alibaba",
+    "fc-sls": "alibaba",
+}
+_BILLED_CHOICES = ("auto", "stated", "measured")
+_BATCH_SAMPLES = 1 << 18  # samples handed to estimate() at once: bounds memory
+_GROUP_KEYS = ("function", "memory_mb")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LogBill:
+    """What a set of logs costs.
+
+    Attributes:
+        bill: the whole bill: every group's usage pooled, so graduated tiers and the free
+            tier apply once.
+        groups: one row per function and memory size: ``function``, ``memory_mb``,
+            ``invocations``, ``billed_duration_ms`` (summed, after the provider's rounding),
+            ``gb_seconds``, ``stated_share`` (share of invocations billed on the duration
+            the log states) and ``cost`` (the group priced alone, free tier as asked; with
+            tiers or a free tier the groups may not add up to ``total``).
+        malformed: the malformed lines found while reading (first ones, with line
+            numbers; see ``read_logs``), as ``(source, line, reason)``.
+        malformed_count: how many malformed lines there were in all.
+    """
+
+    bill: Bill
+    groups: pd.DataFrame = field(repr=False)
+    malformed: tuple[tuple[str, int, str], ...] = field(repr=False)
+    malformed_count: int
+
+    @property
+    def total(self) -> float:
+        """Total cost in ``currency``."""
+        return self.bill.total
+
+    @property
+    def currency(self) -> str:
+        """ISO currency of the amounts."""
+        return self.bill.currency
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        """The bill's lines (item, quantity, unit, unit_price, cost ...)."""
+        return self.bill.lines
+
+    @property
+    def invocations(self) -> int:
+        """Invocations billed."""
+        return int(self.groups["invocations"].sum())
+
+    def __repr__(self) -> str:
+        return (
+            f"LogBill(provider={self.bill.provider!r}, invocations={self.invocations}, "
+            f"total={self.total:.2f} {self.currency}, malformed={self.malformed_count})"
+        )
+
+
+def bill_from_logs(
+    source: pd.DataFrame | str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Any,
+    *,
+    provider: str | PriceSheet,
+    format: str = "auto",
+    billed_duration: str = "auto",
+    free_tier: bool = False,
+    function: str | None = None,
+    progress: Callable[[int], object] | None = None,
+    **options: Any,
+) -> LogBill:
+    """Bill the invocations found in logs with a provider's rules.
+
+    Invocations are grouped by function and memory size; each group's billed durations
+    go to :func:`costmodel.estimate` (rounded up per invocation to the provider's step),
+    and the groups' bills are added (pooled usage, tiers and free tier once).
+
+    Which duration is billed (``billed_duration``):
+
+    - ``"stated"``: the billed duration the log states (AWS ``Billed Duration`` plus
+      SnapStart's ``Billed Restore Duration``, FC ``Billed Duration``), which already
+      includes what the platform bills beyond the handler (e.g. Lambda's billed init).
+    - ``"measured"``: the measured ``duration_ms``, rounded up to a whole ms (exact for
+      every provider, as all bill in whole ms or coarser steps).
+    - ``"auto"`` (default): ``"stated"`` for rows written by the provider's own platform
+      (AWS logs billed on an ``aws`` sheet, FC logs on an ``alibaba`` sheet) when the log
+      states it, ``"measured"`` otherwise (what these invocations would cost elsewhere).
+
+    Given paths, the files are read chunk by chunk and only a histogram of whole-ms billed
+    durations per group is kept (exact: durations are whole ms), so memory stays flat
+    however large the logs; a pandas frame is reduced the same way, so both give the same
+    bill. A Dask DataFrame is reduced partition by partition with Dask's scheduler.
+
+    Args:
+        source: a frame from ``read_logs`` (or any frame with ``duration_ms`` and
+            ``memory_mb``; optional ``function``, ``billed_duration_ms``,
+            ``billed_restore_duration_ms``, ``format``), a Dask DataFrame of the same, a
+            path (a folder means every file in it), or a list of paths.
+        provider: catalog key (``"aws-lambda"`` ...) or a ``PriceSheet``.
+        format: log format for paths (see ``read_logs``).
+        billed_duration: ``"auto"``, ``"stated"`` or ``"measured"`` (above).
+        free_tier: apply the provider's monthly free tier, once for the whole bill.
+        function: function name for logs that carry none (default: the file name).
+        progress: called with characters read after each chunk (paths only).
+        **options: provider options passed to ``estimate`` (``arch``, ``vcpu`` ...).
+
+    Returns:
+        A :class:`LogBill`: ``.bill``, ``.total``, ``.groups``, ``.malformed``.
+
+    Raises:
+        InvalidUsage: a bad option, a frame without the needed columns, no invocation
+            found, ``billed_duration="stated"`` for rows that state none.
+        UnknownProvider: unknown provider key.
+
+    Example:
+        >>> frame = read_logs([
+        ...     "REPORT RequestId: a1\\tDuration: 12.34 ms\\tBilled Duration: 13 ms"
+        ...     "\\tMemory Size: 1024 MB\\tMax Memory Used: 18 MB\\t",
+        ... ] * 1000, function="resize")
+        >>> result = bill_from_logs(frame, provider="aws-lambda")
+        >>> result.groups[["function", "memory_mb", "invocations", "billed_duration_ms"]]
+          function  memory_mb  invocations  billed_duration_ms
+        0   resize       1024         1000             13000.0
+        >>> round(result.total, 6)  # 1000 requests + 13 GB-s at $0.0000166667
+        0.000417
+    """
+    sheet = provider if isinstance(provider, PriceSheet) else price_sheet(provider)
+    if billed_duration not in _BILLED_CHOICES:
+        raise InvalidUsage(
+            f"billed_duration={billed_duration!r}: must be one of "
+            f"{', '.join(map(repr, _BILLED_CHOICES))}"
+        )
+    if not isinstance(free_tier, bool):
+        raise InvalidUsage(f"free_tier={free_tier!r}: must be True or False")
+    counts = _Histogram()
+    malformed: list[tuple[str, int, str]] = []
+    malformed_count = 0
+    if isinstance(source, pd.DataFrame):
+        counts.add(_billed_counts(source, sheet.vendor, billed_duration))
+        listed = source.attrs.get("malformed", [])
+        malformed = [("<frame>", int(line), str(reason)) for line, reason in listed]
+        malformed_count = int(source.attrs.get("malformed_count", len(listed)))
+    elif _is_dask_frame(source):
+        counts.add(_dask_counts(source, sheet.vendor, billed_duration))
+    else:
+        for path in expand_paths(source):
+            for frame in iter_log_frames(path, format, function=function, progress=progress):
+                counts.add(_billed_counts(frame, sheet.vendor, billed_duration))
+                listed = frame.attrs["malformed"]
+                malformed_count += int(frame.attrs["malformed_count"])
+                room = 1000 - len(malformed)
+                malformed += [(str(path), m.line, m.reason) for m in listed[: max(room, 0)]]
+    if counts.empty:
+        raise InvalidUsage(
+            "no invocation found to bill"
+            + (f" ({malformed_count} malformed line(s))" if malformed_count else "")
+        )
+    return _bill_histogram(counts, sheet, free_tier, options, malformed, malformed_count)
+
+
+def expand_paths(
+    source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+) -> list[Path]:
+    """Files named by a path, a folder (its files, sorted, hidden ones skipped) or a list.
+
+    Raises:
+        InvalidUsage: ``source`` is not a path or a list of paths.
+        FileNotFoundError: a path does not exist.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        items: list[str | os.PathLike[str]] = [source]
+    elif isinstance(source, Iterable) and not isinstance(source, (bytes, bytearray)):
+        items = list(source)
+    else:
+        raise InvalidUsage(
+            f"source={type(source).__name__}: must be a DataFrame, a path or a list of paths"
+        )
+    files: list[Path] = []
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise InvalidUsage(f"source: {item!r:.60} is not a path")
+        path = Path(item)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    return files
+
+
+class _Histogram:
+    """Invocation counts by (function, memory_mb, billed ms, stated): exact and small."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, int, int, bool], int] = {}
+
+    @property
+    def empty(self) -> bool:
+        return not self.counts
+
+    def add(self, counts: pd.Series) -> None:
+        for index, value in counts.items():
+            parts: tuple[Any, ...] = tuple(index)  # type: ignore[arg-type]
+            key = (str(parts[0]), int(parts[1]), int(parts[2]), bool(parts[3]))
+            self.counts[key] = self.counts.get(key, 0) + int(value)
+
+    def groups(self) -> Iterator[tuple[str, int, np.ndarray, np.ndarray, int]]:
+        """(function, memory_mb, billed ms values, counts, stated invocations), sorted."""
+        by_group: dict[tuple[str, int], dict[int, int]] = {}
+        stated: dict[tuple[str, int], int] = {}
+        for (name, memory, billed_ms, is_stated), count in self.counts.items():
+            values = by_group.setdefault((name, memory), {})
+            values[billed_ms] = values.get(billed_ms, 0) + count
+            if is_stated:
+                stated[(name, memory)] = stated.get((name, memory), 0) + count
+        for name, memory in sorted(by_group):
+            values = by_group[(name, memory)]
+            keys = np.array(sorted(values), dtype=np.int64)
+            counts = np.array([values[int(k)] for k in keys], dtype=np.int64)
+            yield name, memory, keys, counts, stated.get((name, memory), 0)
+
+
+def _billed_counts(frame: pd.DataFrame, vendor: str, billed_duration: str) -> pd.Series:
+    """Counts by (function, memory_mb, billed ms, stated) for the rows of one frame."""
+    missing = [c for c in ("duration_ms", "memory_mb") if c not in frame.columns]
+    if missing:
+        raise InvalidUsage(
+            f"frame: missing column(s) {', '.join(missing)}; needs duration_ms and memory_mb "
+            f"(optional: function, billed_duration_ms, billed_restore_duration_ms, format)"
+        )
+    n = len(frame)
+    if n == 0:
+        return pd.Series([], dtype=np.int64)
+    duration = pd.to_numeric(frame["duration_ms"], errors="coerce").to_numpy(dtype=np.float64)
+    memory = pd.to_numeric(frame["memory_mb"], errors="coerce").to_numpy(dtype=np.float64)
+    for name, values in (("duration_ms", duration), ("memory_mb", memory)):
+        bad = ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            index = int(np.flatnonzero(bad)[0])
+            raise InvalidUsage(
+                f"frame: {name}={frame[name].iloc[index]!r} in row {frame.index[index]!r}: "
+                "must be a finite number >= 0"
+            )
+    measured = np.ceil(duration - 1e-9).clip(min=0)
+    stated_ms = np.full(n, np.nan)
+    if "billed_duration_ms" in frame.columns:
+        stated_ms = pd.to_numeric(frame["billed_duration_ms"], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        if "billed_restore_duration_ms" in frame.columns:
+            restore = pd.to_numeric(frame["billed_restore_duration_ms"], errors="coerce")
+            stated_ms = stated_ms + restore.fillna(0).to_numpy(dtype=np.float64)
+    if billed_duration == "measured":
+        use_stated = np.zeros(n, dtype=bool)
+    elif billed_duration == "stated":
+        use_stated = np.ones(n, dtype=bool)
+        lacking = np.isnan(stated_ms)
+        if lacking.any():
+            raise InvalidUsage(
+                f"billed_duration='stated': {int(lacking.sum())} row(s) state no billed "
+                f"duration (first: row {frame.index[int(np.flatnonzero(lacking)[0])]!r}); "
+                "use 'auto' or 'measured'"
+            )
+    else:
+        own = np.zeros(n, dtype=bool)
+        if "format" in frame.columns:
+            formats = frame["format"].astype(str).to_numpy(dtype=object)
+            own_formats = [f for f, v in FORMAT_VENDORS.items() if v == vendor]
+            own = np.isin(formats, own_formats)
+        use_stated = own & ~np.isnan(stated_ms)
+    billed = np.where(use_stated, np.ceil(np.nan_to_num(stated_ms) - 1e-9), measured)
+    functions = (
+        frame["function"].astype(str).to_numpy(dtype=object)
+        if "function" in frame.columns
+        else np.full(n, "unknown", dtype=object)
+    )
+    keys = pd.DataFrame(
+        {
+            "function": functions,
+            "memory_mb": memory.astype(np.int64),
+            "billed_ms": billed.astype(np.int64),
+            "stated": use_stated,
+        }
+    )
+    return keys.groupby(["function", "memory_mb", "billed_ms", "stated"], sort=False).size()
+
+
+def _is_dask_frame(value: object) -> bool:
+    module = type(value).__module__
+    return module.startswith("dask") and hasattr(value, "map_partitions")
+
+
+def _dask_counts(frame: Any, vendor: str, billed_duration: str) -> pd.Series:
+    """Reduce a Dask DataFrame partition by partition, then sum the small results."""
+
+    def partition(part: pd.DataFrame) -> pd.DataFrame:
+        counts = _billed_counts(part, vendor, billed_duration)
+        return counts.rename("count").reset_index()
+
+    meta = pd.DataFrame(
+        {
+            "function": pd.Series([], dtype=object),
+            "memory_mb": pd.Series([], dtype=np.int64),
+            "billed_ms": pd.Series([], dtype=np.int64),
+            "stated": pd.Series([], dtype=bool),
+            "count": pd.Series([], dtype=np.int64),
+        }
+    )
+    parts = frame.map_partitions(partition, meta=meta).compute()
+    if len(parts) == 0:
+        return pd.Series([], dtype=np.int64)
+    keys = ["function", "memory_mb", "billed_ms", "stated"]
+    summed: pd.Series = parts.groupby(keys, sort=False)["count"].sum()
+    return summed
+
+
+def _batches(keys: np.ndarray, counts: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """Samples expanded from a histogram, at most ``size`` at a time (in sorted order)."""
+    buffer: list[np.ndarray] = []
+    held = 0
+    for value, count in zip(keys.tolist(), counts.tolist(), strict=True):
+        while count > 0:
+            take = min(count, size - held)
+            buffer.append(np.full(take, float(value)))
+            held += take
+            count -= take
+            if held == size:
+                yield np.concatenate(buffer)
+                buffer, held = [], 0
+    if held:
+        yield np.concatenate(buffer)
+
+
+def _bill_histogram(
+    counts: _Histogram,
+    sheet: PriceSheet,
+    free_tier: bool,
+    options: dict[str, Any],
+    malformed: list[tuple[str, int, str]],
+    malformed_count: int,
+) -> LogBill:
+    rows = []
+    total: Bill | None = None
+    for name, memory, keys, group_counts, stated in counts.groups():
+        group: Bill | None = None
+        for samples in _batches(keys, group_counts, _BATCH_SAMPLES):
+            part = estimate(
+                sheet, duration_ms=samples, memory_mb=memory, free_tier=free_tier, **options
+            )
+            group = part if group is None else group + part
+        assert group is not None
+        total = group if total is None else total + group
+        invocations = int(group_counts.sum())
+        rows.append(
+            {
+                "function": name,
+                "memory_mb": memory,
+                "invocations": invocations,
+                "billed_duration_ms": float(group.usage.get("billed_duration_ms", 0.0)),
+                "gb_seconds": float(group.usage.get("gb_seconds", 0.0)),
+                "stated_share": stated / invocations,
+                "cost": group.total,
+            }
+        )
+    assert total is not None
+    groups = pd.DataFrame(rows).astype({"function": "str", "memory_mb": np.int64})
+    return LogBill(total, groups, tuple(malformed), malformed_count)
