@@ -1125,8 +1125,10 @@ def _billed_counts(frame: pd.DataFrame, vendor: str, billed_duration: str) -> pd
         bad = ~(np.isfinite(values) & (values >= 0))
         if bad.any():
             index = int(np.flatnonzero(bad)[0])
+            shown = frame[name].iloc[index]
+            shown = shown.item() if isinstance(shown, np.generic) else shown
             raise InvalidUsage(
-                f"frame: {name}={frame[name].iloc[index]!r} in row {frame.index[index]!r}: "
+                f"frame: {name}={shown!r} in row {frame.index[index]!r}: "
                 "must be a finite number >= 0"
             )
     measured = np.ceil(duration - 1e-9).clip(min=0)
