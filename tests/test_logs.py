@@ -491,3 +491,13 @@ def test_formats_constant_lists_readers() -> None:
     """FORMATS names every reader, and read_logs/bill_from_logs are exported."""
     assert FORMATS == ("aws", "aws-json", "fc", "fc-sls", "csv")
     assert {"read_logs", "bill_from_logs", "LogBill"} <= set(costmodel.__all__)
+
+
+def test_doctests_pass() -> None:
+    """The examples in costmodel.logs' docstrings run as written."""
+    import doctest
+
+    import costmodel.logs
+
+    result = doctest.testmod(costmodel.logs, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
