@@ -18,6 +18,7 @@ from .compose import (
 )
 from .distributions import CpuBound, empirical, fixed, lognormal
 from .errors import CostModelError, InvalidFile, InvalidUsage, UnknownProvider
+from .logs import LogBill, MalformedLine, bill_from_logs, read_logs
 from .pricing import (
     COMPONENTS,
     Meter,
@@ -37,12 +38,15 @@ __all__ = [
     "Function",
     "InvalidFile",
     "InvalidUsage",
+    "LogBill",
+    "MalformedLine",
     "Meter",
     "PriceSheet",
     "Tier",
     "UnknownProvider",
     "Usage",
     "async_chain",
+    "bill_from_logs",
     "compare",
     "empirical",
     "estimate",
@@ -55,6 +59,7 @@ __all__ = [
     "monolith",
     "price_sheet",
     "providers",
+    "read_logs",
     "simulate_usage",
     "sweep",
     "sync_chain",

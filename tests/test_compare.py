@@ -5,13 +5,16 @@ Prices come from the catalog through estimate(); no price is written here.
 
 from __future__ import annotations
 
+import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from costmodel import InvalidUsage, UnknownProvider, estimate
+from costmodel.cli import main
 from costmodel.compare import Sweep, compare, latency_samples, price_usage, sweep
 from costmodel.compose import (
     Function,
@@ -333,3 +336,45 @@ def test_price_usage_pools_bills_so_tiers_apply_once() -> None:
     assert bill.total < separate  # past the first tier boundary the pooled bill is cheaper
     assert math.isfinite(bill.total)
     assert isinstance(bill.lines, pd.DataFrame)
+
+
+def test_cli_compare_prints_the_table_and_writes_the_charts(tmp_path: Path) -> None:
+    """`costmodel compare FILE --provider aws-lambda` prints one column per architecture
+    and the paths of three PNG charts; a bad file exits 2 with field and reason."""
+    out, err = io.StringIO(), io.StringIO()
+    example = Path(__file__).resolve().parents[1] / "examples" / "video_pipeline.toml"
+    status = main(
+        [
+            "compare",
+            str(example),
+            "--provider",
+            "aws-lambda",
+            "--samples",
+            "2000",
+            "--out",
+            str(tmp_path / "charts"),
+        ],
+        out=out,
+        err=err,
+    )
+    assert status == 0, err.getvalue()
+    text = out.getvalue()
+    assert "monolith" in text and "async_storage" in text and "total_usd" in text
+    charts = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("chart: ")]
+    assert [Path(c).name for c in charts] == ["breakdown.png", "cost_vs_volume.png", "latency.png"]
+    assert all(Path(c).stat().st_size > 1000 for c in charts)
+    csv = io.StringIO()
+    assert (
+        main(
+            ["compare", str(example), "--samples", "500", "--no-charts", "--format", "csv"], out=csv
+        )
+        == 0
+    )
+    assert csv.getvalue().splitlines()[0].startswith("architecture,requests_usd,compute_usd")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(example.read_text().replace("memory_mb = 128", "memory_mb = 128\nspeed = 1", 1))
+    err = io.StringIO()
+    assert main(["compare", str(bad), "--no-charts"], out=io.StringIO(), err=err) == 2
+    message = err.getvalue()
+    assert message.count("\n") == 1
+    assert "functions.notify.speed: unknown field" in message
