@@ -261,3 +261,17 @@ def test_usage_is_never_negative_and_counts_are_consistent(
     assert all(np.all(f.billed_ms >= 0) for f in u.functions.values())
     calls = u.functions.get("callee")
     assert calls is None or calls.invocations <= 500 * (retries + 1)
+
+
+@pytest.mark.parametrize(
+    "module", ["distributions", "compose", "compare", "architecture_file", "plots"]
+)
+def test_doctests_pass(module: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The examples in the docstrings run (from the repository root)."""
+    import doctest
+    import importlib
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    result = doctest.testmod(importlib.import_module(f"costmodel.{module}"))
+    assert result.attempted > 0 and result.failed == 0
