@@ -239,7 +239,7 @@ def latency_distribution(
         if values.size == 0:
             raise InvalidUsage(f"latencies[{name!r}]: no samples")
         share = np.arange(1, values.size + 1) / values.size
-        low = min(low, float(np.quantile(values, 0.001)))
+        low = min(low, float(np.quantile(values, 0.01)))
         high = max(high, float(values[-1]))
         color = f"C{i}"
         ax.step(values, share, where="post", color=color, label=str(name))
@@ -248,7 +248,7 @@ def latency_distribution(
             ax.plot([x], [q], marker=marker, color=color, mec="black", ms=5)
     ax.set_xscale("log" if log else "linear")
     if log and low > 0:
-        ax.set_xlim(low / 1.5, high * 1.5)  # the fastest 0.1% (early failures) off-scale
+        ax.set_xlim(low / 1.5, high * 1.5)  # the fastest 1% (early failures) off-scale
     ax.set_xlabel("end-to-end latency (ms)")
     ax.set_ylabel("share of requests at or below")
     ax.set_ylim(0, 1.02)
