@@ -5,6 +5,7 @@ one composed :class:`Policy`, a :class:`Ledger` of every call, local async invoc
 and invokers for real endpoints. See the README for a tour.
 """
 
+from .bulkhead import Bulkhead, BulkheadStatistics, bulkhead
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import (
     BulkheadFull,
@@ -20,10 +21,15 @@ from .errors import (
     TimeoutExceeded,
 )
 from .ledger import Ledger, Record
+from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry
+from .timeout import Timeout, timeout
 
 __all__ = [
     "SYSTEM_CLOCK",
+    "Backoff",
+    "Bulkhead",
     "BulkheadFull",
+    "BulkheadStatistics",
     "CircuitOpenError",
     "Clock",
     "FunctionError",
@@ -35,7 +41,14 @@ __all__ = [
     "MissingDependency",
     "Record",
     "ResilienceError",
+    "Retry",
+    "RetryBudget",
     "RetryBudgetExhausted",
+    "RetryStatistics",
     "SystemClock",
+    "Timeout",
     "TimeoutExceeded",
+    "bulkhead",
+    "retry",
+    "timeout",
 ]
