@@ -31,10 +31,12 @@ counted in :attr:`RetryStatistics.budget_refusals` and logged at debug level.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import random
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar, cast
@@ -43,7 +45,7 @@ import tenacity
 
 from ._recording import Recorder
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
-from .clock import SYSTEM_CLOCK, Clock
+from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import CircuitOpenError, InvalidUsage
 from .ledger import Ledger
 
@@ -87,6 +89,11 @@ class Backoff:
         return cap
 
 
+def _value(counter: itertools.count[int]) -> int:
+    """The next number an ``itertools.count`` would give, i.e. how often it was used."""
+    return int(repr(counter)[6:-1])  # "count(42)"
+
+
 class RetryBudget:
     """A ceiling on the share of calls that may be retries, over a sliding window.
 
@@ -94,6 +101,10 @@ class RetryBudget:
     within ``min_retries + ratio x calls`` (calls: logical calls in the same window).
     Thread-safe; one budget may be shared by several :class:`Retry` objects that
     call the same dependency.
+
+    Counting a call is on every call's path, so it takes no lock: it bumps an
+    ``itertools.count`` (atomic under the GIL) of the current bucket, and only a call
+    that crosses into a new bucket (every ``window_s / 10`` seconds) takes the lock.
 
     Args:
         ratio: share of calls that may be retried, in (0, 1] (0.2: at most one retry
@@ -117,35 +128,42 @@ class RetryBudget:
         self.ratio = rate("ratio", ratio)
         self.min_retries = positive_int("min_retries", min_retries, allow_zero=True)
         self.window_s = positive("window_s", window_s)
-        self._clock = clock or SYSTEM_CLOCK
+        clock = clock or SYSTEM_CLOCK
+        self._monotonic = time.monotonic if isinstance(clock, SystemClock) else clock.monotonic
         self._bucket_s = self.window_s / self._BUCKETS
-        self._calls = [0] * self._BUCKETS
+        self._calls = [itertools.count() for _ in range(self._BUCKETS)]
         self._retries = [0] * self._BUCKETS
-        self._head = math.floor(self._clock.monotonic() / self._bucket_s)
+        self._head = self._monotonic() // self._bucket_s
+        self._current = self._calls[int(self._head) % self._BUCKETS]
         self._lock = threading.Lock()
 
-    def _rotate(self) -> int:
-        """Clear the buckets that fell out of the window; the current bucket's index."""
-        now = math.floor(self._clock.monotonic() / self._bucket_s)
+    def _rotate(self, now: float) -> int:
+        """Clear the buckets that left the window (caller holds the lock)."""
         if now > self._head:
-            for step in range(min(now - self._head, self._BUCKETS)):
-                i = (self._head + 1 + step) % self._BUCKETS
-                self._calls[i] = 0
+            for step in range(int(min(now - self._head, self._BUCKETS))):
+                i = int(self._head + 1 + step) % self._BUCKETS
+                self._calls[i] = itertools.count()
                 self._retries[i] = 0
             self._head = now
-        return self._head % self._BUCKETS
+            self._current = self._calls[int(now) % self._BUCKETS]
+        return int(self._head) % self._BUCKETS
 
     def deposit(self) -> None:
         """Count one call."""
-        with self._lock:
-            self._calls[self._rotate()] += 1
+        now = self._monotonic() // self._bucket_s
+        if now != self._head:
+            with self._lock:
+                self._rotate(now)
+        next(self._current)
+
+    def _allowed(self) -> float:
+        return self.min_retries + self.ratio * sum(_value(c) for c in self._calls)
 
     def try_withdraw(self) -> bool:
         """Take one retry if the budget allows it; False when it is spent."""
         with self._lock:
-            i = self._rotate()
-            allowed = self.min_retries + self.ratio * sum(self._calls)
-            if sum(self._retries) + 1 > allowed:
+            i = self._rotate(self._monotonic() // self._bucket_s)
+            if sum(self._retries) + 1 > self._allowed():
                 return False
             self._retries[i] += 1
             return True
@@ -154,9 +172,8 @@ class RetryBudget:
     def available(self) -> int:
         """Retries that would be allowed now."""
         with self._lock:
-            self._rotate()
-            allowed = self.min_retries + self.ratio * sum(self._calls)
-            return max(0, math.floor(allowed - sum(self._retries)))
+            self._rotate(self._monotonic() // self._bucket_s)
+            return max(0, math.floor(self._allowed() - sum(self._retries)))
 
     def __repr__(self) -> str:
         return (
@@ -165,9 +182,8 @@ class RetryBudget:
         )
 
 
-@dataclass(slots=True)
 class RetryStatistics:
-    """Live counters of a :class:`Retry` (shared by every function it decorates).
+    """Live counters of a :class:`Retry`, shared by every function it decorates.
 
     Attributes:
         calls: logical calls.
@@ -178,12 +194,43 @@ class RetryStatistics:
         idle_s: time spent waiting between attempts, seconds.
     """
 
-    calls: int = 0
-    attempts: int = 0
-    retries: int = 0
-    gave_up: int = 0
-    budget_refusals: int = 0
-    idle_s: float = 0.0
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: Retry) -> None:
+        self._owner = owner
+
+    @property
+    def calls(self) -> int:
+        return _value(self._owner._calls)
+
+    @property
+    def retries(self) -> int:
+        return self._owner._retries
+
+    @property
+    def attempts(self) -> int:
+        return self.calls + self.retries
+
+    @property
+    def gave_up(self) -> int:
+        return self._owner._gave_up
+
+    @property
+    def budget_refusals(self) -> int:
+        return self._owner._budget_refusals
+
+    @property
+    def idle_s(self) -> float:
+        return self._owner._idle_s
+
+    def as_dict(self) -> dict[str, float]:
+        """A snapshot of every counter."""
+        names = ("calls", "attempts", "retries", "gave_up", "budget_refusals", "idle_s")
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items())
+        return f"RetryStatistics({fields})"
 
 
 class Retry:
@@ -237,9 +284,12 @@ class Retry:
             raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
         self.ledger = ledger
         self._random = (rng or random.Random()).random
-        self.statistics = RetryStatistics()
-        """Live counters (see :class:`RetryStatistics`)."""
+        self._calls = itertools.count()  # bumped without a lock on every call
+        self._retries = self._gave_up = self._budget_refusals = 0
+        self._idle_s = 0.0
         self._lock = threading.Lock()
+        self.statistics = RetryStatistics(self)
+        """Live counters (see :class:`RetryStatistics`)."""
 
     # -- decisions (used by tenacity) --------------------------------------------
 
@@ -253,18 +303,18 @@ class Retry:
     def _stop(self, state: tenacity.RetryCallState) -> bool:
         if state.attempt_number >= self.attempts:
             with self._lock:
-                self.statistics.gave_up += 1
+                self._gave_up += 1
             return True
         if self.budget is not None and not self.budget.try_withdraw():
             with self._lock:
-                self.statistics.budget_refusals += 1
+                self._budget_refusals += 1
             logger.debug("retry budget spent: giving up after attempt %d", state.attempt_number)
             return True
         return False
 
     def _before_sleep(self, state: tenacity.RetryCallState) -> None:
         with self._lock:
-            self.statistics.idle_s += state.upcoming_sleep
+            self._idle_s += state.upcoming_sleep
 
     def _tenacity_kwargs(self) -> dict[str, Any]:
         return {
@@ -275,17 +325,9 @@ class Retry:
             "reraise": True,
         }
 
-    def _begin(self) -> None:
-        with self._lock:
-            self.statistics.calls += 1
-            self.statistics.attempts += 1
-        if self.budget is not None:
-            self.budget.deposit()
-
     def _count_retry(self) -> None:
         with self._lock:
-            self.statistics.attempts += 1
-            self.statistics.retries += 1
+            self._retries += 1
 
     # -- decorating ----------------------------------------------------------------
 
@@ -312,11 +354,14 @@ class Retry:
         """``fn`` with retries and no ledger rows (what :class:`Policy` composes)."""
         if is_async:
             return cast("Callable[P, R]", self._decorate_async(cast("Any", fn)))
-        begin, retryable, retrying = self._begin, self.retryable, self._retry_sync
+        calls, retryable, retrying = self._calls, self.retryable, self._retry_sync
+        deposit = None if self.budget is None else self.budget.deposit
 
         @functools.wraps(fn)
         def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            begin()
+            next(calls)  # atomic under the GIL: no lock on the success path
+            if deposit is not None:
+                deposit()
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
@@ -341,11 +386,14 @@ class Retry:
         return retrying(attempt)
 
     def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-        begin, retryable, retrying = self._begin, self.retryable, self._retry_async
+        calls, retryable, retrying = self._calls, self.retryable, self._retry_async
+        deposit = None if self.budget is None else self.budget.deposit
 
         @functools.wraps(fn)
         async def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            begin()
+            next(calls)  # atomic under the GIL: no lock on the success path
+            if deposit is not None:
+                deposit()
             try:
                 return await fn(*args, **kwargs)
             except Exception as exc:
