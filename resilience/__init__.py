@@ -21,6 +21,7 @@ from .errors import (
     TimeoutExceeded,
 )
 from .ledger import Ledger, Record
+from .policy import Policy
 from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry
 from .timeout import Timeout, timeout
 
@@ -39,6 +40,7 @@ __all__ = [
     "InvokerClosed",
     "Ledger",
     "MissingDependency",
+    "Policy",
     "Record",
     "ResilienceError",
     "Retry",
