@@ -248,6 +248,31 @@ def test_budget_recovers_when_the_window_slides(clock: FakeClock) -> None:
     assert budget.available == 1 and budget.try_withdraw()
 
 
+@given(
+    ops=st.lists(st.sampled_from(["call", "retry"]), max_size=200),
+    ratio=st.floats(0.01, 1),
+    min_retries=st.integers(0, 20),
+)
+def test_budget_grants_exactly_what_the_ceiling_allows(
+    ops: list[str], ratio: float, min_retries: int
+) -> None:
+    """Within one window a retry is granted iff retries + 1 <= min_retries + ratio x calls."""
+    clock = FakeClock()
+    budget = RetryBudget(ratio=ratio, min_retries=min_retries, window_s=10, clock=clock)
+    calls = retries = 0
+    for op in ops:
+        if op == "call":
+            budget.deposit()
+            calls += 1
+        else:
+            expected = retries + 1 <= min_retries + ratio * calls
+            assert budget.try_withdraw() == expected
+            retries += expected
+    assert retries <= min_retries + ratio * calls
+    clock.advance(10)  # a whole window later, only the minimum is left
+    assert budget.available == min_retries
+
+
 def test_one_budget_is_shared_by_several_retries(clock: FakeClock) -> None:
     """Two decorators on one budget draw from the same allowance."""
     budget = RetryBudget(ratio=0.1, min_retries=2, window_s=60, clock=clock)
