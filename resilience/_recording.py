@@ -11,7 +11,9 @@ The layers share a per-call state carried by a context variable, keyed by the le
 and the function name. That makes hand-stacked decorators that share one ledger
 behave like one :class:`resilience.Policy`: only the outermost call layer records the
 call, and only the innermost attempt layer records each attempt (an outer attempt
-layer sees that an inner one recorded and stays silent). Attempt numbers are the order
+layer sees that an inner one recorded and stays silent; a decorator that would put its
+attempt layer right around a function already recording into the same ledger leaves
+it out, so a cache hit inside is not taken for an attempt). Attempt numbers are the order
 of the attempt rows within the call: 1, 2, ... A decorator that produces a result
 without calling the function reports it with :func:`mark_cache_hit` or
 :func:`mark_fallback`, which sets the outcome of the call row.
@@ -23,16 +25,29 @@ Cancellation (``asyncio.CancelledError``, ``KeyboardInterrupt``) ends a call as 
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
+from ._validate import is_async, name_of
 from .clock import Clock
 from .errors import BulkheadFull, CircuitOpenError
 from .ledger import Ledger, collect_sizes
 
-__all__ = ["Recorder", "error_type_of", "mark_cache_hit", "mark_fallback", "outcome_of"]
+__all__ = [
+    "Recorder",
+    "chain_hooks",
+    "error_type_of",
+    "mark_cache_hit",
+    "mark_fallback",
+    "outcome_of",
+    "record_inside",
+    "record_outside",
+    "with_cache_hook",
+    "with_fallback_hook",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -65,6 +80,8 @@ class _CallState:
     outcome: str | None = None
     error_type: str | None = None
 
+
+_MARK = "__callwise_ledger__"  # on wrappers that record into a ledger
 
 _current: contextvars.ContextVar[_CallState | None] = contextvars.ContextVar(
     "callwise_call", default=None
@@ -279,7 +296,77 @@ class Recorder:
                 timeout is an attempt too).
         """
         if attempt_inside:
-            inner = decorate(self.attempt(fn, is_async=is_async))
+            if getattr(fn, _MARK, None) is self.ledger:
+                # fn records its own attempts in this ledger (decorators stacked by
+                # hand): an attempt layer here would count a cache hit inside it as
+                # an attempt, and each real attempt twice.
+                inner = decorate(fn)
+            else:
+                inner = decorate(self.attempt(fn, is_async=is_async))
         else:
             inner = self.attempt(decorate(fn), is_async=is_async)
-        return self.call(inner, is_async=is_async)
+        wrapped = self.call(inner, is_async=is_async)
+        setattr(wrapped, _MARK, self.ledger)
+        return wrapped
+
+
+# -- for the decorators' ``ledger=`` ------------------------------------------------------
+
+
+def record_outside(
+    ledger: Ledger, fn: Callable[..., Any], guarded: Callable[P, R], clock: Clock
+) -> Callable[P, R]:
+    """Record calls and attempts around ``guarded`` (``fn`` already decorated).
+
+    For guards that can fail an attempt without calling ``fn`` (breaker, bulkhead,
+    timeout): a rejection or a timeout is an attempt of its own.
+    """
+    asynchronous = is_async(fn)
+    recorder = Recorder(ledger, name_of(fn), clock)
+    attempt = recorder.attempt(guarded, is_async=asynchronous)
+    wrapped = recorder.call(attempt, is_async=asynchronous)
+    setattr(wrapped, _MARK, ledger)
+    return wrapped
+
+
+def record_inside(
+    ledger: Ledger,
+    fn: Callable[P, R],
+    decorate: Callable[[Callable[P, R]], Callable[P, R]],
+    clock: Clock,
+) -> Callable[P, R]:
+    """``decorate(fn)`` with a call layer outside and an attempt layer around ``fn``.
+
+    For guards that call ``fn`` zero or more times per call (retry, cache, fallback).
+    """
+    asynchronous = is_async(fn)
+    recorder = Recorder(ledger, name_of(fn), clock)
+    return recorder.wrap(fn, decorate, is_async=asynchronous, attempt_inside=True)
+
+
+def chain_hooks(first: Callable[[Any], object] | None, then: Callable[[Any], object]) -> Any:
+    """A hook that calls the user's hook (if any), then ours."""
+    if first is None:
+        return then
+
+    def both(arg: Any) -> None:
+        first(arg)
+        then(arg)
+
+    return both
+
+
+def _hit(_kind: object) -> None:
+    mark_cache_hit()
+
+
+def with_cache_hook(part: Any) -> Any:
+    """A copy of a ``cached(...)`` config that marks its hits as ``cache_hit``, no ledger."""
+    return dataclasses.replace(part, on_hit=chain_hooks(part.on_hit, _hit), ledger=None)
+
+
+def with_fallback_hook(part: Any) -> Any:
+    """A copy of a ``fallback(...)`` config that marks its answers as ``fallback``, no ledger."""
+    return dataclasses.replace(
+        part, on_fallback=chain_hooks(part.on_fallback, mark_fallback), ledger=None
+    )

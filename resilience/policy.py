@@ -42,12 +42,11 @@ the ledger to the Policy, not to its parts.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from ._recording import Recorder, mark_cache_hit, mark_fallback
+from ._recording import Recorder, with_cache_hook, with_fallback_hook
 from ._validate import is_async, name_of, positive, positive_int
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
@@ -67,22 +66,6 @@ R = TypeVar("R")
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _chain(first: Callable[..., object] | None, then: Callable[..., object]) -> Any:
-    """A hook that calls the user's hook (if any), then ours."""
-    if first is None:
-        return then
-
-    def both(arg: Any) -> None:
-        first(arg)
-        then(arg)
-
-    return both
-
-
-def _on_hit(_kind: object) -> None:
-    mark_cache_hit()
 
 
 class Policy:
@@ -194,13 +177,11 @@ class Policy:
         if self.retry is not None:
             inner = self.retry(inner)
         cache, fallback = self.cache, self.fallback
-        if recorder is not None:
+        if recorder is not None:  # the parts tell the call row about hits and fallbacks
             if cache is not None:
-                cache = dataclasses.replace(cache, on_hit=_chain(cache.on_hit, _on_hit))
+                cache = with_cache_hook(cache)
             if fallback is not None:
-                fallback = dataclasses.replace(
-                    fallback, on_fallback=_chain(fallback.on_fallback, mark_fallback)
-                )
+                fallback = with_fallback_hook(fallback)
         if cache is not None:
             inner = cache(inner)
         if fallback is not None:

@@ -406,3 +406,74 @@ def test_attempt_rows_are_exactly_the_tries_made(
     made = [r for r in attempt_rows if r.outcome != "rejected"]
     assert len(made) == len(tries)
     assert call_row.outcome == attempt_rows[-1].outcome
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_all_six_decorators_stacked_by_hand_match_the_policy(mode: str, clock: FakeClock) -> None:
+    """Every decorator given one ledger, stacked in the Policy's order, writes its rows."""
+    by_hand, by_policy = Ledger(), Ledger()
+    hand_breaker = CircuitBreaker(fail_max=5, clock=clock, ledger=by_hand)
+    policy_breaker = CircuitBreaker(fail_max=5, clock=clock)
+
+    def decorate_by_hand(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = timeout(30, ledger=by_hand, clock=clock)(fn)
+        fn = bulkhead(2, ledger=by_hand, clock=clock)(fn)
+        fn = hand_breaker(fn)
+        fn = retry(attempts=3, jitter="none", ledger=by_hand, clock=clock)(fn)
+        fn = cached(ttl=60, clock=clock, ledger=by_hand)(fn)
+        return fallback("degraded", ledger=by_hand, clock=clock)(fn)
+
+    hand = decorate_by_hand(make(mode, Flaky(2)))
+    policy = Policy(
+        fallback=fallback("degraded"),
+        cache=cached(ttl=60, clock=clock),
+        retry=retry(attempts=3, jitter="none", clock=clock),
+        breaker=policy_breaker,
+        bulkhead=2,
+        timeout=30.0,
+        ledger=by_policy,
+        clock=clock,
+    )(make(mode, Flaky(2)))
+    for guarded, breaker in ((hand, hand_breaker), (policy, policy_breaker)):
+        assert call(mode, guarded, "a") == "ok"  # two failures, then ok
+        assert call(mode, guarded, "a") == "ok"  # cache hit
+        breaker.open()
+        assert call(mode, guarded, "b") == "degraded"  # rejected, then the fallback
+    assert rows(by_hand) == rows(by_policy)
+    assert rows(by_policy) == [
+        ("attempt", 1, "error", CONN),
+        ("attempt", 2, "error", CONN),
+        ("attempt", 3, "ok", None),
+        ("call", 3, "ok", None),
+        ("call", 0, "cache_hit", None),
+        ("attempt", 1, "rejected", OPEN),
+        ("call", 1, "fallback", OPEN),
+    ]
+
+
+@pytest.mark.parametrize("part", ["breaker", "fallback", "cached"])
+def test_single_decorators_record_on_their_own(part: str, clock: FakeClock) -> None:
+    """breaker, fallback and cached each accept ledger= and write call and attempt rows."""
+    ledger = Ledger()
+    decorator: Any = {
+        "breaker": lambda: CircuitBreaker(clock=clock, ledger=ledger),
+        "fallback": lambda: fallback(0, ledger=ledger),
+        "cached": lambda: cached(ttl=5, clock=clock, ledger=ledger),
+    }[part]()
+
+    @decorator
+    def op(x: int) -> int:
+        return x
+
+    assert op(3) == 3
+    assert rows(ledger) == [("attempt", 1, "ok", None), ("call", 1, "ok", None)]
+
+
+@pytest.mark.parametrize("factory", [fallback, cached])
+def test_bad_ledger_on_fallback_and_cached(factory: Callable[..., Any]) -> None:
+    """A ledger that is not a Ledger is refused at construction."""
+    args = (0,) if factory is fallback else ()
+    with pytest.raises(Exception, match=r"ledger='x': must be a resilience.Ledger"):
+        factory(*args, ledger="x")
+    with pytest.raises(Exception, match=r"ledger='x': must be a resilience.Ledger"):
+        CircuitBreaker(ledger="x")  # type: ignore[arg-type]
