@@ -5,6 +5,15 @@ one composed :class:`Policy`, a :class:`Ledger` of every call, local async invoc
 and invokers for real endpoints. See the README for a tour.
 """
 
+from .breaker import (
+    BreakerConfig,
+    BreakerListener,
+    BreakerState,
+    BreakerStats,
+    CircuitBreaker,
+    Guarded,
+    circuit_breaker,
+)
 from .bulkhead import Bulkhead, BulkheadStatistics, bulkhead
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import (
@@ -28,12 +37,18 @@ from .timeout import Timeout, timeout
 __all__ = [
     "SYSTEM_CLOCK",
     "Backoff",
+    "BreakerConfig",
+    "BreakerListener",
+    "BreakerState",
+    "BreakerStats",
     "Bulkhead",
     "BulkheadFull",
     "BulkheadStatistics",
+    "CircuitBreaker",
     "CircuitOpenError",
     "Clock",
     "FunctionError",
+    "Guarded",
     "HttpStatusError",
     "InvalidUsage",
     "InvocationError",
@@ -51,6 +66,7 @@ __all__ = [
     "Timeout",
     "TimeoutExceeded",
     "bulkhead",
+    "circuit_breaker",
     "retry",
     "timeout",
 ]
