@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -337,3 +339,32 @@ def test_doctest() -> None:
     import importlib
 
     assert doctest.testmod(importlib.import_module("resilience.policy")).failed == 0
+
+
+def readme_examples(section: str) -> list[str]:
+    """The ```python blocks of one README section."""
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    start = text.index(f"\n## {section}\n")
+    end = text.find("\n## ", start + 1)
+    return re.findall(r"```python\n(.*?)```", text[start : end if end > 0 else None], re.S)
+
+
+@pytest.mark.parametrize(
+    ("section", "blocks", "expected"),
+    [
+        ("Retry, timeout, bulkhead", 4, ["ok ok 5", "gave up after 0.05 s"]),
+        ("Policy", 1, ["{'status': 'paid'} {'status': 'paid'}", "cache_hit"]),
+        ("Ledger", 1, ["12", "builtins.ConnectionError"]),
+    ],
+)
+def test_readme_examples_run(
+    section: str, blocks: int, expected: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's examples for retry/timeout/bulkhead, Policy and Ledger run as shown."""
+    examples = readme_examples(section)
+    assert len(examples) == blocks
+    for example in examples:
+        exec(compile(example, "README.md", "exec"), {"__name__": "readme"})
+    out = capsys.readouterr().out
+    for line in expected:
+        assert line in out
