@@ -15,6 +15,7 @@ from .breaker import (
     circuit_breaker,
 )
 from .bulkhead import Bulkhead, BulkheadStatistics, bulkhead
+from .cache import Cached, CachedFunction, CacheInfo, cached
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import (
     BulkheadFull,
@@ -29,6 +30,8 @@ from .errors import (
     RetryBudgetExhausted,
     TimeoutExceeded,
 )
+from .fallback import Fallback, fallback
+from .invoke import AsyncInvoker, AsyncioInvoker, Event, FailureReason, InvokerStatistics
 from .ledger import Ledger, Record
 from .policy import Policy
 from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry
@@ -36,6 +39,8 @@ from .timeout import Timeout, timeout
 
 __all__ = [
     "SYSTEM_CLOCK",
+    "AsyncInvoker",
+    "AsyncioInvoker",
     "Backoff",
     "BreakerConfig",
     "BreakerListener",
@@ -44,15 +49,22 @@ __all__ = [
     "Bulkhead",
     "BulkheadFull",
     "BulkheadStatistics",
+    "CacheInfo",
+    "Cached",
+    "CachedFunction",
     "CircuitBreaker",
     "CircuitOpenError",
     "Clock",
+    "Event",
+    "FailureReason",
+    "Fallback",
     "FunctionError",
     "Guarded",
     "HttpStatusError",
     "InvalidUsage",
     "InvocationError",
     "InvokerClosed",
+    "InvokerStatistics",
     "Ledger",
     "MissingDependency",
     "Policy",
@@ -66,7 +78,9 @@ __all__ = [
     "Timeout",
     "TimeoutExceeded",
     "bulkhead",
+    "cached",
     "circuit_breaker",
+    "fallback",
     "retry",
     "timeout",
 ]
