@@ -32,7 +32,7 @@ import pandas as pd
 from .errors import InvalidUsage
 from .pricing import COMPONENTS, Meter, PriceSheet, price_sheet
 
-__all__ = ["Bill", "Usage", "estimate"]
+__all__ = ["Bill", "Usage", "accepted_options", "estimate"]
 
 LINE_COLUMNS = ["provider", "component", "item", "quantity", "unit", "unit_price", "cost"]
 _EPS = 1e-9  # float noise tolerated before rounding up (120.00000000001 ms bills 120 ms)
@@ -669,6 +669,28 @@ def _options(sheet: PriceSheet) -> tuple[str, ...]:
     if sheet.has_meter("egress"):
         found.append("egress_gb")
     return tuple(found)
+
+
+def accepted_options(provider: str | PriceSheet) -> tuple[str, ...]:
+    """The provider options (the ``**options`` of :func:`estimate`) a service bills.
+
+    Args:
+        provider: catalog key (see :func:`costmodel.providers`) or a :class:`PriceSheet`.
+
+    Returns:
+        Option names in a stable order; empty when the service takes no option.
+        ``invocations``, ``duration_ms``, ``memory_mb`` and ``free_tier`` are not listed.
+
+    Raises:
+        UnknownProvider: unknown key.
+
+    Example:
+        >>> accepted_options("aws-sqs-standard")
+        ('payload_kb',)
+        >>> "vcpu" in accepted_options("alibaba-fc3"), accepted_options("aws-apigw-rest")
+        (True, ())
+    """
+    return _options(provider if isinstance(provider, PriceSheet) else price_sheet(provider))
 
 
 def _accepted(sheet: PriceSheet) -> tuple[str, ...]:

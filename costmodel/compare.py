@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .billing import Bill, estimate
+from .billing import Bill, accepted_options, estimate
 from .compose import (
     INIT_BILLED,
     Architecture,
@@ -66,9 +66,7 @@ _QUANTILES = ((50, "latency_p50_ms"), (95, "latency_p95_ms"), (99, "latency_p99_
 
 
 def _accepts(provider: str, option: str) -> bool:
-    from .billing import _accepted
-
-    return option in _accepted(price_sheet(provider))
+    return option in accepted_options(provider)
 
 
 def _services(services: Mapping[str, str] | None) -> dict[str, str]:
