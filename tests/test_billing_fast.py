@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import costmodel
-from costmodel import InvalidUsage, UnknownProvider, accepted_options, estimate, price_sheet
+from costmodel import (
+    COMPONENTS,
+    Bill,
+    InvalidUsage,
+    UnknownProvider,
+    accepted_options,
+    estimate,
+    price_sheet,
+)
 
 # The smallest valid usage of each catalog sheet, besides its options.
 BASE: dict[str, dict[str, object]] = {
@@ -89,3 +103,87 @@ def test_estimate_takes_each_accepted_option_and_refuses_others(key: str) -> Non
     for option in sorted(set(VALUES) - set(accepted)):
         with pytest.raises(InvalidUsage, match=f"does not bill option\\(s\\) {option}"):
             estimate(key, **BASE[key], **{option: VALUES[option]})  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- lines built lazily
+
+quick = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+usages = st.fixed_dictionaries(
+    {
+        "key": st.sampled_from(sorted(k for k in BASE if k != "aws-data-transfer")),
+        "invocations": st.floats(0, 1e10),
+        "duration_ms": st.one_of(
+            st.floats(0, 900_000),
+            st.lists(st.floats(0, 900_000), min_size=1, max_size=20).map(np.array),
+        ),
+        "free_tier": st.booleans(),
+    }
+)
+
+
+def bill_of(usage: dict[str, Any]) -> Bill:
+    """A bill of one catalog sheet for a drawn volume and duration."""
+    key = usage["key"]
+    kwargs: dict[str, Any] = {**BASE[key], "invocations": usage["invocations"]}
+    if "duration_ms" in kwargs:
+        kwargs["duration_ms"] = usage["duration_ms"]
+    if key == "alibaba-fc3":
+        kwargs["vcpu"] = 0.5
+    return estimate(key, free_tier=usage["free_tier"], **kwargs)
+
+
+def same_as_lines(bill: Bill) -> None:
+    """The pandas-free figures of ``bill`` agree with its lines frame."""
+    lines = bill.lines
+    assert list(lines.itertuples(index=False, name=None)) == list(bill.items)
+    assert bill.total == float(lines["cost"].sum())  # bit for bit
+    by_lines = {c: math.fsum(lines.loc[lines["component"] == c, "cost"]) for c in COMPONENTS}
+    assert bill.component_costs() == by_lines
+    assert bill.by_component().to_dict() == by_lines
+    grouped = lines.groupby("component", sort=False)["cost"].sum()
+    for component, cost in grouped.items():  # pandas' own sum: equal up to rounding
+        assert math.isclose(by_lines[str(component)], cost, rel_tol=1e-12, abs_tol=1e-15)
+
+
+@quick
+@given(usage=usages)
+def test_figures_without_pandas_equal_the_lines(usage: dict[str, Any]) -> None:
+    """total, component_costs and by_component equal the figures computed on lines."""
+    same_as_lines(bill_of(usage))
+
+
+@quick
+@given(first=usages, second=usages, third=usages)
+def test_sums_keep_figures_and_lines_in_agreement(
+    first: dict[str, Any], second: dict[str, Any], third: dict[str, Any]
+) -> None:
+    """A sum of bills (pooled and priced again) agrees with its own lines too."""
+    flag = first["free_tier"]
+    bills = [bill_of({**u, "free_tier": flag}) for u in (first, second, third)]
+    total = sum(bills[1:], bills[0])
+    same_as_lines(total)
+    assert len(total.items) == len(total.lines)
+
+
+def test_lines_are_built_once_and_on_demand() -> None:
+    """The lines frame is built on first access, then the same frame is returned."""
+    bill = estimate("aws-lambda", invocations=3_000_000, duration_ms=120, memory_mb=1536)
+    assert object.__getattribute__(bill, "_frame") is None
+    assert (
+        repr(bill) == "Bill(provider='aws-lambda', total=9.60 USD, lines=2)"
+    )  # 540,000 GB-s + 3M requests
+    assert object.__getattribute__(bill, "_frame") is None  # repr and total need no frame
+    lines = bill.lines
+    assert bill.lines is lines
+    assert list(lines.columns) == [
+        "provider", "component", "item", "quantity", "unit", "unit_price", "cost",
+    ]  # fmt: skip
+    assert lines.dtypes[["quantity", "unit_price", "cost"]].eq(float).all()
+
+
+def test_empty_bill_has_an_empty_typed_frame() -> None:
+    """A bill without lines has total 0.0, zero components and a typed empty frame."""
+    bill = estimate("aws-apigw-rest", invocations=0)
+    assert bill.items == () and bill.total == 0.0
+    assert set(bill.component_costs().values()) == {0.0}
+    assert bill.lines.empty and bill.lines["cost"].dtype == float
