@@ -217,7 +217,10 @@ def _row(
     usage: ArchitectureUsage, parts: list[Bill], billed_gb_s: float, invocations: float
 ) -> dict[str, float]:
     cur = _suffix(_currency(parts))
-    components = sum((bill.by_component() for bill in parts[1:]), parts[0].by_component())
+    components = parts[0].component_costs()
+    for bill in parts[1:]:
+        for name, cost in bill.component_costs().items():
+            components[name] = components.get(name, 0.0) + cost
     row = {f"{c}_{cur}": float(components.get(c, 0.0)) for c in COMPONENT_ORDER}
     total = float(sum(bill.total for bill in parts))
     row[f"total_{cur}"] = total
