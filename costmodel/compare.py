@@ -213,8 +213,17 @@ def _currency(parts: list[Bill]) -> str:
     return currencies.pop()
 
 
+def _latency(usage: ArchitectureUsage) -> dict[str, float]:
+    latency = np.percentile(usage.latency_ms, [q for q, _ in _QUANTILES])
+    return {name: float(value) for (_, name), value in zip(_QUANTILES, latency, strict=True)}
+
+
 def _row(
-    usage: ArchitectureUsage, parts: list[Bill], billed_gb_s: float, invocations: float
+    usage: ArchitectureUsage,
+    parts: list[Bill],
+    billed_gb_s: float,
+    invocations: float,
+    latency: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     cur = _suffix(_currency(parts))
     components = parts[0].component_costs()
@@ -226,9 +235,7 @@ def _row(
     row[f"total_{cur}"] = total
     row[f"{cur}_per_million"] = total / invocations * 1e6 if invocations else math.nan
     row["billed_gb_s"] = billed_gb_s
-    latency = np.percentile(usage.latency_ms, [q for q, _ in _QUANTILES])
-    for (_, name), value in zip(_QUANTILES, latency, strict=True):
-        row[name] = float(value)
+    row.update(_latency(usage) if latency is None else latency)
     calls = sum(u.invocations for u in usage.functions.values())
     row["function_invocations"] = calls / usage.samples * invocations
     row["failed_share"] = 1.0 - float(usage.complete.mean())
@@ -458,6 +465,8 @@ def sweep(
             if over == "invocations"
             else None
         )
+        # A volume sweep reuses one simulation, so its latency quantiles too.
+        base_latency = _latency(base_usage) if base_usage is not None else None
         for value in grid:
             volume = value if over == "invocations" else invocations
             if base_usage is not None:
@@ -475,7 +484,11 @@ def sweep(
             )
             currency = _currency(parts)
             records.append(
-                {"architecture": name, "value": value, **_row(usage, parts, gb_s, volume)}
+                {
+                    "architecture": name,
+                    "value": value,
+                    **_row(usage, parts, gb_s, volume, base_latency),
+                }
             )
     frame = pd.DataFrame(records)
     frame.attrs.update(currency=currency, provider=provider, over=over)
