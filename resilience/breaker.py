@@ -75,6 +75,9 @@ logger = logging.getLogger("resilience.breaker")
 
 _CO_COROUTINE: Final = inspect.CO_COROUTINE
 
+# defined next to the code that builds or uses them; public here, as they always were
+BreakerConfig.__module__ = BreakerState.__module__ = __name__
+
 
 class BreakerListener(Protocol):
     """What a listener provides; ``pybreaker.CircuitBreakerListener`` subclasses fit.
