@@ -10,7 +10,9 @@ first out. Works on plain and ``async def`` functions (decided once, at decorati
 
 Behaviour:
     * Thread-safe: one lock guards the store, held only around store access, never
-      across the wrapped call.
+      across the wrapped call. A miss takes it once before the call (the lookup that
+      found no value also decides who calls) and once after; something to wait on
+      (an Event, or a future per task) is made only when a second caller joins.
     * Single-flight: concurrent misses on one key (threads, or tasks on any event
       loop) make ONE call; every caller gets its result, or its exception. When the
       caller making the call is cancelled (``asyncio.CancelledError``, or any other
@@ -485,14 +487,12 @@ class _Core:
                 return _HIT, entry[0]
             return self.decide(k, entry, False)
 
-    def seconds_for(self, k: Hashable, value: Any) -> float | None:
-        """How long ``value`` stays fresh (seconds; None: forever). Outside the lock."""
-        if self.item_ttl is None:
-            return self.fixed_ttl
-        seconds = self.item_ttl(k, value)
+    def item_seconds(self, item_ttl: ItemTtl, k: Hashable, value: Any) -> float:
+        """How long ``value`` stays fresh by the per-item ttl (seconds). Outside the lock."""
+        seconds = item_ttl(k, value)
         if not (_is_number(seconds) and math.isfinite(seconds)):
             raise InvalidUsage(
-                f"ttl function {name_of(self.item_ttl)} returned {seconds!r} for "
+                f"ttl function {name_of(item_ttl)} returned {seconds!r} for "
                 f"{self.name}: must return a finite number of seconds"
             )
         return seconds
@@ -584,7 +584,7 @@ class _Core:
                     value = self.fn(*args, **kwargs)
                     seconds = self.fixed_ttl
                     if self.item_ttl is not None:
-                        seconds = self.seconds_for(k, value)
+                        seconds = self.item_seconds(self.item_ttl, k, value)
                 except Exception as exc:
                     if self.fail(k, flight, exc):
                         self.notify("stale")
@@ -623,7 +623,7 @@ class _Core:
                     value = await self.fn(*args, **kwargs)
                     seconds = self.fixed_ttl
                     if self.item_ttl is not None:
-                        seconds = self.seconds_for(k, value)
+                        seconds = self.item_seconds(self.item_ttl, k, value)
                 except Exception as exc:
                     if self.fail(k, flight, exc):
                         self.notify("stale")
