@@ -17,9 +17,12 @@ Trip rules (any one trips the breaker):
 - a slow-call rate ``>= slow_call_rate_threshold`` over the same window, where a call is
   slow when it takes longer than ``slow_call_s`` (resilience4j, Sentinel's ``SLOW_REQUEST_RATIO``).
 
-An exception of an ``exclude`` type counts as neither success nor failure, and so does
-cancellation: anything that is a ``BaseException`` but not an ``Exception``
-(``asyncio.CancelledError``, ``KeyboardInterrupt``, ``SystemExit``). The guarded
+An exception of an ``exclude`` type counts as neither success nor failure, and so do
+cancellation (anything that is a ``BaseException`` but not an ``Exception``:
+``asyncio.CancelledError``, ``KeyboardInterrupt``, ``SystemExit``) and the rejections of
+callwise's own guards inside the breaker, :class:`~resilience.BulkheadFull` and an inner
+breaker's :class:`~resilience.CircuitOpenError`: shedding load locally says nothing about
+the health of the dependency, so a full bulkhead in a Policy never opens the circuit. The guarded
 function's exceptions always pass through unchanged, including on the call that trips.
 
 Calls are never serialized: the breaker's lock is held only for a few lines of
@@ -53,7 +56,7 @@ from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
 from ._recording import record_outside
 from ._validate import is_async, name_of
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
-from .errors import CircuitOpenError, InvalidUsage
+from .errors import BulkheadFull, CircuitOpenError, InvalidUsage
 from .ledger import Ledger
 
 __all__ = [
@@ -75,6 +78,10 @@ logger = logging.getLogger("resilience.breaker")
 
 _CO_COROUTINE: Final = inspect.CO_COROUTINE
 
+NEVER_COUNTED: Final[tuple[type[BaseException], ...]] = (BulkheadFull, CircuitOpenError)
+"""Rejections by guards inside the breaker (a full bulkhead, an inner open breaker): they
+say nothing about the dependency's health, so they count as neither success nor failure."""
+
 # defined next to the code that builds or uses them; public here, as they always were
 BreakerConfig.__module__ = BreakerState.__module__ = __name__
 
@@ -93,7 +100,7 @@ class BreakerListener(Protocol):
         """A call succeeded."""
 
     def failure(self, cb: Any, exc: BaseException) -> None:
-        """A call failed with ``exc`` (never called for excluded errors or cancellation)."""
+        """A call failed with ``exc`` (not for excluded errors, cancellation, local rejections)."""
 
     def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
         """The breaker moved from ``old_state`` to ``new_state`` (:class:`BreakerState`)."""
@@ -117,7 +124,8 @@ class BreakerStats:
             (``successes + failures + ignored``).
         successes: calls that returned.
         failures: calls that raised a counted exception.
-        ignored: calls that raised an excluded exception or were cancelled.
+        ignored: calls that raised an excluded exception, were cancelled, or were
+            rejected by a guard inside the breaker (see ``NEVER_COUNTED``).
         rejections: calls rejected with ``CircuitOpenError`` without calling the function.
         slow_calls: calls longer than ``slow_call_s`` (0 without a slow-call rule).
         consecutive_failures: failures since the last success or reset, while closed.
@@ -164,7 +172,10 @@ class CircuitBreaker:
         half_open_max_calls: probes admitted at once while half-open; more are rejected
             with ``retry_after=0``.
         success_threshold: successful probes that close the breaker.
-        exclude: exception types that count as neither success nor failure.
+        exclude: exception types that count as neither success nor failure. Never
+            counted either, whatever ``exclude`` says: cancellation,
+            :class:`~resilience.BulkheadFull` and :class:`~resilience.CircuitOpenError`
+            raised inside the breaker (a full bulkhead, an inner breaker's rejection).
         listeners: ``pybreaker.CircuitBreakerListener`` objects (see :class:`BreakerListener`).
         storage: a pybreaker storage (``CircuitMemoryStorage``, ``CircuitRedisStorage``)
             shared with other breakers, in this process or others. Shared are the state
@@ -200,6 +211,7 @@ class CircuitBreaker:
         "_min_calls",
         "_monotonic",
         "_name",
+        "_not_counted",
         "_phase",
         "_rejections",
         "_shared",
@@ -246,6 +258,7 @@ class CircuitBreaker:
             sync_interval_s=sync_interval_s,
             storage_retry_s=storage_retry_s,
         )
+        self._not_counted = (*NEVER_COUNTED, *self._config.exclude)
         self._clock = check_clock(clock)
         if ledger is not None and not isinstance(ledger, Ledger):
             raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
@@ -558,7 +571,7 @@ class CircuitBreaker:
             self._notify("success")
 
     def _record_error(self, phase: Phase, exc: BaseException, slow: bool) -> None:
-        if not isinstance(exc, Exception) or isinstance(exc, self._config.exclude):
+        if not isinstance(exc, Exception) or isinstance(exc, self._not_counted):
             with self._lock:
                 self._ignored += 1
                 if phase is self._phase and phase.state is HALF_OPEN:

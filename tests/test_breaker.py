@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import resilience
 from resilience import (
     BreakerState,
+    BulkheadFull,
     CircuitBreaker,
     CircuitOpenError,
     InvalidUsage,
@@ -342,6 +343,49 @@ def test_excluded_error_frees_the_probe_slot(mode: str, clock: FakeClock, backen
     clock.advance(1)
     backend.error = KeyError()
     with pytest.raises(KeyError):
+        call()
+    assert breaker.state == "half-open"
+    backend.error = None
+    assert call() == "ok"
+    assert breaker.state == "closed"
+
+
+LOCAL_REJECTIONS = [BulkheadFull("pool", 1), CircuitOpenError("inner", 5.0)]
+
+
+@pytest.mark.parametrize("rejection", LOCAL_REJECTIONS, ids=type)
+def test_local_rejections_count_as_neither(
+    mode: str, clock: FakeClock, backend: Backend, rejection: Exception
+) -> None:
+    """A full bulkhead or an inner breaker's rejection is no verdict on the dependency."""
+    recorder = Recorder()
+    breaker = CircuitBreaker(
+        fail_max=2, failure_rate_threshold=0.5, window_size=2, min_calls=1,
+        listeners=[recorder], clock=clock,
+    )  # fmt: skip
+    call = guarded(breaker, backend, mode)
+    backend.error = rejection
+    for _ in range(5):
+        with pytest.raises(type(rejection)) as info:
+            call()
+        assert info.value is rejection  # passes through unchanged
+    stats = breaker.stats
+    assert (stats.state, stats.failures, stats.successes, stats.ignored) == ("closed", 0, 0, 5)
+    assert stats.failure_rate == 0.0 and breaker.fail_counter == 0
+    assert [event[0] for event in recorder.events] == ["before_call"] * 5
+
+
+@pytest.mark.parametrize("rejection", LOCAL_REJECTIONS, ids=type)
+def test_local_rejection_of_a_probe_frees_its_slot(
+    mode: str, clock: FakeClock, backend: Backend, rejection: Exception
+) -> None:
+    """A probe that meets a full bulkhead neither reopens nor closes the breaker."""
+    breaker = CircuitBreaker(fail_max=1, reset_timeout_s=1, clock=clock)
+    call = guarded(breaker, backend, mode)
+    breaker.open()
+    clock.advance(1)
+    backend.error = rejection
+    with pytest.raises(type(rejection)):
         call()
     assert breaker.state == "half-open"
     backend.error = None
