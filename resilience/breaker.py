@@ -11,7 +11,8 @@ test whether the function has recovered::
 
 Trip rules (any one trips the breaker):
 
-- ``fail_max`` consecutive failures (pybreaker's rule);
+- ``fail_max`` consecutive failures (pybreaker's rule; by default 5, and off when a rate
+  rule is given, so that the window alone decides as in resilience4j);
 - a failure rate ``>= failure_rate_threshold`` over the last ``window_size`` calls, once
   at least ``min_calls`` calls are in the window (resilience4j's count-based window);
 - a slow-call rate ``>= slow_call_rate_threshold`` over the same window, where a call is
@@ -49,7 +50,15 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
 
-from ._breaker_config import BreakerConfig, build_config, check_clock, check_listener, check_name
+from ._breaker_config import (
+    FAIL_MAX_DEFAULT,
+    BreakerConfig,
+    FailMax,
+    build_config,
+    check_clock,
+    check_listener,
+    check_name,
+)
 from ._breaker_states import CLOSED, HALF_OPEN, OPEN, BreakerState, Phase, Transition
 from ._breaker_storage import SharedState, check_storage
 from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
@@ -159,6 +168,9 @@ class CircuitBreaker:
     Args:
         name: shown in errors, logs and to listeners; default ``"breaker-<n>"``.
         fail_max: consecutive failures that trip the breaker; None disables the rule.
+            Default: 5 when neither ``failure_rate_threshold`` nor ``slow_call_s`` is
+            given, otherwise off (the window alone decides, as in resilience4j); an
+            explicit value always applies.
         reset_timeout_s: seconds the breaker stays open before it admits probes.
         failure_rate_threshold: share of failed calls in the window, in (0, 1], that
             trips the breaker; None disables the rule.
@@ -226,7 +238,7 @@ class CircuitBreaker:
         self,
         *,
         name: str | None = None,
-        fail_max: int | None = 5,
+        fail_max: FailMax = FAIL_MAX_DEFAULT,
         reset_timeout_s: float = 60.0,
         failure_rate_threshold: float | None = None,
         window_size: int | None = None,
@@ -688,7 +700,7 @@ class CircuitBreaker:
 def circuit_breaker(
     *,
     name: str | None = None,
-    fail_max: int | None = 5,
+    fail_max: FailMax = FAIL_MAX_DEFAULT,
     reset_timeout_s: float = 60.0,
     failure_rate_threshold: float | None = None,
     window_size: int | None = None,

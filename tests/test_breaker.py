@@ -178,6 +178,53 @@ def test_failure_rate_window_slides(mode: str, clock: FakeClock, backend: Backen
     assert breaker.state == "open"  # window S F F F: 75 % (3 of 7 overall)
 
 
+@pytest.mark.parametrize("factory", [CircuitBreaker, circuit_breaker])
+def test_default_fail_max_is_off_with_a_rate_rule(
+    mode: str, clock: FakeClock, backend: Backend, factory: Any
+) -> None:
+    """With a rate rule and no fail_max=, only the window decides, as in resilience4j."""
+    rule = {"failure_rate_threshold": 0.5, "window_size": 10, "min_calls": 10}
+    if factory is CircuitBreaker:
+        breaker = CircuitBreaker(clock=clock, **rule)
+    else:
+        breaker = circuit_breaker(clock=clock, **rule)(backend).breaker
+    assert breaker.config.fail_max is None
+    call = guarded(breaker, backend, mode)
+    backend.error = ConnectionError()
+    fail(call, 9)
+    assert breaker.state == "closed"  # 9 consecutive failures, but fewer than min_calls
+    fail(call)
+    assert breaker.state == "open"  # 10 of 10
+
+
+def test_default_fail_max_is_5_without_a_rate_rule(clock: FakeClock, backend: Backend) -> None:
+    """Without a rate rule the default is pybreaker's 5; a slow-call rule turns it off too."""
+    assert CircuitBreaker(slow_call_s=1.0, clock=clock).config.fail_max is None
+    breaker = CircuitBreaker(clock=clock)
+    assert breaker.config.fail_max == 5
+    assert circuit_breaker(clock=clock)(backend).breaker.config.fail_max == 5
+    backend.error = ConnectionError()
+    fail(guarded(breaker, backend, "sync"), 4)
+    assert breaker.state == "closed"
+    fail(guarded(breaker, backend, "sync"))
+    assert breaker.state == "open"
+
+
+def test_explicit_fail_max_applies_next_to_a_rate_rule(
+    mode: str, clock: FakeClock, backend: Backend
+) -> None:
+    """An explicit fail_max= trips on its streak even before min_calls calls were seen."""
+    breaker = CircuitBreaker(
+        fail_max=5, failure_rate_threshold=0.5, window_size=10, min_calls=10, clock=clock
+    )
+    call = guarded(breaker, backend, mode)
+    backend.error = ConnectionError()
+    fail(call, 4)
+    assert breaker.state == "closed"
+    fail(call)
+    assert breaker.state == "open" and breaker.stats.calls == 5
+
+
 def test_slow_call_rate_trips(mode: str, clock: FakeClock, backend: Backend) -> None:
     """Calls longer than slow_call_s count as slow; a slow rate >= the threshold trips."""
     breaker = CircuitBreaker(
