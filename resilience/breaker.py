@@ -272,9 +272,7 @@ class CircuitBreaker:
         )
         self._not_counted = (*NEVER_COUNTED, *self._config.exclude)
         self._clock = check_clock(clock)
-        if ledger is not None and not isinstance(ledger, Ledger):
-            raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
-        self._ledger = ledger
+        self._ledger = _check_ledger(ledger)
         # the system clock's method only forwards to time.monotonic: skip the hop per call
         self._monotonic = time.monotonic if type(clock) is SystemClock else clock.monotonic
         self._listeners: tuple[BreakerListener, ...] = tuple(check_listener(x) for x in listeners)
@@ -697,6 +695,12 @@ class CircuitBreaker:
                 )
 
 
+def _check_ledger(ledger: Ledger | None) -> Ledger | None:
+    if ledger is not None and not isinstance(ledger, Ledger):
+        raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
+    return ledger
+
+
 def circuit_breaker(
     *,
     name: str | None = None,
@@ -715,12 +719,14 @@ def circuit_breaker(
     sync_interval_s: float = 0.0,
     storage_retry_s: float = 5.0,
     clock: Clock = SYSTEM_CLOCK,
+    ledger: Ledger | None = None,
 ) -> Callable[[Callable[P, R]], Guarded[P, R]]:
     """Decorator factory: guard a function with a new :class:`CircuitBreaker`.
 
     Takes the options of :class:`CircuitBreaker`; ``name`` defaults to the function's
     qualified name. The options are validated here, before any function is decorated.
-    The breaker is the wrapper's ``breaker`` attribute.
+    The breaker is the wrapper's ``breaker`` attribute. With ``ledger=``, every function
+    decorated by this factory records its calls and attempts there.
 
     Example:
         >>> @circuit_breaker(fail_max=3, reset_timeout_s=30)
@@ -733,6 +739,7 @@ def circuit_breaker(
     if name is not None:
         check_name(name)
     check_clock(clock)
+    _check_ledger(ledger)
     if storage is not None:
         check_storage(storage)
     config_options: dict[str, Any] = dict(
@@ -750,7 +757,13 @@ def circuit_breaker(
         storage_retry_s=storage_retry_s,
     )
     build_config(**config_options)
-    options = {**config_options, "listeners": listeners, "storage": storage, "clock": clock}
+    options = {
+        **config_options,
+        "listeners": listeners,
+        "storage": storage,
+        "clock": clock,
+        "ledger": ledger,
+    }
 
     def decorate(fn: Callable[P, R]) -> Guarded[P, R]:
         return CircuitBreaker(name=name or name_of(fn), **options)(fn)

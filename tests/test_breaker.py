@@ -30,6 +30,7 @@ from resilience import (
     CircuitBreaker,
     CircuitOpenError,
     InvalidUsage,
+    Ledger,
     circuit_breaker,
 )
 from resilience._breaker_window import FAILURE, SLOW, OutcomeWindow
@@ -810,6 +811,38 @@ def test_circuit_breaker_factory_gives_each_function_its_own_breaker(clock: Fake
     assert first.breaker.config.reset_timeout_s == 30
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_circuit_breaker_factory_records_to_its_ledger(mode: str, clock: FakeClock) -> None:
+    """@circuit_breaker(ledger=...) records each call, and a rejection as ``rejected``."""
+    ledger = Ledger()
+    backend = Backend(clock)
+    wrapped = circuit_breaker(fail_max=1, clock=clock, ledger=ledger)(guarded_kind(backend, mode))
+    assert wrapped.breaker.ledger is ledger
+
+    def run() -> Any:
+        return wrapped() if mode == "sync" else asyncio.run(wrapped())
+
+    assert run() == "ok"
+    backend.error = ConnectionError()
+    fail(run)
+    with pytest.raises(CircuitOpenError):
+        run()
+    assert [(r.kind, r.outcome) for r in ledger.records()] == [
+        (kind, outcome) for outcome in ("ok", "error", "rejected") for kind in ("attempt", "call")
+    ]
+
+
+def guarded_kind(fn: Callable[[], str], mode: str) -> Callable[[], Any]:
+    """``fn`` as a plain function (mode "sync") or as a coroutine function."""
+    if mode == "sync":
+        return lambda: fn()
+
+    async def coroutine_fn() -> str:
+        return fn()
+
+    return coroutine_fn
+
+
 def test_wrapper_keeps_the_signature_and_kind(clock: FakeClock) -> None:
     """The wrapper keeps name, docstring, signature, and is a coroutine function iff fn is."""
     breaker = CircuitBreaker(clock=clock)
@@ -889,6 +922,7 @@ def test_public_names_are_exported() -> None:
         ({"storage": object()}, r"storage=<object .*>: lacks state, opened_at"),
         ({"clock": object()}, r"clock=<object .*>: must have monotonic\(\)"),
         ({"name": ""}, r"name='': must be a non-empty string"),
+        ({"ledger": []}, r"ledger=\[\]: must be a resilience.Ledger or None"),
     ],
 )
 def test_bad_options_fail_at_construction(options: dict[str, Any], message: str) -> None:
