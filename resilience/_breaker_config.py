@@ -139,10 +139,21 @@ def build_config(
         min_calls=min_calls,
         half_open_max_calls=positive_int("half_open_max_calls", half_open_max_calls),
         success_threshold=positive_int("success_threshold", success_threshold),
-        exclude=exception_types("exclude", exclude),
+        exclude=_exclude(exclude),
         sync_interval_s=positive("sync_interval_s", sync_interval_s, allow_zero=True),
         storage_retry_s=positive("storage_retry_s", storage_retry_s),
     )
+
+
+def _exclude(
+    exclude: type[BaseException] | Iterable[type[BaseException]],
+) -> tuple[type[BaseException], ...]:
+    if isinstance(exclude, str):  # else its letters would be checked one by one
+        raise InvalidUsage(
+            f"exclude={exclude!r}: give exception classes, not their names, "
+            "e.g. exclude=KeyError or exclude=(KeyError, LookupError)"
+        )
+    return exception_types("exclude", exclude)
 
 
 def check_name(name: str) -> str:

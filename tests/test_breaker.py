@@ -916,6 +916,7 @@ def test_public_names_are_exported() -> None:
         ({"success_threshold": -1}, r"success_threshold=-1"),
         ({"exclude": [KeyError, "oops"]}, r"'oops' is not an exception class"),
         ({"exclude": int}, r"is not an exception class"),
+        ({"exclude": "ValueError"}, r"exclude='ValueError': .*not their names"),
         ({"sync_interval_s": -1}, r"sync_interval_s=-1: must be a finite number >= 0"),
         ({"storage_retry_s": 0}, r"storage_retry_s=0"),
         ({"listeners": [object()]}, r"listeners: <object .*> lacks before_call, success"),
