@@ -370,9 +370,18 @@ class CircuitBreaker:
             self._listeners = (*self._listeners, listener)
 
     def remove_listener(self, listener: BreakerListener) -> None:
-        """Unregister a listener (ValueError when it is not registered)."""
+        """Unregister a listener.
+
+        Raises:
+            InvalidUsage: ``listener`` is not registered with this breaker.
+        """
         with self._lock:
             listeners = list(self._listeners)
+            if listener not in listeners:
+                raise InvalidUsage(
+                    f"listener={listener!r}: is not registered with breaker {self._name!r}; "
+                    f"registered: {self._listeners!r}"
+                )
             listeners.remove(listener)
             self._listeners = tuple(listeners)
 

@@ -934,6 +934,16 @@ def test_bad_options_fail_at_construction(options: dict[str, Any], message: str)
         circuit_breaker(**options)  # before any function is decorated
 
 
+def test_removing_an_unknown_listener_is_refused(clock: FakeClock) -> None:
+    """remove_listener of a listener never added raises InvalidUsage naming it."""
+    known, unknown = Recorder(), Recorder()
+    breaker = CircuitBreaker(name="svc", listeners=[known], clock=clock)
+    with pytest.raises(InvalidUsage, match=r"listener=<.*Recorder.*>: is not registered .*'svc'"):
+        breaker.remove_listener(unknown)
+    breaker.remove_listener(known)
+    assert breaker.listeners == ()
+
+
 def test_misuse_of_call_and_generators_is_refused(clock: FakeClock) -> None:
     """call() refuses a coroutine function; generator functions cannot be guarded."""
     breaker = CircuitBreaker(clock=clock)
