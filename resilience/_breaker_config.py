@@ -6,20 +6,49 @@ option, the value and what is allowed.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final, Literal, TypeAlias, TypeVar
 
 from ._validate import exception_types, positive, positive_int, rate
 from .clock import Clock
 from .errors import InvalidUsage
 
-__all__ = ["BreakerConfig", "build_config", "check_clock", "check_listener", "check_name"]
+__all__ = [
+    "FAIL_MAX_DEFAULT",
+    "BreakerConfig",
+    "FailMax",
+    "build_config",
+    "check_clock",
+    "check_listener",
+    "check_name",
+]
 
 L = TypeVar("L")
 
 DEFAULT_WINDOW_SIZE: Final = 100
 """Calls in the sliding window when a rate rule is set and ``window_size`` is not."""
+
+DEFAULT_FAIL_MAX: Final = 5
+"""Consecutive failures that trip a breaker given no rate rule (pybreaker's default)."""
+
+
+class _FailMaxDefault(enum.Enum):
+    """The type of :data:`FAIL_MAX_DEFAULT` (an enum, so that type checkers narrow it)."""
+
+    FAIL_MAX_DEFAULT = enum.auto()
+
+    def __repr__(self) -> str:  # shown by help(): say what the default means
+        return f"<{DEFAULT_FAIL_MAX}, or off when a rate or slow-call rule is set>"
+
+
+FAIL_MAX_DEFAULT: Final = _FailMaxDefault.FAIL_MAX_DEFAULT
+"""``fail_max``'s default: 5 when no rate or slow-call rule is given, otherwise off, so
+that the window alone decides as in resilience4j. An explicit ``fail_max=`` always applies."""
+
+FailMax: TypeAlias = int | Literal[_FailMaxDefault.FAIL_MAX_DEFAULT] | None
+"""What ``fail_max=`` takes: a count, None (off), or :data:`FAIL_MAX_DEFAULT`."""
 
 _LISTENER_METHODS: Final = ("before_call", "success", "failure", "state_change")
 
@@ -44,7 +73,7 @@ class BreakerConfig:
 
 def build_config(
     *,
-    fail_max: int | None,
+    fail_max: FailMax,
     reset_timeout_s: float,
     failure_rate_threshold: float | None,
     window_size: int | None,
@@ -58,7 +87,10 @@ def build_config(
     storage_retry_s: float,
 ) -> BreakerConfig:
     """Validate the options; each error names the option, the value and what is allowed."""
-    if fail_max is not None:
+    if isinstance(fail_max, _FailMaxDefault):
+        uses_rate = failure_rate_threshold is not None or slow_call_s is not None
+        fail_max = None if uses_rate else DEFAULT_FAIL_MAX
+    elif fail_max is not None:
         positive_int("fail_max", fail_max)
     positive("reset_timeout_s", reset_timeout_s)
     if failure_rate_threshold is not None:
@@ -107,10 +139,21 @@ def build_config(
         min_calls=min_calls,
         half_open_max_calls=positive_int("half_open_max_calls", half_open_max_calls),
         success_threshold=positive_int("success_threshold", success_threshold),
-        exclude=exception_types("exclude", exclude),
+        exclude=_exclude(exclude),
         sync_interval_s=positive("sync_interval_s", sync_interval_s, allow_zero=True),
         storage_retry_s=positive("storage_retry_s", storage_retry_s),
     )
+
+
+def _exclude(
+    exclude: type[BaseException] | Iterable[type[BaseException]],
+) -> tuple[type[BaseException], ...]:
+    if isinstance(exclude, str):  # else its letters would be checked one by one
+        raise InvalidUsage(
+            f"exclude={exclude!r}: give exception classes, not their names, "
+            "e.g. exclude=KeyError or exclude=(KeyError, LookupError)"
+        )
+    return exception_types("exclude", exclude)
 
 
 def check_name(name: str) -> str:

@@ -11,15 +11,19 @@ test whether the function has recovered::
 
 Trip rules (any one trips the breaker):
 
-- ``fail_max`` consecutive failures (pybreaker's rule);
+- ``fail_max`` consecutive failures (pybreaker's rule; by default 5, and off when a rate
+  rule is given, so that the window alone decides as in resilience4j);
 - a failure rate ``>= failure_rate_threshold`` over the last ``window_size`` calls, once
   at least ``min_calls`` calls are in the window (resilience4j's count-based window);
 - a slow-call rate ``>= slow_call_rate_threshold`` over the same window, where a call is
   slow when it takes longer than ``slow_call_s`` (resilience4j, Sentinel's ``SLOW_REQUEST_RATIO``).
 
-An exception of an ``exclude`` type counts as neither success nor failure, and so does
-cancellation: anything that is a ``BaseException`` but not an ``Exception``
-(``asyncio.CancelledError``, ``KeyboardInterrupt``, ``SystemExit``). The guarded
+An exception of an ``exclude`` type counts as neither success nor failure, and so do
+cancellation (anything that is a ``BaseException`` but not an ``Exception``:
+``asyncio.CancelledError``, ``KeyboardInterrupt``, ``SystemExit``) and the rejections of
+callwise's own guards inside the breaker, :class:`~resilience.BulkheadFull` and an inner
+breaker's :class:`~resilience.CircuitOpenError`: shedding load locally says nothing about
+the health of the dependency, so a full bulkhead in a Policy never opens the circuit. The guarded
 function's exceptions always pass through unchanged, including on the call that trips.
 
 Calls are never serialized: the breaker's lock is held only for a few lines of
@@ -46,14 +50,22 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
 
-from ._breaker_config import BreakerConfig, build_config, check_clock, check_listener, check_name
+from ._breaker_config import (
+    FAIL_MAX_DEFAULT,
+    BreakerConfig,
+    FailMax,
+    build_config,
+    check_clock,
+    check_listener,
+    check_name,
+)
 from ._breaker_states import CLOSED, HALF_OPEN, OPEN, BreakerState, Phase, Transition
 from ._breaker_storage import SharedState, check_storage
 from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
 from ._recording import record_outside
 from ._validate import is_async, name_of
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
-from .errors import CircuitOpenError, InvalidUsage
+from .errors import BulkheadFull, CircuitOpenError, InvalidUsage
 from .ledger import Ledger
 
 __all__ = [
@@ -75,6 +87,10 @@ logger = logging.getLogger("resilience.breaker")
 
 _CO_COROUTINE: Final = inspect.CO_COROUTINE
 
+NEVER_COUNTED: Final[tuple[type[BaseException], ...]] = (BulkheadFull, CircuitOpenError)
+"""Rejections by guards inside the breaker (a full bulkhead, an inner open breaker): they
+say nothing about the dependency's health, so they count as neither success nor failure."""
+
 # defined next to the code that builds or uses them; public here, as they always were
 BreakerConfig.__module__ = BreakerState.__module__ = __name__
 
@@ -93,7 +109,7 @@ class BreakerListener(Protocol):
         """A call succeeded."""
 
     def failure(self, cb: Any, exc: BaseException) -> None:
-        """A call failed with ``exc`` (never called for excluded errors or cancellation)."""
+        """A call failed with ``exc`` (not for excluded errors, cancellation, local rejections)."""
 
     def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
         """The breaker moved from ``old_state`` to ``new_state`` (:class:`BreakerState`)."""
@@ -117,7 +133,8 @@ class BreakerStats:
             (``successes + failures + ignored``).
         successes: calls that returned.
         failures: calls that raised a counted exception.
-        ignored: calls that raised an excluded exception or were cancelled.
+        ignored: calls that raised an excluded exception, were cancelled, or were
+            rejected by a guard inside the breaker (see ``NEVER_COUNTED``).
         rejections: calls rejected with ``CircuitOpenError`` without calling the function.
         slow_calls: calls longer than ``slow_call_s`` (0 without a slow-call rule).
         consecutive_failures: failures since the last success or reset, while closed.
@@ -151,6 +168,9 @@ class CircuitBreaker:
     Args:
         name: shown in errors, logs and to listeners; default ``"breaker-<n>"``.
         fail_max: consecutive failures that trip the breaker; None disables the rule.
+            Default: 5 when neither ``failure_rate_threshold`` nor ``slow_call_s`` is
+            given, otherwise off (the window alone decides, as in resilience4j); an
+            explicit value always applies.
         reset_timeout_s: seconds the breaker stays open before it admits probes.
         failure_rate_threshold: share of failed calls in the window, in (0, 1], that
             trips the breaker; None disables the rule.
@@ -164,7 +184,10 @@ class CircuitBreaker:
         half_open_max_calls: probes admitted at once while half-open; more are rejected
             with ``retry_after=0``.
         success_threshold: successful probes that close the breaker.
-        exclude: exception types that count as neither success nor failure.
+        exclude: exception types that count as neither success nor failure. Never
+            counted either, whatever ``exclude`` says: cancellation,
+            :class:`~resilience.BulkheadFull` and :class:`~resilience.CircuitOpenError`
+            raised inside the breaker (a full bulkhead, an inner breaker's rejection).
         listeners: ``pybreaker.CircuitBreakerListener`` objects (see :class:`BreakerListener`).
         storage: a pybreaker storage (``CircuitMemoryStorage``, ``CircuitRedisStorage``)
             shared with other breakers, in this process or others. Shared are the state
@@ -200,6 +223,7 @@ class CircuitBreaker:
         "_min_calls",
         "_monotonic",
         "_name",
+        "_not_counted",
         "_phase",
         "_rejections",
         "_shared",
@@ -214,7 +238,7 @@ class CircuitBreaker:
         self,
         *,
         name: str | None = None,
-        fail_max: int | None = 5,
+        fail_max: FailMax = FAIL_MAX_DEFAULT,
         reset_timeout_s: float = 60.0,
         failure_rate_threshold: float | None = None,
         window_size: int | None = None,
@@ -246,10 +270,9 @@ class CircuitBreaker:
             sync_interval_s=sync_interval_s,
             storage_retry_s=storage_retry_s,
         )
+        self._not_counted = (*NEVER_COUNTED, *self._config.exclude)
         self._clock = check_clock(clock)
-        if ledger is not None and not isinstance(ledger, Ledger):
-            raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
-        self._ledger = ledger
+        self._ledger = _check_ledger(ledger)
         # the system clock's method only forwards to time.monotonic: skip the hop per call
         self._monotonic = time.monotonic if type(clock) is SystemClock else clock.monotonic
         self._listeners: tuple[BreakerListener, ...] = tuple(check_listener(x) for x in listeners)
@@ -347,9 +370,18 @@ class CircuitBreaker:
             self._listeners = (*self._listeners, listener)
 
     def remove_listener(self, listener: BreakerListener) -> None:
-        """Unregister a listener (ValueError when it is not registered)."""
+        """Unregister a listener.
+
+        Raises:
+            InvalidUsage: ``listener`` is not registered with this breaker.
+        """
         with self._lock:
             listeners = list(self._listeners)
+            if listener not in listeners:
+                raise InvalidUsage(
+                    f"listener={listener!r}: is not registered with breaker {self._name!r}; "
+                    f"registered: {self._listeners!r}"
+                )
             listeners.remove(listener)
             self._listeners = tuple(listeners)
 
@@ -558,7 +590,7 @@ class CircuitBreaker:
             self._notify("success")
 
     def _record_error(self, phase: Phase, exc: BaseException, slow: bool) -> None:
-        if not isinstance(exc, Exception) or isinstance(exc, self._config.exclude):
+        if not isinstance(exc, Exception) or isinstance(exc, self._not_counted):
             with self._lock:
                 self._ignored += 1
                 if phase is self._phase and phase.state is HALF_OPEN:
@@ -672,10 +704,16 @@ class CircuitBreaker:
                 )
 
 
+def _check_ledger(ledger: Ledger | None) -> Ledger | None:
+    if ledger is not None and not isinstance(ledger, Ledger):
+        raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
+    return ledger
+
+
 def circuit_breaker(
     *,
     name: str | None = None,
-    fail_max: int | None = 5,
+    fail_max: FailMax = FAIL_MAX_DEFAULT,
     reset_timeout_s: float = 60.0,
     failure_rate_threshold: float | None = None,
     window_size: int | None = None,
@@ -690,12 +728,14 @@ def circuit_breaker(
     sync_interval_s: float = 0.0,
     storage_retry_s: float = 5.0,
     clock: Clock = SYSTEM_CLOCK,
+    ledger: Ledger | None = None,
 ) -> Callable[[Callable[P, R]], Guarded[P, R]]:
     """Decorator factory: guard a function with a new :class:`CircuitBreaker`.
 
     Takes the options of :class:`CircuitBreaker`; ``name`` defaults to the function's
     qualified name. The options are validated here, before any function is decorated.
-    The breaker is the wrapper's ``breaker`` attribute.
+    The breaker is the wrapper's ``breaker`` attribute. With ``ledger=``, every function
+    decorated by this factory records its calls and attempts there.
 
     Example:
         >>> @circuit_breaker(fail_max=3, reset_timeout_s=30)
@@ -708,6 +748,7 @@ def circuit_breaker(
     if name is not None:
         check_name(name)
     check_clock(clock)
+    _check_ledger(ledger)
     if storage is not None:
         check_storage(storage)
     config_options: dict[str, Any] = dict(
@@ -725,7 +766,13 @@ def circuit_breaker(
         storage_retry_s=storage_retry_s,
     )
     build_config(**config_options)
-    options = {**config_options, "listeners": listeners, "storage": storage, "clock": clock}
+    options = {
+        **config_options,
+        "listeners": listeners,
+        "storage": storage,
+        "clock": clock,
+        "ledger": ledger,
+    }
 
     def decorate(fn: Callable[P, R]) -> Guarded[P, R]:
         return CircuitBreaker(name=name or name_of(fn), **options)(fn)
