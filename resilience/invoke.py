@@ -616,7 +616,10 @@ class AsyncioInvoker(_InvokerBase):
         clock: where time comes from and where retry delays are awaited.
 
     Each attempt runs in a copy of the submitter's context. The invoker is bound to
-    the event loop of its first ``submit``.
+    the event loop of its first ``submit``. A ``CancelledError`` raised by the
+    function itself (say it awaited a task that something else cancelled) fails the
+    event with reason ``"error"`` and is not retried; only cancelling a worker task
+    stops it (its event then goes to ``on_failure`` as ``"shutdown"``).
     """
 
     def __init__(
@@ -777,23 +780,19 @@ class AsyncioInvoker(_InvokerBase):
             coro = job.fn(*job.args, **job.kwargs)
             result = await asyncio.get_running_loop().create_task(coro, context=job.context)
         except asyncio.CancelledError as exc:
-            # The loop is going away: the event cannot finish.
-            job.last_error = exc
-            await self._finish_failure(job, FailureReason("shutdown", exc), ran=True)
-            raise
-        except BaseException as exc:  # every outcome has a destination
-            job.last_error = exc
-            due = self._retry_due(job, exc)
-            if due is None:
-                await self._finish_failure(job, FailureReason("error", exc), ran=True)
-            elif self._closed:
+            worker = asyncio.current_task()
+            if worker is not None and worker.cancelling():
+                # This worker is being cancelled (the loop is going away): the event
+                # cannot finish, and the worker must stop.
+                job.last_error = exc
                 await self._finish_failure(job, FailureReason("shutdown", exc), ran=True)
-            else:
-                if job.attempts > 1:
-                    self._retried += 1
-                self._push_delayed(due, job)
-                self._running -= 1
-                self._wake.set()
+                raise
+            # The function itself raised it (e.g. it awaited a task that something
+            # else cancelled): that is this attempt's failure, like any other error
+            # (never retried: CancelledError is not an Exception).
+            await self._failed_attempt(job, exc)
+        except BaseException as exc:  # every outcome has a destination
+            await self._failed_attempt(job, exc)
         else:
             event = self._event(job)
             if self._on_success is not None:
@@ -801,6 +800,21 @@ class AsyncioInvoker(_InvokerBase):
                     self._on_success, self._success_is_async, "on_success", event, result
                 )
             self._settle("success", job, ran=True, running=True)
+
+    async def _failed_attempt(self, job: _Job, exc: BaseException) -> None:
+        """Route an attempt that raised ``exc``: a delayed retry, or a destination."""
+        job.last_error = exc
+        due = self._retry_due(job, exc)
+        if due is None:
+            await self._finish_failure(job, FailureReason("error", exc), ran=True)
+        elif self._closed:
+            await self._finish_failure(job, FailureReason("shutdown", exc), ran=True)
+        else:
+            if job.attempts > 1:
+                self._retried += 1
+            self._push_delayed(due, job)
+            self._running -= 1
+            self._wake.set()
 
     async def _finish_failure(
         self, job: _Job, reason: FailureReason, *, ran: bool, running: bool = True
