@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .clock import SYSTEM_CLOCK, Clock
 from .errors import InvalidUsage
 
 
@@ -52,6 +53,19 @@ def exception_types(
                 "give exception classes, e.g. (ConnectionError, TimeoutError)"
             )
     return result
+
+
+def clock(name: str, value: Clock | None) -> Clock:
+    """``value`` if it is a clock (``monotonic()``, ``sleep()``, ``asleep()``); None gives
+    :data:`~resilience.SYSTEM_CLOCK`."""
+    if value is None:
+        return SYSTEM_CLOCK
+    if all(callable(getattr(value, method, None)) for method in ("monotonic", "sleep", "asleep")):
+        return value
+    raise InvalidUsage(
+        f"{name}={value!r}: must have monotonic(), sleep() and async asleep(); give an object "
+        "with those methods, e.g. resilience.SYSTEM_CLOCK or resilience.testing.FakeClock"
+    )
 
 
 def name_of(fn: Callable[..., Any]) -> str:

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ._recording import Recorder
+from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
-from .clock import SYSTEM_CLOCK, Clock
+from .clock import Clock
 from .errors import BulkheadFull, InvalidUsage
 from .ledger import Ledger
 
@@ -104,7 +105,7 @@ class Bulkhead:
         if name is not None and not isinstance(name, str):
             raise InvalidUsage(f"name={name!r}: must be a string or None")
         self.name = name
-        self.clock: Clock = clock or SYSTEM_CLOCK
+        self.clock: Clock = valid_clock("clock", clock)
         if ledger is not None and not isinstance(ledger, Ledger):
             raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
         self.ledger = ledger

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
+from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import InvalidUsage, InvokerClosed
@@ -196,14 +197,9 @@ class _InvokerBase:
         for name, callback in (("on_success", on_success), ("on_failure", on_failure)):
             if callback is not None and not callable(callback):
                 raise InvalidUsage(f"{name}={callback!r}: must be a callable or None")
-        if not isinstance(clock, Clock):
-            raise InvalidUsage(
-                f"clock={clock!r}: must have monotonic(), sleep() and asleep(), "
-                "e.g. resilience.SYSTEM_CLOCK or resilience.testing.FakeClock"
-            )
         self._on_success = on_success
         self._on_failure = on_failure
-        self._clock = clock
+        self._clock = valid_clock("clock", clock)
         self._id_prefix = uuid.uuid4().hex[:16]
         self._ids = itertools.count(1)
         self._lock = threading.Lock()

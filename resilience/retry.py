@@ -44,8 +44,9 @@ from typing import Any, Literal, ParamSpec, TypeVar, cast
 import tenacity
 
 from ._recording import Recorder
+from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
-from .clock import SYSTEM_CLOCK, Clock, SystemClock
+from .clock import Clock, SystemClock
 from .errors import CircuitOpenError, InvalidUsage
 from .ledger import Ledger
 
@@ -128,7 +129,7 @@ class RetryBudget:
         self.ratio = rate("ratio", ratio)
         self.min_retries = positive_int("min_retries", min_retries, allow_zero=True)
         self.window_s = positive("window_s", window_s)
-        clock = clock or SYSTEM_CLOCK
+        clock = valid_clock("clock", clock)
         self._monotonic = time.monotonic if isinstance(clock, SystemClock) else clock.monotonic
         self._bucket_s = self.window_s / self._BUCKETS
         self._calls = [itertools.count() for _ in range(self._BUCKETS)]
@@ -271,7 +272,7 @@ class Retry:
         if jitter not in _JITTERS:
             raise InvalidUsage(f"jitter={jitter!r}: must be one of {_JITTERS}")
         self.backoff = Backoff(float(backoff_s), float(max_backoff_s), jitter)
-        self.clock: Clock = clock or SYSTEM_CLOCK
+        self.clock: Clock = valid_clock("clock", clock)
         if budget is None or isinstance(budget, RetryBudget):
             self.budget = budget
         elif isinstance(budget, (int, float)) and not isinstance(budget, bool):

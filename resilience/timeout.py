@@ -33,8 +33,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ._recording import Recorder
+from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive
-from .clock import SYSTEM_CLOCK, Clock
+from .clock import Clock
 from .errors import InvalidUsage, TimeoutExceeded
 from .ledger import Ledger
 
@@ -106,7 +107,7 @@ class Timeout:
         if not isinstance(name, str):
             raise InvalidUsage(f"name={name!r}: must be a string")
         self.name = name
-        self.clock: Clock = clock or SYSTEM_CLOCK
+        self.clock: Clock = valid_clock("clock", clock)
         if ledger is not None and not isinstance(ledger, Ledger):
             raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
         self.ledger = ledger
