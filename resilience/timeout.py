@@ -92,6 +92,20 @@ class _Workers:
 _WORKERS = _Workers()
 
 
+def _finished_within(future: concurrent.futures.Future[Any], seconds: float) -> bool:
+    """Wait up to ``seconds`` (real time) for ``future``; True when it is done.
+
+    ``future.result(timeout=)`` would raise the same ``TimeoutError`` for "not done"
+    and for a function that raised ``TimeoutError`` itself; ``exception()`` only
+    raises for "not done".
+    """
+    try:
+        future.exception(timeout=seconds)
+    except concurrent.futures.TimeoutError:
+        return False
+    return True
+
+
 class Timeout:
     """A timeout decorator; build it with :func:`timeout`."""
 
@@ -151,11 +165,10 @@ class Timeout:
                     future.set_result(result)
 
             submit(job)
-            try:
-                return future.result(timeout=seconds)
-            except concurrent.futures.TimeoutError:
+            if not _finished_within(future, seconds):
                 abandoned.set()
-                raise TimeoutExceeded(seconds, name) from None
+                raise TimeoutExceeded(seconds, name)
+            return future.result()  # the function's own TimeoutError stays its own
 
         return timed_call
 

@@ -75,6 +75,19 @@ def test_timeout_error_from_the_coroutine_passes_through() -> None:
     assert error is own
 
 
+def test_timeout_error_from_the_plain_function_passes_through() -> None:
+    """A plain function's own TimeoutError is re-raised as is, not taken for ours."""
+    own = TimeoutError("the socket's own timeout")
+
+    @timeout(10)
+    def fn() -> None:
+        raise own
+
+    with pytest.raises(TimeoutError) as info:
+        fn()
+    assert info.value is own
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_user_errors_pass_through_unchanged(mode: str) -> None:
     """An exception from the function is re-raised as the same object."""
