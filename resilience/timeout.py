@@ -7,7 +7,13 @@ on ``clock=``: under a virtual-time loop (the simulator's) it is virtual time, u
 a normal loop real time.
 
 Plain functions cannot be interrupted in Python, so each call runs in a worker thread
-and the caller waits for it at most ``seconds`` (real time). On expiry the caller gets
+and the caller waits for it at most ``seconds`` on ``clock=``. With the system clock
+(the default) that is one plain blocking wait, in real time. With any other clock
+(:class:`resilience.testing.FakeClock`, a simulator's clock) the caller waits in short
+real slices (2 ms) and looks at ``clock.monotonic()`` between them: a clock moved past
+the deadline by the function (``clock.sleep``) or by a test (``FakeClock.advance``)
+fires the timeout without real waiting, and a function whose clock time at return is
+past the deadline took too long even if it did return. On expiry the caller gets
 ``TimeoutExceeded`` and **the work is abandoned, not killed**: the thread runs the
 function to its end and its result or error is dropped (logged at debug level). Keep
 that in mind for functions with side effects, and bound them with their own timeouts
@@ -35,7 +41,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from ._recording import Recorder
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive
-from .clock import Clock
+from .clock import Clock, SystemClock
 from .errors import InvalidUsage, TimeoutExceeded
 from .ledger import Ledger
 
@@ -91,6 +97,9 @@ class _Workers:
 
 _WORKERS = _Workers()
 
+_POLL_S = 0.002
+"""Real time between two looks at a clock other than the system's (seconds)."""
+
 
 def _finished_within(future: concurrent.futures.Future[Any], seconds: float) -> bool:
     """Wait up to ``seconds`` (real time) for ``future``; True when it is done.
@@ -104,6 +113,25 @@ def _finished_within(future: concurrent.futures.Future[Any], seconds: float) -> 
     except concurrent.futures.TimeoutError:
         return False
     return True
+
+
+def _finished_by(
+    future: concurrent.futures.Future[Any],
+    deadline_s: float,
+    monotonic: Callable[[], float],
+    ended_at_s: list[float],
+) -> bool:
+    """Wait for ``future`` until ``monotonic()`` reaches ``deadline_s``; True when in time.
+
+    Waits in real slices of ``_POLL_S`` and checks the clock between them, so a clock
+    moved by the function (``clock.sleep``) or by a test (``FakeClock.advance``) ends
+    the wait without real waiting. A function that returned but whose clock time
+    at return (``ended_at_s[0]``) is past the deadline took too long: not in time.
+    """
+    while not _finished_within(future, _POLL_S):
+        if monotonic() >= deadline_s:
+            return False
+    return ended_at_s[0] <= deadline_s
 
 
 class Timeout:
@@ -147,25 +175,38 @@ class Timeout:
             return cast("Callable[P, R]", self._decorate_async(cast("Any", fn)))
         seconds, name, label = self.seconds, self.name or name_of(fn), name_of(fn)
         submit = _WORKERS.submit
+        on_clock = not isinstance(self.clock, SystemClock)
+        monotonic = self.clock.monotonic
 
         @functools.wraps(fn)
         def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
             future: concurrent.futures.Future[R] = concurrent.futures.Future()
             context = contextvars.copy_context()
             abandoned = threading.Event()
+            ended_at_s: list[float] = []  # clock time the function returned (on_clock)
 
             def job() -> None:
                 try:
                     result = context.run(fn, *args, **kwargs)
                 except BaseException as exc:
+                    if on_clock:
+                        ended_at_s.append(monotonic())
                     future.set_exception(exc)
                     if abandoned.is_set():
                         logger.debug("abandoned call to %s raised %r", label, exc)
                 else:
+                    if on_clock:
+                        ended_at_s.append(monotonic())
                     future.set_result(result)
 
-            submit(job)
-            if not _finished_within(future, seconds):
+            if on_clock:
+                deadline_s = monotonic() + seconds
+                submit(job)
+                in_time = _finished_by(future, deadline_s, monotonic, ended_at_s)
+            else:
+                submit(job)
+                in_time = _finished_within(future, seconds)
+            if not in_time:
                 abandoned.set()
                 raise TimeoutExceeded(seconds, name)
             return future.result()  # the function's own TimeoutError stays its own
@@ -199,10 +240,11 @@ def timeout(
 
     Args:
         seconds: the limit, seconds (> 0). Coroutines: on the event loop's clock.
-            Plain functions: real time, in a worker thread; on expiry the work is
+            Plain functions: on ``clock``, in a worker thread; on expiry the work is
             abandoned, not killed.
         name: shown in the ``TimeoutExceeded`` message (default: the function's name).
-        clock: times ledger rows (the deadline itself is the loop's or real time).
+        clock: the deadline of plain functions (see the module docstring) and the
+            times of ledger rows. Coroutines' deadlines are on the loop's clock.
         ledger: record one attempt row and one call row per call.
 
     Returns:

@@ -1,8 +1,10 @@
 """resilience.timeout: asyncio.timeout for coroutines, an abandoned worker thread otherwise.
 
-Coroutine tests run on a virtual-time loop (no real waiting). The few thread tests use
-a 0.05 s real timeout: the worker blocks on an Event that the test sets only after the
-timeout fired, so the wait is the timeout itself and nothing more.
+Coroutine tests run on a virtual-time loop, thread tests on a FakeClock that the
+function (``clock.sleep``) or the test (``clock.advance``) moves past the deadline: no
+real waiting. One test, ``test_system_clock_deadline_is_real_time``, keeps a 0.01 s
+real timeout on purpose: it is the only proof that the system-clock path (a plain
+blocking wait) works.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from resilience import InvalidUsage, Ledger, TimeoutExceeded, timeout
 from resilience.ledger import collect_sizes, report_sizes
 from resilience.testing import FakeClock
 
-REAL_TIMEOUT_S = 0.05
+REAL_TIMEOUT_S = 0.01
 
 
 def test_fast_coroutine_returns_its_result() -> None:
@@ -122,22 +124,82 @@ def test_fast_function_returns_from_its_worker() -> None:
     assert where(7) == (7, True)
 
 
-def test_slow_function_is_abandoned_not_killed() -> None:
+def test_slow_function_is_abandoned_not_killed(clock: FakeClock) -> None:
     """The caller gets TimeoutExceeded at the deadline; the worker finishes later."""
     release, finished = threading.Event(), threading.Event()
 
-    @timeout(REAL_TIMEOUT_S)
+    @timeout(2.5, clock=clock)
     def blocked() -> str:
+        clock.sleep(60)  # a minute of work, in fake time
         release.wait(10)
         finished.set()
         return "late"
 
     with pytest.raises(TimeoutExceeded) as info:
         blocked()
-    assert info.value.timeout_s == REAL_TIMEOUT_S and info.value.name.endswith("blocked")
+    assert info.value.timeout_s == 2.5 and info.value.name.endswith("blocked")
     assert not finished.is_set()  # still running: abandoned, not killed
     release.set()
     assert finished.wait(10)
+
+
+def test_deadline_fires_when_the_test_advances_the_clock(clock: FakeClock) -> None:
+    """A blocked call times out once someone else moves the clock past the deadline."""
+    entered, release = threading.Event(), threading.Event()
+
+    @timeout(30, clock=clock)
+    def blocked() -> None:
+        entered.set()
+        release.wait(10)
+
+    def advance() -> None:
+        assert entered.wait(10)
+        clock.advance(29.0)  # not yet
+        clock.advance(1.0)  # now
+
+    mover = threading.Thread(target=advance)
+    mover.start()
+    try:
+        with pytest.raises(TimeoutExceeded):
+            blocked()
+    finally:
+        release.set()
+        mover.join(10)
+    assert clock.monotonic() == 1030.0
+
+
+@pytest.mark.parametrize(
+    ("work_s", "times_out"), [(0.5, False), (2.0, False), (2.01, True), (60.0, True)]
+)
+def test_finish_time_on_the_clock_decides(clock: FakeClock, work_s: float, times_out: bool) -> None:
+    """A call that finished after the deadline in clock time is a timeout, even if it returned."""
+
+    @timeout(2, clock=clock)
+    def work() -> str:
+        clock.sleep(work_s)
+        return "done"
+
+    if times_out:
+        with pytest.raises(TimeoutExceeded):
+            work()
+    else:
+        assert work() == "done"
+
+
+def test_system_clock_deadline_is_real_time() -> None:
+    """The one real wait (0.01 s): with the system clock the caller blocks in real time."""
+    release = threading.Event()
+
+    @timeout(REAL_TIMEOUT_S)
+    def blocked() -> None:
+        release.wait(10)
+
+    try:
+        with pytest.raises(TimeoutExceeded) as info:
+            blocked()
+    finally:
+        release.set()
+    assert info.value.timeout_s == REAL_TIMEOUT_S
 
 
 def test_worker_runs_in_a_copy_of_the_callers_context() -> None:
