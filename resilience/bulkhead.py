@@ -83,13 +83,13 @@ class BulkheadStatistics:
     """A snapshot of a bulkhead.
 
     Attributes:
-        limit: maximum concurrent calls.
+        max_concurrent: maximum concurrent calls.
         active: calls holding a slot now.
         waiting: calls waiting for a slot now.
         rejected: calls rejected with ``BulkheadFull`` so far.
     """
 
-    limit: int
+    max_concurrent: int
     active: int
     waiting: int
     rejected: int
@@ -107,7 +107,7 @@ class Bulkhead:
         clock: Clock | None = None,
         ledger: Ledger | None = None,
     ) -> None:
-        self.limit = positive_int("max_concurrent", max_concurrent)
+        self.max_concurrent = positive_int("max_concurrent", max_concurrent)
         self.max_wait_s = (
             None if max_wait_s is None else positive("max_wait_s", max_wait_s, allow_zero=True)
         )
@@ -129,16 +129,18 @@ class Bulkhead:
     def statistics(self) -> BulkheadStatistics:
         """A snapshot of the slots in use, the waiters and the rejections."""
         with self._lock:
-            return BulkheadStatistics(self.limit, self._active, len(self._waiters), self._rejected)
+            return BulkheadStatistics(
+                self.max_concurrent, self._active, len(self._waiters), self._rejected
+            )
 
     def _full(self, name: str) -> BulkheadFull:
         with self._lock:
             self._rejected += 1
-        return BulkheadFull(self.name or name, self.limit)
+        return BulkheadFull(self.name or name, self.max_concurrent)
 
     def _try_acquire(self) -> bool:
         """Take a free slot at once (never ahead of a waiter); caller holds the lock."""
-        if self._active < self.limit and not self._waiters:
+        if self._active < self.max_concurrent and not self._waiters:
             self._active += 1
             return True
         return False
@@ -159,7 +161,7 @@ class Bulkhead:
                 return
             if self.max_wait_s == 0:
                 self._rejected += 1
-                raise BulkheadFull(self.name or name, self.limit)
+                raise BulkheadFull(self.name or name, self.max_concurrent)
             waiter = _ThreadWaiter()
             self._waiters.append(waiter)
         if self._wait(waiter.event):
@@ -194,7 +196,7 @@ class Bulkhead:
                 return
             if self.max_wait_s == 0:
                 self._rejected += 1
-                raise BulkheadFull(self.name or name, self.limit)
+                raise BulkheadFull(self.name or name, self.max_concurrent)
             waiter = _TaskWaiter(asyncio.get_running_loop())
             self._waiters.append(waiter)
         limit = asyncio.timeout(self.max_wait_s)
@@ -260,7 +262,7 @@ class Bulkhead:
 
     def __repr__(self) -> str:
         return (
-            f"Bulkhead(max_concurrent={self.limit}, max_wait_s={self.max_wait_s!r}, "
+            f"Bulkhead(max_concurrent={self.max_concurrent}, max_wait_s={self.max_wait_s!r}, "
             f"name={self.name!r})"
         )
 
@@ -279,7 +281,7 @@ def bulkhead(
         max_concurrent: slots (>= 1), shared by every function this bulkhead decorates.
         max_wait_s: how long a call waits for a slot, seconds (0: not at all; None:
             without limit). Threads wait on ``clock``, tasks on their loop's clock.
-        name: shown in ``BulkheadFull`` (default: the function's name).
+        name: shown in ``BulkheadFull`` (None, the default: the function's name).
         clock: the waits of threads (see the module docstring) and the times of
             ledger rows.
         ledger: record one attempt row and one call row per call (a rejection is a

@@ -7,7 +7,7 @@ on ``clock=``: under a virtual-time loop (the simulator's) it is virtual time, u
 a normal loop real time.
 
 Plain functions cannot be interrupted in Python, so each call runs in a worker thread
-and the caller waits for it at most ``seconds`` on ``clock=``. With the system clock
+and the caller waits for it at most ``timeout_s`` on ``clock=``. With the system clock
 (the default) that is one plain blocking wait, in real time. With any other clock
 (:class:`resilience.testing.FakeClock`, a simulator's clock) the caller waits in short
 real slices (2 ms) and looks at ``clock.monotonic()`` between them: a clock moved past
@@ -139,15 +139,15 @@ class Timeout:
 
     def __init__(
         self,
-        seconds: float,
+        timeout_s: float,
         *,
-        name: str = "",
+        name: str | None = None,
         clock: Clock | None = None,
         ledger: Ledger | None = None,
     ) -> None:
-        self.seconds = positive("seconds", seconds)
-        if not isinstance(name, str):
-            raise InvalidUsage(f"name={name!r}: must be a string")
+        self.timeout_s = positive("timeout_s", timeout_s)
+        if name is not None and not isinstance(name, str):
+            raise InvalidUsage(f"name={name!r}: must be a string or None")
         self.name = name
         self.clock: Clock = valid_clock("clock", clock)
         if ledger is not None and not isinstance(ledger, Ledger):
@@ -173,7 +173,7 @@ class Timeout:
         """``fn`` with the time limit and no ledger rows (what :class:`Policy` composes)."""
         if is_async:
             return cast("Callable[P, R]", self._decorate_async(cast("Any", fn)))
-        seconds, name, label = self.seconds, self.name or name_of(fn), name_of(fn)
+        seconds, name, label = self.timeout_s, self.name or name_of(fn), name_of(fn)
         submit = _WORKERS.submit
         on_clock = not isinstance(self.clock, SystemClock)
         monotonic = self.clock.monotonic
@@ -214,7 +214,7 @@ class Timeout:
         return timed_call
 
     def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-        seconds, name = self.seconds, self.name or name_of(fn)
+        seconds, name = self.timeout_s, self.name or name_of(fn)
 
         @functools.wraps(fn)
         async def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -230,19 +230,24 @@ class Timeout:
         return timed_call
 
     def __repr__(self) -> str:
-        return f"Timeout(seconds={self.seconds!r}, name={self.name!r})"
+        return f"Timeout(timeout_s={self.timeout_s!r}, name={self.name!r})"
 
 
 def timeout(
-    seconds: float, *, name: str = "", clock: Clock | None = None, ledger: Ledger | None = None
+    timeout_s: float,
+    *,
+    name: str | None = None,
+    clock: Clock | None = None,
+    ledger: Ledger | None = None,
 ) -> Timeout:
-    """Limit each call of a plain or ``async def`` function to ``seconds``.
+    """Limit each call of a plain or ``async def`` function to ``timeout_s`` seconds.
 
     Args:
-        seconds: the limit, seconds (> 0). Coroutines: on the event loop's clock.
+        timeout_s: the limit, seconds (> 0). Coroutines: on the event loop's clock.
             Plain functions: on ``clock``, in a worker thread; on expiry the work is
             abandoned, not killed.
-        name: shown in the ``TimeoutExceeded`` message (default: the function's name).
+        name: shown in the ``TimeoutExceeded`` message (None, the default: the
+            function's name).
         clock: the deadline of plain functions (see the module docstring) and the
             times of ledger rows. Coroutines' deadlines are on the loop's clock.
         ledger: record one attempt row and one call row per call.
@@ -261,4 +266,4 @@ def timeout(
         ...     print(type(exc).__name__, exc.timeout_s)
         TimeoutExceeded 0.01
     """
-    return Timeout(seconds, name=name, clock=clock, ledger=ledger)
+    return Timeout(timeout_s, name=name, clock=clock, ledger=ledger)

@@ -409,3 +409,10 @@ def test_doctest_and_repr() -> None:
     assert repr(bulkhead(4, max_wait_s=1.5, name="x")) == (
         "Bulkhead(max_concurrent=4, max_wait_s=1.5, name='x')"
     )
+
+
+def test_the_limit_is_max_concurrent_everywhere() -> None:
+    """max_concurrent is the parameter, the attribute, the statistics field and the repr."""
+    pool = bulkhead(max_concurrent=3)
+    assert pool.max_concurrent == 3 and pool.statistics.max_concurrent == 3
+    assert repr(pool).startswith("Bulkhead(max_concurrent=3,")

@@ -273,10 +273,10 @@ def test_ledger_gets_the_sizes_reported_in_the_worker(clock: FakeClock) -> None:
 @pytest.mark.parametrize(
     ("args", "kwargs", "message"),
     [
-        ((0,), {}, r"seconds=0: must be a finite number > 0"),
-        ((-1,), {}, r"seconds=-1"),
-        ((float("inf"),), {}, r"seconds=inf"),
-        (("5",), {}, r"seconds='5'"),
+        ((0,), {}, r"timeout_s=0: must be a finite number > 0"),
+        ((-1,), {}, r"timeout_s=-1"),
+        ((float("inf"),), {}, r"timeout_s=inf"),
+        (("5",), {}, r"timeout_s='5'"),
         ((1,), {"name": 3}, r"name=3: must be a string"),
         ((1,), {"ledger": "x"}, r"ledger='x': must be a resilience.Ledger"),
     ],
@@ -293,3 +293,22 @@ def test_decorating_a_non_callable_fails() -> None:
     """timeout(1)(None) says what it needs."""
     with pytest.raises(InvalidUsage, match="decorates a callable"):
         timeout(1)(None)  # type: ignore[arg-type]
+
+
+def test_the_limit_is_timeout_s_everywhere() -> None:
+    """timeout_s is the parameter (positional or keyword), the attribute and the repr."""
+    by_position, by_keyword = timeout(1.5), timeout(timeout_s=1.5)
+    assert by_position.timeout_s == by_keyword.timeout_s == 1.5
+    assert repr(by_keyword) == "Timeout(timeout_s=1.5, name=None)"
+
+
+def test_name_defaults_to_the_functions_name(clock: FakeClock) -> None:
+    """name=None (the default) means the decorated function's name in TimeoutExceeded."""
+
+    @timeout(1, name=None, clock=clock)
+    def slow() -> None:
+        clock.sleep(2)
+
+    with pytest.raises(TimeoutExceeded) as info:
+        slow()
+    assert info.value.name == slow.__qualname__
