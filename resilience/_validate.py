@@ -41,12 +41,22 @@ def exception_types(
     name: str, value: type[BaseException] | Iterable[type[BaseException]]
 ) -> tuple[type[BaseException], ...]:
     """``value`` as a tuple of exception classes; one class alone is accepted."""
+    if isinstance(value, str):  # iterable, so it would be taken letter by letter
+        raise InvalidUsage(
+            f"{name}={value!r}: a string, not an exception class; give the class itself "
+            f"({value}, not {value!r})"
+        )
     items = (value,) if isinstance(value, type) else value
     try:
         result = tuple(items)
     except TypeError:
         result = (value,)  # type: ignore[assignment]
     for item in result:
+        if isinstance(item, str):
+            raise InvalidUsage(
+                f"{name}={value!r}: {item!r} is not an exception class but a string; give "
+                f"the class itself ({item}, not {item!r})"
+            )
         if not (isinstance(item, type) and issubclass(item, BaseException)):
             raise InvalidUsage(
                 f"{name}={value!r}: {item!r} is not an exception class; "

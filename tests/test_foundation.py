@@ -43,6 +43,16 @@ def test_timeout_exceeded_is_a_timeout_error() -> None:
         (lambda v: positive("ttl", v), float("nan"), "ttl=nan"),
         (lambda v: rate("failure_rate", v), 1.5, r"failure_rate=1.5: must be a rate in \(0, 1\]"),
         (lambda v: exception_types("exclude", v), [ValueError, "x"], "'x' is not an exception"),
+        (
+            lambda v: exception_types("on", v),
+            "ValueError",
+            r"on='ValueError': a string, not an exception class; give the class itself",
+        ),
+        (
+            lambda v: exception_types("on", v),
+            ("ValueError",),
+            r"'ValueError' is not an exception class but a string",
+        ),
     ],
 )
 def test_validation_names_parameter_value_and_range(check, value, message) -> None:  # type: ignore[no-untyped-def]
