@@ -8,8 +8,10 @@ tests on :class:`resilience.testing.FakeClock` never wait.
 What is retried: ``on=`` exception types (default: any ``Exception`` except
 :class:`~resilience.CircuitOpenError` and :class:`~resilience.InvalidUsage`). An open
 breaker is never retried, whatever ``on=`` says: it answers "not now" and a retry
-would only ask again. ``BaseException``s that are not ``Exception``s (cancellation,
-``KeyboardInterrupt``) are never retried.
+would only ask again (so ``on=`` naming it or a subclass is refused with
+:class:`~resilience.InvalidUsage`; a base class such as ``Exception`` is fine).
+``BaseException``s that are not ``Exception``s (cancellation, ``KeyboardInterrupt``)
+are never retried.
 
 Backoff: the wait before retry ``k`` (``k = 1`` after the first failure) is drawn
 from a cap ``min(max_backoff_s, backoff_s * 2 ** (k - 1))``: ``"full"`` jitter waits
@@ -263,6 +265,12 @@ class Retry:
                         f"on={on!r}: {kind.__name__} is not an Exception subclass; "
                         "cancellation and interrupts are never retried"
                     )
+                if issubclass(kind, CircuitOpenError):
+                    what = "" if kind is CircuitOpenError else " is a CircuitOpenError"
+                    raise InvalidUsage(
+                        f"on={on!r}: {kind.__name__}{what}: an open breaker is never retried "
+                        "(it answers 'not now', a retry would only ask again); leave it out"
+                    )
         positive("backoff_s", backoff_s, allow_zero=True)
         positive("max_backoff_s", max_backoff_s, allow_zero=True)
         if max_backoff_s < backoff_s:
@@ -446,7 +454,7 @@ def retry(
         attempts: total tries, the first included (>= 1; 1 never retries).
         on: exception types worth a retry (default: ``Exception`` except
             ``CircuitOpenError`` and ``InvalidUsage``). ``CircuitOpenError`` is
-            never retried.
+            never retried: naming it (or a subclass) is an ``InvalidUsage``.
         backoff_s: the cap of the wait before the first retry, seconds (doubles each
             retry; 0 retries at once).
         max_backoff_s: the largest wait, seconds.

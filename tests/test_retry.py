@@ -147,9 +147,9 @@ def test_exceptions_outside_on_are_not_retried(mode: str, clock: FakeClock) -> N
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("on", [None, Exception, CircuitOpenError])
+@pytest.mark.parametrize("on", [None, Exception, (ConnectionError, Exception)])
 def test_circuit_open_is_never_retried(mode: str, on: Any, clock: FakeClock) -> None:
-    """An open breaker is never retried, even when ``on=`` names it."""
+    """An open breaker is never retried, even when ``on=`` covers it."""
     calls = []
 
     def body() -> None:
@@ -394,6 +394,10 @@ def test_ledger_gets_one_row_per_attempt_and_one_per_call(mode: str, clock: Fake
     assert {r.function for r in ledger.records()} == {"make.<locals>." + fn.__name__}
 
 
+class OpenSubclass(CircuitOpenError):
+    """A CircuitOpenError of the user's own."""
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -401,6 +405,10 @@ def test_ledger_gets_one_row_per_attempt_and_one_per_call(mode: str, clock: Fake
         ({"attempts": 2.5}, r"attempts=2.5"),
         ({"on": [ValueError, "x"]}, r"'x' is not an exception class"),
         ({"on": KeyboardInterrupt}, r"KeyboardInterrupt is not an Exception subclass"),
+        ({"on": CircuitOpenError}, r"on=.*CircuitOpenError.*an open breaker is never retried"),
+        ({"on": (ValueError, CircuitOpenError)}, r"CircuitOpenError.*never retried"),
+        ({"on": OpenSubclass}, r"OpenSubclass is a CircuitOpenError.*never retried"),
+        ({"on": "ValueError"}, r"on='ValueError': a string, not an exception class"),
         ({"backoff_s": -1}, r"backoff_s=-1: must be a finite number >= 0"),
         ({"backoff_s": 5, "max_backoff_s": 1}, r"max_backoff_s=1: must be >= backoff_s=5"),
         ({"jitter": "half"}, r"jitter='half': must be one of"),
