@@ -690,11 +690,28 @@ class AsyncioInvoker(_InvokerBase):
         self._queue.put_nowait(job)
         return job.id
 
-    async def drain(self) -> None:
-        """Wait until every accepted event has reached its destination."""
-        await self._idle.wait()
-        while self._side_tasks:
-            await asyncio.gather(*list(self._side_tasks))
+    async def drain(self, timeout_s: float | None = None) -> bool:
+        """Wait until every accepted event has reached its destination.
+
+        Args:
+            timeout_s: give up after this many seconds on the event loop's clock
+                (real time on a normal loop; None: wait as long as it takes).
+
+        Returns:
+            True when nothing is pending (rejected events' deliveries included).
+
+        Do not await it from a destination: the event being delivered is still pending.
+        """
+        if timeout_s is not None:
+            positive("timeout_s", timeout_s, allow_zero=True)
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+                while self._side_tasks:  # asyncio.wait: a timeout must not cancel them
+                    await asyncio.wait(list(self._side_tasks))
+        except TimeoutError:
+            return False
+        return True
 
     async def close(self) -> None:
         """Stop: accept nothing more and lose nothing accepted.

@@ -654,6 +654,24 @@ def test_drain_with_timeout_reports_pending_work(clock: FakeClock) -> None:
     invoker.close()
 
 
+async def test_asyncio_drain_with_timeout_reports_pending_work(clock: FakeClock) -> None:
+    """Tasks: drain(timeout_s=0) returns False while an event runs, True once it is done."""
+    gate = asyncio.Event()
+
+    async def waits() -> None:
+        await gate.wait()
+
+    invoker = AsyncioInvoker(clock=clock)
+    invoker.submit(waits)
+    assert await invoker.drain(timeout_s=0) is False
+    gate.set()
+    assert await invoker.drain(timeout_s=10) is True
+    assert await invoker.drain() is True
+    with pytest.raises(InvalidUsage, match="timeout_s=-1"):
+        await invoker.drain(timeout_s=-1)
+    await invoker.close()
+
+
 def test_with_block_that_raises_closes_at_once(clock: FakeClock) -> None:
     """Leaving a with block by an exception closes without draining: queued events shut down."""
     gate, started = threading.Event(), threading.Event()
