@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from resilience import (
+    SYSTEM_CLOCK,
     CircuitOpenError,
     InvalidUsage,
     Ledger,
@@ -463,3 +464,26 @@ def test_doctests() -> None:
 
     module = importlib.import_module("resilience.retry")
     assert doctest.testmod(module).failed == 0
+
+
+def test_budget_without_a_clock_runs_on_the_clock_of_its_retry(clock: FakeClock) -> None:
+    """A RetryBudget built without clock= takes its Retry's clock: its window is fake time."""
+    budget = RetryBudget(ratio=0.5, min_retries=0, window_s=10)
+    fn = retry(attempts=2, budget=budget, clock=clock)(lambda: "ok")
+    for _ in range(4):
+        fn()
+    assert budget.available == 2  # 0 + 0.5 x 4 calls
+    clock.advance(11)  # the window passes in fake time
+    assert budget.available == 0
+    assert retry(attempts=2, budget=budget, clock=clock).budget is budget  # same clock: fine
+
+
+def test_budget_shared_by_retries_on_different_clocks_is_refused(clock: FakeClock) -> None:
+    """One budget, one clock: a Retry on another clock than the one it took is an error."""
+    budget = RetryBudget()
+    retry(budget=budget, clock=clock)
+    with pytest.raises(InvalidUsage, match=r"budget=RetryBudget\(.*\): runs on FakeClock"):
+        retry(budget=budget)  # the system clock
+    own = RetryBudget(clock=SYSTEM_CLOCK)
+    with pytest.raises(InvalidUsage, match="runs on SystemClock"):
+        retry(budget=own, clock=clock)
