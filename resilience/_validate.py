@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .clock import SYSTEM_CLOCK, Clock
 from .errors import InvalidUsage
 
 
@@ -40,18 +41,41 @@ def exception_types(
     name: str, value: type[BaseException] | Iterable[type[BaseException]]
 ) -> tuple[type[BaseException], ...]:
     """``value`` as a tuple of exception classes; one class alone is accepted."""
+    if isinstance(value, str):  # iterable, so it would be taken letter by letter
+        raise InvalidUsage(
+            f"{name}={value!r}: a string, not an exception class; give the class itself "
+            f"({value}, not {value!r})"
+        )
     items = (value,) if isinstance(value, type) else value
     try:
         result = tuple(items)
     except TypeError:
         result = (value,)  # type: ignore[assignment]
     for item in result:
+        if isinstance(item, str):
+            raise InvalidUsage(
+                f"{name}={value!r}: {item!r} is not an exception class but a string; give "
+                f"the class itself ({item}, not {item!r})"
+            )
         if not (isinstance(item, type) and issubclass(item, BaseException)):
             raise InvalidUsage(
                 f"{name}={value!r}: {item!r} is not an exception class; "
                 "give exception classes, e.g. (ConnectionError, TimeoutError)"
             )
     return result
+
+
+def clock(name: str, value: Clock | None) -> Clock:
+    """``value`` if it is a clock (``monotonic()``, ``sleep()``, ``asleep()``); None gives
+    :data:`~resilience.SYSTEM_CLOCK`."""
+    if value is None:
+        return SYSTEM_CLOCK
+    if all(callable(getattr(value, method, None)) for method in ("monotonic", "sleep", "asleep")):
+        return value
+    raise InvalidUsage(
+        f"{name}={value!r}: must have monotonic(), sleep() and async asleep(); give an object "
+        "with those methods, e.g. resilience.SYSTEM_CLOCK or resilience.testing.FakeClock"
+    )
 
 
 def name_of(fn: Callable[..., Any]) -> str:

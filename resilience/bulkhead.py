@@ -8,10 +8,16 @@ sees more than ``max_concurrent`` calls from this process.
 A call that finds no free slot waits up to ``max_wait_s`` (0: rejected at once;
 ``None``: waits as long as it takes), then raises :class:`~resilience.BulkheadFull`.
 Waiters are served first come, first served: a freed slot is handed directly to the
-oldest waiter, so a newcomer cannot overtake a call that is already waiting. A
-thread waits on a ``threading.Event`` (real time); a task waits on a future of its
-own event loop, woken with ``call_soon_threadsafe``, under ``asyncio.timeout`` (the
-loop's clock: virtual time under the simulator). Nothing is bound to one loop.
+oldest waiter, so a newcomer cannot overtake a call that is already waiting.
+
+A thread waits on a ``threading.Event``, for ``max_wait_s`` on ``clock=``: with the
+system clock (the default) in one plain blocking wait, in real time; with any other
+clock (:class:`resilience.testing.FakeClock`, a simulator's clock) in short real
+slices (2 ms), looking at ``clock.monotonic()`` between them, so a clock moved past
+the deadline (``FakeClock.advance``, or a holder's ``clock.sleep``) ends the wait
+without real waiting. A task waits on a future of its own event loop, woken with
+``call_soon_threadsafe``, under ``asyncio.timeout`` (the loop's clock: virtual time
+under the simulator). Nothing is bound to one loop.
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ._recording import Recorder
+from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
-from .clock import SYSTEM_CLOCK, Clock
+from .clock import Clock, SystemClock
 from .errors import BulkheadFull, InvalidUsage
 from .ledger import Ledger
 
@@ -34,6 +41,9 @@ __all__ = ["Bulkhead", "BulkheadStatistics", "bulkhead"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_POLL_S = 0.002
+"""Real time between two looks at a clock other than the system's (seconds)."""
 
 
 class _ThreadWaiter:
@@ -73,13 +83,13 @@ class BulkheadStatistics:
     """A snapshot of a bulkhead.
 
     Attributes:
-        limit: maximum concurrent calls.
+        max_concurrent: maximum concurrent calls.
         active: calls holding a slot now.
         waiting: calls waiting for a slot now.
         rejected: calls rejected with ``BulkheadFull`` so far.
     """
 
-    limit: int
+    max_concurrent: int
     active: int
     waiting: int
     rejected: int
@@ -97,14 +107,14 @@ class Bulkhead:
         clock: Clock | None = None,
         ledger: Ledger | None = None,
     ) -> None:
-        self.limit = positive_int("max_concurrent", max_concurrent)
+        self.max_concurrent = positive_int("max_concurrent", max_concurrent)
         self.max_wait_s = (
             None if max_wait_s is None else positive("max_wait_s", max_wait_s, allow_zero=True)
         )
         if name is not None and not isinstance(name, str):
             raise InvalidUsage(f"name={name!r}: must be a string or None")
         self.name = name
-        self.clock: Clock = clock or SYSTEM_CLOCK
+        self.clock: Clock = valid_clock("clock", clock)
         if ledger is not None and not isinstance(ledger, Ledger):
             raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
         self.ledger = ledger
@@ -119,16 +129,18 @@ class Bulkhead:
     def statistics(self) -> BulkheadStatistics:
         """A snapshot of the slots in use, the waiters and the rejections."""
         with self._lock:
-            return BulkheadStatistics(self.limit, self._active, len(self._waiters), self._rejected)
+            return BulkheadStatistics(
+                self.max_concurrent, self._active, len(self._waiters), self._rejected
+            )
 
     def _full(self, name: str) -> BulkheadFull:
         with self._lock:
             self._rejected += 1
-        return BulkheadFull(self.name or name, self.limit)
+        return BulkheadFull(self.name or name, self.max_concurrent)
 
     def _try_acquire(self) -> bool:
         """Take a free slot at once (never ahead of a waiter); caller holds the lock."""
-        if self._active < self.limit and not self._waiters:
+        if self._active < self.max_concurrent and not self._waiters:
             self._active += 1
             return True
         return False
@@ -149,10 +161,10 @@ class Bulkhead:
                 return
             if self.max_wait_s == 0:
                 self._rejected += 1
-                raise BulkheadFull(self.name or name, self.limit)
+                raise BulkheadFull(self.name or name, self.max_concurrent)
             waiter = _ThreadWaiter()
             self._waiters.append(waiter)
-        if waiter.event.wait(self.max_wait_s):
+        if self._wait(waiter.event):
             return
         with self._lock:
             if waiter.granted:  # granted just as the wait ran out: keep it
@@ -160,13 +172,31 @@ class Bulkhead:
             self._waiters.remove(waiter)
         raise self._full(name)
 
+    def _wait(self, event: threading.Event) -> bool:
+        """Wait for ``event`` at most ``max_wait_s`` on the clock; True when it was set.
+
+        The system clock: one blocking wait. Any other clock: real slices of
+        ``_POLL_S`` and a look at ``clock.monotonic()`` after each (no lock held).
+        """
+        max_wait_s = self.max_wait_s
+        if max_wait_s is None:
+            return event.wait()
+        if isinstance(self.clock, SystemClock):
+            return event.wait(max_wait_s)
+        monotonic = self.clock.monotonic
+        deadline_s = monotonic() + max_wait_s
+        while not event.wait(_POLL_S):
+            if monotonic() >= deadline_s:
+                return False
+        return True
+
     async def _acquire_async(self, name: str) -> None:
         with self._lock:
             if self._try_acquire():
                 return
             if self.max_wait_s == 0:
                 self._rejected += 1
-                raise BulkheadFull(self.name or name, self.limit)
+                raise BulkheadFull(self.name or name, self.max_concurrent)
             waiter = _TaskWaiter(asyncio.get_running_loop())
             self._waiters.append(waiter)
         limit = asyncio.timeout(self.max_wait_s)
@@ -232,7 +262,7 @@ class Bulkhead:
 
     def __repr__(self) -> str:
         return (
-            f"Bulkhead(max_concurrent={self.limit}, max_wait_s={self.max_wait_s!r}, "
+            f"Bulkhead(max_concurrent={self.max_concurrent}, max_wait_s={self.max_wait_s!r}, "
             f"name={self.name!r})"
         )
 
@@ -250,9 +280,10 @@ def bulkhead(
     Args:
         max_concurrent: slots (>= 1), shared by every function this bulkhead decorates.
         max_wait_s: how long a call waits for a slot, seconds (0: not at all; None:
-            without limit). Threads wait in real time, tasks on their loop's clock.
-        name: shown in ``BulkheadFull`` (default: the function's name).
-        clock: times ledger rows.
+            without limit). Threads wait on ``clock``, tasks on their loop's clock.
+        name: shown in ``BulkheadFull`` (None, the default: the function's name).
+        clock: the waits of threads (see the module docstring) and the times of
+            ledger rows.
         ledger: record one attempt row and one call row per call (a rejection is a
             ``rejected`` attempt).
 

@@ -77,6 +77,7 @@ import cachetools
 from cachetools.keys import hashkey
 
 from ._recording import record_inside, with_cache_hook
+from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import InvalidUsage
@@ -260,8 +261,7 @@ def cached(
             continue
         if not callable(fn) or is_async(fn):
             raise InvalidUsage(f"{name}={fn!r}: must be a plain (not async) function")
-    if not callable(getattr(clock, "monotonic", None)):
-        raise InvalidUsage(f"clock={clock!r}: must have a monotonic() method (seconds)")
+    clock = valid_clock("clock", clock)
     if ledger is not None and not isinstance(ledger, Ledger):
         raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
     return Cached(

@@ -59,7 +59,8 @@ class BulkheadFull(ResilienceError):
 
     Attributes:
         name: the bulkhead's name.
-        limit: its maximum number of concurrent calls.
+        limit: its maximum number of concurrent calls (the bulkhead's
+            ``max_concurrent``).
     """
 
     def __init__(self, name: str, limit: int) -> None:

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, TypeVar, cast
 
 from ._recording import record_inside, with_fallback_hook
+from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import BulkheadFull, CircuitOpenError, InvalidUsage, TimeoutExceeded
@@ -248,8 +249,7 @@ def fallback(
             )
     if ledger is not None and not isinstance(ledger, Ledger):
         raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
-    if not callable(getattr(clock, "monotonic", None)):
-        raise InvalidUsage(f"clock={clock!r}: must have a monotonic() method (seconds)")
+    clock = valid_clock("clock", clock)
     return Fallback(
         value=None if value is _MISSING else value,
         handler=handler,

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
+from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import InvalidUsage, InvokerClosed
@@ -196,14 +197,9 @@ class _InvokerBase:
         for name, callback in (("on_success", on_success), ("on_failure", on_failure)):
             if callback is not None and not callable(callback):
                 raise InvalidUsage(f"{name}={callback!r}: must be a callable or None")
-        if not isinstance(clock, Clock):
-            raise InvalidUsage(
-                f"clock={clock!r}: must have monotonic(), sleep() and asleep(), "
-                "e.g. resilience.SYSTEM_CLOCK or resilience.testing.FakeClock"
-            )
         self._on_success = on_success
         self._on_failure = on_failure
-        self._clock = clock
+        self._clock = valid_clock("clock", clock)
         self._id_prefix = uuid.uuid4().hex[:16]
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -616,7 +612,10 @@ class AsyncioInvoker(_InvokerBase):
         clock: where time comes from and where retry delays are awaited.
 
     Each attempt runs in a copy of the submitter's context. The invoker is bound to
-    the event loop of its first ``submit``.
+    the event loop of its first ``submit``. A ``CancelledError`` raised by the
+    function itself (say it awaited a task that something else cancelled) fails the
+    event with reason ``"error"`` and is not retried; only cancelling a worker task
+    stops it (its event then goes to ``on_failure`` as ``"shutdown"``).
     """
 
     def __init__(
@@ -691,11 +690,28 @@ class AsyncioInvoker(_InvokerBase):
         self._queue.put_nowait(job)
         return job.id
 
-    async def drain(self) -> None:
-        """Wait until every accepted event has reached its destination."""
-        await self._idle.wait()
-        while self._side_tasks:
-            await asyncio.gather(*list(self._side_tasks))
+    async def drain(self, timeout_s: float | None = None) -> bool:
+        """Wait until every accepted event has reached its destination.
+
+        Args:
+            timeout_s: give up after this many seconds on the event loop's clock
+                (real time on a normal loop; None: wait as long as it takes).
+
+        Returns:
+            True when nothing is pending (rejected events' deliveries included).
+
+        Do not await it from a destination: the event being delivered is still pending.
+        """
+        if timeout_s is not None:
+            positive("timeout_s", timeout_s, allow_zero=True)
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._idle.wait()
+                while self._side_tasks:  # asyncio.wait: a timeout must not cancel them
+                    await asyncio.wait(list(self._side_tasks))
+        except TimeoutError:
+            return False
+        return True
 
     async def close(self) -> None:
         """Stop: accept nothing more and lose nothing accepted.
@@ -777,23 +793,19 @@ class AsyncioInvoker(_InvokerBase):
             coro = job.fn(*job.args, **job.kwargs)
             result = await asyncio.get_running_loop().create_task(coro, context=job.context)
         except asyncio.CancelledError as exc:
-            # The loop is going away: the event cannot finish.
-            job.last_error = exc
-            await self._finish_failure(job, FailureReason("shutdown", exc), ran=True)
-            raise
-        except BaseException as exc:  # every outcome has a destination
-            job.last_error = exc
-            due = self._retry_due(job, exc)
-            if due is None:
-                await self._finish_failure(job, FailureReason("error", exc), ran=True)
-            elif self._closed:
+            worker = asyncio.current_task()
+            if worker is not None and worker.cancelling():
+                # This worker is being cancelled (the loop is going away): the event
+                # cannot finish, and the worker must stop.
+                job.last_error = exc
                 await self._finish_failure(job, FailureReason("shutdown", exc), ran=True)
-            else:
-                if job.attempts > 1:
-                    self._retried += 1
-                self._push_delayed(due, job)
-                self._running -= 1
-                self._wake.set()
+                raise
+            # The function itself raised it (e.g. it awaited a task that something
+            # else cancelled): that is this attempt's failure, like any other error
+            # (never retried: CancelledError is not an Exception).
+            await self._failed_attempt(job, exc)
+        except BaseException as exc:  # every outcome has a destination
+            await self._failed_attempt(job, exc)
         else:
             event = self._event(job)
             if self._on_success is not None:
@@ -801,6 +813,21 @@ class AsyncioInvoker(_InvokerBase):
                     self._on_success, self._success_is_async, "on_success", event, result
                 )
             self._settle("success", job, ran=True, running=True)
+
+    async def _failed_attempt(self, job: _Job, exc: BaseException) -> None:
+        """Route an attempt that raised ``exc``: a delayed retry, or a destination."""
+        job.last_error = exc
+        due = self._retry_due(job, exc)
+        if due is None:
+            await self._finish_failure(job, FailureReason("error", exc), ran=True)
+        elif self._closed:
+            await self._finish_failure(job, FailureReason("shutdown", exc), ran=True)
+        else:
+            if job.attempts > 1:
+                self._retried += 1
+            self._push_delayed(due, job)
+            self._running -= 1
+            self._wake.set()
 
     async def _finish_failure(
         self, job: _Job, reason: FailureReason, *, ran: bool, running: bool = True

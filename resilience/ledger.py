@@ -46,7 +46,9 @@ class Record:
         start_s: start time on the clock, seconds.
         duration_s: how long it took, seconds.
         outcome: one of :data:`OUTCOMES`.
-        attempt: 1 for the first attempt, 2 for the first retry, ...; 0 on call rows.
+        attempt: on attempt rows, 1 for the first attempt, 2 for the first retry, ...;
+            on call rows, the number of attempts the call made, rejected ones
+            included (0 for a cache hit).
         error_type: qualified name of the exception class, or None.
         request_bytes: request size when an invoker knows it, else None.
         response_bytes: response size when an invoker knows it, else None.

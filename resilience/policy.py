@@ -47,11 +47,12 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from ._recording import Recorder, with_cache_hook, with_fallback_hook
+from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
 from .cache import Cached
-from .clock import SYSTEM_CLOCK, Clock
+from .clock import Clock
 from .errors import InvalidUsage
 from .fallback import Fallback
 from .ledger import Ledger
@@ -119,13 +120,7 @@ class Policy:
         if name is not None and not (isinstance(name, str) and name):
             raise InvalidUsage(f"name={name!r}: must be a non-empty string or None")
         self.name = name
-        if clock is not None and not all(
-            callable(getattr(clock, m, None)) for m in ("monotonic", "sleep", "asleep")
-        ):
-            raise InvalidUsage(
-                f"clock={clock!r}: must have monotonic(), sleep() and async asleep()"
-            )
-        self.clock: Clock = clock or SYSTEM_CLOCK
+        self.clock: Clock = valid_clock("clock", clock)
         if ledger is not None and not isinstance(ledger, Ledger):
             raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
         self.ledger = ledger

@@ -8,8 +8,10 @@ tests on :class:`resilience.testing.FakeClock` never wait.
 What is retried: ``on=`` exception types (default: any ``Exception`` except
 :class:`~resilience.CircuitOpenError` and :class:`~resilience.InvalidUsage`). An open
 breaker is never retried, whatever ``on=`` says: it answers "not now" and a retry
-would only ask again. ``BaseException``s that are not ``Exception``s (cancellation,
-``KeyboardInterrupt``) are never retried.
+would only ask again (so ``on=`` naming it or a subclass is refused with
+:class:`~resilience.InvalidUsage`; a base class such as ``Exception`` is fine).
+``BaseException``s that are not ``Exception``s (cancellation, ``KeyboardInterrupt``)
+are never retried.
 
 Backoff: the wait before retry ``k`` (``k = 1`` after the first failure) is drawn
 from a cap ``min(max_backoff_s, backoff_s * 2 ** (k - 1))``: ``"full"`` jitter waits
@@ -44,8 +46,9 @@ from typing import Any, Literal, ParamSpec, TypeVar, cast
 import tenacity
 
 from ._recording import Recorder
+from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
-from .clock import SYSTEM_CLOCK, Clock, SystemClock
+from .clock import Clock, SystemClock
 from .errors import CircuitOpenError, InvalidUsage
 from .ledger import Ledger
 
@@ -103,8 +106,19 @@ class RetryBudget:
     call the same dependency.
 
     Counting a call is on every call's path, so it takes no lock: it bumps an
-    ``itertools.count`` (atomic under the GIL) of the current bucket, and only a call
-    that crosses into a new bucket (every ``window_s / 10`` seconds) takes the lock.
+    ``itertools.count`` (atomic under the GIL) of the current bucket. A call that
+    crosses into a new bucket (every ``window_s / 10`` seconds) takes the lock,
+    rotates, and counts itself there under the lock. A rotation publishes the new
+    current bucket before the new head time, and never replaces the counter of the
+    head bucket unless a whole window has passed (when its calls have left the window
+    anyway), so a lock-free count is never lost; at a bucket boundary it may land in
+    the newer bucket, which only keeps it in the window a little longer.
+
+    The clock: a budget built without ``clock=`` takes the clock of the first
+    :class:`Retry` it is given (until then it runs on the system clock), so a budget
+    shared by retries on a :class:`~resilience.testing.FakeClock` runs on fake time
+    too. All the retries sharing one budget must use its clock: a Retry on another
+    clock is refused with :class:`~resilience.InvalidUsage`.
 
     Args:
         ratio: share of calls that may be retried, in (0, 1] (0.2: at most one retry
@@ -112,7 +126,7 @@ class RetryBudget:
         min_retries: retries allowed per window whatever the traffic, so a quiet
             caller can still retry (>= 0).
         window_s: length of the sliding window, seconds (kept in 10 buckets).
-        clock: gives the time.
+        clock: gives the time (None: the clock of the first Retry using it).
     """
 
     _BUCKETS = 10
@@ -128,14 +142,36 @@ class RetryBudget:
         self.ratio = rate("ratio", ratio)
         self.min_retries = positive_int("min_retries", min_retries, allow_zero=True)
         self.window_s = positive("window_s", window_s)
-        clock = clock or SYSTEM_CLOCK
-        self._monotonic = time.monotonic if isinstance(clock, SystemClock) else clock.monotonic
         self._bucket_s = self.window_s / self._BUCKETS
+        self._lock = threading.Lock()
+        self._clock_given = clock is not None
+        self._start(valid_clock("clock", clock))
+
+    def _start(self, clock: Clock) -> None:
+        """Run on ``clock`` from now on, with empty buckets."""
+        self.clock = clock
+        self._monotonic = time.monotonic if isinstance(clock, SystemClock) else clock.monotonic
         self._calls = [itertools.count() for _ in range(self._BUCKETS)]
         self._retries = [0] * self._BUCKETS
         self._head = self._monotonic() // self._bucket_s
         self._current = self._calls[int(self._head) % self._BUCKETS]
-        self._lock = threading.Lock()
+
+    def _bind(self, clock: Clock) -> None:
+        """Take ``clock`` if no clock was given or taken yet; refuse a different one."""
+        with self._lock:
+            if not self._clock_given:
+                self._clock_given = True
+                self._start(clock)
+                return
+            mine = self.clock
+            same = clock is mine or (
+                isinstance(clock, SystemClock) and isinstance(mine, SystemClock)
+            )
+        if not same:
+            raise InvalidUsage(
+                f"budget={self!r}: runs on {type(mine).__name__} but this retry on "
+                f"{type(clock).__name__}; give every retry sharing a budget the same clock"
+            )
 
     def _rotate(self, now: float) -> int:
         """Clear the buckets that left the window (caller holds the lock)."""
@@ -144,8 +180,8 @@ class RetryBudget:
                 i = int(self._head + 1 + step) % self._BUCKETS
                 self._calls[i] = itertools.count()
                 self._retries[i] = 0
-            self._head = now
-            self._current = self._calls[int(now) % self._BUCKETS]
+            self._current = self._calls[int(now) % self._BUCKETS]  # before the head:
+            self._head = now  # a lock-free reader that sees the new head counts there
         return int(self._head) % self._BUCKETS
 
     def deposit(self) -> None:
@@ -154,6 +190,8 @@ class RetryBudget:
         if now != self._head:
             with self._lock:
                 self._rotate(now)
+                next(self._current)
+            return
         next(self._current)
 
     def _allowed(self) -> float:
@@ -262,6 +300,12 @@ class Retry:
                         f"on={on!r}: {kind.__name__} is not an Exception subclass; "
                         "cancellation and interrupts are never retried"
                     )
+                if issubclass(kind, CircuitOpenError):
+                    what = "" if kind is CircuitOpenError else " is a CircuitOpenError"
+                    raise InvalidUsage(
+                        f"on={on!r}: {kind.__name__}{what}: an open breaker is never retried "
+                        "(it answers 'not now', a retry would only ask again); leave it out"
+                    )
         positive("backoff_s", backoff_s, allow_zero=True)
         positive("max_backoff_s", max_backoff_s, allow_zero=True)
         if max_backoff_s < backoff_s:
@@ -271,9 +315,11 @@ class Retry:
         if jitter not in _JITTERS:
             raise InvalidUsage(f"jitter={jitter!r}: must be one of {_JITTERS}")
         self.backoff = Backoff(float(backoff_s), float(max_backoff_s), jitter)
-        self.clock: Clock = clock or SYSTEM_CLOCK
+        self.clock: Clock = valid_clock("clock", clock)
         if budget is None or isinstance(budget, RetryBudget):
             self.budget = budget
+            if budget is not None:
+                budget._bind(self.clock)
         elif isinstance(budget, (int, float)) and not isinstance(budget, bool):
             self.budget = RetryBudget(ratio=rate("budget", budget), clock=self.clock)
         else:
@@ -445,13 +491,14 @@ def retry(
         attempts: total tries, the first included (>= 1; 1 never retries).
         on: exception types worth a retry (default: ``Exception`` except
             ``CircuitOpenError`` and ``InvalidUsage``). ``CircuitOpenError`` is
-            never retried.
+            never retried: naming it (or a subclass) is an ``InvalidUsage``.
         backoff_s: the cap of the wait before the first retry, seconds (doubles each
             retry; 0 retries at once).
         max_backoff_s: the largest wait, seconds.
         jitter: ``"full"`` (``uniform(0, cap)``), ``"equal"`` (``cap/2 + uniform(0,
             cap/2)``) or ``"none"`` (``cap``).
-        budget: a :class:`RetryBudget` (may be shared), a ratio in (0, 1] for a
+        budget: a :class:`RetryBudget` (may be shared, by retries on its clock; one
+            built without a clock takes this retry's), a ratio in (0, 1] for a
             budget of this decorator's own (default 0.2: retries <= 10 + 20% of
             calls over 10 s), or None for no budget. When spent, the call re-raises
             its own error.

@@ -7,7 +7,13 @@ on ``clock=``: under a virtual-time loop (the simulator's) it is virtual time, u
 a normal loop real time.
 
 Plain functions cannot be interrupted in Python, so each call runs in a worker thread
-and the caller waits for it at most ``seconds`` (real time). On expiry the caller gets
+and the caller waits for it at most ``timeout_s`` on ``clock=``. With the system clock
+(the default) that is one plain blocking wait, in real time. With any other clock
+(:class:`resilience.testing.FakeClock`, a simulator's clock) the caller waits in short
+real slices (2 ms) and looks at ``clock.monotonic()`` between them: a clock moved past
+the deadline by the function (``clock.sleep``) or by a test (``FakeClock.advance``)
+fires the timeout without real waiting, and a function whose clock time at return is
+past the deadline took too long even if it did return. On expiry the caller gets
 ``TimeoutExceeded`` and **the work is abandoned, not killed**: the thread runs the
 function to its end and its result or error is dropped (logged at debug level). Keep
 that in mind for functions with side effects, and bound them with their own timeouts
@@ -33,8 +39,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ._recording import Recorder
+from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive
-from .clock import SYSTEM_CLOCK, Clock
+from .clock import Clock, SystemClock
 from .errors import InvalidUsage, TimeoutExceeded
 from .ledger import Ledger
 
@@ -90,23 +97,59 @@ class _Workers:
 
 _WORKERS = _Workers()
 
+_POLL_S = 0.002
+"""Real time between two looks at a clock other than the system's (seconds)."""
+
+
+def _finished_within(future: concurrent.futures.Future[Any], seconds: float) -> bool:
+    """Wait up to ``seconds`` (real time) for ``future``; True when it is done.
+
+    ``future.result(timeout=)`` would raise the same ``TimeoutError`` for "not done"
+    and for a function that raised ``TimeoutError`` itself; ``exception()`` only
+    raises for "not done".
+    """
+    try:
+        future.exception(timeout=seconds)
+    except concurrent.futures.TimeoutError:
+        return False
+    return True
+
+
+def _finished_by(
+    future: concurrent.futures.Future[Any],
+    deadline_s: float,
+    monotonic: Callable[[], float],
+    ended_at_s: list[float],
+) -> bool:
+    """Wait for ``future`` until ``monotonic()`` reaches ``deadline_s``; True when in time.
+
+    Waits in real slices of ``_POLL_S`` and checks the clock between them, so a clock
+    moved by the function (``clock.sleep``) or by a test (``FakeClock.advance``) ends
+    the wait without real waiting. A function that returned but whose clock time
+    at return (``ended_at_s[0]``) is past the deadline took too long: not in time.
+    """
+    while not _finished_within(future, _POLL_S):
+        if monotonic() >= deadline_s:
+            return False
+    return ended_at_s[0] <= deadline_s
+
 
 class Timeout:
     """A timeout decorator; build it with :func:`timeout`."""
 
     def __init__(
         self,
-        seconds: float,
+        timeout_s: float,
         *,
-        name: str = "",
+        name: str | None = None,
         clock: Clock | None = None,
         ledger: Ledger | None = None,
     ) -> None:
-        self.seconds = positive("seconds", seconds)
-        if not isinstance(name, str):
-            raise InvalidUsage(f"name={name!r}: must be a string")
+        self.timeout_s = positive("timeout_s", timeout_s)
+        if name is not None and not isinstance(name, str):
+            raise InvalidUsage(f"name={name!r}: must be a string or None")
         self.name = name
-        self.clock: Clock = clock or SYSTEM_CLOCK
+        self.clock: Clock = valid_clock("clock", clock)
         if ledger is not None and not isinstance(ledger, Ledger):
             raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
         self.ledger = ledger
@@ -130,36 +173,48 @@ class Timeout:
         """``fn`` with the time limit and no ledger rows (what :class:`Policy` composes)."""
         if is_async:
             return cast("Callable[P, R]", self._decorate_async(cast("Any", fn)))
-        seconds, name, label = self.seconds, self.name or name_of(fn), name_of(fn)
+        seconds, name, label = self.timeout_s, self.name or name_of(fn), name_of(fn)
         submit = _WORKERS.submit
+        on_clock = not isinstance(self.clock, SystemClock)
+        monotonic = self.clock.monotonic
 
         @functools.wraps(fn)
         def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
             future: concurrent.futures.Future[R] = concurrent.futures.Future()
             context = contextvars.copy_context()
             abandoned = threading.Event()
+            ended_at_s: list[float] = []  # clock time the function returned (on_clock)
 
             def job() -> None:
                 try:
                     result = context.run(fn, *args, **kwargs)
                 except BaseException as exc:
+                    if on_clock:
+                        ended_at_s.append(monotonic())
                     future.set_exception(exc)
                     if abandoned.is_set():
                         logger.debug("abandoned call to %s raised %r", label, exc)
                 else:
+                    if on_clock:
+                        ended_at_s.append(monotonic())
                     future.set_result(result)
 
-            submit(job)
-            try:
-                return future.result(timeout=seconds)
-            except concurrent.futures.TimeoutError:
+            if on_clock:
+                deadline_s = monotonic() + seconds
+                submit(job)
+                in_time = _finished_by(future, deadline_s, monotonic, ended_at_s)
+            else:
+                submit(job)
+                in_time = _finished_within(future, seconds)
+            if not in_time:
                 abandoned.set()
-                raise TimeoutExceeded(seconds, name) from None
+                raise TimeoutExceeded(seconds, name)
+            return future.result()  # the function's own TimeoutError stays its own
 
         return timed_call
 
     def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-        seconds, name = self.seconds, self.name or name_of(fn)
+        seconds, name = self.timeout_s, self.name or name_of(fn)
 
         @functools.wraps(fn)
         async def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -175,20 +230,26 @@ class Timeout:
         return timed_call
 
     def __repr__(self) -> str:
-        return f"Timeout(seconds={self.seconds!r}, name={self.name!r})"
+        return f"Timeout(timeout_s={self.timeout_s!r}, name={self.name!r})"
 
 
 def timeout(
-    seconds: float, *, name: str = "", clock: Clock | None = None, ledger: Ledger | None = None
+    timeout_s: float,
+    *,
+    name: str | None = None,
+    clock: Clock | None = None,
+    ledger: Ledger | None = None,
 ) -> Timeout:
-    """Limit each call of a plain or ``async def`` function to ``seconds``.
+    """Limit each call of a plain or ``async def`` function to ``timeout_s`` seconds.
 
     Args:
-        seconds: the limit, seconds (> 0). Coroutines: on the event loop's clock.
-            Plain functions: real time, in a worker thread; on expiry the work is
+        timeout_s: the limit, seconds (> 0). Coroutines: on the event loop's clock.
+            Plain functions: on ``clock``, in a worker thread; on expiry the work is
             abandoned, not killed.
-        name: shown in the ``TimeoutExceeded`` message (default: the function's name).
-        clock: times ledger rows (the deadline itself is the loop's or real time).
+        name: shown in the ``TimeoutExceeded`` message (None, the default: the
+            function's name).
+        clock: the deadline of plain functions (see the module docstring) and the
+            times of ledger rows. Coroutines' deadlines are on the loop's clock.
         ledger: record one attempt row and one call row per call.
 
     Returns:
@@ -205,4 +266,4 @@ def timeout(
         ...     print(type(exc).__name__, exc.timeout_s)
         TimeoutExceeded 0.01
     """
-    return Timeout(seconds, name=name, clock=clock, ledger=ledger)
+    return Timeout(timeout_s, name=name, clock=clock, ledger=ledger)

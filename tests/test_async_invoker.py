@@ -395,6 +395,71 @@ async def test_asyncio_close_hands_queued_and_delayed_events_to_shutdown(
     assert (stats.succeeded, stats.shutdown, stats.pending) == (1, 2, 0)
 
 
+async def test_asyncio_cancelled_error_from_the_function_is_its_failure(clock: FakeClock) -> None:
+    """Tasks: a function raising CancelledError fails its event (not retried); workers live on."""
+    failures: list[tuple[str, FailureReason]] = []
+    successes: list[int] = []
+    runs: list[str] = []
+
+    async def raises_cancelled() -> None:
+        runs.append("raises_cancelled")
+        raise asyncio.CancelledError
+
+    async def awaits_a_cancelled_task() -> None:
+        runs.append("awaits_a_cancelled_task")
+        other = asyncio.ensure_future(asyncio.Event().wait())
+        await asyncio.sleep(0)
+        other.cancel()
+        await other
+
+    async def fine() -> int:
+        return 7
+
+    invoker = AsyncioInvoker(
+        workers=1,
+        clock=clock,
+        on_success=lambda e, r: successes.append(r),
+        on_failure=lambda e, r: failures.append((e.function.rsplit(".", 1)[-1], r)),
+    )
+    invoker.submit(raises_cancelled)
+    invoker.submit(awaits_a_cancelled_task)
+    invoker.submit(fine)
+    await asyncio.wait_for(invoker.drain(), 10)
+    await asyncio.wait_for(invoker.close(), 10)
+    assert successes == [7]
+    assert [(name, reason.kind) for name, reason in failures] == [
+        ("raises_cancelled", "error"),
+        ("awaits_a_cancelled_task", "error"),
+    ]
+    assert all(isinstance(r.exception, asyncio.CancelledError) for _, r in failures)
+    assert runs == ["raises_cancelled", "awaits_a_cancelled_task"]  # never retried
+    stats = invoker.statistics
+    assert (stats.succeeded, stats.failed, stats.retried, stats.pending) == (1, 2, 0, 0)
+
+
+async def test_asyncio_cancelling_a_worker_still_shuts_its_event_down(clock: FakeClock) -> None:
+    """Tasks: when the worker task itself is cancelled, its event goes to shutdown and it stops."""
+    started = asyncio.Event()
+    failures: list[FailureReason] = []
+
+    async def blocks() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    invoker = AsyncioInvoker(workers=1, clock=clock, on_failure=lambda e, r: failures.append(r))
+    invoker.submit(blocks)
+    await asyncio.wait_for(started.wait(), 10)
+    worker = invoker._tasks[0]
+    worker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await worker
+    assert [r.kind for r in failures] == ["shutdown"]
+    assert invoker.statistics.pending == 0
+    for task in invoker._tasks[1:]:  # the scheduler: stop it, close() would see the cancel
+        task.cancel()
+    await asyncio.gather(*invoker._tasks, return_exceptions=True)
+
+
 def test_submit_after_close_raises(clock: FakeClock) -> None:
     """Threads: submit() after close() raises InvokerClosed; close() twice is harmless."""
     invoker = AsyncInvoker(clock=clock)
@@ -587,6 +652,24 @@ def test_drain_with_timeout_reports_pending_work(clock: FakeClock) -> None:
     gate.set()
     assert invoker.drain(timeout_s=10) is True
     invoker.close()
+
+
+async def test_asyncio_drain_with_timeout_reports_pending_work(clock: FakeClock) -> None:
+    """Tasks: drain(timeout_s=0) returns False while an event runs, True once it is done."""
+    gate = asyncio.Event()
+
+    async def waits() -> None:
+        await gate.wait()
+
+    invoker = AsyncioInvoker(clock=clock)
+    invoker.submit(waits)
+    assert await invoker.drain(timeout_s=0) is False
+    gate.set()
+    assert await invoker.drain(timeout_s=10) is True
+    assert await invoker.drain() is True
+    with pytest.raises(InvalidUsage, match="timeout_s=-1"):
+        await invoker.drain(timeout_s=-1)
+    await invoker.close()
 
 
 def test_with_block_that_raises_closes_at_once(clock: FakeClock) -> None:

@@ -1,7 +1,10 @@
 """resilience.bulkhead: a concurrency limit shared by threads, tasks and event loops.
 
-Concurrency tests use real threads that hold a slot until the test releases them;
-waits that must expire use a virtual-time loop, except one tiny real wait for threads.
+Concurrency tests use real threads that hold a slot until the test releases them.
+Waits run on fake time: tasks on a virtual-time loop, threads on a FakeClock that the
+test moves. One test, ``test_system_clock_wait_is_real_time``, keeps a 0.01 s real
+wait on purpose: it is the only proof that the system-clock path (a plain blocking
+wait) works.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +20,30 @@ from virtual_loop import run_virtual
 
 from resilience import Bulkhead, BulkheadFull, InvalidUsage, Ledger, bulkhead
 from resilience.testing import FakeClock
+
+
+class WatchedClock(FakeClock):
+    """A FakeClock that wakes :meth:`wait_until` whenever a thread reads it.
+
+    A thread waiting for a slot on a clock other than the system's reads it every few
+    milliseconds, so the test learns without sleeping when a waiter is queued.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(start=1000.0)
+        self._read = threading.Condition()
+        self.reads = 0
+
+    def monotonic(self) -> float:
+        with self._read:
+            self.reads += 1
+            self._read.notify_all()
+        return super().monotonic()
+
+    def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Block until ``predicate()`` holds (checked on each read of the clock)."""
+        with self._read:
+            assert self._read.wait_for(predicate, 10)
 
 
 class Holder:
@@ -110,7 +138,8 @@ def test_sync_and_async_share_the_slots() -> None:
 
 def test_thread_waits_for_a_slot_then_gets_it() -> None:
     """With a wait, a call blocks until a slot is freed, and waiters go first come first."""
-    pool = bulkhead(1, max_wait_s=None)
+    clock = WatchedClock()
+    pool = bulkhead(1, max_wait_s=60, clock=clock)
     holder = Holder(pool).start()
     assert holder.entered.wait(10)
     order: list[int] = []
@@ -123,8 +152,7 @@ def test_thread_waits_for_a_slot_then_gets_it() -> None:
     for i in range(3):
         t = threading.Thread(target=work, args=(i,))
         t.start()
-        while pool.statistics.waiting < i + 1:  # queue them in a known order
-            threading.Event().wait(0.001)
+        clock.wait_until(lambda i=i: pool.statistics.waiting == i + 1)  # a known order
         waiters.append(t)
     assert order == []
     holder.finish()
@@ -134,9 +162,40 @@ def test_thread_waits_for_a_slot_then_gets_it() -> None:
     assert pool.statistics == pool.statistics.__class__(1, 0, 0, 0)
 
 
-def test_thread_wait_runs_out() -> None:
-    """A thread that waited ``max_wait_s`` without a slot gets BulkheadFull (a tiny real wait)."""
-    pool = bulkhead(1, max_wait_s=0.02)
+def test_thread_wait_runs_out_on_the_clock() -> None:
+    """A thread that waited ``max_wait_s`` on its clock without a slot gets BulkheadFull."""
+    clock = WatchedClock()
+    pool = bulkhead(1, max_wait_s=60, clock=clock)
+    holder = Holder(pool).start()
+    assert holder.entered.wait(10)
+    outcome: list[BaseException] = []
+
+    @pool
+    def work() -> None:
+        raise AssertionError("must not run")
+
+    def call() -> None:
+        with pytest.raises(BulkheadFull) as info:
+            work()
+        outcome.append(info.value)
+
+    waiter = threading.Thread(target=call)
+    waiter.start()
+    clock.wait_until(lambda: pool.statistics.waiting == 1)
+    clock.advance(59.9)
+    seen = clock.reads
+    clock.wait_until(lambda: clock.reads >= seen + 2)  # it saw 1059.9 s: still waiting
+    assert waiter.is_alive() and pool.statistics.waiting == 1
+    clock.advance(0.1)
+    waiter.join(10)
+    assert not waiter.is_alive() and len(outcome) == 1
+    assert pool.statistics.waiting == 0 and pool.statistics.rejected == 1
+    holder.finish()
+
+
+def test_system_clock_wait_is_real_time() -> None:
+    """The one real wait (0.01 s): with the system clock a thread blocks in real time."""
+    pool = bulkhead(1, max_wait_s=0.01)
     holder = Holder(pool).start()
     assert holder.entered.wait(10)
 
@@ -228,13 +287,21 @@ def test_waiter_on_another_event_loop_is_woken() -> None:
             await asyncio.get_running_loop().run_in_executor(None, release.wait, 10)
         results.append(tag)
 
+    queued = threading.Event()
+
+    async def second_loop() -> None:
+        task = asyncio.create_task(op("second"))
+        await asyncio.sleep(0)  # the task runs up to its wait for a slot
+        queued.set()
+        await task
+
     first = threading.Thread(target=asyncio.run, args=(op("first"),))
     first.start()
     assert entered.wait(10)
-    second = threading.Thread(target=asyncio.run, args=(op("second"),))
+    second = threading.Thread(target=asyncio.run, args=(second_loop(),))
     second.start()
-    while pool.statistics.waiting == 0:
-        threading.Event().wait(0.001)
+    assert queued.wait(10)
+    assert pool.statistics.waiting == 1
     release.set()
     first.join(10)
     second.join(10)
@@ -342,3 +409,10 @@ def test_doctest_and_repr() -> None:
     assert repr(bulkhead(4, max_wait_s=1.5, name="x")) == (
         "Bulkhead(max_concurrent=4, max_wait_s=1.5, name='x')"
     )
+
+
+def test_the_limit_is_max_concurrent_everywhere() -> None:
+    """max_concurrent is the parameter, the attribute, the statistics field and the repr."""
+    pool = bulkhead(max_concurrent=3)
+    assert pool.max_concurrent == 3 and pool.statistics.max_concurrent == 3
+    assert repr(pool).startswith("Bulkhead(max_concurrent=3,")

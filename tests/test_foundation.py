@@ -43,6 +43,16 @@ def test_timeout_exceeded_is_a_timeout_error() -> None:
         (lambda v: positive("ttl", v), float("nan"), "ttl=nan"),
         (lambda v: rate("failure_rate", v), 1.5, r"failure_rate=1.5: must be a rate in \(0, 1\]"),
         (lambda v: exception_types("exclude", v), [ValueError, "x"], "'x' is not an exception"),
+        (
+            lambda v: exception_types("on", v),
+            "ValueError",
+            r"on='ValueError': a string, not an exception class; give the class itself",
+        ),
+        (
+            lambda v: exception_types("on", v),
+            ("ValueError",),
+            r"'ValueError' is not an exception class but a string",
+        ),
     ],
 )
 def test_validation_names_parameter_value_and_range(check, value, message) -> None:  # type: ignore[no-untyped-def]
@@ -157,3 +167,41 @@ def test_public_names_resolve() -> None:
     """Everything in __all__ exists."""
     for name in resilience.__all__:
         assert hasattr(resilience, name), name
+
+
+class _OnlyMonotonic:
+    """Half a clock: it tells the time but cannot sleep."""
+
+    def monotonic(self) -> float:
+        return 0.0
+
+
+CLOCK_TAKERS = {
+    "retry": lambda c: resilience.retry(clock=c),
+    "RetryBudget": lambda c: resilience.RetryBudget(clock=c),
+    "timeout": lambda c: resilience.timeout(1.0, clock=c),
+    "bulkhead": lambda c: resilience.bulkhead(1, clock=c),
+    "cached": lambda c: resilience.cached(clock=c),
+    "fallback": lambda c: resilience.fallback(0, clock=c),
+    "Policy": lambda c: resilience.Policy(clock=c),
+    "AsyncInvoker": lambda c: resilience.AsyncInvoker(clock=c),
+    "AsyncioInvoker": lambda c: resilience.AsyncioInvoker(clock=c),
+}
+
+
+@pytest.mark.parametrize("make", CLOCK_TAKERS.values(), ids=CLOCK_TAKERS.keys())
+@pytest.mark.parametrize("bad", [42, _OnlyMonotonic()], ids=["int", "only-monotonic"])
+def test_every_clock_parameter_is_checked_the_same_way(make, bad) -> None:  # type: ignore[no-untyped-def]
+    """A bad clock= fails at construction with one message naming clock, value and the need."""
+    with pytest.raises(InvalidUsage) as info:
+        make(bad)
+    message = str(info.value)
+    assert message.startswith(f"clock={bad!r}: ")
+    assert "monotonic(), sleep() and async asleep()" in message
+    assert "resilience.testing.FakeClock" in message
+
+
+@pytest.mark.parametrize("make", CLOCK_TAKERS.values(), ids=CLOCK_TAKERS.keys())
+def test_every_clock_parameter_takes_a_fake_clock(make) -> None:  # type: ignore[no-untyped-def]
+    """A FakeClock is a clock everywhere."""
+    make(FakeClock())

@@ -210,17 +210,23 @@ def lambda_server() -> Iterator[LocalHttpServer]:
         yield server
 
 
+def use_local_lambda(server: LocalHttpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point boto3's default chain (env credentials, region, endpoint) at ``server``."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.url())
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_RETRY_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+
+
 def test_real_transport_with_the_default_client_and_env_credentials(
     lambda_server: LocalHttpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """client=None: boto3's default chain (env credentials, endpoint) signs real requests."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_server.url())
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    use_local_lambda(lambda_server, monkeypatch)
 
     assert LambdaFunction("thumbnail", qualifier="3")({"x": 1}) == {"echo": {"x": 1}}
     assert LambdaFunction("thumbnail", mode="async")({"x": 2}) == "req-local-1"
@@ -236,9 +242,38 @@ def test_real_transport_with_the_default_client_and_env_credentials(
     assert SECRET not in json.dumps([r.headers for r in lambda_server.received])
 
 
+@pytest.mark.parametrize("timeout_s", [None, 2.5])
+def test_default_client_makes_one_attempt_and_takes_timeout_s(
+    lambda_server: LocalHttpServer, monkeypatch: pytest.MonkeyPatch, timeout_s: float | None
+) -> None:
+    """The client LambdaFunction builds never retries (callwise's retry does) and uses timeout_s."""
+    use_local_lambda(lambda_server, monkeypatch)
+    lambda_server.default = lambda received: Reply(
+        503,
+        {"Type": "Service", "message": "try later"},
+        {"x-amzn-errortype": "ServiceException", "x-amzn-requestid": "req-503"},
+    )
+    fn = LambdaFunction("busy", timeout_s=timeout_s)
+    with pytest.raises(ClientError, match="ServiceException"):
+        fn({})
+    assert len(lambda_server.received) == 1  # botocore's own retries are off
+    config = fn._make_client().meta.config
+    assert config.retries["total_max_attempts"] == 1
+    expected = 60 if timeout_s is None else timeout_s  # None: botocore's default
+    assert (config.read_timeout, config.connect_timeout) == (expected, expected)
+    assert fn.timeout_s == timeout_s
+
+
 @pytest.mark.parametrize(
     ("args", "options", "message"),
     [
+        (("f",), {"timeout_s": 0}, "timeout_s=0: must be a finite number > 0"),
+        (("f",), {"timeout_s": "5"}, "timeout_s='5'"),
+        (
+            ("f",),
+            {"timeout_s": 5, "client": boto3.client("lambda", region_name="eu-west-1")},
+            "timeout_s=5: applies only to the client LambdaFunction creates",
+        ),
         (("",), {}, "function_name='': must be a non-empty string"),
         ((None,), {}, "function_name=None"),
         (("f",), {"mode": "Event"}, "mode='Event': must be 'sync' or 'async'"),

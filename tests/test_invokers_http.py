@@ -344,6 +344,8 @@ def test_a_given_client_is_used_and_not_closed(server: LocalHttpServer) -> None:
         ("https://", {}, "must be an absolute URL with scheme"),
         ("u:pw@example.com/fn?k=v", {}, r"url='example.com/fn\?…': must be"),
         (None, {}, "url=None: must be"),
+        ("http://[::1", {}, r"url='http://\[::1': not a valid URL \(Invalid IPv6 URL\)"),
+        ("https://u:pw@[::1/fn?k=v", {}, r"url='https://\[::1/fn\?…': not a valid URL"),
         ("https://h/fn", {"timeout_s": 0}, "timeout_s=0: must be a finite number > 0"),
         ("https://h/fn", {"timeout_s": -1.5}, "timeout_s=-1.5"),
         ("https://h/fn", {"method": "PO ST"}, "method='PO ST': must be an HTTP method"),

@@ -234,8 +234,8 @@ def test_shorthands_build_the_parts_on_the_policy_clock(clock: FakeClock) -> Non
     policy = Policy(retry=3, bulkhead=10, timeout=2.0, clock=clock)
     assert isinstance(policy.retry, Retry) and policy.retry.attempts == 3
     assert policy.retry.clock is clock
-    assert isinstance(policy.bulkhead, Bulkhead) and policy.bulkhead.limit == 10
-    assert isinstance(policy.timeout, Timeout) and policy.timeout.seconds == 2.0
+    assert isinstance(policy.bulkhead, Bulkhead) and policy.bulkhead.max_concurrent == 10
+    assert isinstance(policy.timeout, Timeout) and policy.timeout.timeout_s == 2.0
     assert "retry=Retry(attempts=3" in repr(policy) and "Bulkhead(max_concurrent=10" in repr(policy)
 
 

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from resilience import (
+    SYSTEM_CLOCK,
     CircuitOpenError,
     InvalidUsage,
     Ledger,
@@ -147,9 +148,9 @@ def test_exceptions_outside_on_are_not_retried(mode: str, clock: FakeClock) -> N
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("on", [None, Exception, CircuitOpenError])
+@pytest.mark.parametrize("on", [None, Exception, (ConnectionError, Exception)])
 def test_circuit_open_is_never_retried(mode: str, on: Any, clock: FakeClock) -> None:
-    """An open breaker is never retried, even when ``on=`` names it."""
+    """An open breaker is never retried, even when ``on=`` covers it."""
     calls = []
 
     def body() -> None:
@@ -394,6 +395,10 @@ def test_ledger_gets_one_row_per_attempt_and_one_per_call(mode: str, clock: Fake
     assert {r.function for r in ledger.records()} == {"make.<locals>." + fn.__name__}
 
 
+class OpenSubclass(CircuitOpenError):
+    """A CircuitOpenError of the user's own."""
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -401,6 +406,10 @@ def test_ledger_gets_one_row_per_attempt_and_one_per_call(mode: str, clock: Fake
         ({"attempts": 2.5}, r"attempts=2.5"),
         ({"on": [ValueError, "x"]}, r"'x' is not an exception class"),
         ({"on": KeyboardInterrupt}, r"KeyboardInterrupt is not an Exception subclass"),
+        ({"on": CircuitOpenError}, r"on=.*CircuitOpenError.*an open breaker is never retried"),
+        ({"on": (ValueError, CircuitOpenError)}, r"CircuitOpenError.*never retried"),
+        ({"on": OpenSubclass}, r"OpenSubclass is a CircuitOpenError.*never retried"),
+        ({"on": "ValueError"}, r"on='ValueError': a string, not an exception class"),
         ({"backoff_s": -1}, r"backoff_s=-1: must be a finite number >= 0"),
         ({"backoff_s": 5, "max_backoff_s": 1}, r"max_backoff_s=1: must be >= backoff_s=5"),
         ({"jitter": "half"}, r"jitter='half': must be one of"),
@@ -455,3 +464,26 @@ def test_doctests() -> None:
 
     module = importlib.import_module("resilience.retry")
     assert doctest.testmod(module).failed == 0
+
+
+def test_budget_without_a_clock_runs_on_the_clock_of_its_retry(clock: FakeClock) -> None:
+    """A RetryBudget built without clock= takes its Retry's clock: its window is fake time."""
+    budget = RetryBudget(ratio=0.5, min_retries=0, window_s=10)
+    fn = retry(attempts=2, budget=budget, clock=clock)(lambda: "ok")
+    for _ in range(4):
+        fn()
+    assert budget.available == 2  # 0 + 0.5 x 4 calls
+    clock.advance(11)  # the window passes in fake time
+    assert budget.available == 0
+    assert retry(attempts=2, budget=budget, clock=clock).budget is budget  # same clock: fine
+
+
+def test_budget_shared_by_retries_on_different_clocks_is_refused(clock: FakeClock) -> None:
+    """One budget, one clock: a Retry on another clock than the one it took is an error."""
+    budget = RetryBudget()
+    retry(budget=budget, clock=clock)
+    with pytest.raises(InvalidUsage, match=r"budget=RetryBudget\(.*\): runs on FakeClock"):
+        retry(budget=budget)  # the system clock
+    own = RetryBudget(clock=SYSTEM_CLOCK)
+    with pytest.raises(InvalidUsage, match="runs on SystemClock"):
+        retry(budget=own, clock=clock)

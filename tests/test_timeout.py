@@ -1,8 +1,10 @@
 """resilience.timeout: asyncio.timeout for coroutines, an abandoned worker thread otherwise.
 
-Coroutine tests run on a virtual-time loop (no real waiting). The few thread tests use
-a 0.05 s real timeout: the worker blocks on an Event that the test sets only after the
-timeout fired, so the wait is the timeout itself and nothing more.
+Coroutine tests run on a virtual-time loop, thread tests on a FakeClock that the
+function (``clock.sleep``) or the test (``clock.advance``) moves past the deadline: no
+real waiting. One test, ``test_system_clock_deadline_is_real_time``, keeps a 0.01 s
+real timeout on purpose: it is the only proof that the system-clock path (a plain
+blocking wait) works.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from resilience import InvalidUsage, Ledger, TimeoutExceeded, timeout
 from resilience.ledger import collect_sizes, report_sizes
 from resilience.testing import FakeClock
 
-REAL_TIMEOUT_S = 0.05
+REAL_TIMEOUT_S = 0.01
 
 
 def test_fast_coroutine_returns_its_result() -> None:
@@ -75,6 +77,19 @@ def test_timeout_error_from_the_coroutine_passes_through() -> None:
     assert error is own
 
 
+def test_timeout_error_from_the_plain_function_passes_through() -> None:
+    """A plain function's own TimeoutError is re-raised as is, not taken for ours."""
+    own = TimeoutError("the socket's own timeout")
+
+    @timeout(10)
+    def fn() -> None:
+        raise own
+
+    with pytest.raises(TimeoutError) as info:
+        fn()
+    assert info.value is own
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_user_errors_pass_through_unchanged(mode: str) -> None:
     """An exception from the function is re-raised as the same object."""
@@ -109,22 +124,82 @@ def test_fast_function_returns_from_its_worker() -> None:
     assert where(7) == (7, True)
 
 
-def test_slow_function_is_abandoned_not_killed() -> None:
+def test_slow_function_is_abandoned_not_killed(clock: FakeClock) -> None:
     """The caller gets TimeoutExceeded at the deadline; the worker finishes later."""
     release, finished = threading.Event(), threading.Event()
 
-    @timeout(REAL_TIMEOUT_S)
+    @timeout(2.5, clock=clock)
     def blocked() -> str:
+        clock.sleep(60)  # a minute of work, in fake time
         release.wait(10)
         finished.set()
         return "late"
 
     with pytest.raises(TimeoutExceeded) as info:
         blocked()
-    assert info.value.timeout_s == REAL_TIMEOUT_S and info.value.name.endswith("blocked")
+    assert info.value.timeout_s == 2.5 and info.value.name.endswith("blocked")
     assert not finished.is_set()  # still running: abandoned, not killed
     release.set()
     assert finished.wait(10)
+
+
+def test_deadline_fires_when_the_test_advances_the_clock(clock: FakeClock) -> None:
+    """A blocked call times out once someone else moves the clock past the deadline."""
+    entered, release = threading.Event(), threading.Event()
+
+    @timeout(30, clock=clock)
+    def blocked() -> None:
+        entered.set()
+        release.wait(10)
+
+    def advance() -> None:
+        assert entered.wait(10)
+        clock.advance(29.0)  # not yet
+        clock.advance(1.0)  # now
+
+    mover = threading.Thread(target=advance)
+    mover.start()
+    try:
+        with pytest.raises(TimeoutExceeded):
+            blocked()
+    finally:
+        release.set()
+        mover.join(10)
+    assert clock.monotonic() == 1030.0
+
+
+@pytest.mark.parametrize(
+    ("work_s", "times_out"), [(0.5, False), (2.0, False), (2.01, True), (60.0, True)]
+)
+def test_finish_time_on_the_clock_decides(clock: FakeClock, work_s: float, times_out: bool) -> None:
+    """A call that finished after the deadline in clock time is a timeout, even if it returned."""
+
+    @timeout(2, clock=clock)
+    def work() -> str:
+        clock.sleep(work_s)
+        return "done"
+
+    if times_out:
+        with pytest.raises(TimeoutExceeded):
+            work()
+    else:
+        assert work() == "done"
+
+
+def test_system_clock_deadline_is_real_time() -> None:
+    """The one real wait (0.01 s): with the system clock the caller blocks in real time."""
+    release = threading.Event()
+
+    @timeout(REAL_TIMEOUT_S)
+    def blocked() -> None:
+        release.wait(10)
+
+    try:
+        with pytest.raises(TimeoutExceeded) as info:
+            blocked()
+    finally:
+        release.set()
+    assert info.value.timeout_s == REAL_TIMEOUT_S
 
 
 def test_worker_runs_in_a_copy_of_the_callers_context() -> None:
@@ -198,10 +273,10 @@ def test_ledger_gets_the_sizes_reported_in_the_worker(clock: FakeClock) -> None:
 @pytest.mark.parametrize(
     ("args", "kwargs", "message"),
     [
-        ((0,), {}, r"seconds=0: must be a finite number > 0"),
-        ((-1,), {}, r"seconds=-1"),
-        ((float("inf"),), {}, r"seconds=inf"),
-        (("5",), {}, r"seconds='5'"),
+        ((0,), {}, r"timeout_s=0: must be a finite number > 0"),
+        ((-1,), {}, r"timeout_s=-1"),
+        ((float("inf"),), {}, r"timeout_s=inf"),
+        (("5",), {}, r"timeout_s='5'"),
         ((1,), {"name": 3}, r"name=3: must be a string"),
         ((1,), {"ledger": "x"}, r"ledger='x': must be a resilience.Ledger"),
     ],
@@ -218,3 +293,22 @@ def test_decorating_a_non_callable_fails() -> None:
     """timeout(1)(None) says what it needs."""
     with pytest.raises(InvalidUsage, match="decorates a callable"):
         timeout(1)(None)  # type: ignore[arg-type]
+
+
+def test_the_limit_is_timeout_s_everywhere() -> None:
+    """timeout_s is the parameter (positional or keyword), the attribute and the repr."""
+    by_position, by_keyword = timeout(1.5), timeout(timeout_s=1.5)
+    assert by_position.timeout_s == by_keyword.timeout_s == 1.5
+    assert repr(by_keyword) == "Timeout(timeout_s=1.5, name=None)"
+
+
+def test_name_defaults_to_the_functions_name(clock: FakeClock) -> None:
+    """name=None (the default) means the decorated function's name in TimeoutExceeded."""
+
+    @timeout(1, name=None, clock=clock)
+    def slow() -> None:
+        clock.sleep(2)
+
+    with pytest.raises(TimeoutExceeded) as info:
+        slow()
+    assert info.value.name == slow.__qualname__

@@ -3,6 +3,14 @@
 Needs the ``aws`` extra (boto3). Credentials and region come from boto3's usual
 sources (environment, shared config, instance role) or from the client you pass;
 callwise never reads, stores or prints them.
+
+botocore's own retries are off in the client :class:`LambdaFunction` builds (one
+attempt per call): retrying is the job of :func:`resilience.retry` (or a Policy),
+which has a retry budget and records every attempt in the ledger. With botocore's
+retries on as well (its default: up to 5 attempts in legacy mode, 3 in standard),
+the two would multiply (3 x 5 = 15 invocations of a function that may not be
+idempotent, most of them invisible to the ledger and the budget). To keep
+botocore's retries, pass your own client.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .._validate import positive
 from ..errors import FunctionError, InvalidUsage
 from ..ledger import report_sizes
 from ._common import (
@@ -37,8 +46,12 @@ class LambdaFunction:
             the event and applies the function's async retry and destination settings)
             and returns the request id.
         client: a boto3 Lambda client; by default ``boto3.client("lambda")`` is
-            created on first call.
+            created on first call, with botocore's retries off (see the module
+            docstring) and ``timeout_s``.
         qualifier: a version or alias.
+        timeout_s: read and connect timeout of the default client, seconds (None:
+            botocore's, 60 s). A sync invoke waits for the function: give more than
+            the function's own timeout. Configure a client you pass yourself.
 
     The payload is sent as JSON (bytes as they are). When the response carries a
     ``FunctionError`` (the function raised, or its runtime failed),
@@ -58,14 +71,21 @@ class LambdaFunction:
         mode: Mode = "sync",
         client: Any = None,
         qualifier: str | None = None,
+        timeout_s: float | None = None,
     ) -> None:
         self.function_name = check_name("function_name", function_name)
         self.mode: Mode = check_mode(mode)
         self.qualifier = optional_name("qualifier", qualifier)
+        self.timeout_s = None if timeout_s is None else positive("timeout_s", timeout_s)
         if client is None:
             require("boto3", "aws")
         elif not callable(getattr(client, "invoke", None)):
             raise InvalidUsage(f"client={type(client).__name__}: has no invoke() method")
+        elif self.timeout_s is not None:
+            raise InvalidUsage(
+                f"timeout_s={timeout_s!r}: applies only to the client LambdaFunction "
+                "creates; give the client you pass a botocore.config.Config(read_timeout=...)"
+            )
         self._client = client
         self._lock = threading.Lock()
         suffix = f":{self.qualifier}" if self.qualifier else ""
@@ -106,7 +126,11 @@ class LambdaFunction:
         with self._lock:
             if self._client is None:
                 boto3 = require("boto3", "aws")
-                self._client = boto3.client("lambda")
+                config = require("botocore.config", "aws")
+                options: dict[str, Any] = {"retries": {"total_max_attempts": 1}}
+                if self.timeout_s is not None:
+                    options.update(read_timeout=self.timeout_s, connect_timeout=self.timeout_s)
+                self._client = boto3.client("lambda", config=config.Config(**options))
             return self._client
 
     def __repr__(self) -> str:

@@ -32,6 +32,22 @@ Signer = Callable[["httpx.Request"], "httpx.Request | None"]
 _METHOD = re.compile(r"[A-Z]+")
 
 
+def _shown(url: object) -> object:
+    """A bad ``url`` as an error may show it: without anything that may be a credential."""
+    if not isinstance(url, str):
+        return url
+    rest, query = url.split("#")[0], ""
+    if "?" in rest:
+        rest, query = rest.split("?", 1)[0], "?…"
+    if "://" in url:
+        try:
+            return display_url(url)
+        except ValueError:  # urlsplit refuses it: strip user info by hand
+            scheme, rest = rest.split("://", 1)
+            return f"{scheme}://{rest.rsplit('@', 1)[-1]}{query}"
+    return rest.rsplit("@", 1)[-1] + query
+
+
 class _HttpFunctionBase:
     """What both HTTP invokers share: checks, request building, answer decoding."""
 
@@ -48,17 +64,16 @@ class _HttpFunctionBase:
         client: Any = None,
     ) -> None:
         self._httpx = require("httpx", "http")
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            # Show the URL without anything that may be a credential.
-            if not isinstance(url, str):
-                shown: object = url
-            elif "://" in url:
-                shown = display_url(url)
-            else:
-                shown = url.split("?")[0].rsplit("@", 1)[-1] + ("?…" if "?" in url else "")
+        try:
+            parts = urlsplit(url) if isinstance(url, str) else None
+        except ValueError as exc:  # e.g. an unclosed IPv6 bracket
             raise InvalidUsage(
-                f"url={shown!r}: must be an absolute URL with scheme "
+                f"url={_shown(url)!r}: not a valid URL ({exc}); give an absolute URL with "
+                "scheme http:// or https:// and a host, e.g. 'https://example.com/api/fn'"
+            ) from None
+        if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise InvalidUsage(
+                f"url={_shown(url)!r}: must be an absolute URL with scheme "
                 "http:// or https:// and a host, e.g. 'https://example.com/api/fn'"
             )
         if not (isinstance(method, str) and _METHOD.fullmatch(method.upper())):
