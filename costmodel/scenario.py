@@ -24,13 +24,15 @@ the file, the field and the reason.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
-from .errors import InvalidUsage
+from .errors import InvalidFile, InvalidUsage
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,7 +47,10 @@ __all__ = [
     "Scenario",
     "TraceArrivals",
     "Window",
+    "load_scenario",
 ]
+
+T = TypeVar("T")
 
 WindowKind = Literal["outage", "hang", "slowdown", "flapping"]
 WINDOW_KINDS: tuple[str, ...] = ("outage", "hang", "slowdown", "flapping")
@@ -127,7 +132,7 @@ class ConstantRate:
         _number("duration_s", self.duration_s, strict=True)
 
     def times_s(self, rng: np.random.Generator) -> np.ndarray[Any, np.dtype[np.float64]]:
-        count = int(round(self.rate_per_s * self.duration_s))
+        count = round(self.rate_per_s * self.duration_s)
         return np.arange(count, dtype=np.float64) / float(self.rate_per_s)
 
 
@@ -433,7 +438,184 @@ def _check_overlaps(windows: Sequence[Window]) -> None:
                 )
 
 
-def _mapping(name: str, value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InvalidUsage(f"{name}={value!r}: must be a table")
-    return value
+# -- files -----------------------------------------------------------------------------
+
+_TOP_LEVEL = ("scenario", "arrivals", "downstream", "windows", "simulation", "policies")
+_SCENARIO_FIELDS = ("name", "keys", "key_skew", "caller_work_ms")
+_ARRIVAL_FIELDS = {
+    "constant": ("kind", "rate_per_s", "duration_s"),
+    "poisson": ("kind", "rate_per_s", "duration_s"),
+    "logs": ("kind", "path", "column"),
+}
+_DOWNSTREAM_FIELDS = (
+    "latency",
+    "latency_ms",
+    "error_rate",
+    "error_latency_ms",
+    "timeout_s",
+    "invoke_overhead_ms",
+)
+_WINDOW_FIELDS = ("kind", "start_s", "end_s", "error_rate", "factor", "up_s", "down_s", "down")
+_LATENCY_FIELDS = {
+    "fixed": ("kind", "duration_ms"),
+    "lognormal": ("kind", "p50_ms", "p99_ms"),
+    "empirical": ("kind", "samples_ms", "path"),
+}
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file, turning syntax errors into :class:`InvalidFile`."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise InvalidFile(str(path), "-", "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidFile(str(path), "-", f"not valid TOML: {exc}") from exc
+
+
+class FileContext:
+    """Turns errors raised while building objects from a file into InvalidFile."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+
+    def fail(self, field_: str, reason: str) -> InvalidFile:
+        return InvalidFile(self.path, field_, reason)
+
+    def table(self, field_: str, value: Any, allowed: Sequence[str]) -> Mapping[str, Any]:
+        """``value`` as a table whose keys are all in ``allowed``."""
+        if not isinstance(value, Mapping):
+            raise self.fail(field_, f"must be a table, got {value!r}")
+        for key in value:
+            if key not in allowed:
+                raise self.fail(
+                    f"{field_}.{key}", f"unknown field; allowed: {', '.join(allowed)}"
+                )
+        return value
+
+    def build(self, field_: str, factory: Callable[..., T], /, **kwargs: Any) -> T:
+        """``factory(**kwargs)``, an InvalidUsage becoming InvalidFile on ``field.param``."""
+        try:
+            return factory(**kwargs)
+        except (InvalidUsage, TypeError) as exc:
+            if isinstance(exc, InvalidFile):
+                raise
+            message = str(exc)
+            match = re.match(r"(\w+(?:\[\d+\])?)(?:=| \()", message)
+            where = field_
+            if match:
+                where = f"{field_}.{match.group(1)}" if field_ else match.group(1)
+            raise self.fail(where or "-", message) from exc
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario from a TOML file.
+
+    Tables: ``[scenario]`` (``name``, ``keys``, ``key_skew``, ``caller_work_ms``),
+    ``[arrivals]`` (``kind = "constant" | "poisson"`` with ``rate_per_s`` and
+    ``duration_s``, or ``kind = "logs"`` with ``path`` to a log file read by
+    :func:`costmodel.read_logs`), ``[downstream]`` (``latency`` as a number of ms or
+    ``{kind = "lognormal", p50_ms = ..., p99_ms = ...}``, ``error_rate``,
+    ``error_latency_ms``, ``timeout_s``, ``invoke_overhead_ms``) and ``[[windows]]``
+    (``kind``, ``start_s``, ``end_s`` and the kind's own fields). ``[simulation]``
+    and ``[policies]`` are read by :func:`costmodel.load_simulation`.
+
+    Raises:
+        InvalidFile: naming the file, the field and the reason.
+    """
+    return scenario_from_mapping(read_toml(path), FileContext(path))
+
+
+def scenario_from_mapping(data: Mapping[str, Any], ctx: FileContext) -> Scenario:
+    """Build a :class:`Scenario` from parsed TOML (see :func:`load_scenario`)."""
+    for key in data:
+        if key not in _TOP_LEVEL:
+            raise ctx.fail(key, f"unknown table; allowed: {', '.join(_TOP_LEVEL)}")
+    head = ctx.table("scenario", data.get("scenario", {}), _SCENARIO_FIELDS)
+    if "arrivals" not in data:
+        raise ctx.fail("arrivals", "missing: say when calls arrive ([arrivals] kind = ...)")
+    if "downstream" not in data:
+        raise ctx.fail("downstream", "missing: describe the function called ([downstream])")
+    arrivals = _arrivals_from(data["arrivals"], ctx)
+    downstream = _downstream_from(data["downstream"], ctx)
+    raw_windows = data.get("windows", [])
+    if not isinstance(raw_windows, list):
+        raise ctx.fail("windows", "must be an array of tables ([[windows]])")
+    windows = tuple(
+        ctx.build(f"windows[{i}]", Window, **ctx.table(f"windows[{i}]", w, _WINDOW_FIELDS))
+        for i, w in enumerate(raw_windows)
+    )
+    try:
+        return ctx.build(
+            "", Scenario, arrivals=arrivals, downstream=downstream, windows=windows, **head
+        )
+    except InvalidFile as exc:
+        if exc.field in _SCENARIO_FIELDS:  # a field of the [scenario] table
+            raise ctx.fail(f"scenario.{exc.field}", exc.reason) from exc
+        raise
+
+
+def _arrivals_from(raw: Any, ctx: FileContext) -> ConstantRate | PoissonArrivals | TraceArrivals:
+    if not isinstance(raw, Mapping):
+        raise ctx.fail("arrivals", f"must be a table, got {raw!r}")
+    kind = raw.get("kind")
+    if kind not in _ARRIVAL_FIELDS:
+        raise ctx.fail("arrivals.kind", f"{kind!r}: must be one of {tuple(_ARRIVAL_FIELDS)}")
+    fields = dict(ctx.table("arrivals", raw, _ARRIVAL_FIELDS[kind]))
+    fields.pop("kind")
+    if kind == "constant":
+        return ctx.build("arrivals", ConstantRate, **fields)
+    if kind == "poisson":
+        return ctx.build("arrivals", PoissonArrivals, **fields)
+    log_path = fields.get("path")
+    if not isinstance(log_path, str):
+        raise ctx.fail("arrivals.path", "missing: the log file whose timestamps to replay")
+    from .logs import read_logs
+
+    resolved = Path(ctx.path).parent / log_path
+    frame = read_logs(resolved)
+    return ctx.build("arrivals", TraceArrivals.from_logs, frame=frame, column=fields.get("column"))
+
+
+def _downstream_from(raw: Any, ctx: FileContext) -> Downstream:
+    fields = dict(ctx.table("downstream", raw, _DOWNSTREAM_FIELDS))
+    if "latency_ms" in fields:
+        if "latency" in fields:
+            raise ctx.fail("downstream.latency_ms", "give latency or latency_ms, not both")
+        fields["latency"] = fields.pop("latency_ms")
+    if "latency" not in fields:
+        raise ctx.fail("downstream.latency", "missing: a number of ms or a distribution table")
+    fields["latency"] = _latency_from(fields["latency"], ctx)
+    return ctx.build("downstream", Downstream, **fields)
+
+
+def _latency_from(raw: Any, ctx: FileContext) -> Any:
+    from . import distributions
+
+    where = "downstream.latency"
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return ctx.build(where, distributions.fixed, duration_ms=raw)
+    if not isinstance(raw, Mapping):
+        raise ctx.fail(where, f"{raw!r}: must be a number of ms or a table with a kind")
+    kind = raw.get("kind")
+    if kind not in _LATENCY_FIELDS:
+        raise ctx.fail(f"{where}.kind", f"{kind!r}: must be one of {tuple(_LATENCY_FIELDS)}")
+    fields = dict(ctx.table(where, raw, _LATENCY_FIELDS[kind]))
+    fields.pop("kind")
+    if kind == "fixed":
+        return ctx.build(where, distributions.fixed, **fields)
+    if kind == "lognormal":
+        return ctx.build(where, distributions.lognormal, **fields)
+    if "path" in fields:
+        from .logs import read_logs
+
+        frame = read_logs(Path(ctx.path).parent / str(fields["path"]))
+        return ctx.build(where, distributions.empirical, samples=frame)
+    if "samples_ms" not in fields:
+        raise ctx.fail(where, "an empirical latency needs samples_ms or path")
+    return ctx.build(where, distributions.empirical, samples=fields["samples_ms"])
