@@ -493,9 +493,7 @@ class FileContext:
             raise self.fail(field_, f"must be a table, got {value!r}")
         for key in value:
             if key not in allowed:
-                raise self.fail(
-                    f"{field_}.{key}", f"unknown field; allowed: {', '.join(allowed)}"
-                )
+                raise self.fail(f"{field_}.{key}", f"unknown field; allowed: {', '.join(allowed)}")
         return value
 
     def build(self, field_: str, factory: Callable[..., T], /, **kwargs: Any) -> T:

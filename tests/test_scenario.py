@@ -179,7 +179,7 @@ def test_condition_follows_the_windows() -> None:
 
 def test_downstream_validates_its_fields() -> None:
     """Bad downstream values fail naming the field."""
-    with pytest.raises(InvalidUsage, match="error_rate=-0.1"):
+    with pytest.raises(InvalidUsage, match=r"error_rate=-0\.1"):
         Downstream(latency=10.0, error_rate=-0.1)
     with pytest.raises(InvalidUsage, match="latency='slow'"):
         Downstream(latency="slow")
