@@ -1,0 +1,537 @@
+"""Simulate: run a real resilience Policy through an outage in virtual time, then bill it.
+
+The code a user ships is the code we bill. :func:`simulate` builds the user's
+:class:`resilience.Policy` on a virtual clock, decorates a simulated downstream
+function with it, and turns every arrival of a :class:`~costmodel.Scenario` into a
+concurrent task on a :class:`~costmodel.vtime.VirtualTimeLoop`. Breakers open and
+half-open, retries back off, timeouts fire, bulkheads fill and caches single-flight
+exactly as in production, because they *are* the production code; only the clock and
+the downstream are simulated. An hour of traffic runs in seconds.
+
+Then it bills what happened on a provider from the catalog:
+
+- the **caller** (a function calling the downstream synchronously) is billed for
+  its own work plus the whole time it waited: every attempt, every backoff sleep,
+  nothing for an answer served by the cache or by a fallback after an open breaker;
+- the **callee** is billed for each execution that actually started, for as long as
+  it ran on the platform: a call the caller abandoned on its timeout keeps running
+  (and billing) until it ends or hits the callee's own platform timeout.
+
+A policy is given as a factory ``factory(sim) -> Policy`` that builds its parts with
+``clock=sim.clock`` (the virtual clock) and gives the Policy ``ledger=sim.ledger``;
+``sim.rng`` seeds the retry jitter so runs are reproducible. A ready-made Policy is
+accepted too when its parts were built with ``clock=VirtualClock()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from resilience import Ledger, Policy
+
+from ._engine import Engine
+from .billing import Bill, estimate
+from .errors import InvalidUsage
+from .scenario import Scenario
+from .vtime import VirtualClock, VirtualTimeLoop
+
+if TYPE_CHECKING:
+    from resilience.clock import Clock
+
+__all__ = [
+    "PolicyFactory",
+    "SimulationContext",
+    "SimulationResult",
+    "compare_policies",
+    "simulate",
+]
+
+OUTCOME_COLUMNS = ("ok", "error", "timeout", "rejected", "fallback", "cache_hit")
+BREAKER_STATES = ("closed", "half-open", "open")
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationContext:
+    """What a policy factory gets to build a Policy for one simulation.
+
+    Attributes:
+        clock: the virtual clock: give it as ``clock=`` to every time-aware part.
+        ledger: give it as the Policy's ``ledger=``; the simulation reads it.
+        rng: a seeded ``random.Random`` for the retry jitter (``retry(rng=...)``).
+        seed: the simulation's seed.
+    """
+
+    clock: Clock
+    ledger: Ledger
+    rng: random.Random
+    seed: int
+
+
+PolicyFactory = Callable[[SimulationContext], Policy]
+"""Builds a fresh Policy for one simulation run."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    """What happened when one policy met one scenario.
+
+    Attributes:
+        name: the policy's name.
+        scenario: the scenario run.
+        seed: its seed.
+        provider: the provider the bills are on.
+        ledger: the Policy's ledger as a frame (one row per call and per attempt).
+        calls: one row per call: ``start_s``, ``duration_ms`` (what the caller
+            waited), ``outcome`` (ledger outcome), ``error_type`` (what the caller
+            got raised, or missing).
+        executions: one row per callee execution: ``start_s``, ``billed_ms``,
+            ``failed``.
+        timeline: one row per simulated second (see :meth:`timeline_columns`).
+        caller_bill: the caller's bill (:class:`costmodel.Bill`).
+        callee_bill: the callee's bill.
+    """
+
+    name: str
+    scenario: Scenario
+    seed: int
+    provider: str
+    ledger: pd.DataFrame = field(repr=False)
+    calls: pd.DataFrame = field(repr=False)
+    executions: pd.DataFrame = field(repr=False)
+    timeline: pd.DataFrame = field(repr=False)
+    caller_bill: Bill = field(repr=False)
+    callee_bill: Bill = field(repr=False)
+
+    @staticmethod
+    def timeline_columns() -> tuple[str, ...]:
+        """Columns of :attr:`timeline`.
+
+        ``second`` (start of the second), ``requests`` (calls that arrived),
+        one count per call outcome (``ok``, ``error``, ``timeout``, ``rejected``,
+        ``fallback``, ``cache_hit``, by the second the call arrived), ``errors_seen``
+        (calls that raised to the caller), ``callee_calls`` (executions started),
+        ``breaker_state`` (``closed``/``half-open``/``open`` at the start of the
+        second, missing without a breaker), ``in_flight`` (calls in progress at the
+        start of the second), ``caller_cost_usd`` and ``callee_cost_usd`` (the bills
+        spread over the seconds the billed calls started in).
+        """
+        return (
+            "second",
+            "requests",
+            *OUTCOME_COLUMNS,
+            "errors_seen",
+            "callee_calls",
+            "breaker_state",
+            "in_flight",
+            "caller_cost_usd",
+            "callee_cost_usd",
+        )
+
+    @property
+    def total_cost(self) -> float:
+        """Caller plus callee, in the bills' currency."""
+        return float(self.caller_bill.total + self.callee_bill.total)
+
+    def latency_ms(self) -> dict[str, float]:
+        """Latency seen by the caller, ms: ``mean``, ``p50``, ``p95``, ``p99``, ``max``."""
+        values = self.calls["duration_ms"].to_numpy()
+        if values.size == 0:
+            return dict.fromkeys(("mean", "p50", "p95", "p99", "max"), 0.0)
+        p50, p95, p99 = np.percentile(values, [50, 95, 99])
+        return {
+            "mean": float(values.mean()),
+            "p50": float(p50),
+            "p95": float(p95),
+            "p99": float(p99),
+            "max": float(values.max()),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """One row for :func:`compare_policies` (see its columns)."""
+        outcomes = self.calls["outcome"].value_counts()
+        latency = self.latency_ms()
+        calls = len(self.calls)
+        caller_gb_s = _gb_seconds(self.calls["billed_ms"].to_numpy(), self._caller_memory_mb)
+        callee_gb_s = _gb_seconds(self.executions["billed_ms"].to_numpy(), self._callee_memory_mb)
+        total = self.total_cost
+        return {
+            "policy": self.name,
+            "calls": calls,
+            "caller_cost": float(self.caller_bill.total),
+            "callee_cost": float(self.callee_bill.total),
+            "total_cost": total,
+            "cost_per_million": total / calls * 1e6 if calls else 0.0,
+            "currency": self.caller_bill.currency,
+            "caller_gb_s": caller_gb_s,
+            "callee_gb_s": callee_gb_s,
+            "callee_calls": len(self.executions),
+            "rejected": int(outcomes.get("rejected", 0)),
+            "fallbacks": int(outcomes.get("fallback", 0)),
+            "cache_hits": int(outcomes.get("cache_hit", 0)),
+            "errors_seen": int(self.calls["error_type"].notna().sum()),
+            "latency_mean_ms": latency["mean"],
+            "latency_p50_ms": latency["p50"],
+            "latency_p99_ms": latency["p99"],
+        }
+
+    # memory sizes are kept for the GB-s figures (not part of the public fields)
+    _caller_memory_mb: float = field(default=0.0, repr=False)
+    _callee_memory_mb: float = field(default=0.0, repr=False)
+
+
+def _gb_seconds(billed_ms: np.ndarray[Any, Any], memory_mb: float) -> float:
+    return float(billed_ms.sum()) / 1000.0 * memory_mb / 1024.0
+
+
+def simulate(
+    policy: Policy | PolicyFactory,
+    scenario: Scenario,
+    *,
+    provider: str = "aws-lambda",
+    caller_memory_mb: float = 512.0,
+    callee_memory_mb: float = 1024.0,
+    seed: int = 0,
+    name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimulationResult:
+    """Run a Policy through a scenario in virtual time and bill caller and callee.
+
+    Args:
+        policy: a factory ``factory(sim: SimulationContext) -> resilience.Policy``
+            (preferred: each run starts from a fresh breaker and an empty cache), or a
+            Policy whose time-aware parts use ``clock=VirtualClock()``.
+        scenario: traffic and downstream behaviour.
+        provider: price sheet key for both bills (``costmodel.providers()``).
+        caller_memory_mb: memory of the calling function, MB.
+        callee_memory_mb: memory of the called function, MB.
+        seed: seeds the arrivals, the keys, the downstream draws and ``sim.rng``.
+        name: a label for the result (default: the Policy's name).
+        progress: called each simulated second as ``progress(calls_started, calls)``.
+
+    Returns:
+        A :class:`SimulationResult`.
+
+    Raises:
+        InvalidUsage: ``policy`` is neither a Policy nor a factory returning one,
+            or the scenario or a memory size is invalid.
+
+    Example:
+        >>> from resilience import Policy
+        >>> from costmodel import ConstantRate, Downstream, Scenario
+        >>> s = Scenario(arrivals=ConstantRate(rate_per_s=10, duration_s=60),
+        ...              downstream=Downstream(latency=100.0))
+        >>> result = simulate(lambda sim: Policy(name="bare", ledger=sim.ledger), s)
+        >>> result.summary()["callee_calls"], round(result.latency_ms()["p99"])
+        (600, 100)
+    """
+    if not isinstance(scenario, Scenario):
+        raise InvalidUsage(f"scenario={scenario!r}: must be a costmodel.Scenario")
+    for label, value in (("caller_memory_mb", caller_memory_mb), ("callee_memory_mb", callee_memory_mb)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise InvalidUsage(f"{label}={value!r}: must be a number of MB > 0")
+    if not (isinstance(policy, Policy) or callable(policy)):
+        raise InvalidUsage(
+            f"policy={policy!r}: must be a resilience.Policy or a factory "
+            "(sim -> Policy) that builds one"
+        )
+    loop = VirtualTimeLoop()
+    try:
+        return loop.run_until_complete(
+            _run(
+                policy,
+                scenario,
+                loop=loop,
+                provider=provider,
+                caller_memory_mb=float(caller_memory_mb),
+                callee_memory_mb=float(callee_memory_mb),
+                seed=seed,
+                name=name,
+                progress=progress,
+            )
+        )
+    finally:
+        _close(loop)
+
+
+def _close(loop: VirtualTimeLoop) -> None:
+    """Cancel what the policy left running (e.g. a background refresh), then close."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
+async def _run(
+    policy_or_factory: Policy | PolicyFactory,
+    scenario: Scenario,
+    *,
+    loop: VirtualTimeLoop,
+    provider: str,
+    caller_memory_mb: float,
+    callee_memory_mb: float,
+    seed: int,
+    name: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> SimulationResult:
+    ledger = Ledger()
+    if isinstance(policy_or_factory, Policy):
+        policy = policy_or_factory
+        ledger = _ledger_of(policy) or ledger
+    else:
+        sim = SimulationContext(
+            clock=loop.clock, ledger=ledger, rng=random.Random(seed), seed=seed
+        )
+        built = policy_or_factory(sim)
+        if not isinstance(built, Policy):
+            raise InvalidUsage(
+                f"policy: the factory returned {built!r}; it must return a resilience.Policy"
+            )
+        policy = built
+        ledger = _ledger_of(policy) or ledger
+    if _ledger_of(policy) is None:
+        raise InvalidUsage(
+            "policy: the Policy has no ledger; build it with ledger=sim.ledger so the "
+            "simulation can see each call's outcome"
+        )
+    count_hint: list[int] = []
+    engine = Engine(
+        scenario,
+        seed=seed,
+        state_of=_breaker_probe(policy),
+        progress=(
+            None
+            if progress is None
+            else lambda started: progress(started, count_hint[0] if count_hint else started)
+        ),
+    )
+    count_hint.append(len(engine.arrivals_s))
+    guarded = policy(engine.downstream)
+    await engine.run(guarded)
+    return _result(
+        engine,
+        ledger,
+        name=name or _policy_name(policy),
+        scenario=scenario,
+        seed=seed,
+        provider=provider,
+        caller_memory_mb=caller_memory_mb,
+        callee_memory_mb=callee_memory_mb,
+    )
+
+
+def _ledger_of(policy: Policy) -> Ledger | None:
+    ledger = getattr(policy, "ledger", None)
+    return ledger if isinstance(ledger, Ledger) else None
+
+
+def _policy_name(policy: Policy) -> str:
+    return str(getattr(policy, "name", None) or "policy")
+
+
+def _breaker_probe(policy: Policy) -> Callable[[], str | None]:
+    breaker = getattr(policy, "breaker", None)
+    if breaker is None:
+        return lambda: None
+
+    def state() -> str | None:
+        value = breaker.current_state
+        return str(value).replace("_", "-").lower()
+
+    return state
+
+
+def _result(
+    engine: Engine,
+    ledger: Ledger,
+    *,
+    name: str,
+    scenario: Scenario,
+    seed: int,
+    provider: str,
+    caller_memory_mb: float,
+    callee_memory_mb: float,
+) -> SimulationResult:
+    frame = ledger.to_frame()
+    call_rows = frame[frame["kind"] == "call"]
+    count = len(engine.call_start_s)
+    if len(call_rows) != count:
+        raise InvalidUsage(
+            f"policy: its ledger holds {len(call_rows)} call rows for {count} calls; "
+            "give the Policy a ledger of its own (sim.ledger), unbounded"
+        )
+    # Call rows are recorded when calls end; match them to calls by start time.
+    order = np.argsort(call_rows["start_s"].to_numpy(), kind="stable")
+    outcomes = call_rows["outcome"].to_numpy()[order]
+    starts = np.asarray(engine.call_start_s)
+    by_start = np.argsort(starts, kind="stable")
+    outcome = np.empty(count, dtype=object)
+    outcome[by_start] = outcomes
+    duration_ms = np.asarray(engine.call_duration_s) * 1000.0
+    calls = pd.DataFrame(
+        {
+            "start_s": starts,
+            "duration_ms": duration_ms,
+            "billed_ms": duration_ms + scenario.caller_work_ms,
+            "outcome": pd.Series(outcome, dtype="string"),
+            "error_type": pd.Series(engine.call_raised, dtype="string"),
+        }
+    )
+    executions = pd.DataFrame(
+        {
+            "start_s": np.asarray(engine.exec_start_s, dtype=np.float64),
+            "billed_ms": np.asarray(engine.exec_billed_ms, dtype=np.float64),
+            "failed": np.asarray(engine.exec_failed, dtype=bool),
+        }
+    )
+    caller_bill = estimate(
+        provider,
+        invocations=count,
+        duration_ms=calls["billed_ms"].to_numpy(),
+        memory_mb=caller_memory_mb,
+    )
+    callee_bill = estimate(
+        provider,
+        invocations=len(executions),
+        duration_ms=executions["billed_ms"].to_numpy(),
+        memory_mb=callee_memory_mb,
+    )
+    timeline = _timeline(engine, calls, executions, caller_bill, callee_bill)
+    return SimulationResult(
+        name=name,
+        scenario=scenario,
+        seed=seed,
+        provider=provider,
+        ledger=frame,
+        calls=calls,
+        executions=executions,
+        timeline=timeline,
+        caller_bill=caller_bill,
+        callee_bill=callee_bill,
+        _caller_memory_mb=caller_memory_mb,
+        _callee_memory_mb=callee_memory_mb,
+    )
+
+
+def _spread(bill: Bill, billed_ms: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Each invocation's share of a bill: requests per invocation, the rest per ms."""
+    if billed_ms.size == 0:
+        return billed_ms.astype(np.float64)
+    lines = bill.lines
+    per_request = lines["unit"].astype(str).str.contains("request|invocation", case=False)
+    request_cost = float(lines.loc[per_request, "cost"].sum())
+    other = float(bill.total) - request_cost
+    total_ms = float(billed_ms.sum())
+    share = billed_ms / total_ms * other if total_ms > 0 else np.zeros_like(billed_ms)
+    return share + request_cost / billed_ms.size
+
+
+def _timeline(
+    engine: Engine,
+    calls: pd.DataFrame,
+    executions: pd.DataFrame,
+    caller_bill: Bill,
+    callee_bill: Bill,
+) -> pd.DataFrame:
+    seconds = max(int(np.ceil(engine.scenario.duration_s)), len(engine.tick_s) - 1, 1)
+    index = pd.RangeIndex(seconds, name="second")
+
+    def per_second(start_s: pd.Series | np.ndarray[Any, Any], weights: Any = None) -> Any:
+        bins = np.minimum(np.asarray(start_s, dtype=np.float64).astype(np.int64), seconds - 1)
+        return np.bincount(bins, weights=weights, minlength=seconds)[:seconds]
+
+    frame = pd.DataFrame(index=index)
+    frame["requests"] = per_second(calls["start_s"]).astype(np.int64)
+    for outcome in OUTCOME_COLUMNS:
+        mask = (calls["outcome"] == outcome).to_numpy(dtype=bool)
+        frame[outcome] = per_second(calls["start_s"][mask]).astype(np.int64)
+    raised = calls["error_type"].notna().to_numpy(dtype=bool)
+    frame["errors_seen"] = per_second(calls["start_s"][raised]).astype(np.int64)
+    frame["callee_calls"] = per_second(executions["start_s"]).astype(np.int64)
+    ticks = pd.DataFrame(
+        {"state": engine.tick_state, "in_flight": engine.tick_in_flight},
+        index=np.asarray(engine.tick_s, dtype=np.float64).astype(np.int64),
+    )
+    ticks = ticks[~ticks.index.duplicated(keep="first")].reindex(index)
+    frame["breaker_state"] = pd.Series(ticks["state"].to_numpy(), index=index, dtype="string")
+    frame["in_flight"] = ticks["in_flight"].fillna(0).astype(np.int64).to_numpy()
+    caller_share = _spread(caller_bill, calls["billed_ms"].to_numpy())
+    callee_share = _spread(callee_bill, executions["billed_ms"].to_numpy())
+    frame["caller_cost_usd"] = per_second(calls["start_s"], caller_share)
+    frame["callee_cost_usd"] = per_second(executions["start_s"], callee_share)
+    return frame.reset_index()
+
+
+def compare_policies(
+    policies: Mapping[str, Policy | PolicyFactory],
+    scenario: Scenario,
+    *,
+    provider: str = "aws-lambda",
+    caller_memory_mb: float = 512.0,
+    callee_memory_mb: float = 1024.0,
+    seed: int = 0,
+    progress: Callable[[str, int, int], None] | None = None,
+    results: dict[str, SimulationResult] | None = None,
+) -> pd.DataFrame:
+    """Run several policies against the same seeded scenario; one row each.
+
+    Args:
+        policies: ``{name: factory}`` (factories as for :func:`simulate`).
+        scenario: the scenario, identical for every policy (same arrivals, same keys).
+        provider: price sheet key for the bills.
+        caller_memory_mb: memory of the calling function, MB.
+        callee_memory_mb: memory of the called function, MB.
+        seed: the seed shared by every run.
+        progress: called as ``progress(name, calls_started, calls)`` while running.
+        results: a dict to fill with each :class:`SimulationResult` (for plots).
+
+    Returns:
+        A DataFrame indexed by policy name with columns ``calls``, ``caller_cost``,
+        ``callee_cost``, ``total_cost``, ``cost_per_million``, ``currency``,
+        ``caller_gb_s``, ``callee_gb_s``, ``callee_calls``, ``rejected``,
+        ``fallbacks``, ``cache_hits``, ``errors_seen`` (calls that raised to the
+        user), ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p99_ms``.
+
+    Example:
+        >>> from resilience import Policy
+        >>> from costmodel import ConstantRate, Downstream, Scenario
+        >>> s = Scenario(arrivals=ConstantRate(rate_per_s=5, duration_s=10),
+        ...              downstream=Downstream(latency=50.0))
+        >>> table = compare_policies({"bare": lambda sim: Policy(ledger=sim.ledger)}, s)
+        >>> int(table.loc["bare", "callee_calls"])
+        50
+    """
+    if not isinstance(policies, Mapping) or not policies:
+        raise InvalidUsage(f"policies={policies!r}: must be a non-empty {{name: factory}} dict")
+    rows = []
+    for label, factory in policies.items():
+        report = None if progress is None else _named(progress, label)
+        result = simulate(
+            factory,
+            scenario,
+            provider=provider,
+            caller_memory_mb=caller_memory_mb,
+            callee_memory_mb=callee_memory_mb,
+            seed=seed,
+            name=label,
+            progress=report,
+        )
+        if results is not None:
+            results[label] = result
+        rows.append(result.summary())
+    return pd.DataFrame(rows).set_index("policy")
+
+
+def _named(progress: Callable[[str, int, int], None], label: str) -> Callable[[int, int], None]:
+    return lambda started, total: progress(label, started, total)
+
+
