@@ -191,7 +191,8 @@ class TraceArrivals:
 
     def times_s(self, rng: np.random.Generator) -> np.ndarray[Any, np.dtype[np.float64]]:
         values = np.sort(np.asarray(self.offsets_s, dtype=np.float64))
-        return values - values[0]
+        offsets: np.ndarray[Any, np.dtype[np.float64]] = values - values[0]
+        return offsets
 
     @classmethod
     def from_logs(cls, frame: pd.DataFrame, *, column: str | None = None) -> TraceArrivals:
