@@ -158,8 +158,6 @@ class SimulationResult:
         outcomes = self.calls["outcome"].value_counts()
         latency = self.latency_ms()
         calls = len(self.calls)
-        caller_gb_s = _gb_seconds(self.calls["billed_ms"].to_numpy(), self._caller_memory_mb)
-        callee_gb_s = _gb_seconds(self.executions["billed_ms"].to_numpy(), self._callee_memory_mb)
         total = self.total_cost
         return {
             "policy": self.name,
@@ -169,8 +167,8 @@ class SimulationResult:
             "total_cost": total,
             "cost_per_million": total / calls * 1e6 if calls else 0.0,
             "currency": self.caller_bill.currency,
-            "caller_gb_s": caller_gb_s,
-            "callee_gb_s": callee_gb_s,
+            "caller_gb_s": float(self.caller_bill.usage.get("gb_seconds", 0.0)),
+            "callee_gb_s": float(self.callee_bill.usage.get("gb_seconds", 0.0)),
             "callee_calls": len(self.executions),
             "rejected": int(outcomes.get("rejected", 0)),
             "fallbacks": int(outcomes.get("fallback", 0)),
@@ -180,14 +178,6 @@ class SimulationResult:
             "latency_p50_ms": latency["p50"],
             "latency_p99_ms": latency["p99"],
         }
-
-    # memory sizes are kept for the GB-s figures (not part of the public fields)
-    _caller_memory_mb: float = field(default=0.0, repr=False)
-    _callee_memory_mb: float = field(default=0.0, repr=False)
-
-
-def _gb_seconds(billed_ms: np.ndarray[Any, Any], memory_mb: float) -> float:
-    return float(billed_ms.sum()) / 1000.0 * memory_mb / 1024.0
 
 
 def simulate(
@@ -298,6 +288,7 @@ async def _run(
             )
         policy = built
         ledger = _ledger_of(policy) or ledger
+    _check_clocks(policy, loop)
     if _ledger_of(policy) is None:
         raise InvalidUsage(
             "policy: the Policy has no ledger; build it with ledger=sim.ledger so the "
@@ -327,6 +318,26 @@ async def _run(
         caller_memory_mb=caller_memory_mb,
         callee_memory_mb=callee_memory_mb,
     )
+
+
+def _check_clocks(policy: Policy, loop: VirtualTimeLoop) -> None:
+    """Every time-aware part must read the virtual clock of this very loop."""
+    for part in ("policy", "breaker", "retry", "cache", "bulkhead"):
+        owner = policy if part == "policy" else getattr(policy, part, None)
+        clock = getattr(owner, "clock", None)
+        if owner is None or clock is None:
+            continue
+        where = "policy" if part == "policy" else f"policy.{part}"
+        if not isinstance(clock, VirtualClock):
+            raise InvalidUsage(
+                f"{where}: runs on {clock!r}; in a simulation build it with "
+                "clock=sim.clock (or clock=costmodel.VirtualClock())"
+            )
+        if clock.bound_loop not in (None, loop):
+            raise InvalidUsage(
+                f"{where}: its clock belongs to another simulation; build the policy "
+                "afresh for each run (give simulate a factory)"
+            )
 
 
 def _ledger_of(policy: Policy) -> Ledger | None:
@@ -393,18 +404,8 @@ def _result(
             "failed": np.asarray(engine.exec_failed, dtype=bool),
         }
     )
-    caller_bill = estimate(
-        provider,
-        invocations=count,
-        duration_ms=calls["billed_ms"].to_numpy(),
-        memory_mb=caller_memory_mb,
-    )
-    callee_bill = estimate(
-        provider,
-        invocations=len(executions),
-        duration_ms=executions["billed_ms"].to_numpy(),
-        memory_mb=callee_memory_mb,
-    )
+    caller_bill = _bill(provider, calls["billed_ms"].to_numpy(), caller_memory_mb)
+    callee_bill = _bill(provider, executions["billed_ms"].to_numpy(), callee_memory_mb)
     timeline = _timeline(engine, calls, executions, caller_bill, callee_bill)
     return SimulationResult(
         name=name,
@@ -417,8 +418,15 @@ def _result(
         timeline=timeline,
         caller_bill=caller_bill,
         callee_bill=callee_bill,
-        _caller_memory_mb=caller_memory_mb,
-        _callee_memory_mb=callee_memory_mb,
+    )
+
+
+def _bill(provider: str, billed_ms: np.ndarray[Any, Any], memory_mb: float) -> Bill:
+    """One invocation per sample, each rounded up by the provider's rules."""
+    if billed_ms.size == 0:
+        return estimate(provider, invocations=0, duration_ms=1.0, memory_mb=memory_mb)
+    return estimate(
+        provider, invocations=billed_ms.size, duration_ms=billed_ms, memory_mb=memory_mb
     )
 
 
@@ -427,8 +435,7 @@ def _spread(bill: Bill, billed_ms: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]
     if billed_ms.size == 0:
         return billed_ms.astype(np.float64)
     lines = bill.lines
-    per_request = lines["unit"].astype(str).str.contains("request|invocation", case=False)
-    request_cost = float(lines.loc[per_request, "cost"].sum())
+    request_cost = float(lines.loc[lines["component"] == "requests", "cost"].sum())
     other = float(bill.total) - request_cost
     total_ms = float(billed_ms.sum())
     share = billed_ms / total_ms * other if total_ms > 0 else np.zeros_like(billed_ms)

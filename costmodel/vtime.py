@@ -37,6 +37,8 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import collections
+import heapq
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -46,6 +48,10 @@ from .errors import InvalidUsage
 __all__ = ["VirtualClock", "VirtualTimeLoop", "run"]
 
 T = TypeVar("T")
+
+# The base loop's thresholds for compacting its timer heap (asyncio.base_events).
+_MIN_SCHEDULED_TIMER_HANDLES = 100
+_MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
 
 
 class _VirtualSelector:
@@ -105,7 +111,13 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         >>> loop.close()
     """
 
-    _scheduled: list[asyncio.TimerHandle]  # BaseEventLoop's timer heap (not in typeshed)
+    # BaseEventLoop's private state, used by _run_once (not in typeshed)
+    _scheduled: list[asyncio.TimerHandle]
+    _ready: collections.deque[asyncio.Handle]
+    _stopping: bool
+    _timer_cancelled_count: int
+    _clock_resolution: float
+    _debug: bool
 
     def __init__(self, *, start_s: float = 0.0) -> None:
         super().__init__()
@@ -117,6 +129,56 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
     def time(self) -> float:
         """The virtual time, seconds."""
         return self._now_s
+
+    def _run_once(self) -> None:
+        """One iteration, as ``BaseEventLoop._run_once`` without polling: lean and exact.
+
+        Same steps and the same private state as the base class (drop cancelled
+        timers, move due timers to the ready queue, run what was ready), but when
+        nothing is ready the clock is set straight to the next timer, and there is
+        no selector call per iteration. In debug mode the base implementation runs
+        (with its slow-callback reports), on the virtual selector.
+        """
+        if self._debug:
+            super()._run_once()  # type: ignore[misc]
+            return
+        scheduled: list[Any] = self._scheduled
+        count = len(scheduled)
+        if (
+            count > _MIN_SCHEDULED_TIMER_HANDLES
+            and self._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION
+        ):
+            kept = []
+            for handle in scheduled:
+                if handle._cancelled:
+                    handle._scheduled = False
+                else:
+                    kept.append(handle)
+            heapq.heapify(kept)
+            self._scheduled = scheduled = kept
+            self._timer_cancelled_count = 0
+        else:
+            while scheduled and scheduled[0]._cancelled:
+                self._timer_cancelled_count -= 1
+                handle = heapq.heappop(scheduled)
+                handle._scheduled = False
+        ready: collections.deque[Any] = self._ready
+        if not ready and not self._stopping:
+            if scheduled:
+                when = scheduled[0]._when
+                if when > self._now_s:
+                    self._now_s = when
+            elif self._selector is not None:
+                self._selector.select(None)  # only a worker thread can wake us
+        end = self._now_s + self._clock_resolution
+        while scheduled and scheduled[0]._when < end:
+            handle = heapq.heappop(scheduled)
+            handle._scheduled = False
+            ready.append(handle)
+        for _ in range(len(ready)):
+            handle = ready.popleft()
+            if not handle._cancelled:
+                handle._run()
 
     def _process_events(self, event_list: list[Any]) -> None:
         """No file descriptors, so no I/O events to process."""
@@ -179,6 +241,11 @@ class VirtualClock:
                 f"{type(running).__name__}"
             )
         return running
+
+    @property
+    def bound_loop(self) -> VirtualTimeLoop | None:
+        """The loop given at construction (None: the running loop is read)."""
+        return self._loop
 
     def monotonic(self) -> float:
         """The virtual time, seconds."""

@@ -138,6 +138,8 @@ def test_same_program_same_interleaving() -> None:
         return trace
 
     assert run(main()) == run(main())
+    # debug mode runs the base class's iteration: same order, same times
+    assert run(main(), debug=True) == run(main())
 
 
 def test_worker_threads_call_back_into_the_loop() -> None:
