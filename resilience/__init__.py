@@ -5,6 +5,15 @@ one composed :class:`Policy`, a :class:`Ledger` of every call, local async invoc
 and invokers for real endpoints. See the README for a tour.
 """
 
+from .breaker import (
+    BreakerConfig,
+    BreakerListener,
+    BreakerState,
+    BreakerStats,
+    CircuitBreaker,
+    Guarded,
+    circuit_breaker,
+)
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import (
     BulkheadFull,
@@ -23,10 +32,16 @@ from .ledger import Ledger, Record
 
 __all__ = [
     "SYSTEM_CLOCK",
+    "BreakerConfig",
+    "BreakerListener",
+    "BreakerState",
+    "BreakerStats",
     "BulkheadFull",
+    "CircuitBreaker",
     "CircuitOpenError",
     "Clock",
     "FunctionError",
+    "Guarded",
     "HttpStatusError",
     "InvalidUsage",
     "InvocationError",
@@ -38,4 +53,5 @@ __all__ = [
     "RetryBudgetExhausted",
     "SystemClock",
     "TimeoutExceeded",
+    "circuit_breaker",
 ]
