@@ -223,7 +223,8 @@ def simulate(
     """
     if not isinstance(scenario, Scenario):
         raise InvalidUsage(f"scenario={scenario!r}: must be a costmodel.Scenario")
-    for label, value in (("caller_memory_mb", caller_memory_mb), ("callee_memory_mb", callee_memory_mb)):
+    memories = (("caller_memory_mb", caller_memory_mb), ("callee_memory_mb", callee_memory_mb))
+    for label, value in memories:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise InvalidUsage(f"{label}={value!r}: must be a number of MB > 0")
     if not (isinstance(policy, Policy) or callable(policy)):
@@ -278,9 +279,7 @@ async def _run(
         policy = policy_or_factory
         ledger = _ledger_of(policy) or ledger
     else:
-        sim = SimulationContext(
-            clock=loop.clock, ledger=ledger, rng=random.Random(seed), seed=seed
-        )
+        sim = SimulationContext(clock=loop.clock, ledger=ledger, rng=random.Random(seed), seed=seed)
         built = policy_or_factory(sim)
         if not isinstance(built, Policy):
             raise InvalidUsage(
@@ -540,5 +539,3 @@ def compare_policies(
 
 def _named(progress: Callable[[str, int, int], None], label: str) -> Callable[[int, int], None]:
     return lambda started, total: progress(label, started, total)
-
-
