@@ -501,7 +501,7 @@ class FileContext:
         """``factory(**kwargs)``, an InvalidUsage becoming InvalidFile on ``field.param``."""
         try:
             return factory(**kwargs)
-        except (InvalidUsage, TypeError) as exc:
+        except (ValueError, TypeError) as exc:  # costmodel's and resilience's InvalidUsage
             if isinstance(exc, InvalidFile):
                 raise
             message = str(exc)

@@ -29,6 +29,7 @@ import asyncio
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,8 +49,10 @@ if TYPE_CHECKING:
 __all__ = [
     "PolicyFactory",
     "SimulationContext",
+    "SimulationFile",
     "SimulationResult",
     "compare_policies",
+    "load_simulation",
     "simulate",
 ]
 
@@ -539,3 +542,223 @@ def compare_policies(
 
 def _named(progress: Callable[[str, int, int], None], label: str) -> Callable[[int, int], None]:
     return lambda started, total: progress(label, started, total)
+
+
+# -- simulation files ------------------------------------------------------------------
+
+_SIMULATION_FIELDS = ("provider", "caller_memory_mb", "callee_memory_mb", "seed")
+_POLICY_PARTS = ("fallback", "cache", "retry", "breaker", "bulkhead", "timeout")
+_PART_FIELDS: dict[str, tuple[str, ...]] = {
+    "fallback": ("value", "on"),
+    "cache": ("ttl", "maxsize", "stale_if_error", "error_ttl"),
+    "retry": ("attempts", "on", "backoff_s", "max_backoff_s", "jitter", "budget"),
+    "breaker": (
+        "fail_max",
+        "reset_timeout_s",
+        "failure_rate_threshold",
+        "window_size",
+        "min_calls",
+        "slow_call_s",
+        "slow_call_rate_threshold",
+        "half_open_max_calls",
+        "success_threshold",
+        "exclude",
+    ),
+    "bulkhead": ("max_concurrent", "max_wait_s"),
+    "timeout": ("seconds",),
+}
+_SHORTHAND = {"retry": "attempts", "bulkhead": "max_concurrent", "timeout": "seconds"}
+
+
+def _exception_names() -> dict[str, type[BaseException]]:
+    import resilience
+
+    from .scenario import DownstreamError, DownstreamTimeout
+
+    return {
+        "Exception": Exception,
+        "DownstreamError": DownstreamError,
+        "DownstreamTimeout": DownstreamTimeout,
+        "TimeoutError": TimeoutError,
+        "ConnectionError": ConnectionError,
+        "CircuitOpenError": resilience.CircuitOpenError,
+        "BulkheadFull": resilience.BulkheadFull,
+        "TimeoutExceeded": resilience.TimeoutExceeded,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationFile:
+    """A scenario, the policies to run through it and the billing settings, from TOML.
+
+    Attributes:
+        path: the file read.
+        scenario: the :class:`~costmodel.Scenario` (``[scenario]``, ``[arrivals]``,
+            ``[downstream]``, ``[[windows]]``).
+        policies: ``{name: factory}`` from the ``[policies.NAME]`` tables.
+        provider: ``[simulation] provider`` (default ``"aws-lambda"``).
+        caller_memory_mb: ``[simulation] caller_memory_mb`` (default 512).
+        callee_memory_mb: ``[simulation] callee_memory_mb`` (default 1024).
+        seed: ``[simulation] seed`` (default 0).
+    """
+
+    path: str
+    scenario: Scenario
+    policies: Mapping[str, PolicyFactory] = field(repr=False)
+    provider: str = "aws-lambda"
+    caller_memory_mb: float = 512.0
+    callee_memory_mb: float = 1024.0
+    seed: int = 0
+
+    def compare(
+        self,
+        *,
+        progress: Callable[[str, int, int], None] | None = None,
+        results: dict[str, SimulationResult] | None = None,
+    ) -> pd.DataFrame:
+        """:func:`compare_policies` with the file's policies and settings."""
+        return compare_policies(
+            self.policies,
+            self.scenario,
+            provider=self.provider,
+            caller_memory_mb=self.caller_memory_mb,
+            callee_memory_mb=self.callee_memory_mb,
+            seed=self.seed,
+            progress=progress,
+            results=results,
+        )
+
+
+def load_simulation(path: str | Path) -> SimulationFile:
+    """Read a scenario and the policies to compare on it from a TOML file.
+
+    Besides the scenario tables (see :func:`costmodel.load_scenario`):
+    ``[simulation]`` (``provider``, ``caller_memory_mb``, ``callee_memory_mb``,
+    ``seed``) and one ``[policies.NAME]`` table per policy, whose keys are the parts of
+    a :class:`resilience.Policy`, each a table of that part's options:
+    ``fallback = {value = ..., on = [...]}``, ``cache = {ttl = 60, maxsize = ...}``,
+    ``retry = {attempts = 3, backoff_s = 0.2, ...}`` (or ``retry = 3``),
+    ``breaker = {fail_max = 5, reset_timeout_s = 30, ...}``,
+    ``bulkhead = {max_concurrent = 50, max_wait_s = 0}`` (or ``bulkhead = 50``),
+    ``timeout = {seconds = 2}`` (or ``timeout = 2``). An empty table is a Policy with
+    no parts: no protection. Exception types are given by name (``"DownstreamError"``,
+    ``"TimeoutError"``, ``"CircuitOpenError"``, ...). Every policy is built once while
+    loading, so a bad option fails here.
+
+    Raises:
+        InvalidFile: naming the file, the field (``policies.retry only.retry.attempts``)
+            and the reason.
+
+    Example:
+        >>> spec = load_simulation("examples/outage.toml")  # doctest: +SKIP
+        >>> spec.compare()  # doctest: +SKIP
+    """
+    from .scenario import FileContext, read_toml, scenario_from_mapping
+
+    data = read_toml(path)
+    ctx = FileContext(path)
+    scenario = scenario_from_mapping(data, ctx)
+    settings = dict(ctx.table("simulation", data.get("simulation", {}), _SIMULATION_FIELDS))
+    raw_policies = data.get("policies")
+    if not isinstance(raw_policies, Mapping) or not raw_policies:
+        raise ctx.fail("policies", "missing: add at least one [policies.NAME] table")
+    policies: dict[str, PolicyFactory] = {}
+    probe_loop = VirtualTimeLoop()
+    try:
+        for name, raw in raw_policies.items():
+            where = f"policies.{name}"
+            table = ctx.table(where, raw, _POLICY_PARTS)
+            factory = _policy_factory(name, table, ctx, where)
+            probe = SimulationContext(
+                clock=probe_loop.clock, ledger=Ledger(max_records=0), rng=random.Random(0), seed=0
+            )
+            factory(probe)  # validate every option now, with the file's field names
+            policies[name] = factory
+    finally:
+        probe_loop.close()
+    provider = settings.get("provider", "aws-lambda")
+    if not isinstance(provider, str):
+        raise ctx.fail("simulation.provider", f"{provider!r}: must be a provider key")
+    from .pricing import price_sheet
+
+    try:
+        price_sheet(provider)
+    except KeyError as exc:
+        raise ctx.fail("simulation.provider", str(exc)) from exc
+    numbers: dict[str, float] = {}
+    for key in ("caller_memory_mb", "callee_memory_mb"):
+        value = settings.get(key, 512.0 if key == "caller_memory_mb" else 1024.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ctx.fail(f"simulation.{key}", f"{value!r}: must be a number of MB > 0")
+        numbers[key] = float(value)
+    seed = settings.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ctx.fail("simulation.seed", f"{seed!r}: must be an integer >= 0")
+    return SimulationFile(
+        path=str(path),
+        scenario=scenario,
+        policies=policies,
+        provider=provider,
+        seed=seed,
+        **numbers,
+    )
+
+
+def _policy_factory(
+    name: str, table: Mapping[str, Any], ctx: Any, where: str
+) -> PolicyFactory:
+    """A factory building the Policy a ``[policies.NAME]`` table describes."""
+    parts: dict[str, dict[str, Any]] = {}
+    names = _exception_names()
+    for part, raw in table.items():
+        field_ = f"{where}.{part}"
+        if part in _SHORTHAND and not isinstance(raw, Mapping):
+            raw = {_SHORTHAND[part]: raw}
+        options = dict(ctx.table(field_, raw, _PART_FIELDS[part]))
+        for key in ("on", "exclude"):
+            if key in options:
+                options[key] = _exception_types(options[key], names, ctx, f"{field_}.{key}")
+        parts[part] = options
+
+    def build(sim: SimulationContext) -> Policy:
+        import resilience
+
+        built: dict[str, Any] = {}
+        for part, options in parts.items():
+            field_ = f"{where}.{part}"
+            if part == "fallback":
+                built[part] = ctx.build(field_, resilience.fallback, **options)
+            elif part == "cache":
+                built[part] = ctx.build(field_, resilience.cached, clock=sim.clock, **options)
+            elif part == "retry":
+                built[part] = ctx.build(
+                    field_, resilience.retry, clock=sim.clock, rng=sim.rng, **options
+                )
+            elif part == "breaker":
+                built[part] = ctx.build(
+                    field_, resilience.CircuitBreaker, name=name, clock=sim.clock, **options
+                )
+            elif part == "bulkhead":
+                built[part] = ctx.build(field_, resilience.bulkhead, clock=sim.clock, **options)
+            else:
+                built[part] = ctx.build(field_, resilience.timeout, clock=sim.clock, **options)
+        policy: Policy = ctx.build(
+            where, Policy, name=name, ledger=sim.ledger, clock=sim.clock, **built
+        )
+        return policy
+
+    return build
+
+
+def _exception_types(
+    value: Any, names: Mapping[str, type[BaseException]], ctx: Any, field_: str
+) -> tuple[type[BaseException], ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ctx.fail(field_, f"{value!r}: must be an exception name or a list of names")
+    found = []
+    for item in items:
+        if item not in names:
+            raise ctx.fail(field_, f"{item!r}: unknown exception; known: {', '.join(names)}")
+        found.append(names[item])
+    return tuple(found)
