@@ -26,6 +26,7 @@ accepted too when its parts were built with ``clock=VirtualClock()``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -193,6 +194,7 @@ def simulate(
     seed: int = 0,
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    quiet: bool = True,
 ) -> SimulationResult:
     """Run a Policy through a scenario in virtual time and bill caller and callee.
 
@@ -207,6 +209,8 @@ def simulate(
         seed: seeds the arrivals, the keys, the downstream draws and ``sim.rng``.
         name: a label for the result (default: the Policy's name).
         progress: called each simulated second as ``progress(calls_started, calls)``.
+        quiet: silence the ``resilience`` loggers below ERROR during the run (a
+            breaker logs a warning on every trip, and an outage trips it often).
 
     Returns:
         A :class:`SimulationResult`.
@@ -236,6 +240,10 @@ def simulate(
             "(sim -> Policy) that builds one"
         )
     loop = VirtualTimeLoop()
+    resilience_logger = logging.getLogger("resilience")
+    level = resilience_logger.level
+    if quiet:
+        resilience_logger.setLevel(logging.ERROR)
     try:
         return loop.run_until_complete(
             _run(
@@ -251,6 +259,7 @@ def simulate(
             )
         )
     finally:
+        resilience_logger.setLevel(level)
         _close(loop)
 
 
@@ -277,21 +286,21 @@ async def _run(
     name: str | None,
     progress: Callable[[int, int], None] | None,
 ) -> SimulationResult:
-    ledger = Ledger()
     if isinstance(policy_or_factory, Policy):
         policy = policy_or_factory
-        ledger = _ledger_of(policy) or ledger
     else:
-        sim = SimulationContext(clock=loop.clock, ledger=ledger, rng=random.Random(seed), seed=seed)
+        sim = SimulationContext(
+            clock=loop.clock, ledger=Ledger(), rng=random.Random(seed), seed=seed
+        )
         built = policy_or_factory(sim)
         if not isinstance(built, Policy):
             raise InvalidUsage(
                 f"policy: the factory returned {built!r}; it must return a resilience.Policy"
             )
         policy = built
-        ledger = _ledger_of(policy) or ledger
     _check_clocks(policy, loop)
-    if _ledger_of(policy) is None:
+    ledger = _ledger_of(policy)
+    if ledger is None:
         raise InvalidUsage(
             "policy: the Policy has no ledger; build it with ledger=sim.ledger so the "
             "simulation can see each call's outcome"
@@ -704,9 +713,7 @@ def load_simulation(path: str | Path) -> SimulationFile:
     )
 
 
-def _policy_factory(
-    name: str, table: Mapping[str, Any], ctx: Any, where: str
-) -> PolicyFactory:
+def _policy_factory(name: str, table: Mapping[str, Any], ctx: Any, where: str) -> PolicyFactory:
     """A factory building the Policy a ``[policies.NAME]`` table describes."""
     parts: dict[str, dict[str, Any]] = {}
     names = _exception_names()
