@@ -6,6 +6,7 @@ architecture comparison, simulation of resilience policies, plots and a CLI.
 
 from .billing import Bill, Usage, estimate
 from .errors import CostModelError, InvalidFile, InvalidUsage, UnknownProvider
+from .logs import LogBill, MalformedLine, bill_from_logs, read_logs
 from .pricing import (
     COMPONENTS,
     Meter,
@@ -22,13 +23,17 @@ __all__ = [
     "CostModelError",
     "InvalidFile",
     "InvalidUsage",
+    "LogBill",
+    "MalformedLine",
     "Meter",
     "PriceSheet",
     "Tier",
     "UnknownProvider",
     "Usage",
+    "bill_from_logs",
     "estimate",
     "load_price_sheet",
     "price_sheet",
     "providers",
+    "read_logs",
 ]

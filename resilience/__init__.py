@@ -14,6 +14,7 @@ from .breaker import (
     Guarded,
     circuit_breaker,
 )
+from .cache import Cached, CachedFunction, CacheInfo, cached
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import (
     BulkheadFull,
@@ -28,24 +29,35 @@ from .errors import (
     RetryBudgetExhausted,
     TimeoutExceeded,
 )
+from .fallback import Fallback, fallback
+from .invoke import AsyncInvoker, AsyncioInvoker, Event, FailureReason, InvokerStatistics
 from .ledger import Ledger, Record
 
 __all__ = [
     "SYSTEM_CLOCK",
+    "AsyncInvoker",
+    "AsyncioInvoker",
     "BreakerConfig",
     "BreakerListener",
     "BreakerState",
     "BreakerStats",
     "BulkheadFull",
+    "CacheInfo",
+    "Cached",
+    "CachedFunction",
     "CircuitBreaker",
     "CircuitOpenError",
     "Clock",
+    "Event",
+    "FailureReason",
+    "Fallback",
     "FunctionError",
     "Guarded",
     "HttpStatusError",
     "InvalidUsage",
     "InvocationError",
     "InvokerClosed",
+    "InvokerStatistics",
     "Ledger",
     "MissingDependency",
     "Record",
@@ -53,5 +65,7 @@ __all__ = [
     "RetryBudgetExhausted",
     "SystemClock",
     "TimeoutExceeded",
+    "cached",
     "circuit_breaker",
+    "fallback",
 ]

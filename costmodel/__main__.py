@@ -1,0 +1,6 @@
+"""``python -m costmodel``: the ``costmodel`` command line."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

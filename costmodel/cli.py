@@ -1,0 +1,412 @@
+"""The ``costmodel`` command line: ``prices``, ``estimate``, ``bill LOGFILE...``.
+
+Tables for people by default, ``--format csv`` or ``--format json`` for machines. A bad
+argument exits with status 2 and a one-line reason on stderr, never a traceback.
+
+Adding a subcommand: write ``_add_<name>(sub)`` that registers a parser with
+``sub.add_parser(...)``, adds :func:`add_format_option` if it prints a table, and calls
+``parser.set_defaults(run=<function(args, out, err) -> exit status>)``; then list it in
+:data:`SUBCOMMANDS`. Raise ``InvalidUsage`` (or ``UnknownProvider``/``FileNotFoundError``)
+for bad input: :func:`main` turns them into the exit-2 one-line reason. Print tables with
+:func:`emit`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from typing import IO, Any, NoReturn
+
+import pandas as pd
+
+from .billing import Bill, estimate
+from .errors import CostModelError, InvalidUsage
+from .logs import FORMATS, LogBill, bill_from_logs, expand_paths
+from .pricing import price_sheet, providers
+
+__all__ = ["SUBCOMMANDS", "add_format_option", "build_parser", "emit", "main"]
+
+PROG = "costmodel"
+_PROGRESS_MIN_CHARS = 8 << 20  # show a progress bar from about 8 MB of logs
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: ``prog: error: reason`` (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def add_format_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--format {table,csv,json}`` (default ``table``)."""
+    parser.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="output: a readable table (default), CSV or JSON",
+    )
+
+
+def _options(pairs: Sequence[str] | None) -> dict[str, Any]:
+    """``["vcpu=0.35", "arch=arm64"]`` as ``{"vcpu": 0.35, "arch": "arm64"}``."""
+    options: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidUsage(f"--option {pair!r}: must be KEY=VALUE, e.g. vcpu=0.35")
+        value: Any = raw.strip()
+        for kind in (int, float):
+            try:
+                value = kind(raw)
+                break
+            except ValueError:
+                continue
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        options[key.strip()] = value
+    return options
+
+
+def _add_option_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a provider option for the estimate (repeatable): arch=arm64, vcpu=0.35, "
+        "ephemeral_storage_mb=2048, egress_gb=10 ...",
+    )
+
+
+def _number(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    try:
+        value = float(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
+    return value
+
+
+def _cell(column: str, value: Any) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if math.isinf(value):
+            return "inf"
+        if column in ("cost", "total"):
+            return f"{value:,.6f}"
+        if column == "unit_price":
+            return f"{value:.10g}"
+        if value == int(value) and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:,.6g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def emit(
+    frame: pd.DataFrame,
+    fmt: str,
+    *,
+    out: IO[str],
+    title: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Print ``frame`` as a table, CSV or JSON.
+
+    Args:
+        frame: the rows.
+        fmt: ``"table"``, ``"csv"`` or ``"json"``.
+        out: the stream.
+        title: a heading above the table (tables only).
+        extra: more fields for JSON (``{"rows": [...], **extra}``), and ``key: value``
+            lines under the table.
+    """
+    if fmt == "csv":
+        frame.to_csv(out, index=False, lineterminator="\n")
+    elif fmt == "json":
+        rows = json.loads(frame.to_json(orient="records", date_format="iso"))
+        json.dump({"rows": rows, **(extra or {})}, out, indent=2, default=str)
+        out.write("\n")
+    else:
+        if title:
+            out.write(f"{title}\n")
+        shown = frame.copy()
+        for column in shown.columns:
+            shown[column] = [_cell(str(column), value) for value in shown[column].tolist()]
+        out.write(shown.to_string(index=False) + "\n")
+        for key, value in (extra or {}).items():
+            if not isinstance(value, (list, dict)):
+                out.write(f"{key}: {_cell(key, value)}\n")
+
+
+# ---------------------------------------------------------------- prices
+
+
+def _add_prices(sub: Any) -> None:
+    parser = sub.add_parser(
+        "prices",
+        help="list the price catalog, or one provider's meters and tiers",
+        description="List the price catalog (one row per service, with its source and the "
+        "date it was read), or with PROVIDER that sheet's meters, tiers and free tier.",
+    )
+    parser.add_argument("provider", nargs="?", help="catalog key, e.g. aws-lambda")
+    add_format_option(parser)
+    parser.set_defaults(run=_run_prices)
+
+
+def _run_prices(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    if args.provider is None:
+        frame = providers()
+        if args.format == "table":
+            frame = frame[["key", "service", "model", "currency", "region", "date_read"]]
+        emit(frame, args.format, out=out)
+        return 0
+    sheet = price_sheet(args.provider)
+    frame = sheet.to_frame()
+    if args.format == "table":
+        frame = frame.drop(columns=["source", "date_read"])
+    title = f"{sheet.service} ({sheet.key}, {sheet.region}, {sheet.currency})"
+    emit(
+        frame,
+        args.format,
+        out=out,
+        title=title,
+        extra={"source": sheet.source, "date_read": sheet.date_read},
+    )
+    return 0
+
+
+# ---------------------------------------------------------------- estimate
+
+
+def _add_estimate(sub: Any) -> None:
+    parser = sub.add_parser(
+        "estimate",
+        help="estimate a month's bill for a provider",
+        description="Estimate one month's bill: invocations x duration x memory with the "
+        "provider's rounding, tiers and (with --free-tier) its free tier.",
+    )
+    parser.add_argument("provider", help="catalog key (see `costmodel prices`)")
+    parser.add_argument("--invocations", type=_number, help="invocations in the month")
+    parser.add_argument("--duration-ms", type=_number, help="duration of one invocation, ms")
+    parser.add_argument("--memory-mb", type=_number, help="configured memory, MB")
+    parser.add_argument("--free-tier", action="store_true", help="apply the monthly free tier")
+    _add_option_argument(parser)
+    add_format_option(parser)
+    parser.set_defaults(run=_run_estimate)
+
+
+def _bill_extra(bill: Bill) -> dict[str, Any]:
+    return {
+        "provider": bill.provider,
+        "currency": bill.currency,
+        "total": round(bill.total, 10),
+        "usage": dict(bill.usage),
+    }
+
+
+def _run_estimate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    bill = estimate(
+        args.provider,
+        invocations=args.invocations,
+        duration_ms=args.duration_ms,
+        memory_mb=args.memory_mb,
+        free_tier=args.free_tier,
+        **_options(args.option),
+    )
+    lines = bill.lines.drop(columns=["provider"])
+    extra = _bill_extra(bill)
+    if args.format == "table":
+        extra = {"total": bill.total, "currency": bill.currency}
+    emit(lines, args.format, out=out, extra=extra)
+    return 0
+
+
+# ---------------------------------------------------------------- bill
+
+
+def _add_bill(sub: Any) -> None:
+    parser = sub.add_parser(
+        "bill",
+        help="bill the invocations found in log files",
+        description="Bill the invocations in AWS Lambda (REPORT lines or JSON "
+        "platform.report), Alibaba Function Compute (log lines or SLS request metrics) or "
+        "CSV logs with a provider's rules. Files are streamed, so their size does not "
+        "matter; a folder means every file in it; .gz files are read as they are. The "
+        "table shows one row per function and memory size, then the bill; --format csv "
+        "prints the bill's lines, --format json everything. Malformed lines are counted "
+        "and the first ones listed on stderr.",
+    )
+    parser.add_argument("logs", nargs="+", metavar="LOGFILE", help="log file(s) or folder(s)")
+    parser.add_argument("--provider", required=True, help="catalog key, e.g. aws-lambda")
+    parser.add_argument(
+        "--log-format",
+        choices=("auto", *FORMATS),
+        default="auto",
+        help="format of the logs (default: detected)",
+    )
+    parser.add_argument(
+        "--billed-duration",
+        choices=("auto", "stated", "measured"),
+        default="auto",
+        help="bill the duration the log states as billed, the measured one, or (auto) the "
+        "stated one when the provider wrote the log",
+    )
+    parser.add_argument("--function", help="function name for logs that carry none")
+    parser.add_argument("--free-tier", action="store_true", help="apply the monthly free tier")
+    parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    _add_option_argument(parser)
+    add_format_option(parser)
+    parser.set_defaults(run=_run_bill)
+
+
+def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    files = expand_paths(args.logs)
+    if not files:
+        raise InvalidUsage(f"no log file in {' '.join(args.logs)}")
+    sizes = [f.stat().st_size for f in files]
+    progress, bar = None, None
+    if not args.no_progress and sum(sizes) >= _PROGRESS_MIN_CHARS:
+        from tqdm import tqdm
+
+        packed = any(f.name.lower().endswith(".gz") for f in files)
+        bar = tqdm(
+            total=None if packed else sum(sizes),
+            unit="B",
+            unit_scale=True,
+            desc="reading logs",
+            file=err,
+            leave=False,
+        )
+        progress = bar.update
+    try:
+        result = bill_from_logs(
+            files,
+            provider=args.provider,
+            format=args.log_format,
+            billed_duration=args.billed_duration,
+            free_tier=args.free_tier,
+            function=args.function,
+            progress=progress,
+            **_options(args.option),
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    _report_malformed(result, err)
+    _print_log_bill(result, args.format, out)
+    return 0
+
+
+def _report_malformed(result: LogBill, err: IO[str], shown: int = 5) -> None:
+    if not result.malformed_count:
+        return
+    err.write(f"{result.malformed_count} malformed line(s), not billed:\n")
+    for source, line, reason in result.malformed[:shown]:
+        err.write(f"  {source}:{line}: {reason}\n")
+    if result.malformed_count > shown:
+        err.write(f"  ... and {result.malformed_count - shown} more\n")
+
+
+def _print_log_bill(result: LogBill, fmt: str, out: IO[str]) -> None:
+    lines = result.lines.drop(columns=["provider"])
+    if fmt == "csv":
+        emit(lines, fmt, out=out)
+        return
+    if fmt == "json":
+        groups = json.loads(result.groups.to_json(orient="records"))
+        extra = {
+            **_bill_extra(result.bill),
+            "groups": groups,
+            "malformed_count": result.malformed_count,
+            "malformed": [{"source": s, "line": n, "reason": r} for s, n, r in result.malformed],
+        }
+        emit(lines, fmt, out=out, extra=extra)
+        return
+    emit(result.groups, fmt, out=out, title=f"Invocations billed on {result.bill.provider}")
+    out.write("\n")
+    emit(
+        lines,
+        fmt,
+        out=out,
+        extra={
+            "invocations": result.invocations,
+            "total": result.total,
+            "currency": result.currency,
+        },
+    )
+
+
+# ---------------------------------------------------------------- entry point
+
+#: Functions that register one subcommand each on the subparsers object.
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_prices, _add_estimate, _add_bill]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``costmodel`` parser with every subcommand of :data:`SUBCOMMANDS`."""
+    parser = _Parser(
+        prog=PROG,
+        description="What calling functions costs: price catalog, estimates, bills from logs.",
+    )
+    sub = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", parser_class=_Parser
+    )
+    sub.required = True
+    for register in SUBCOMMANDS:
+        register(sub)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """Run the command line; return the exit status (0 ok, 2 bad argument or input).
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+        out: stream for results (default: stdout).
+        err: stream for errors, warnings and the progress bar (default: stderr).
+    """
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    parser = build_parser()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse: --help (0) or a bad argument (2)
+        return int(stop.code or 0)
+    try:
+        status: int = args.run(args, out, err)
+    except (CostModelError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        where = f"{PROG} {args.command}"
+        err.write(f"{where}: error: {_one_line(exc)}\n")
+        return 2
+    except BrokenPipeError:  # `costmodel prices | head`
+        return 0
+    return status
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}"
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1257 @@
+"""Invocation reports read from real platform logs, as one DataFrame.
+
+Formats (``format=``), each exactly as the platform writes it:
+
+``"aws"``
+    AWS Lambda plain-text ``REPORT`` lines, tab separated (older lines have a
+    space before each tab), as Lambda prints them to CloudWatch Logs::
+
+        REPORT RequestId: 3604209a-e9a3-11e6-939a-754dd98c7be3\\tDuration: 12.34 ms\\t
+        Billed Duration: 13 ms\\tMemory Size: 128 MB\\tMax Memory Used: 18 MB\\t
+        Init Duration: 160.45 ms\\t
+
+    ``Init Duration`` appears on cold starts; SnapStart functions add
+    ``Restore Duration`` and ``Billed Restore Duration``
+    (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html).
+    Other lines (``START``, ``END``, ``INIT_START``, ``XRAY``, the function's own
+    output) are skipped, not counted as malformed. A leading timestamp, as in a
+    CloudWatch export to S3 (``2024-05-01T10:00:00.123Z REPORT ...``) or
+    ``aws logs tail`` (``<time> <stream> REPORT ...``), becomes ``timestamp``.
+``"aws-json"``
+    The JSON log format's ``platform.report`` records (also the Telemetry API's),
+    one JSON object per line: ``{"time": ..., "type": "platform.report", "record":
+    {"requestId": ..., "metrics": {"durationMs": ..., "billedDurationMs": ...,
+    "memorySizeMB": ..., "maxMemoryUsedMB": ..., "initDurationMs": ...},
+    "status": "success"}}``
+    (https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html).
+``"fc"``
+    Alibaba Cloud Function Compute log lines: ``FC Invoke End RequestId: <id>``
+    followed by ``Duration: 18.42 ms, Billed Duration: 19 ms, Memory Size: 128 MB,
+    Max Memory Used: 34.80 MB`` (as ``s invoke`` and the console print them); the
+    report takes the request id of the ``FC Invoke Start/End`` line before it.
+``"fc-sls"``
+    Function Compute request-level metric logs as delivered to Simple Log
+    Service (SLS), one JSON object per line. Field names from the Function Compute
+    guide "Request-level metric logs"
+    (https://www.alibabacloud.com/help/en/functioncompute/fc/user-guide/request-level-metric-logs
+    and, for FC 2.0's ``serviceName`` / ``initializationDurationMs``,
+    https://help.aliyun.com/document_detail/191150.html): ``functionName``,
+    ``requestId``, ``durationMs``, ``memoryMB``, ``memoryUsageMB``,
+    ``invocationStartTimestamp`` (ms since the epoch), ``isColdStart``,
+    ``initializationDurationMs``, ``serviceName``. Values may be numbers or
+    strings (SLS stores strings). There is no billed duration in these records.
+``"csv"``
+    A plain CSV with a header. Required columns: ``duration_ms`` and ``memory_mb``.
+    Optional: ``timestamp`` (ISO 8601 or epoch milliseconds), ``function``,
+    ``request_id``, ``billed_duration_ms``, ``max_memory_used_mb``,
+    ``init_duration_ms``, ``restore_duration_ms``, ``billed_restore_duration_ms``,
+    ``status``. The SLS field names above are accepted as
+    aliases, so an SLS CSV download reads as is. One record per line.
+``"auto"`` (default)
+    Decided from the content: the first signature found (``REPORT RequestId:``,
+    ``"platform.report"``, ``FC Invoke``/``Billed Duration: .. ms,``,
+    ``"durationMs"``, or a CSV header naming ``duration_ms``/``durationMs``).
+
+A line that looks like a report but does not parse (a ``REPORT RequestId:`` line
+with a missing or unreadable field, a ``platform.report`` line that is not valid
+JSON, a CSV row with a bad number, ...) is never silently dropped and never fatal:
+``frame.attrs["malformed"]`` lists ``(line_number, reason)`` pairs (1-based line
+numbers; the first ``max_malformed_listed``) and ``frame.attrs["malformed_count"]``
+counts them all. Files may be gzip-compressed (``.gz``), as CloudWatch exports are.
+
+Parsing is vectorized: one compiled regular expression runs over a whole chunk of
+text (``re.findall``, a C loop) and pandas converts whole columns; there is no
+per-line Python loop for the text formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .billing import Bill, estimate
+from .errors import InvalidFile, InvalidUsage
+from .pricing import PriceSheet, price_sheet
+
+__all__ = [
+    "COLUMNS",
+    "FORMATS",
+    "FORMAT_VENDORS",
+    "LogBill",
+    "LogSource",
+    "MalformedLine",
+    "bill_from_logs",
+    "expand_paths",
+    "iter_log_frames",
+    "read_logs",
+]
+
+#: Columns of the frame ``read_logs`` returns, in order.
+COLUMNS: tuple[str, ...] = (
+    "timestamp",
+    "function",
+    "request_id",
+    "duration_ms",
+    "billed_duration_ms",
+    "memory_mb",
+    "max_memory_used_mb",
+    "init_duration_ms",
+    "restore_duration_ms",
+    "billed_restore_duration_ms",
+    "status",
+    "format",
+    "source_line",
+)
+
+#: Formats ``read_logs`` understands (plus ``"auto"``).
+FORMATS: tuple[str, ...] = ("aws", "aws-json", "fc", "fc-sls", "csv")
+
+#: A path (str or PathLike; ``.gz`` is decompressed) or an iterable of text lines.
+LogSource = str | os.PathLike[str] | Iterable[str]
+
+_FLOAT_COLUMNS = (
+    "duration_ms",
+    "billed_duration_ms",
+    "max_memory_used_mb",
+    "init_duration_ms",
+    "restore_duration_ms",
+    "billed_restore_duration_ms",
+)
+_DEFAULT_CHUNK_CHARS = 8 << 20  # about 8 MB of text per chunk
+_SNIFF_CHARS = 1 << 20
+
+
+class MalformedLine(NamedTuple):
+    """A line that looks like a report but does not parse."""
+
+    line: int
+    """1-based line number in the source."""
+    reason: str
+    """What is wrong with it."""
+
+
+# ---------------------------------------------------------------- regular expressions
+
+_NUM = r"\d+(?:\.\d+)?"
+_TS = r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
+
+# One alternative per kind of line; ``findall`` then yields exactly one tuple per line.
+_AWS_REPORT = (
+    rf"(?:{_TS}[ \t])?[^\n]*?REPORT RequestId: (?P<rid>\S+)"
+    rf"\s+Duration: (?P<d>{_NUM}) ms"
+    rf"\s+Billed Duration: (?P<b>\d+) ms"
+    rf"\s+Memory Size: (?P<m>\d+) MB"
+    rf"\s+Max Memory Used: (?P<x>\d+) MB"
+    # cold starts only: parsed apart, on the few lines that have them
+    rf"(?P<tail>(?:\s+(?:(?:Init|Restore|Billed Restore) Duration: {_NUM} ms"
+    r"|Status: \S+|Error ?Type: \S+))*)"
+    r"[ \t]*"
+)
+_AWS_LINE = re.compile(
+    rf"^(?:{_AWS_REPORT}|[^\n]*?(?P<bad>REPORT RequestId:)[^\n]*|[^\n]*)$", re.MULTILINE
+)
+_AWS_GROUPS = ("ts", "rid", "d", "b", "m", "x", "tail", "bad")
+_AWS_TAIL = re.compile(rf"(Init|Restore|Billed Restore) Duration: ({_NUM}) ms|Status: (\S+)")
+_TAIL_KEYS = {
+    "Init": "init_duration_ms",
+    "Restore": "restore_duration_ms",
+    "Billed Restore": "billed_restore_duration_ms",
+}
+_AWS_FIELDS = (
+    ("RequestId", r"REPORT RequestId: \S"),
+    ("Duration", rf"(?<!Billed )(?<!Init )(?<!Restore )Duration: {_NUM} ms"),
+    ("Billed Duration", r"Billed Duration: \d+ ms"),
+    ("Memory Size", r"Memory Size: \d+ MB"),
+    ("Max Memory Used", r"Max Memory Used: \d+ MB"),
+)
+
+_FC_REPORT = (
+    rf"(?:{_TS}[ \t])?[^\n]*?Duration: (?P<d>{_NUM}) ms, Billed Duration: (?P<b>\d+) ms, "
+    rf"Memory Size: (?P<m>\d+) MB, Max Memory Used: (?P<x>{_NUM}) MB[ \t]*"
+)
+_FC_LINE = re.compile(
+    rf"^(?:{_FC_REPORT}"
+    r"|[^\n]*?FC Invoke (?:Start|End) RequestId: (?P<rid>[^\s,]+)[^\n]*"
+    r"|[^\n]*?(?P<bad>Billed Duration:)[^\n]*"
+    r"|[^\n]*)$",
+    re.MULTILINE,
+)
+_FC_GROUPS = ("ts", "d", "b", "m", "x", "rid", "bad")
+_FC_FIELDS = (
+    ("Duration", rf"^[^\n]*?Duration: {_NUM} ms,"),
+    ("Billed Duration", r"Billed Duration: \d+ ms,"),
+    ("Memory Size", r"Memory Size: \d+ MB,"),
+    ("Max Memory Used", rf"Max Memory Used: {_NUM} MB"),
+)
+
+_AWS_JSON_LINE = re.compile(r'^(?:[^\n{]*(\{[^\n]*"platform\.report"[^\n]*)|[^\n]*)$', re.MULTILINE)
+_SLS_LINE = re.compile(r'^(?:[^\n{]*(\{[^\n]*"durationMs"[^\n]*)|[^\n]*)$', re.MULTILINE)
+
+_CSV_ALIASES = {
+    "durationMs": "duration_ms",
+    "memoryMB": "memory_mb",
+    "memoryUsageMB": "max_memory_used_mb",
+    "functionName": "function",
+    "requestId": "request_id",
+    "initializationDurationMs": "init_duration_ms",
+    "billedDurationMs": "billed_duration_ms",
+    "invocationStartTimestamp": "timestamp",
+}
+_CSV_REQUIRED = ("duration_ms", "memory_mb")
+_CSV_OPTIONAL = (
+    "timestamp",
+    "function",
+    "request_id",
+    "billed_duration_ms",
+    "max_memory_used_mb",
+    "init_duration_ms",
+    "restore_duration_ms",
+    "billed_restore_duration_ms",
+    "status",
+)
+
+
+# ---------------------------------------------------------------- public API
+
+
+def read_logs(
+    source: LogSource,
+    format: str = "auto",
+    *,
+    function: str | None = None,
+    max_malformed_listed: int = 1000,
+) -> pd.DataFrame:
+    """Read invocation reports from a log file or from lines of log text.
+
+    Args:
+        source: a path (``str`` or ``PathLike``; ``.gz`` files are decompressed) or
+            an iterable of lines (``list[str]``, an open text file).
+        format: ``"auto"`` or one of ``FORMATS``: ``"aws"``, ``"aws-json"``,
+            ``"fc"``, ``"fc-sls"``, ``"csv"`` (see the module docstring).
+        function: the function name for reports that carry none (AWS REPORT lines
+            and ``platform.report`` records, FC text lines). Default: the file's
+            name without extension, or ``"unknown"`` for lines.
+        max_malformed_listed: how many malformed lines to list in
+            ``attrs["malformed"]``; ``attrs["malformed_count"]`` counts them all.
+
+    Returns:
+        One row per invocation with ``COLUMNS``: ``timestamp`` (UTC, NaT when the
+        log has none), ``function``, ``request_id``, ``duration_ms``,
+        ``billed_duration_ms`` (NaN when the log states none), ``memory_mb`` (int),
+        ``max_memory_used_mb``, ``init_duration_ms``, ``restore_duration_ms``,
+        ``billed_restore_duration_ms`` (NaN when absent), ``format`` and
+        ``source_line`` (1-based). ``attrs["malformed"]`` is a list of
+        ``MalformedLine(line, reason)``; ``attrs["malformed_count"]`` an int.
+
+    Raises:
+        InvalidUsage: ``format`` is unknown or ``source`` is neither a path nor lines.
+        InvalidFile: a CSV lacks a required column.
+        FileNotFoundError: the path does not exist.
+
+    Example:
+        >>> frame = read_logs([
+        ...     "START RequestId: 3604209a-e9a3-11e6-939a-754dd98c7be3 Version: $LATEST",
+        ...     "REPORT RequestId: 3604209a-e9a3-11e6-939a-754dd98c7be3\\tDuration: 12.34 ms"
+        ...     "\\tBilled Duration: 13 ms\\tMemory Size: 128 MB\\tMax Memory Used: 18 MB\\t",
+        ...     "REPORT RequestId: 42\\tDuration: twelve ms",
+        ... ], function="resize")
+        >>> frame[["function", "duration_ms", "billed_duration_ms", "memory_mb"]]
+          function  duration_ms  billed_duration_ms  memory_mb
+        0   resize        12.34                13.0        128
+        >>> frame.attrs["malformed"][0].line
+        3
+    """
+    if not (isinstance(max_malformed_listed, int) and max_malformed_listed >= 0):
+        raise InvalidUsage(
+            f"max_malformed_listed={max_malformed_listed!r}: must be an integer >= 0"
+        )
+    frames: list[pd.DataFrame] = []
+    malformed: list[MalformedLine] = []
+    count = 0
+    for frame in iter_log_frames(source, format, function=function):
+        if len(frame):
+            frames.append(frame)
+        chunk_bad: list[MalformedLine] = frame.attrs.get("malformed", [])
+        count += int(frame.attrs.get("malformed_count", 0))
+        room = max_malformed_listed - len(malformed)
+        if room > 0:
+            malformed.extend(chunk_bad[:room])
+    result = pd.concat(frames, ignore_index=True) if frames else _empty_frame()
+    result.attrs["malformed"] = malformed
+    result.attrs["malformed_count"] = count
+    return result
+
+
+def iter_log_frames(
+    source: LogSource,
+    format: str = "auto",
+    *,
+    function: str | None = None,
+    chunk_chars: int = _DEFAULT_CHUNK_CHARS,
+    progress: Callable[[int], object] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Read a log chunk by chunk: the streaming form of ``read_logs``.
+
+    Memory stays bounded by ``chunk_chars`` whatever the size of the file.
+
+    Args:
+        source: as for ``read_logs``.
+        format: as for ``read_logs``.
+        function: as for ``read_logs``.
+        chunk_chars: characters of text per chunk (whole lines; > 0).
+        progress: called with the number of characters consumed after each chunk
+            (for a progress bar).
+
+    Yields:
+        Frames with ``COLUMNS`` (possibly empty); each has ``attrs["malformed"]``
+        and ``attrs["malformed_count"]`` for its own chunk.
+
+    Example:
+        >>> lines = ["Duration: 18.42 ms, Billed Duration: 19 ms, Memory Size: 128 MB, "
+        ...          "Max Memory Used: 34.80 MB"]
+        >>> [len(f) for f in iter_log_frames(lines, "fc")]
+        [1]
+    """
+    if format != "auto" and format not in FORMATS:
+        raise InvalidUsage(
+            f"format={format!r}: must be 'auto' or one of {', '.join(map(repr, FORMATS))}"
+        )
+    if not (isinstance(chunk_chars, int) and chunk_chars > 0):
+        raise InvalidUsage(f"chunk_chars={chunk_chars!r}: must be an integer > 0")
+    name = function if function is not None else _default_function(source)
+    state = _State(format=None if format == "auto" else format, function=name)
+    state.path = str(source) if isinstance(source, (str, os.PathLike)) else "<lines>"
+    for text, first_line, consumed in _text_chunks(source, chunk_chars):
+        if state.format is None:
+            state.format = _detect(text, first_chunk=first_line == 1)
+        if state.format is None:
+            frame = _empty_frame()
+            frame.attrs["malformed"], frame.attrs["malformed_count"] = [], 0
+        else:
+            frame = _PARSERS[state.format](text, first_line, state)
+        if progress is not None:
+            progress(consumed)
+        yield frame
+
+
+# ---------------------------------------------------------------- reading text
+
+
+@dataclass(slots=True)
+class _State:
+    """What one chunk passes to the next."""
+
+    format: str | None
+    function: str
+    path: str = "<lines>"
+    last_request_id: str = ""
+    last_timestamp: str = ""
+    csv_header: list[str] | None = None
+    csv_columns: dict[str, int] = field(default_factory=dict)
+
+
+def _default_function(source: LogSource) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        name = Path(source).name
+        for suffix in (".gz", ".log", ".txt", ".json", ".jsonl", ".ndjson", ".csv"):
+            if name.lower().endswith(suffix):
+                name = name[: -len(suffix)]
+        return name or "unknown"
+    return "unknown"
+
+
+def _open_text(path: str | os.PathLike[str]) -> IO[str]:
+    if str(path).lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def _text_chunks(source: LogSource, chunk_chars: int) -> Iterator[tuple[str, int, int]]:
+    """Yield (text of whole lines ending in newline, its first line number, chars read)."""
+    if isinstance(source, (str, os.PathLike)):
+        with _open_text(source) as stream:
+            yield from _stream_chunks(stream, chunk_chars)
+        return
+    if isinstance(source, (bytes, bytearray)) or not isinstance(source, Iterable):
+        raise InvalidUsage(
+            f"source={type(source).__name__}: must be a path (str or PathLike) "
+            "or an iterable of text lines"
+        )
+    yield from _line_chunks(source, chunk_chars)
+
+
+def _stream_chunks(stream: IO[str], chunk_chars: int) -> Iterator[tuple[str, int, int]]:
+    line = 1
+    rest = ""
+    while True:
+        block = stream.read(chunk_chars)
+        if not block:
+            break
+        text = rest + block
+        cut = text.rfind("\n") + 1
+        if cut == 0:
+            rest = text
+            continue
+        text, rest = text[:cut], text[cut:]
+        yield text, line, len(text)
+        line += text.count("\n")
+    if rest:
+        yield rest + "\n", line, len(rest)
+
+
+def _line_chunks(lines: Iterable[str], chunk_chars: int) -> Iterator[tuple[str, int, int]]:
+    line = 1
+    batch: list[str] = []
+    size = 0
+    for item in lines:
+        if not isinstance(item, str):
+            raise InvalidUsage(
+                f"source: line {line + len(batch)} is a {type(item).__name__}, not a str"
+            )
+        item = item.rstrip("\r\n")
+        batch.append(item)
+        size += len(item) + 1
+        if size >= chunk_chars:
+            text = "\n".join(batch) + "\n"
+            yield text, line, size
+            line += len(batch)
+            batch, size = [], 0
+    if batch:
+        yield "\n".join(batch) + "\n", line, size
+
+
+def _detect(text: str, *, first_chunk: bool) -> str | None:
+    head = text[:_SNIFF_CHARS]
+    if first_chunk:
+        first = head.lstrip("\ufeff").split("\n", 1)[0]
+        named = "duration_ms" in first or "durationMs" in first
+        if named and "," in first and not first.lstrip().startswith("{"):
+            return "csv"
+    found = {
+        "aws": head.find("REPORT RequestId:"),
+        "aws-json": head.find('"platform.report"'),
+        "fc": min(
+            (at for at in (head.find("FC Invoke "), head.find(", Billed Duration: ")) if at >= 0),
+            default=-1,
+        ),
+        "fc-sls": head.find('"durationMs"') if '"memoryMB"' in head else -1,
+    }
+    hits = {fmt: at for fmt, at in found.items() if at >= 0}
+    if "aws-json" in hits:  # platform.report records also carry "durationMs"
+        hits.pop("fc-sls", None)
+    return min(hits, key=hits.__getitem__) if hits else None
+
+
+# ---------------------------------------------------------------- frames
+
+
+def _empty_frame() -> pd.DataFrame:
+    return _assemble(0, {})
+
+
+def _assemble(n: int, columns: dict[str, Any]) -> pd.DataFrame:
+    """A frame with exactly ``COLUMNS`` and their dtypes; absent columns are missing.
+
+    A ``str`` given for a text column is broadcast to every row.
+    """
+    index = pd.RangeIndex(n)
+    data: dict[str, Any] = {}
+    for name in COLUMNS:
+        value = columns.get(name)
+        if name == "timestamp":
+            data[name] = _timestamps(value, n)
+        elif name in ("function", "request_id", "status", "format"):
+            data[name] = pd.Series("" if value is None else value, index=index, dtype="str")
+        elif name in ("memory_mb", "source_line"):
+            data[name] = np.asarray(value if value is not None else np.zeros(n), dtype=np.int64)
+        else:
+            data[name] = (
+                np.full(n, np.nan) if value is None else np.asarray(value, dtype=np.float64)
+            )
+    return pd.DataFrame(data, index=index, columns=list(COLUMNS))
+
+
+def _timestamps(value: Any, n: int) -> pd.Series:
+    if value is None:
+        return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
+    series = value if isinstance(value, pd.Series) else pd.Series(value)
+    if series.dtype.kind != "M":
+        series = pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
+    return series.astype("datetime64[ns, UTC]").reset_index(drop=True)
+
+
+def _numbers(values: Any) -> np.ndarray:
+    """Decimal strings (``""`` meaning absent) to float64 (NaN), in one pass.
+
+    Strings that are not numbers also become NaN (callers that must know check).
+    """
+    array = np.array(values, dtype=object)
+    if array.size == 0:
+        return np.empty(0)
+    empty = array == ""
+    if empty.all():
+        return np.full(array.size, np.nan)
+    array[empty] = "nan"
+    try:
+        return array.astype(np.float64)
+    except ValueError:
+        return pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+
+
+def _finish(frame: pd.DataFrame, malformed: list[MalformedLine]) -> pd.DataFrame:
+    frame.attrs["malformed"] = malformed
+    frame.attrs["malformed_count"] = len(malformed)
+    return frame
+
+
+def _missing_fields(line: str, fields: tuple[tuple[str, str], ...], kind: str) -> str:
+    missing = [name for name, pattern in fields if not re.search(pattern, line)]
+    if missing:
+        return f"{kind}: missing or unreadable {', '.join(repr(m) for m in missing)}"
+    return f"{kind}: unexpected text or a non-numeric value"
+
+
+# ---------------------------------------------------------------- AWS text
+
+
+def _parse_aws(text: str, first_line: int, state: _State) -> pd.DataFrame:
+    # chunks end with a newline, so findall's last (empty) match is not a line
+    table = np.array(_AWS_LINE.findall(text)[:-1], dtype=object)
+    if len(table) == 0:
+        return _finish(_empty_frame(), [])
+    column = {name: table[:, i] for i, name in enumerate(_AWS_GROUPS)}
+    ok = column["rid"] != ""
+    malformed = _bad_lines(text, first_line, column["bad"] != "", _AWS_FIELDS, "Lambda REPORT line")
+    good = column if ok.all() else {name: values[ok] for name, values in column.items()}
+    n = len(good["rid"])
+    frame = _assemble(
+        n,
+        {
+            "timestamp": _prefix_timestamps(good["ts"]),
+            "function": state.function,
+            "request_id": good["rid"],
+            "duration_ms": good["d"].astype(np.float64),
+            "billed_duration_ms": good["b"].astype(np.float64),
+            "memory_mb": good["m"].astype(np.int64),
+            "max_memory_used_mb": good["x"].astype(np.float64),
+            **_tail_columns(good["tail"]),
+            "format": "aws",
+            "source_line": np.flatnonzero(ok) + first_line,
+        },
+    )
+    return _finish(frame, malformed)
+
+
+def _tail_columns(tail: np.ndarray) -> dict[str, Any]:
+    """Init / Restore / Billed Restore Duration (ms) and Status, from the lines with them."""
+    out: dict[str, Any] = {name: np.full(len(tail), np.nan) for name in _TAIL_KEYS.values()}
+    status = np.full(len(tail), "", dtype=object)
+    for index in np.flatnonzero(tail != ""):
+        for part in _AWS_TAIL.finditer(tail[index]):
+            if part[3]:
+                status[index] = part[3]
+            else:
+                out[_TAIL_KEYS[part[1]]][index] = float(part[2])
+    out["status"] = status
+    return out
+
+
+def _prefix_timestamps(values: np.ndarray) -> pd.Series | None:
+    present = values != ""
+    if not present.any():
+        return None
+    text = pd.Series(values, dtype=object).where(present, None)
+    return pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+
+
+def _bad_lines(
+    text: str,
+    first_line: int,
+    flags: np.ndarray,
+    fields: tuple[tuple[str, str], ...],
+    kind: str,
+) -> list[MalformedLine]:
+    where = np.flatnonzero(flags)
+    if len(where) == 0:
+        return []
+    split = text.split("\n")
+    return [
+        MalformedLine(first_line + int(i), _missing_fields(split[int(i)], fields, kind))
+        for i in where
+    ]
+
+
+# ---------------------------------------------------------------- Alibaba FC text
+
+
+def _parse_fc(text: str, first_line: int, state: _State) -> pd.DataFrame:
+    table = np.array(_FC_LINE.findall(text)[:-1], dtype=object)
+    if len(table) == 0:
+        return _finish(_empty_frame(), [])
+    column = {name: table[:, i] for i, name in enumerate(_FC_GROUPS)}
+    # the report line carries no request id: take the latest FC Invoke Start/End line's
+    rid = pd.Series(column["rid"], dtype=object).where(column["rid"] != "", None)
+    if rid.iloc[0] is None and state.last_request_id:
+        rid.iloc[0] = state.last_request_id
+    rid = rid.ffill()
+    if rid.iloc[-1] is not None:
+        state.last_request_id = str(rid.iloc[-1])
+    ok = column["d"] != ""
+    malformed = _bad_lines(
+        text, first_line, column["bad"] != "", _FC_FIELDS, "Function Compute report line"
+    )
+    good = column if ok.all() else {name: values[ok] for name, values in column.items()}
+    n = len(good["d"])
+    frame = _assemble(
+        n,
+        {
+            "timestamp": _prefix_timestamps(good["ts"]),
+            "function": state.function,
+            "request_id": rid[ok].fillna("").to_numpy(dtype=object),
+            "duration_ms": good["d"].astype(np.float64),
+            "billed_duration_ms": good["b"].astype(np.float64),
+            "memory_mb": good["m"].astype(np.int64),
+            "max_memory_used_mb": good["x"].astype(np.float64),
+            "format": "fc",
+            "source_line": np.flatnonzero(ok) + first_line,
+        },
+    )
+    return _finish(frame, malformed)
+
+
+# ---------------------------------------------------------------- JSON lines
+
+
+def _json_candidates(
+    pattern: re.Pattern[str], text: str, first_line: int, kind: str
+) -> tuple[list[int], list[dict[str, Any]], list[MalformedLine]]:
+    found = pattern.findall(text)[:-1]  # chunks end with a newline
+    numbers: list[int] = []
+    records: list[dict[str, Any]] = []
+    malformed: list[MalformedLine] = []
+    for index, candidate in enumerate(found):
+        if not candidate:
+            continue
+        try:
+            record = json.loads(candidate)
+        except ValueError as exc:
+            malformed.append(MalformedLine(first_line + index, f"{kind}: invalid JSON ({exc})"))
+            continue
+        if not isinstance(record, dict):
+            malformed.append(MalformedLine(first_line + index, f"{kind}: not a JSON object"))
+            continue
+        numbers.append(first_line + index)
+        records.append(record)
+    return numbers, records, malformed
+
+
+def _field_number(value: Any, name: str, required: bool) -> float:
+    """A JSON number or numeric string as float; NaN when absent and optional."""
+    if value is None or value == "":
+        if required:
+            raise ValueError(f"missing {name}")
+        return math.nan
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} is not a number") from None
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{name}={value!r} is not a finite number >= 0")
+    return number
+
+
+_REPORT_METRICS = (  # platform.report record.metrics key, our column, required
+    ("durationMs", "duration_ms", True),
+    ("billedDurationMs", "billed_duration_ms", False),
+    ("memorySizeMB", "memory_mb", True),
+    ("maxMemoryUsedMB", "max_memory_used_mb", False),
+    ("initDurationMs", "init_duration_ms", False),
+    ("restoreDurationMs", "restore_duration_ms", False),
+)
+
+
+def _parse_aws_json(text: str, first_line: int, state: _State) -> pd.DataFrame:
+    numbers, records, malformed = _json_candidates(
+        _AWS_JSON_LINE, text, first_line, "platform.report record"
+    )
+    rows: list[dict[str, Any]] = []
+    for line, event in zip(numbers, records, strict=True):
+        if event.get("type") != "platform.report":
+            continue  # the marker was inside some other record's text
+        record = event.get("record")
+        metrics = record.get("metrics") if isinstance(record, dict) else None
+        if not isinstance(record, dict) or not isinstance(metrics, dict):
+            malformed.append(MalformedLine(line, "platform.report record: no record.metrics"))
+            continue
+        row: dict[str, Any] = {
+            "source_line": line,
+            "timestamp": event.get("time"),
+            "function": state.function,
+            "request_id": str(record.get("requestId", "")),
+            "status": str(record.get("status", "")),
+        }
+        try:
+            for key, name, required in _REPORT_METRICS:
+                row[name] = _field_number(metrics.get(key), f"metrics.{key}", required)
+            _whole("metrics.memorySizeMB", row["memory_mb"])
+        except ValueError as exc:
+            malformed.append(MalformedLine(line, f"platform.report record: {exc}"))
+            continue
+        rows.append(row)
+    return _finish(_rows_frame(rows, "aws-json"), malformed)
+
+
+def _parse_sls(text: str, first_line: int, state: _State) -> pd.DataFrame:
+    numbers, records, malformed = _json_candidates(
+        _SLS_LINE, text, first_line, "request metric record"
+    )
+    rows: list[dict[str, Any]] = []
+    for line, record in zip(numbers, records, strict=True):
+        name = str(record.get("functionName") or state.function)
+        if record.get("serviceName"):  # FC 2.0: functions live in services
+            name = f"{record['serviceName']}/{name}"
+        error = str(record.get("hasFunctionError", "")).lower() == "true"
+        row: dict[str, Any] = {
+            "source_line": line,
+            "function": name,
+            "request_id": str(record.get("requestId", "")),
+            "status": "error" if error else "success",
+        }
+        try:
+            row["duration_ms"] = _field_number(record.get("durationMs"), "durationMs", True)
+            row["memory_mb"] = _field_number(record.get("memoryMB"), "memoryMB", True)
+            _whole("memoryMB", row["memory_mb"])
+            row["max_memory_used_mb"] = _field_number(
+                record.get("memoryUsageMB"), "memoryUsageMB", False
+            )
+            row["init_duration_ms"] = _field_number(
+                record.get("initializationDurationMs"), "initializationDurationMs", False
+            )
+            start_ms = _field_number(
+                record.get("invocationStartTimestamp"), "invocationStartTimestamp", False
+            )
+            epoch_s = _field_number(record.get("__time__"), "__time__", False)
+        except ValueError as exc:
+            malformed.append(MalformedLine(line, f"request metric record: {exc}"))
+            continue
+        if not math.isnan(start_ms):
+            row["timestamp"] = pd.Timestamp(int(start_ms), unit="ms", tz="UTC")
+        elif not math.isnan(epoch_s):
+            row["timestamp"] = pd.Timestamp(int(epoch_s), unit="s", tz="UTC")
+        rows.append(row)
+    return _finish(_rows_frame(rows, "fc-sls"), malformed)
+
+
+def _whole(name: str, value: float) -> None:
+    if value != math.floor(value):
+        raise ValueError(f"{name}={value!r} is not a whole number of MB")
+
+
+def _rows_frame(rows: list[dict[str, Any]], fmt: str) -> pd.DataFrame:
+    """The frame for a list of row dicts (JSON records: few enough to build per row)."""
+    n = len(rows)
+    columns: dict[str, Any] = {}
+    for name in COLUMNS:
+        if name == "format":
+            columns[name] = fmt
+            continue
+        values = [row.get(name) for row in rows]
+        if name == "timestamp" and all(value is None for value in values):
+            continue
+        if name in _FLOAT_COLUMNS:
+            values = [math.nan if value is None else value for value in values]
+        columns[name] = values
+    return _assemble(n, columns)
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def _parse_csv(text: str, first_line: int, state: _State) -> pd.DataFrame:
+    reader = csv.reader(io.StringIO(text))
+    line = first_line
+    if state.csv_header is None:
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            line += 1
+            header = next(reader, None)
+        if header is None:
+            return _finish(_empty_frame(), [])
+        header = [_CSV_ALIASES.get(h.strip(), h.strip()) for h in header]
+        if header:
+            header[0] = header[0].lstrip("\ufeff")
+        missing = [name for name in _CSV_REQUIRED if name not in header]
+        if missing:
+            raise InvalidFile(
+                state.path,
+                missing[0],
+                f"required CSV column missing (required: {', '.join(_CSV_REQUIRED)}; "
+                f"optional: {', '.join(_CSV_OPTIONAL)}; found: {', '.join(header)})",
+            )
+        state.csv_header = header
+        state.csv_columns = {
+            name: header.index(name) for name in (*_CSV_REQUIRED, *_CSV_OPTIONAL) if name in header
+        }
+        line += 1
+    width = len(state.csv_header)
+    good: list[list[str]] = []
+    lines: list[int] = []
+    malformed: list[MalformedLine] = []
+    for row in reader:
+        if len(row) == width:
+            good.append(row)
+            lines.append(line)
+        elif any(cell.strip() for cell in row):
+            malformed.append(
+                MalformedLine(line, f"CSV row has {len(row)} fields, the header {width}")
+            )
+        line += 1
+    table = pd.DataFrame(good, columns=range(width), dtype=object)
+    columns: dict[str, Any] = {}
+    bad = np.zeros(len(table), dtype=bool)
+    reasons: list[list[str]] = [[] for _ in range(len(table))]
+    for name, index in state.csv_columns.items():
+        raw = table[index].str.strip() if len(table) else table[index]
+        if name in ("function", "request_id", "status"):
+            columns[name] = raw.to_numpy(dtype=object)
+            continue
+        if name == "timestamp":
+            parsed = _csv_timestamps(raw)
+            wrong = (parsed.isna() & (raw != "")).to_numpy()
+            columns[name] = parsed
+        else:
+            values = _numbers(raw)
+            present = (raw != "").to_numpy()
+            wrong = present & ~(values >= 0)
+            if name in _CSV_REQUIRED:
+                wrong |= ~present
+            if name == "memory_mb":
+                wrong |= present & (values != np.floor(values))
+            columns[name] = values
+        for i in np.flatnonzero(wrong):
+            reasons[i].append(f"{name}={raw.iloc[i]!r}")
+        bad |= wrong
+    for i in np.flatnonzero(bad):
+        malformed.append(MalformedLine(lines[i], f"CSV row: unreadable {', '.join(reasons[i])}"))
+    keep = ~bad
+    n = int(keep.sum())
+    selected = {name: value[keep] for name, value in columns.items()}
+    if "function" not in selected:
+        selected["function"] = state.function
+    else:
+        selected["function"] = [v or state.function for v in selected["function"]]
+    if "timestamp" in selected and selected["timestamp"].isna().all():
+        selected["timestamp"] = None
+    selected["format"] = "csv"
+    selected["source_line"] = np.asarray(lines, dtype=np.int64)[keep]
+    malformed.sort()
+    return _finish(_assemble(n, selected), malformed)
+
+
+def _csv_timestamps(raw: pd.Series) -> pd.Series:
+    text = raw.replace("", None)
+    numeric = pd.to_numeric(text, errors="coerce")
+    if len(text) and numeric.notna().sum() == text.notna().sum():  # epoch milliseconds
+        return pd.to_datetime(numeric, unit="ms", utc=True, errors="coerce")
+    return pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+
+
+_PARSERS: dict[str, Callable[[str, int, _State], pd.DataFrame]] = {
+    "aws": _parse_aws,
+    "aws-json": _parse_aws_json,
+    "fc": _parse_fc,
+    "fc-sls": _parse_sls,
+    "csv": _parse_csv,
+}
+
+
+# ---------------------------------------------------------------- bills from logs
+
+#: The vendor whose platform writes each log format (its stated billed duration is
+#: that vendor's own billing).
+FORMAT_VENDORS: dict[str, str] = {
+    "aws": "aws",
+    "aws-json": "aws",
+    "fc": "alibaba",
+    "fc-sls": "alibaba",
+}
+_BILLED_CHOICES = ("auto", "stated", "measured")
+_BATCH_SAMPLES = 1 << 18  # samples handed to estimate() at once: bounds memory
+_GROUP_KEYS = ("function", "memory_mb")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LogBill:
+    """What a set of logs costs.
+
+    Attributes:
+        bill: the whole bill: every group's usage pooled, so graduated tiers and the free
+            tier apply once.
+        groups: one row per function and memory size: ``function``, ``memory_mb``,
+            ``invocations``, ``billed_duration_ms`` (summed, after the provider's rounding),
+            ``gb_seconds``, ``stated_share`` (share of invocations billed on the duration
+            the log states) and ``cost`` (the group priced alone, free tier as asked; with
+            tiers or a free tier the groups may not add up to ``total``).
+        malformed: the malformed lines found while reading (first ones, with line
+            numbers; see ``read_logs``), as ``(source, line, reason)``.
+        malformed_count: how many malformed lines there were in all.
+    """
+
+    bill: Bill
+    groups: pd.DataFrame = field(repr=False)
+    malformed: tuple[tuple[str, int, str], ...] = field(repr=False)
+    malformed_count: int
+
+    @property
+    def total(self) -> float:
+        """Total cost in ``currency``."""
+        return self.bill.total
+
+    @property
+    def currency(self) -> str:
+        """ISO currency of the amounts."""
+        return self.bill.currency
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        """The bill's lines (item, quantity, unit, unit_price, cost ...)."""
+        return self.bill.lines
+
+    @property
+    def invocations(self) -> int:
+        """Invocations billed."""
+        return int(self.groups["invocations"].sum())
+
+    def __repr__(self) -> str:
+        return (
+            f"LogBill(provider={self.bill.provider!r}, invocations={self.invocations}, "
+            f"total={self.total:.2f} {self.currency}, malformed={self.malformed_count})"
+        )
+
+
+def bill_from_logs(
+    source: pd.DataFrame | str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Any,
+    *,
+    provider: str | PriceSheet,
+    format: str = "auto",
+    billed_duration: str = "auto",
+    free_tier: bool = False,
+    function: str | None = None,
+    progress: Callable[[int], object] | None = None,
+    **options: Any,
+) -> LogBill:
+    """Bill the invocations found in logs with a provider's rules.
+
+    Invocations are grouped by function and memory size; each group's billed durations
+    go to :func:`costmodel.estimate` (rounded up per invocation to the provider's step),
+    and the groups' bills are added (pooled usage, tiers and free tier once).
+
+    Which duration is billed (``billed_duration``):
+
+    - ``"stated"``: the billed duration the log states (AWS ``Billed Duration`` plus
+      SnapStart's ``Billed Restore Duration``, FC ``Billed Duration``), which already
+      includes what the platform bills beyond the handler (e.g. Lambda's billed init).
+    - ``"measured"``: the measured ``duration_ms``, rounded up to a whole ms (exact for
+      every provider, as all bill in whole ms or coarser steps).
+    - ``"auto"`` (default): ``"stated"`` for rows written by the provider's own platform
+      (AWS logs billed on an ``aws`` sheet, FC logs on an ``alibaba`` sheet) when the log
+      states it, ``"measured"`` otherwise (what these invocations would cost elsewhere).
+
+    Given paths, the files are read chunk by chunk and only a histogram of whole-ms billed
+    durations per group is kept (exact: durations are whole ms), so memory stays flat
+    however large the logs; a pandas frame is reduced the same way, so both give the same
+    bill. A Dask DataFrame is reduced partition by partition with Dask's scheduler.
+
+    Args:
+        source: a frame from ``read_logs`` (or any frame with ``duration_ms`` and
+            ``memory_mb``; optional ``function``, ``billed_duration_ms``,
+            ``billed_restore_duration_ms``, ``format``), a Dask DataFrame of the same, a
+            path (a folder means every file in it), or a list of paths.
+        provider: catalog key (``"aws-lambda"`` ...) or a ``PriceSheet``.
+        format: log format for paths (see ``read_logs``).
+        billed_duration: ``"auto"``, ``"stated"`` or ``"measured"`` (above).
+        free_tier: apply the provider's monthly free tier, once for the whole bill.
+        function: function name for logs that carry none (default: the file name).
+        progress: called with characters read after each chunk (paths only).
+        **options: provider options passed to ``estimate`` (``arch``, ``vcpu`` ...).
+
+    Returns:
+        A :class:`LogBill`: ``.bill``, ``.total``, ``.groups``, ``.malformed``.
+
+    Raises:
+        InvalidUsage: a bad option, a frame without the needed columns, no invocation
+            found, ``billed_duration="stated"`` for rows that state none.
+        UnknownProvider: unknown provider key.
+
+    Example:
+        >>> frame = read_logs([
+        ...     "REPORT RequestId: a1\\tDuration: 12.34 ms\\tBilled Duration: 13 ms"
+        ...     "\\tMemory Size: 1024 MB\\tMax Memory Used: 18 MB\\t",
+        ... ] * 1000, function="resize")
+        >>> result = bill_from_logs(frame, provider="aws-lambda")
+        >>> result.groups[["function", "memory_mb", "invocations", "billed_duration_ms"]]
+          function  memory_mb  invocations  billed_duration_ms
+        0   resize       1024         1000             13000.0
+        >>> round(result.total, 6)  # 1000 requests + 13 GB-s at $0.0000166667
+        0.000417
+    """
+    sheet = provider if isinstance(provider, PriceSheet) else price_sheet(provider)
+    if billed_duration not in _BILLED_CHOICES:
+        raise InvalidUsage(
+            f"billed_duration={billed_duration!r}: must be one of "
+            f"{', '.join(map(repr, _BILLED_CHOICES))}"
+        )
+    if not isinstance(free_tier, bool):
+        raise InvalidUsage(f"free_tier={free_tier!r}: must be True or False")
+    counts = _Histogram()
+    malformed: list[tuple[str, int, str]] = []
+    malformed_count = 0
+    if isinstance(source, pd.DataFrame):
+        counts.add(_billed_counts(source, sheet.vendor, billed_duration))
+        listed = source.attrs.get("malformed", [])
+        malformed = [("<frame>", int(line), str(reason)) for line, reason in listed]
+        malformed_count = int(source.attrs.get("malformed_count", len(listed)))
+    elif _is_dask_frame(source):
+        counts.add(_dask_counts(source, sheet.vendor, billed_duration))
+    else:
+        for path in expand_paths(source):
+            for frame in iter_log_frames(path, format, function=function, progress=progress):
+                counts.add(_billed_counts(frame, sheet.vendor, billed_duration))
+                listed = frame.attrs["malformed"]
+                malformed_count += int(frame.attrs["malformed_count"])
+                room = 1000 - len(malformed)
+                malformed += [(str(path), m.line, m.reason) for m in listed[: max(room, 0)]]
+    if counts.empty:
+        raise InvalidUsage(
+            "no invocation found to bill"
+            + (f" ({malformed_count} malformed line(s))" if malformed_count else "")
+        )
+    return _bill_histogram(counts, sheet, free_tier, options, malformed, malformed_count)
+
+
+def expand_paths(
+    source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+) -> list[Path]:
+    """Files named by a path, a folder (its files, sorted, hidden ones skipped) or a list.
+
+    Raises:
+        InvalidUsage: ``source`` is not a path or a list of paths.
+        FileNotFoundError: a path does not exist.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        items: list[str | os.PathLike[str]] = [source]
+    elif isinstance(source, Iterable) and not isinstance(source, (bytes, bytearray)):
+        items = list(source)
+    else:
+        raise InvalidUsage(
+            f"source={type(source).__name__}: must be a DataFrame, a path or a list of paths"
+        )
+    files: list[Path] = []
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise InvalidUsage(f"source: {item!r:.60} is not a path")
+        path = Path(item)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    return files
+
+
+class _Histogram:
+    """Invocation counts by (function, memory_mb, billed ms, stated): exact and small."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, int, int, bool], int] = {}
+
+    @property
+    def empty(self) -> bool:
+        return not self.counts
+
+    def add(self, counts: pd.Series) -> None:
+        for index, value in counts.items():
+            parts: tuple[Any, ...] = tuple(index)  # type: ignore[arg-type]
+            key = (str(parts[0]), int(parts[1]), int(parts[2]), bool(parts[3]))
+            self.counts[key] = self.counts.get(key, 0) + int(value)
+
+    def groups(self) -> Iterator[tuple[str, int, np.ndarray, np.ndarray, int]]:
+        """(function, memory_mb, billed ms values, counts, stated invocations), sorted."""
+        by_group: dict[tuple[str, int], dict[int, int]] = {}
+        stated: dict[tuple[str, int], int] = {}
+        for (name, memory, billed_ms, is_stated), count in self.counts.items():
+            values = by_group.setdefault((name, memory), {})
+            values[billed_ms] = values.get(billed_ms, 0) + count
+            if is_stated:
+                stated[(name, memory)] = stated.get((name, memory), 0) + count
+        for name, memory in sorted(by_group):
+            values = by_group[(name, memory)]
+            keys = np.array(sorted(values), dtype=np.int64)
+            counts = np.array([values[int(k)] for k in keys], dtype=np.int64)
+            yield name, memory, keys, counts, stated.get((name, memory), 0)
+
+
+def _billed_counts(frame: pd.DataFrame, vendor: str, billed_duration: str) -> pd.Series:
+    """Counts by (function, memory_mb, billed ms, stated) for the rows of one frame."""
+    missing = [c for c in ("duration_ms", "memory_mb") if c not in frame.columns]
+    if missing:
+        raise InvalidUsage(
+            f"frame: missing column(s) {', '.join(missing)}; needs duration_ms and memory_mb "
+            f"(optional: function, billed_duration_ms, billed_restore_duration_ms, format)"
+        )
+    n = len(frame)
+    if n == 0:
+        return pd.Series([], dtype=np.int64)
+    duration = pd.to_numeric(frame["duration_ms"], errors="coerce").to_numpy(dtype=np.float64)
+    memory = pd.to_numeric(frame["memory_mb"], errors="coerce").to_numpy(dtype=np.float64)
+    for name, values in (("duration_ms", duration), ("memory_mb", memory)):
+        bad = ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            index = int(np.flatnonzero(bad)[0])
+            shown = frame[name].iloc[index]
+            shown = shown.item() if isinstance(shown, np.generic) else shown
+            raise InvalidUsage(
+                f"frame: {name}={shown!r} in row {frame.index[index]!r}: "
+                "must be a finite number >= 0"
+            )
+    measured = np.ceil(duration - 1e-9).clip(min=0)
+    stated_ms = np.full(n, np.nan)
+    if "billed_duration_ms" in frame.columns:
+        stated_ms = pd.to_numeric(frame["billed_duration_ms"], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        if "billed_restore_duration_ms" in frame.columns:
+            restore = pd.to_numeric(frame["billed_restore_duration_ms"], errors="coerce")
+            stated_ms = stated_ms + restore.fillna(0).to_numpy(dtype=np.float64)
+    if billed_duration == "measured":
+        use_stated = np.zeros(n, dtype=bool)
+    elif billed_duration == "stated":
+        use_stated = np.ones(n, dtype=bool)
+        lacking = np.isnan(stated_ms)
+        if lacking.any():
+            raise InvalidUsage(
+                f"billed_duration='stated': {int(lacking.sum())} row(s) state no billed "
+                f"duration (first: row {frame.index[int(np.flatnonzero(lacking)[0])]!r}); "
+                "use 'auto' or 'measured'"
+            )
+    else:
+        own = np.zeros(n, dtype=bool)
+        if "format" in frame.columns:
+            formats = frame["format"].astype(str).to_numpy(dtype=object)
+            own_formats = [f for f, v in FORMAT_VENDORS.items() if v == vendor]
+            own = np.isin(formats, own_formats)
+        use_stated = own & ~np.isnan(stated_ms)
+    billed = np.where(use_stated, np.ceil(np.nan_to_num(stated_ms) - 1e-9), measured)
+    functions = (
+        frame["function"].astype(str).to_numpy(dtype=object)
+        if "function" in frame.columns
+        else np.full(n, "unknown", dtype=object)
+    )
+    keys = pd.DataFrame(
+        {
+            "function": functions,
+            "memory_mb": memory.astype(np.int64),
+            "billed_ms": billed.astype(np.int64),
+            "stated": use_stated,
+        }
+    )
+    return keys.groupby(["function", "memory_mb", "billed_ms", "stated"], sort=False).size()
+
+
+def _is_dask_frame(value: object) -> bool:
+    module = type(value).__module__
+    return module.startswith("dask") and hasattr(value, "map_partitions")
+
+
+def _dask_counts(frame: Any, vendor: str, billed_duration: str) -> pd.Series:
+    """Reduce a Dask DataFrame partition by partition, then sum the small results."""
+
+    def partition(part: pd.DataFrame) -> pd.DataFrame:
+        counts = _billed_counts(part, vendor, billed_duration)
+        return counts.rename("count").reset_index()
+
+    meta = pd.DataFrame(
+        {
+            "function": pd.Series([], dtype=object),
+            "memory_mb": pd.Series([], dtype=np.int64),
+            "billed_ms": pd.Series([], dtype=np.int64),
+            "stated": pd.Series([], dtype=bool),
+            "count": pd.Series([], dtype=np.int64),
+        }
+    )
+    parts = frame.map_partitions(partition, meta=meta).compute()
+    if len(parts) == 0:
+        return pd.Series([], dtype=np.int64)
+    keys = ["function", "memory_mb", "billed_ms", "stated"]
+    summed: pd.Series = parts.groupby(keys, sort=False)["count"].sum()
+    return summed
+
+
+def _batches(keys: np.ndarray, counts: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """Samples expanded from a histogram, at most ``size`` at a time (in sorted order)."""
+    buffer: list[np.ndarray] = []
+    held = 0
+    for value, count in zip(keys.tolist(), counts.tolist(), strict=True):
+        while count > 0:
+            take = min(count, size - held)
+            buffer.append(np.full(take, float(value)))
+            held += take
+            count -= take
+            if held == size:
+                yield np.concatenate(buffer)
+                buffer, held = [], 0
+    if held:
+        yield np.concatenate(buffer)
+
+
+def _bill_histogram(
+    counts: _Histogram,
+    sheet: PriceSheet,
+    free_tier: bool,
+    options: dict[str, Any],
+    malformed: list[tuple[str, int, str]],
+    malformed_count: int,
+) -> LogBill:
+    rows = []
+    total: Bill | None = None
+    for name, memory, keys, group_counts, stated in counts.groups():
+        group: Bill | None = None
+        for samples in _batches(keys, group_counts, _BATCH_SAMPLES):
+            part = estimate(
+                sheet, duration_ms=samples, memory_mb=memory, free_tier=free_tier, **options
+            )
+            group = part if group is None else group + part
+        assert group is not None
+        total = group if total is None else total + group
+        invocations = int(group_counts.sum())
+        rows.append(
+            {
+                "function": name,
+                "memory_mb": memory,
+                "invocations": invocations,
+                "billed_duration_ms": float(group.usage.get("billed_duration_ms", 0.0)),
+                "gb_seconds": float(group.usage.get("gb_seconds", 0.0)),
+                "stated_share": stated / invocations,
+                "cost": group.total,
+            }
+        )
+    assert total is not None
+    groups = pd.DataFrame(rows).astype({"function": "str", "memory_mb": np.int64})
+    return LogBill(total, groups, tuple(malformed), malformed_count)

@@ -1,0 +1,657 @@
+"""Cache: remember results, call once for many concurrent misses, serve stale on errors.
+
+``@cached(ttl=60)`` keeps each result for 60 s (clock seconds) in a cachetools
+store: :class:`cachetools.TTLCache` for a fixed ``ttl``, :class:`cachetools.TLRUCache`
+when ``ttl`` is a function ``(key, value) -> seconds`` (a per-item time to live, given
+the cache key and the result; 0 or less means "do not cache this value"; an exception
+it raises counts as a failed call), :class:`cachetools.LRUCache` when ``ttl`` is None
+(no expiry). Every store is bounded by ``maxsize`` entries, least recently used
+first out. Works on plain and ``async def`` functions (decided once, at decoration).
+
+Behaviour:
+    * Thread-safe: one lock guards the store, held only around store access, never
+      across the wrapped call.
+    * Single-flight: concurrent misses on one key (threads, or tasks on any event
+      loop) make ONE call; every caller gets its result, or its exception. When the
+      caller making the call is cancelled (``asyncio.CancelledError``, or any other
+      ``BaseException`` such as ``KeyboardInterrupt``), the callers waiting on it are
+      not poisoned: one of them makes the call again. A waiter gets
+      ``CancelledError`` only when it is cancelled itself.
+    * ``stale_if_error=s``: a value is kept ``s`` seconds past its expiry; when the
+      refresh raises an Exception during that window, the expired value is served
+      (to the caller that refreshed and to every caller that waited on it) and the
+      error is logged at DEBUG level on the ``resilience.cache`` logger. Each later
+      call tries the refresh again (one call at a time per key).
+    * Negative caching, off by default (exceptions are never cached unless asked):
+      ``cache_errors=(LookupError, ...)`` remembers an exception of those types for
+      ``error_ttl`` seconds (default: ``ttl``) and re-raises the same exception object
+      without calling. A success removes the remembered error. With
+      ``stale_if_error``, a remembered error serves the stale value, as a fresh error
+      would.
+    * ``cache_info()`` returns :class:`CacheInfo` (hits, misses, coalesced,
+      stale serves, error hits, current size, maxsize); ``cache_clear()`` empties the
+      store and the counters (a call in flight during the clear does not store its
+      result).
+
+Keys: ``key=`` builds the key from the call's arguments; the default is
+:func:`cachetools.keys.hashkey`, so arguments must be hashable and ``f(1)`` and
+``f(x=1)`` are different keys.
+
+Hook for composition: ``on_hit=callback`` is called as ``callback(kind)`` in the
+caller's own thread or task whenever a call was answered without calling the wrapped
+function, with ``kind`` one of :data:`HIT_KINDS`: ``"fresh"`` (a cached value),
+``"shared"`` (the result of a call another caller made: single-flight), ``"stale"``
+(an expired value served on error) or ``"error"`` (a remembered error is about to be
+re-raised). :class:`resilience.Policy` uses it to record the outcome ``cache_hit``.
+It costs one ``is None`` test on the hit path when not given.
+
+Example:
+    >>> from resilience.testing import FakeClock
+    >>> clock = FakeClock()
+    >>> @cached(ttl=60, clock=clock)
+    ... def price(item):
+    ...     return len(item)
+    >>> price("apple"), price("apple")
+    (5, 5)
+    >>> price.cache_info().hits
+    1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, NoReturn, ParamSpec, Protocol, TypeVar, cast
+
+import cachetools
+from cachetools.keys import hashkey
+
+from ._validate import exception_types, is_async, name_of, positive, positive_int
+from .clock import SYSTEM_CLOCK, Clock, SystemClock
+from .errors import InvalidUsage
+
+__all__ = ["HIT_KINDS", "CacheInfo", "Cached", "CachedFunction", "HitKind", "cached"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+HitKind = Literal["fresh", "shared", "stale", "error"]
+HIT_KINDS: tuple[str, ...] = ("fresh", "shared", "stale", "error")
+
+_log = logging.getLogger("resilience.cache")
+
+ItemTtl = Callable[[Hashable, Any], float]
+"""A per-item time to live: ``(key, value) -> seconds``; 0 or less: do not cache."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheInfo:
+    """Counters of a cached function since creation or the last ``cache_clear()``.
+
+    Every call is either a hit or a miss; ``coalesced``, ``error_hits`` and
+    ``stale_serves`` break the misses down. Calls of the wrapped function
+    = misses - coalesced - error_hits (plus re-calls after a cancelled caller).
+
+    Attributes:
+        hits: calls answered with a fresh cached value.
+        misses: calls that found no fresh value.
+        coalesced: misses that waited for a call another caller had in flight.
+        stale_serves: misses answered with an expired value (``stale_if_error``).
+        error_hits: misses answered by a remembered error (``cache_errors``), without
+            a call.
+        currsize: values held now, including expired ones kept for ``stale_if_error``.
+        maxsize: the most values held at once.
+    """
+
+    hits: int
+    misses: int
+    coalesced: int
+    stale_serves: int
+    error_hits: int
+    currsize: int
+    maxsize: int
+
+
+class CachedFunction(Protocol[P, R_co]):
+    """What :class:`Cached` returns: the function, plus ``cache_info``/``cache_clear``."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+    def cache_info(self) -> CacheInfo:
+        """The counters and sizes, see :class:`CacheInfo`."""
+        ...
+
+    def cache_clear(self) -> None:
+        """Forget every value and remembered error, and reset the counters."""
+        ...
+
+    def __get__(self, instance: Any, owner: type[Any] | None = None) -> Callable[..., R_co]:
+        """On a method: the bound method (arguments after ``self`` are not checked)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """A cache configuration; apply it to a function to cache the function's results.
+
+    Build it with :func:`cached`, which validates every field. Each function it is
+    applied to gets its own store and counters.
+    """
+
+    ttl: float | ItemTtl | None
+    maxsize: int
+    key: Callable[..., Hashable]
+    clock: Clock
+    stale_if_error: float
+    cache_errors: tuple[type[Exception], ...]
+    error_ttl: float | None
+    on_hit: Callable[[HitKind], object] | None
+
+    def __call__(self, fn: Callable[P, R]) -> CachedFunction[P, R]:
+        """Wrap ``fn`` (plain or ``async def``) with a cache of its own."""
+        if not callable(fn):
+            raise InvalidUsage(f"fn={fn!r}: cached(...) decorates a function or callable")
+        core = _Core(self, fn)
+        wrapper = _async_wrapper(core) if is_async(fn) else _sync_wrapper(core)
+        functools.update_wrapper(wrapper, fn)
+        wrapper.cache_info = core.info  # type: ignore[attr-defined]
+        wrapper.cache_clear = core.clear  # type: ignore[attr-defined]
+        return cast(CachedFunction[P, R], wrapper)
+
+
+def cached(
+    *,
+    ttl: float | ItemTtl | None = None,
+    maxsize: int = 1024,
+    key: Callable[..., Hashable] = hashkey,
+    clock: Clock = SYSTEM_CLOCK,
+    stale_if_error: float = 0.0,
+    cache_errors: type[Exception] | Iterable[type[Exception]] = (),
+    error_ttl: float | None = None,
+    on_hit: Callable[[HitKind], object] | None = None,
+) -> Cached:
+    """Cache a function's results, with single-flight misses and stale-if-error.
+
+    Args:
+        ttl: seconds a value stays fresh; or a function ``(key, value) -> seconds``
+            for a per-item time to live (0 or less: do not cache that value); or None
+            (default) for no expiry.
+        maxsize: the most values held at once (least recently used out first).
+        key: builds the cache key from the call's ``(*args, **kwargs)``; default
+            :func:`cachetools.keys.hashkey`. A plain function.
+        clock: where time comes from (``clock.monotonic()``, seconds).
+        stale_if_error: seconds past expiry during which an expired value is served
+            when the refresh raises an Exception; 0 (default) turns it off. Needs
+            ``ttl``.
+        cache_errors: exception type(s) to remember (negative caching); default none.
+        error_ttl: seconds an error is remembered; default ``ttl`` (required when
+            ``ttl`` is not a number).
+        on_hit: called as ``on_hit(kind)`` when a call is answered without calling
+            the function (see :data:`HIT_KINDS`). A plain function.
+
+    Returns:
+        A :class:`Cached`, to apply to a function as a decorator.
+
+    Raises:
+        InvalidUsage: a parameter out of range or of the wrong kind.
+    """
+    if isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
+        ok = math.isfinite(ttl) and ttl > 0
+    else:
+        ok = ttl is None or (callable(ttl) and not is_async(ttl))
+    if not ok:
+        raise InvalidUsage(
+            f"ttl={ttl!r}: must be a finite number of seconds > 0, a plain function "
+            "(key, value) -> seconds, or None for no expiry"
+        )
+    if isinstance(ttl, int):
+        ttl = float(ttl)
+    maxsize = positive_int("maxsize", maxsize)
+    stale_if_error = positive("stale_if_error", stale_if_error, allow_zero=True)
+    if stale_if_error and ttl is None:
+        raise InvalidUsage(
+            f"stale_if_error={stale_if_error!r}: needs ttl=...; without a ttl values "
+            "never expire, so nothing is ever stale"
+        )
+    errors = exception_types("cache_errors", cache_errors)
+    for item in errors:
+        if not issubclass(item, Exception):
+            raise InvalidUsage(
+                f"cache_errors={cache_errors!r}: {item.__qualname__} is not an Exception "
+                "subclass; only Exception subclasses can be remembered"
+            )
+    if error_ttl is not None:
+        error_ttl = positive("error_ttl", error_ttl)
+        if not errors:
+            raise InvalidUsage(
+                f"error_ttl={error_ttl!r}: has no effect without cache_errors=(...); "
+                "give the exception types to remember"
+            )
+    elif errors:
+        if not isinstance(ttl, float):
+            raise InvalidUsage(
+                f"cache_errors={cache_errors!r} with ttl={ttl!r}: give error_ttl= (seconds "
+                "an error is remembered); it defaults to ttl only when ttl is a number"
+            )
+        error_ttl = ttl
+    for name, fn in (("key", key), ("on_hit", on_hit)):
+        if fn is None and name == "on_hit":
+            continue
+        if not callable(fn) or is_async(fn):
+            raise InvalidUsage(f"{name}={fn!r}: must be a plain (not async) function")
+    if not callable(getattr(clock, "monotonic", None)):
+        raise InvalidUsage(f"clock={clock!r}: must have a monotonic() method (seconds)")
+    return Cached(
+        ttl=ttl,
+        maxsize=maxsize,
+        key=key,
+        clock=clock,
+        stale_if_error=stale_if_error,
+        cache_errors=cast(tuple[type[Exception], ...], errors),
+        error_ttl=error_ttl,
+        on_hit=on_hit,
+    )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _Flight:
+    """One call in flight for one key, and its outcome once settled."""
+
+    __slots__ = ("abandoned", "error", "event", "owner", "stale", "traceback", "value", "waiters")
+
+    def __init__(self, owner: object, *, threaded: bool) -> None:
+        self.owner = owner
+        self.event = threading.Event() if threaded else None
+        self.waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.traceback: TracebackType | None = None
+        self.stale = False
+        self.abandoned = False
+
+    def wake(self) -> None:
+        """Release every waiter (call after settling, outside the lock)."""
+        if self.event is not None:
+            self.event.set()
+        if not self.waiters:
+            return
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for loop, future in self.waiters:
+            if loop is current:
+                _release(future)
+            else:
+                with contextlib.suppress(RuntimeError):  # a closed loop: its waiter is gone
+                    loop.call_soon_threadsafe(_release, future)
+
+
+def _release(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class _Core:
+    """The state of one cached function: store, lock, flights and counters."""
+
+    __slots__ = (
+        "check_fresh",
+        "coalesced",
+        "error_hits",
+        "errors",
+        "fixed_ttl",
+        "flights",
+        "fn",
+        "generation",
+        "hits",
+        "item_ttl",
+        "key",
+        "lock",
+        "maxsize",
+        "misses",
+        "name",
+        "negative",
+        "on_hit",
+        "stale_if_error",
+        "stale_serves",
+        "store",
+        "timer",
+    )
+
+    def __init__(self, config: Cached, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.name = name_of(fn)
+        self.key = config.key
+        self.on_hit = config.on_hit
+        clock = config.clock
+        timer: Callable[[], float] = (
+            time.monotonic if isinstance(clock, SystemClock) else clock.monotonic
+        )
+        self.timer = timer
+        self.maxsize = config.maxsize
+        self.stale_if_error = config.stale_if_error
+        # Values are stored as (value, fresh_until). The store itself drops them
+        # stale_if_error seconds after fresh_until, so freshness needs its own check
+        # only when that window is open.
+        self.check_fresh = config.stale_if_error > 0
+        self.fixed_ttl: float | None = None
+        self.item_ttl: ItemTtl | None = None
+        store: cachetools.Cache[Hashable, tuple[Any, float]]
+        if config.ttl is None:
+            store = cachetools.LRUCache(config.maxsize)
+        elif callable(config.ttl):
+            self.item_ttl = config.ttl
+            keep = config.stale_if_error
+            store = cachetools.TLRUCache(
+                config.maxsize, lambda _key, entry, _now: entry[1] + keep, timer
+            )
+        else:
+            self.fixed_ttl = config.ttl
+            store = cachetools.TTLCache(config.maxsize, config.ttl + config.stale_if_error, timer)
+        self.store = store
+        self.negative = config.cache_errors
+        self.errors: cachetools.TTLCache[Hashable, tuple[BaseException, TracebackType | None]]
+        self.errors = cachetools.TTLCache(config.maxsize, config.error_ttl or math.inf, timer)
+        self.lock = threading.Lock()
+        self.flights: dict[Hashable, _Flight] = {}
+        self.generation = 0
+        self.hits = self.misses = self.coalesced = self.stale_serves = self.error_hits = 0
+
+    # -- bookkeeping -------------------------------------------------------------
+
+    def info(self) -> CacheInfo:
+        with self.lock:
+            return CacheInfo(
+                hits=self.hits,
+                misses=self.misses,
+                coalesced=self.coalesced,
+                stale_serves=self.stale_serves,
+                error_hits=self.error_hits,
+                currsize=len(self.store),
+                maxsize=self.maxsize,
+            )
+
+    def clear(self) -> None:
+        with self.lock:
+            self.store.clear()
+            self.errors.clear()
+            self.generation += 1
+            self.hits = self.misses = self.coalesced = self.stale_serves = self.error_hits = 0
+
+    def notify(self, kind: HitKind) -> None:
+        if self.on_hit is not None:
+            self.on_hit(kind)
+
+    # -- the miss path, shared by sync and async ---------------------------------
+
+    def decide(self, k: Hashable, owner: object, *, first: bool, threaded: bool) -> tuple[str, Any]:
+        """Under the lock: what a caller that missed on the fast path does now.
+
+        Returns ``("hit", value)``, ``("stale", value)``, ``("error", (exc, tb))``,
+        ``("join", flight)`` or ``("lead", (flight, generation))``.
+        """
+        with self.lock:
+            try:
+                entry = self.store[k]
+            except KeyError:
+                entry = None
+            if entry is not None and (not self.check_fresh or self.timer() < entry[1]):
+                if first:
+                    self.hits += 1
+                return "hit", entry[0]
+            if first:
+                self.misses += 1
+            flight = self.flights.get(k)
+            if flight is None and self.negative:
+                remembered = self.errors.get(k)
+                if remembered is not None:
+                    if first:
+                        self.error_hits += 1
+                    else:
+                        self.coalesced -= 1
+                        self.error_hits += 1
+                    if entry is not None:  # expired, kept for stale_if_error
+                        self.stale_serves += 1
+                        return "stale", entry[0]
+                    return "error", remembered
+            if flight is not None:
+                if owner is not None and flight.owner == owner:
+                    raise RecursionError(
+                        f"{self.name} called itself with the same cache key while "
+                        "computing it; that would wait for itself forever"
+                    )
+                if first:
+                    self.coalesced += 1
+                return "join", flight
+            if not first:
+                self.coalesced -= 1
+            flight = self.flights[k] = _Flight(owner, threaded=threaded)
+            return "lead", (flight, self.generation)
+
+    def seconds_for(self, k: Hashable, value: Any) -> float | None:
+        """How long ``value`` stays fresh (seconds; None: forever). Outside the lock."""
+        if self.item_ttl is None:
+            return self.fixed_ttl
+        seconds = self.item_ttl(k, value)
+        if not (_is_number(seconds) and math.isfinite(seconds)):
+            raise InvalidUsage(
+                f"ttl function {name_of(self.item_ttl)} returned {seconds!r} for "
+                f"{self.name}: must return a finite number of seconds"
+            )
+        return seconds
+
+    def succeed(
+        self, k: Hashable, flight: _Flight, generation: int, value: Any, seconds: float | None
+    ) -> None:
+        """Store a fresh value and settle the flight."""
+        with self.lock:
+            if generation == self.generation:
+                if seconds is None:
+                    self.store[k] = (value, math.inf)
+                elif seconds > 0:
+                    self.store[k] = (value, self.timer() + seconds)
+                else:  # "do not cache this value": drop the older one, even if stale
+                    with contextlib.suppress(KeyError):
+                        del self.store[k]
+                if self.negative:
+                    self.errors.pop(k, None)
+            del self.flights[k]
+            flight.value = value
+        flight.wake()
+
+    def fail(self, k: Hashable, flight: _Flight, generation: int, exc: Exception) -> bool:
+        """Settle a failed call; True when a stale value is served instead."""
+        with self.lock:
+            if generation == self.generation and isinstance(exc, self.negative):
+                self.errors[k] = (exc, exc.__traceback__)
+            entry = None
+            if self.check_fresh:
+                try:
+                    entry = self.store[k]
+                except KeyError:
+                    entry = None
+            del self.flights[k]
+            if entry is not None:
+                flight.value = entry[0]
+                flight.stale = True
+                self.stale_serves += 1
+            else:
+                flight.error = exc
+                flight.traceback = exc.__traceback__
+        if entry is not None:
+            _log.debug(
+                "%s raised %s; serving the value that expired %.3f s ago",
+                self.name,
+                type(exc).__qualname__,
+                self.timer() - entry[1],
+                exc_info=exc,
+            )
+        flight.wake()
+        return entry is not None
+
+    def abandon(self, k: Hashable, flight: _Flight) -> None:
+        """The leader was cancelled or interrupted: let a waiter make the call."""
+        with self.lock:
+            del self.flights[k]
+            flight.abandoned = True
+        _log.debug("%s: the caller computing a value was interrupted; a waiter retries", self.name)
+        flight.wake()
+
+    def joined(self, flight: _Flight) -> Any:
+        """The outcome of a settled flight, for a caller that waited on it."""
+        if flight.error is not None:
+            raise flight.error.with_traceback(flight.traceback)
+        if flight.stale:
+            with self.lock:
+                self.stale_serves += 1
+            self.notify("stale")
+        else:
+            self.notify("shared")
+        return flight.value
+
+    def remembered(self, error: tuple[BaseException, TracebackType | None]) -> NoReturn:
+        self.notify("error")
+        raise error[0].with_traceback(error[1])
+
+    def miss_sync(self, k: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        owner = threading.get_ident()
+        first = True
+        while True:
+            action, payload = self.decide(k, owner, first=first, threaded=True)
+            first = False
+            if action == "hit":
+                self.notify("fresh")
+                return payload
+            if action == "stale":
+                self.notify("stale")
+                return payload
+            if action == "error":
+                self.remembered(payload)
+            if action == "join":
+                flight: _Flight = payload
+                assert flight.event is not None
+                flight.event.wait()
+                if flight.abandoned:
+                    continue
+                return self.joined(flight)
+            flight, generation = payload
+            try:
+                value = self.fn(*args, **kwargs)
+                seconds = self.seconds_for(k, value)
+            except Exception as exc:
+                if self.fail(k, flight, generation, exc):
+                    self.notify("stale")
+                    return flight.value
+                raise
+            except BaseException:
+                self.abandon(k, flight)
+                raise
+            self.succeed(k, flight, generation, value, seconds)
+            return value
+
+    async def miss_async(self, k: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        owner = asyncio.current_task()
+        first = True
+        while True:
+            action, payload = self.decide(k, owner, first=first, threaded=False)
+            first = False
+            if action == "hit":
+                self.notify("fresh")
+                return payload
+            if action == "stale":
+                self.notify("stale")
+                return payload
+            if action == "error":
+                self.remembered(payload)
+            if action == "join":
+                flight: _Flight = payload
+                waiter: asyncio.Future[None] = loop.create_future()
+                with self.lock:  # settled between decide() and here: no need to wait
+                    settled = self.flights.get(k) is not flight
+                    if not settled:
+                        flight.waiters.append((loop, waiter))
+                if not settled:
+                    await waiter
+                if flight.abandoned:
+                    continue
+                return self.joined(flight)
+            flight, generation = payload
+            try:
+                value = await self.fn(*args, **kwargs)
+                seconds = self.seconds_for(k, value)
+            except Exception as exc:
+                if self.fail(k, flight, generation, exc):
+                    self.notify("stale")
+                    return flight.value
+                raise
+            except BaseException:
+                self.abandon(k, flight)
+                raise
+            self.succeed(k, flight, generation, value, seconds)
+            return value
+
+
+def _sync_wrapper(core: _Core) -> Callable[..., Any]:
+    key, lock, store, timer = core.key, core.lock, core.store, core.timer
+    check_fresh, on_hit, miss = core.check_fresh, core.on_hit, core.miss_sync
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        k = key(*args, **kwargs)
+        with lock:
+            try:
+                entry = store[k]
+            except KeyError:
+                fresh = None
+            else:
+                if check_fresh and not timer() < entry[1]:
+                    fresh = None
+                else:
+                    fresh = entry
+                    core.hits += 1
+        if fresh is None:
+            return miss(k, args, kwargs)
+        if on_hit is not None:
+            on_hit("fresh")
+        return fresh[0]
+
+    return wrapper
+
+
+def _async_wrapper(core: _Core) -> Callable[..., Any]:
+    key, lock, store, timer = core.key, core.lock, core.store, core.timer
+    check_fresh, on_hit, miss = core.check_fresh, core.on_hit, core.miss_async
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        k = key(*args, **kwargs)
+        with lock:
+            try:
+                entry = store[k]
+            except KeyError:
+                fresh = None
+            else:
+                if check_fresh and not timer() < entry[1]:
+                    fresh = None
+                else:
+                    fresh = entry
+                    core.hits += 1
+        if fresh is None:
+            return await miss(k, args, kwargs)
+        if on_hit is not None:
+            on_hit("fresh")
+        return fresh[0]
+
+    return wrapper

@@ -1,0 +1,315 @@
+"""HTTP-triggered functions (HTTP triggers, API gateways, any JSON endpoint) as callables.
+
+``HttpFunction(url)(payload)`` sends ``payload`` as JSON and returns the decoded JSON
+answer; ``AsyncHttpFunction`` does the same with ``await``. Both are plain callables,
+so every callwise decorator applies to them (sync or async is decided by the class).
+Needs the ``http`` extra (httpx).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import ssl
+import threading
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from .._validate import positive
+from ..errors import HttpStatusError, InvalidUsage
+from ..ledger import report_sizes
+from ._common import display_url, encode_payload, require
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["AsyncHttpFunction", "HttpFunction"]
+
+Token = str | Callable[[], str]
+Signer = Callable[["httpx.Request"], "httpx.Request | None"]
+_METHOD = re.compile(r"[A-Z]+")
+
+
+class _HttpFunctionBase:
+    """What both HTTP invokers share: checks, request building, answer decoding."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        method: str = "POST",
+        timeout_s: float = 10.0,
+        token: Token | None = None,
+        sign: Signer | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: bool | str | ssl.SSLContext = True,
+        client: Any = None,
+    ) -> None:
+        self._httpx = require("httpx", "http")
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            # Show the URL without anything that may be a credential.
+            if not isinstance(url, str):
+                shown: object = url
+            elif "://" in url:
+                shown = display_url(url)
+            else:
+                shown = url.split("?")[0].rsplit("@", 1)[-1] + ("?…" if "?" in url else "")
+            raise InvalidUsage(
+                f"url={shown!r}: must be an absolute URL with scheme "
+                "http:// or https:// and a host, e.g. 'https://example.com/api/fn'"
+            )
+        if not (isinstance(method, str) and _METHOD.fullmatch(method.upper())):
+            raise InvalidUsage(f"method={method!r}: must be an HTTP method such as 'POST'")
+        self.method = method.upper()
+        self.timeout_s = positive("timeout_s", timeout_s)
+        if token is not None and not callable(token) and not (isinstance(token, str) and token):
+            # Never echo the value: it may be a credential.
+            raise InvalidUsage(
+                f"token=<{type(token).__name__}>: must be a non-empty string or a "
+                "callable returning one"
+            )
+        if token is not None and (parts.username or parts.password):
+            raise InvalidUsage(
+                f"url={display_url(url)!r} has user info and token= is given: both are "
+                "credentials for the Authorization header; give one of them"
+            )
+        if sign is not None and not callable(sign):
+            raise InvalidUsage(f"sign={sign!r}: must be a callable taking and returning a request")
+        if headers is not None and not (
+            isinstance(headers, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+        ):
+            raise InvalidUsage("headers=<...>: must be a mapping of str to str")
+        if not isinstance(verify, (bool, str, ssl.SSLContext)):
+            raise InvalidUsage(
+                f"verify={verify!r}: must be True, False, a CA bundle path or an SSLContext"
+            )
+        if isinstance(verify, str):
+            try:
+                verify = ssl.create_default_context(cafile=verify)
+            except (OSError, ssl.SSLError) as exc:
+                raise InvalidUsage(
+                    f"verify={verify!r}: cannot load a CA bundle from this path ({exc})"
+                ) from exc
+        if client is not None and verify is not True:
+            raise InvalidUsage(
+                f"verify={verify!r}: applies only to the client HttpFunction creates; "
+                "configure verification on the client you pass"
+            )
+        self.url = display_url(url)
+        """The URL without user info, query or fragment (safe to show)."""
+        self._basic: str | None = None
+        if parts.username is not None or parts.password is not None:
+            # Send user info as a header, never in the URL: httpx logs request URLs.
+            user = unquote(parts.username or "")
+            password = unquote(parts.password or "")
+            pair = f"{user}:{password}".encode()
+            self._basic = "Basic " + base64.b64encode(pair).decode("ascii")
+            netloc = parts.netloc.rsplit("@", 1)[1]
+            url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        self._url = url
+        self._token = token
+        self._sign = sign
+        self._headers = dict(headers or {})
+        self._verify = verify
+        self._client = client
+        self._owns_client = client is None
+        self._timeout = self._httpx.Timeout(self.timeout_s)
+        self.__name__ = self.__qualname__ = f"{self.method} {self.url}"
+
+    def _build(self, client: Any, payload: object) -> httpx.Request:
+        content = encode_payload(payload)
+        headers = {"accept": "application/json", **self._headers}
+        if content is not None and not isinstance(payload, (bytes, bytearray, memoryview)):
+            headers.setdefault("content-type", "application/json")
+        if self._token is not None:
+            token = self._token() if callable(self._token) else self._token
+            headers["authorization"] = f"Bearer {token}"
+        elif self._basic is not None:
+            headers["authorization"] = self._basic
+        request: httpx.Request = client.build_request(
+            self.method, self._url, content=content, headers=headers, timeout=self._timeout
+        )
+        if self._sign is not None:
+            signed = self._sign(request)
+            if signed is not None:
+                request = signed
+        return request
+
+    def _answer(self, request: httpx.Request, response: httpx.Response) -> object:
+        raw = response.content
+        report_sizes(request_bytes=len(request.content), response_bytes=len(raw))
+        if not response.is_success:
+            raise HttpStatusError(response.status_code, self.url, response.text)
+        if not raw:
+            return None
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/json" or content_type.endswith("+json"):
+            return response.json()
+        return response.text
+
+    def _describe(self) -> str:
+        auth = "bearer" if self._token is not None else None
+        if self._sign is not None:
+            auth = "sign" if auth is None else f"{auth}+sign"
+        verify = self._verify if isinstance(self._verify, bool) else "custom"
+        return (
+            f"{self.url!r}, method={self.method!r}, timeout_s={self.timeout_s:g}, "
+            f"auth={auth!r}, verify={verify!r}"
+        )
+
+
+class HttpFunction(_HttpFunctionBase):
+    """A remote function behind an HTTP endpoint, called like a local function.
+
+    Args:
+        url: absolute ``http://`` or ``https://`` URL of the trigger or gateway route.
+        method: HTTP method.
+        timeout_s: limit for connecting, sending and each read (seconds).
+        token: a bearer token, or a callable returning a fresh one for each call.
+        sign: ``sign(request) -> request`` (or None to keep it, changed in place):
+            called on every ``httpx.Request`` just before it is sent, e.g. to add a
+            signature header.
+        headers: extra headers sent with every request.
+        verify: TLS verification: True (default), False, a CA bundle path or an
+            ``ssl.SSLContext``. Only for the client this object creates.
+        client: an ``httpx.Client`` to use (its own settings apply); by default one is
+            created on first use and closed by :meth:`close`.
+
+    Calling it with a payload POSTs the payload as JSON (bytes are sent as they are;
+    None sends no body) and returns the answer: JSON decoded when the response says
+    ``application/json``, else the text, None when empty. A status outside 2xx raises
+    :class:`resilience.HttpStatusError`; network errors are httpx's own. Body sizes
+    are reported to the ledger. The token, user info and query string of the URL
+    never appear in the repr, the name or the errors; user info in the URL is sent
+    as a Basic ``Authorization`` header, not in the URL, so httpx does not log it.
+    httpx does log request URLs (at INFO) with their query string: pass keys with
+    ``token=`` or ``headers=``, not in the query.
+
+    Example:
+        >>> fn = HttpFunction("https://example.com/api/resize", token="s3cr3t")
+        >>> fn
+        HttpFunction('https://example.com/api/resize', method='POST', timeout_s=10, auth='bearer', verify=True)
+    """  # noqa: E501
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        method: str = "POST",
+        timeout_s: float = 10.0,
+        token: Token | None = None,
+        sign: Signer | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: bool | str | ssl.SSLContext = True,
+        client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(
+            url,
+            method=method,
+            timeout_s=timeout_s,
+            token=token,
+            sign=sign,
+            headers=headers,
+            verify=verify,
+            client=client,
+        )
+        self._lock = threading.Lock()
+
+    def __call__(self, payload: object = None) -> Any:
+        """Call the function with ``payload`` and return its decoded answer."""
+        client = self._client or self._make_client()
+        request = self._build(client, payload)
+        response = client.send(request)
+        return self._answer(request, response)
+
+    def _make_client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = self._httpx.Client(verify=self._verify)
+            return self._client  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Close the HTTP client if this object created it."""
+        if self._owns_client and self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> HttpFunction:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"HttpFunction({self._describe()})"
+
+
+class AsyncHttpFunction(_HttpFunctionBase):
+    """The ``async`` twin of :class:`HttpFunction`: ``await fn(payload)``.
+
+    Same arguments, with ``client`` an ``httpx.AsyncClient``. The client it creates is
+    bound to the event loop of the first call; close it with ``await fn.aclose()`` or
+    ``async with``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        method: str = "POST",
+        timeout_s: float = 10.0,
+        token: Token | None = None,
+        sign: Signer | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: bool | str | ssl.SSLContext = True,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            url,
+            method=method,
+            timeout_s=timeout_s,
+            token=token,
+            sign=sign,
+            headers=headers,
+            verify=verify,
+            client=client,
+        )
+
+    async def __call__(self, payload: object = None) -> Any:
+        """Call the function with ``payload`` and return its decoded answer."""
+        if self._client is None:
+            self._client = self._httpx.AsyncClient(verify=self._verify)
+        client = self._client
+        request = self._build(client, payload)
+        response = await client.send(request)
+        await response.aread()
+        return self._answer(request, response)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this object created it."""
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def __aenter__(self) -> AsyncHttpFunction:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncHttpFunction({self._describe()})"
