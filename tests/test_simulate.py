@@ -503,3 +503,56 @@ def test_downstream_errors_are_what_retry_sees() -> None:
     result = simulate(retry_only, scenario)
     assert len(result.executions) == 300
     assert set(result.calls["error_type"].dropna()) == {DownstreamError.__qualname__}
+
+
+# -- agreement with the analytic model ---------------------------------------------------
+
+
+def test_agrees_with_compare_for_the_equivalent_sync_chain() -> None:
+    """Independent failures, no outage: cost per million and mean latency within 2%
+    of costmodel.compare() for the same sync chain (retries, backoff, overhead)."""
+    from costmodel.compare import compare
+    from costmodel.compose import Function, simulate_usage, sync_chain
+    from costmodel.distributions import fixed
+
+    latency = lognormal(p50_ms=80, p99_ms=300)
+    caller_work_ms, overhead_ms, error_rate = 12.0, 15.0, 0.05
+    chain = sync_chain(
+        Function("caller", memory_mb=512, duration=fixed(caller_work_ms)),
+        Function("callee", memory_mb=1024, duration=latency, error_rate=error_rate),
+        via="direct",
+        overhead_ms=overhead_ms,
+        retries=2,
+        backoff_ms=100,
+        backoff_multiplier=2,
+    )
+    scenario = Scenario(
+        arrivals=PoissonArrivals(rate_per_s=100, duration_s=1000),
+        downstream=Downstream(
+            latency=latency, error_rate=error_rate, invoke_overhead_ms=overhead_ms, timeout_s=60
+        ),
+        caller_work_ms=caller_work_ms,
+    )
+
+    def retries_as_in_the_chain(sim: SimulationContext) -> Policy:
+        return Policy(
+            retry=retry(
+                attempts=3, backoff_s=0.1, jitter="none", budget=None, clock=sim.clock, rng=sim.rng
+            ),
+            ledger=sim.ledger,
+            clock=sim.clock,
+        )
+
+    result = simulate(
+        retries_as_in_the_chain, scenario, caller_memory_mb=512, callee_memory_mb=1024
+    )
+    calls = len(result.calls)
+    analytic = compare({"sync": chain}, invocations=calls, samples=200_000)
+    simulated_per_million = result.total_cost / calls * 1e6
+    assert simulated_per_million == pytest.approx(analytic.loc["sync", "usd_per_million"], rel=0.02)
+    usage = simulate_usage(chain, samples=200_000, seed=0)
+    simulated_mean_ms = result.latency_ms()["mean"] + caller_work_ms
+    assert simulated_mean_ms == pytest.approx(float(usage.response_ms.mean()), rel=0.02)
+    # and the retries happened as modelled: attempts per call = 1 + p + p^2
+    attempts = len(result.executions) / calls
+    assert attempts == pytest.approx(1 + error_rate + error_rate**2, rel=0.01)
