@@ -4,7 +4,19 @@ A price catalog with sources, exact billing per provider, bills from real logs,
 architecture comparison, simulation of resilience policies, plots and a CLI.
 """
 
+from .architecture_file import ArchitectureFile, load_architectures
 from .billing import Bill, Usage, estimate
+from .compare import compare, latency_samples, sweep
+from .compose import (
+    Function,
+    async_chain,
+    fan_out,
+    monolith,
+    simulate_usage,
+    sync_chain,
+    workflow,
+)
+from .distributions import CpuBound, empirical, fixed, lognormal
 from .errors import CostModelError, InvalidFile, InvalidUsage, UnknownProvider
 from .logs import LogBill, MalformedLine, bill_from_logs, read_logs
 from .pricing import (
@@ -19,8 +31,11 @@ from .pricing import (
 
 __all__ = [
     "COMPONENTS",
+    "ArchitectureFile",
     "Bill",
     "CostModelError",
+    "CpuBound",
+    "Function",
     "InvalidFile",
     "InvalidUsage",
     "LogBill",
@@ -30,10 +45,23 @@ __all__ = [
     "Tier",
     "UnknownProvider",
     "Usage",
+    "async_chain",
     "bill_from_logs",
+    "compare",
+    "empirical",
     "estimate",
+    "fan_out",
+    "fixed",
+    "latency_samples",
+    "load_architectures",
     "load_price_sheet",
+    "lognormal",
+    "monolith",
     "price_sheet",
     "providers",
     "read_logs",
+    "simulate_usage",
+    "sweep",
+    "sync_chain",
+    "workflow",
 ]

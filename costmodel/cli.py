@@ -1,5 +1,5 @@
 """The ``costmodel`` command line: ``prices``, ``estimate``, ``bill LOGFILE...``,
-``simulate FILE.toml``.
+``compare FILE``, ``simulate FILE``.
 
 Tables for people by default, ``--format csv`` or ``--format json`` for machines. A bad
 argument exits with status 2 and a one-line reason on stderr, never a traceback.
@@ -436,7 +436,96 @@ def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 # ---------------------------------------------------------------- entry point
 
 #: Functions that register one subcommand each on the subparsers object.
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_prices, _add_estimate, _add_bill, _add_simulate]
+
+
+# ---------------------------------------------------------------- compare
+
+
+def _add_compare(sub: Any) -> None:
+    parser = sub.add_parser(
+        "compare",
+        help="compare the architectures of a TOML file: cost, GB-s, latency, charts",
+        description="Compare the architectures of an architecture file (see "
+        "examples/video_pipeline.toml): cost per component, total, cost per million, billed "
+        "GB-s and end-to-end latency percentiles from a seeded Monte Carlo; writes the charts "
+        "as PNG files and prints their paths.",
+    )
+    parser.add_argument("file", help="architecture file (TOML)")
+    parser.add_argument(
+        "--provider", default="aws-lambda", help="function platform key (default aws-lambda)"
+    )
+    parser.add_argument(
+        "--invocations",
+        type=_number,
+        help="requests per month (default: the file's `invocations`, else 1,000,000)",
+    )
+    parser.add_argument(
+        "--samples", type=int, default=100_000, help="Monte Carlo requests (default 100,000)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--free-tier", action="store_true", help="apply the free tiers")
+    parser.add_argument("--out", default="out", help="folder for the PNG charts (default ./out)")
+    parser.add_argument("--no-charts", action="store_true", help="print the table only")
+    add_format_option(parser)
+    parser.set_defaults(run=_run_compare)
+
+
+def _run_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .architecture_file import load_architectures
+    from .compare import compare
+
+    if args.samples < 1:
+        raise InvalidUsage(f"--samples={args.samples}: must be >= 1")
+    architectures = load_architectures(args.file)
+    invocations = args.invocations
+    if invocations is None:
+        invocations = architectures.invocations or 1_000_000
+    table = compare(
+        architectures,
+        provider=args.provider,
+        invocations=invocations,
+        samples=args.samples,
+        seed=args.seed,
+        free_tier=args.free_tier,
+    )
+    frame = table.reset_index()
+    title = None
+    if args.format == "table":  # one column per architecture, rounded for reading
+        shown = table.copy()
+        for column in shown.columns:
+            whole = column.endswith(("_gb_s", "_ms", "_invocations"))
+            shown[column] = shown[column].round(0 if whole else 4)
+        frame = shown.T.reset_index(names="measure")
+        title = (
+            f"{architectures.title or args.file}: {args.provider}, "
+            f"{invocations:,.0f} requests/month, {args.samples:,} samples"
+        )
+    emit(frame, args.format, out=out, title=title)
+    if not args.no_charts:
+        from . import plots
+
+        paths = plots.save_charts(
+            architectures,
+            table,
+            args.out,
+            provider=args.provider,
+            invocations=invocations,
+            samples=min(args.samples, 20_000),
+            seed=args.seed,
+        )
+        stream = err if args.format != "table" else out
+        for path in paths:
+            stream.write(f"chart: {path}\n")
+    return 0
+
+
+SUBCOMMANDS: list[Callable[[Any], None]] = [
+    _add_prices,
+    _add_estimate,
+    _add_bill,
+    _add_compare,
+    _add_simulate,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

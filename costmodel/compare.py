@@ -1,0 +1,503 @@
+"""Price architectures side by side, and sweep volume, memory or error rate.
+
+:func:`compare` simulates each architecture (:func:`costmodel.compose.simulate_usage`), then
+prices its usage with :func:`costmodel.estimate`, one service at a time: every
+function on ``provider`` (each invocation's duration rounded by the provider's rules),
+gateways, queues, storage requests, workflows and egress on the services named in
+``services`` (the AWS sheets of the catalog by default). All bills of one architecture
+are added, so graduated tiers and free tiers apply to the pooled usage, once.
+
+:func:`sweep` repeats this over monthly volume, memory size or error rate and reports
+where architectures break even and which memory size is cheapest (the question AWS
+Lambda Power Tuning answers for one function; how duration changes with memory is
+the model you give, see :class:`costmodel.distributions.CpuBound`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .billing import Bill, estimate
+from .compose import (
+    INIT_BILLED,
+    Architecture,
+    ArchitectureUsage,
+    Function,
+    map_functions,
+    simulate_usage,
+)
+from .distributions import CpuBound
+from .errors import InvalidUsage
+from .pricing import price_sheet
+
+__all__ = [
+    "COMPONENT_ORDER",
+    "DEFAULT_SERVICES",
+    "Sweep",
+    "compare",
+    "latency_samples",
+    "price_usage",
+    "sweep",
+]
+
+#: Cost components, in the order of the columns.
+COMPONENT_ORDER = ("requests", "compute", "gateway", "queue", "storage", "orchestration", "egress")
+
+#: Which catalog sheet prices each non-function service. The catalog's gateways,
+#: queues, storage and workflows are AWS's; pass ``services=`` to use your own sheets.
+DEFAULT_SERVICES: dict[str, str] = {
+    "gateway_http": "aws-apigw-http",
+    "gateway_rest": "aws-apigw-rest",
+    "queue_standard": "aws-sqs-standard",
+    "queue_fifo": "aws-sqs-fifo",
+    "storage": "aws-s3",
+    "workflow_standard": "aws-sfn-standard",
+    "workflow_express": "aws-sfn-express",
+    "egress": "aws-data-transfer",
+}
+
+_QUANTILES = ((50, "latency_p50_ms"), (95, "latency_p95_ms"), (99, "latency_p99_ms"))
+
+
+def _accepts(provider: str, option: str) -> bool:
+    from .billing import _accepted
+
+    return option in _accepted(price_sheet(provider))
+
+
+def _services(services: Mapping[str, str] | None) -> dict[str, str]:
+    merged = dict(DEFAULT_SERVICES)
+    for key, value in (services or {}).items():
+        if key not in DEFAULT_SERVICES:
+            raise InvalidUsage(
+                f"services: unknown service {key!r}; known: {', '.join(DEFAULT_SERVICES)}"
+            )
+        price_sheet(value)  # UnknownProvider early
+        merged[key] = value
+    return merged
+
+
+def price_usage(
+    usage: ArchitectureUsage,
+    *,
+    provider: str,
+    invocations: float,
+    free_tier: bool = False,
+    init_billed: bool | None = None,
+    services: Mapping[str, str] | None = None,
+) -> tuple[Bill, float]:
+    """The monthly bill of ``invocations`` requests with this usage, and its billed GB-s.
+
+    Args:
+        usage: from :func:`costmodel.compose.simulate_usage` (``usage.samples`` requests).
+        provider: function platform key (``"aws-lambda"``, ``"alibaba-fc3"`` ...).
+        invocations: requests per month into the architecture.
+        free_tier: apply the free tiers (once per sheet).
+        init_billed: bill cold-start init time (default: :data:`INIT_BILLED`).
+        services: catalog keys for the other services (see :data:`DEFAULT_SERVICES`).
+
+    >>> from costmodel.compose import Function, simulate_usage
+    >>> u = simulate_usage(Function("f", memory_mb=1024, duration=100), samples=1000)
+    >>> bill, gb_s = price_usage(u, provider="aws-lambda", invocations=1_000_000)
+    >>> round(bill.total, 4), gb_s
+    (1.8667, 100000.0)
+    """
+    parts, billed_gb_s = _price_parts(
+        usage,
+        provider=provider,
+        invocations=invocations,
+        free_tier=free_tier,
+        init_billed=init_billed,
+        services=services,
+    )
+    return sum(parts[1:], parts[0]), billed_gb_s
+
+
+def _price_parts(
+    usage: ArchitectureUsage,
+    *,
+    provider: str,
+    invocations: float,
+    free_tier: bool,
+    init_billed: bool | None,
+    services: Mapping[str, str] | None,
+) -> tuple[list[Bill], float]:
+    count = float(invocations)
+    if not (math.isfinite(count) and count >= 0) or isinstance(invocations, bool):
+        raise InvalidUsage(f"invocations={invocations!r}: must be a finite number >= 0")
+    keys = _services(services)
+    init = INIT_BILLED.get(provider, False) if init_billed is None else init_billed
+    scale = count / usage.samples
+    bills: list[Bill] = []
+    billed_gb_s = 0.0
+    egress_gb = usage.egress_gb * scale
+    egress_done = egress_gb == 0
+    for name, fn_usage in usage.functions.items():
+        function = fn_usage.function
+        options: dict[str, Any] = {}
+        if _accepts(provider, "vcpu"):
+            if function.vcpu is not None:
+                options["vcpu"] = function.vcpu
+            elif price_sheet(provider).model == "alibaba-fc3":
+                raise InvalidUsage(
+                    f"function {name!r}: vcpu is required by {provider} (it bills vCPU-seconds)"
+                )
+        if not egress_done and _accepts(provider, "egress_gb"):
+            options["egress_gb"] = egress_gb
+            egress_done = True
+        durations = np.maximum(fn_usage.durations_ms(init_billed=init), 1e-9)
+        bill = estimate(
+            provider,
+            invocations=fn_usage.invocations * scale,
+            duration_ms=durations,
+            memory_mb=function.memory_mb,
+            free_tier=free_tier,
+            **options,
+        )
+        billed_ms = bill.usage.get("billed_duration_ms", float(durations.sum()) * scale)
+        billed_gb_s += function.memory_mb / 1024.0 * billed_ms / 1000.0
+        bills.append(bill)
+    for (component, kind, payload_kb), total in usage.meters.items():
+        requests = total * scale
+        if component == "gateway":
+            service = keys[f"gateway_{kind}"]
+            opts = {"payload_kb": payload_kb} if _accepts(service, "payload_kb") else {}
+            bills.append(estimate(service, invocations=requests, free_tier=free_tier, **opts))
+        elif component == "queue":
+            service = keys[f"queue_{kind}"]
+            opts = {"payload_kb": payload_kb} if _accepts(service, "payload_kb") else {}
+            bills.append(estimate(service, invocations=requests, free_tier=free_tier, **opts))
+        elif component == "storage":
+            service = keys["storage"]
+            if kind == "put":
+                bills.append(estimate(service, invocations=requests, free_tier=free_tier))
+            else:
+                bills.append(estimate(service, get_requests=requests, free_tier=free_tier))
+        elif kind == "standard_transitions":
+            bills.append(
+                estimate(keys["workflow_standard"], invocations=requests, free_tier=free_tier)
+            )
+    for (_, memory_mb), durations in usage.express_ms.items():
+        bills.append(
+            estimate(
+                keys["workflow_express"],
+                invocations=durations.size * scale,
+                duration_ms=np.maximum(durations, 1e-9),
+                memory_mb=memory_mb,
+                free_tier=free_tier,
+            )
+        )
+    if not egress_done:
+        bills.append(estimate(keys["egress"], egress_gb=egress_gb, free_tier=free_tier))
+    by_sheet: dict[str, list[Bill]] = {}
+    for bill in bills:  # pool per sheet: tiers and free tiers are per sheet
+        by_sheet.setdefault(bill.provider, []).append(bill)
+    return [sum(group[1:], group[0]) for group in by_sheet.values()], billed_gb_s
+
+
+def _suffix(currency: str) -> str:
+    return currency.lower()
+
+
+def _currency(parts: list[Bill]) -> str:
+    currencies = {bill.currency for bill in parts}
+    if len(currencies) != 1:
+        raise InvalidUsage(
+            f"services: bills in several currencies {sorted(currencies)}; "
+            "use sheets of one currency"
+        )
+    return currencies.pop()
+
+
+def _row(
+    usage: ArchitectureUsage, parts: list[Bill], billed_gb_s: float, invocations: float
+) -> dict[str, float]:
+    cur = _suffix(_currency(parts))
+    components = sum((bill.by_component() for bill in parts[1:]), parts[0].by_component())
+    row = {f"{c}_{cur}": float(components.get(c, 0.0)) for c in COMPONENT_ORDER}
+    total = float(sum(bill.total for bill in parts))
+    row[f"total_{cur}"] = total
+    row[f"{cur}_per_million"] = total / invocations * 1e6 if invocations else math.nan
+    row["billed_gb_s"] = billed_gb_s
+    latency = np.percentile(usage.latency_ms, [q for q, _ in _QUANTILES])
+    for (_, name), value in zip(_QUANTILES, latency, strict=True):
+        row[name] = float(value)
+    calls = sum(u.invocations for u in usage.functions.values())
+    row["function_invocations"] = calls / usage.samples * invocations
+    row["failed_share"] = 1.0 - float(usage.complete.mean())
+    return row
+
+
+def _check_architectures(architectures: Mapping[str, Architecture]) -> None:
+    if not isinstance(architectures, Mapping) or not architectures:
+        raise InvalidUsage(
+            f"architectures={architectures!r}: must be a non-empty mapping {{name: architecture}}"
+        )
+
+
+def compare(
+    architectures: Mapping[str, Architecture],
+    *,
+    provider: str = "aws-lambda",
+    invocations: float,
+    samples: int = 100_000,
+    seed: int = 0,
+    free_tier: bool = False,
+    init_billed: bool | None = None,
+    services: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Cost and latency of each architecture for a month of ``invocations`` requests.
+
+    Args:
+        architectures: ``{name: architecture}`` (functions or compositions).
+        provider: function platform key (see :func:`costmodel.providers`).
+        invocations: requests per month into each architecture.
+        samples: Monte Carlo requests simulated per architecture.
+        seed: random seed (each architecture starts from it: common random numbers).
+        free_tier: apply the free tiers once per sheet.
+        init_billed: bill cold-start init (default: per provider, :data:`INIT_BILLED`).
+        services: sheets for gateways, queues, storage, workflows, egress.
+
+    Returns:
+        One row per architecture (index ``architecture``): cost per component
+        (``requests_usd`` ... ``egress_usd``), ``total_usd``, ``usd_per_million``,
+        ``billed_gb_s`` (after rounding), end-to-end ``latency_p50_ms`` /
+        ``latency_p95_ms`` / ``latency_p99_ms``, ``function_invocations`` per month and
+        ``failed_share`` (requests whose work did not all succeed). The currency is in
+        ``frame.attrs["currency"]`` and in the column names.
+
+    >>> a = Function("a", memory_mb=1024, duration=200)
+    >>> b = Function("b", memory_mb=1024, duration=300)
+    >>> from costmodel.compose import sync_chain, async_chain
+    >>> table = compare({"sync": sync_chain(a, b), "async": async_chain(a, b)},
+    ...                 invocations=1_000_000, samples=1000)
+    >>> table["total_usd"].round(2).to_dict()
+    {'sync': 13.98, 'async': 8.98}
+    """
+    _check_architectures(architectures)
+    rows = []
+    currency = None
+    for name, architecture in architectures.items():
+        usage = simulate_usage(architecture, samples=samples, seed=seed)
+        parts, gb_s = _price_parts(
+            usage,
+            provider=provider,
+            invocations=invocations,
+            free_tier=free_tier,
+            init_billed=init_billed,
+            services=services,
+        )
+        currency = _currency(parts)
+        rows.append(pd.Series(_row(usage, parts, gb_s, invocations), name=name))
+    frame = pd.DataFrame(rows)
+    frame.index.name = "architecture"
+    frame.attrs.update(
+        currency=currency, provider=provider, invocations=invocations, samples=samples
+    )
+    return frame
+
+
+def latency_samples(
+    architectures: Mapping[str, Architecture], *, samples: int = 100_000, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """End-to-end latency of each simulated request, ms, per architecture.
+
+    The same simulation as :func:`compare` (same ``samples`` and ``seed``, same numbers).
+
+    >>> lat = latency_samples({"f": Function("f", memory_mb=128, duration=80)}, samples=3)
+    >>> lat["f"].tolist()
+    [80.0, 80.0, 80.0]
+    """
+    _check_architectures(architectures)
+    return {
+        name: simulate_usage(architecture, samples=samples, seed=seed).latency_ms
+        for name, architecture in architectures.items()
+    }
+
+
+Over = Literal["invocations", "memory_mb", "error_rate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """The result of :func:`sweep`.
+
+    Attributes:
+        over: the swept parameter.
+        frame: one row per (architecture, value): the :func:`compare` columns.
+        break_even: where two architectures cost the same: ``architecture_a``,
+            ``architecture_b``, ``value`` (interpolated between grid points; on a log
+            scale for volumes), ``cheaper_below`` and ``cheaper_above``.
+        cheapest: per architecture, the value with the lowest total and that total,
+            with its p50 latency (for memory sweeps: the cheapest memory size).
+    """
+
+    over: str
+    frame: pd.DataFrame = field(repr=False)
+    break_even: pd.DataFrame = field(repr=False)
+    cheapest: pd.DataFrame = field(repr=False)
+
+    @property
+    def currency(self) -> str:
+        """Currency of the costs."""
+        return str(self.frame.attrs.get("currency", "USD"))
+
+
+def _values(over: str, values: Iterable[float]) -> list[float]:
+    try:
+        result = sorted({float(v) for v in values})
+    except (TypeError, ValueError) as exc:
+        raise InvalidUsage(f"values: must be numbers: {exc}") from exc
+    if len(result) < 2:
+        raise InvalidUsage(f"values: need at least two distinct {over} values")
+    if over == "error_rate" and (result[0] < 0 or result[-1] > 1):
+        raise InvalidUsage(f"values: error rates must be in [0, 1], got {result[0]}..{result[-1]}")
+    if over == "memory_mb" and result[0] <= 0:
+        raise InvalidUsage(f"values: memory sizes must be > 0 MB, got {result[0]}")
+    if over == "invocations" and result[0] < 0:
+        raise InvalidUsage(f"values: volumes must be >= 0, got {result[0]}")
+    return result
+
+
+def _break_even(frame: pd.DataFrame, over: str, total: str) -> pd.DataFrame:
+    wide = frame.pivot(index="value", columns="architecture", values=total)
+    names = list(dict.fromkeys(frame["architecture"]))
+    x = wide.index.to_numpy(dtype=float)
+    logx = over == "invocations" and bool(np.all(x > 0))
+    coord = np.log(x) if logx else x
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            diff = (wide[a] - wide[b]).to_numpy()
+            for k in range(diff.size - 1):
+                d0, d1 = diff[k], diff[k + 1]
+                if d0 == 0 or np.sign(d0) == np.sign(d1) or (d1 == 0 and k + 2 < diff.size):
+                    continue
+                t = d0 / (d0 - d1)
+                at = coord[k] + t * (coord[k + 1] - coord[k])
+                value = float(np.exp(at)) if logx else float(at)
+                below, above = (b, a) if d0 > 0 else (a, b)
+                rows.append(
+                    {
+                        "architecture_a": a,
+                        "architecture_b": b,
+                        "value": value,
+                        "cheaper_below": below,
+                        "cheaper_above": above,
+                    }
+                )
+    return pd.DataFrame(
+        rows,
+        columns=["architecture_a", "architecture_b", "value", "cheaper_below", "cheaper_above"],
+    )
+
+
+def sweep(
+    architectures: Mapping[str, Architecture],
+    *,
+    over: Over,
+    values: Iterable[float],
+    provider: str = "aws-lambda",
+    invocations: float = 1_000_000,
+    function: str | None = None,
+    scaling: CpuBound | None = None,
+    samples: int = 10_000,
+    seed: int = 0,
+    free_tier: bool = False,
+    init_billed: bool | None = None,
+    services: Mapping[str, str] | None = None,
+) -> Sweep:
+    """Compare architectures over a range of monthly volumes, memory sizes or error rates.
+
+    Args:
+        architectures: ``{name: architecture}``.
+        over: ``"invocations"`` (requests per month), ``"memory_mb"`` or ``"error_rate"``.
+        values: the values swept.
+        provider: function platform key.
+        invocations: requests per month when sweeping memory or error rate.
+        function: with ``memory_mb``/``error_rate``: change only this function (default:
+            all of them; a monolith follows its parts).
+        scaling: with ``memory_mb``: how duration changes with memory (e.g.
+            ``CpuBound(cpu_share=0.8)``); without it durations do not change, so the
+            smallest memory is always cheapest.
+        samples: Monte Carlo requests per configuration (the same seed for all, so
+            curves differ only by the swept value).
+        seed, free_tier, init_billed, services: as in :func:`compare`.
+
+    >>> from costmodel.compose import sync_chain, async_chain, workflow
+    >>> a = Function("a", memory_mb=128, duration=20)
+    >>> b = Function("b", memory_mb=128, duration=20)
+    >>> s = sweep({"chain": async_chain(a, b), "workflow": workflow(a, b)},
+    ...           over="invocations", values=[1e3, 1e6], samples=200)
+    >>> s.break_even.empty  # the workflow costs more at every volume
+    True
+    """
+    _check_architectures(architectures)
+    _ = _choice_over(over)
+    grid = _values(over, values)
+    if scaling is not None and not isinstance(scaling, CpuBound):
+        raise InvalidUsage(f"scaling={scaling!r}: must be a CpuBound model or None")
+    if function is not None:
+        for name, architecture in architectures.items():
+            from .compose import functions_of
+
+            if function not in {f.name for f in functions_of(architecture)}:
+                raise InvalidUsage(f"function={function!r}: not in architecture {name!r}")
+    records: list[dict[str, Any]] = []
+    currency = "USD"
+    for name, architecture in architectures.items():
+        base_usage = (
+            simulate_usage(architecture, samples=samples, seed=seed)
+            if over == "invocations"
+            else None
+        )
+        for value in grid:
+            volume = value if over == "invocations" else invocations
+            if base_usage is not None:
+                usage = base_usage
+            else:
+                changed = map_functions(architecture, _changer(over, value, function, scaling))
+                usage = simulate_usage(changed, samples=samples, seed=seed)
+            parts, gb_s = _price_parts(
+                usage,
+                provider=provider,
+                invocations=volume,
+                free_tier=free_tier,
+                init_billed=init_billed,
+                services=services,
+            )
+            currency = _currency(parts)
+            records.append(
+                {"architecture": name, "value": value, **_row(usage, parts, gb_s, volume)}
+            )
+    frame = pd.DataFrame(records)
+    frame.attrs.update(currency=currency, provider=provider, over=over)
+    total = f"total_{_suffix(currency)}"
+    best = frame.loc[frame.groupby("architecture", sort=False)[total].idxmin()]
+    cheapest = best.set_index("architecture")[["value", total, "latency_p50_ms"]]
+    return Sweep(over, frame, _break_even(frame, over, total), cheapest)
+
+
+def _choice_over(over: object) -> str:
+    if over not in ("invocations", "memory_mb", "error_rate"):
+        raise InvalidUsage(
+            f"over={over!r}: must be one of 'invocations', 'memory_mb', 'error_rate'"
+        )
+    return str(over)
+
+
+def _changer(over: str, value: float, only: str | None, scaling: CpuBound | None) -> Any:
+    def change(f: Function) -> Function:
+        if only is not None and f.name != only:
+            return f
+        if over == "memory_mb":
+            return f.with_memory(value, scaling=scaling)
+        return replace(f, error_rate=value)
+
+    return change

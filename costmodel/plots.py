@@ -1,0 +1,314 @@
+"""Charts of comparisons and sweeps (the only module of callwise that imports matplotlib).
+
+Each function draws on ``ax`` (a new figure when None) and returns the Axes, with
+labelled axes that carry units and the currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from .compare import COMPONENT_ORDER, Sweep, latency_samples, sweep
+from .compose import Architecture
+from .errors import InvalidUsage
+
+__all__ = [
+    "cost_and_latency_vs_memory",
+    "cost_breakdown",
+    "cost_vs_volume",
+    "latency_distribution",
+    "save_charts",
+]
+
+_COLORS = {
+    "requests": "#4c72b0",
+    "compute": "#dd8452",
+    "gateway": "#55a868",
+    "queue": "#c44e52",
+    "storage": "#8172b3",
+    "orchestration": "#937860",
+    "egress": "#da8bc3",
+}
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.0)) -> Axes:
+    if ax is not None:
+        return ax
+    _, new = plt.subplots(figsize=size, layout="constrained")
+    return new
+
+
+def _currency(frame: pd.DataFrame) -> str:
+    return str(frame.attrs.get("currency") or "USD")
+
+
+def _money(currency: str) -> FuncFormatter:
+    symbol = "$" if currency == "USD" else f"{currency} "
+
+    def label(value: float, _pos: object = None) -> str:
+        if abs(value) >= 100:
+            return f"{symbol}{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{symbol}{value:,.2f}".rstrip("0").rstrip(".")
+        return f"{symbol}{value:.2g}"
+
+    return FuncFormatter(label)
+
+
+def _count_label(value: float) -> str:
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.3g}{unit}"
+    return f"{value:.3g}"
+
+
+def cost_breakdown(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Stacked bars: each architecture's monthly cost split by component.
+
+    Args:
+        table: a :func:`costmodel.compare` frame.
+        ax: where to draw (default: a new figure).
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> from costmodel.compose import Function, sync_chain, async_chain
+    >>> from costmodel.compare import compare
+    >>> a, b = Function("a", memory_mb=512), Function("b", memory_mb=512)
+    >>> t = compare({"sync": sync_chain(a, b), "async": async_chain(a, b)},
+    ...             invocations=1e6, samples=100)
+    >>> cost_breakdown(t).get_ylabel()
+    'cost per month (USD)'
+    """
+    currency = _currency(table)
+    suffix = currency.lower()
+    columns = [f"{c}_{suffix}" for c in COMPONENT_ORDER]
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InvalidUsage(f"table: not a compare() frame, missing columns {missing}")
+    ax = _axes(ax)
+    names = [str(n) for n in table.index]
+    x = np.arange(len(names))
+    bottom = np.zeros(len(names))
+    for component, column in zip(COMPONENT_ORDER, columns, strict=True):
+        values = table[column].to_numpy(dtype=float)
+        if not np.any(values > 0):
+            continue
+        ax.bar(x, values, 0.6, bottom=bottom, label=component, color=_COLORS[component])
+        bottom += values
+    for xi, total in zip(x, bottom, strict=True):
+        ax.annotate(
+            _money(currency)(total, None),
+            (xi, total),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    ax.set_xticks(x, names, rotation=15 if len(names) > 3 else 0)
+    ax.set_xlabel("architecture")
+    ax.set_ylabel(f"cost per month ({currency})")
+    ax.yaxis.set_major_formatter(_money(currency))
+    invocations = table.attrs.get("invocations")
+    title = "Monthly cost by component"
+    if invocations:
+        title += f" at {invocations:,.0f} requests/month"
+    ax.set_title(title)
+    ax.set_ylim(0, max(float(bottom.max()), 1e-12) * 1.15)
+    ax.legend(
+        title="component", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0)
+    )
+    return ax
+
+
+def _total_column(result: Sweep) -> str:
+    return f"total_{result.currency.lower()}"
+
+
+def cost_vs_volume(result: Sweep, *, ax: Axes | None = None) -> Axes:
+    """Monthly cost of each architecture against monthly volume, break-even points marked.
+
+    Args:
+        result: a :func:`costmodel.sweep` over ``"invocations"``.
+        ax: where to draw (default: a new figure).
+    """
+    if result.over != "invocations":
+        raise InvalidUsage(f"result: a sweep over 'invocations' is needed, got {result.over!r}")
+    ax = _axes(ax)
+    total = _total_column(result)
+    for name, rows in result.frame.groupby("architecture", sort=False):
+        cost = rows[total].where(rows[total] > 0)  # $0 (inside a free tier) has no log
+        ax.plot(rows["value"], cost, marker=".", label=str(name))
+    wide = result.frame.pivot(index="value", columns="architecture", values=total)
+    grid = np.log(wide.index.to_numpy(float))
+    for i, row in enumerate(result.break_even.to_dict("records")):
+        x = float(row["value"])
+        y = float(np.interp(np.log(x), grid, wide[row["architecture_a"]]))
+        ax.axvline(x, color="grey", lw=0.8, ls=":")
+        if y <= 0:
+            continue
+        ax.plot([x], [y], marker="o", mfc="white", mec="black", zorder=5)
+        ax.annotate(
+            f"{row['cheaper_below']} = {row['cheaper_above']} at {_count_label(x)}/month",
+            (x, y),
+            xytext=(6, -12 - 11 * i),
+            textcoords="offset points",
+            fontsize=7,
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("requests per month")
+    ax.set_ylabel(f"cost per month ({result.currency})")
+    ax.yaxis.set_major_formatter(_money(result.currency))
+    ax.set_title("Cost against volume (o = break-even)")
+    ax.legend(title="architecture", fontsize=8, frameon=False, loc="upper left")
+    ax.grid(True, which="major", alpha=0.3)
+    return ax
+
+
+def cost_and_latency_vs_memory(result: Sweep, *, ax: Axes | None = None) -> Axes:
+    """Monthly cost (left axis) and p50 latency (right axis, dashed) against memory size.
+
+    The cheapest memory size of each architecture is marked.
+
+    Args:
+        result: a :func:`costmodel.sweep` over ``"memory_mb"``.
+        ax: where to draw the cost (the latency goes on a twin axis).
+    """
+    if result.over != "memory_mb":
+        raise InvalidUsage(f"result: a sweep over 'memory_mb' is needed, got {result.over!r}")
+    ax = _axes(ax)
+    twin = ax.twinx()
+    total = _total_column(result)
+    for i, (name, rows) in enumerate(result.frame.groupby("architecture", sort=False)):
+        color = f"C{i}"
+        ax.plot(rows["value"], rows[total], color=color, marker=".", label=f"{name}: cost")
+        twin.plot(
+            rows["value"],
+            rows["latency_p50_ms"],
+            color=color,
+            ls="--",
+            label=f"{name}: p50 latency",
+        )
+        best = result.cheapest.loc[name]
+        ax.plot([best["value"]], [best[total]], marker="*", ms=12, color=color, mec="black")
+        ax.annotate(
+            f"cheapest: {best['value']:,.0f} MB",
+            (best["value"], best[total]),
+            xytext=(5, 6),
+            textcoords="offset points",
+            fontsize=7,
+        )
+    ax.set_xlabel("memory size (MB)")
+    ax.set_ylabel(f"cost per month ({result.currency})")
+    ax.yaxis.set_major_formatter(_money(result.currency))
+    twin.set_ylabel("p50 end-to-end latency (ms)")
+    handles = ax.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    ax.legend(handles[0] + more[0], handles[1] + more[1], fontsize=7, frameon=False)
+    ax.set_title("Cost and latency against memory (* = cheapest)")
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def latency_distribution(
+    latencies: Mapping[str, Any], *, ax: Axes | None = None, log: bool = True
+) -> Axes:
+    """Empirical CDF of end-to-end latency per architecture, p50 and p99 marked.
+
+    Args:
+        latencies: ``{architecture: latency samples in ms}``, e.g. from
+            :func:`costmodel.compare.latency_samples`.
+        ax: where to draw (default: a new figure).
+        log: a logarithmic latency axis.
+    """
+    if not latencies:
+        raise InvalidUsage("latencies: give at least one architecture's samples")
+    ax = _axes(ax)
+    low, high = np.inf, 0.0
+    for i, (name, samples) in enumerate(latencies.items()):
+        values = np.sort(np.asarray(samples, dtype=float))
+        if values.size == 0:
+            raise InvalidUsage(f"latencies[{name!r}]: no samples")
+        share = np.arange(1, values.size + 1) / values.size
+        low = min(low, float(np.quantile(values, 0.01)))
+        high = max(high, float(values[-1]))
+        color = f"C{i}"
+        ax.step(values, share, where="post", color=color, label=str(name))
+        for q, marker in ((0.5, "o"), (0.99, "^")):
+            x = float(np.quantile(values, q))
+            ax.plot([x], [q], marker=marker, color=color, mec="black", ms=5)
+    ax.set_xscale("log" if log else "linear")
+    if log and low > 0:
+        ax.set_xlim(low / 1.5, high * 1.5)  # the fastest 1% (early failures) off-scale
+    ax.set_xlabel("end-to-end latency (ms)")
+    ax.set_ylabel("share of requests at or below")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Latency distribution (o = p50, ^ = p99)")
+    ax.legend(title="architecture", fontsize=8, frameon=False)
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def save_charts(
+    architectures: Mapping[str, Architecture],
+    table: pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    provider: str,
+    invocations: float,
+    samples: int = 20_000,
+    seed: int = 0,
+    dpi: int = 110,
+) -> list[Path]:
+    """Write the comparison's charts as PNG files; return their paths.
+
+    ``breakdown.png`` (:func:`cost_breakdown` of ``table``), ``cost_vs_volume.png`` (a
+    sweep from 1/1000 to 1000 x ``invocations``, free tiers applied so low volumes show
+    them) and ``latency.png`` (:func:`latency_distribution`). Drawn on plain
+    ``Figure`` objects, so no GUI backend is needed.
+
+    Args:
+        architectures: ``{name: architecture}`` compared.
+        table: their :func:`costmodel.compare` frame.
+        out_dir: the folder (created if missing).
+        provider: function platform key.
+        invocations: requests per month.
+        samples: Monte Carlo requests for the sweep and the latency chart.
+        seed: random seed.
+        dpi: resolution.
+    """
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+
+    def save(name: str, draw: Any) -> None:
+        figure = Figure(figsize=(7.5, 4.2), layout="constrained")
+        draw(figure.add_subplot())
+        path = folder / name
+        figure.savefig(path, dpi=dpi)
+        paths.append(path)
+
+    save("breakdown.png", lambda ax: cost_breakdown(table, ax=ax))
+    low = max(invocations / 1000, 1.0)
+    volumes = sweep(
+        architectures,
+        over="invocations",
+        values=np.geomspace(low, max(invocations * 1000, low * 10), 13),
+        provider=provider,
+        samples=min(samples, 5_000),
+        seed=seed,
+        free_tier=True,
+    )
+    save("cost_vs_volume.png", lambda ax: cost_vs_volume(volumes, ax=ax))
+    latencies = latency_samples(architectures, samples=samples, seed=seed)
+    save("latency.png", lambda ax: latency_distribution(latencies, ax=ax))
+    return paths
