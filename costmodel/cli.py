@@ -423,6 +423,23 @@ def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             f"{table['currency'].iloc[0]}, latency in ms"
         )
     emit(frame, args.format, out=out, title=title)
+    failures = [w for w in spec.scenario.windows if w.kind != "slowdown"]
+    if args.format == "table" and failures:  # the same policies, during the first failure
+        window = failures[0]
+        during = pd.DataFrame(
+            [r.summary(start_s=window.start_s, end_s=window.end_s) for r in results.values()]
+        ).set_index("policy")
+        columns = ["calls", "total_cost", "callee_calls", "fallbacks", "cache_hits"]
+        shown = during[[*columns, "errors_seen", "latency_p99_ms"]].astype(float)
+        shown["total_cost"] = shown["total_cost"].round(4)
+        emit(
+            shown.round({c: 0 for c in shown.columns if c != "total_cost"}).T.reset_index(
+                names="measure"
+            ),
+            "table",
+            out=out,
+            title=f"\nCalls that arrived during the {window.describe()}:",
+        )
     if not args.no_charts:
         from . import plots
 

@@ -403,7 +403,7 @@ def simulation_timeline(results: Any, *, policy: str | None = None, ax: Axes | N
     cost_ax = ax.twinx()
     currency = "USD"
     for i, (name, run) in enumerate(runs.items()):
-        cost = (run.timeline["caller_cost_usd"] + run.timeline["callee_cost_usd"]).cumsum()
+        cost = (run.timeline["caller_cost"] + run.timeline["callee_cost"]).cumsum()
         cost_ax.plot(
             run.timeline["second"] + 1.0,
             cost,

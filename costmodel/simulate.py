@@ -93,10 +93,12 @@ class SimulationResult:
         provider: the provider the bills are on.
         ledger: the Policy's ledger as a frame (one row per call and per attempt).
         calls: one row per call: ``start_s``, ``duration_ms`` (what the caller
-            waited), ``outcome`` (ledger outcome), ``error_type`` (what the caller
-            got raised, or missing).
-        executions: one row per callee execution: ``start_s``, ``billed_ms``,
-            ``failed``.
+            waited), ``billed_ms`` (that plus the caller's own work), ``outcome``
+            (ledger outcome), ``error_type`` (what the caller got raised, or missing),
+            ``cost`` (the call's share of the caller's bill).
+        executions: one row per callee execution: ``start_s``, ``billed_ms`` (until
+            it ended or hit the callee's platform timeout), ``failed``, ``cost`` (its
+            share of the callee's bill).
         timeline: one row per simulated second (see :meth:`timeline_columns`).
         caller_bill: the caller's bill (:class:`costmodel.Bill`).
         callee_bill: the callee's bill.
@@ -123,8 +125,8 @@ class SimulationResult:
         (calls that raised to the caller), ``callee_calls`` (executions started),
         ``breaker_state`` (``closed``/``half-open``/``open`` at the start of the
         second, missing without a breaker), ``in_flight`` (calls in progress at the
-        start of the second), ``caller_cost_usd`` and ``callee_cost_usd`` (the bills
-        spread over the seconds the billed calls started in).
+        start of the second), ``caller_cost`` and ``callee_cost`` (the bills, in
+        their currency, spread over the seconds the billed calls started in).
         """
         return (
             "second",
@@ -134,8 +136,8 @@ class SimulationResult:
             "callee_calls",
             "breaker_state",
             "in_flight",
-            "caller_cost_usd",
-            "callee_cost_usd",
+            "caller_cost",
+            "callee_cost",
         )
 
     @property
@@ -143,9 +145,34 @@ class SimulationResult:
         """Caller plus callee, in the bills' currency."""
         return float(self.caller_bill.total + self.callee_bill.total)
 
-    def latency_ms(self) -> dict[str, float]:
-        """Latency seen by the caller, ms: ``mean``, ``p50``, ``p95``, ``p99``, ``max``."""
-        values = self.calls["duration_ms"].to_numpy()
+    def _window(
+        self, start_s: float | None, end_s: float | None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The calls and the executions that started in [start_s, end_s)."""
+        if start_s is None and end_s is None:
+            return self.calls, self.executions
+        low = -np.inf if start_s is None else float(start_s)
+        high = np.inf if end_s is None else float(end_s)
+        if not low < high:
+            raise InvalidUsage(f"start_s={start_s!r}, end_s={end_s!r}: start must be before end")
+
+        def inside(frame: pd.DataFrame) -> pd.DataFrame:
+            starts = frame["start_s"]
+            return frame[(starts >= low) & (starts < high)]
+
+        return inside(self.calls), inside(self.executions)
+
+    def latency_ms(
+        self, *, start_s: float | None = None, end_s: float | None = None
+    ) -> dict[str, float]:
+        """Latency seen by the caller, ms: ``mean``, ``p50``, ``p95``, ``p99``, ``max``.
+
+        The latency is what the caller waited for the downstream through the Policy
+        (its own work, ``caller_work_ms``, excluded). With ``start_s``/``end_s``: only
+        the calls that arrived in that span (seconds).
+        """
+        calls, _ = self._window(start_s, end_s)
+        values = calls["duration_ms"].to_numpy()
         if values.size == 0:
             return dict.fromkeys(("mean", "p50", "p95", "p99", "max"), 0.0)
         p50, p95, p99 = np.percentile(values, [50, 95, 99])
@@ -157,27 +184,48 @@ class SimulationResult:
             "max": float(values.max()),
         }
 
-    def summary(self) -> dict[str, Any]:
-        """One row for :func:`compare_policies` (see its columns)."""
-        outcomes = self.calls["outcome"].value_counts()
-        latency = self.latency_ms()
-        calls = len(self.calls)
-        total = self.total_cost
+    def summary(
+        self, *, start_s: float | None = None, end_s: float | None = None
+    ) -> dict[str, Any]:
+        """One row for :func:`compare_policies` (see its columns).
+
+        With ``start_s``/``end_s`` (seconds), the row covers only the calls that
+        arrived, and the executions that started, in that span (an outage window, say):
+        their share of each bill (requests per invocation, compute per billed ms) and of
+        its GB-s.
+        """
+        calls, executions = self._window(start_s, end_s)
+        whole = start_s is None and end_s is None
+        outcomes = calls["outcome"].value_counts()
+        latency = self.latency_ms(start_s=start_s, end_s=end_s)
+        count = len(calls)
+
+        def part(frame: pd.DataFrame, full: pd.DataFrame, bill: Bill) -> tuple[float, float]:
+            gb_s = float(bill.usage.get("gb_seconds", 0.0))
+            if whole:
+                return float(bill.total), gb_s
+            total_ms = float(full["billed_ms"].sum())
+            share = float(frame["billed_ms"].sum()) / total_ms if total_ms > 0 else 0.0
+            return float(frame["cost"].sum()), gb_s * share
+
+        caller_cost, caller_gb_s = part(calls, self.calls, self.caller_bill)
+        callee_cost, callee_gb_s = part(executions, self.executions, self.callee_bill)
+        total = caller_cost + callee_cost
         return {
             "policy": self.name,
-            "calls": calls,
-            "caller_cost": float(self.caller_bill.total),
-            "callee_cost": float(self.callee_bill.total),
+            "calls": count,
+            "caller_cost": caller_cost,
+            "callee_cost": callee_cost,
             "total_cost": total,
-            "cost_per_million": total / calls * 1e6 if calls else 0.0,
+            "cost_per_million": total / count * 1e6 if count else 0.0,
             "currency": self.caller_bill.currency,
-            "caller_gb_s": float(self.caller_bill.usage.get("gb_seconds", 0.0)),
-            "callee_gb_s": float(self.callee_bill.usage.get("gb_seconds", 0.0)),
-            "callee_calls": len(self.executions),
+            "caller_gb_s": caller_gb_s,
+            "callee_gb_s": callee_gb_s,
+            "callee_calls": len(executions),
             "rejected": int(outcomes.get("rejected", 0)),
             "fallbacks": int(outcomes.get("fallback", 0)),
             "cache_hits": int(outcomes.get("cache_hit", 0)),
-            "errors_seen": int(self.calls["error_type"].notna().sum()),
+            "errors_seen": int(calls["error_type"].notna().sum()),
             "latency_mean_ms": latency["mean"],
             "latency_p50_ms": latency["p50"],
             "latency_p99_ms": latency["p99"],
@@ -417,7 +465,9 @@ def _result(
     )
     caller_bill = _bill(provider, calls["billed_ms"].to_numpy(), caller_memory_mb)
     callee_bill = _bill(provider, executions["billed_ms"].to_numpy(), callee_memory_mb)
-    timeline = _timeline(engine, calls, executions, caller_bill, callee_bill)
+    calls["cost"] = _spread(caller_bill, calls["billed_ms"].to_numpy())
+    executions["cost"] = _spread(callee_bill, executions["billed_ms"].to_numpy())
+    timeline = _timeline(engine, calls, executions)
     return SimulationResult(
         name=name,
         scenario=scenario,
@@ -453,13 +503,7 @@ def _spread(bill: Bill, billed_ms: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]
     return share + request_cost / billed_ms.size
 
 
-def _timeline(
-    engine: Engine,
-    calls: pd.DataFrame,
-    executions: pd.DataFrame,
-    caller_bill: Bill,
-    callee_bill: Bill,
-) -> pd.DataFrame:
+def _timeline(engine: Engine, calls: pd.DataFrame, executions: pd.DataFrame) -> pd.DataFrame:
     seconds = max(int(np.ceil(engine.scenario.duration_s)), len(engine.tick_s) - 1, 1)
     index = pd.RangeIndex(seconds, name="second")
 
@@ -482,10 +526,8 @@ def _timeline(
     ticks = ticks[~ticks.index.duplicated(keep="first")].reindex(index)
     frame["breaker_state"] = pd.Series(ticks["state"].to_numpy(), index=index, dtype="string")
     frame["in_flight"] = ticks["in_flight"].fillna(0).astype(np.int64).to_numpy()
-    caller_share = _spread(caller_bill, calls["billed_ms"].to_numpy())
-    callee_share = _spread(callee_bill, executions["billed_ms"].to_numpy())
-    frame["caller_cost_usd"] = per_second(calls["start_s"], caller_share)
-    frame["callee_cost_usd"] = per_second(executions["start_s"], callee_share)
+    frame["caller_cost"] = per_second(calls["start_s"], calls["cost"].to_numpy())
+    frame["callee_cost"] = per_second(executions["start_s"], executions["cost"].to_numpy())
     return frame.reset_index()
 
 
@@ -499,6 +541,7 @@ def compare_policies(
     seed: int = 0,
     progress: Callable[[str, int, int], None] | None = None,
     results: dict[str, SimulationResult] | None = None,
+    window: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Run several policies against the same seeded scenario; one row each.
 
@@ -511,6 +554,8 @@ def compare_policies(
         seed: the seed shared by every run.
         progress: called as ``progress(name, calls_started, calls)`` while running.
         results: a dict to fill with each :class:`SimulationResult` (for plots).
+        window: ``(start_s, end_s)``: the rows cover only what started in that span
+            (e.g. the outage), see :meth:`SimulationResult.summary`.
 
     Returns:
         A DataFrame indexed by policy name with columns ``calls``, ``caller_cost``,
@@ -545,7 +590,8 @@ def compare_policies(
         )
         if results is not None:
             results[label] = result
-        rows.append(result.summary())
+        start_s, end_s = window if window is not None else (None, None)
+        rows.append(result.summary(start_s=start_s, end_s=end_s))
     return pd.DataFrame(rows).set_index("policy")
 
 

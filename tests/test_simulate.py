@@ -333,8 +333,8 @@ def test_frames_and_ledger_agree() -> None:
         calls["outcome"].value_counts().sort_index().to_dict()
     )
     assert result.timeline["callee_calls"].sum() == len(result.executions)
-    assert result.timeline["caller_cost_usd"].sum() == pytest.approx(result.caller_bill.total)
-    assert result.timeline["callee_cost_usd"].sum() == pytest.approx(result.callee_bill.total)
+    assert result.timeline["caller_cost"].sum() == pytest.approx(result.caller_bill.total)
+    assert result.timeline["callee_cost"].sum() == pytest.approx(result.callee_bill.total)
     assert ledger["duration_ms"].ge(0).all()
 
 
