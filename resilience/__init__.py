@@ -14,6 +14,7 @@ from .breaker import (
     Guarded,
     circuit_breaker,
 )
+from .bulkhead import Bulkhead, BulkheadStatistics, bulkhead
 from .cache import Cached, CachedFunction, CacheInfo, cached
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import (
@@ -32,16 +33,22 @@ from .errors import (
 from .fallback import Fallback, fallback
 from .invoke import AsyncInvoker, AsyncioInvoker, Event, FailureReason, InvokerStatistics
 from .ledger import Ledger, Record
+from .policy import Policy
+from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry
+from .timeout import Timeout, timeout
 
 __all__ = [
     "SYSTEM_CLOCK",
     "AsyncInvoker",
     "AsyncioInvoker",
+    "Backoff",
     "BreakerConfig",
     "BreakerListener",
     "BreakerState",
     "BreakerStats",
+    "Bulkhead",
     "BulkheadFull",
+    "BulkheadStatistics",
     "CacheInfo",
     "Cached",
     "CachedFunction",
@@ -60,12 +67,20 @@ __all__ = [
     "InvokerStatistics",
     "Ledger",
     "MissingDependency",
+    "Policy",
     "Record",
     "ResilienceError",
+    "Retry",
+    "RetryBudget",
     "RetryBudgetExhausted",
+    "RetryStatistics",
     "SystemClock",
+    "Timeout",
     "TimeoutExceeded",
+    "bulkhead",
     "cached",
     "circuit_breaker",
     "fallback",
+    "retry",
+    "timeout",
 ]

@@ -49,9 +49,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
 
 from ._breaker_window import FAILURE, SLOW, OutcomeWindow
+from ._recording import record_outside
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import CircuitOpenError, InvalidUsage
+from .ledger import Ledger
 
 __all__ = [
     "BreakerConfig",
@@ -238,6 +240,8 @@ class CircuitBreaker:
             shared state again. Storage operations are blocking calls made by the
             calling thread (pybreaker's storages are synchronous), also from coroutines.
         clock: where time comes from (default: the system's monotonic clock).
+        ledger: a :class:`resilience.Ledger` recording each guarded call and attempt (a
+            rejection is a ``rejected`` attempt); inside a Policy, give it to the Policy.
 
     Raises:
         InvalidUsage: an option is out of range, naming the option, the value and what
@@ -250,6 +254,7 @@ class CircuitBreaker:
         "_consecutive",
         "_failures",
         "_ignored",
+        "_ledger",
         "_listeners",
         "_lock",
         "_min_calls",
@@ -284,6 +289,7 @@ class CircuitBreaker:
         sync_interval_s: float = 0.0,
         storage_retry_s: float = 5.0,
         clock: Clock = SYSTEM_CLOCK,
+        ledger: Ledger | None = None,
     ) -> None:
         self._name = f"breaker-{next(_names)}" if name is None else _check_name(name)
         self._config = _build_config(
@@ -301,6 +307,9 @@ class CircuitBreaker:
             storage_retry_s=storage_retry_s,
         )
         self._clock = _check_clock(clock)
+        if ledger is not None and not isinstance(ledger, Ledger):
+            raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
+        self._ledger = ledger
         # the system clock's method only forwards to time.monotonic: skip the hop per call
         self._monotonic = time.monotonic if type(clock) is SystemClock else clock.monotonic
         self._listeners: tuple[BreakerListener, ...] = tuple(_check_listener(x) for x in listeners)
@@ -328,6 +337,11 @@ class CircuitBreaker:
     def config(self) -> BreakerConfig:
         """The validated options."""
         return self._config
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """Where each guarded call and attempt is recorded, if anywhere."""
+        return self._ledger
 
     @property
     def clock(self) -> Clock:
@@ -452,6 +466,8 @@ class CircuitBreaker:
 
             wrapper = functools.wraps(fn)(sync_wrapper)
         wrapper.breaker = self
+        if self._ledger is not None:  # a rejection is a ``rejected`` attempt
+            wrapper = record_outside(self._ledger, fn, wrapper, self._clock)
         return cast(Guarded[P, R], wrapper)
 
     def call(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:

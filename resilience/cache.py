@@ -74,9 +74,11 @@ from typing import Any, Literal, NoReturn, ParamSpec, Protocol, TypeVar, cast
 import cachetools
 from cachetools.keys import hashkey
 
+from ._recording import record_inside, with_cache_hook
 from ._validate import exception_types, is_async, name_of, positive, positive_int
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import InvalidUsage
+from .ledger import Ledger
 
 __all__ = ["HIT_KINDS", "CacheInfo", "Cached", "CachedFunction", "HitKind", "cached"]
 
@@ -155,11 +157,15 @@ class Cached:
     cache_errors: tuple[type[Exception], ...]
     error_ttl: float | None
     on_hit: Callable[[HitKind], object] | None
+    ledger: Ledger | None = None
 
     def __call__(self, fn: Callable[P, R]) -> CachedFunction[P, R]:
         """Wrap ``fn`` (plain or ``async def``) with a cache of its own."""
         if not callable(fn):
             raise InvalidUsage(f"fn={fn!r}: cached(...) decorates a function or callable")
+        if self.ledger is not None:
+            recorded = record_inside(self.ledger, fn, with_cache_hook(self), self.clock)
+            return cast(CachedFunction[P, R], recorded)
         core = _Core(self, fn)
         wrapper = _async_wrapper(core) if is_async(fn) else _sync_wrapper(core)
         functools.update_wrapper(wrapper, fn)
@@ -178,6 +184,7 @@ def cached(
     cache_errors: type[Exception] | Iterable[type[Exception]] = (),
     error_ttl: float | None = None,
     on_hit: Callable[[HitKind], object] | None = None,
+    ledger: Ledger | None = None,
 ) -> Cached:
     """Cache a function's results, with single-flight misses and stale-if-error.
 
@@ -195,6 +202,8 @@ def cached(
         cache_errors: exception type(s) to remember (negative caching); default none.
         error_ttl: seconds an error is remembered; default ``ttl`` (required when
             ``ttl`` is not a number).
+        ledger: a :class:`resilience.Ledger` recording each call (outcome ``cache_hit``
+            when answered without calling) and each call of the function.
         on_hit: called as ``on_hit(kind)`` when a call is answered without calling
             the function (see :data:`HIT_KINDS`). A plain function.
 
@@ -250,6 +259,8 @@ def cached(
             raise InvalidUsage(f"{name}={fn!r}: must be a plain (not async) function")
     if not callable(getattr(clock, "monotonic", None)):
         raise InvalidUsage(f"clock={clock!r}: must have a monotonic() method (seconds)")
+    if ledger is not None and not isinstance(ledger, Ledger):
+        raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
     return Cached(
         ttl=ttl,
         maxsize=maxsize,
@@ -259,6 +270,7 @@ def cached(
         cache_errors=cast(tuple[type[Exception], ...], errors),
         error_ttl=error_ttl,
         on_hit=on_hit,
+        ledger=ledger,
     )
 
 

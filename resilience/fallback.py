@@ -48,8 +48,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, TypeVar, cast
 
+from ._recording import record_inside, with_fallback_hook
 from ._validate import exception_types, is_async, name_of
+from .clock import SYSTEM_CLOCK, Clock
 from .errors import BulkheadFull, CircuitOpenError, InvalidUsage, TimeoutExceeded
+from .ledger import Ledger
 
 __all__ = ["DEFAULT_ON", "Fallback", "fallback"]
 
@@ -91,17 +94,24 @@ class Fallback:
             is returned.
         on: the exception types that trigger the fallback.
         on_fallback: called as ``on_fallback(exc)`` whenever the fallback served.
+        ledger: where to record one call row per call (outcome ``fallback`` when it
+            served) and one attempt row per call of the function.
+        clock: times the ledger rows.
     """
 
     value: object
     handler: Callable[..., Any] | None
     on: tuple[type[Exception], ...]
     on_fallback: Callable[[Exception], object] | None
+    ledger: Ledger | None = None
+    clock: Clock = SYSTEM_CLOCK
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         """Wrap ``fn`` (plain or ``async def``) with this fallback."""
         if not callable(fn):
             raise InvalidUsage(f"fn={fn!r}: fallback(...) decorates a function or callable")
+        if self.ledger is not None:
+            return record_inside(self.ledger, fn, with_fallback_hook(self), self.clock)
         if is_async(fn):
             return cast(Callable[P, R], self._wrap_async(cast(Callable[..., Any], fn)))
         if self.handler is not None and is_async(self.handler):
@@ -166,6 +176,8 @@ def fallback(
     handler: Callable[..., Any] | None = None,
     on: type[Exception] | Iterable[type[Exception]] = DEFAULT_ON,
     on_fallback: Callable[[Exception], object] | None = None,
+    ledger: Ledger | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Fallback:
     """Degrade gracefully: answer with a value or a handler's result when a call fails.
 
@@ -178,6 +190,9 @@ def fallback(
         on: exception type(s) that trigger the fallback; Exception subclasses only.
             Default :data:`DEFAULT_ON` (any Exception, never a cancellation).
         on_fallback: called as ``on_fallback(exc)`` each time the fallback served.
+        ledger: a :class:`resilience.Ledger` recording each call (outcome ``fallback``
+            when the fallback served) and each call of the function.
+        clock: times the ledger rows (seconds).
 
     Returns:
         A :class:`Fallback`, to apply to a function as a decorator.
@@ -231,9 +246,15 @@ def fallback(
                 f"on={on!r}: {item.__qualname__} is a BaseException but not an Exception; "
                 "a fallback never catches cancellations or exits, give Exception subclasses"
             )
+    if ledger is not None and not isinstance(ledger, Ledger):
+        raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
+    if not callable(getattr(clock, "monotonic", None)):
+        raise InvalidUsage(f"clock={clock!r}: must have a monotonic() method (seconds)")
     return Fallback(
         value=None if value is _MISSING else value,
         handler=handler,
         on=cast(tuple[type[Exception], ...], types),
         on_fallback=on_fallback,
+        ledger=ledger,
+        clock=clock,
     )

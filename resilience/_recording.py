@@ -1,0 +1,372 @@
+"""Ledger rows for decorators, written once for every decorator given ``ledger=``.
+
+A :class:`Recorder` wraps a function in two kinds of layers:
+
+- a **call** layer records one ``kind="call"`` row per logical call the caller made;
+- an **attempt** layer records one ``kind="attempt"`` row each time the guarded
+  function is tried (or rejected before being tried), with the sizes an invoker
+  reported through :func:`resilience.ledger.report_sizes`.
+
+The layers share a per-call state carried by a context variable, keyed by the ledger
+and the function name. That makes hand-stacked decorators that share one ledger
+behave like one :class:`resilience.Policy`: only the outermost call layer records the
+call, and only the innermost attempt layer records each attempt (an outer attempt
+layer sees that an inner one recorded and stays silent; a decorator that would put its
+attempt layer right around a function already recording into the same ledger leaves
+it out, so a cache hit inside is not taken for an attempt). Attempt numbers are the order
+of the attempt rows within the call: 1, 2, ... A decorator that produces a result
+without calling the function reports it with :func:`mark_cache_hit` or
+:func:`mark_fallback`, which sets the outcome of the call row.
+
+Cancellation (``asyncio.CancelledError``, ``KeyboardInterrupt``) ends a call as an
+``error`` row with that type: the time was spent and a bill would count it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar, cast
+
+from ._validate import is_async, name_of
+from .clock import Clock
+from .errors import BulkheadFull, CircuitOpenError
+from .ledger import Ledger, collect_sizes
+
+__all__ = [
+    "Recorder",
+    "chain_hooks",
+    "error_type_of",
+    "mark_cache_hit",
+    "mark_fallback",
+    "outcome_of",
+    "record_inside",
+    "record_outside",
+    "with_cache_hook",
+    "with_fallback_hook",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def error_type_of(exc: BaseException) -> str:
+    """The qualified name of ``exc``'s class, e.g. ``builtins.ConnectionError``."""
+    cls = type(exc)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def outcome_of(exc: BaseException) -> str:
+    """The ledger outcome of an attempt or call that raised ``exc``.
+
+    ``rejected`` for an open breaker or a full bulkhead, ``timeout`` for any
+    ``TimeoutError`` (ours, ``asyncio``'s, a socket's), ``error`` otherwise.
+    """
+    if isinstance(exc, (CircuitOpenError, BulkheadFull)):
+        return "rejected"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "error"
+
+
+@dataclass(slots=True)
+class _CallState:
+    ledger: Ledger
+    function: str
+    attempts: int = 0
+    outcome: str | None = None
+    error_type: str | None = None
+
+
+_MARK = "__callwise_ledger__"  # on wrappers that record into a ledger
+
+_current: contextvars.ContextVar[_CallState | None] = contextvars.ContextVar(
+    "callwise_call", default=None
+)
+
+
+def mark_cache_hit() -> None:
+    """Tell the call being recorded (if any) that its result came from a cache."""
+    state = _current.get()
+    if state is not None:
+        state.outcome = "cache_hit"
+
+
+def mark_fallback(exc: BaseException | None = None) -> None:
+    """Tell the call being recorded (if any) that a fallback produced its result.
+
+    Args:
+        exc: the error that caused the fallback; its type goes on the call row.
+    """
+    state = _current.get()
+    if state is not None:
+        state.outcome = "fallback"
+        state.error_type = error_type_of(exc) if exc is not None else None
+
+
+def _state_for(ledger: Ledger, function: str) -> _CallState | None:
+    state = _current.get()
+    if state is not None and state.ledger is ledger and state.function == function:
+        return state
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Recorder:
+    """Records the calls and attempts of one function into one ledger.
+
+    Args:
+        ledger: where rows go.
+        function: the name written on every row.
+        clock: gives start times and durations (seconds).
+    """
+
+    ledger: Ledger
+    function: str
+    clock: Clock
+
+    # -- rows ---------------------------------------------------------------------
+
+    def _call_row(self, state: _CallState, start_s: float, exc: BaseException | None) -> None:
+        error_type: str | None
+        if exc is not None:
+            outcome, error_type = outcome_of(exc), error_type_of(exc)
+        else:
+            outcome, error_type = state.outcome or "ok", state.error_type
+        self.ledger.record(
+            function=self.function,
+            kind="call",
+            start_s=start_s,
+            duration_s=self.clock.monotonic() - start_s,
+            outcome=outcome,
+            attempt=state.attempts,
+            error_type=error_type,
+        )
+
+    def _attempt_row(
+        self,
+        state: _CallState,
+        start_s: float,
+        exc: BaseException | None,
+        request_bytes: int | None,
+        response_bytes: int | None,
+    ) -> None:
+        state.attempts += 1
+        self.ledger.record(
+            function=self.function,
+            kind="attempt",
+            start_s=start_s,
+            duration_s=self.clock.monotonic() - start_s,
+            outcome="ok" if exc is None else outcome_of(exc),
+            attempt=state.attempts,
+            error_type=None if exc is None else error_type_of(exc),
+            request_bytes=request_bytes,
+            response_bytes=response_bytes,
+        )
+
+    def _open(self) -> tuple[_CallState, contextvars.Token[_CallState | None]] | None:
+        if _state_for(self.ledger, self.function) is not None:
+            return None  # an outer layer already records this call
+        state = _CallState(self.ledger, self.function)
+        return state, _current.set(state)
+
+    def _attempt_state(self) -> _CallState:
+        # Outside any call layer (e.g. a worker thread without the context), the
+        # attempt still gets a row, as attempt 1 of a call we cannot see.
+        return _state_for(self.ledger, self.function) or _CallState(self.ledger, self.function)
+
+    # -- layers -------------------------------------------------------------------
+
+    def call(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
+        """Wrap ``fn`` in a layer that records one call row per call."""
+        if is_async:
+            return cast("Callable[P, R]", self._call_async(cast("Any", fn)))
+        clock = self.clock
+
+        @functools.wraps(fn)
+        def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            opened = self._open()
+            if opened is None:
+                return fn(*args, **kwargs)
+            state, token = opened
+            start_s = clock.monotonic()
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                self._call_row(state, start_s, exc)
+                raise
+            finally:
+                _current.reset(token)
+            self._call_row(state, start_s, None)
+            return result
+
+        return call_layer
+
+    def _call_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        clock = self.clock
+
+        @functools.wraps(fn)
+        async def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            opened = self._open()
+            if opened is None:
+                return await fn(*args, **kwargs)
+            state, token = opened
+            start_s = clock.monotonic()
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as exc:
+                self._call_row(state, start_s, exc)
+                raise
+            finally:
+                _current.reset(token)
+            self._call_row(state, start_s, None)
+            return result
+
+        return call_layer
+
+    def attempt(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
+        """Wrap ``fn`` in a layer that records one attempt row per try (innermost wins)."""
+        if is_async:
+            return cast("Callable[P, R]", self._attempt_async(cast("Any", fn)))
+        clock = self.clock
+
+        @functools.wraps(fn)
+        def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            state = self._attempt_state()
+            before = state.attempts
+            start_s = clock.monotonic()
+            with collect_sizes() as sizes:
+                try:
+                    result = fn(*args, **kwargs)
+                except BaseException as exc:
+                    if state.attempts == before:
+                        self._attempt_row(
+                            state, start_s, exc, sizes.request_bytes, sizes.response_bytes
+                        )
+                    raise
+            if state.attempts == before:
+                self._attempt_row(state, start_s, None, sizes.request_bytes, sizes.response_bytes)
+            return result
+
+        return attempt_layer
+
+    def _attempt_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        clock = self.clock
+
+        @functools.wraps(fn)
+        async def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            state = self._attempt_state()
+            before = state.attempts
+            start_s = clock.monotonic()
+            with collect_sizes() as sizes:
+                try:
+                    result = await fn(*args, **kwargs)
+                except BaseException as exc:
+                    if state.attempts == before:
+                        self._attempt_row(
+                            state, start_s, exc, sizes.request_bytes, sizes.response_bytes
+                        )
+                    raise
+            if state.attempts == before:
+                self._attempt_row(state, start_s, None, sizes.request_bytes, sizes.response_bytes)
+            return result
+
+        return attempt_layer
+
+    def wrap(
+        self,
+        fn: Callable[P, R],
+        decorate: Callable[[Callable[P, R]], Callable[P, R]],
+        *,
+        is_async: bool,
+        attempt_inside: bool,
+    ) -> Callable[P, R]:
+        """``decorate(fn)`` with a call layer outside and an attempt layer.
+
+        Args:
+            fn: the function being guarded.
+            decorate: applies the decorator itself (without any recording).
+            is_async: whether ``fn`` is a coroutine function.
+            attempt_inside: put the attempt layer between the decorator and ``fn``
+                (retry, cache, fallback: each real try is an attempt) rather than
+                around the decorator (breaker, bulkhead, timeout: a rejection or a
+                timeout is an attempt too).
+        """
+        if attempt_inside:
+            if getattr(fn, _MARK, None) is self.ledger:
+                # fn records its own attempts in this ledger (decorators stacked by
+                # hand): an attempt layer here would count a cache hit inside it as
+                # an attempt, and each real attempt twice.
+                inner = decorate(fn)
+            else:
+                inner = decorate(self.attempt(fn, is_async=is_async))
+        else:
+            inner = self.attempt(decorate(fn), is_async=is_async)
+        wrapped = self.call(inner, is_async=is_async)
+        setattr(wrapped, _MARK, self.ledger)
+        return wrapped
+
+
+# -- for the decorators' ``ledger=`` ------------------------------------------------------
+
+
+def record_outside(
+    ledger: Ledger, fn: Callable[..., Any], guarded: Callable[P, R], clock: Clock
+) -> Callable[P, R]:
+    """Record calls and attempts around ``guarded`` (``fn`` already decorated).
+
+    For guards that can fail an attempt without calling ``fn`` (breaker, bulkhead,
+    timeout): a rejection or a timeout is an attempt of its own.
+    """
+    asynchronous = is_async(fn)
+    recorder = Recorder(ledger, name_of(fn), clock)
+    attempt = recorder.attempt(guarded, is_async=asynchronous)
+    wrapped = recorder.call(attempt, is_async=asynchronous)
+    setattr(wrapped, _MARK, ledger)
+    return wrapped
+
+
+def record_inside(
+    ledger: Ledger,
+    fn: Callable[P, R],
+    decorate: Callable[[Callable[P, R]], Callable[P, R]],
+    clock: Clock,
+) -> Callable[P, R]:
+    """``decorate(fn)`` with a call layer outside and an attempt layer around ``fn``.
+
+    For guards that call ``fn`` zero or more times per call (retry, cache, fallback).
+    """
+    asynchronous = is_async(fn)
+    recorder = Recorder(ledger, name_of(fn), clock)
+    return recorder.wrap(fn, decorate, is_async=asynchronous, attempt_inside=True)
+
+
+def chain_hooks(first: Callable[[Any], object] | None, then: Callable[[Any], object]) -> Any:
+    """A hook that calls the user's hook (if any), then ours."""
+    if first is None:
+        return then
+
+    def both(arg: Any) -> None:
+        first(arg)
+        then(arg)
+
+    return both
+
+
+def _hit(_kind: object) -> None:
+    mark_cache_hit()
+
+
+def with_cache_hook(part: Any) -> Any:
+    """A copy of a ``cached(...)`` config that marks its hits as ``cache_hit``, no ledger."""
+    return dataclasses.replace(part, on_hit=chain_hooks(part.on_hit, _hit), ledger=None)
+
+
+def with_fallback_hook(part: Any) -> Any:
+    """A copy of a ``fallback(...)`` config that marks its answers as ``fallback``, no ledger."""
+    return dataclasses.replace(
+        part, on_fallback=chain_hooks(part.on_fallback, mark_fallback), ledger=None
+    )

@@ -1,0 +1,226 @@
+"""One Policy that composes every guard in one documented order, with a ledger.
+
+``Policy(fallback=..., cache=..., retry=..., breaker=..., bulkhead=..., timeout=...)``
+is a decorator for plain and ``async def`` functions. Every part is optional; the
+parts present are applied in this order, outermost first::
+
+    fallback -> cache -> retry -> breaker -> bulkhead -> timeout -> the function
+
+Why this order (it is the one Polly and resilience4j recommend):
+
+- **fallback outermost**, so it catches everything that can go wrong inside it: the
+  function's error after the last retry, an open breaker, a full bulkhead, a timeout,
+  and a refresh error the cache could not cover.
+- **cache before retry**, so a hit is answered at once and never retried, and a miss
+  is cached only once the retries produced a value.
+- **retry outside the breaker**, so each attempt goes through the breaker: the breaker
+  counts every failed attempt (and trips on them), and once it is open the next
+  attempt is rejected with ``CircuitOpenError``, which ``retry`` never retries: an
+  open breaker stops the retries at once.
+- **bulkhead inside the breaker**, so a call the breaker rejects never takes a
+  concurrency slot, and the slots go to calls that will really be made.
+- **timeout innermost**, so the limit bounds each attempt, not the whole retry
+  sequence (a slow attempt fails alone and the next one gets its full time), and the
+  breaker sees a timeout as the attempt's failure.
+
+Shorthands: ``retry=3`` is ``retry(attempts=3)``, ``bulkhead=10`` is ``bulkhead(10)``,
+``timeout=2.0`` is ``timeout(2.0)``, each built with the Policy's ``clock``. Otherwise
+give the decorator objects: ``fallback(...)``, ``cached(...)``, ``retry(...)``,
+``CircuitBreaker(...)``, ``bulkhead(...)``, ``timeout(...)``. Stateful parts (breaker,
+bulkhead, retry budget) are shared by every function the Policy decorates, so one
+Policy per dependency is the natural use.
+
+Ledger: with ``ledger=``, each logical call adds one ``kind="call"`` row (outcome
+``ok``, ``error``, ``timeout``, ``rejected``, ``fallback`` or ``cache_hit``; ``attempt``
+is the number of attempts made, 0 for a cache hit) and each attempt one
+``kind="attempt"`` row (outcome ``ok``, ``error``, ``timeout`` or ``rejected`` for an
+open breaker or a full bulkhead; attempt number 1..n; the request and response bytes
+an invoker reported). Start times and durations come from the Policy's ``clock``.
+The rows are written under the Policy's ``name`` (default: the function's name). Give
+the ledger to the Policy, not to its parts.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from ._recording import Recorder, with_cache_hook, with_fallback_hook
+from ._validate import is_async, name_of, positive, positive_int
+from .breaker import CircuitBreaker
+from .bulkhead import Bulkhead
+from .cache import Cached
+from .clock import SYSTEM_CLOCK, Clock
+from .errors import InvalidUsage
+from .fallback import Fallback
+from .ledger import Ledger
+from .retry import Retry
+from .timeout import Timeout
+
+__all__ = ["Policy"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class Policy:
+    """Compose fallback, cache, retry, breaker, bulkhead and timeout around a function.
+
+    Args:
+        name: written on ledger rows (default: the decorated function's name).
+        fallback: a :func:`resilience.fallback` object.
+        cache: a :func:`resilience.cached` object.
+        retry: a :func:`resilience.retry` object, or the number of attempts.
+        breaker: a :class:`resilience.CircuitBreaker`.
+        bulkhead: a :func:`resilience.bulkhead` object, or the number of slots.
+        timeout: a :func:`resilience.timeout` object, or the limit in seconds.
+        ledger: a :class:`resilience.Ledger` for one row per call and per attempt.
+        clock: times ledger rows and drives the shorthand parts (default: the
+            system clock).
+
+    Raises:
+        InvalidUsage: a part of the wrong kind, a bad shorthand, or a part with a
+            ledger of its own while the Policy has one.
+
+    Example:
+        >>> from resilience import Ledger, retry
+        >>> from resilience.testing import FakeClock
+        >>> ledger, tries = Ledger(), []
+        >>> @Policy(name="quote", retry=retry(attempts=3, clock=FakeClock()), ledger=ledger)
+        ... def quote() -> float:
+        ...     tries.append(1)
+        ...     if len(tries) < 2:
+        ...         raise ConnectionError("reset")
+        ...     return 9.5
+        >>> quote()
+        9.5
+        >>> [(r.kind, r.attempt, r.outcome) for r in ledger.records()]
+        [('attempt', 1, 'error'), ('attempt', 2, 'ok'), ('call', 2, 'ok')]
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        fallback: Fallback | None = None,
+        cache: Cached | None = None,
+        retry: Retry | int | None = None,
+        breaker: CircuitBreaker | None = None,
+        bulkhead: Bulkhead | int | None = None,
+        timeout: Timeout | float | None = None,
+        ledger: Ledger | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if name is not None and not (isinstance(name, str) and name):
+            raise InvalidUsage(f"name={name!r}: must be a non-empty string or None")
+        self.name = name
+        if clock is not None and not all(
+            callable(getattr(clock, m, None)) for m in ("monotonic", "sleep", "asleep")
+        ):
+            raise InvalidUsage(
+                f"clock={clock!r}: must have monotonic(), sleep() and async asleep()"
+            )
+        self.clock: Clock = clock or SYSTEM_CLOCK
+        if ledger is not None and not isinstance(ledger, Ledger):
+            raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
+        self.ledger = ledger
+        self.fallback = _kind("fallback", fallback, Fallback, "resilience.fallback(value)")
+        self.cache = _kind("cache", cache, Cached, "resilience.cached(ttl=60)")
+        self.breaker = _kind("breaker", breaker, CircuitBreaker, "resilience.CircuitBreaker()")
+        self.retry: Retry | None
+        if _is_number(retry) and isinstance(retry, int):
+            self.retry = Retry(attempts=positive_int("retry", retry), clock=self.clock)
+        else:
+            self.retry = _kind("retry", retry, Retry, "3 or resilience.retry(attempts=3)")
+        self.bulkhead: Bulkhead | None
+        if _is_number(bulkhead) and isinstance(bulkhead, int):
+            self.bulkhead = Bulkhead(positive_int("bulkhead", bulkhead), clock=self.clock)
+        else:
+            self.bulkhead = _kind("bulkhead", bulkhead, Bulkhead, "10 or resilience.bulkhead(10)")
+        self.timeout: Timeout | None
+        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+            self.timeout = Timeout(positive("timeout", timeout), clock=self.clock)
+        else:
+            self.timeout = _kind("timeout", timeout, Timeout, "2.0 or resilience.timeout(2.0)")
+        if ledger is not None:
+            for part in ("fallback", "cache", "retry", "breaker", "bulkhead", "timeout"):
+                if getattr(getattr(self, part), "ledger", None) is not None:
+                    raise InvalidUsage(
+                        f"{part}=...: has a ledger of its own; inside a Policy give "
+                        "ledger= to the Policy only, which records every call and attempt"
+                    )
+
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
+        """Decorate ``fn`` (plain or ``async def``) with every part, in order."""
+        if not callable(fn):
+            raise InvalidUsage(f"Policy(...) decorates a callable, got {fn!r}")
+        asynchronous = is_async(fn)
+        recorder = (
+            Recorder(self.ledger, self.name or name_of(fn), self.clock)
+            if self.ledger is not None
+            else None
+        )
+        inner: Callable[P, R] = fn
+        if self.timeout is not None:
+            inner = self.timeout(inner)
+        if self.bulkhead is not None:
+            inner = self.bulkhead(inner)
+        if self.breaker is not None:
+            inner = self.breaker(inner)
+        if recorder is not None:
+            inner = recorder.attempt(inner, is_async=asynchronous)
+        if self.retry is not None:
+            inner = self.retry(inner)
+        cache, fallback = self.cache, self.fallback
+        if recorder is not None:  # the parts tell the call row about hits and fallbacks
+            if cache is not None:
+                cache = with_cache_hook(cache)
+            if fallback is not None:
+                fallback = with_fallback_hook(fallback)
+        if cache is not None:
+            inner = cache(inner)
+        if fallback is not None:
+            inner = fallback(inner)
+        if recorder is not None:
+            inner = recorder.call(inner, is_async=asynchronous)
+        if inner is fn:  # no part at all: still a distinct wrapper carrying .policy
+            inner = _passthrough(fn, asynchronous)
+        inner.policy = self  # type: ignore[attr-defined]
+        return inner
+
+    def __repr__(self) -> str:
+        parts = [f"name={self.name!r}"] if self.name else []
+        for part in ("fallback", "cache", "retry", "breaker", "bulkhead", "timeout", "ledger"):
+            value = getattr(self, part)
+            if value is not None:
+                parts.append(f"{part}={value!r}")
+        return f"Policy({', '.join(parts)})"
+
+
+def _kind(parameter: str, value: Any, kind: type[Any], example: str) -> Any:
+    if value is None or isinstance(value, kind):
+        return value
+    raise InvalidUsage(
+        f"{parameter}={value!r}: must be a {kind.__qualname__} or None, e.g. {parameter}={example}"
+    )
+
+
+def _passthrough(fn: Callable[P, R], asynchronous: bool) -> Callable[P, R]:
+    if asynchronous:
+
+        @functools.wraps(fn)
+        async def passthrough_async(*args: Any, **kwargs: Any) -> Any:
+            return await fn(*args, **kwargs)  # type: ignore[misc]
+
+        return passthrough_async  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def passthrough(*args: P.args, **kwargs: P.kwargs) -> R:
+        return fn(*args, **kwargs)
+
+    return passthrough

@@ -1,0 +1,489 @@
+"""Retries with exponential backoff, jitter, an attempt cap and a retry budget.
+
+``@retry(attempts=3)`` calls the function once, plainly: a call that succeeds costs a
+counter update and nothing else. Only after a failure does tenacity take over, with
+our strategies (backoff, stop, what to retry) and the clock's ``sleep``/``asleep``, so
+tests on :class:`resilience.testing.FakeClock` never wait.
+
+What is retried: ``on=`` exception types (default: any ``Exception`` except
+:class:`~resilience.CircuitOpenError` and :class:`~resilience.InvalidUsage`). An open
+breaker is never retried, whatever ``on=`` says: it answers "not now" and a retry
+would only ask again. ``BaseException``s that are not ``Exception``s (cancellation,
+``KeyboardInterrupt``) are never retried.
+
+Backoff: the wait before retry ``k`` (``k = 1`` after the first failure) is drawn
+from a cap ``min(max_backoff_s, backoff_s * 2 ** (k - 1))``: ``"full"`` jitter waits
+``uniform(0, cap)``, ``"equal"`` waits ``cap / 2 + uniform(0, cap / 2)``, ``"none"``
+waits ``cap`` (the schemes of the AWS architecture blog's "Exponential Backoff And
+Jitter").
+
+Retry budget: a :class:`RetryBudget` caps retries at ``min_retries + ratio x calls``
+over a sliding window of ``window_s`` seconds (calls are logical calls, first tries).
+During an outage every call fails; without a budget each one would be tried
+``attempts`` times and multiply the load on a dependency that is already down. When
+the budget is spent the call gives up at once and **re-raises its own error**, the
+one the caller would have seen with ``attempts=1``. We chose that over raising
+:class:`~resilience.RetryBudgetExhausted` because an exception type that changes only
+during outages breaks ``except`` clauses exactly when they matter; the refusal is
+counted in :attr:`RetryStatistics.budget_refusals` and logged at debug level.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import math
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, ParamSpec, TypeVar, cast
+
+import tenacity
+
+from ._recording import Recorder
+from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
+from .clock import SYSTEM_CLOCK, Clock, SystemClock
+from .errors import CircuitOpenError, InvalidUsage
+from .ledger import Ledger
+
+__all__ = ["Backoff", "Jitter", "Retry", "RetryBudget", "RetryStatistics", "retry"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+Jitter = Literal["full", "equal", "none"]
+_JITTERS: tuple[str, ...] = ("full", "equal", "none")
+
+logger = logging.getLogger("resilience.retry")
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with a cap and jitter.
+
+    Attributes:
+        backoff_s: the cap before the first retry, seconds (doubles each retry).
+        max_backoff_s: the largest cap, seconds.
+        jitter: ``"full"``, ``"equal"`` or ``"none"``.
+    """
+
+    backoff_s: float = 0.1
+    max_backoff_s: float = 10.0
+    jitter: Jitter = "full"
+
+    def cap_s(self, retry_number: int) -> float:
+        """The longest wait before retry ``retry_number`` (1, 2, ...), seconds."""
+        exponent = min(max(retry_number - 1, 0), 1000)  # 2.0 ** 1000 is still a float
+        return min(self.max_backoff_s, self.backoff_s * 2.0**exponent)
+
+    def delay_s(self, retry_number: int, uniform: float) -> float:
+        """The wait before retry ``retry_number`` for a random draw ``uniform`` in [0, 1)."""
+        cap = self.cap_s(retry_number)
+        if self.jitter == "full":
+            return cap * uniform
+        if self.jitter == "equal":
+            return cap / 2 + cap / 2 * uniform
+        return cap
+
+
+def _value(counter: itertools.count[int]) -> int:
+    """The next number an ``itertools.count`` would give, i.e. how often it was used."""
+    return int(repr(counter)[6:-1])  # "count(42)"
+
+
+class RetryBudget:
+    """A ceiling on the share of calls that may be retries, over a sliding window.
+
+    A retry is allowed while the retries made in the last ``window_s`` seconds stay
+    within ``min_retries + ratio x calls`` (calls: logical calls in the same window).
+    Thread-safe; one budget may be shared by several :class:`Retry` objects that
+    call the same dependency.
+
+    Counting a call is on every call's path, so it takes no lock: it bumps an
+    ``itertools.count`` (atomic under the GIL) of the current bucket, and only a call
+    that crosses into a new bucket (every ``window_s / 10`` seconds) takes the lock.
+
+    Args:
+        ratio: share of calls that may be retried, in (0, 1] (0.2: at most one retry
+            per five calls).
+        min_retries: retries allowed per window whatever the traffic, so a quiet
+            caller can still retry (>= 0).
+        window_s: length of the sliding window, seconds (kept in 10 buckets).
+        clock: gives the time.
+    """
+
+    _BUCKETS = 10
+
+    def __init__(
+        self,
+        *,
+        ratio: float = 0.2,
+        min_retries: int = 10,
+        window_s: float = 10.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.ratio = rate("ratio", ratio)
+        self.min_retries = positive_int("min_retries", min_retries, allow_zero=True)
+        self.window_s = positive("window_s", window_s)
+        clock = clock or SYSTEM_CLOCK
+        self._monotonic = time.monotonic if isinstance(clock, SystemClock) else clock.monotonic
+        self._bucket_s = self.window_s / self._BUCKETS
+        self._calls = [itertools.count() for _ in range(self._BUCKETS)]
+        self._retries = [0] * self._BUCKETS
+        self._head = self._monotonic() // self._bucket_s
+        self._current = self._calls[int(self._head) % self._BUCKETS]
+        self._lock = threading.Lock()
+
+    def _rotate(self, now: float) -> int:
+        """Clear the buckets that left the window (caller holds the lock)."""
+        if now > self._head:
+            for step in range(int(min(now - self._head, self._BUCKETS))):
+                i = int(self._head + 1 + step) % self._BUCKETS
+                self._calls[i] = itertools.count()
+                self._retries[i] = 0
+            self._head = now
+            self._current = self._calls[int(now) % self._BUCKETS]
+        return int(self._head) % self._BUCKETS
+
+    def deposit(self) -> None:
+        """Count one call."""
+        now = self._monotonic() // self._bucket_s
+        if now != self._head:
+            with self._lock:
+                self._rotate(now)
+        next(self._current)
+
+    def _allowed(self) -> float:
+        return self.min_retries + self.ratio * sum(_value(c) for c in self._calls)
+
+    def try_withdraw(self) -> bool:
+        """Take one retry if the budget allows it; False when it is spent."""
+        with self._lock:
+            i = self._rotate(self._monotonic() // self._bucket_s)
+            if sum(self._retries) + 1 > self._allowed():
+                return False
+            self._retries[i] += 1
+            return True
+
+    @property
+    def available(self) -> int:
+        """Retries that would be allowed now."""
+        with self._lock:
+            self._rotate(self._monotonic() // self._bucket_s)
+            return max(0, math.floor(self._allowed() - sum(self._retries)))
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryBudget(ratio={self.ratio}, min_retries={self.min_retries}, "
+            f"window_s={self.window_s})"
+        )
+
+
+class RetryStatistics:
+    """Live counters of a :class:`Retry`, shared by every function it decorates.
+
+    Attributes:
+        calls: logical calls.
+        attempts: tries, first ones included.
+        retries: tries after the first (``attempts - calls``).
+        gave_up: calls that failed on their last allowed attempt.
+        budget_refusals: retries refused by the retry budget.
+        idle_s: time spent waiting between attempts, seconds.
+    """
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: Retry) -> None:
+        self._owner = owner
+
+    @property
+    def calls(self) -> int:
+        return _value(self._owner._calls)
+
+    @property
+    def retries(self) -> int:
+        return self._owner._retries
+
+    @property
+    def attempts(self) -> int:
+        return self.calls + self.retries
+
+    @property
+    def gave_up(self) -> int:
+        return self._owner._gave_up
+
+    @property
+    def budget_refusals(self) -> int:
+        return self._owner._budget_refusals
+
+    @property
+    def idle_s(self) -> float:
+        return self._owner._idle_s
+
+    def as_dict(self) -> dict[str, float]:
+        """A snapshot of every counter."""
+        names = ("calls", "attempts", "retries", "gave_up", "budget_refusals", "idle_s")
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items())
+        return f"RetryStatistics({fields})"
+
+
+class Retry:
+    """A retry decorator; build it with :func:`retry`."""
+
+    def __init__(
+        self,
+        *,
+        attempts: int = 3,
+        on: type[BaseException] | Iterable[type[BaseException]] | None = None,
+        backoff_s: float = 0.1,
+        max_backoff_s: float = 10.0,
+        jitter: Jitter = "full",
+        budget: RetryBudget | float | None = 0.2,
+        clock: Clock | None = None,
+        ledger: Ledger | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.attempts = positive_int("attempts", attempts)
+        if on is None:
+            self.on: tuple[type[BaseException], ...] = (Exception,)
+            self._never: tuple[type[BaseException], ...] = (CircuitOpenError, InvalidUsage)
+        else:
+            self.on = exception_types("on", on)
+            self._never = (CircuitOpenError,)
+            for kind in self.on:
+                if not issubclass(kind, Exception):
+                    raise InvalidUsage(
+                        f"on={on!r}: {kind.__name__} is not an Exception subclass; "
+                        "cancellation and interrupts are never retried"
+                    )
+        positive("backoff_s", backoff_s, allow_zero=True)
+        positive("max_backoff_s", max_backoff_s, allow_zero=True)
+        if max_backoff_s < backoff_s:
+            raise InvalidUsage(
+                f"max_backoff_s={max_backoff_s!r}: must be >= backoff_s={backoff_s!r}"
+            )
+        if jitter not in _JITTERS:
+            raise InvalidUsage(f"jitter={jitter!r}: must be one of {_JITTERS}")
+        self.backoff = Backoff(float(backoff_s), float(max_backoff_s), jitter)
+        self.clock: Clock = clock or SYSTEM_CLOCK
+        if budget is None or isinstance(budget, RetryBudget):
+            self.budget = budget
+        elif isinstance(budget, (int, float)) and not isinstance(budget, bool):
+            self.budget = RetryBudget(ratio=rate("budget", budget), clock=self.clock)
+        else:
+            raise InvalidUsage(
+                f"budget={budget!r}: must be a RetryBudget, a ratio in (0, 1] or None"
+            )
+        if ledger is not None and not isinstance(ledger, Ledger):
+            raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
+        self.ledger = ledger
+        self._random = (rng or random.Random()).random
+        self._calls = itertools.count()  # bumped without a lock on every call
+        self._retries = self._gave_up = self._budget_refusals = 0
+        self._idle_s = 0.0
+        self._lock = threading.Lock()
+        self.statistics = RetryStatistics(self)
+        """Live counters (see :class:`RetryStatistics`)."""
+
+    # -- decisions (used by tenacity) --------------------------------------------
+
+    def retryable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is worth another attempt (budget and attempts aside)."""
+        return isinstance(exc, self.on) and not isinstance(exc, self._never)
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        return self.backoff.delay_s(state.attempt_number, self._random())
+
+    def _stop(self, state: tenacity.RetryCallState) -> bool:
+        if state.attempt_number >= self.attempts:
+            with self._lock:
+                self._gave_up += 1
+            return True
+        if self.budget is not None and not self.budget.try_withdraw():
+            with self._lock:
+                self._budget_refusals += 1
+            logger.debug("retry budget spent: giving up after attempt %d", state.attempt_number)
+            return True
+        return False
+
+    def _before_sleep(self, state: tenacity.RetryCallState) -> None:
+        with self._lock:
+            self._idle_s += state.upcoming_sleep
+
+    def _tenacity_kwargs(self) -> dict[str, Any]:
+        return {
+            "stop": self._stop,
+            "wait": self._wait,
+            "retry": tenacity.retry_if_exception(self.retryable),
+            "before_sleep": self._before_sleep,
+            "reraise": True,
+        }
+
+    def _count_retry(self) -> None:
+        with self._lock:
+            self._retries += 1
+
+    # -- decorating ----------------------------------------------------------------
+
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
+        """Decorate ``fn`` (plain or ``async def``)."""
+        if not callable(fn):
+            raise InvalidUsage(f"retry(...) decorates a callable, got {fn!r}")
+        asynchronous = is_async(fn)
+        if self.ledger is None:
+            wrapped = self.decorate(fn, is_async=asynchronous)
+        else:
+            recorder = Recorder(self.ledger, name_of(fn), self.clock)
+            wrapped = recorder.wrap(
+                fn,
+                functools.partial(self.decorate, is_async=asynchronous),
+                is_async=asynchronous,
+                attempt_inside=True,
+            )
+        wrapped.retry = self  # type: ignore[attr-defined]
+        wrapped.statistics = self.statistics  # type: ignore[attr-defined]
+        return wrapped
+
+    def decorate(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
+        """``fn`` with retries and no ledger rows (what :class:`Policy` composes)."""
+        if is_async:
+            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn)))
+        calls, retryable, retrying = self._calls, self.retryable, self._retry_sync
+        deposit = None if self.budget is None else self.budget.deposit
+
+        @functools.wraps(fn)
+        def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            next(calls)  # atomic under the GIL: no lock on the success path
+            if deposit is not None:
+                deposit()
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if not retryable(exc) or self.attempts == 1:
+                    raise
+                first = exc
+            return retrying(first, fn, args, kwargs)
+
+        return retrying_call
+
+    def _retry_sync(self, first: BaseException, fn: Callable[..., R], args: Any, kwargs: Any) -> R:
+        pending: list[BaseException] = [first]
+        count_retry = self._count_retry
+
+        def attempt() -> R:
+            if pending:  # tenacity's attempt 1 is the plain call that already failed
+                raise pending.pop()
+            count_retry()
+            return fn(*args, **kwargs)
+
+        retrying = tenacity.Retrying(sleep=self.clock.sleep, **self._tenacity_kwargs())
+        return retrying(attempt)
+
+    def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        calls, retryable, retrying = self._calls, self.retryable, self._retry_async
+        deposit = None if self.budget is None else self.budget.deposit
+
+        @functools.wraps(fn)
+        async def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            next(calls)  # atomic under the GIL: no lock on the success path
+            if deposit is not None:
+                deposit()
+            try:
+                return await fn(*args, **kwargs)
+            except Exception as exc:
+                if not retryable(exc) or self.attempts == 1:
+                    raise
+                first = exc
+            return await retrying(first, fn, args, kwargs)
+
+        return retrying_call
+
+    async def _retry_async(
+        self, first: BaseException, fn: Callable[..., Awaitable[R]], args: Any, kwargs: Any
+    ) -> R:
+        pending: list[BaseException] = [first]
+        count_retry = self._count_retry
+
+        async def attempt() -> R:
+            if pending:
+                raise pending.pop()
+            count_retry()
+            return await fn(*args, **kwargs)
+
+        retrying = tenacity.AsyncRetrying(sleep=self.clock.asleep, **self._tenacity_kwargs())
+        return cast(R, await retrying(attempt))
+
+    def __repr__(self) -> str:
+        b = self.backoff
+        return (
+            f"Retry(attempts={self.attempts}, backoff_s={b.backoff_s}, "
+            f"max_backoff_s={b.max_backoff_s}, jitter={b.jitter!r}, budget={self.budget!r})"
+        )
+
+
+def retry(
+    *,
+    attempts: int = 3,
+    on: type[BaseException] | Iterable[type[BaseException]] | None = None,
+    backoff_s: float = 0.1,
+    max_backoff_s: float = 10.0,
+    jitter: Jitter = "full",
+    budget: RetryBudget | float | None = 0.2,
+    clock: Clock | None = None,
+    ledger: Ledger | None = None,
+    rng: random.Random | None = None,
+) -> Retry:
+    """Retry a plain or ``async def`` function on failure.
+
+    Args:
+        attempts: total tries, the first included (>= 1; 1 never retries).
+        on: exception types worth a retry (default: ``Exception`` except
+            ``CircuitOpenError`` and ``InvalidUsage``). ``CircuitOpenError`` is
+            never retried.
+        backoff_s: the cap of the wait before the first retry, seconds (doubles each
+            retry; 0 retries at once).
+        max_backoff_s: the largest wait, seconds.
+        jitter: ``"full"`` (``uniform(0, cap)``), ``"equal"`` (``cap/2 + uniform(0,
+            cap/2)``) or ``"none"`` (``cap``).
+        budget: a :class:`RetryBudget` (may be shared), a ratio in (0, 1] for a
+            budget of this decorator's own (default 0.2: retries <= 10 + 20% of
+            calls over 10 s), or None for no budget. When spent, the call re-raises
+            its own error.
+        clock: sleeps between attempts (``clock.sleep`` / ``await clock.asleep``)
+            and times ledger rows.
+        ledger: record one attempt row per try and one call row per call.
+        rng: the random source of the jitter (default: a private ``random.Random``).
+
+    Returns:
+        A :class:`Retry`, to use as a decorator. The decorated function has
+        ``.retry`` (that object) and ``.statistics`` (its live counters).
+
+    Example:
+        >>> from resilience.testing import FakeClock
+        >>> calls = []
+        >>> @retry(attempts=3, on=ConnectionError, clock=FakeClock())
+        ... def flaky() -> str:
+        ...     calls.append(1)
+        ...     if len(calls) < 3:
+        ...         raise ConnectionError("reset")
+        ...     return "ok"
+        >>> flaky(), flaky.statistics.retries
+        ('ok', 2)
+    """
+    return Retry(
+        attempts=attempts,
+        on=on,
+        backoff_s=backoff_s,
+        max_backoff_s=max_backoff_s,
+        jitter=jitter,
+        budget=budget,
+        clock=clock,
+        ledger=ledger,
+        rng=rng,
+    )
