@@ -6,7 +6,7 @@ labelled axes that carry units and the currency.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -464,10 +464,11 @@ def save_simulation_charts(results: Any, out_dir: str | Path, *, dpi: int = 110)
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    for name, size, draw in (
+    charts: tuple[tuple[str, tuple[float, float], Callable[[Axes], Axes]], ...] = (
         ("simulation_timeline.png", (11.0, 5.0), lambda ax: simulation_timeline(runs, ax=ax)),
         ("simulation_costs.png", (7.5, 4.2), lambda ax: simulation_costs(runs, ax=ax)),
-    ):
+    )
+    for name, size, draw in charts:
         figure = Figure(figsize=size, layout="constrained")
         draw(figure.add_subplot())
         path = folder / name
