@@ -26,6 +26,8 @@ accepted too when its parts were built with ``clock=VirtualClock()``.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -287,28 +289,45 @@ def simulate(
             f"policy={policy!r}: must be a resilience.Policy or a factory "
             "(sim -> Policy) that builds one"
         )
-    loop = VirtualTimeLoop()
+
+    def run() -> SimulationResult:
+        loop = VirtualTimeLoop()
+        try:
+            return loop.run_until_complete(
+                _run(
+                    policy,
+                    scenario,
+                    loop=loop,
+                    provider=provider,
+                    caller_memory_mb=float(caller_memory_mb),
+                    callee_memory_mb=float(callee_memory_mb),
+                    seed=seed,
+                    name=name,
+                    progress=progress,
+                )
+            )
+        finally:
+            _close(loop)
+
     resilience_logger = logging.getLogger("resilience")
     level = resilience_logger.level
     if quiet:
         resilience_logger.setLevel(logging.ERROR)
     try:
-        return loop.run_until_complete(
-            _run(
-                policy,
-                scenario,
-                loop=loop,
-                provider=provider,
-                caller_memory_mb=float(caller_memory_mb),
-                callee_memory_mb=float(callee_memory_mb),
-                seed=seed,
-                name=name,
-                progress=progress,
-            )
-        )
+        return _outside_any_running_loop(run)
     finally:
         resilience_logger.setLevel(level)
-        _close(loop)
+
+
+def _outside_any_running_loop(body: Callable[[], SimulationResult]) -> SimulationResult:
+    """Run ``body`` here, or in a worker thread when this thread already runs an event
+    loop (Jupyter, an async application): a thread runs one loop at a time."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return body()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="callwise-sim") as pool:
+        return pool.submit(contextvars.copy_context().run, body).result()
 
 
 def _close(loop: VirtualTimeLoop) -> None:

@@ -163,7 +163,7 @@ def test_timeout_outage_bills_retries_most_and_breaker_least() -> None:
     results: dict[str, SimulationResult] = {}
     table = compare_policies(
         {"none": timeout_only, "retry": retry_only, "breaker": breaker_fallback},
-        outage_scenario("hang"),
+        outage_scenario("hang", rate=20, duration=240),
         results=results,
     )
     gb_s = table["caller_gb_s"]
@@ -556,3 +556,13 @@ def test_agrees_with_compare_for_the_equivalent_sync_chain() -> None:
     # and the retries happened as modelled: attempts per call = 1 + p + p^2
     attempts = len(result.executions) / calls
     assert attempts == pytest.approx(1 + error_rate + error_rate**2, rel=0.01)
+
+
+def test_simulate_from_inside_a_running_event_loop() -> None:
+    """Called where a loop already runs (Jupyter, an async app), it runs in its own thread."""
+    import asyncio
+
+    async def main() -> int:
+        return len(simulate(no_protection, SMALL).calls)
+
+    assert asyncio.run(main()) == 5
