@@ -566,3 +566,13 @@ def test_simulate_from_inside_a_running_event_loop() -> None:
         return len(simulate(no_protection, SMALL).calls)
 
     assert asyncio.run(main()) == 5
+
+
+def test_readme_section_runs() -> None:
+    """The Python examples of the README's "Simulate an outage" section run."""
+    text = (EXAMPLE.parent.parent / "README.md").read_text()
+    section = text.split("## Simulate an outage", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
