@@ -576,3 +576,48 @@ def test_readme_section_runs() -> None:
     assert blocks
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
+
+
+def test_cli_simulate_prints_the_table_and_writes_the_charts(tmp_path: Path) -> None:
+    """`costmodel simulate FILE` prints one column per policy, the outage window, the
+    chart paths, and a progress bar on stderr; bad input exits 2 with one line."""
+    import io
+
+    from costmodel.cli import main
+
+    short = tmp_path / "short.toml"
+    short.write_text(
+        EXAMPLE.read_text()
+        .replace("rate_per_s = 200", "rate_per_s = 5")
+        .replace("duration_s = 1200", "duration_s = 120")
+        .replace("start_s = 300", "start_s = 30")
+        .replace("end_s = 900", "end_s = 90")
+    )
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["simulate", str(short), "--out", str(tmp_path / "charts")], out=out, err=err) == 0
+    text = out.getvalue()
+    assert "breaker + fallback + cache" in text and "latency_p99_ms" in text
+    assert "Calls that arrived during the hang 30-90 s:" in text
+    charts = [
+        line.removeprefix("chart: ") for line in text.splitlines() if line.startswith("chart: ")
+    ]
+    assert [Path(c).name for c in charts] == ["simulation_timeline.png", "simulation_costs.png"]
+    assert all(Path(c).stat().st_size > 10_000 for c in charts)
+    assert "calls" in err.getvalue()  # the progress bar
+    out, err = io.StringIO(), io.StringIO()
+    assert (
+        main(
+            ["simulate", str(short), "--format", "csv", "--no-charts", "--no-progress"],
+            out=out,
+            err=err,
+        )
+        == 0
+    )
+    assert out.getvalue().splitlines()[0].startswith("policy,calls,caller_cost")
+    assert err.getvalue() == ""
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["simulate", str(short), "--provider", "aws-lambada"], out=out, err=err) == 2
+    assert err.getvalue().count("\n") == 1 and "aws-lambada" in err.getvalue()
+    short.write_text(EXAMPLE.read_text().replace("rate_per_s = 200", "rate_per_s = -1"))
+    assert main(["simulate", str(short)], out=io.StringIO(), err=(err := io.StringIO())) == 2
+    assert "arrivals.rate_per_s" in err.getvalue()
