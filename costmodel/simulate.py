@@ -274,7 +274,8 @@ def simulate(
         >>> from costmodel import ConstantRate, Downstream, Scenario
         >>> s = Scenario(arrivals=ConstantRate(rate_per_s=10, duration_s=60),
         ...              downstream=Downstream(latency=100.0))
-        >>> result = simulate(lambda sim: Policy(name="bare", ledger=sim.ledger), s)
+        >>> bare = lambda sim: Policy(name="bare", ledger=sim.ledger, clock=sim.clock)
+        >>> result = simulate(bare, s)
         >>> result.summary()["callee_calls"], round(result.latency_ms()["p99"])
         (600, 100)
     """
@@ -325,6 +326,10 @@ def _outside_any_running_loop(body: Callable[[], SimulationResult]) -> Simulatio
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        running = False
+    else:
+        running = True
+    if not running:
         return body()
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="callwise-sim") as pool:
         return pool.submit(contextvars.copy_context().run, body).result()
@@ -588,7 +593,8 @@ def compare_policies(
         >>> from costmodel import ConstantRate, Downstream, Scenario
         >>> s = Scenario(arrivals=ConstantRate(rate_per_s=5, duration_s=10),
         ...              downstream=Downstream(latency=50.0))
-        >>> table = compare_policies({"bare": lambda sim: Policy(ledger=sim.ledger)}, s)
+        >>> bare = lambda sim: Policy(ledger=sim.ledger, clock=sim.clock)
+        >>> table = compare_policies({"bare": bare}, s)
         >>> int(table.loc["bare", "callee_calls"])
         50
     """

@@ -621,3 +621,14 @@ def test_cli_simulate_prints_the_table_and_writes_the_charts(tmp_path: Path) -> 
     short.write_text(EXAMPLE.read_text().replace("rate_per_s = 200", "rate_per_s = -1"))
     assert main(["simulate", str(short)], out=io.StringIO(), err=(err := io.StringIO())) == 2
     assert "arrivals.rate_per_s" in err.getvalue()
+
+
+def test_doctests() -> None:
+    """The examples in costmodel.simulate's docstrings run."""
+    import doctest
+    import importlib
+
+    module = importlib.import_module("costmodel.simulate")  # the name is also the function
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0
