@@ -8,9 +8,12 @@ architectures of ``examples/video_pipeline.toml``. The loop is timed on 10,000
 requests per architecture and scaled by 10 to 100,000 (the vectorized run's size);
 its totals are checked to agree with ``compare`` within 2% (different random draws).
 
-The sweep rows report seconds: 10,000 configurations as 10,000 memory sizes of one
-function (Power Tuning's question); and 1,000 configurations of the four video-pipeline
-architectures x 250 monthly volumes (each prices ~13 bills through ``estimate``).
+The sweep rows report seconds for 10,000 configurations each: 10,000 memory sizes of one
+function (Power Tuning's question), and the four video-pipeline architectures x 2,500
+monthly volumes (each configuration prices ~13 bills through ``estimate``).
+
+The ``estimate`` row times one Lambda bill (1,000 duration samples) against the same call
+plus reading ``bill.lines``: the pandas frame every bill built before it became lazy.
 """
 
 from __future__ import annotations
@@ -24,8 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness import Row, wall_seconds
-from costmodel import CpuBound, Function, compare, load_architectures, price_sheet, sweep
+from benchmarks.harness import Row, per_call_seconds, wall_seconds
+from costmodel import (
+    Bill,
+    CpuBound,
+    Function,
+    compare,
+    estimate,
+    load_architectures,
+    price_sheet,
+    sweep,
+)
 from costmodel.compose import (
     INIT_BILLED,
     LATENCY_ASSUMPTIONS_MS,
@@ -300,10 +312,18 @@ def run() -> list[Row]:
     assert len(best.frame) == 10_000
     start = time.perf_counter()
     volumes = sweep(
-        architectures, over="invocations", values=np.geomspace(1e3, 1e9, 250), samples=10_000
+        architectures, over="invocations", values=np.geomspace(1e3, 1e9, 2_500), samples=10_000
     )
     volume_s = time.perf_counter() - start
-    assert len(volumes.frame) == 1_000
+    assert len(volumes.frame) == 10_000
+
+    durations = np.random.default_rng(0).lognormal(5.0, 1.0, 1_000)
+
+    def one_bill() -> Bill:
+        return estimate("aws-lambda", invocations=3e6, duration_ms=durations, memory_mb=1536)
+
+    estimate_s = per_call_seconds(one_bill, number=2_000)
+    framed_s = per_call_seconds(lambda: one_bill().lines, number=200)
     return [
         Row(
             "compare: 4 architectures x 100k requests (requests/s)",
@@ -313,7 +333,14 @@ def run() -> list[Row]:
             ">= 50x",
         ),
         Row("sweep: 10,000 memory sizes of one function (s)", memory_s, memory_s, "s", "report"),
-        Row("sweep: 4 architectures x 250 volumes (s)", volume_s, volume_s, "s", "report"),
+        Row("sweep: 4 architectures x 2,500 volumes (s)", volume_s, volume_s, "s", "report"),
+        Row(
+            "estimate(): Lambda bill, 1,000 samples, vs + bill.lines (us/call)",
+            estimate_s * 1e6,
+            framed_s * 1e6,
+            "us/call",
+            "report",
+        ),
     ]
 
 

@@ -3,13 +3,16 @@
 F, C, R, B: our fallback, cache, retry and breaker in one Policy. The anchor stack is
 what one would write without callwise: ``cachetools.cached`` (C) on top of tenacity's
 ``@retry`` (T) on top of a pybreaker breaker (P). "Cache miss" rows use a fresh key on
-every call, so every layer of the stack is crossed; "cache hit" rows use one key.
+every call, so every layer of the stack is crossed; "cache hit" rows use one key. The
+rows with a cache in both are measured in alternating rounds (best round each), so
+both sides see the same load on the shared machine.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 
 import cachetools
 import pybreaker
@@ -19,6 +22,19 @@ from benchmarks.harness import Row, per_call_seconds
 from resilience import CircuitBreaker, Policy, cached, fallback, retry
 
 TITLE = "Policy"
+
+ROUNDS = 15
+
+
+def _alternating_s(
+    ours: Callable[[], object], anchor: Callable[[], object], *, number: int
+) -> tuple[float, float]:
+    """Best seconds per call of each, measured in alternating rounds of ``number`` calls."""
+    best_ours = best_anchor = float("inf")
+    for _ in range(ROUNDS):
+        best_ours = min(best_ours, per_call_seconds(ours, number=number, repeat=1))
+        best_anchor = min(best_anchor, per_call_seconds(anchor, number=number, repeat=1))
+    return best_ours, best_anchor
 
 
 def run() -> list[Row]:
@@ -49,10 +65,12 @@ def run() -> list[Row]:
     ours_s = per_call_seconds(ours)
     pybreaker_s = per_call_seconds(lambda: anchor_breaker.call(work))
     stack_s = per_call_seconds(stack, number=5_000)
-    ours_miss_s = per_call_seconds(lambda: ours_cached(next(keys)), number=5_000)
-    stack_miss_s = per_call_seconds(lambda: stack_cached(next(anchor_keys)), number=5_000)
-    ours_hit_s = per_call_seconds(lambda: ours_cached(7))
-    stack_hit_s = per_call_seconds(lambda: stack_cached(7))
+    ours_miss_s, stack_miss_s = _alternating_s(
+        lambda: ours_cached(next(keys)), lambda: stack_cached(next(anchor_keys)), number=2_000
+    )
+    ours_hit_s, stack_hit_s = _alternating_s(
+        lambda: ours_cached(7), lambda: stack_cached(7), number=5_000
+    )
     plain_s = per_call_seconds(work)
 
     us = "us per call"

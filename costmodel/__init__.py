@@ -5,7 +5,7 @@ architecture comparison, simulation of resilience policies, plots and a CLI.
 """
 
 from .architecture_file import ArchitectureFile, load_architectures
-from .billing import Bill, Usage, estimate
+from .billing import Bill, Usage, accepted_options, estimate
 from .compare import compare, latency_samples, sweep
 from .compose import (
     Function,
@@ -78,6 +78,7 @@ __all__ = [
     "VirtualClock",
     "VirtualTimeLoop",
     "Window",
+    "accepted_options",
     "async_chain",
     "bill_from_logs",
     "compare",

@@ -32,7 +32,7 @@ import pandas as pd
 from .errors import InvalidUsage
 from .pricing import COMPONENTS, Meter, PriceSheet, price_sheet
 
-__all__ = ["Bill", "Usage", "estimate"]
+__all__ = ["Bill", "Usage", "accepted_options", "estimate"]
 
 LINE_COLUMNS = ["provider", "component", "item", "quantity", "unit", "unit_price", "cost"]
 _EPS = 1e-9  # float noise tolerated before rounding up (120.00000000001 ms bills 120 ms)
@@ -57,6 +57,10 @@ class Usage:
     quantity: float
 
 
+#: One bill line: provider, component, item, quantity, unit, unit_price, cost.
+Line = tuple[str, str, str, float, str, float, float]
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Bill:
     """An itemised monthly bill.
@@ -66,9 +70,9 @@ class Bill:
     Attributes:
         provider: key of the sheet billed, or keys joined by ``+`` for a sum.
         currency: ISO currency of every amount.
-        lines: one row per priced slice: ``provider, component, item, quantity, unit,
-            unit_price, cost`` (a free-tier slice has ``unit_price`` 0; a quantity split
-            across graduated tiers has one row per tier).
+        items: the bill lines as plain tuples ``(provider, component, item, quantity,
+            unit, unit_price, cost)``, in the order of :attr:`lines` (no pandas: cheap
+            to read in a loop over many bills).
         usage: billed usage figures summed over the bill, keys carry units
             (``invocations``, ``billed_duration_ms``, ``gb_seconds``, ``vcpu_seconds``,
             ``compute_units``, ``transitions``, ``billed_requests``, ``egress_gb`` ...).
@@ -80,20 +84,56 @@ class Bill:
 
     provider: str
     currency: str
-    lines: pd.DataFrame = field(repr=False)
+    items: tuple[Line, ...] = field(repr=False)
     usage: Mapping[str, float] = field(repr=False)
     entries: tuple[Usage, ...] = field(repr=False)
     accounts: tuple[tuple[PriceSheet, bool], ...] = field(repr=False)
+    _frame: pd.DataFrame | None = field(default=None, init=False, repr=False)
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        """One row per priced slice: ``provider, component, item, quantity, unit,
+        unit_price, cost`` (a free-tier slice has ``unit_price`` 0; a quantity split
+        across graduated tiers has one row per tier).
+
+        Built from :attr:`items` on first access, then kept: treat it as read-only.
+        """
+        if self._frame is None:
+            frame = pd.DataFrame(list(self.items), columns=LINE_COLUMNS)
+            frame = frame.astype({"quantity": float, "unit_price": float, "cost": float})
+            object.__setattr__(self, "_frame", frame)
+            return frame
+        return self._frame
 
     @property
     def total(self) -> float:
-        """Total cost in :attr:`currency`."""
-        return float(self.lines["cost"].sum())
+        """Total cost in :attr:`currency` (the sum of the ``cost`` column of :attr:`lines`)."""
+        # numpy's pairwise sum, as pandas' Series.sum does: the same float, bit for bit.
+        return float(np.array([line[6] for line in self.items], dtype=float).sum())
 
     @property
     def free_tier(self) -> Mapping[str, bool]:
         """Whether the free tier was applied, per sheet key."""
         return MappingProxyType({sheet.key: flag for sheet, flag in self.accounts})
+
+    def component_costs(self) -> dict[str, float]:
+        """Cost per component in :attr:`currency`, every one of ``COMPONENTS`` (0.0 if unused).
+
+        The figures of :meth:`by_component` as a plain dict, without pandas (for loops
+        over many bills, such as :func:`costmodel.sweep`).
+
+        Example:
+            >>> bill = estimate("aws-sqs-standard", invocations=3_000_000)
+            >>> {k: round(v, 2) for k, v in bill.component_costs().items() if v}
+            {'queue': 1.2}
+        """
+        # The correctly rounded sum of each component's costs (math.fsum): defined by
+        # the numbers alone, unlike pandas' groupby sum, whose algorithm (compensated or
+        # not) varies with the pandas version and the frame's memory layout.
+        costs: dict[str, list[float]] = {}
+        for line in self.items:
+            costs.setdefault(line[1], []).append(line[6])
+        return {c: math.fsum(costs.get(c, ())) for c in COMPONENTS}
 
     def by_component(self) -> pd.Series:
         """Cost per component, every component of ``COMPONENTS`` present (0.0 if unused).
@@ -112,10 +152,8 @@ class Bill:
             egress           0.0000
             Name: cost, dtype: float64
         """
-        costs = self.lines.groupby("component", sort=False)["cost"].sum()
-        series = pd.Series(
-            [float(costs.get(c, 0.0)) for c in COMPONENTS], index=list(COMPONENTS), name="cost"
-        )
+        costs = self.component_costs()
+        series = pd.Series(list(costs.values()), index=list(costs), name="cost", dtype=float)
         series.index.name = "component"
         return series
 
@@ -156,7 +194,7 @@ class Bill:
     def __repr__(self) -> str:
         return (
             f"Bill(provider={self.provider!r}, total={self.total:.2f} {self.currency}, "
-            f"lines={len(self.lines)})"
+            f"lines={len(self.items)})"
         )
 
 
@@ -211,8 +249,10 @@ def _free_allocation(sheet: PriceSheet, totals: Mapping[str, float]) -> dict[str
     return allocation
 
 
-def _price(accounts: Sequence[tuple[PriceSheet, bool]], entries: Sequence[Usage]) -> pd.DataFrame:
-    rows: list[tuple[str, str, str, float, str, float, float]] = []
+def _price(
+    accounts: Sequence[tuple[PriceSheet, bool]], entries: Sequence[Usage]
+) -> tuple[Line, ...]:
+    rows: list[Line] = []
     for sheet, free_tier in accounts:
         mine = [e for e in entries if e.sheet is sheet or e.sheet == sheet]
         totals: dict[str, float] = {}
@@ -241,8 +281,7 @@ def _price(accounts: Sequence[tuple[PriceSheet, bool]], entries: Sequence[Usage]
                             (sheet.key, entry.component, label, b - a, meter.unit,
                              tier.unit_price, (b - a) * tier.unit_price)
                         )  # fmt: skip
-    frame = pd.DataFrame(rows, columns=LINE_COLUMNS)
-    return frame.astype({"quantity": float, "unit_price": float, "cost": float})
+    return tuple(rows)
 
 
 def _make_bill(
@@ -254,7 +293,7 @@ def _make_bill(
     return Bill(
         provider="+".join(keys),
         currency=accounts[0][0].currency,
-        lines=_price(accounts, entries),
+        items=_price(accounts, entries),
         usage=MappingProxyType(dict(usage)),
         entries=entries,
         accounts=accounts,
@@ -669,6 +708,28 @@ def _options(sheet: PriceSheet) -> tuple[str, ...]:
     if sheet.has_meter("egress"):
         found.append("egress_gb")
     return tuple(found)
+
+
+def accepted_options(provider: str | PriceSheet) -> tuple[str, ...]:
+    """The provider options (the ``**options`` of :func:`estimate`) a service bills.
+
+    Args:
+        provider: catalog key (see :func:`costmodel.providers`) or a :class:`PriceSheet`.
+
+    Returns:
+        Option names in a stable order; empty when the service takes no option.
+        ``invocations``, ``duration_ms``, ``memory_mb`` and ``free_tier`` are not listed.
+
+    Raises:
+        UnknownProvider: unknown key.
+
+    Example:
+        >>> accepted_options("aws-sqs-standard")
+        ('payload_kb',)
+        >>> "vcpu" in accepted_options("alibaba-fc3"), accepted_options("aws-apigw-rest")
+        (True, ())
+    """
+    return _options(provider if isinstance(provider, PriceSheet) else price_sheet(provider))
 
 
 def _accepted(sheet: PriceSheet) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .billing import Bill, estimate
+from .billing import Bill, accepted_options, estimate
 from .compose import (
     INIT_BILLED,
     Architecture,
@@ -66,9 +66,7 @@ _QUANTILES = ((50, "latency_p50_ms"), (95, "latency_p95_ms"), (99, "latency_p99_
 
 
 def _accepts(provider: str, option: str) -> bool:
-    from .billing import _accepted
-
-    return option in _accepted(price_sheet(provider))
+    return option in accepted_options(provider)
 
 
 def _services(services: Mapping[str, str] | None) -> dict[str, str]:
@@ -215,19 +213,29 @@ def _currency(parts: list[Bill]) -> str:
     return currencies.pop()
 
 
+def _latency(usage: ArchitectureUsage) -> dict[str, float]:
+    latency = np.percentile(usage.latency_ms, [q for q, _ in _QUANTILES])
+    return {name: float(value) for (_, name), value in zip(_QUANTILES, latency, strict=True)}
+
+
 def _row(
-    usage: ArchitectureUsage, parts: list[Bill], billed_gb_s: float, invocations: float
+    usage: ArchitectureUsage,
+    parts: list[Bill],
+    billed_gb_s: float,
+    invocations: float,
+    latency: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     cur = _suffix(_currency(parts))
-    components = sum((bill.by_component() for bill in parts[1:]), parts[0].by_component())
+    components = parts[0].component_costs()
+    for bill in parts[1:]:
+        for name, cost in bill.component_costs().items():
+            components[name] = components.get(name, 0.0) + cost
     row = {f"{c}_{cur}": float(components.get(c, 0.0)) for c in COMPONENT_ORDER}
     total = float(sum(bill.total for bill in parts))
     row[f"total_{cur}"] = total
     row[f"{cur}_per_million"] = total / invocations * 1e6 if invocations else math.nan
     row["billed_gb_s"] = billed_gb_s
-    latency = np.percentile(usage.latency_ms, [q for q, _ in _QUANTILES])
-    for (_, name), value in zip(_QUANTILES, latency, strict=True):
-        row[name] = float(value)
+    row.update(_latency(usage) if latency is None else latency)
     calls = sum(u.invocations for u in usage.functions.values())
     row["function_invocations"] = calls / usage.samples * invocations
     row["failed_share"] = 1.0 - float(usage.complete.mean())
@@ -457,6 +465,8 @@ def sweep(
             if over == "invocations"
             else None
         )
+        # A volume sweep reuses one simulation, so its latency quantiles too.
+        base_latency = _latency(base_usage) if base_usage is not None else None
         for value in grid:
             volume = value if over == "invocations" else invocations
             if base_usage is not None:
@@ -474,7 +484,11 @@ def sweep(
             )
             currency = _currency(parts)
             records.append(
-                {"architecture": name, "value": value, **_row(usage, parts, gb_s, volume)}
+                {
+                    "architecture": name,
+                    "value": value,
+                    **_row(usage, parts, gb_s, volume, base_latency),
+                }
             )
     frame = pd.DataFrame(records)
     frame.attrs.update(currency=currency, provider=provider, over=over)

@@ -7,7 +7,12 @@ Not thread-safe on its own: the breaker updates it under its lock.
 
 from __future__ import annotations
 
-__all__ = ["FAILURE", "SLOW", "OutcomeWindow"]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._breaker_config import BreakerConfig
+
+__all__ = ["FAILURE", "SLOW", "OutcomeWindow", "rate_verdict"]
 
 FAILURE = 1
 """Outcome bit: the call failed."""
@@ -57,3 +62,21 @@ class OutcomeWindow:
         """Forget every outcome."""
         self._codes = bytearray(self.size)
         self._next = self.count = self.failures = self.slow = 0
+
+
+def rate_verdict(window: OutcomeWindow, config: BreakerConfig) -> str:
+    """Why the rate rules trip the breaker, or "" (the window holds >= ``min_calls`` calls)."""
+    count = window.count
+    threshold = config.failure_rate_threshold
+    if threshold is not None and window.failures / count >= threshold:
+        return (
+            f"failure rate {window.failures / count:.0%} >= {threshold:.0%} "
+            f"over the last {count} calls"
+        )
+    threshold = config.slow_call_rate_threshold
+    if threshold is not None and window.slow / count >= threshold:
+        return (
+            f"slow-call rate {window.slow / count:.0%} >= {threshold:.0%} "
+            f"over the last {count} calls (slow: > {config.slow_call_s:g} s)"
+        )
+    return ""

@@ -11,15 +11,19 @@ test whether the function has recovered::
 
 Trip rules (any one trips the breaker):
 
-- ``fail_max`` consecutive failures (pybreaker's rule);
+- ``fail_max`` consecutive failures (pybreaker's rule; by default 5, and off when a rate
+  rule is given, so that the window alone decides as in resilience4j);
 - a failure rate ``>= failure_rate_threshold`` over the last ``window_size`` calls, once
   at least ``min_calls`` calls are in the window (resilience4j's count-based window);
 - a slow-call rate ``>= slow_call_rate_threshold`` over the same window, where a call is
   slow when it takes longer than ``slow_call_s`` (resilience4j, Sentinel's ``SLOW_REQUEST_RATIO``).
 
-An exception of an ``exclude`` type counts as neither success nor failure, and so does
-cancellation: anything that is a ``BaseException`` but not an ``Exception``
-(``asyncio.CancelledError``, ``KeyboardInterrupt``, ``SystemExit``). The guarded
+An exception of an ``exclude`` type counts as neither success nor failure, and so do
+cancellation (anything that is a ``BaseException`` but not an ``Exception``:
+``asyncio.CancelledError``, ``KeyboardInterrupt``, ``SystemExit``) and the rejections of
+callwise's own guards inside the breaker, :class:`~resilience.BulkheadFull` and an inner
+breaker's :class:`~resilience.CircuitOpenError`: shedding load locally says nothing about
+the health of the dependency, so a full bulkhead in a Policy never opens the circuit. The guarded
 function's exceptions always pass through unchanged, including on the call that trips.
 
 Calls are never serialized: the breaker's lock is held only for a few lines of
@@ -36,7 +40,6 @@ objects. ``storage=`` takes ``pybreaker.CircuitMemoryStorage`` or
 
 from __future__ import annotations
 
-import enum
 import functools
 import inspect
 import itertools
@@ -45,14 +48,24 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
 
-from ._breaker_window import FAILURE, SLOW, OutcomeWindow
+from ._breaker_config import (
+    FAIL_MAX_DEFAULT,
+    BreakerConfig,
+    FailMax,
+    build_config,
+    check_clock,
+    check_listener,
+    check_name,
+)
+from ._breaker_states import CLOSED, HALF_OPEN, OPEN, BreakerState, Phase, Transition
+from ._breaker_storage import SharedState, check_storage
+from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
 from ._recording import record_outside
-from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
+from ._validate import is_async, name_of
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
-from .errors import CircuitOpenError, InvalidUsage
+from .errors import BulkheadFull, CircuitOpenError, InvalidUsage
 from .ledger import Ledger
 
 __all__ = [
@@ -73,28 +86,13 @@ T = TypeVar("T")
 logger = logging.getLogger("resilience.breaker")
 
 _CO_COROUTINE: Final = inspect.CO_COROUTINE
-_DEFAULT_WINDOW_SIZE: Final = 100
 
+NEVER_COUNTED: Final[tuple[type[BaseException], ...]] = (BulkheadFull, CircuitOpenError)
+"""Rejections by guards inside the breaker (a full bulkhead, an inner open breaker): they
+say nothing about the dependency's health, so they count as neither success nor failure."""
 
-class BreakerState(enum.StrEnum):
-    """The state of a breaker; equal to its string (``BreakerState.OPEN == "open"``).
-
-    ``.name`` is the same string, as on pybreaker's state objects, so listeners written
-    for pybreaker can compare ``new_state.name`` with ``pybreaker.STATE_OPEN``.
-    """
-
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half-open"
-
-    @property
-    def name(self) -> str:
-        return self.value
-
-
-_CLOSED: Final = BreakerState.CLOSED
-_OPEN: Final = BreakerState.OPEN
-_HALF_OPEN: Final = BreakerState.HALF_OPEN
+# defined next to the code that builds or uses them; public here, as they always were
+BreakerConfig.__module__ = BreakerState.__module__ = __name__
 
 
 class BreakerListener(Protocol):
@@ -111,7 +109,7 @@ class BreakerListener(Protocol):
         """A call succeeded."""
 
     def failure(self, cb: Any, exc: BaseException) -> None:
-        """A call failed with ``exc`` (never called for excluded errors or cancellation)."""
+        """A call failed with ``exc`` (not for excluded errors, cancellation, local rejections)."""
 
     def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
         """The breaker moved from ``old_state`` to ``new_state`` (:class:`BreakerState`)."""
@@ -126,24 +124,6 @@ class Guarded(Protocol[P, R_co]):
 
 
 @dataclass(frozen=True, slots=True)
-class BreakerConfig:
-    """The validated options of a :class:`CircuitBreaker` (see there for their meaning)."""
-
-    fail_max: int | None
-    reset_timeout_s: float
-    failure_rate_threshold: float | None
-    slow_call_s: float | None
-    slow_call_rate_threshold: float | None
-    window_size: int | None
-    min_calls: int | None
-    half_open_max_calls: int
-    success_threshold: int
-    exclude: tuple[type[BaseException], ...]
-    sync_interval_s: float
-    storage_retry_s: float
-
-
-@dataclass(frozen=True, slots=True)
 class BreakerStats:
     """A consistent snapshot of a breaker's counters since it was created.
 
@@ -153,7 +133,8 @@ class BreakerStats:
             (``successes + failures + ignored``).
         successes: calls that returned.
         failures: calls that raised a counted exception.
-        ignored: calls that raised an excluded exception or were cancelled.
+        ignored: calls that raised an excluded exception, were cancelled, or were
+            rejected by a guard inside the breaker (see ``NEVER_COUNTED``).
         rejections: calls rejected with ``CircuitOpenError`` without calling the function.
         slow_calls: calls longer than ``slow_call_s`` (0 without a slow-call rule).
         consecutive_failures: failures since the last success or reset, while closed.
@@ -175,30 +156,6 @@ class BreakerStats:
     slow_call_rate: float | None
 
 
-class _Phase:
-    """One stay in one state. A new object per transition, so a call can tell whether
-    the breaker is still in the phase that admitted it (outcomes of calls admitted in an
-    earlier phase update the counters but never the state)."""
-
-    __slots__ = ("fast", "probe_successes", "probes", "state", "until")
-
-    def __init__(self, state: BreakerState, *, fast: bool = False, until: float = 0.0) -> None:
-        self.state = state
-        self.fast = fast  # closed and nothing to check before a call
-        self.until = until  # open: clock time when probes may start
-        self.probes = 0  # half-open: probes in flight
-        self.probe_successes = 0  # half-open: probes that succeeded
-
-
-@dataclass(frozen=True, slots=True)
-class _Transition:
-    old: BreakerState
-    new: BreakerState
-    reason: str
-    publish: bool  # tell the shared storage (False when the storage told us)
-    open_for_s: float = 0.0  # into open: seconds until probes may start
-
-
 _names = itertools.count(1)
 
 
@@ -211,6 +168,9 @@ class CircuitBreaker:
     Args:
         name: shown in errors, logs and to listeners; default ``"breaker-<n>"``.
         fail_max: consecutive failures that trip the breaker; None disables the rule.
+            Default: 5 when neither ``failure_rate_threshold`` nor ``slow_call_s`` is
+            given, otherwise off (the window alone decides, as in resilience4j); an
+            explicit value always applies.
         reset_timeout_s: seconds the breaker stays open before it admits probes.
         failure_rate_threshold: share of failed calls in the window, in (0, 1], that
             trips the breaker; None disables the rule.
@@ -224,7 +184,10 @@ class CircuitBreaker:
         half_open_max_calls: probes admitted at once while half-open; more are rejected
             with ``retry_after=0``.
         success_threshold: successful probes that close the breaker.
-        exclude: exception types that count as neither success nor failure.
+        exclude: exception types that count as neither success nor failure. Never
+            counted either, whatever ``exclude`` says: cancellation,
+            :class:`~resilience.BulkheadFull` and :class:`~resilience.CircuitOpenError`
+            raised inside the breaker (a full bulkhead, an inner breaker's rejection).
         listeners: ``pybreaker.CircuitBreakerListener`` objects (see :class:`BreakerListener`).
         storage: a pybreaker storage (``CircuitMemoryStorage``, ``CircuitRedisStorage``)
             shared with other breakers, in this process or others. Shared are the state
@@ -260,6 +223,7 @@ class CircuitBreaker:
         "_min_calls",
         "_monotonic",
         "_name",
+        "_not_counted",
         "_phase",
         "_rejections",
         "_shared",
@@ -274,7 +238,7 @@ class CircuitBreaker:
         self,
         *,
         name: str | None = None,
-        fail_max: int | None = 5,
+        fail_max: FailMax = FAIL_MAX_DEFAULT,
         reset_timeout_s: float = 60.0,
         failure_rate_threshold: float | None = None,
         window_size: int | None = None,
@@ -291,8 +255,8 @@ class CircuitBreaker:
         clock: Clock = SYSTEM_CLOCK,
         ledger: Ledger | None = None,
     ) -> None:
-        self._name = f"breaker-{next(_names)}" if name is None else _check_name(name)
-        self._config = _build_config(
+        self._name = f"breaker-{next(_names)}" if name is None else check_name(name)
+        self._config = build_config(
             fail_max=fail_max,
             reset_timeout_s=reset_timeout_s,
             failure_rate_threshold=failure_rate_threshold,
@@ -306,13 +270,12 @@ class CircuitBreaker:
             sync_interval_s=sync_interval_s,
             storage_retry_s=storage_retry_s,
         )
-        self._clock = _check_clock(clock)
-        if ledger is not None and not isinstance(ledger, Ledger):
-            raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
-        self._ledger = ledger
+        self._not_counted = (*NEVER_COUNTED, *self._config.exclude)
+        self._clock = check_clock(clock)
+        self._ledger = _check_ledger(ledger)
         # the system clock's method only forwards to time.monotonic: skip the hop per call
         self._monotonic = time.monotonic if type(clock) is SystemClock else clock.monotonic
-        self._listeners: tuple[BreakerListener, ...] = tuple(_check_listener(x) for x in listeners)
+        self._listeners: tuple[BreakerListener, ...] = tuple(check_listener(x) for x in listeners)
         self._lock = threading.Lock()
         self._slow_s = self._config.slow_call_s
         size = self._config.window_size
@@ -320,10 +283,10 @@ class CircuitBreaker:
         self._min_calls = self._config.min_calls or 0
         self._successes = self._failures = self._ignored = self._rejections = 0
         self._slow_calls = self._consecutive = self._trips = 0
-        self._shared: _Shared | None = None
-        self._phase = _Phase(_CLOSED, fast=storage is None)
+        self._shared: SharedState | None = None
+        self._phase = Phase(CLOSED, fast=storage is None)
         if storage is not None:
-            self._shared = _Shared(self, _check_storage(storage))
+            self._shared = SharedState(self, check_storage(storage))
             self._shared.pull(self._clock.monotonic())
 
     # ---- public surface -------------------------------------------------------------
@@ -402,14 +365,23 @@ class CircuitBreaker:
 
     def add_listener(self, listener: BreakerListener) -> None:
         """Register one more listener."""
-        _check_listener(listener)
+        check_listener(listener)
         with self._lock:
             self._listeners = (*self._listeners, listener)
 
     def remove_listener(self, listener: BreakerListener) -> None:
-        """Unregister a listener (ValueError when it is not registered)."""
+        """Unregister a listener.
+
+        Raises:
+            InvalidUsage: ``listener`` is not registered with this breaker.
+        """
         with self._lock:
             listeners = list(self._listeners)
+            if listener not in listeners:
+                raise InvalidUsage(
+                    f"listener={listener!r}: is not registered with breaker {self._name!r}; "
+                    f"registered: {self._listeners!r}"
+                )
             listeners.remove(listener)
             self._listeners = tuple(listeners)
 
@@ -419,7 +391,7 @@ class CircuitBreaker:
         With a storage, every breaker sharing it follows.
         """
         with self._lock:
-            transition = self._enter(_OPEN, "opened manually")
+            transition = self._enter(OPEN, "opened manually")
         self._announce_manual(transition)
 
     def close(self) -> None:
@@ -428,10 +400,10 @@ class CircuitBreaker:
         With a storage, every breaker sharing it follows.
         """
         with self._lock:
-            transition = self._enter(_CLOSED, "closed manually")
+            transition = self._enter(CLOSED, "closed manually")
         self._announce_manual(transition)
 
-    def _announce_manual(self, transition: _Transition | None) -> None:
+    def _announce_manual(self, transition: Transition | None) -> None:
         if transition is not None:
             self._announce(transition)
         elif self._shared is not None:
@@ -551,16 +523,16 @@ class CircuitBreaker:
         self._record_ok(phase, monotonic() - start > slow_s)
         return result
 
-    def _admit(self, phase: _Phase) -> _Phase:
+    def _admit(self, phase: Phase) -> Phase:
         """Admit a call (or raise CircuitOpenError); return the phase it runs in."""
         if self._shared is not None:
             self._shared.maybe_pull()
             phase = self._phase
         while True:
             state = phase.state
-            if state is _CLOSED:
+            if state is CLOSED:
                 return phase
-            if state is _OPEN:
+            if state is OPEN:
                 now = self._monotonic()
                 if now < phase.until:
                     with self._lock:
@@ -571,7 +543,7 @@ class CircuitBreaker:
                 with self._lock:
                     if self._phase is phase:
                         transition = self._enter(
-                            _HALF_OPEN, f"{self._config.reset_timeout_s:g} s elapsed"
+                            HALF_OPEN, f"{self._config.reset_timeout_s:g} s elapsed"
                         )
                 self._announce(transition)
             else:
@@ -584,44 +556,44 @@ class CircuitBreaker:
                         raise CircuitOpenError(self._name, 0.0)
             phase = self._phase
 
-    def _record_ok(self, phase: _Phase, slow: bool) -> None:
+    def _record_ok(self, phase: Phase, slow: bool) -> None:
         transition = None
         with self._lock:
             self._successes += 1
             if slow:
                 self._slow_calls += 1
             if phase is self._phase:
-                if phase.state is _CLOSED:
+                if phase.state is CLOSED:
                     self._consecutive = 0
                     window = self._window
                     if window is not None:
                         window.add(SLOW if slow else 0)
                         if window.count >= self._min_calls:
-                            reason = self._window_verdict(window)
+                            reason = rate_verdict(window, self._config)
                             if reason:
-                                transition = self._enter(_OPEN, reason)
-                elif phase.state is _HALF_OPEN:
+                                transition = self._enter(OPEN, reason)
+                elif phase.state is HALF_OPEN:
                     phase.probes -= 1
                     if slow:
                         transition = self._enter(
-                            _OPEN, f"a probe took longer than {self._slow_s:g} s"
+                            OPEN, f"a probe took longer than {self._slow_s:g} s"
                         )
                     else:
                         phase.probe_successes += 1
                         if phase.probe_successes >= self._config.success_threshold:
                             transition = self._enter(
-                                _CLOSED, f"{phase.probe_successes} probe(s) succeeded"
+                                CLOSED, f"{phase.probe_successes} probe(s) succeeded"
                             )
         if transition is not None:
             self._announce(transition)
         if self._listeners:
             self._notify("success")
 
-    def _record_error(self, phase: _Phase, exc: BaseException, slow: bool) -> None:
-        if not isinstance(exc, Exception) or isinstance(exc, self._config.exclude):
+    def _record_error(self, phase: Phase, exc: BaseException, slow: bool) -> None:
+        if not isinstance(exc, Exception) or isinstance(exc, self._not_counted):
             with self._lock:
                 self._ignored += 1
-                if phase is self._phase and phase.state is _HALF_OPEN:
+                if phase is self._phase and phase.state is HALF_OPEN:
                     phase.probes -= 1
             return
         transition = None
@@ -630,44 +602,26 @@ class CircuitBreaker:
             if slow:
                 self._slow_calls += 1
             if phase is self._phase:
-                if phase.state is _CLOSED:
+                if phase.state is CLOSED:
                     self._consecutive += 1
                     window = self._window
                     reason = ""
                     if window is not None:
                         window.add(FAILURE | SLOW if slow else FAILURE)
                         if window.count >= self._min_calls:
-                            reason = self._window_verdict(window)
+                            reason = rate_verdict(window, self._config)
                     fail_max = self._config.fail_max
                     if fail_max is not None and self._consecutive >= fail_max:
                         reason = f"{self._consecutive} consecutive failures"
                     if reason:
-                        transition = self._enter(_OPEN, reason)
-                elif phase.state is _HALF_OPEN:
+                        transition = self._enter(OPEN, reason)
+                elif phase.state is HALF_OPEN:
                     phase.probes -= 1
-                    transition = self._enter(_OPEN, f"a probe failed ({type(exc).__name__})")
+                    transition = self._enter(OPEN, f"a probe failed ({type(exc).__name__})")
         if self._listeners:
             self._notify("failure", exc)
         if transition is not None:
             self._announce(transition)
-
-    def _window_verdict(self, window: OutcomeWindow) -> str:
-        """Why the window (holding >= min_calls calls) trips the breaker, or "" (under the lock)."""
-        config = self._config
-        count = window.count
-        threshold = config.failure_rate_threshold
-        if threshold is not None and window.failures / count >= threshold:
-            return (
-                f"failure rate {window.failures / count:.0%} >= {threshold:.0%} "
-                f"over the last {count} calls"
-            )
-        threshold = config.slow_call_rate_threshold
-        if threshold is not None and window.slow / count >= threshold:
-            return (
-                f"slow-call rate {window.slow / count:.0%} >= {threshold:.0%} "
-                f"over the last {count} calls (slow: > {config.slow_call_s:g} s)"
-            )
-        return ""
 
     # ---- transitions ------------------------------------------------------------------
 
@@ -678,41 +632,55 @@ class CircuitBreaker:
         *,
         open_for_s: float | None = None,
         publish: bool = True,
-    ) -> _Transition | None:
+    ) -> Transition | None:
         """Move to ``state`` (caller holds the lock); None when nothing changed."""
         old = self._phase
-        if state is _OPEN:
+        if state is OPEN:
             if open_for_s is None:
                 open_for_s = self._config.reset_timeout_s
-            self._phase = _Phase(_OPEN, until=self._clock.monotonic() + open_for_s)
-            if old.state is _OPEN:
+            self._phase = Phase(OPEN, until=self._clock.monotonic() + open_for_s)
+            if old.state is OPEN:
                 return None  # open() again: the timer restarts, nothing to report
             self._trips += 1
-            return _Transition(old.state, state, reason, publish, open_for_s)
-        elif state is _HALF_OPEN:
-            self._phase = _Phase(_HALF_OPEN)
+            return Transition(old.state, state, reason, publish, open_for_s)
+        elif state is HALF_OPEN:
+            self._phase = Phase(HALF_OPEN)
         else:
             self._consecutive = 0
             if self._window is not None:
                 self._window.clear()
-            if old.state is _CLOSED:
+            if old.state is CLOSED:
                 return None  # close() again: counts are reset, nothing to report
-            self._phase = _Phase(_CLOSED, fast=self._shared is None)
-        return _Transition(old.state, state, reason, publish)
+            self._phase = Phase(CLOSED, fast=self._shared is None)
+        return Transition(old.state, state, reason, publish)
 
-    def _announce(self, transition: _Transition | None) -> None:
+    def _follow_shared(self, state: BreakerState, *, open_for_s: float | None = None) -> None:
+        """Move to ``state``, which another breaker sharing the storage published."""
+        transition = None
+        with self._lock:
+            if self._phase.state is not state:
+                verb = "opened" if state is OPEN else "closed"
+                transition = self._enter(
+                    state,
+                    f"{verb} by a breaker sharing its storage",
+                    open_for_s=open_for_s,
+                    publish=False,
+                )
+        self._announce(transition)
+
+    def _announce(self, transition: Transition | None) -> None:
         """Log a transition, tell the listeners and the shared storage (outside the lock)."""
         if transition is None:
             return
         new = transition.new
-        if new is _OPEN:
+        if new is OPEN:
             logger.warning(
                 "circuit %r opened: %s; rejecting calls for %g s",
                 self._name,
                 transition.reason,
                 transition.open_for_s,
             )
-        elif new is _HALF_OPEN:
+        elif new is HALF_OPEN:
             logger.info(
                 "circuit %r half-open: %s; admitting up to %d probe(s) at once",
                 self._name,
@@ -736,305 +704,16 @@ class CircuitBreaker:
                 )
 
 
-class _StorageErrorTrap(logging.Filter):
-    """Notices the errors pybreaker's Redis storage logs (instead of raising) while a
-    breaker of ours is using it, in the same thread, and keeps them from the log: the
-    breaker reports the outage itself, once. Records from anyone else pass unchanged."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.local = threading.local()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        local = self.local
-        if getattr(local, "watching", False) and record.exc_info:
-            local.error = record.exc_info[1] or RuntimeError(record.getMessage())
-            return False
-        return True
-
-
-_trap = _StorageErrorTrap()
-_trap_lock = threading.Lock()
-_trapped: set[int] = set()
-_FAILED: Final = object()
-
-
-def _install_trap(storage: Any) -> None:
-    """Put the trap on the logger the storage reports its errors to (once per logger)."""
-    storage_logger = getattr(storage, "logger", None)
-    if isinstance(storage_logger, logging.Logger):
-        with _trap_lock:
-            if id(storage_logger) not in _trapped:
-                storage_logger.addFilter(_trap)
-                _trapped.add(id(storage_logger))
-
-
-class _Shared:
-    """Keeps one breaker in step with a pybreaker storage, and survives its outages.
-
-    Pull: read the shared ``state``; when it changed since we last saw it, follow it
-    (another process tripped: open for what is left of its reset timeout, from the
-    shared ``opened_at``; another process recovered or closed: close; half-open: keep
-    our own state, we will follow the probes' verdict). Publish: after each of our own
-    transitions write ``opened_at`` and ``state`` and reset the counters, as pybreaker does.
-    """
-
-    def __init__(self, breaker: CircuitBreaker, storage: Any) -> None:
-        self.breaker = breaker
-        self.storage = storage
-        self.seen: object = None  # the shared state we last read or wrote
-        self.next_pull = float("-inf")
-        self.down = False
-        self.dirty = False  # a transition of ours has not reached the storage yet
-        self.retry_at = 0.0
-        self.lock = threading.Lock()  # guards the down flag
-        self.publish_lock = threading.Lock()  # writes leave in the order of transitions
-        _install_trap(storage)
-
-    def io(self, operation: Callable[[], Any]) -> Any:
-        """Run one storage operation; _FAILED (and note the outage) when it fails."""
-        local = _trap.local
-        local.watching, local.error = True, None
-        try:
-            value = operation()
-            error = local.error
-        except Exception as exc:
-            error = exc
-        finally:
-            local.watching = False
-        if error is None:
-            return value
-        with self.lock:
-            first = not self.down
-            self.down = True
-            self.retry_at = self.breaker._clock.monotonic() + self.breaker._config.storage_retry_s
-        if first:
-            logger.warning(
-                "circuit %r: shared state storage %s failed (%s: %s); using local state "
-                "only, trying the storage again every %g s",
-                self.breaker._name,
-                type(self.storage).__name__,
-                type(error).__name__,
-                error,
-                self.breaker._config.storage_retry_s,
-            )
-        return _FAILED
-
-    def maybe_pull(self) -> None:
-        now = self.breaker._clock.monotonic()
-        if now >= self.next_pull:
-            self.next_pull = now + self.breaker._config.sync_interval_s
-            self.pull(now)
-
-    def pull(self, now: float) -> None:
-        was_down = self.down
-        if was_down and now < self.retry_at:
-            return
-        remote = self.io(lambda: self.storage.state)
-        if remote is _FAILED:
-            return
-        breaker = self.breaker
-        if was_down:
-            with self.lock:
-                recovered, self.down = self.down, False
-            if recovered:
-                logger.info("circuit %r: shared state storage answers again", breaker._name)
-            if self.dirty:
-                self.publish()  # our state changed while it was away: tell the others
-                return
-            self.seen = None
-        if remote == self.seen:
-            return
-        self.seen = remote
-        transition = None
-        if remote == "open":
-            if breaker.state is _OPEN:
-                return
-            opened_at = self.io(lambda: self.storage.opened_at)
-            if opened_at is _FAILED:
-                return
-            open_for_s = _remaining_s(opened_at, breaker._config.reset_timeout_s)
-            with breaker._lock:
-                if breaker._phase.state is not _OPEN:
-                    transition = breaker._enter(
-                        _OPEN,
-                        "opened by a breaker sharing its storage",
-                        open_for_s=open_for_s,
-                        publish=False,
-                    )
-        elif remote == "closed":
-            with breaker._lock:
-                if breaker._phase.state is not _CLOSED:
-                    transition = breaker._enter(
-                        _CLOSED, "closed by a breaker sharing its storage", publish=False
-                    )
-        breaker._announce(transition)
-
-    def publish(self) -> None:
-        """Write the breaker's current state to the storage (after one of our transitions)."""
-        breaker, storage = self.breaker, self.storage
-        with self.publish_lock:
-            if self.down:
-                self.dirty = True  # published when the storage answers again
-                return
-            phase = breaker._phase
-            state = phase.state
-            if state is _OPEN:
-                opened_s = phase.until - breaker._config.reset_timeout_s  # on the clock
-                open_s = breaker._clock.monotonic() - opened_s
-                opened_at = datetime.now(UTC) - timedelta(seconds=max(0.0, open_s))
-
-                def write() -> None:
-                    storage.opened_at = opened_at
-                    storage.state = state.value
-                    storage.reset_success_counter()
-
-            elif state is _HALF_OPEN:
-
-                def write() -> None:
-                    storage.state = state.value
-                    storage.reset_success_counter()
-
-            else:
-
-                def write() -> None:
-                    storage.state = state.value
-                    storage.reset_counter()
-                    storage.reset_success_counter()
-
-            self.seen = state.value
-            self.dirty = self.io(write) is _FAILED
-
-
-def _remaining_s(opened_at: Any, reset_timeout_s: float) -> float:
-    """Seconds left of an open period that started at ``opened_at`` (wall clock, UTC).
-
-    As in pybreaker, an open state without a time has run out. pybreaker's Redis
-    storage keeps whole seconds, so a shared open period may end up to 1 s early.
-    """
-    if not isinstance(opened_at, datetime):
-        return 0.0
-    if opened_at.tzinfo is None:
-        opened_at = opened_at.replace(tzinfo=UTC)
-    elapsed_s = (datetime.now(UTC) - opened_at).total_seconds()
-    return float(min(reset_timeout_s, max(0.0, reset_timeout_s - elapsed_s)))
-
-
-def _build_config(
-    *,
-    fail_max: int | None,
-    reset_timeout_s: float,
-    failure_rate_threshold: float | None,
-    window_size: int | None,
-    min_calls: int | None,
-    slow_call_s: float | None,
-    slow_call_rate_threshold: float | None,
-    half_open_max_calls: int,
-    success_threshold: int,
-    exclude: type[BaseException] | Iterable[type[BaseException]],
-    sync_interval_s: float,
-    storage_retry_s: float,
-) -> BreakerConfig:
-    """Validate the options; each error names the option, the value and what is allowed."""
-    if fail_max is not None:
-        positive_int("fail_max", fail_max)
-    positive("reset_timeout_s", reset_timeout_s)
-    if failure_rate_threshold is not None:
-        rate("failure_rate_threshold", failure_rate_threshold)
-    if slow_call_s is not None:
-        positive("slow_call_s", slow_call_s)
-        if slow_call_rate_threshold is None:
-            slow_call_rate_threshold = 1.0
-    if slow_call_rate_threshold is not None:
-        rate("slow_call_rate_threshold", slow_call_rate_threshold)
-        if slow_call_s is None:
-            raise InvalidUsage(
-                f"slow_call_rate_threshold={slow_call_rate_threshold!r}: needs slow_call_s, "
-                "the duration in seconds above which a call counts as slow"
-            )
-    uses_window = failure_rate_threshold is not None or slow_call_s is not None
-    for option, value in (("window_size", window_size), ("min_calls", min_calls)):
-        if value is None:
-            continue
-        positive_int(option, value)
-        if not uses_window:
-            raise InvalidUsage(
-                f"{option}={value!r}: only used by the rate rules; "
-                "also give failure_rate_threshold or slow_call_s"
-            )
-    if uses_window:
-        window_size = _DEFAULT_WINDOW_SIZE if window_size is None else window_size
-        min_calls = window_size if min_calls is None else min_calls
-        if min_calls > window_size:
-            raise InvalidUsage(
-                f"min_calls={min_calls!r}: must be <= window_size ({window_size}), "
-                "the window never holds more calls than that"
-            )
-    if fail_max is None and not uses_window:
-        raise InvalidUsage(
-            "fail_max=None: with no failure_rate_threshold and no slow_call_s nothing "
-            "would ever trip the breaker; give at least one trip rule"
-        )
-    return BreakerConfig(
-        fail_max=fail_max,
-        reset_timeout_s=float(reset_timeout_s),
-        failure_rate_threshold=failure_rate_threshold,
-        slow_call_s=slow_call_s,
-        slow_call_rate_threshold=slow_call_rate_threshold,
-        window_size=window_size,
-        min_calls=min_calls,
-        half_open_max_calls=positive_int("half_open_max_calls", half_open_max_calls),
-        success_threshold=positive_int("success_threshold", success_threshold),
-        exclude=exception_types("exclude", exclude),
-        sync_interval_s=positive("sync_interval_s", sync_interval_s, allow_zero=True),
-        storage_retry_s=positive("storage_retry_s", storage_retry_s),
-    )
-
-
-_LISTENER_METHODS: Final = ("before_call", "success", "failure", "state_change")
-_STORAGE_ATTRIBUTES: Final = ("state", "opened_at", "reset_counter", "reset_success_counter")
-
-
-def _check_name(name: str) -> str:
-    if not isinstance(name, str) or not name:
-        raise InvalidUsage(f"name={name!r}: must be a non-empty string")
-    return name
-
-
-def _check_clock(clock: Clock) -> Clock:
-    if not isinstance(clock, Clock):
-        raise InvalidUsage(
-            f"clock={clock!r}: must have monotonic(), sleep() and asleep(), "
-            "e.g. resilience.SYSTEM_CLOCK or resilience.testing.FakeClock"
-        )
-    return clock
-
-
-def _check_listener(listener: BreakerListener) -> BreakerListener:
-    missing = [m for m in _LISTENER_METHODS if not callable(getattr(listener, m, None))]
-    if missing:
-        raise InvalidUsage(
-            f"listeners: {listener!r} lacks {', '.join(missing)}; give objects with "
-            "before_call, success, failure and state_change, e.g. subclasses of "
-            "pybreaker.CircuitBreakerListener"
-        )
-    return listener
-
-
-def _check_storage(storage: Any) -> Any:
-    missing = [a for a in _STORAGE_ATTRIBUTES if not hasattr(type(storage), a)]
-    if missing:
-        raise InvalidUsage(
-            f"storage={storage!r}: lacks {', '.join(missing)}; give a pybreaker storage, "
-            "e.g. pybreaker.CircuitRedisStorage('closed', redis.Redis(...), namespace=...)"
-        )
-    return storage
+def _check_ledger(ledger: Ledger | None) -> Ledger | None:
+    if ledger is not None and not isinstance(ledger, Ledger):
+        raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
+    return ledger
 
 
 def circuit_breaker(
     *,
     name: str | None = None,
-    fail_max: int | None = 5,
+    fail_max: FailMax = FAIL_MAX_DEFAULT,
     reset_timeout_s: float = 60.0,
     failure_rate_threshold: float | None = None,
     window_size: int | None = None,
@@ -1049,12 +728,14 @@ def circuit_breaker(
     sync_interval_s: float = 0.0,
     storage_retry_s: float = 5.0,
     clock: Clock = SYSTEM_CLOCK,
+    ledger: Ledger | None = None,
 ) -> Callable[[Callable[P, R]], Guarded[P, R]]:
     """Decorator factory: guard a function with a new :class:`CircuitBreaker`.
 
     Takes the options of :class:`CircuitBreaker`; ``name`` defaults to the function's
     qualified name. The options are validated here, before any function is decorated.
-    The breaker is the wrapper's ``breaker`` attribute.
+    The breaker is the wrapper's ``breaker`` attribute. With ``ledger=``, every function
+    decorated by this factory records its calls and attempts there.
 
     Example:
         >>> @circuit_breaker(fail_max=3, reset_timeout_s=30)
@@ -1063,12 +744,13 @@ def circuit_breaker(
         >>> lookup("a"), lookup.breaker.state
         ('A', <BreakerState.CLOSED: 'closed'>)
     """
-    listeners = tuple(_check_listener(x) for x in listeners)
+    listeners = tuple(check_listener(x) for x in listeners)
     if name is not None:
-        _check_name(name)
-    _check_clock(clock)
+        check_name(name)
+    check_clock(clock)
+    _check_ledger(ledger)
     if storage is not None:
-        _check_storage(storage)
+        check_storage(storage)
     config_options: dict[str, Any] = dict(
         fail_max=fail_max,
         reset_timeout_s=reset_timeout_s,
@@ -1083,8 +765,14 @@ def circuit_breaker(
         sync_interval_s=sync_interval_s,
         storage_retry_s=storage_retry_s,
     )
-    _build_config(**config_options)
-    options = {**config_options, "listeners": listeners, "storage": storage, "clock": clock}
+    build_config(**config_options)
+    options = {
+        **config_options,
+        "listeners": listeners,
+        "storage": storage,
+        "clock": clock,
+        "ledger": ledger,
+    }
 
     def decorate(fn: Callable[P, R]) -> Guarded[P, R]:
         return CircuitBreaker(name=name or name_of(fn), **options)(fn)

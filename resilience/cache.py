@@ -10,7 +10,9 @@ first out. Works on plain and ``async def`` functions (decided once, at decorati
 
 Behaviour:
     * Thread-safe: one lock guards the store, held only around store access, never
-      across the wrapped call.
+      across the wrapped call. A miss takes it once before the call (the lookup that
+      found no value also decides who calls) and once after; something to wait on
+      (an Event, or a future per task) is made only when a second caller joins.
     * Single-flight: concurrent misses on one key (threads, or tasks on any event
       loop) make ONE call; every caller gets its result, or its exception. When the
       caller making the call is cancelled (``asyncio.CancelledError``, or any other
@@ -166,8 +168,9 @@ class Cached:
         if self.ledger is not None:
             recorded = record_inside(self.ledger, fn, with_cache_hook(self), self.clock)
             return cast(CachedFunction[P, R], recorded)
-        core = _Core(self, fn)
-        wrapper = _async_wrapper(core) if is_async(fn) else _sync_wrapper(core)
+        asynchronous = is_async(fn)
+        core = _Core(self, fn, threaded=not asynchronous)
+        wrapper = _async_wrapper(core) if asynchronous else _sync_wrapper(core)
         functools.update_wrapper(wrapper, fn)
         wrapper.cache_info = core.info  # type: ignore[attr-defined]
         wrapper.cache_clear = core.clear  # type: ignore[attr-defined]
@@ -278,20 +281,33 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# What a caller that missed does next (see _Core.decide).
+_LEAD, _JOIN, _HIT, _STALE, _ERROR = range(5)
+# How a flight settled (_Flight.outcome).
+_VALUE, _STALE_VALUE, _RAISED, _ABANDONED = range(4)
+
+
 class _Flight:
-    """One call in flight for one key, and its outcome once settled."""
+    """One call in flight for one key, and its outcome once settled.
 
-    __slots__ = ("abandoned", "error", "event", "owner", "stale", "traceback", "value", "waiters")
+    Nothing to wait on is made until a second caller joins: ``event`` (threads) and
+    ``waiters`` (tasks) are created under the core's lock by the first caller that
+    joins. The leader removes the flight from ``_Core.flights`` under that same lock
+    before it settles, so after that no one can join, and a flight nobody joined
+    settles without waking anyone.
+    """
 
-    def __init__(self, owner: object, *, threaded: bool) -> None:
+    __slots__ = ("event", "generation", "outcome", "owner", "result", "waiters")
+
+    def __init__(self, owner: object, generation: int) -> None:
         self.owner = owner
-        self.event = threading.Event() if threaded else None
-        self.waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
-        self.value: Any = None
-        self.error: BaseException | None = None
-        self.traceback: TracebackType | None = None
-        self.stale = False
-        self.abandoned = False
+        self.generation = generation
+        self.event: threading.Event | None = None
+        self.waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] | None = None
+        # Set when settled, before waking: outcome is one of _VALUE, _STALE_VALUE,
+        # _RAISED, _ABANDONED; result is the value, or (exception, traceback).
+        self.outcome = _ABANDONED
+        self.result: Any = None
 
     def wake(self) -> None:
         """Release every waiter (call after settling, outside the lock)."""
@@ -340,12 +356,14 @@ class _Core:
         "stale_if_error",
         "stale_serves",
         "store",
+        "threaded",
         "timer",
     )
 
-    def __init__(self, config: Cached, fn: Callable[..., Any]) -> None:
+    def __init__(self, config: Cached, fn: Callable[..., Any], *, threaded: bool) -> None:
         self.fn = fn
         self.name = name_of(fn)
+        self.threaded = threaded  # callers wait on a threading.Event, else on futures
         self.key = config.key
         self.on_hit = config.on_hit
         clock = config.clock
@@ -409,68 +427,80 @@ class _Core:
 
     # -- the miss path, shared by sync and async ---------------------------------
 
-    def decide(self, k: Hashable, owner: object, *, first: bool, threaded: bool) -> tuple[str, Any]:
-        """Under the lock: what a caller that missed on the fast path does now.
+    def decide(self, k: Hashable, entry: tuple[Any, float] | None, first: bool) -> tuple[int, Any]:
+        """With the lock held: what a caller that found no fresh value does now.
 
-        Returns ``("hit", value)``, ``("stale", value)``, ``("error", (exc, tb))``,
-        ``("join", flight)`` or ``("lead", (flight, generation))``.
+        ``entry`` is what the store holds for ``k`` (expired, or None). ``first`` is
+        False for a caller trying again after the call it waited on was abandoned
+        (it was counted as coalesced; it is not counted as a miss again).
+
+        Returns ``(_LEAD, flight)`` (make the call), ``(_JOIN, flight)`` for a thread
+        (wait on ``flight.event``), ``(_JOIN, (flight, future))`` for a task, ``(_STALE,
+        value)`` or ``(_ERROR, (exc, tb))`` (a remembered error).
         """
+        if first:
+            self.misses += 1
+        flight = self.flights.get(k)
+        if flight is None:
+            if self.negative:
+                remembered = self.errors.get(k)
+                if remembered is not None:
+                    if not first:
+                        self.coalesced -= 1
+                    self.error_hits += 1
+                    if entry is not None:  # expired, kept for stale_if_error
+                        self.stale_serves += 1
+                        return _STALE, entry[0]
+                    return _ERROR, remembered
+            if not first:
+                self.coalesced -= 1
+            owner = threading.get_ident() if self.threaded else asyncio.current_task()
+            flight = self.flights[k] = _Flight(owner, self.generation)
+            return _LEAD, flight
+        owner = threading.get_ident() if self.threaded else asyncio.current_task()
+        if owner is not None and flight.owner == owner:
+            raise RecursionError(
+                f"{self.name} called itself with the same cache key while "
+                "computing it; that would wait for itself forever"
+            )
+        if first:
+            self.coalesced += 1
+        if self.threaded:
+            if flight.event is None:
+                flight.event = threading.Event()
+            return _JOIN, flight
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        if flight.waiters is None:
+            flight.waiters = []
+        flight.waiters.append((loop, future))
+        return _JOIN, (flight, future)
+
+    def again(self, k: Hashable) -> tuple[int, Any]:
+        """For a caller whose leader was abandoned: look again, then decide."""
         with self.lock:
             try:
                 entry = self.store[k]
             except KeyError:
                 entry = None
             if entry is not None and (not self.check_fresh or self.timer() < entry[1]):
-                if first:
-                    self.hits += 1
-                return "hit", entry[0]
-            if first:
-                self.misses += 1
-            flight = self.flights.get(k)
-            if flight is None and self.negative:
-                remembered = self.errors.get(k)
-                if remembered is not None:
-                    if first:
-                        self.error_hits += 1
-                    else:
-                        self.coalesced -= 1
-                        self.error_hits += 1
-                    if entry is not None:  # expired, kept for stale_if_error
-                        self.stale_serves += 1
-                        return "stale", entry[0]
-                    return "error", remembered
-            if flight is not None:
-                if owner is not None and flight.owner == owner:
-                    raise RecursionError(
-                        f"{self.name} called itself with the same cache key while "
-                        "computing it; that would wait for itself forever"
-                    )
-                if first:
-                    self.coalesced += 1
-                return "join", flight
-            if not first:
-                self.coalesced -= 1
-            flight = self.flights[k] = _Flight(owner, threaded=threaded)
-            return "lead", (flight, self.generation)
+                return _HIT, entry[0]
+            return self.decide(k, entry, False)
 
-    def seconds_for(self, k: Hashable, value: Any) -> float | None:
-        """How long ``value`` stays fresh (seconds; None: forever). Outside the lock."""
-        if self.item_ttl is None:
-            return self.fixed_ttl
-        seconds = self.item_ttl(k, value)
+    def item_seconds(self, item_ttl: ItemTtl, k: Hashable, value: Any) -> float:
+        """How long ``value`` stays fresh by the per-item ttl (seconds). Outside the lock."""
+        seconds = item_ttl(k, value)
         if not (_is_number(seconds) and math.isfinite(seconds)):
             raise InvalidUsage(
-                f"ttl function {name_of(self.item_ttl)} returned {seconds!r} for "
+                f"ttl function {name_of(item_ttl)} returned {seconds!r} for "
                 f"{self.name}: must return a finite number of seconds"
             )
         return seconds
 
-    def succeed(
-        self, k: Hashable, flight: _Flight, generation: int, value: Any, seconds: float | None
-    ) -> None:
-        """Store a fresh value and settle the flight."""
+    def succeed(self, k: Hashable, flight: _Flight, value: Any, seconds: float | None) -> None:
+        """Store a fresh value and settle the flight (waking its waiters, if any)."""
         with self.lock:
-            if generation == self.generation:
+            if flight.generation == self.generation:
                 if seconds is None:
                     self.store[k] = (value, math.inf)
                 elif seconds > 0:
@@ -481,13 +511,16 @@ class _Core:
                 if self.negative:
                     self.errors.pop(k, None)
             del self.flights[k]
-            flight.value = value
+            if flight.event is None and flight.waiters is None:
+                return  # nobody joined, and nobody can any more
+            flight.outcome = _VALUE
+            flight.result = value
         flight.wake()
 
-    def fail(self, k: Hashable, flight: _Flight, generation: int, exc: Exception) -> bool:
+    def fail(self, k: Hashable, flight: _Flight, exc: Exception) -> bool:
         """Settle a failed call; True when a stale value is served instead."""
         with self.lock:
-            if generation == self.generation and isinstance(exc, self.negative):
+            if flight.generation == self.generation and isinstance(exc, self.negative):
                 self.errors[k] = (exc, exc.__traceback__)
             entry = None
             if self.check_fresh:
@@ -497,12 +530,12 @@ class _Core:
                     entry = None
             del self.flights[k]
             if entry is not None:
-                flight.value = entry[0]
-                flight.stale = True
+                flight.outcome = _STALE_VALUE
+                flight.result = entry[0]
                 self.stale_serves += 1
             else:
-                flight.error = exc
-                flight.traceback = exc.__traceback__
+                flight.outcome = _RAISED
+                flight.result = (exc, exc.__traceback__)
         if entry is not None:
             _log.debug(
                 "%s raised %s; serving the value that expired %.3f s ago",
@@ -518,152 +551,152 @@ class _Core:
         """The leader was cancelled or interrupted: let a waiter make the call."""
         with self.lock:
             del self.flights[k]
-            flight.abandoned = True
+            flight.outcome = _ABANDONED
         _log.debug("%s: the caller computing a value was interrupted; a waiter retries", self.name)
         flight.wake()
 
     def joined(self, flight: _Flight) -> Any:
         """The outcome of a settled flight, for a caller that waited on it."""
-        if flight.error is not None:
-            raise flight.error.with_traceback(flight.traceback)
-        if flight.stale:
+        if flight.outcome == _RAISED:
+            exc, tb = flight.result
+            raise exc.with_traceback(tb)
+        if flight.outcome == _STALE_VALUE:
             with self.lock:
                 self.stale_serves += 1
             self.notify("stale")
         else:
             self.notify("shared")
-        return flight.value
+        return flight.result
 
     def remembered(self, error: tuple[BaseException, TracebackType | None]) -> NoReturn:
         self.notify("error")
         raise error[0].with_traceback(error[1])
 
-    def miss_sync(self, k: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        owner = threading.get_ident()
-        first = True
+    def miss_sync(
+        self, k: Hashable, step: tuple[int, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """The rest of a call that missed, from the step ``decide`` chose."""
+        action, payload = step
         while True:
-            action, payload = self.decide(k, owner, first=first, threaded=True)
-            first = False
-            if action == "hit":
-                self.notify("fresh")
-                return payload
-            if action == "stale":
-                self.notify("stale")
-                return payload
-            if action == "error":
-                self.remembered(payload)
-            if action == "join":
+            if action == _LEAD:
                 flight: _Flight = payload
+                try:
+                    value = self.fn(*args, **kwargs)
+                    seconds = self.fixed_ttl
+                    if self.item_ttl is not None:
+                        seconds = self.item_seconds(self.item_ttl, k, value)
+                except Exception as exc:
+                    if self.fail(k, flight, exc):
+                        self.notify("stale")
+                        return flight.result
+                    raise
+                except BaseException:
+                    self.abandon(k, flight)
+                    raise
+                self.succeed(k, flight, value, seconds)
+                return value
+            if action == _JOIN:
+                flight = payload
                 assert flight.event is not None
                 flight.event.wait()
-                if flight.abandoned:
-                    continue
-                return self.joined(flight)
-            flight, generation = payload
-            try:
-                value = self.fn(*args, **kwargs)
-                seconds = self.seconds_for(k, value)
-            except Exception as exc:
-                if self.fail(k, flight, generation, exc):
-                    self.notify("stale")
-                    return flight.value
-                raise
-            except BaseException:
-                self.abandon(k, flight)
-                raise
-            self.succeed(k, flight, generation, value, seconds)
-            return value
-
-    async def miss_async(self, k: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        loop = asyncio.get_running_loop()
-        owner = asyncio.current_task()
-        first = True
-        while True:
-            action, payload = self.decide(k, owner, first=first, threaded=False)
-            first = False
-            if action == "hit":
+                if flight.outcome != _ABANDONED:
+                    return self.joined(flight)
+                action, payload = self.again(k)
+                continue
+            if action == _HIT:
                 self.notify("fresh")
                 return payload
-            if action == "stale":
+            if action == _STALE:
                 self.notify("stale")
                 return payload
-            if action == "error":
-                self.remembered(payload)
-            if action == "join":
+            self.remembered(payload)
+
+    async def miss_async(
+        self, k: Hashable, step: tuple[int, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """The rest of a call that missed, from the step ``decide`` chose."""
+        action, payload = step
+        while True:
+            if action == _LEAD:
                 flight: _Flight = payload
-                waiter: asyncio.Future[None] = loop.create_future()
-                with self.lock:  # settled between decide() and here: no need to wait
-                    settled = self.flights.get(k) is not flight
-                    if not settled:
-                        flight.waiters.append((loop, waiter))
-                if not settled:
-                    await waiter
-                if flight.abandoned:
-                    continue
-                return self.joined(flight)
-            flight, generation = payload
-            try:
-                value = await self.fn(*args, **kwargs)
-                seconds = self.seconds_for(k, value)
-            except Exception as exc:
-                if self.fail(k, flight, generation, exc):
-                    self.notify("stale")
-                    return flight.value
-                raise
-            except BaseException:
-                self.abandon(k, flight)
-                raise
-            self.succeed(k, flight, generation, value, seconds)
-            return value
+                try:
+                    value = await self.fn(*args, **kwargs)
+                    seconds = self.fixed_ttl
+                    if self.item_ttl is not None:
+                        seconds = self.item_seconds(self.item_ttl, k, value)
+                except Exception as exc:
+                    if self.fail(k, flight, exc):
+                        self.notify("stale")
+                        return flight.result
+                    raise
+                except BaseException:
+                    self.abandon(k, flight)
+                    raise
+                self.succeed(k, flight, value, seconds)
+                return value
+            if action == _JOIN:
+                flight, future = payload
+                await future
+                if flight.outcome != _ABANDONED:
+                    return self.joined(flight)
+                action, payload = self.again(k)
+                continue
+            if action == _HIT:
+                self.notify("fresh")
+                return payload
+            if action == _STALE:
+                self.notify("stale")
+                return payload
+            self.remembered(payload)
 
 
 def _sync_wrapper(core: _Core) -> Callable[..., Any]:
     key, lock, store, timer = core.key, core.lock, core.store, core.timer
-    check_fresh, on_hit, miss = core.check_fresh, core.on_hit, core.miss_sync
+    check_fresh, on_hit, decide, miss = core.check_fresh, core.on_hit, core.decide, core.miss_sync
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         k = key(*args, **kwargs)
-        with lock:
+        with lock:  # one lookup serves both the hit and the miss decision
             try:
                 entry = store[k]
             except KeyError:
-                fresh = None
+                entry = None
+            if entry is not None and (not check_fresh or timer() < entry[1]):
+                core.hits += 1
+                value = entry[0]
+                step = None
             else:
-                if check_fresh and not timer() < entry[1]:
-                    fresh = None
-                else:
-                    fresh = entry
-                    core.hits += 1
-        if fresh is None:
-            return miss(k, args, kwargs)
+                step = decide(k, entry, True)
+        if step is not None:
+            return miss(k, step, args, kwargs)
         if on_hit is not None:
             on_hit("fresh")
-        return fresh[0]
+        return value
 
     return wrapper
 
 
 def _async_wrapper(core: _Core) -> Callable[..., Any]:
     key, lock, store, timer = core.key, core.lock, core.store, core.timer
-    check_fresh, on_hit, miss = core.check_fresh, core.on_hit, core.miss_async
+    check_fresh, on_hit, decide, miss = core.check_fresh, core.on_hit, core.decide, core.miss_async
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         k = key(*args, **kwargs)
-        with lock:
+        with lock:  # one lookup serves both the hit and the miss decision
             try:
                 entry = store[k]
             except KeyError:
-                fresh = None
+                entry = None
+            if entry is not None and (not check_fresh or timer() < entry[1]):
+                core.hits += 1
+                value = entry[0]
+                step = None
             else:
-                if check_fresh and not timer() < entry[1]:
-                    fresh = None
-                else:
-                    fresh = entry
-                    core.hits += 1
-        if fresh is None:
-            return await miss(k, args, kwargs)
+                step = decide(k, entry, True)
+        if step is not None:
+            return await miss(k, step, args, kwargs)
         if on_hit is not None:
             on_hit("fresh")
-        return fresh[0]
+        return value
 
     return wrapper

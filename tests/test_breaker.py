@@ -26,9 +26,11 @@ from hypothesis import strategies as st
 import resilience
 from resilience import (
     BreakerState,
+    BulkheadFull,
     CircuitBreaker,
     CircuitOpenError,
     InvalidUsage,
+    Ledger,
     circuit_breaker,
 )
 from resilience._breaker_window import FAILURE, SLOW, OutcomeWindow
@@ -175,6 +177,53 @@ def test_failure_rate_window_slides(mode: str, clock: FakeClock, backend: Backen
     assert breaker.state == "closed"  # window S S F F: 50 %
     fail(call)
     assert breaker.state == "open"  # window S F F F: 75 % (3 of 7 overall)
+
+
+@pytest.mark.parametrize("factory", [CircuitBreaker, circuit_breaker])
+def test_default_fail_max_is_off_with_a_rate_rule(
+    mode: str, clock: FakeClock, backend: Backend, factory: Any
+) -> None:
+    """With a rate rule and no fail_max=, only the window decides, as in resilience4j."""
+    rule = {"failure_rate_threshold": 0.5, "window_size": 10, "min_calls": 10}
+    if factory is CircuitBreaker:
+        breaker = CircuitBreaker(clock=clock, **rule)
+    else:
+        breaker = circuit_breaker(clock=clock, **rule)(backend).breaker
+    assert breaker.config.fail_max is None
+    call = guarded(breaker, backend, mode)
+    backend.error = ConnectionError()
+    fail(call, 9)
+    assert breaker.state == "closed"  # 9 consecutive failures, but fewer than min_calls
+    fail(call)
+    assert breaker.state == "open"  # 10 of 10
+
+
+def test_default_fail_max_is_5_without_a_rate_rule(clock: FakeClock, backend: Backend) -> None:
+    """Without a rate rule the default is pybreaker's 5; a slow-call rule turns it off too."""
+    assert CircuitBreaker(slow_call_s=1.0, clock=clock).config.fail_max is None
+    breaker = CircuitBreaker(clock=clock)
+    assert breaker.config.fail_max == 5
+    assert circuit_breaker(clock=clock)(backend).breaker.config.fail_max == 5
+    backend.error = ConnectionError()
+    fail(guarded(breaker, backend, "sync"), 4)
+    assert breaker.state == "closed"
+    fail(guarded(breaker, backend, "sync"))
+    assert breaker.state == "open"
+
+
+def test_explicit_fail_max_applies_next_to_a_rate_rule(
+    mode: str, clock: FakeClock, backend: Backend
+) -> None:
+    """An explicit fail_max= trips on its streak even before min_calls calls were seen."""
+    breaker = CircuitBreaker(
+        fail_max=5, failure_rate_threshold=0.5, window_size=10, min_calls=10, clock=clock
+    )
+    call = guarded(breaker, backend, mode)
+    backend.error = ConnectionError()
+    fail(call, 4)
+    assert breaker.state == "closed"
+    fail(call)
+    assert breaker.state == "open" and breaker.stats.calls == 5
 
 
 def test_slow_call_rate_trips(mode: str, clock: FakeClock, backend: Backend) -> None:
@@ -342,6 +391,49 @@ def test_excluded_error_frees_the_probe_slot(mode: str, clock: FakeClock, backen
     clock.advance(1)
     backend.error = KeyError()
     with pytest.raises(KeyError):
+        call()
+    assert breaker.state == "half-open"
+    backend.error = None
+    assert call() == "ok"
+    assert breaker.state == "closed"
+
+
+LOCAL_REJECTIONS = [BulkheadFull("pool", 1), CircuitOpenError("inner", 5.0)]
+
+
+@pytest.mark.parametrize("rejection", LOCAL_REJECTIONS, ids=type)
+def test_local_rejections_count_as_neither(
+    mode: str, clock: FakeClock, backend: Backend, rejection: Exception
+) -> None:
+    """A full bulkhead or an inner breaker's rejection is no verdict on the dependency."""
+    recorder = Recorder()
+    breaker = CircuitBreaker(
+        fail_max=2, failure_rate_threshold=0.5, window_size=2, min_calls=1,
+        listeners=[recorder], clock=clock,
+    )  # fmt: skip
+    call = guarded(breaker, backend, mode)
+    backend.error = rejection
+    for _ in range(5):
+        with pytest.raises(type(rejection)) as info:
+            call()
+        assert info.value is rejection  # passes through unchanged
+    stats = breaker.stats
+    assert (stats.state, stats.failures, stats.successes, stats.ignored) == ("closed", 0, 0, 5)
+    assert stats.failure_rate == 0.0 and breaker.fail_counter == 0
+    assert [event[0] for event in recorder.events] == ["before_call"] * 5
+
+
+@pytest.mark.parametrize("rejection", LOCAL_REJECTIONS, ids=type)
+def test_local_rejection_of_a_probe_frees_its_slot(
+    mode: str, clock: FakeClock, backend: Backend, rejection: Exception
+) -> None:
+    """A probe that meets a full bulkhead neither reopens nor closes the breaker."""
+    breaker = CircuitBreaker(fail_max=1, reset_timeout_s=1, clock=clock)
+    call = guarded(breaker, backend, mode)
+    breaker.open()
+    clock.advance(1)
+    backend.error = rejection
+    with pytest.raises(type(rejection)):
         call()
     assert breaker.state == "half-open"
     backend.error = None
@@ -719,6 +811,38 @@ def test_circuit_breaker_factory_gives_each_function_its_own_breaker(clock: Fake
     assert first.breaker.config.reset_timeout_s == 30
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_circuit_breaker_factory_records_to_its_ledger(mode: str, clock: FakeClock) -> None:
+    """@circuit_breaker(ledger=...) records each call, and a rejection as ``rejected``."""
+    ledger = Ledger()
+    backend = Backend(clock)
+    wrapped = circuit_breaker(fail_max=1, clock=clock, ledger=ledger)(guarded_kind(backend, mode))
+    assert wrapped.breaker.ledger is ledger
+
+    def run() -> Any:
+        return wrapped() if mode == "sync" else asyncio.run(wrapped())
+
+    assert run() == "ok"
+    backend.error = ConnectionError()
+    fail(run)
+    with pytest.raises(CircuitOpenError):
+        run()
+    assert [(r.kind, r.outcome) for r in ledger.records()] == [
+        (kind, outcome) for outcome in ("ok", "error", "rejected") for kind in ("attempt", "call")
+    ]
+
+
+def guarded_kind(fn: Callable[[], str], mode: str) -> Callable[[], Any]:
+    """``fn`` as a plain function (mode "sync") or as a coroutine function."""
+    if mode == "sync":
+        return lambda: fn()
+
+    async def coroutine_fn() -> str:
+        return fn()
+
+    return coroutine_fn
+
+
 def test_wrapper_keeps_the_signature_and_kind(clock: FakeClock) -> None:
     """The wrapper keeps name, docstring, signature, and is a coroutine function iff fn is."""
     breaker = CircuitBreaker(clock=clock)
@@ -792,12 +916,14 @@ def test_public_names_are_exported() -> None:
         ({"success_threshold": -1}, r"success_threshold=-1"),
         ({"exclude": [KeyError, "oops"]}, r"'oops' is not an exception class"),
         ({"exclude": int}, r"is not an exception class"),
+        ({"exclude": "ValueError"}, r"exclude='ValueError': .*not their names"),
         ({"sync_interval_s": -1}, r"sync_interval_s=-1: must be a finite number >= 0"),
         ({"storage_retry_s": 0}, r"storage_retry_s=0"),
         ({"listeners": [object()]}, r"listeners: <object .*> lacks before_call, success"),
         ({"storage": object()}, r"storage=<object .*>: lacks state, opened_at"),
         ({"clock": object()}, r"clock=<object .*>: must have monotonic\(\)"),
         ({"name": ""}, r"name='': must be a non-empty string"),
+        ({"ledger": []}, r"ledger=\[\]: must be a resilience.Ledger or None"),
     ],
 )
 def test_bad_options_fail_at_construction(options: dict[str, Any], message: str) -> None:
@@ -806,6 +932,16 @@ def test_bad_options_fail_at_construction(options: dict[str, Any], message: str)
         CircuitBreaker(**options)
     with pytest.raises(InvalidUsage, match=message):
         circuit_breaker(**options)  # before any function is decorated
+
+
+def test_removing_an_unknown_listener_is_refused(clock: FakeClock) -> None:
+    """remove_listener of a listener never added raises InvalidUsage naming it."""
+    known, unknown = Recorder(), Recorder()
+    breaker = CircuitBreaker(name="svc", listeners=[known], clock=clock)
+    with pytest.raises(InvalidUsage, match=r"listener=<.*Recorder.*>: is not registered .*'svc'"):
+        breaker.remove_listener(unknown)
+    breaker.remove_listener(known)
+    assert breaker.listeners == ()
 
 
 def test_misuse_of_call_and_generators_is_refused(clock: FakeClock) -> None:

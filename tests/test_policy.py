@@ -368,3 +368,58 @@ def test_readme_examples_run(
     out = capsys.readouterr().out
     for line in expected:
         assert line in out
+
+
+def test_a_full_bulkhead_does_not_trip_the_breaker(clock: FakeClock) -> None:
+    """Load shed by the bulkhead inside the breaker is no failure of the dependency."""
+    breaker = CircuitBreaker(fail_max=3, clock=clock)
+    pool = bulkhead(1)
+    entered, release = threading.Event(), threading.Event()
+
+    @Policy(breaker=breaker, bulkhead=pool)
+    def op(hold: bool) -> str:
+        if hold:
+            entered.set()
+            release.wait(10)
+        return "done"
+
+    holder = threading.Thread(target=op, args=(True,))
+    holder.start()
+    assert entered.wait(10)
+    for _ in range(3):
+        with pytest.raises(BulkheadFull):
+            op(False)
+    assert breaker.state == "closed" and breaker.stats.failures == 0
+    release.set()
+    holder.join(10)
+    assert op(False) == "done"
+    assert pool.statistics.rejected == 3 and breaker.stats.ignored == 3
+
+
+def test_a_full_bulkhead_does_not_trip_the_breaker_async(clock: FakeClock) -> None:
+    """The same for coroutines: tasks shed by a full bulkhead never open the breaker."""
+    breaker = CircuitBreaker(fail_max=3, clock=clock)
+    pool = bulkhead(1)
+
+    async def scenario() -> None:
+        entered, release = asyncio.Event(), asyncio.Event()
+
+        @Policy(breaker=breaker, bulkhead=pool)
+        async def op(hold: bool) -> str:
+            if hold:
+                entered.set()
+                await release.wait()
+            return "done"
+
+        holder = asyncio.create_task(op(True))
+        await entered.wait()
+        for _ in range(3):
+            with pytest.raises(BulkheadFull):
+                await op(False)
+        assert breaker.state == "closed" and breaker.stats.failures == 0
+        release.set()
+        assert await holder == "done"
+        assert await op(False) == "done"
+
+    asyncio.run(scenario())
+    assert pool.statistics.rejected == 3 and breaker.stats.ignored == 3
