@@ -18,6 +18,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 demo: $(STAMP)
 	$(PY) examples/demo_resilience.py
 	$(VENV)/bin/costmodel compare examples/video_pipeline.toml --provider aws-lambda
+	$(VENV)/bin/costmodel simulate examples/outage.toml
 
 # redis-server is needed by the shared-breaker tests; they start their own on a free port.
 redis:

@@ -1,4 +1,5 @@
-"""The ``costmodel`` command line: ``prices``, ``estimate``, ``bill LOGFILE...``, ``compare FILE``.
+"""The ``costmodel`` command line: ``prices``, ``estimate``, ``bill LOGFILE...``,
+``compare FILE``, ``simulate FILE``.
 
 Tables for people by default, ``--format csv`` or ``--format json`` for machines. A bad
 argument exits with status 2 and a one-line reason on stderr, never a traceback.
@@ -348,6 +349,107 @@ def _print_log_bill(result: LogBill, fmt: str, out: IO[str]) -> None:
     )
 
 
+# ---------------------------------------------------------------- simulate
+
+
+def _add_simulate(sub: Any) -> None:
+    parser = sub.add_parser(
+        "simulate",
+        help="run resilience policies through an outage in virtual time and bill them",
+        description="Run each policy of a simulation file (see examples/outage.toml) through "
+        "its scenario: the real resilience Policy, the simulated traffic and downstream, in "
+        "virtual time. Prints one row per policy (caller and callee cost, callee calls, "
+        "rejections, fallbacks, cache hits, errors seen by users, latency) and writes the "
+        "charts as PNG files (paths printed).",
+    )
+    parser.add_argument("file", help="simulation file (TOML)")
+    parser.add_argument("--provider", help="function platform key (default: the file's)")
+    parser.add_argument("--seed", type=int, help="random seed (default: the file's)")
+    parser.add_argument("--out", default="out", help="folder for the PNG charts (default ./out)")
+    parser.add_argument("--no-charts", action="store_true", help="print the table only")
+    parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    add_format_option(parser)
+    parser.set_defaults(run=_run_simulate)
+
+
+def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    import dataclasses
+
+    from .simulate import SimulationResult, load_simulation
+
+    spec = load_simulation(args.file)
+    changes: dict[str, Any] = {}
+    if args.provider is not None:
+        price_sheet(args.provider)  # an unknown key fails here, listing the known ones
+        changes["provider"] = args.provider
+    if args.seed is not None:
+        if args.seed < 0:
+            raise InvalidUsage(f"--seed={args.seed}: must be >= 0")
+        changes["seed"] = args.seed
+    spec = dataclasses.replace(spec, **changes)
+    results: dict[str, SimulationResult] = {}
+    bar: Any = None
+    progress = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=None, unit=" calls", unit_scale=True, file=err, leave=False)
+        done: dict[str, int] = {}
+
+        def progress(name: str, started: int, total: int) -> None:
+            if bar.total is None:
+                bar.total = total * len(spec.policies)
+            bar.set_description(name, refresh=False)
+            bar.update(started - done.get(name, 0))
+            done[name] = started
+
+    try:
+        table = spec.compare(progress=progress, results=results)
+    finally:
+        if bar is not None:
+            bar.close()
+    frame = table.reset_index()
+    title = None
+    if args.format == "table":  # one column per policy, rounded for reading
+        shown = table.drop(columns=["currency"]).copy()
+        for column in shown.columns:
+            money = column.endswith("_cost") or column == "cost_per_million"
+            shown[column] = shown[column].astype(float).round(4 if money else 0)
+        frame = shown.T.reset_index(names="measure")
+        scenario = spec.scenario
+        title = (
+            f"{scenario.name}: {spec.provider}, caller {spec.caller_memory_mb:g} MB, callee "
+            f"{spec.callee_memory_mb:g} MB, seed {spec.seed}; costs in "
+            f"{table['currency'].iloc[0]}, latency in ms"
+        )
+    emit(frame, args.format, out=out, title=title)
+    failures = [w for w in spec.scenario.windows if w.kind != "slowdown"]
+    if args.format == "table" and failures:  # the same policies, during the first failure
+        window = failures[0]
+        during = pd.DataFrame(
+            [r.summary(start_s=window.start_s, end_s=window.end_s) for r in results.values()]
+        ).set_index("policy")
+        columns = ["calls", "total_cost", "callee_calls", "fallbacks", "cache_hits"]
+        shown = during[[*columns, "errors_seen", "latency_p99_ms"]].astype(float)
+        shown["total_cost"] = shown["total_cost"].round(4)
+        emit(
+            shown.round({c: 0 for c in shown.columns if c != "total_cost"}).T.reset_index(
+                names="measure"
+            ),
+            "table",
+            out=out,
+            title=f"\nCalls that arrived during the {window.describe()}:",
+        )
+    if not args.no_charts:
+        from . import plots
+
+        paths = plots.save_simulation_charts(results, args.out)
+        stream = err if args.format != "table" else out
+        for path in paths:
+            stream.write(f"chart: {path}\n")
+    return 0
+
+
 # ---------------------------------------------------------------- entry point
 
 #: Functions that register one subcommand each on the subparsers object.
@@ -434,7 +536,13 @@ def _run_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_prices, _add_estimate, _add_bill, _add_compare]
+SUBCOMMANDS: list[Callable[[Any], None]] = [
+    _add_prices,
+    _add_estimate,
+    _add_bill,
+    _add_compare,
+    _add_simulate,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ labelled axes that carry units and the currency.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -311,4 +311,167 @@ def save_charts(
     save("cost_vs_volume.png", lambda ax: cost_vs_volume(volumes, ax=ax))
     latencies = latency_samples(architectures, samples=samples, seed=seed)
     save("latency.png", lambda ax: latency_distribution(latencies, ax=ax))
+    return paths
+
+
+# ---------------------------------------------------------------- simulation
+# Charts of costmodel.simulate results (kept in one block: written with the simulator).
+
+__all__ += ["save_simulation_charts", "simulation_costs", "simulation_timeline"]
+
+_OUTCOME_COLORS = {
+    "ok": "#55a868",
+    "cache_hit": "#a6d96a",
+    "fallback": "#f2b134",
+    "rejected": "#8c8c8c",
+    "timeout": "#d1495b",
+    "error": "#7b1e2b",
+}
+_BREAKER_SHADES = {"open": "#d1495b", "half-open": "#f2b134"}
+_COST_LINES = ("#1f3b73", "#8172b3", "#222222", "#937860", "#4c72b0", "#da8bc3")
+
+
+def _simulation_results(results: Any) -> dict[str, Any]:
+    from .simulate import SimulationResult
+
+    if isinstance(results, SimulationResult):
+        return {results.name: results}
+    if not isinstance(results, Mapping) or not results:
+        raise InvalidUsage(
+            f"results={results!r}: give a SimulationResult or a non-empty {{name: result}} dict"
+        )
+    return dict(results)
+
+
+def simulation_timeline(results: Any, *, policy: str | None = None, ax: Axes | None = None) -> Axes:
+    """Calls per second by outcome, the breaker's state shaded, cumulative cost per policy.
+
+    The stacked areas are one policy's calls per second of arrival, by outcome (ok,
+    cache hit, fallback, rejected, timeout, error); red spans are the seconds its breaker
+    was open, amber ones half-open; the lines, on the right axis, are every policy's
+    cumulative cost, caller plus callee.
+
+    Args:
+        results: a :class:`costmodel.SimulationResult`, or ``{name: result}`` as filled
+            by ``compare_policies(..., results=...)``.
+        policy: whose outcomes to stack (default: the first one with a breaker).
+        ax: the Axes to draw on (default: a new figure).
+
+    Returns:
+        The Axes of the outcomes (the cost is on its twin, ``ax.figure.axes[-1]``).
+    """
+    runs = _simulation_results(results)
+    if policy is None:
+        with_breaker = [k for k, r in runs.items() if r.timeline["breaker_state"].notna().any()]
+        policy = with_breaker[0] if with_breaker else next(iter(runs))
+    if policy not in runs:
+        raise InvalidUsage(f"policy={policy!r}: not among {list(runs)}")
+    ax = _axes(ax, (10.0, 4.8))
+    timeline = runs[policy].timeline
+    seconds = timeline["second"].to_numpy(dtype=float)
+    edges = np.append(seconds, seconds[-1] + 1.0)
+    shown = [o for o in _OUTCOME_COLORS if timeline[o].sum() > 0]
+    bottom = np.zeros(len(seconds))
+    for outcome in shown:
+        counts = timeline[outcome].to_numpy(dtype=float)
+        ax.stairs(
+            bottom + counts,
+            edges,
+            baseline=bottom.copy(),
+            fill=True,
+            color=_OUTCOME_COLORS[outcome],
+            label=outcome.replace("_", " "),
+        )
+        bottom += counts
+    states = timeline["breaker_state"].fillna("").to_numpy(dtype=str)
+    for state, color in _BREAKER_SHADES.items():
+        flags = np.concatenate(([0], (states == state).astype(np.int8), [0]))
+        changes = np.flatnonzero(np.diff(flags))
+        for i, (start, stop) in enumerate(zip(changes[::2], changes[1::2], strict=True)):
+            ax.axvspan(
+                edges[start],
+                edges[stop],
+                color=color,
+                alpha=0.18,
+                linewidth=0,
+                label=f"breaker {state}" if i == 0 else None,
+            )
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel(f"calls per second: {policy}")
+    cost_ax = ax.twinx()
+    currency = "USD"
+    for i, (name, run) in enumerate(runs.items()):
+        cost = (run.timeline["caller_cost"] + run.timeline["callee_cost"]).cumsum()
+        cost_ax.plot(
+            run.timeline["second"] + 1.0,
+            cost,
+            linewidth=2,
+            color=_COST_LINES[i % len(_COST_LINES)],
+            linestyle=("-", "--", "-.", ":")[i // len(_COST_LINES) % 4],
+            label=f"cost: {name}",
+        )
+        currency = run.caller_bill.currency
+    cost_ax.set_ylim(bottom=0)
+    cost_ax.set_ylabel(f"cumulative cost, caller + callee ({currency})")
+    cost_ax.yaxis.set_major_formatter(_money(currency))
+    handles, labels = ax.get_legend_handles_labels()
+    more_handles, more_labels = cost_ax.get_legend_handles_labels()
+    ax.legend(
+        handles + more_handles, labels + more_labels, loc="upper left", fontsize=7, frameon=False
+    )
+    ax.set_title(f"{runs[policy].scenario.name}: what {policy!r} did, what each policy cost")
+    return ax
+
+
+def simulation_costs(results: Any, *, ax: Axes | None = None) -> Axes:
+    """Stacked bars: each policy's cost, caller (waiting) and callee (executions).
+
+    Args:
+        results: ``{name: SimulationResult}`` (or one result).
+        ax: the Axes to draw on (default: a new figure).
+    """
+    runs = _simulation_results(results)
+    ax = _axes(ax)
+    names = list(runs)
+    caller = np.array([runs[n].caller_bill.total for n in names])
+    callee = np.array([runs[n].callee_bill.total for n in names])
+    positions = np.arange(len(names))
+    ax.bar(positions, caller, color="#4c72b0", label="caller (billed while it waits)")
+    ax.bar(positions, callee, bottom=caller, color="#dd8452", label="callee (executions)")
+    currency = runs[names[0]].caller_bill.currency
+    for x, total in zip(positions, caller + callee, strict=True):
+        ax.annotate(_money(currency)(total), (x, total), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(positions, names, rotation=15, ha="right", fontsize=8)
+    ax.set_ylabel(f"cost of the simulated traffic ({currency})")
+    ax.yaxis.set_major_formatter(_money(currency))
+    ax.set_xlabel("policy")
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title("Cost per policy, same traffic and outage")
+    return ax
+
+
+def save_simulation_charts(results: Any, out_dir: str | Path, *, dpi: int = 110) -> list[Path]:
+    """Write ``simulation_timeline.png`` and ``simulation_costs.png``; return their paths.
+
+    Args:
+        results: ``{name: SimulationResult}`` from ``compare_policies(..., results=...)``.
+        out_dir: the folder (created if missing).
+        dpi: resolution.
+    """
+    runs = _simulation_results(results)
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    charts: tuple[tuple[str, tuple[float, float], Callable[[Axes], Axes]], ...] = (
+        ("simulation_timeline.png", (11.0, 5.0), lambda ax: simulation_timeline(runs, ax=ax)),
+        ("simulation_costs.png", (7.5, 4.2), lambda ax: simulation_costs(runs, ax=ax)),
+    )
+    for name, size, draw in charts:
+        figure = Figure(figsize=size, layout="constrained")
+        draw(figure.add_subplot())
+        path = folder / name
+        figure.savefig(path, dpi=dpi)
+        paths.append(path)
     return paths

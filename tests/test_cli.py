@@ -178,9 +178,9 @@ def test_bill_progress_bar_on_large_input(tmp_path: Path, monkeypatch: pytest.Mo
 def test_subcommands_register_through_one_function_each() -> None:
     """Every subcommand comes from a registering function; the parser knows them all."""
     names = [fn.__name__ for fn in SUBCOMMANDS]
-    assert names == ["_add_prices", "_add_estimate", "_add_bill", "_add_compare"]
+    assert names == ["_add_prices", "_add_estimate", "_add_bill", "_add_compare", "_add_simulate"]
     parser = build_parser()
-    for command in ("prices", "estimate", "bill", "compare"):
+    for command in ("prices", "estimate", "bill", "compare", "simulate"):
         assert callable(parser.parse_args([command, *_required(command)]).run)
 
 
@@ -190,6 +190,7 @@ def _required(command: str) -> list[str]:
         "estimate": ["aws-lambda"],
         "bill": ["x.log", "--provider", "aws-lambda"],
         "compare": ["examples/video_pipeline.toml"],
+        "simulate": ["examples/outage.toml"],
     }[command]
 
 

@@ -32,10 +32,11 @@ def test_notebook_runs_without_error(path: Path, monkeypatch: pytest.MonkeyPatch
     assert not [o for o in outputs if o.get("output_type") == "error"]
 
 
-def test_there_are_three_notebooks() -> None:
-    """The three notebooks of the guide are present."""
+def test_there_are_four_notebooks() -> None:
+    """The four notebooks of the guide are present."""
     assert [p.stem for p in NOTEBOOKS] == [
         "01_estimate_a_bill",
         "02_sync_async_split_workflow",
         "03_bill_from_logs",
+        "04_what_resilience_saves",
     ]

@@ -1,0 +1,290 @@
+"""Virtual time: an asyncio event loop whose clock only moves when nothing is ready.
+
+:class:`VirtualTimeLoop` is a complete asyncio event loop (tasks, futures,
+``asyncio.sleep``, ``asyncio.timeout``, ``call_later``, ``call_soon_threadsafe``) whose
+``time()`` returns *virtual* seconds. When no callback is ready, the loop does not wait:
+it jumps straight to the next scheduled timer. An hour of traffic with thousands of
+concurrent calls runs in the time the Python code takes, nothing sleeps for real, and
+the same program always produces the same interleaving.
+
+It has no sockets, pipes or subprocesses (the simulated world needs none): the loop
+never polls the operating system. Worker threads (``run_in_executor``) still work, but
+they run in real time, outside the virtual clock: a loop with nothing else to do waits
+for them; a loop with a timer pending jumps to it without waiting for them.
+
+:class:`VirtualClock` is the ``clock=`` to give resilience objects inside the loop:
+``monotonic()`` is the loop's virtual time, ``asleep()`` is ``asyncio.sleep`` and
+``sleep()`` refuses, because a blocking sleep would freeze the simulated world.
+
+Example:
+    >>> import asyncio
+    >>> async def main() -> float:
+    ...     loop = asyncio.get_running_loop()
+    ...     async with asyncio.timeout(5):
+    ...         await asyncio.sleep(3600)  # an hour, in no time
+    ...     return loop.time()
+    >>> run(main())
+    Traceback (most recent call last):
+    ...
+    TimeoutError
+    >>> async def main() -> float:
+    ...     await asyncio.sleep(3600)
+    ...     return asyncio.get_running_loop().time()
+    >>> run(main())
+    3600.0
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import heapq
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from .errors import InvalidUsage
+
+__all__ = ["VirtualClock", "VirtualTimeLoop", "run"]
+
+T = TypeVar("T")
+
+# The base loop's thresholds for compacting its timer heap (asyncio.base_events).
+_MIN_SCHEDULED_TIMER_HANDLES = 100
+_MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
+
+
+class _VirtualSelector:
+    """Stands where ``BaseEventLoop`` expects a selector; its ``select`` moves time.
+
+    ``BaseEventLoop._run_once`` asks the selector to wait ``timeout`` seconds: 0 when
+    callbacks are ready, the delay to the next timer when one is scheduled, ``None``
+    when there is nothing at all. Here waiting ``timeout`` seconds means adding them to
+    the virtual clock; only ``None`` waits for real, for a worker thread to call back.
+    """
+
+    __slots__ = ("_loop", "_wakeup")
+
+    def __init__(self, loop: VirtualTimeLoop) -> None:
+        self._loop = loop
+        self._wakeup = threading.Event()
+
+    def select(self, timeout: float | None) -> list[Any]:
+        if timeout is None:
+            # Nothing ready, no timer: only another thread can make progress.
+            self._wakeup.wait()
+            self._wakeup.clear()
+        elif timeout > 0:
+            loop = self._loop
+            scheduled = loop._scheduled
+            # Land exactly on the next timer (now + (when - now) may round below it);
+            # the timeout is capped (a day), so a farther timer is reached in steps.
+            if scheduled and timeout >= scheduled[0].when() - loop._now_s:
+                loop._now_s = scheduled[0].when()
+            else:
+                loop._now_s += timeout
+        return []
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def close(self) -> None:
+        self._wakeup.set()
+
+
+class VirtualTimeLoop(asyncio.BaseEventLoop):
+    """An asyncio event loop on a virtual clock that jumps to the next timer.
+
+    Args:
+        start_s: the virtual time the loop starts at, seconds.
+
+    Use it with :func:`run`, with ``asyncio.Runner(loop_factory=VirtualTimeLoop)``, or
+    directly (``loop.run_until_complete(...)``). ``loop.clock`` is a
+    :class:`VirtualClock` reading this loop's time.
+
+    Example:
+        >>> loop = VirtualTimeLoop()
+        >>> _ = loop.call_later(90.0, lambda: None)
+        >>> loop.run_until_complete(asyncio.sleep(120.0))
+        >>> loop.time()
+        120.0
+        >>> loop.close()
+    """
+
+    # BaseEventLoop's private state, used by _run_once (not in typeshed)
+    _scheduled: list[asyncio.TimerHandle]
+    _ready: collections.deque[asyncio.Handle]
+    _stopping: bool
+    _timer_cancelled_count: int
+    _clock_resolution: float
+    _debug: bool
+
+    def __init__(self, *, start_s: float = 0.0) -> None:
+        super().__init__()
+        self._now_s = float(start_s)
+        self._selector: _VirtualSelector | None = _VirtualSelector(self)
+        self.clock = VirtualClock(self)
+        """A :class:`VirtualClock` on this loop."""
+
+    def time(self) -> float:
+        """The virtual time, seconds."""
+        return self._now_s
+
+    def _run_once(self) -> None:
+        """One iteration, as ``BaseEventLoop._run_once`` without polling: lean and exact.
+
+        Same steps and the same private state as the base class (drop cancelled
+        timers, move due timers to the ready queue, run what was ready), but when
+        nothing is ready the clock is set straight to the next timer, and there is
+        no selector call per iteration. In debug mode the base implementation runs
+        (with its slow-callback reports), on the virtual selector.
+        """
+        if self._debug:
+            super()._run_once()  # type: ignore[misc]
+            return
+        scheduled: list[Any] = self._scheduled
+        count = len(scheduled)
+        if (
+            count > _MIN_SCHEDULED_TIMER_HANDLES
+            and self._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION
+        ):
+            kept = []
+            for handle in scheduled:
+                if handle._cancelled:
+                    handle._scheduled = False
+                else:
+                    kept.append(handle)
+            heapq.heapify(kept)
+            self._scheduled = scheduled = kept
+            self._timer_cancelled_count = 0
+        else:
+            while scheduled and scheduled[0]._cancelled:
+                self._timer_cancelled_count -= 1
+                handle = heapq.heappop(scheduled)
+                handle._scheduled = False
+        ready: collections.deque[Any] = self._ready
+        if not ready and not self._stopping:
+            if scheduled:
+                when = scheduled[0]._when
+                if when > self._now_s:
+                    self._now_s = when
+            elif self._selector is not None:
+                self._selector.select(None)  # only a worker thread can wake us
+        end = self._now_s + self._clock_resolution
+        while scheduled and scheduled[0]._when < end:
+            handle = heapq.heappop(scheduled)
+            handle._scheduled = False
+            ready.append(handle)
+        for _ in range(len(ready)):
+            handle = ready.popleft()
+            if not handle._cancelled:
+                handle._run()
+
+    def _process_events(self, event_list: list[Any]) -> None:
+        """No file descriptors, so no I/O events to process."""
+
+    def _write_to_self(self) -> None:
+        """Wake a loop waiting for a worker thread (``call_soon_threadsafe``)."""
+        selector = self._selector
+        if selector is not None:
+            selector.wake()
+
+    def close(self) -> None:
+        if self.is_running():
+            raise RuntimeError("Cannot close a running event loop")
+        if self.is_closed():
+            return
+        super().close()
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<VirtualTimeLoop time={self._now_s!r} running={self.is_running()} "
+            f"closed={self.is_closed()}>"
+        )
+
+
+class VirtualClock:
+    """A resilience ``clock=`` driven by a :class:`VirtualTimeLoop`.
+
+    ``monotonic()`` returns the loop's virtual time in seconds, ``asleep(s)`` is
+    ``asyncio.sleep(s)`` (so it advances virtual time), and ``sleep(s)`` raises
+    :class:`costmodel.InvalidUsage`: a blocking sleep would freeze every simulated call,
+    so only ``async def`` functions can be simulated.
+
+    Args:
+        loop: the loop to read; ``None`` reads the running loop, which must be a
+            :class:`VirtualTimeLoop`.
+    """
+
+    __slots__ = ("_loop",)
+
+    def __init__(self, loop: VirtualTimeLoop | None = None) -> None:
+        self._loop = loop
+
+    @property
+    def loop(self) -> VirtualTimeLoop:
+        """The loop whose time this clock reads."""
+        if self._loop is not None:
+            return self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            raise InvalidUsage(
+                "VirtualClock() without a loop reads the running loop, and none is running"
+            ) from None
+        if not isinstance(running, VirtualTimeLoop):
+            raise InvalidUsage(
+                f"VirtualClock() needs a VirtualTimeLoop, the running loop is "
+                f"{type(running).__name__}"
+            )
+        return running
+
+    @property
+    def bound_loop(self) -> VirtualTimeLoop | None:
+        """The loop given at construction (None: the running loop is read)."""
+        return self._loop
+
+    def monotonic(self) -> float:
+        """The virtual time, seconds."""
+        loop = self._loop
+        return loop._now_s if loop is not None else self.loop._now_s
+
+    def sleep(self, seconds: float) -> None:
+        """Refuse: a blocking sleep would block the whole simulated world."""
+        raise InvalidUsage(
+            f"sleep({seconds!r}) on a VirtualClock: a blocking sleep would freeze every "
+            "simulated call; simulate async def functions (they use asleep)"
+        )
+
+    async def asleep(self, seconds: float) -> None:
+        """Suspend the calling task for ``seconds`` of virtual time."""
+        await asyncio.sleep(seconds)
+
+    def __repr__(self) -> str:
+        where = "running loop" if self._loop is None else f"time={self._loop._now_s!r}"
+        return f"VirtualClock({where})"
+
+
+def run(main: Coroutine[Any, Any, T], *, start_s: float = 0.0, debug: bool | None = None) -> T:
+    """Run a coroutine to completion in virtual time, like ``asyncio.run``.
+
+    Args:
+        main: the coroutine.
+        start_s: the virtual time at start, seconds.
+        debug: asyncio debug mode (``None``: the default).
+
+    Returns:
+        What the coroutine returns.
+
+    Example:
+        >>> async def nap() -> float:
+        ...     await asyncio.sleep(86_400)
+        ...     return asyncio.get_running_loop().time()
+        >>> run(nap(), start_s=10.0)
+        86410.0
+    """
+    with asyncio.Runner(debug=debug, loop_factory=lambda: VirtualTimeLoop(start_s=start_s)) as r:
+        return r.run(main)

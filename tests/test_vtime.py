@@ -1,0 +1,228 @@
+"""The virtual-time event loop and its clock."""
+
+from __future__ import annotations
+
+import asyncio
+import doctest
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import costmodel.vtime
+from costmodel import InvalidUsage
+from costmodel.vtime import VirtualClock, VirtualTimeLoop, run
+from resilience.clock import Clock
+
+
+def test_sleep_jumps_virtual_time_without_waiting() -> None:
+    """A day of asyncio.sleep takes a day of virtual time and no real wait."""
+
+    async def main() -> float:
+        await asyncio.sleep(86_400.0)
+        return asyncio.get_running_loop().time()
+
+    started = time.perf_counter()
+    assert run(main()) == 86_400.0
+    assert time.perf_counter() - started < 5.0  # a real wait would take a day
+
+
+def test_start_time() -> None:
+    """The loop starts at the requested virtual time."""
+
+    async def main() -> float:
+        return asyncio.get_running_loop().time()
+
+    assert run(main(), start_s=1234.5) == 1234.5
+
+
+def test_timeout_fires_at_its_deadline() -> None:
+    """asyncio.timeout raises TimeoutError exactly at the virtual deadline."""
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(2.5):
+                await asyncio.sleep(60.0)
+        return loop.time()
+
+    assert run(main()) == 2.5
+
+
+def test_timeout_not_reached_leaves_body_result() -> None:
+    """A body shorter than its timeout completes, and the timer is cancelled."""
+
+    async def main() -> tuple[float, int]:
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(10.0):
+            await asyncio.sleep(1.0)
+        await asyncio.sleep(20.0)  # the cancelled timeout must not fire here
+        return loop.time(), len([h for h in loop._scheduled if not h.cancelled()])
+
+    assert run(main()) == (21.0, 0)
+
+
+def test_wait_for_times_out_in_virtual_time() -> None:
+    """asyncio.wait_for uses the virtual clock too."""
+
+    async def main() -> float:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.sleep(100.0), timeout=3.0)
+        return asyncio.get_running_loop().time()
+
+    assert run(main()) == 3.0
+
+
+def test_call_later_and_call_at_fire_in_order() -> None:
+    """Callbacks scheduled with call_later/call_at fire in time order at their times."""
+    fired: list[tuple[str, float]] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(5.0, lambda: fired.append(("later5", loop.time())))
+        loop.call_at(2.0, lambda: fired.append(("at2", loop.time())))
+        loop.call_later(0.5, lambda: fired.append(("later0.5", loop.time())))
+        handle = loop.call_later(3.0, lambda: fired.append(("cancelled", loop.time())))
+        handle.cancel()
+        await asyncio.sleep(10.0)
+
+    run(main())
+    assert fired == [("later0.5", 0.5), ("at2", 2.0), ("later5", 5.0)]
+
+
+def test_concurrent_tasks_overlap() -> None:
+    """A thousand concurrent one-second tasks take one virtual second, not a thousand."""
+
+    async def one() -> float:
+        await asyncio.sleep(1.0)
+        return asyncio.get_running_loop().time()
+
+    async def main() -> tuple[list[float], float]:
+        ends = await asyncio.gather(*(one() for _ in range(1000)))
+        return ends, asyncio.get_running_loop().time()
+
+    ends, now = run(main())
+    assert set(ends) == {1.0}
+    assert now == 1.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**12).map(lambda us: us / 1e6), max_size=30))
+def test_every_task_wakes_exactly_at_its_delay(delays: list[float]) -> None:
+    """Property: a task sleeping d seconds (microsecond steps) wakes at exactly d."""
+
+    async def one(delay: float) -> float:
+        await asyncio.sleep(delay)
+        return asyncio.get_running_loop().time()
+
+    async def main() -> list[float]:
+        return list(await asyncio.gather(*(one(d) for d in delays)))
+
+    assert run(main()) == delays
+
+
+def test_same_program_same_interleaving() -> None:
+    """Two runs of the same program produce the same event order."""
+
+    async def worker(name: int, trace: list[tuple[int, float]]) -> None:
+        loop = asyncio.get_running_loop()
+        for step in range(5):
+            await asyncio.sleep(((name * 7 + step * 3) % 5) * 0.1)
+            trace.append((name, loop.time()))
+
+    async def main() -> list[tuple[int, float]]:
+        trace: list[tuple[int, float]] = []
+        await asyncio.gather(*(worker(n, trace) for n in range(20)))
+        return trace
+
+    assert run(main()) == run(main())
+    # debug mode runs the base class's iteration: same order, same times
+    assert run(main(), debug=True) == run(main())
+
+
+def test_worker_threads_call_back_into_the_loop() -> None:
+    """run_in_executor and call_soon_threadsafe wake a loop that has nothing else to do."""
+
+    async def main() -> tuple[int, str]:
+        loop = asyncio.get_running_loop()
+        total = await loop.run_in_executor(None, sum, range(100))
+        future: asyncio.Future[str] = loop.create_future()
+        threading.Thread(
+            target=lambda: loop.call_soon_threadsafe(future.set_result, "from thread")
+        ).start()
+        return total, await future
+
+    assert run(main()) == (4950, "from thread")
+
+
+def test_runner_with_loop_factory() -> None:
+    """asyncio.Runner accepts VirtualTimeLoop as its loop factory."""
+
+    async def main() -> float:
+        await asyncio.sleep(7.0)
+        return asyncio.get_running_loop().time()
+
+    with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
+        assert runner.run(main()) == 7.0
+        assert runner.run(main()) == 14.0  # same loop, time carries on
+
+
+def test_close_is_idempotent_and_refused_while_running() -> None:
+    """A loop closes once; closing it from inside raises."""
+    loop = VirtualTimeLoop()
+
+    async def close_inside() -> None:
+        loop.close()
+
+    with pytest.raises(RuntimeError, match="running"):
+        loop.run_until_complete(close_inside())
+    loop.close()
+    loop.close()
+    assert loop.is_closed()
+
+
+def test_virtual_clock_reads_the_loop() -> None:
+    """VirtualClock.monotonic follows the loop; asleep advances it; it is a Clock."""
+
+    async def main() -> tuple[float, float, float]:
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, VirtualTimeLoop)
+        bound, ambient = loop.clock, VirtualClock()
+        before = bound.monotonic()
+        await bound.asleep(4.0)
+        await ambient.asleep(1.0)
+        return before, bound.monotonic(), ambient.monotonic()
+
+    assert run(main(), start_s=100.0) == (100.0, 105.0, 105.0)
+    assert isinstance(VirtualClock(), Clock)
+
+
+def test_virtual_clock_refuses_blocking_sleep() -> None:
+    """A blocking sleep on the virtual clock raises InvalidUsage naming the problem."""
+    loop = VirtualTimeLoop()
+    try:
+        with pytest.raises(InvalidUsage, match="blocking sleep"):
+            loop.clock.sleep(1.0)
+    finally:
+        loop.close()
+
+
+def test_unbound_virtual_clock_needs_a_virtual_loop() -> None:
+    """An unbound VirtualClock outside a VirtualTimeLoop says what is missing."""
+    with pytest.raises(InvalidUsage, match="none is running"):
+        VirtualClock().monotonic()
+
+    async def main() -> None:
+        VirtualClock().monotonic()
+
+    with pytest.raises(InvalidUsage, match="needs a VirtualTimeLoop"):
+        asyncio.run(main())
+
+
+def test_doctests() -> None:
+    """The examples in the module's docstrings run."""
+    result = doctest.testmod(costmodel.vtime)
+    assert result.attempted > 0
+    assert result.failed == 0
