@@ -645,9 +645,9 @@ _PART_FIELDS: dict[str, tuple[str, ...]] = {
         "exclude",
     ),
     "bulkhead": ("max_concurrent", "max_wait_s"),
-    "timeout": ("seconds",),
+    "timeout": ("timeout_s",),
 }
-_SHORTHAND = {"retry": "attempts", "bulkhead": "max_concurrent", "timeout": "seconds"}
+_SHORTHAND = {"retry": "attempts", "bulkhead": "max_concurrent", "timeout": "timeout_s"}
 
 
 def _exception_names() -> dict[str, type[BaseException]]:
@@ -720,7 +720,7 @@ def load_simulation(path: str | Path) -> SimulationFile:
     ``retry = {attempts = 3, backoff_s = 0.2, ...}`` (or ``retry = 3``),
     ``breaker = {fail_max = 5, reset_timeout_s = 30, ...}``,
     ``bulkhead = {max_concurrent = 50, max_wait_s = 0}`` (or ``bulkhead = 50``),
-    ``timeout = {seconds = 2}`` (or ``timeout = 2``). An empty table is a Policy with
+    ``timeout = {timeout_s = 2}`` (or ``timeout = 2``). An empty table is a Policy with
     no parts: no protection. Exception types are given by name (``"DownstreamError"``,
     ``"TimeoutError"``, ``"CircuitOpenError"``, ...). Every policy is built once while
     loading, so a bad option fails here.

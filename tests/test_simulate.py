@@ -456,7 +456,7 @@ def test_the_example_file_loads_and_runs_briefly(tmp_path: Path) -> None:
         ),
         ('retry = { on = ["Gremlin"] }', "policies.p.retry.on", "unknown exception"),
         ("wings = 2", "policies.p.wings", "unknown field"),
-        ("timeout = -2", "policies.p.timeout.seconds", ""),
+        ("timeout = -2", "policies.p.timeout.timeout_s", ""),
     ],
 )
 def test_bad_policies_in_a_file_name_the_field(
