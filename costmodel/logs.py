@@ -61,7 +61,10 @@ counts them all. Files may be gzip-compressed (``.gz``), as CloudWatch exports a
 
 Parsing is vectorized: one compiled regular expression runs over a whole chunk of
 text (``re.findall``, a C loop) and pandas converts whole columns; there is no
-per-line Python loop for the text formats.
+per-line Python loop for the text formats. AWS ``REPORT`` lines in the usual layout
+are read faster still, from the chunk's bytes with numpy (8 bytes at a time); the
+regular expression defines the format and reads every other line that has the marker,
+and both read the same values from any line.
 """
 
 from __future__ import annotations

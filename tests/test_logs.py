@@ -545,7 +545,7 @@ EDITS = st.none() | st.tuples(
 
 TRICKY_DURATIONS = ["1..2", "1.2.3", "12345678.5", "123456789012345", "1234567890123456"]
 TRICKY_DURATIONS += ["00.10", "1.", ".5", "9" * 15, "1234567.1234567", "0.000000000000001"]
-TRICKY_DURATIONS += ["\u0663.5"]  # an Arabic-Indic digit: \\d matches it
+TRICKY_DURATIONS += ["\u0663.5"]  # an Arabic-Indic digit, which \d matches
 TRICKY = [
     REPORT.format(rid=f"r{i}", d=0, b=1, m=128).replace("Duration: 0.00 ms", f"Duration: {d} ms")
     for i, d in enumerate(TRICKY_DURATIONS)
