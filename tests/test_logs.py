@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import costmodel
@@ -501,3 +501,82 @@ def test_doctests_pass() -> None:
 
     result = doctest.testmod(costmodel.logs, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+TAILS = [
+    *("", "\t", " \t", " ", "\t ", "\tStatus: timeout"),
+    *("\tInit Duration: {n} ms", " \tInit Duration: {n} ms \t", "\tInit Duration: {n} ms\t"),
+    *("\tInit Duration: {n} ms", "\tRestore Duration: {n} ms\tBilled Restore Duration: 2 ms\t"),
+]
+DECIMALS = st.from_regex(r"\A[0-9]{1,10}(\.[0-9]{1,8})?\Z")
+INTEGERS = st.from_regex(r"\A[0-9]{1,17}\Z")
+REPORT_LINES = st.builds(
+    "{}REPORT RequestId: {}{sep}Duration: {} ms{sep}Billed Duration: {} ms{sep}"
+    "Memory Size: {} MB{sep}Max Memory Used: {} MB{}".format,
+    st.sampled_from(["", "2024-05-01T10:00:00.117Z ", "2024-05-01T10:05:00.513+00:00 s ", "x\t"]),
+    st.one_of(
+        st.sampled_from(["3604209a-e9a3-11e6-939a-754dd98c7be3", "a" * 47, "b" * 48]),
+        st.from_regex(r"\A[!-~]{1,12}\Z"),
+    ),
+    DECIMALS,
+    INTEGERS,
+    INTEGERS,
+    INTEGERS,
+    st.tuples(st.sampled_from(TAILS), DECIMALS).map(lambda tail: tail[0].format(n=tail[1])),
+    sep=st.sampled_from(["\t", " \t"]),
+)
+
+
+def _mutated(line: str, edit: tuple[int, int, str] | None) -> str:
+    """``line`` with ``width`` characters at ``at`` replaced by ``text`` (or unchanged)."""
+    if edit is None:
+        return line
+    at, width, text = edit
+    at %= len(line) + 1
+    return line[:at] + text + line[at + width :]
+
+
+EDITS = st.none() | st.tuples(
+    st.integers(0, 200),
+    st.integers(0, 2),
+    st.sampled_from(["", " ", "\t", ".", "x", "é", "1", "\u0663", "\x7f", "REPORT RequestId: "]),
+)
+
+
+TRICKY_DURATIONS = ["1..2", "1.2.3", "12345678.5", "123456789012345", "1234567890123456"]
+TRICKY_DURATIONS += ["00.10", "1.", ".5", "9" * 15, "1234567.1234567", "0.000000000000001"]
+TRICKY_DURATIONS += ["\u0663.5"]  # an Arabic-Indic digit, which \d matches
+TRICKY = [
+    REPORT.format(rid=f"r{i}", d=0, b=1, m=128).replace("Duration: 0.00 ms", f"Duration: {d} ms")
+    for i, d in enumerate(TRICKY_DURATIONS)
+]
+
+
+@example(lines=TRICKY)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.builds(_mutated, REPORT_LINES, EDITS),
+            LINE_KINDS.map(lambda kind: kind.format(rid="r")),
+        ),
+        max_size=12,
+    )
+)
+def test_fast_reader_agrees_with_the_regex(lines: list[str]) -> None:
+    """The vectorized byte reader gives exactly the regex's rows, values and malformed lines."""
+    import costmodel.logs as logs
+
+    fast = read_logs(lines, "aws")
+    real = logs._fast_reports
+
+    def regex_only(chunk: object, at: object, candidates: np.ndarray) -> object:
+        return real(chunk, at, np.zeros_like(candidates))  # type: ignore[arg-type]
+
+    try:
+        logs._fast_reports = regex_only  # type: ignore[assignment]
+        regex = read_logs(lines, "aws")
+    finally:
+        logs._fast_reports = real
+    pd.testing.assert_frame_equal(fast, regex)
+    assert fast.attrs == regex.attrs
