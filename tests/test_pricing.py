@@ -115,6 +115,18 @@ def test_unknown_provider_lists_known_keys_and_closest() -> None:
         costmodel.estimate("gcp-functions-gen3", invocations=1, duration_ms=1, memory_mb=128)
 
 
+def test_unknown_provider_message_reads_with_or_without_a_close_match() -> None:
+    """The known keys follow a '; known:' separator whether or not a close match exists."""
+    with pytest.raises(UnknownProvider) as far:
+        price_sheet("nope")
+    assert far.value.closest is None
+    assert str(far.value).startswith("unknown provider 'nope'; known: alibaba-fc3, ")
+    with pytest.raises(UnknownProvider) as near:
+        price_sheet("aws-lamda")
+    assert "did you mean 'aws-lambda'?; known: " not in str(near.value)
+    assert str(near.value).startswith("unknown provider 'aws-lamda'; did you mean 'aws-lambda'? ")
+
+
 def test_sheets_are_frozen_and_hashable() -> None:
     """A PriceSheet cannot be changed in place and can key a dict."""
     sheet = price_sheet("aws-lambda")
