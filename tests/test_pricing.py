@@ -103,6 +103,16 @@ def test_every_number_has_unit_source_and_date(key: str) -> None:
     assert not undated or sheet.date_read != "2026-11-28", "figures not read today need a note"
 
 
+@pytest.mark.parametrize("key", KEYS)
+def test_figures_not_re_read_carry_their_own_older_date(key: str) -> None:
+    """A meter whose note says a figure was not re-read is not dated with the session's read."""
+    sheet = price_sheet(key)
+    for meter in sheet.meters:
+        stale = "not re-read" in meter.note.lower() or "last verified" in meter.note.lower()
+        if stale:
+            assert meter.date_read < "2026-11-28", (meter.name, meter.date_read, meter.note)
+
+
 def test_unknown_provider_lists_known_keys_and_closest() -> None:
     """An unknown key raises UnknownProvider (a KeyError) naming the closest key."""
     with pytest.raises(UnknownProvider) as info:
