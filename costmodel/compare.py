@@ -96,7 +96,7 @@ def price_usage(
         usage: from :func:`costmodel.compose.simulate_usage` (``usage.samples`` requests).
         provider: function platform key (``"aws-lambda"``, ``"alibaba-fc3"`` ...).
         invocations: requests per month into the architecture.
-        free_tier: apply the free tiers (once per sheet).
+        free_tier: apply the free tiers (once per bill; a vendor's shared pools once).
         init_billed: bill cold-start init time (default: :data:`INIT_BILLED`).
         services: catalog keys for the other services (see :data:`DEFAULT_SERVICES`).
 
@@ -193,10 +193,10 @@ def _price_parts(
         )
     if not egress_done:
         bills.append(estimate(keys["egress"], egress_gb=egress_gb, free_tier=free_tier))
-    by_sheet: dict[str, list[Bill]] = {}
-    for bill in bills:  # pool per sheet: tiers and free tiers are per sheet
-        by_sheet.setdefault(bill.provider, []).append(bill)
-    return [sum(group[1:], group[0]) for group in by_sheet.values()], billed_gb_s
+    _currency(bills)
+    # One bill: tiers apply per sheet to its pooled usage, and free pools are shared by
+    # the sheets of one vendor (AWS's free egress, SQS standard and FIFO requests).
+    return [sum(bills[1:], bills[0])], billed_gb_s
 
 
 def _suffix(currency: str) -> str:
@@ -268,7 +268,7 @@ def compare(
         invocations: requests per month into each architecture.
         samples: Monte Carlo requests simulated per architecture.
         seed: random seed (each architecture starts from it: common random numbers).
-        free_tier: apply the free tiers once per sheet.
+        free_tier: apply the free tiers once per bill (a vendor's shared pools once).
         init_billed: bill cold-start init (default: per provider, :data:`INIT_BILLED`).
         services: sheets for gateways, queues, storage, workflows, egress.
 

@@ -338,6 +338,23 @@ def test_price_usage_pools_bills_so_tiers_apply_once() -> None:
     assert isinstance(bill.lines, pd.DataFrame)
 
 
+def test_compare_shares_one_vendor_free_pool_across_sheets() -> None:
+    """Standard and FIFO queues in one architecture share SQS's 1M free requests."""
+    a = Function("a", memory_mb=128, duration=fixed(10))
+    b = Function("b", memory_mb=128, duration=fixed(10))
+    c = Function("c", memory_mb=128, duration=fixed(10))
+    both = async_chain(async_chain(a, b, via="queue"), c, via="queue", queue="fifo")
+    table = compare({"q": both}, invocations=250_000, samples=100, free_tier=True)
+    usage = simulate_usage(both, samples=100)
+    queued = {kind: n / usage.samples * 250_000 for (comp, kind, _), n in usage.meters.items()
+              if comp == "queue"}  # fmt: skip
+    assert set(queued) == {"standard", "fifo"} and sum(queued.values()) > 1_000_000
+    standard_price = estimate("aws-sqs-standard", invocations=1e6).total / 1e6
+    free_left = 1_000_000 - queued["fifo"]  # the dearer FIFO takes the pool first
+    expected = (queued["standard"] - free_left) * standard_price
+    assert table.loc["q", "queue_usd"] == pytest.approx(expected)
+
+
 def test_cli_compare_prints_the_table_and_writes_the_charts(tmp_path: Path) -> None:
     """`costmodel compare FILE --provider aws-lambda` prints one column per architecture
     and the paths of three PNG charts; a bad file exits 2 with field and reason."""
