@@ -16,7 +16,8 @@ the model you give, see :class:`costmodel.distributions.CpuBound`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -34,7 +35,7 @@ from .compose import (
 )
 from .distributions import CpuBound
 from .errors import InvalidUsage
-from .pricing import price_sheet
+from .pricing import price_sheet, providers
 
 __all__ = [
     "COMPONENT_ORDER",
@@ -63,6 +64,21 @@ DEFAULT_SERVICES: dict[str, str] = {
 }
 
 _QUANTILES = ((50, "latency_p50_ms"), (95, "latency_p95_ms"), (99, "latency_p99_ms"))
+
+#: Billing models of function platforms (the ``provider`` of :func:`compare`).
+_FUNCTION_MODELS = ("faas", "gcp-gen1", "cloud-run", "alibaba-fc3")
+
+
+def _check_provider(provider: str) -> None:
+    """``provider`` must be a function platform of the catalog (UnknownProvider if unknown)."""
+    if price_sheet(provider).model not in _FUNCTION_MODELS:
+        catalog = providers()
+        platforms = catalog.loc[catalog["model"].isin(_FUNCTION_MODELS), "key"]
+        raise InvalidUsage(
+            f"provider={provider!r}: not a function platform; the functions run on one of "
+            f"{', '.join(platforms)} (queues, gateways, storage, workflows and egress are "
+            "priced with services=)"
+        )
 
 
 def _accepts(provider: str, option: str) -> bool:
@@ -150,14 +166,17 @@ def _price_parts(
             options["egress_gb"] = egress_gb
             egress_done = True
         durations = np.maximum(fn_usage.durations_ms(init_billed=init), 1e-9)
-        bill = estimate(
-            provider,
-            invocations=fn_usage.invocations * scale,
-            duration_ms=durations,
-            memory_mb=function.memory_mb,
-            free_tier=free_tier,
-            **options,
-        )
+        try:
+            bill = estimate(
+                provider,
+                invocations=fn_usage.invocations * scale,
+                duration_ms=durations,
+                memory_mb=function.memory_mb,
+                free_tier=free_tier,
+                **options,
+            )
+        except InvalidUsage as exc:
+            raise InvalidUsage(f"function {name!r} on {provider}: {exc}") from exc
         billed_ms = bill.usage.get("billed_duration_ms", float(durations.sum()) * scale)
         billed_gb_s += function.memory_mb / 1024.0 * billed_ms / 1000.0
         bills.append(bill)
@@ -242,6 +261,15 @@ def _row(
     return row
 
 
+@contextmanager
+def _naming(architecture: str) -> Iterator[None]:
+    """Prefix an InvalidUsage raised while pricing with the architecture's name."""
+    try:
+        yield
+    except InvalidUsage as exc:
+        raise InvalidUsage(f"architecture {architecture!r}: {exc}") from exc
+
+
 def _check_architectures(architectures: Mapping[str, Architecture]) -> None:
     if not isinstance(architectures, Mapping) or not architectures:
         raise InvalidUsage(
@@ -289,18 +317,21 @@ def compare(
     {'sync': 13.98, 'async': 8.98}
     """
     _check_architectures(architectures)
+    _check_provider(provider)
+    _services(services)
     rows = []
     currency = None
     for name, architecture in architectures.items():
         usage = simulate_usage(architecture, samples=samples, seed=seed)
-        parts, gb_s = _price_parts(
-            usage,
-            provider=provider,
-            invocations=invocations,
-            free_tier=free_tier,
-            init_billed=init_billed,
-            services=services,
-        )
+        with _naming(name):
+            parts, gb_s = _price_parts(
+                usage,
+                provider=provider,
+                invocations=invocations,
+                free_tier=free_tier,
+                init_billed=init_billed,
+                services=services,
+            )
         currency = _currency(parts)
         rows.append(pd.Series(_row(usage, parts, gb_s, invocations), name=name))
     frame = pd.DataFrame(rows)
@@ -447,6 +478,8 @@ def sweep(
     True
     """
     _check_architectures(architectures)
+    _check_provider(provider)
+    _services(services)
     _ = _choice_over(over)
     grid = _values(over, values)
     if scaling is not None and not isinstance(scaling, CpuBound):
@@ -474,14 +507,15 @@ def sweep(
             else:
                 changed = map_functions(architecture, _changer(over, value, function, scaling))
                 usage = simulate_usage(changed, samples=samples, seed=seed)
-            parts, gb_s = _price_parts(
-                usage,
-                provider=provider,
-                invocations=volume,
-                free_tier=free_tier,
-                init_billed=init_billed,
-                services=services,
-            )
+            with _naming(name):
+                parts, gb_s = _price_parts(
+                    usage,
+                    provider=provider,
+                    invocations=volume,
+                    free_tier=free_tier,
+                    init_billed=init_billed,
+                    services=services,
+                )
             currency = _currency(parts)
             records.append(
                 {

@@ -252,6 +252,32 @@ def test_bad_arguments_fail_with_the_reason() -> None:
         compare({"f": f}, invocations=1, services={"cdn": "aws-s3"})
 
 
+def test_provider_must_be_a_function_platform() -> None:
+    """A queue or a workflow as the provider fails naming the function platforms."""
+    f = Function("f", memory_mb=128)
+    for service in ("aws-sqs-standard", "aws-sfn-express"):
+        with pytest.raises(InvalidUsage) as info:
+            compare({"f": f}, provider=service, invocations=1, samples=10)
+        message = str(info.value)
+        assert f"provider={service!r}: not a function platform" in message
+        assert "aws-lambda" in message and "alibaba-fc3" in message
+        assert "aws-sqs-fifo" not in message
+    with pytest.raises(InvalidUsage, match="not a function platform"):
+        sweep({"f": f}, over="invocations", values=[1, 2], provider="aws-s3", samples=10)
+
+
+def test_a_function_the_provider_cannot_run_is_named_with_its_architecture() -> None:
+    """gen1 has fixed memory sizes: the error names the architecture and the function."""
+    big = Function("transcode", memory_mb=3072, duration=fixed(100))
+    small = Function("notify", memory_mb=128, duration=fixed(10))
+    with pytest.raises(InvalidUsage) as info:
+        compare({"chain": async_chain(small, big)}, provider="gcp-functions-gen1",
+                invocations=1, samples=10)  # fmt: skip
+    message = str(info.value)
+    assert message.startswith("architecture 'chain': function 'transcode' on gcp-functions-gen1")
+    assert "memory_mb=3072" in message and "allows 128, 256" in message
+
+
 def test_sweep_over_volume_finds_the_break_even_point() -> None:
     """With free tiers a sync chain (its compute free up to 400,000 GB-s) is cheapest at
     low volume; a workflow (only 4,000 free transitions, but no caller billed while it
