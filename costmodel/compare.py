@@ -3,9 +3,13 @@
 :func:`compare` simulates each architecture (:func:`costmodel.compose.simulate_usage`), then
 prices its usage with :func:`costmodel.estimate`, one service at a time: every
 function on ``provider`` (each invocation's duration rounded by the provider's rules),
-gateways, queues, storage requests, workflows and egress on the services named in
-``services`` (the AWS sheets of the catalog by default). All bills of one architecture
-are added, so graduated tiers and free tiers apply to the pooled usage, once.
+gateways, queues, storage requests, workflows on the services named in ``services``
+(the AWS sheets of the catalog by default), egress on the platform's own egress meter
+where it has one (aws-lambda, gcp-functions-gen1), else on ``services["egress"]``. The
+sheets used are in ``frame.attrs["services"]``; when one of another vendor stands in for
+the platform's own (the catalog has AWS's only) and ``services`` does not name it, a
+:class:`SubstitutedServiceWarning` says so. All bills of one architecture are added, so
+graduated tiers and free tiers apply to the pooled usage, once.
 
 :func:`sweep` repeats this over monthly volume, memory size or error rate and reports
 where architectures break even and which memory size is cheapest (the question AWS
@@ -16,6 +20,7 @@ the model you give, see :class:`costmodel.distributions.CpuBound`).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -40,6 +45,7 @@ from .pricing import price_sheet, providers
 __all__ = [
     "COMPONENT_ORDER",
     "DEFAULT_SERVICES",
+    "SubstitutedServiceWarning",
     "Sweep",
     "compare",
     "latency_samples",
@@ -51,7 +57,8 @@ __all__ = [
 COMPONENT_ORDER = ("requests", "compute", "gateway", "queue", "storage", "orchestration", "egress")
 
 #: Which catalog sheet prices each non-function service. The catalog's gateways,
-#: queues, storage and workflows are AWS's; pass ``services=`` to use your own sheets.
+#: queues, storage, workflows and data transfer are AWS's; pass ``services=`` to use your
+#: own sheets (with another platform, the defaults are used with a warning).
 DEFAULT_SERVICES: dict[str, str] = {
     "gateway_http": "aws-apigw-http",
     "gateway_rest": "aws-apigw-rest",
@@ -85,6 +92,15 @@ def _accepts(provider: str, option: str) -> bool:
     return option in accepted_options(provider)
 
 
+class SubstitutedServiceWarning(UserWarning):
+    """A service was priced on another vendor's sheet than the function platform's.
+
+    The catalog's gateways, queues, storage, workflows and data transfer are AWS's: with
+    another platform they stand in for that vendor's services unless ``services=`` names
+    the sheets (naming them, even the AWS ones, is the explicit choice: no warning).
+    """
+
+
 def _services(services: Mapping[str, str] | None) -> dict[str, str]:
     merged = dict(DEFAULT_SERVICES)
     for key, value in (services or {}).items():
@@ -95,6 +111,32 @@ def _services(services: Mapping[str, str] | None) -> dict[str, str]:
         price_sheet(value)  # UnknownProvider early
         merged[key] = value
     return merged
+
+
+def _ordered(used: Mapping[str, str]) -> dict[str, str]:
+    """``used`` in a stable order: functions, then :data:`DEFAULT_SERVICES` order."""
+    return {role: used[role] for role in ("functions", *DEFAULT_SERVICES) if role in used}
+
+
+def _warn_substituted(
+    provider: str, used: Mapping[str, str], services: Mapping[str, str] | None, stacklevel: int
+) -> None:
+    vendor = price_sheet(provider).vendor
+    foreign = {
+        role: key
+        for role, key in used.items()
+        if role not in (services or {}) and price_sheet(key).vendor != vendor
+    }
+    if foreign:
+        foreign = _ordered(foreign)
+        names = ", ".join(f"{role}={key}" for role, key in foreign.items())
+        others = sorted({price_sheet(key).vendor for key in foreign.values()})
+        warnings.warn(
+            f"{provider}: {names} priced on {'/'.join(others)} sheets (the catalog has no "
+            f"{vendor} sheet for them); name the sheets in services= to choose them",
+            SubstitutedServiceWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def price_usage(
@@ -116,13 +158,18 @@ def price_usage(
         init_billed: bill cold-start init time (default: :data:`INIT_BILLED`).
         services: catalog keys for the other services (see :data:`DEFAULT_SERVICES`).
 
+    Warns:
+        SubstitutedServiceWarning: a service not named in ``services`` was priced on
+            another vendor's sheet than ``provider``'s (``bill.provider`` lists the sheets).
+
     >>> from costmodel.compose import Function, simulate_usage
     >>> u = simulate_usage(Function("f", memory_mb=1024, duration=100), samples=1000)
     >>> bill, gb_s = price_usage(u, provider="aws-lambda", invocations=1_000_000)
     >>> round(bill.total, 4), gb_s
     (1.8667, 100000.0)
     """
-    parts, billed_gb_s = _price_parts(
+    _check_provider(provider)
+    parts, billed_gb_s, used = _price_parts(
         usage,
         provider=provider,
         invocations=invocations,
@@ -130,6 +177,7 @@ def price_usage(
         init_billed=init_billed,
         services=services,
     )
+    _warn_substituted(provider, used, services, stacklevel=2)
     return sum(parts[1:], parts[0]), billed_gb_s
 
 
@@ -141,7 +189,9 @@ def _price_parts(
     free_tier: bool,
     init_billed: bool | None,
     services: Mapping[str, str] | None,
-) -> tuple[list[Bill], float]:
+) -> tuple[list[Bill], float, dict[str, str]]:
+    """The architecture's bill (pooled, as a one-item list), its billed GB-s and the sheet
+    used for each service (``{"functions": provider, "storage": "aws-s3", ...}``)."""
     count = float(invocations)
     if not (math.isfinite(count) and count >= 0) or isinstance(invocations, bool):
         raise InvalidUsage(f"invocations={invocations!r}: must be a finite number >= 0")
@@ -149,9 +199,12 @@ def _price_parts(
     init = INIT_BILLED.get(provider, False) if init_billed is None else init_billed
     scale = count / usage.samples
     bills: list[Bill] = []
+    used: dict[str, str] = {"functions": provider}
     billed_gb_s = 0.0
     egress_gb = usage.egress_gb * scale
+    # Egress goes on the platform's own meter where it has one, unless services= says.
     egress_done = egress_gb == 0
+    egress_here = "egress" not in (services or {}) and _accepts(provider, "egress_gb")
     for name, fn_usage in usage.functions.items():
         function = fn_usage.function
         options: dict[str, Any] = {}
@@ -162,9 +215,10 @@ def _price_parts(
                 raise InvalidUsage(
                     f"function {name!r}: vcpu is required by {provider} (it bills vCPU-seconds)"
                 )
-        if not egress_done and _accepts(provider, "egress_gb"):
+        if not egress_done and egress_here:
             options["egress_gb"] = egress_gb
             egress_done = True
+            used["egress"] = provider
         durations = np.maximum(fn_usage.durations_ms(init_billed=init), 1e-9)
         try:
             bill = estimate(
@@ -180,30 +234,31 @@ def _price_parts(
         billed_ms = bill.usage.get("billed_duration_ms", float(durations.sum()) * scale)
         billed_gb_s += function.memory_mb / 1024.0 * billed_ms / 1000.0
         bills.append(bill)
+
+    def on(role: str) -> str:
+        used[role] = keys[role]
+        return keys[role]
+
     for (component, kind, payload_kb), total in usage.meters.items():
         requests = total * scale
-        if component == "gateway":
-            service = keys[f"gateway_{kind}"]
-            opts = {"payload_kb": payload_kb} if _accepts(service, "payload_kb") else {}
-            bills.append(estimate(service, invocations=requests, free_tier=free_tier, **opts))
-        elif component == "queue":
-            service = keys[f"queue_{kind}"]
+        if component in ("gateway", "queue"):
+            service = on(f"{component}_{kind}")
             opts = {"payload_kb": payload_kb} if _accepts(service, "payload_kb") else {}
             bills.append(estimate(service, invocations=requests, free_tier=free_tier, **opts))
         elif component == "storage":
-            service = keys["storage"]
+            service = on("storage")
             if kind == "put":
                 bills.append(estimate(service, invocations=requests, free_tier=free_tier))
             else:
                 bills.append(estimate(service, get_requests=requests, free_tier=free_tier))
         elif kind == "standard_transitions":
             bills.append(
-                estimate(keys["workflow_standard"], invocations=requests, free_tier=free_tier)
+                estimate(on("workflow_standard"), invocations=requests, free_tier=free_tier)
             )
     for (_, memory_mb), durations in usage.express_ms.items():
         bills.append(
             estimate(
-                keys["workflow_express"],
+                on("workflow_express"),
                 invocations=durations.size * scale,
                 duration_ms=np.maximum(durations, 1e-9),
                 memory_mb=memory_mb,
@@ -211,11 +266,11 @@ def _price_parts(
             )
         )
     if not egress_done:
-        bills.append(estimate(keys["egress"], egress_gb=egress_gb, free_tier=free_tier))
+        bills.append(estimate(on("egress"), egress_gb=egress_gb, free_tier=free_tier))
     _currency(bills)
     # One bill: tiers apply per sheet to its pooled usage, and free pools are shared by
     # the sheets of one vendor (AWS's free egress, SQS standard and FIFO requests).
-    return [sum(bills[1:], bills[0])], billed_gb_s
+    return [sum(bills[1:], bills[0])], billed_gb_s, used
 
 
 def _suffix(currency: str) -> str:
@@ -298,7 +353,8 @@ def compare(
         seed: random seed (each architecture starts from it: common random numbers).
         free_tier: apply the free tiers once per bill (a vendor's shared pools once).
         init_billed: bill cold-start init (default: per provider, :data:`INIT_BILLED`).
-        services: sheets for gateways, queues, storage, workflows, egress.
+        services: sheets for gateways, queues, storage, workflows, egress (roles of
+            :data:`DEFAULT_SERVICES`). Egress defaults to the platform's own meter.
 
     Returns:
         One row per architecture (index ``architecture``): cost per component
@@ -306,7 +362,13 @@ def compare(
         ``billed_gb_s`` (after rounding), end-to-end ``latency_p50_ms`` /
         ``latency_p95_ms`` / ``latency_p99_ms``, ``function_invocations`` per month and
         ``failed_share`` (requests whose work did not all succeed). The currency is in
-        ``frame.attrs["currency"]`` and in the column names.
+        ``frame.attrs["currency"]`` and in the column names; the sheet that priced each
+        service used in ``frame.attrs["services"]`` (``{"functions": provider,
+        "storage": "aws-s3", ...}``).
+
+    Warns:
+        SubstitutedServiceWarning: a service not named in ``services`` was priced on
+            another vendor's sheet than ``provider``'s.
 
     >>> a = Function("a", memory_mb=1024, duration=200)
     >>> b = Function("b", memory_mb=1024, duration=300)
@@ -321,10 +383,11 @@ def compare(
     _services(services)
     rows = []
     currency = None
+    used: dict[str, str] = {}
     for name, architecture in architectures.items():
         usage = simulate_usage(architecture, samples=samples, seed=seed)
         with _naming(name):
-            parts, gb_s = _price_parts(
+            parts, gb_s, sheets = _price_parts(
                 usage,
                 provider=provider,
                 invocations=invocations,
@@ -332,12 +395,19 @@ def compare(
                 init_billed=init_billed,
                 services=services,
             )
+        used.update(sheets)
         currency = _currency(parts)
         rows.append(pd.Series(_row(usage, parts, gb_s, invocations), name=name))
+    _warn_substituted(provider, used, services, stacklevel=2)
     frame = pd.DataFrame(rows)
     frame.index.name = "architecture"
     frame.attrs.update(
-        currency=currency, provider=provider, invocations=invocations, samples=samples
+        currency=currency,
+        provider=provider,
+        invocations=invocations,
+        samples=samples,
+        free_tier=free_tier,
+        services=_ordered(used),
     )
     return frame
 
@@ -492,6 +562,7 @@ def sweep(
                 raise InvalidUsage(f"function={function!r}: not in architecture {name!r}")
     records: list[dict[str, Any]] = []
     currency = "USD"
+    used: dict[str, str] = {}
     for name, architecture in architectures.items():
         base_usage = (
             simulate_usage(architecture, samples=samples, seed=seed)
@@ -508,7 +579,7 @@ def sweep(
                 changed = map_functions(architecture, _changer(over, value, function, scaling))
                 usage = simulate_usage(changed, samples=samples, seed=seed)
             with _naming(name):
-                parts, gb_s = _price_parts(
+                parts, gb_s, sheets = _price_parts(
                     usage,
                     provider=provider,
                     invocations=volume,
@@ -516,6 +587,7 @@ def sweep(
                     init_billed=init_billed,
                     services=services,
                 )
+            used.update(sheets)
             currency = _currency(parts)
             records.append(
                 {
@@ -524,8 +596,15 @@ def sweep(
                     **_row(usage, parts, gb_s, volume, base_latency),
                 }
             )
+    _warn_substituted(provider, used, services, stacklevel=2)
     frame = pd.DataFrame(records)
-    frame.attrs.update(currency=currency, provider=provider, over=over)
+    frame.attrs.update(
+        currency=currency,
+        provider=provider,
+        over=over,
+        free_tier=free_tier,
+        services=_ordered(used),
+    )
     total = f"total_{_suffix(currency)}"
     best = frame.loc[frame.groupby("architecture", sort=False)[total].idxmin()]
     cheapest = best.set_index("architecture")[["value", total, "latency_p50_ms"]]

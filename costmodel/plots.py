@@ -268,6 +268,7 @@ def save_charts(
     samples: int = 20_000,
     seed: int = 0,
     dpi: int = 110,
+    services: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write the comparison's charts as PNG files; return their paths.
 
@@ -285,6 +286,7 @@ def save_charts(
         samples: Monte Carlo requests for the sweep and the latency chart.
         seed: random seed.
         dpi: resolution.
+        services: sheets for the other services, as given to :func:`costmodel.compare`.
     """
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -307,6 +309,7 @@ def save_charts(
         samples=min(samples, 5_000),
         seed=seed,
         free_tier=True,
+        services=services,
     )
     save("cost_vs_volume.png", lambda ax: cost_vs_volume(volumes, ax=ax))
     latencies = latency_samples(architectures, samples=samples, seed=seed)

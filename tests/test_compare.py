@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,14 @@ import pytest
 
 from costmodel import InvalidUsage, UnknownProvider, estimate
 from costmodel.cli import main
-from costmodel.compare import Sweep, compare, latency_samples, price_usage, sweep
+from costmodel.compare import (
+    SubstitutedServiceWarning,
+    Sweep,
+    compare,
+    latency_samples,
+    price_usage,
+    sweep,
+)
 from costmodel.compose import (
     Function,
     async_chain,
@@ -278,6 +287,59 @@ def test_a_function_the_provider_cannot_run_is_named_with_its_architecture() -> 
     assert "memory_mb=3072" in message and "allows 128, 256" in message
 
 
+def _pipeline() -> dict[str, Any]:
+    """A storage-triggered chain and a standard workflow, with egress."""
+    up = Function("upload", memory_mb=1024, duration=fixed(50), vcpu=0.5, egress_kb=512)
+    tx = Function("transcode", memory_mb=2048, duration=fixed(400), vcpu=1.0)
+    return {
+        "storage": async_chain(up, tx, via="storage_trigger"),
+        "workflow": workflow(up, tx),
+    }
+
+
+def test_the_sheets_used_are_in_the_result_and_egress_uses_the_platform_sheet() -> None:
+    """attrs['services'] names every sheet priced; gen1 egress uses gen1's own meter."""
+    table = compare(_pipeline(), provider="gcp-cloud-run-functions", invocations=1e6,
+                    samples=50, services={"storage": "aws-s3",
+                                          "workflow_standard": "aws-sfn-standard",
+                                          "egress": "aws-data-transfer"})  # fmt: skip
+    assert table.attrs["services"] == {
+        "functions": "gcp-cloud-run-functions",
+        "storage": "aws-s3",
+        "workflow_standard": "aws-sfn-standard",
+        "egress": "aws-data-transfer",
+    }
+    up = Function("f", memory_mb=1024, duration=fixed(50), egress_kb=1024 * 1024)
+    gen1 = compare({"f": up}, provider="gcp-functions-gen1", invocations=1000, samples=10)
+    assert gen1.attrs["services"] == {"functions": "gcp-functions-gen1",
+                                      "egress": "gcp-functions-gen1"}  # fmt: skip
+    own = estimate("gcp-functions-gen1", egress_gb=1000, invocations=0, memory_mb=1024)
+    assert gen1.loc["f", "egress_usd"] == pytest.approx(own.total) == pytest.approx(120)
+    aws = compare({"f": up}, invocations=1000, samples=10)
+    assert aws.attrs["services"] == {"functions": "aws-lambda", "egress": "aws-lambda"}
+
+
+def test_another_vendors_sheets_are_used_visibly_with_a_warning() -> None:
+    """On Alibaba FC, storage, workflow and egress fall back to AWS sheets, with a warning
+    naming them; naming them in services= is the explicit choice and silences it."""
+    with pytest.warns(SubstitutedServiceWarning) as caught:
+        table = compare(_pipeline(), provider="alibaba-fc3", invocations=1e6, samples=50)
+    message = str(caught[0].message)
+    assert "alibaba-fc3" in message and "storage=aws-s3" in message
+    assert "egress=aws-data-transfer" in message and "services=" in message
+    assert table.attrs["services"]["storage"] == "aws-s3"
+    chosen = {"storage": "aws-s3", "workflow_standard": "aws-sfn-standard",
+              "egress": "aws-data-transfer"}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = compare(_pipeline(), provider="alibaba-fc3", invocations=1e6, samples=50,
+                        services=chosen)  # fmt: skip
+    pd.testing.assert_frame_equal(table, again)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every sheet is AWS's: nothing substituted
+        compare(_pipeline(), invocations=1e6, samples=50)
+
+
 def test_sweep_over_volume_finds_the_break_even_point() -> None:
     """With free tiers a sync chain (its compute free up to 400,000 GB-s) is cheapest at
     low volume; a workflow (only 4,000 free transitions, but no caller billed while it
@@ -379,6 +441,31 @@ def test_compare_shares_one_vendor_free_pool_across_sheets() -> None:
     free_left = 1_000_000 - queued["fifo"]  # the dearer FIFO takes the pool first
     expected = (queued["standard"] - free_left) * standard_price
     assert table.loc["q", "queue_usd"] == pytest.approx(expected)
+
+
+def test_cli_compare_prints_the_sheets_it_priced_with(tmp_path: Path) -> None:
+    """`compare --provider alibaba-fc3` says which sheets priced what, AWS ones flagged;
+    --service ROLE=KEY names a sheet."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "video_pipeline.toml"
+    out, err = io.StringIO(), io.StringIO()
+    args = ["compare", str(example), "--provider", "alibaba-fc3", "--samples", "200",
+            "--no-charts"]  # fmt: skip
+    assert main(args, out=out, err=err) == 0, err.getvalue()
+    priced = [line for line in out.getvalue().splitlines() if line.startswith("priced with: ")]
+    assert len(priced) == 1
+    assert "functions=alibaba-fc3" in priced[0] and "storage=aws-s3" in priced[0]
+    assert "workflow_standard=aws-sfn-standard" in priced[0]
+    assert "SubstitutedServiceWarning" not in err.getvalue()
+    assert "no alibaba sheet" in err.getvalue() and "--service ROLE=KEY" in err.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    chosen = [*args, "--service", "storage=aws-s3", "--service",
+              "workflow_standard=aws-sfn-standard",
+              "--service", "egress=aws-data-transfer"]  # fmt: skip
+    assert main(chosen, out=out, err=err) == 0, err.getvalue()
+    assert "no alibaba sheet" not in err.getvalue()
+    err = io.StringIO()
+    assert main([*args, "--service", "cdn=aws-s3"], out=io.StringIO(), err=err) == 2
+    assert "unknown service 'cdn'" in err.getvalue()
 
 
 def test_cli_compare_prints_the_table_and_writes_the_charts(tmp_path: Path) -> None:
