@@ -387,6 +387,7 @@ def _add_compare(sub: Any) -> None:
         help="the sheet for a non-function service (repeatable): storage=aws-s3, "
         "egress=aws-data-transfer ... (roles: " + ", ".join(_service_roles()) + ")",
     )
+    _add_option_argument(parser)
     parser.add_argument("--out", default="out", help="folder for the PNG charts (default ./out)")
     parser.add_argument("--no-charts", action="store_true", help="print the table only")
     add_format_option(parser)
@@ -434,6 +435,7 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
     if args.samples < 1:
         raise InvalidUsage(f"--samples={args.samples}: must be >= 1")
     services = _service_pairs(args.service)
+    options = _options(args.option)
     architectures = load_architectures(args.file)
     invocations = args.invocations
     if invocations is None:
@@ -446,6 +448,7 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
         seed=args.seed,
         free_tier=args.free_tier,
         services=services,
+        options=options,
     )
     frame = table.reset_index()
     title = None
@@ -476,6 +479,7 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
             samples=min(args.samples, 20_000),
             seed=args.seed,
             services=services,
+            options=options,
         )
         for path in paths:
             stream.write(f"chart: {path}\n")

@@ -113,6 +113,34 @@ def _services(services: Mapping[str, str] | None) -> dict[str, str]:
     return merged
 
 
+_SET_BY_COMPARE = {
+    "egress_gb": "comes from each Function's egress_kb; set it there",
+    "provisioned_concurrency": "is configured per function; price it with estimate()",
+    "provisioned_hours": "is configured per function; price it with estimate()",
+    "provisioned_invocations": "is configured per function; price it with estimate()",
+    "provisioned_duration_ms": "is configured per function; price it with estimate()",
+}
+
+
+def _function_options(provider: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Validated provider options for every function bill (see :func:`compare`)."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise InvalidUsage(f"options={options!r}: must be a mapping {{option: value}}")
+    accepted = accepted_options(provider)
+    for key in options:
+        if key in _SET_BY_COMPARE:
+            raise InvalidUsage(f"options: {key!r} {_SET_BY_COMPARE[key]}")
+        if key not in accepted:
+            usable = [o for o in accepted if o not in _SET_BY_COMPARE]
+            raise InvalidUsage(
+                f"options: {provider} does not bill {key!r}; it accepts "
+                f"{', '.join(usable) or 'no option'}"
+            )
+    return dict(options)
+
+
 def _ordered(used: Mapping[str, str]) -> dict[str, str]:
     """``used`` in a stable order: functions, then :data:`DEFAULT_SERVICES` order."""
     return {role: used[role] for role in ("functions", *DEFAULT_SERVICES) if role in used}
@@ -147,6 +175,7 @@ def price_usage(
     free_tier: bool = False,
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[Bill, float]:
     """The monthly bill of ``invocations`` requests with this usage, and its billed GB-s.
 
@@ -157,6 +186,7 @@ def price_usage(
         free_tier: apply the free tiers (once per bill; a vendor's shared pools once).
         init_billed: bill cold-start init time (default: :data:`INIT_BILLED`).
         services: catalog keys for the other services (see :data:`DEFAULT_SERVICES`).
+        options: provider options for every function's bill, as in :func:`compare`.
 
     Warns:
         SubstitutedServiceWarning: a service not named in ``services`` was priced on
@@ -176,6 +206,7 @@ def price_usage(
         free_tier=free_tier,
         init_billed=init_billed,
         services=services,
+        options=_function_options(provider, options),
     )
     _warn_substituted(provider, used, services, stacklevel=2)
     return sum(parts[1:], parts[0]), billed_gb_s
@@ -189,6 +220,7 @@ def _price_parts(
     free_tier: bool,
     init_billed: bool | None,
     services: Mapping[str, str] | None,
+    options: Mapping[str, Any],
 ) -> tuple[list[Bill], float, dict[str, str]]:
     """The architecture's bill (pooled, as a one-item list), its billed GB-s and the sheet
     used for each service (``{"functions": provider, "storage": "aws-s3", ...}``)."""
@@ -207,16 +239,16 @@ def _price_parts(
     egress_here = "egress" not in (services or {}) and _accepts(provider, "egress_gb")
     for name, fn_usage in usage.functions.items():
         function = fn_usage.function
-        options: dict[str, Any] = {}
+        opts: dict[str, Any] = dict(options)
         if _accepts(provider, "vcpu"):
             if function.vcpu is not None:
-                options["vcpu"] = function.vcpu
-            elif price_sheet(provider).model == "alibaba-fc3":
+                opts["vcpu"] = function.vcpu
+            elif "vcpu" not in opts and price_sheet(provider).model == "alibaba-fc3":
                 raise InvalidUsage(
                     f"function {name!r}: vcpu is required by {provider} (it bills vCPU-seconds)"
                 )
         if not egress_done and egress_here:
-            options["egress_gb"] = egress_gb
+            opts["egress_gb"] = egress_gb
             egress_done = True
             used["egress"] = provider
         durations = np.maximum(fn_usage.durations_ms(init_billed=init), 1e-9)
@@ -227,10 +259,11 @@ def _price_parts(
                 duration_ms=durations,
                 memory_mb=function.memory_mb,
                 free_tier=free_tier,
-                **options,
+                **opts,
             )
         except InvalidUsage as exc:
-            raise InvalidUsage(f"function {name!r} on {provider}: {exc}") from exc
+            arch = f" ({opts['arch']})" if "arch" in opts else ""
+            raise InvalidUsage(f"function {name!r} on {provider}{arch}: {exc}") from exc
         billed_ms = bill.usage.get("billed_duration_ms", float(durations.sum()) * scale)
         billed_gb_s += function.memory_mb / 1024.0 * billed_ms / 1000.0
         bills.append(bill)
@@ -342,6 +375,7 @@ def compare(
     free_tier: bool = False,
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Cost and latency of each architecture for a month of ``invocations`` requests.
 
@@ -355,6 +389,11 @@ def compare(
         init_billed: bill cold-start init (default: per provider, :data:`INIT_BILLED`).
         services: sheets for gateways, queues, storage, workflows, egress (roles of
             :data:`DEFAULT_SERVICES`). Egress defaults to the platform's own meter.
+        options: provider options for every function's bill, as :func:`estimate` takes
+            them (validated with :func:`costmodel.accepted_options`): ``{"arch":
+            "arm64"}``, ``{"ephemeral_storage_mb": 2048}``, a default ``vcpu`` for
+            functions without their own. Not ``egress_gb`` (from each function's
+            ``egress_kb``) nor provisioned concurrency (per function: use ``estimate``).
 
     Returns:
         One row per architecture (index ``architecture``): cost per component
@@ -381,6 +420,7 @@ def compare(
     _check_architectures(architectures)
     _check_provider(provider)
     _services(services)
+    fn_options = _function_options(provider, options)
     rows = []
     currency = None
     used: dict[str, str] = {}
@@ -394,6 +434,7 @@ def compare(
                 free_tier=free_tier,
                 init_billed=init_billed,
                 services=services,
+                options=fn_options,
             )
         used.update(sheets)
         currency = _currency(parts)
@@ -521,6 +562,7 @@ def sweep(
     free_tier: bool = False,
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Sweep:
     """Compare architectures over a range of monthly volumes, memory sizes or error rates.
 
@@ -537,7 +579,7 @@ def sweep(
             smallest memory is always cheapest.
         samples: Monte Carlo requests per configuration (the same seed for all, so
             curves differ only by the swept value).
-        seed, free_tier, init_billed, services: as in :func:`compare`.
+        seed, free_tier, init_billed, services, options: as in :func:`compare`.
 
     >>> from costmodel.compose import sync_chain, async_chain, workflow
     >>> a = Function("a", memory_mb=128, duration=20)
@@ -550,6 +592,7 @@ def sweep(
     _check_architectures(architectures)
     _check_provider(provider)
     _services(services)
+    fn_options = _function_options(provider, options)
     _ = _choice_over(over)
     grid = _values(over, values)
     if scaling is not None and not isinstance(scaling, CpuBound):
@@ -586,6 +629,7 @@ def sweep(
                     free_tier=free_tier,
                     init_billed=init_billed,
                     services=services,
+                    options=fn_options,
                 )
             used.update(sheets)
             currency = _currency(parts)

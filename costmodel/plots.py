@@ -269,6 +269,7 @@ def save_charts(
     seed: int = 0,
     dpi: int = 110,
     services: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Write the comparison's charts as PNG files; return their paths.
 
@@ -287,6 +288,7 @@ def save_charts(
         seed: random seed.
         dpi: resolution.
         services: sheets for the other services, as given to :func:`costmodel.compare`.
+        options: provider options for the function bills, as given to ``compare``.
     """
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -310,6 +312,7 @@ def save_charts(
         seed=seed,
         free_tier=True,
         services=services,
+        options=options,
     )
     save("cost_vs_volume.png", lambda ax: cost_vs_volume(volumes, ax=ax))
     latencies = latency_samples(architectures, samples=samples, seed=seed)

@@ -340,6 +340,36 @@ def test_another_vendors_sheets_are_used_visibly_with_a_warning() -> None:
         compare(_pipeline(), invocations=1e6, samples=50)
 
 
+def test_provider_options_reach_the_function_bills() -> None:
+    """options={"arch": "arm64"} bills every function on Arm: cheaper than x86_64."""
+    arch = {"chain": sync_chain(Function("a", memory_mb=1024, duration=fixed(200)),
+                                Function("b", memory_mb=2048, duration=fixed(300)))}  # fmt: skip
+    x86 = compare(arch, invocations=1e6, samples=100)
+    arm = compare(arch, invocations=1e6, samples=100, options={"arch": "arm64"})
+    assert arm.loc["chain", "compute_usd"] < x86.loc["chain", "compute_usd"]
+    gb_s = x86.loc["chain", "billed_gb_s"]
+    assert arm.loc["chain", "billed_gb_s"] == gb_s
+    arm_price = estimate(LAMBDA, invocations=1000, duration_ms=1000, memory_mb=1024,
+                         arch="arm64").by_component()["compute"] / 1000  # fmt: skip
+    assert arm.loc["chain", "compute_usd"] == pytest.approx(gb_s * arm_price)
+    swept = sweep(arch, over="invocations", values=[1e5, 1e6], samples=100,
+                  options={"arch": "arm64"})  # fmt: skip
+    assert swept.frame["total_usd"].iloc[-1] == pytest.approx(arm.loc["chain", "total_usd"])
+
+
+def test_bad_provider_options_fail_naming_what_is_accepted() -> None:
+    """An option the platform does not bill, or one compare sets itself, fails clearly."""
+    f = {"f": Function("f", memory_mb=1024, duration=fixed(10))}
+    with pytest.raises(InvalidUsage, match=r"options: aws-lambda does not bill 'vcpu'.*arch"):
+        compare(f, invocations=1, samples=10, options={"vcpu": 1})
+    with pytest.raises(InvalidUsage, match=r"options: 'egress_gb' comes from each Function"):
+        compare(f, invocations=1, samples=10, options={"egress_gb": 1})
+    with pytest.raises(InvalidUsage, match="arch='sparc'"):
+        compare(f, invocations=1, samples=10, options={"arch": "sparc"})
+    with pytest.raises(InvalidUsage, match="options="):
+        compare(f, invocations=1, samples=10, options=["arch"])  # type: ignore[arg-type]
+
+
 def test_sweep_over_volume_finds_the_break_even_point() -> None:
     """With free tiers a sync chain (its compute free up to 400,000 GB-s) is cheapest at
     low volume; a workflow (only 4,000 free transitions, but no caller billed while it
@@ -466,6 +496,23 @@ def test_cli_compare_prints_the_sheets_it_priced_with(tmp_path: Path) -> None:
     err = io.StringIO()
     assert main([*args, "--service", "cdn=aws-s3"], out=io.StringIO(), err=err) == 2
     assert "unknown service 'cdn'" in err.getvalue()
+
+
+def test_cli_compare_takes_provider_options() -> None:
+    """`compare -o arch=arm64` prices the functions on Arm: a lower total."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "video_pipeline.toml"
+    totals = []
+    for extra in ([], ["-o", "arch=arm64"]):
+        out, err = io.StringIO(), io.StringIO()
+        args = ["compare", str(example), "--samples", "200", "--no-charts", "--format", "csv"]
+        assert main([*args, *extra], out=out, err=err) == 0, err.getvalue()
+        frame = pd.read_csv(io.StringIO(out.getvalue()), index_col="architecture")
+        totals.append(frame["total_usd"])
+    assert (totals[1] < totals[0]).all()
+    err = io.StringIO()
+    args = ["compare", str(example), "--no-charts", "-o", "vcpu=1"]
+    assert main(args, out=io.StringIO(), err=err) == 2
+    assert "does not bill 'vcpu'" in err.getvalue()
 
 
 def test_cli_compare_prints_the_table_and_writes_the_charts(tmp_path: Path) -> None:
