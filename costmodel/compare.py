@@ -340,7 +340,7 @@ def _row(
     row = {f"{c}_{cur}": float(components.get(c, 0.0)) for c in COMPONENT_ORDER}
     total = float(sum(bill.total for bill in parts))
     row[f"total_{cur}"] = total
-    row[f"{cur}_per_million"] = total / invocations * 1e6 if invocations else math.nan
+    row[f"{cur}_per_million"] = total / invocations * 1e6
     row["billed_gb_s"] = billed_gb_s
     row.update(_latency(usage) if latency is None else latency)
     calls = sum(u.invocations for u in usage.functions.values())
@@ -356,6 +356,19 @@ def _naming(architecture: str) -> Iterator[None]:
         yield
     except InvalidUsage as exc:
         raise InvalidUsage(f"architecture {architecture!r}: {exc}") from exc
+
+
+def _check_volume(invocations: object) -> float:
+    """Requests per month for compare/sweep: a finite number > 0 (per million needs one)."""
+    ok = isinstance(invocations, (int, float, np.integer, np.floating)) and not isinstance(
+        invocations, (bool, np.bool_)
+    )
+    if not (ok and math.isfinite(float(invocations)) and float(invocations) > 0):  # type: ignore[arg-type]
+        raise InvalidUsage(
+            f"invocations={invocations!r}: must be a finite number > 0 (requests per month; "
+            "a month without requests has no cost per million)"
+        )
+    return float(invocations)  # type: ignore[arg-type]
 
 
 def _check_architectures(architectures: Mapping[str, Architecture]) -> None:
@@ -382,7 +395,8 @@ def compare(
     Args:
         architectures: ``{name: architecture}`` (functions or compositions).
         provider: function platform key (see :func:`costmodel.providers`).
-        invocations: requests per month into each architecture.
+        invocations: requests per month into each architecture, > 0 (a month without
+            requests has no cost per million: InvalidUsage).
         samples: Monte Carlo requests simulated per architecture.
         seed: random seed (each architecture starts from it: common random numbers).
         free_tier: apply the free tiers once per bill (a vendor's shared pools once).
@@ -419,6 +433,7 @@ def compare(
     """
     _check_architectures(architectures)
     _check_provider(provider)
+    _check_volume(invocations)
     _services(services)
     fn_options = _function_options(provider, options)
     rows = []
@@ -510,8 +525,8 @@ def _values(over: str, values: Iterable[float]) -> list[float]:
         raise InvalidUsage(f"values: error rates must be in [0, 1], got {result[0]}..{result[-1]}")
     if over == "memory_mb" and result[0] <= 0:
         raise InvalidUsage(f"values: memory sizes must be > 0 MB, got {result[0]}")
-    if over == "invocations" and result[0] < 0:
-        raise InvalidUsage(f"values: volumes must be >= 0, got {result[0]}")
+    if over == "invocations" and result[0] <= 0:
+        raise InvalidUsage(f"values: volumes must be > 0, got {result[0]:g}")
     return result
 
 
@@ -569,7 +584,7 @@ def sweep(
     Args:
         architectures: ``{name: architecture}``.
         over: ``"invocations"`` (requests per month), ``"memory_mb"`` or ``"error_rate"``.
-        values: the values swept.
+        values: the values swept (volumes > 0).
         provider: function platform key.
         invocations: requests per month when sweeping memory or error rate.
         function: with ``memory_mb``/``error_rate``: change only this function (default:
@@ -591,6 +606,7 @@ def sweep(
     """
     _check_architectures(architectures)
     _check_provider(provider)
+    _check_volume(invocations)
     _services(services)
     fn_options = _function_options(provider, options)
     _ = _choice_over(over)

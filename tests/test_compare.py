@@ -370,6 +370,20 @@ def test_bad_provider_options_fail_naming_what_is_accepted() -> None:
         compare(f, invocations=1, samples=10, options=["arch"])  # type: ignore[arg-type]
 
 
+def test_a_month_without_requests_is_refused() -> None:
+    """invocations=0 has no cost per million: compare and sweep refuse volumes <= 0."""
+    f = {"f": Function("f", memory_mb=128, duration=fixed(10))}
+    for bad in (0, 0.0, -1, math.nan, math.inf, True):
+        with pytest.raises(InvalidUsage, match=r"invocations=.*must be a finite number > 0"):
+            compare(f, invocations=bad, samples=10)
+    with pytest.raises(InvalidUsage, match=r"values: volumes must be > 0, got 0"):
+        sweep(f, over="invocations", values=[0, 1e6], samples=10)
+    with pytest.raises(InvalidUsage, match=r"invocations=0: must be a finite number > 0"):
+        sweep(f, over="memory_mb", values=[128, 256], invocations=0, samples=10)
+    table = compare(f, invocations=1, samples=10)
+    assert table.loc["f", "usd_per_million"] == pytest.approx(table.loc["f", "total_usd"] * 1e6)
+
+
 def test_sweep_over_volume_finds_the_break_even_point() -> None:
     """With free tiers a sync chain (its compute free up to 400,000 GB-s) is cheapest at
     low volume; a workflow (only 4,000 free transitions, but no caller billed while it
