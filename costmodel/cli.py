@@ -478,6 +478,7 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
             invocations=invocations,
             samples=min(args.samples, 20_000),
             seed=args.seed,
+            free_tier=args.free_tier,
             services=services,
             options=options,
         )
