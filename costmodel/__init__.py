@@ -6,7 +6,7 @@ architecture comparison, simulation of resilience policies, plots and a CLI.
 
 from .architecture_file import ArchitectureFile, load_architectures
 from .billing import Bill, Usage, accepted_options, estimate
-from .compare import compare, latency_samples, sweep
+from .compare import SubstitutedServiceWarning, compare, latency_samples, sweep
 from .compose import (
     Function,
     async_chain,
@@ -71,6 +71,7 @@ __all__ = [
     "SimulationContext",
     "SimulationFile",
     "SimulationResult",
+    "SubstitutedServiceWarning",
     "Tier",
     "TraceArrivals",
     "UnknownProvider",

@@ -12,10 +12,13 @@ Rules that change the arithmetic (see DESIGN.md, "Billing rules that must be exa
 - Memory is rounded up to the provider's memory step (Azure 128 MB, Express 64 MB).
 - Tiers are graduated on the month's cumulative quantity. A free allowance covers the first
   units of that axis (so free units count towards the tier bounds, as AWS's SQS table says);
-  a pool shared by several meters (Lambda GB-s for x86_64 and arm64) goes first to the meter
+  a pool shared by several meters (Lambda GB-s for x86_64 and arm64; one vendor's pool across
+  sheets, such as AWS's free egress for Lambda and data transfer out) goes first to the meter
   with the highest price.
 - A :class:`Bill` keeps its usage, so ``bill_a + bill_b`` pools the quantities of each sheet
   and prices them again: tiers and free tiers apply once to the sum, not once per addend.
+  Free pools are keyed by ``(vendor, free_pool)``, so a sum shares them across sheets;
+  graduated tiers stay per sheet.
 """
 
 from __future__ import annotations
@@ -158,7 +161,7 @@ class Bill:
         return series
 
     def __add__(self, other: object) -> Bill:
-        """Pool two bills' usage and price it again (tiers, free tier once per sheet).
+        """Pool two bills' usage and price it again (tiers once per sheet, free pools once).
 
         Raises:
             InvalidUsage: the currencies differ, or one sheet is billed with the free tier
@@ -234,17 +237,28 @@ def _tier_label(meter: Meter, index: int) -> str:
     return f", next {_fmt(tier.upto - low)} {meter.unit}"
 
 
-def _free_allocation(sheet: PriceSheet, totals: Mapping[str, float]) -> dict[str, float]:
-    pools: dict[str, list[Meter]] = {}
-    for meter in sheet.meters:
-        if meter.free > 0 and meter.free_pool:
-            pools.setdefault(meter.free_pool, []).append(meter)
-    allocation: dict[str, float] = {}
+def _free_allocation(
+    accounts: Sequence[tuple[PriceSheet, bool]], totals: Sequence[Mapping[str, float]]
+) -> list[dict[str, float]]:
+    """Free units per meter of each account, the pools shared across sheets of one vendor.
+
+    A pool is ``(vendor, free_pool)``: its allowance (the largest ``free`` of its meters)
+    goes first to the meter with the highest first-tier price, then in the order of the
+    accounts. Accounts billed without the free tier take none.
+    """
+    pools: dict[tuple[str, str], list[tuple[int, Meter]]] = {}
+    for index, (sheet, free_tier) in enumerate(accounts):
+        if not free_tier:
+            continue
+        for meter in sheet.meters:
+            if meter.free > 0 and meter.free_pool:
+                pools.setdefault((sheet.vendor, meter.free_pool), []).append((index, meter))
+    allocation: list[dict[str, float]] = [{} for _ in accounts]
     for members in pools.values():
-        left = max(m.free for m in members)
-        for meter in sorted(members, key=lambda m: -m.first_unit_price):
-            used = min(totals.get(meter.name, 0.0), left)
-            allocation[meter.name] = used
+        left = max(meter.free for _, meter in members)
+        for index, meter in sorted(members, key=lambda m: -m[1].first_unit_price):
+            used = min(totals[index].get(meter.name, 0.0), left)
+            allocation[index][meter.name] = used
             left -= used
     return allocation
 
@@ -253,12 +267,15 @@ def _price(
     accounts: Sequence[tuple[PriceSheet, bool]], entries: Sequence[Usage]
 ) -> tuple[Line, ...]:
     rows: list[Line] = []
-    for sheet, free_tier in accounts:
-        mine = [e for e in entries if e.sheet is sheet or e.sheet == sheet]
-        totals: dict[str, float] = {}
+    usage = [[e for e in entries if e.sheet is sheet or e.sheet == sheet] for sheet, _ in accounts]
+    totals: list[dict[str, float]] = []
+    for mine in usage:
+        sums: dict[str, float] = {}
         for entry in mine:
-            totals[entry.meter] = totals.get(entry.meter, 0.0) + entry.quantity
-        free = _free_allocation(sheet, totals) if free_tier else {}
+            sums[entry.meter] = sums.get(entry.meter, 0.0) + entry.quantity
+        totals.append(sums)
+    allocation = _free_allocation(accounts, totals)
+    for (sheet, _), mine, free in zip(accounts, usage, allocation, strict=True):
         for meter in sheet.meters:
             start = 0.0
             free_units = free.get(meter.name, 0.0)

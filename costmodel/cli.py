@@ -19,6 +19,7 @@ import contextlib
 import json
 import math
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
 
@@ -481,18 +482,62 @@ def _add_compare(sub: Any) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--free-tier", action="store_true", help="apply the free tiers")
+    parser.add_argument(
+        "--service",
+        action="append",
+        metavar="ROLE=KEY",
+        help="the sheet for a non-function service (repeatable): storage=aws-s3, "
+        "egress=aws-data-transfer ... (roles: " + ", ".join(_service_roles()) + ")",
+    )
+    _add_option_argument(parser)
     parser.add_argument("--out", default="out", help="folder for the PNG charts (default ./out)")
     parser.add_argument("--no-charts", action="store_true", help="print the table only")
     add_format_option(parser)
     parser.set_defaults(run=_run_compare)
 
 
+def _service_roles() -> list[str]:
+    from .compare import DEFAULT_SERVICES
+
+    return list(DEFAULT_SERVICES)
+
+
+def _service_pairs(pairs: Sequence[str] | None) -> dict[str, str]:
+    """``["storage=aws-s3"]`` as ``{"storage": "aws-s3"}``."""
+    services: dict[str, str] = {}
+    for pair in pairs or ():
+        role, sep, key = pair.partition("=")
+        if not sep or not role.strip() or not key.strip():
+            raise InvalidUsage(f"--service {pair!r}: must be ROLE=KEY, e.g. storage=aws-s3")
+        services[role.strip()] = key.strip()
+    return services
+
+
 def _run_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .compare import SubstitutedServiceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SubstitutedServiceWarning)
+        status = _compare_and_chart(args, out, err)
+    notes = dict.fromkeys(
+        str(w.message) for w in caught if issubclass(w.category, SubstitutedServiceWarning)
+    )
+    for note in notes:  # once each, though the chart's sweep prices again
+        err.write(f"note: {note.replace('in services=', 'with --service ROLE=KEY')}\n")
+    for w in caught:
+        if not issubclass(w.category, SubstitutedServiceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return status
+
+
+def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .architecture_file import load_architectures
     from .compare import compare
 
     if args.samples < 1:
         raise InvalidUsage(f"--samples={args.samples}: must be >= 1")
+    services = _service_pairs(args.service)
+    options = _options(args.option)
     architectures = load_architectures(args.file)
     invocations = args.invocations
     if invocations is None:
@@ -504,6 +549,8 @@ def _run_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         samples=args.samples,
         seed=args.seed,
         free_tier=args.free_tier,
+        services=services,
+        options=options,
     )
     frame = table.reset_index()
     title = None
@@ -517,7 +564,11 @@ def _run_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             f"{architectures.title or args.file}: {args.provider}, "
             f"{invocations:,.0f} requests/month, {args.samples:,} samples"
         )
-    emit(frame, args.format, out=out, title=title)
+    used = table.attrs["services"]
+    priced = "priced with: " + ", ".join(f"{role}={key}" for role, key in used.items())
+    emit(frame, args.format, out=out, title=title, extra={"services": used})
+    stream = err if args.format != "table" else out
+    stream.write(priced + "\n")
     if not args.no_charts:
         from . import plots
 
@@ -529,8 +580,10 @@ def _run_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             invocations=invocations,
             samples=min(args.samples, 20_000),
             seed=args.seed,
+            free_tier=args.free_tier,
+            services=services,
+            options=options,
         )
-        stream = err if args.format != "table" else out
         for path in paths:
             stream.write(f"chart: {path}\n")
     return 0

@@ -55,8 +55,8 @@ class UnknownProvider(CostModelError, KeyError):
         self.known = sorted(known)
         matches = difflib.get_close_matches(str(key), self.known, n=1, cutoff=0.4)
         self.closest = matches[0] if matches else None
-        hint = f"; did you mean {self.closest!r}?" if self.closest else ""
-        super().__init__(f"unknown provider {key!r}{hint} known: {', '.join(self.known)}")
+        hint = f"; did you mean {self.closest!r}? known: " if self.closest else "; known: "
+        super().__init__(f"unknown provider {key!r}{hint}{', '.join(self.known)}")
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])

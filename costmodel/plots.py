@@ -121,6 +121,8 @@ def cost_breakdown(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     title = "Monthly cost by component"
     if invocations:
         title += f" at {invocations:,.0f} requests/month"
+    if table.attrs.get("free_tier"):
+        title += ", free tiers applied"
     ax.set_title(title)
     ax.set_ylim(0, max(float(bottom.max()), 1e-12) * 1.15)
     ax.legend(
@@ -136,6 +138,10 @@ def _total_column(result: Sweep) -> str:
 def cost_vs_volume(result: Sweep, *, ax: Axes | None = None) -> Axes:
     """Monthly cost of each architecture against monthly volume, break-even points marked.
 
+    Both axes are logarithmic. A volume that costs nothing (the whole month inside the
+    free tier) has no place on a log axis: it is marked by an open triangle on the bottom
+    edge. The title says whether free tiers were applied.
+
     Args:
         result: a :func:`costmodel.sweep` over ``"invocations"``.
         ax: where to draw (default: a new figure).
@@ -144,31 +150,47 @@ def cost_vs_volume(result: Sweep, *, ax: Axes | None = None) -> Axes:
         raise InvalidUsage(f"result: a sweep over 'invocations' is needed, got {result.over!r}")
     ax = _axes(ax)
     total = _total_column(result)
-    for name, rows in result.frame.groupby("architecture", sort=False):
-        cost = rows[total].where(rows[total] > 0)  # $0 (inside a free tier) has no log
-        ax.plot(rows["value"], cost, marker=".", label=str(name))
+    free = bool(result.frame.attrs.get("free_tier", False))
+    any_zero = False
+    for i, (name, rows) in enumerate(result.frame.groupby("architecture", sort=False)):
+        color = f"C{i}"
+        positive = rows[total] > 0
+        # $0 (a month inside the free tier) has no logarithm: the line shows the costs
+        # above zero, and open triangles on the bottom edge mark the volumes that cost $0.
+        ax.plot(rows["value"], rows[total].where(positive), marker=".", color=color,
+                label=str(name))  # fmt: skip
+        zero = rows.loc[~positive, "value"]
+        if len(zero):
+            any_zero = True
+            ax.plot(zero, np.zeros(len(zero)), ls="none", marker="v", mfc="white", mec=color,
+                    transform=ax.get_xaxis_transform(), clip_on=False, zorder=4)  # fmt: skip
+    if any_zero:
+        ax.plot([], [], ls="none", marker="v", mfc="white", mec="grey",
+                label=f"{_money(result.currency)(0.0)} (inside the free tier)")  # fmt: skip
     wide = result.frame.pivot(index="value", columns="architecture", values=total)
     grid = np.log(wide.index.to_numpy(float))
-    for i, row in enumerate(result.break_even.to_dict("records")):
+    notes = []
+    for i, row in enumerate(result.break_even.to_dict("records"), start=1):
         x = float(row["value"])
         y = float(np.interp(np.log(x), grid, wide[row["architecture_a"]]))
         ax.axvline(x, color="grey", lw=0.8, ls=":")
+        notes.append(
+            f"{i}: {row['cheaper_below']} = {row['cheaper_above']} at {_count_label(x)}/month"
+        )
         if y <= 0:
             continue
         ax.plot([x], [y], marker="o", mfc="white", mec="black", zorder=5)
-        ax.annotate(
-            f"{row['cheaper_below']} = {row['cheaper_above']} at {_count_label(x)}/month",
-            (x, y),
-            xytext=(6, -12 - 11 * i),
-            textcoords="offset points",
-            fontsize=7,
-        )
+        ax.annotate(str(i), (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7)
+    if notes:  # listed apart: break-evens close together would write over each other
+        ax.text(0.99, 0.03, "\n".join(notes), transform=ax.transAxes, ha="right",
+                va="bottom", fontsize=7)  # fmt: skip
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    ax.set_yscale("log" if bool((result.frame[total] > 0).any()) else "linear")
     ax.set_xlabel("requests per month")
     ax.set_ylabel(f"cost per month ({result.currency})")
     ax.yaxis.set_major_formatter(_money(result.currency))
-    ax.set_title("Cost against volume (o = break-even)")
+    tiers = "free tiers applied" if free else "no free tier"
+    ax.set_title(f"Cost against volume, {tiers} (o = break-even)")
     ax.legend(title="architecture", fontsize=8, frameon=False, loc="upper left")
     ax.grid(True, which="major", alpha=0.3)
     return ax
@@ -268,13 +290,17 @@ def save_charts(
     samples: int = 20_000,
     seed: int = 0,
     dpi: int = 110,
+    free_tier: bool = False,
+    services: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Write the comparison's charts as PNG files; return their paths.
 
     ``breakdown.png`` (:func:`cost_breakdown` of ``table``), ``cost_vs_volume.png`` (a
-    sweep from 1/1000 to 1000 x ``invocations``, free tiers applied so low volumes show
-    them) and ``latency.png`` (:func:`latency_distribution`). Drawn on plain
-    ``Figure`` objects, so no GUI backend is needed.
+    sweep from 1/1000 to 1000 x ``invocations`` priced like ``table``: the same
+    ``free_tier``, ``services`` and ``options``) and ``latency.png``
+    (:func:`latency_distribution`). Drawn on plain ``Figure`` objects, so no GUI backend
+    is needed.
 
     Args:
         architectures: ``{name: architecture}`` compared.
@@ -285,6 +311,9 @@ def save_charts(
         samples: Monte Carlo requests for the sweep and the latency chart.
         seed: random seed.
         dpi: resolution.
+        free_tier: apply the free tiers in the volume sweep (as ``table`` was priced).
+        services: sheets for the other services, as given to :func:`costmodel.compare`.
+        options: provider options for the function bills, as given to ``compare``.
     """
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -306,7 +335,9 @@ def save_charts(
         provider=provider,
         samples=min(samples, 5_000),
         seed=seed,
-        free_tier=True,
+        free_tier=free_tier,
+        services=services,
+        options=options,
     )
     save("cost_vs_volume.png", lambda ax: cost_vs_volume(volumes, ax=ax))
     latencies = latency_samples(architectures, samples=samples, seed=seed)

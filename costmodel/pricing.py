@@ -90,7 +90,11 @@ class Meter:
         unit: unit of the quantity (``"GB-s"``, ``"request"``, ``"GB-hour"``, ``"CU"``).
         tiers: graduated prices, in increasing ``upto`` order, the last one unbounded.
         free: monthly free allowance in ``unit`` (applied only with ``free_tier=True``).
-        free_pool: meters of one sheet sharing a pool share one allowance.
+        free_pool: name of the free allowance this meter draws on. Meters of one vendor
+            with the same pool share one allowance, across sheets (AWS's 100 free GB of
+            egress cover Lambda's egress and data transfer out together; SQS standard
+            and FIFO share 1M free requests). Default: ``"<sheet key>/<meter name>"``,
+            a pool of its own.
         source: page the price was read on.
         date_read: ISO date the price was last read or verified.
         note: provenance remarks (for example, not re-read in this session).
@@ -283,7 +287,9 @@ def _number(path: str, where: str, value: object, *, allow_inf: bool = False) ->
     return number
 
 
-def _meter(path: str, index: int, raw: object, sheet_source: str, sheet_date: str) -> Meter:
+def _meter(
+    path: str, index: int, raw: object, sheet_key: str, sheet_source: str, sheet_date: str
+) -> Meter:
     where = f"meters[{index}]"
     if not isinstance(raw, dict):
         raise InvalidFile(path, where, "must be a table")
@@ -334,7 +340,7 @@ def _meter(path: str, index: int, raw: object, sheet_source: str, sheet_date: st
         unit=unit,
         tiers=tuple(tiers),
         free=free,
-        free_pool=pool if pool is not None else (name if free else None),
+        free_pool=pool if pool is not None else (f"{sheet_key}/{name}" if free else None),
         source=_text(path, raw, "source", required=False) or sheet_source,
         date_read=_text(path, raw, "date_read", required=False) or sheet_date,
         note=_text(path, raw, "note", required=False),
@@ -364,7 +370,7 @@ def _parse(path: str, data: Mapping[str, Any]) -> PriceSheet:
     if not isinstance(raw_meters, list) or not raw_meters:
         raise InvalidFile(path, "meters", "must be a non-empty array of tables ([[meters]])")
     meters = tuple(
-        _meter(path, i, raw, fields["source"], fields["date_read"])
+        _meter(path, i, raw, fields["key"], fields["source"], fields["date_read"])
         for i, raw in enumerate(raw_meters)
     )
     names = [m.name for m in meters]

@@ -171,6 +171,47 @@ def test_free_pool_shared_by_architectures_goes_to_the_dearer_first() -> None:
     assert both.by_component()["compute"] == pytest.approx(200_000 * 0.0000133334)
 
 
+def test_free_egress_is_one_aws_pool_across_lambda_and_data_transfer() -> None:
+    """AWS's 100 free GB of egress are shared by Lambda's egress and data transfer out."""
+    both = estimate(
+        "aws-lambda", invocations=1, duration_ms=1, memory_mb=128, egress_gb=150, free_tier=True
+    ) + estimate("aws-data-transfer", egress_gb=150, free_tier=True)
+    egress = both.lines[both.lines["component"] == "egress"]
+    assert egress[egress["unit_price"] > 0]["quantity"].sum() == pytest.approx(200)
+    assert egress[egress["unit_price"] == 0]["quantity"].sum() == pytest.approx(100)
+    assert both.by_component()["egress"] == pytest.approx(200 * 0.09)
+
+
+def test_sqs_standard_and_fifo_share_their_free_requests() -> None:
+    """1M free SQS requests a month cover standard and FIFO together, the dearer FIFO first."""
+    standard = estimate("aws-sqs-standard", invocations=1_000_000, free_tier=True)
+    fifo = estimate("aws-sqs-fifo", invocations=1_000_000, free_tier=True)
+    assert standard.total == 0 and fifo.total == 0
+    assert (standard + fifo).total == pytest.approx(0.40)  # FIFO ($0.50/M) free first
+
+
+def test_free_pools_of_different_services_stay_apart() -> None:
+    """Lambda's free requests do not cover API Gateway's or SQS's, and vice versa."""
+    parts = [
+        estimate("aws-lambda", invocations=1_000_000, duration_ms=1, memory_mb=128,
+                 free_tier=True),
+        estimate("aws-apigw-http", invocations=1_000_000, free_tier=True),
+        estimate("aws-apigw-rest", invocations=1_000_000, free_tier=True),
+        estimate("aws-sqs-standard", invocations=1_000_000, free_tier=True),
+    ]  # fmt: skip
+    assert sum(parts).total == 0
+
+
+def test_a_derived_region_shares_the_account_free_tier() -> None:
+    """A sheet derived for another region keeps its pools: one account, one free tier."""
+    eu = price_sheet("aws-lambda").derive(key="aws-lambda-eu", region="eu-west-1")
+    here = estimate("aws-lambda", invocations=1_000_000, duration_ms=1, memory_mb=128,
+                    free_tier=True)  # fmt: skip
+    there = estimate(eu, invocations=1_000_000, duration_ms=1, memory_mb=128, free_tier=True)
+    requests = (here + there).by_component()["requests"]
+    assert requests == pytest.approx(0.20)
+
+
 def test_sum_of_services_keeps_components() -> None:
     """A Lambda bill plus an API Gateway bill has compute, requests and gateway costs."""
     total = sum(

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,14 @@ import pytest
 
 from costmodel import InvalidUsage, UnknownProvider, estimate
 from costmodel.cli import main
-from costmodel.compare import Sweep, compare, latency_samples, price_usage, sweep
+from costmodel.compare import (
+    SubstitutedServiceWarning,
+    Sweep,
+    compare,
+    latency_samples,
+    price_usage,
+    sweep,
+)
 from costmodel.compose import (
     Function,
     async_chain,
@@ -252,6 +261,129 @@ def test_bad_arguments_fail_with_the_reason() -> None:
         compare({"f": f}, invocations=1, services={"cdn": "aws-s3"})
 
 
+def test_provider_must_be_a_function_platform() -> None:
+    """A queue or a workflow as the provider fails naming the function platforms."""
+    f = Function("f", memory_mb=128)
+    for service in ("aws-sqs-standard", "aws-sfn-express"):
+        with pytest.raises(InvalidUsage) as info:
+            compare({"f": f}, provider=service, invocations=1, samples=10)
+        message = str(info.value)
+        assert f"provider={service!r}: not a function platform" in message
+        assert "aws-lambda" in message and "alibaba-fc3" in message
+        assert "aws-sqs-fifo" not in message
+    with pytest.raises(InvalidUsage, match="not a function platform"):
+        sweep({"f": f}, over="invocations", values=[1, 2], provider="aws-s3", samples=10)
+
+
+def test_a_function_the_provider_cannot_run_is_named_with_its_architecture() -> None:
+    """gen1 has fixed memory sizes: the error names the architecture and the function."""
+    big = Function("transcode", memory_mb=3072, duration=fixed(100))
+    small = Function("notify", memory_mb=128, duration=fixed(10))
+    with pytest.raises(InvalidUsage) as info:
+        compare({"chain": async_chain(small, big)}, provider="gcp-functions-gen1",
+                invocations=1, samples=10)  # fmt: skip
+    message = str(info.value)
+    assert message.startswith("architecture 'chain': function 'transcode' on gcp-functions-gen1")
+    assert "memory_mb=3072" in message and "allows 128, 256" in message
+
+
+def _pipeline() -> dict[str, Any]:
+    """A storage-triggered chain and a standard workflow, with egress."""
+    up = Function("upload", memory_mb=1024, duration=fixed(50), vcpu=0.5, egress_kb=512)
+    tx = Function("transcode", memory_mb=2048, duration=fixed(400), vcpu=1.0)
+    return {
+        "storage": async_chain(up, tx, via="storage_trigger"),
+        "workflow": workflow(up, tx),
+    }
+
+
+def test_the_sheets_used_are_in_the_result_and_egress_uses_the_platform_sheet() -> None:
+    """attrs['services'] names every sheet priced; gen1 egress uses gen1's own meter."""
+    table = compare(_pipeline(), provider="gcp-cloud-run-functions", invocations=1e6,
+                    samples=50, services={"storage": "aws-s3",
+                                          "workflow_standard": "aws-sfn-standard",
+                                          "egress": "aws-data-transfer"})  # fmt: skip
+    assert table.attrs["services"] == {
+        "functions": "gcp-cloud-run-functions",
+        "storage": "aws-s3",
+        "workflow_standard": "aws-sfn-standard",
+        "egress": "aws-data-transfer",
+    }
+    up = Function("f", memory_mb=1024, duration=fixed(50), egress_kb=1024 * 1024)
+    gen1 = compare({"f": up}, provider="gcp-functions-gen1", invocations=1000, samples=10)
+    assert gen1.attrs["services"] == {"functions": "gcp-functions-gen1",
+                                      "egress": "gcp-functions-gen1"}  # fmt: skip
+    own = estimate("gcp-functions-gen1", egress_gb=1000, invocations=0, memory_mb=1024)
+    assert gen1.loc["f", "egress_usd"] == pytest.approx(own.total) == pytest.approx(120)
+    aws = compare({"f": up}, invocations=1000, samples=10)
+    assert aws.attrs["services"] == {"functions": "aws-lambda", "egress": "aws-lambda"}
+
+
+def test_another_vendors_sheets_are_used_visibly_with_a_warning() -> None:
+    """On Alibaba FC, storage, workflow and egress fall back to AWS sheets, with a warning
+    naming them; naming them in services= is the explicit choice and silences it."""
+    with pytest.warns(SubstitutedServiceWarning) as caught:
+        table = compare(_pipeline(), provider="alibaba-fc3", invocations=1e6, samples=50)
+    message = str(caught[0].message)
+    assert "alibaba-fc3" in message and "storage=aws-s3" in message
+    assert "egress=aws-data-transfer" in message and "services=" in message
+    assert table.attrs["services"]["storage"] == "aws-s3"
+    chosen = {"storage": "aws-s3", "workflow_standard": "aws-sfn-standard",
+              "egress": "aws-data-transfer"}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = compare(_pipeline(), provider="alibaba-fc3", invocations=1e6, samples=50,
+                        services=chosen)  # fmt: skip
+    pd.testing.assert_frame_equal(table, again)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every sheet is AWS's: nothing substituted
+        compare(_pipeline(), invocations=1e6, samples=50)
+
+
+def test_provider_options_reach_the_function_bills() -> None:
+    """options={"arch": "arm64"} bills every function on Arm: cheaper than x86_64."""
+    arch = {"chain": sync_chain(Function("a", memory_mb=1024, duration=fixed(200)),
+                                Function("b", memory_mb=2048, duration=fixed(300)))}  # fmt: skip
+    x86 = compare(arch, invocations=1e6, samples=100)
+    arm = compare(arch, invocations=1e6, samples=100, options={"arch": "arm64"})
+    assert arm.loc["chain", "compute_usd"] < x86.loc["chain", "compute_usd"]
+    gb_s = x86.loc["chain", "billed_gb_s"]
+    assert arm.loc["chain", "billed_gb_s"] == gb_s
+    arm_price = estimate(LAMBDA, invocations=1000, duration_ms=1000, memory_mb=1024,
+                         arch="arm64").by_component()["compute"] / 1000  # fmt: skip
+    assert arm.loc["chain", "compute_usd"] == pytest.approx(gb_s * arm_price)
+    swept = sweep(arch, over="invocations", values=[1e5, 1e6], samples=100,
+                  options={"arch": "arm64"})  # fmt: skip
+    assert swept.frame["total_usd"].iloc[-1] == pytest.approx(arm.loc["chain", "total_usd"])
+
+
+def test_bad_provider_options_fail_naming_what_is_accepted() -> None:
+    """An option the platform does not bill, or one compare sets itself, fails clearly."""
+    f = {"f": Function("f", memory_mb=1024, duration=fixed(10))}
+    with pytest.raises(InvalidUsage, match=r"options: aws-lambda does not bill 'vcpu'.*arch"):
+        compare(f, invocations=1, samples=10, options={"vcpu": 1})
+    with pytest.raises(InvalidUsage, match=r"options: 'egress_gb' comes from each Function"):
+        compare(f, invocations=1, samples=10, options={"egress_gb": 1})
+    with pytest.raises(InvalidUsage, match="arch='sparc'"):
+        compare(f, invocations=1, samples=10, options={"arch": "sparc"})
+    with pytest.raises(InvalidUsage, match="options="):
+        compare(f, invocations=1, samples=10, options=["arch"])  # type: ignore[arg-type]
+
+
+def test_a_month_without_requests_is_refused() -> None:
+    """invocations=0 has no cost per million: compare and sweep refuse volumes <= 0."""
+    f = {"f": Function("f", memory_mb=128, duration=fixed(10))}
+    for bad in (0, 0.0, -1, math.nan, math.inf, True):
+        with pytest.raises(InvalidUsage, match=r"invocations=.*must be a finite number > 0"):
+            compare(f, invocations=bad, samples=10)
+    with pytest.raises(InvalidUsage, match=r"values: volumes must be > 0, got 0"):
+        sweep(f, over="invocations", values=[0, 1e6], samples=10)
+    with pytest.raises(InvalidUsage, match=r"invocations=0: must be a finite number > 0"):
+        sweep(f, over="memory_mb", values=[128, 256], invocations=0, samples=10)
+    table = compare(f, invocations=1, samples=10)
+    assert table.loc["f", "usd_per_million"] == pytest.approx(table.loc["f", "total_usd"] * 1e6)
+
+
 def test_sweep_over_volume_finds_the_break_even_point() -> None:
     """With free tiers a sync chain (its compute free up to 400,000 GB-s) is cheapest at
     low volume; a workflow (only 4,000 free transitions, but no caller billed while it
@@ -336,6 +468,65 @@ def test_price_usage_pools_bills_so_tiers_apply_once() -> None:
     assert bill.total < separate  # past the first tier boundary the pooled bill is cheaper
     assert math.isfinite(bill.total)
     assert isinstance(bill.lines, pd.DataFrame)
+
+
+def test_compare_shares_one_vendor_free_pool_across_sheets() -> None:
+    """Standard and FIFO queues in one architecture share SQS's 1M free requests."""
+    a = Function("a", memory_mb=128, duration=fixed(10))
+    b = Function("b", memory_mb=128, duration=fixed(10))
+    c = Function("c", memory_mb=128, duration=fixed(10))
+    both = async_chain(async_chain(a, b, via="queue"), c, via="queue", queue="fifo")
+    table = compare({"q": both}, invocations=250_000, samples=100, free_tier=True)
+    usage = simulate_usage(both, samples=100)
+    queued = {kind: n / usage.samples * 250_000 for (comp, kind, _), n in usage.meters.items()
+              if comp == "queue"}  # fmt: skip
+    assert set(queued) == {"standard", "fifo"} and sum(queued.values()) > 1_000_000
+    standard_price = estimate("aws-sqs-standard", invocations=1e6).total / 1e6
+    free_left = 1_000_000 - queued["fifo"]  # the dearer FIFO takes the pool first
+    expected = (queued["standard"] - free_left) * standard_price
+    assert table.loc["q", "queue_usd"] == pytest.approx(expected)
+
+
+def test_cli_compare_prints_the_sheets_it_priced_with(tmp_path: Path) -> None:
+    """`compare --provider alibaba-fc3` says which sheets priced what, AWS ones flagged;
+    --service ROLE=KEY names a sheet."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "video_pipeline.toml"
+    out, err = io.StringIO(), io.StringIO()
+    args = ["compare", str(example), "--provider", "alibaba-fc3", "--samples", "200",
+            "--no-charts"]  # fmt: skip
+    assert main(args, out=out, err=err) == 0, err.getvalue()
+    priced = [line for line in out.getvalue().splitlines() if line.startswith("priced with: ")]
+    assert len(priced) == 1
+    assert "functions=alibaba-fc3" in priced[0] and "storage=aws-s3" in priced[0]
+    assert "workflow_standard=aws-sfn-standard" in priced[0]
+    assert "SubstitutedServiceWarning" not in err.getvalue()
+    assert "no alibaba sheet" in err.getvalue() and "--service ROLE=KEY" in err.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    chosen = [*args, "--service", "storage=aws-s3", "--service",
+              "workflow_standard=aws-sfn-standard",
+              "--service", "egress=aws-data-transfer"]  # fmt: skip
+    assert main(chosen, out=out, err=err) == 0, err.getvalue()
+    assert "no alibaba sheet" not in err.getvalue()
+    err = io.StringIO()
+    assert main([*args, "--service", "cdn=aws-s3"], out=io.StringIO(), err=err) == 2
+    assert "unknown service 'cdn'" in err.getvalue()
+
+
+def test_cli_compare_takes_provider_options() -> None:
+    """`compare -o arch=arm64` prices the functions on Arm: a lower total."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "video_pipeline.toml"
+    totals = []
+    for extra in ([], ["-o", "arch=arm64"]):
+        out, err = io.StringIO(), io.StringIO()
+        args = ["compare", str(example), "--samples", "200", "--no-charts", "--format", "csv"]
+        assert main([*args, *extra], out=out, err=err) == 0, err.getvalue()
+        frame = pd.read_csv(io.StringIO(out.getvalue()), index_col="architecture")
+        totals.append(frame["total_usd"])
+    assert (totals[1] < totals[0]).all()
+    err = io.StringIO()
+    args = ["compare", str(example), "--no-charts", "-o", "vcpu=1"]
+    assert main(args, out=io.StringIO(), err=err) == 2
+    assert "does not bill 'vcpu'" in err.getvalue()
 
 
 def test_cli_compare_prints_the_table_and_writes_the_charts(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -110,3 +111,44 @@ def test_save_charts_writes_three_pngs(tmp_path: Path) -> None:
     assert [p.name for p in paths] == ["breakdown.png", "cost_vs_volume.png", "latency.png"]
     for path in paths:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_save_charts_prices_the_volume_sweep_like_the_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cost-vs-volume sweep uses the table's free_tier (off by default), not its own."""
+    seen: list[bool] = []
+    real = plots.cost_vs_volume
+
+    def observed(result: Any, *, ax: Any = None) -> Any:
+        seen.append(bool(result.frame.attrs.get("free_tier")))
+        drawn = real(result, ax=ax)
+        assert ("free tiers applied" in drawn.get_title()) is seen[-1]
+        return drawn
+
+    monkeypatch.setattr(plots, "cost_vs_volume", observed)
+    for free in (False, True):
+        table = compare(ARCHS, invocations=1e4, samples=200, free_tier=free)
+        kwargs = {"free_tier": True} if free else {}
+        plots.save_charts(ARCHS, table, tmp_path, provider="aws-lambda", invocations=1e4,
+                          samples=200, **kwargs)  # fmt: skip
+    assert seen == [False, True]
+
+
+def test_cost_vs_volume_marks_zero_cost_volumes_and_says_free_tiers() -> None:
+    """Volumes inside the free tier cost $0: marked on the bottom edge, not dropped."""
+    cheap = {"f": Function("f", memory_mb=128, duration=lognormal(p50_ms=10, p99_ms=20))}
+    result = sweep(cheap, over="invocations", values=[1e3, 1e5, 1e7, 1e9], samples=200,
+                   free_tier=True)  # fmt: skip
+    assert (result.frame["total_usd"] == 0).sum() == 2
+    _fig, ax = plt.subplots()
+    plots.cost_vs_volume(result, ax=ax)
+    assert "free tiers applied" in ax.get_title()
+    zero_marks = [line for line in ax.lines if line.get_marker() == "v" and len(line.get_xdata())]
+    assert [list(line.get_xdata()) for line in zero_marks] == [[1e3, 1e5]]
+    assert any("inside the free tier" in text.get_text() for text in ax.get_legend().get_texts())
+    paid = sweep(cheap, over="invocations", values=[1e3, 1e9], samples=200)
+    _fig, ax = plt.subplots()
+    plots.cost_vs_volume(paid, ax=ax)
+    assert "no free tier" in ax.get_title()
+    assert not [line for line in ax.lines if line.get_marker() == "v"]

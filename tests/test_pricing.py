@@ -103,6 +103,16 @@ def test_every_number_has_unit_source_and_date(key: str) -> None:
     assert not undated or sheet.date_read != "2026-11-28", "figures not read today need a note"
 
 
+@pytest.mark.parametrize("key", KEYS)
+def test_figures_not_re_read_carry_their_own_older_date(key: str) -> None:
+    """A meter whose note says a figure was not re-read is not dated with the session's read."""
+    sheet = price_sheet(key)
+    for meter in sheet.meters:
+        stale = "not re-read" in meter.note.lower() or "last verified" in meter.note.lower()
+        if stale:
+            assert meter.date_read < "2026-11-28", (meter.name, meter.date_read, meter.note)
+
+
 def test_unknown_provider_lists_known_keys_and_closest() -> None:
     """An unknown key raises UnknownProvider (a KeyError) naming the closest key."""
     with pytest.raises(UnknownProvider) as info:
@@ -113,6 +123,18 @@ def test_unknown_provider_lists_known_keys_and_closest() -> None:
     assert "did you mean 'aws-lambda'" in str(info.value)
     with pytest.raises(UnknownProvider):
         costmodel.estimate("gcp-functions-gen3", invocations=1, duration_ms=1, memory_mb=128)
+
+
+def test_unknown_provider_message_reads_with_or_without_a_close_match() -> None:
+    """The known keys follow a '; known:' separator whether or not a close match exists."""
+    with pytest.raises(UnknownProvider) as far:
+        price_sheet("nope")
+    assert far.value.closest is None
+    assert str(far.value).startswith("unknown provider 'nope'; known: alibaba-fc3, ")
+    with pytest.raises(UnknownProvider) as near:
+        price_sheet("aws-lamda")
+    assert "did you mean 'aws-lambda'?; known: " not in str(near.value)
+    assert str(near.value).startswith("unknown provider 'aws-lamda'; did you mean 'aws-lambda'? ")
 
 
 def test_sheets_are_frozen_and_hashable() -> None:
