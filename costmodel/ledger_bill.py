@@ -351,7 +351,7 @@ def _frame_of(source: object) -> pd.DataFrame:
         if bad.any():
             row = int(np.argmax(bad))
             raise InvalidUsage(
-                f"source: row {row} has {column}={source[column].iloc[row]!r}; "
+                f"source: row {row} has {column}={_shown(source[column].iloc[row])!r}; "
                 f"must be one of {', '.join(allowed)} ({int(bad.sum())} such row(s))"
             )
     for column in ("start_s", "duration_ms", "attempt"):
@@ -362,10 +362,15 @@ def _frame_of(source: object) -> pd.DataFrame:
         if bad.any():
             row = int(np.argmax(bad))
             raise InvalidUsage(
-                f"source: row {row} has {column}={source[column].iloc[row]!r}; "
+                f"source: row {row} has {column}={_shown(source[column].iloc[row])!r}; "
                 "must be a finite number" + (" >= 0" if column != "start_s" else "")
             )
     return source
+
+
+def _shown(value: object) -> object:
+    """A cell as plain Python for a message (``-1.0``, not ``np.float64(-1.0)``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _select(
