@@ -17,6 +17,10 @@ Then it bills what happened on a provider from the catalog:
   it ran on the platform: a call the caller abandoned on its timeout keeps running
   (and billing) until it ends or hits the callee's own platform timeout.
 
+Both bills are made by :func:`costmodel.bill_ledger`, the same code that bills a
+production ledger (the callee's rows are the executions the platform ran, which the
+caller's ledger cannot fully see).
+
 A policy is given as a factory ``factory(sim) -> Policy`` that builds its parts with
 ``clock=sim.clock`` (the virtual clock) and gives the Policy ``ledger=sim.ledger``;
 ``sim.rng`` seeds the retry jitter so runs are reproducible. A ready-made Policy is
