@@ -82,14 +82,19 @@ class LedgerBill:
     avoided: Mapping[str, int] = field(repr=False)
     request_bytes: int = field(default=0, repr=False)
     response_bytes: int = field(default=0, repr=False)
+    _pooled: Bill | None = field(default=None, init=False, repr=False)
 
     @property
     def bill(self) -> Bill:
-        """Caller and callee together: their usage pooled, so tiers and a free tier
-        apply once (just the callee's bill without a caller)."""
-        if self.caller_bill is None:
-            return self.callee_bill
-        return self.caller_bill + self.callee_bill
+        """Caller and callee together, their usage pooled so that tiers and a free tier
+        apply once (the callee's bill alone without a caller)."""
+        if self._pooled is None:
+            pooled = self.callee_bill
+            if self.caller_bill is not None:
+                pooled = self.caller_bill + self.callee_bill
+            object.__setattr__(self, "_pooled", pooled)
+            return pooled
+        return self._pooled
 
     @property
     def total(self) -> float:
