@@ -18,6 +18,7 @@ from .compose import (
 )
 from .distributions import CpuBound, empirical, fixed, lognormal
 from .errors import CostModelError, InvalidFile, InvalidUsage, UnknownProvider
+from .ledger_bill import LedgerBill, bill_ledger
 from .logs import LogBill, MalformedLine, bill_from_logs, read_logs
 from .pricing import (
     COMPONENTS,
@@ -62,6 +63,7 @@ __all__ = [
     "Function",
     "InvalidFile",
     "InvalidUsage",
+    "LedgerBill",
     "LogBill",
     "MalformedLine",
     "Meter",
@@ -82,6 +84,7 @@ __all__ = [
     "accepted_options",
     "async_chain",
     "bill_from_logs",
+    "bill_ledger",
     "compare",
     "compare_policies",
     "empirical",

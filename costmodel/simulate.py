@@ -17,6 +17,10 @@ Then it bills what happened on a provider from the catalog:
   it ran on the platform: a call the caller abandoned on its timeout keeps running
   (and billing) until it ends or hits the callee's own platform timeout.
 
+Both bills are made by :func:`costmodel.bill_ledger`, the same code that bills a
+production ledger (the callee's rows are the executions the platform ran, which the
+caller's ledger cannot fully see).
+
 A policy is given as a factory ``factory(sim) -> Policy`` that builds its parts with
 ``clock=sim.clock`` (the virtual clock) and gives the Policy ``ledger=sim.ledger``;
 ``sim.rng`` seeds the retry jitter so runs are reproducible. A ready-made Policy is
@@ -41,8 +45,9 @@ import pandas as pd
 from resilience import Ledger, Policy
 
 from ._engine import Engine
-from .billing import Bill, estimate
+from .billing import Bill
 from .errors import InvalidUsage
+from .ledger_bill import bill_ledger
 from .scenario import Scenario
 from .vtime import VirtualClock, VirtualTimeLoop
 
@@ -487,8 +492,14 @@ def _result(
             "failed": np.asarray(engine.exec_failed, dtype=bool),
         }
     )
-    caller_bill = _bill(provider, calls["billed_ms"].to_numpy(), caller_memory_mb)
-    callee_bill = _bill(provider, executions["billed_ms"].to_numpy(), callee_memory_mb)
+    caller_bill, callee_bill = _bills(
+        calls,
+        executions,
+        provider=provider,
+        caller_memory_mb=caller_memory_mb,
+        callee_memory_mb=callee_memory_mb,
+        caller_work_ms=scenario.caller_work_ms,
+    )
     calls["cost"] = _spread(caller_bill, calls["billed_ms"].to_numpy())
     executions["cost"] = _spread(callee_bill, executions["billed_ms"].to_numpy())
     timeline = _timeline(engine, calls, executions)
@@ -506,13 +517,52 @@ def _result(
     )
 
 
-def _bill(provider: str, billed_ms: np.ndarray[Any, Any], memory_mb: float) -> Bill:
-    """One invocation per sample, each rounded up by the provider's rules."""
-    if billed_ms.size == 0:
-        return estimate(provider, invocations=0, duration_ms=1.0, memory_mb=memory_mb)
-    return estimate(
-        provider, invocations=billed_ms.size, duration_ms=billed_ms, memory_mb=memory_mb
+def _bills(
+    calls: pd.DataFrame,
+    executions: pd.DataFrame,
+    *,
+    provider: str,
+    caller_memory_mb: float,
+    callee_memory_mb: float,
+    caller_work_ms: float,
+) -> tuple[Bill, Bill]:
+    """The caller's and the callee's bills, by :func:`costmodel.bill_ledger`.
+
+    The callee rows are the platform executions the simulation observed, not the
+    ledger's attempt rows: an attempt the caller abandoned at its timeout keeps running
+    (and billing) on the platform, which the caller's ledger cannot see. So the frame
+    billed is the calls as the ledger has them plus one ``attempt`` row per execution,
+    on its billed duration.
+    """
+    frame = pd.DataFrame(
+        {
+            "kind": ["call"] * len(calls) + ["attempt"] * len(executions),
+            "start_s": np.concatenate(
+                [calls["start_s"].to_numpy(), executions["start_s"].to_numpy()]
+            ),
+            "duration_ms": np.concatenate(
+                [calls["duration_ms"].to_numpy(), executions["billed_ms"].to_numpy()]
+            ),
+            "outcome": np.concatenate(
+                [
+                    calls["outcome"].to_numpy(dtype=object),
+                    np.where(executions["failed"].to_numpy(dtype=bool), "error", "ok"),
+                ]
+            ),
+            "attempt": np.concatenate(
+                [np.zeros(len(calls), dtype=np.int64), np.ones(len(executions), dtype=np.int64)]
+            ),
+        }
     )
+    bill = bill_ledger(
+        frame,
+        provider=provider,
+        caller_memory_mb=caller_memory_mb,
+        callee_memory_mb=callee_memory_mb,
+        caller_work_ms=caller_work_ms,
+    )
+    assert bill.caller_bill is not None
+    return bill.caller_bill, bill.callee_bill
 
 
 def _spread(bill: Bill, billed_ms: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
