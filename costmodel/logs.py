@@ -143,7 +143,6 @@ _FLOAT_COLUMNS = (
     "billed_restore_duration_ms",
 )
 _DEFAULT_CHUNK_CHARS = 8 << 20  # about 8 MB of text per chunk
-_SNIFF_CHARS = 1 << 20
 
 
 class MalformedLine(NamedTuple):
@@ -446,20 +445,20 @@ def _line_chunks(lines: Iterable[str], chunk_chars: int) -> Iterator[tuple[str, 
 
 
 def _detect(text: str, *, first_chunk: bool) -> str | None:
-    head = text[:_SNIFF_CHARS]
+    """The format of the first report marker anywhere in the chunk (``str.find``: cheap)."""
     if first_chunk:
-        first = head.lstrip("\ufeff").split("\n", 1)[0]
+        first = text.lstrip("\ufeff").split("\n", 1)[0]
         named = "duration_ms" in first or "durationMs" in first
         if named and "," in first and not first.lstrip().startswith("{"):
             return "csv"
     found = {
-        "aws": head.find("REPORT RequestId:"),
-        "aws-json": head.find('"platform.report"'),
+        "aws": text.find("REPORT RequestId:"),
+        "aws-json": text.find('"platform.report"'),
         "fc": min(
-            (at for at in (head.find("FC Invoke "), head.find(", Billed Duration: ")) if at >= 0),
+            (at for at in (text.find("FC Invoke "), text.find(", Billed Duration: ")) if at >= 0),
             default=-1,
         ),
-        "fc-sls": head.find('"durationMs"') if '"memoryMB"' in head else -1,
+        "fc-sls": text.find('"durationMs"') if '"memoryMB"' in text else -1,
     }
     hits = {fmt: at for fmt, at in found.items() if at >= 0}
     if "aws-json" in hits:  # platform.report records also carry "durationMs"

@@ -193,6 +193,20 @@ def test_crlf_line_endings(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(frame, read_logs(AWS))
 
 
+def test_reports_after_more_than_a_megabyte_of_app_logs(tmp_path: Path) -> None:
+    """Reports after > 1 MB of application output are found, from lines and from a file."""
+    app = "2024-05-01T10:00:00.000Z\t3604209a-e9a3-11e6-939a-754dd98c7be3\tINFO\t" + "x" * 100
+    lines = [app] * 10_000 + [report(f"r{i}", 10.5 + i) for i in range(3)]
+    assert sum(len(line) + 1 for line in lines) > 1.1 * 2**20
+    path = tmp_path / "verbose.log"
+    path.write_text("\n".join(lines) + "\n")
+    for source in (lines, path):
+        frame = read_logs(source)
+        assert frame["source_line"].tolist() == [10_001, 10_002, 10_003]
+        assert frame["duration_ms"].tolist() == [10.5, 11.5, 12.5]
+        assert frame.attrs["malformed_count"] == 0
+
+
 def test_empty_and_reportless_inputs() -> None:
     """No report at all gives an empty frame with every column, and nothing malformed."""
     for source in ([], ["START RequestId: x Version: 1", "hello"]):
