@@ -48,9 +48,15 @@ Formats (``format=``), each exactly as the platform writes it:
     ``status``. The SLS field names above are accepted as
     aliases, so an SLS CSV download reads as is. One record per line.
 ``"auto"`` (default)
-    Decided from the content: the first signature found (``REPORT RequestId:``,
-    ``"platform.report"``, ``FC Invoke``/``Billed Duration: .. ms,``,
-    ``"durationMs"``, or a CSV header naming ``duration_ms``/``durationMs``).
+    Decided from the content: the first signature found anywhere in the first chunk
+    that has one (``REPORT RequestId:``, ``"platform.report"``, ``FC Invoke``/``Billed
+    Duration: .. ms,``, ``"durationMs"``, or a CSV header naming ``duration_ms``/``durationMs``).
+
+A log can switch format mid-file (a CloudWatch log group set to JSON mid-month): the
+reports in the other format of the same vendor (``"aws"`` and ``"aws-json"``, ``"fc"``
+and ``"fc-sls"``) are read too, each row's ``format`` saying which it was. A report line
+in another vendor's format is counted as malformed (``"line in format 'fc', file read
+as 'aws'"``). CSV files are read as CSV only.
 
 A line that looks like a report but does not parse (a ``REPORT RequestId:`` line
 with a missing or unreadable field, a ``platform.report`` line that is not valid
@@ -130,6 +136,23 @@ COLUMNS: tuple[str, ...] = (
 
 #: Formats ``read_logs`` understands (plus ``"auto"``).
 FORMATS: tuple[str, ...] = ("aws", "aws-json", "fc", "fc-sls", "csv")
+
+#: The vendor whose platform writes each log format (its stated billed duration is
+#: that vendor's own billing).
+FORMAT_VENDORS: dict[str, str] = {
+    "aws": "aws",
+    "aws-json": "aws",
+    "fc": "alibaba",
+    "fc-sls": "alibaba",
+}
+
+#: Text that only lines of each format carry: a chunk without it has none of them.
+_MARKERS: dict[str, tuple[str, ...]] = {
+    "aws": ("REPORT RequestId:",),
+    "aws-json": ('"platform.report"',),
+    "fc": ("FC Invoke ", ", Billed Duration: "),
+    "fc-sls": ('"memoryMB"',),
+}
 
 #: A path (str or PathLike; ``.gz`` is decompressed) or an iterable of text lines.
 LogSource = str | os.PathLike[str] | Iterable[str]
@@ -352,7 +375,7 @@ def iter_log_frames(
             frame = _empty_frame()
             frame.attrs["malformed"], frame.attrs["malformed_count"] = [], 0
         else:
-            frame = _PARSERS[state.format](text, first_line, state)
+            frame = _read_chunk(text, first_line, state)
         if progress is not None:
             progress(consumed)
         yield frame
@@ -464,6 +487,54 @@ def _detect(text: str, *, first_chunk: bool) -> str | None:
     if "aws-json" in hits:  # platform.report records also carry "durationMs"
         hits.pop("fc-sls", None)
     return min(hits, key=hits.__getitem__) if hits else None
+
+
+def _read_chunk(text: str, first_line: int, state: _State) -> pd.DataFrame:
+    """The chunk read in the file's format and, where their markers occur, the others.
+
+    Reports in the other format of the same vendor (Lambda text and JSON, FC text and
+    SLS records) are read too: a log group can switch format mid-file. A line that another
+    vendor's format reads (as a report or a malformed one) and the file's formats do not
+    is counted as malformed, naming both formats.
+    """
+    assert state.format is not None
+    own = state.format
+    frame = _PARSERS[own](text, first_line, state)
+    if own == "csv":
+        return frame
+    others = [
+        fmt
+        for fmt, markers in _MARKERS.items()
+        if fmt != own and any(marker in text for marker in markers)
+    ]
+    if not others:
+        return frame
+    frames, foreign = [frame], {}
+    for fmt in others:
+        other = _PARSERS[fmt](text, first_line, state)
+        if FORMAT_VENDORS[fmt] == FORMAT_VENDORS[own]:
+            frames.append(other)
+        else:
+            foreign[fmt] = other
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows.sort_values("source_line", kind="stable", ignore_index=True)
+    read = set(rows["source_line"].tolist())
+    malformed = [m for part in frames for m in part.attrs["malformed"]]
+    # precedence per line: read by the file's formats, read by another vendor's format,
+    # malformed in the file's formats, malformed in another vendor's format
+    elsewhere: dict[int, str] = {}
+    for fmt, other in foreign.items():
+        for line in other["source_line"].tolist():
+            if line not in read:
+                elsewhere.setdefault(line, f"line in format {fmt!r}, file read as {own!r}")
+    malformed = [m for m in malformed if m.line not in elsewhere]
+    listed = {m.line for m in malformed} | read
+    for fmt, other in foreign.items():
+        for m in other.attrs["malformed"]:
+            if m.line not in listed:
+                elsewhere.setdefault(m.line, f"line in format {fmt!r}, file read as {own!r}")
+    malformed += [MalformedLine(line, reason) for line, reason in elsewhere.items()]
+    return _finish(rows, sorted(malformed))
 
 
 # ---------------------------------------------------------------- frames
@@ -1270,14 +1341,6 @@ _PARSERS: dict[str, Callable[[str, int, _State], pd.DataFrame]] = {
 
 # ---------------------------------------------------------------- bills from logs
 
-#: The vendor whose platform writes each log format (its stated billed duration is
-#: that vendor's own billing).
-FORMAT_VENDORS: dict[str, str] = {
-    "aws": "aws",
-    "aws-json": "aws",
-    "fc": "alibaba",
-    "fc-sls": "alibaba",
-}
 _BILLED_CHOICES = ("auto", "stated", "measured")
 _BATCH_SAMPLES = 1 << 18  # samples handed to estimate() at once: bounds memory
 _GROUP_KEYS = ("function", "memory_mb")

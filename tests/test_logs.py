@@ -207,6 +207,55 @@ def test_reports_after_more_than_a_megabyte_of_app_logs(tmp_path: Path) -> None:
         assert frame.attrs["malformed_count"] == 0
 
 
+PLATFORM_REPORT = (
+    '{"time":"2024-07-01T08:54:54.127Z","type":"platform.report","record":{"requestId":"j1",'
+    '"metrics":{"durationMs":17.5,"billedDurationMs":18,"memorySizeMB":128,'
+    '"maxMemoryUsedMB":75},"status":"success"}}'
+)
+FC_REPORT = (
+    "Duration: 18.42 ms, Billed Duration: 19 ms, Memory Size: 128 MB, Max Memory Used: 34 MB"
+)
+SLS_RECORD = '{"durationMs":"1.56","functionName":"f","memoryMB":"512","requestId":"s1"}'
+
+
+@pytest.mark.parametrize("chunk_chars", [1, 1 << 20])
+def test_text_and_json_reports_of_one_vendor_are_both_read(chunk_chars: int) -> None:
+    """A log switched between text and JSON mid-file: every report of that vendor is read."""
+    cases = [
+        ([report("t1", 10.0), PLATFORM_REPORT, report("t2", 20.0)], ["aws", "aws-json", "aws"]),
+        ([PLATFORM_REPORT, "START RequestId: t1", report("t1", 10.0)], ["aws-json", "aws"]),
+        (["FC Invoke End RequestId: c1", FC_REPORT, SLS_RECORD], ["fc", "fc-sls"]),
+        ([SLS_RECORD, FC_REPORT], ["fc-sls", "fc"]),
+    ]
+    for lines, formats in cases:
+        frame = pd.concat(iter_log_frames(lines, chunk_chars=chunk_chars), ignore_index=True)
+        assert frame["format"].tolist() == formats
+        assert frame["source_line"].tolist() == sorted(frame["source_line"])
+        assert len(frame) == len(formats) and frame["duration_ms"].notna().all()
+        assert read_logs(lines).attrs["malformed_count"] == 0
+
+
+def test_another_vendors_report_lines_are_counted_malformed() -> None:
+    """A report line in another vendor's format is counted, once, naming both formats."""
+    frame = read_logs([report("t1", 10.0), FC_REPORT, SLS_RECORD, report("t2", 20.0)])
+    assert frame["request_id"].tolist() == ["t1", "t2"]
+    assert frame.attrs["malformed"] == [
+        (2, "line in format 'fc', file read as 'aws'"),
+        (3, "line in format 'fc-sls', file read as 'aws'"),
+    ]
+    frame = read_logs([FC_REPORT, report("t1", 10.0), PLATFORM_REPORT, FC_REPORT])
+    assert frame["source_line"].tolist() == [1, 4]
+    assert frame.attrs["malformed"] == [
+        (2, "line in format 'aws', file read as 'fc'"),
+        (3, "line in format 'aws-json', file read as 'fc'"),
+    ]
+    broken = report("t3", 5.0).replace("Memory Size", "Memory")
+    frame = read_logs([report("t1", 10.0), broken, FC_REPORT.replace("19", "x")])
+    assert [m.line for m in frame.attrs["malformed"]] == [2, 3]
+    assert frame.attrs["malformed"][0].reason.startswith("Lambda REPORT line")
+    assert frame.attrs["malformed"][1].reason == "line in format 'fc', file read as 'aws'"
+
+
 def test_empty_and_reportless_inputs() -> None:
     """No report at all gives an empty frame with every column, and nothing malformed."""
     for source in ([], ["START RequestId: x Version: 1", "hello"]):
