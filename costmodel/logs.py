@@ -1581,6 +1581,13 @@ def _billed_counts(frame: pd.DataFrame, vendor: str, billed_duration: str) -> pd
                 f"frame: {name}={shown!r} in row {frame.index[index]!r}: "
                 "must be a finite number >= 0"
             )
+    fractional = memory != np.floor(memory)
+    if fractional.any():
+        index = int(np.flatnonzero(fractional)[0])
+        raise InvalidUsage(
+            f"frame: memory_mb={float(memory[index])!r} in row {frame.index[index]!r}: "
+            f"must be a whole number of MB ({int(fractional.sum())} row(s) are not)"
+        )
     measured = np.ceil(duration - 1e-9).clip(min=0)
     stated_ms = np.full(n, np.nan)
     if "billed_duration_ms" in frame.columns:

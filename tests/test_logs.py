@@ -433,6 +433,13 @@ def test_stated_without_billed_duration_is_refused() -> None:
     assert result.groups["function"].tolist() == ["media/thumbs", "sync-clone"]
 
 
+def test_fractional_memory_is_refused_not_truncated() -> None:
+    """A frame's memory_mb that is not a whole number of MB is refused, naming it and the rows."""
+    frame = pd.DataFrame({"duration_ms": [10.0, 20.0, 30.0], "memory_mb": [128.0, 128.9, 256.5]})
+    with pytest.raises(InvalidUsage, match=r"memory_mb=128\.9 in row 1.*whole.*2 row\(s\)"):
+        bill_from_logs(frame, provider="aws-lambda")
+
+
 def test_streaming_equals_in_memory_bill(tmp_path: Path) -> None:
     """Billing a path in tiny chunks equals billing the frame read in one go, exactly."""
     rng = np.random.default_rng(7)
