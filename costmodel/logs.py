@@ -1404,6 +1404,7 @@ def bill_from_logs(
     free_tier: bool = False,
     function: str | None = None,
     progress: Callable[[int], object] | None = None,
+    chunk_chars: int = _DEFAULT_CHUNK_CHARS,
     **options: Any,
 ) -> LogBill:
     """Bill the invocations found in logs with a provider's rules.
@@ -1439,6 +1440,7 @@ def bill_from_logs(
         free_tier: apply the provider's monthly free tier, once for the whole bill.
         function: function name for logs that carry none (default: the file name).
         progress: called with characters read after each chunk (paths only).
+        chunk_chars: characters of text read at a time from paths (> 0): bounds memory.
         **options: provider options passed to ``estimate`` (``arch``, ``vcpu`` ...).
 
     Returns:
@@ -1481,7 +1483,10 @@ def bill_from_logs(
         counts.add(_dask_counts(source, sheet.vendor, billed_duration))
     else:
         for path in expand_paths(source):
-            for frame in iter_log_frames(path, format, function=function, progress=progress):
+            frames = iter_log_frames(
+                path, format, function=function, chunk_chars=chunk_chars, progress=progress
+            )
+            for frame in frames:
                 counts.add(_billed_counts(frame, sheet.vendor, billed_duration))
                 listed = frame.attrs["malformed"]
                 malformed_count += int(frame.attrs["malformed_count"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import math
 import shutil
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -456,6 +457,24 @@ def test_streaming_equals_in_memory_bill(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(streamed.groups, in_memory.groups, check_exact=True)
     pd.testing.assert_frame_equal(streamed.lines, in_memory.lines, check_exact=True)
     assert streamed.total == in_memory.total
+
+
+def test_streaming_bill_memory_stays_flat(tmp_path: Path) -> None:
+    """Peak traced memory of bill_from_logs(path) barely grows from N to 4N lines."""
+    n = 50_000
+    lines = [report(f"r{i:06d}", 10 + (i % 997) * 0.37, (128, 512)[i % 2]) for i in range(4 * n)]
+    peaks = []
+    for count in (n, 4 * n):
+        path = tmp_path / f"{count}.log"
+        path.write_text("\n".join(lines[:count]) + "\n")
+        tracemalloc.start()
+        try:
+            result = bill_from_logs(path, provider="aws-lambda", chunk_chars=1 << 20)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert result.invocations == count
+    assert peaks[1] < 1.25 * peaks[0], peaks
 
 
 def test_bill_pools_groups_so_tiers_and_free_tier_apply_once() -> None:
