@@ -487,19 +487,19 @@ def test_bill_pools_groups_so_tiers_and_free_tier_apply_once() -> None:
 
 def test_histogram_batches_bound_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """Samples reach estimate() in bounded batches, and the bill does not change."""
-    import costmodel.logs as logs
+    import costmodel._log_billing as log_billing
 
     frame = read_logs([report(f"r{i}", 10.0 + i % 7) for i in range(50)])
     whole = bill_from_logs(frame, provider="azure-functions-consumption")
     seen: list[int] = []
-    real = logs.estimate
+    real = log_billing.estimate
 
     def spy(*args: object, **kwargs: object) -> costmodel.Bill:
         seen.append(len(kwargs["duration_ms"]))  # type: ignore[arg-type]
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(logs, "_BATCH_SAMPLES", 8)
-    monkeypatch.setattr(logs, "estimate", spy)
+    monkeypatch.setattr(log_billing, "_BATCH_SAMPLES", 8)
+    monkeypatch.setattr(log_billing, "estimate", spy)
     batched = bill_from_logs(frame, provider="azure-functions-consumption")
     assert max(seen) == 8 and sum(seen) == 50
     assert batched.total == pytest.approx(whole.total, rel=1e-12)
@@ -654,18 +654,18 @@ TRICKY = [
 )
 def test_fast_reader_agrees_with_the_regex(lines: list[str]) -> None:
     """The vectorized byte reader gives exactly the regex's rows, values and malformed lines."""
-    import costmodel.logs as logs
+    import costmodel._log_formats as log_formats
 
     fast = read_logs(lines, "aws")
-    real = logs._fast_reports
+    real = log_formats.fast_reports
 
     def regex_only(chunk: object, at: object, candidates: np.ndarray) -> object:
         return real(chunk, at, np.zeros_like(candidates))  # type: ignore[arg-type]
 
     try:
-        logs._fast_reports = regex_only  # type: ignore[assignment]
+        log_formats.fast_reports = regex_only  # type: ignore[assignment]
         regex = read_logs(lines, "aws")
     finally:
-        logs._fast_reports = real
+        log_formats.fast_reports = real
     pd.testing.assert_frame_equal(fast, regex)
     assert fast.attrs == regex.attrs
