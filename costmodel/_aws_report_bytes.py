@@ -8,7 +8,8 @@ number from text one by one; this reader makes no Python object per line.
 The technique: the chunk is one numpy ``uint8`` array (padded, so reads past its end are
 harmless), with strided views over the same memory: every unaligned little-endian 64-bit
 word (``ChunkBytes.words``) and 16- and 48-byte windows (``sliding_window_view``). Each
-step below is then one fancy index over all lines at once, each line with its own cursor:
+step below is then one fancy index over all lines at once, each line with its own cursor
+(``split_reports`` runs them on a chunk):
 
 1. ``find_marks``: every ``REPORT RequestId:``, found by its rarest byte (``q``) and
    confirmed by comparing 8 bytes at a time;
@@ -44,7 +45,7 @@ try:  # pandas' str dtype is Arrow-backed when pyarrow is installed (pandas >= 3
 except ImportError:
     _ARROW = None
 
-NEWLINE, _TAB, _SPACE, _DOT = 10, 9, 32, 46
+_NEWLINE, _TAB, _SPACE, _DOT = 10, 9, 32, 46
 _MARK = b"REPORT RequestId:"
 # What comes before each number of a REPORT line (decimals allowed or not): its tab,
 # label, and the unit of the number before; older lines put a space before each tab.
@@ -104,9 +105,9 @@ class ChunkBytes:
         b0, b1, b2 = word & 0xFF, (word >> 8) & 0xFF, (word >> 16) & 0xFF
         blank = (b0 == _TAB) | (b0 == _SPACE)
         result: np.ndarray = (
-            (b0 == NEWLINE)
-            | (blank & (b1 == NEWLINE))
-            | ((b0 == _SPACE) & (b1 == _TAB) & (b2 == NEWLINE))
+            (b0 == _NEWLINE)
+            | (blank & (b1 == _NEWLINE))
+            | ((b0 == _SPACE) & (b1 == _TAB) & (b2 == _NEWLINE))
         )
         return result
 
@@ -211,6 +212,59 @@ def find_marks(chunk: ChunkBytes, size: int) -> np.ndarray:
     found = np.flatnonzero(chunk.raw[:size] == ord("q")) - rare
     marks: np.ndarray = found[(found >= 0) & chunk.literal(found, _MARK)]
     return marks
+
+
+@dataclass(slots=True)
+class ChunkReports:
+    """The ``REPORT RequestId:`` lines of a chunk: read here, or left for the regex."""
+
+    fast: FastReports
+    """Values of the lines read (only rows with ``fast.ok``)."""
+    fast_lines: np.ndarray
+    """0-based line number in the chunk of each line read."""
+    prefixes: dict[int, str]
+    """Text before the marker on the lines read that have some, by row of ``fast``."""
+    slow_lines: np.ndarray
+    """0-based line numbers of the lines left for the regular expression."""
+    slow_texts: list[str]
+    """Their text."""
+
+
+def split_reports(text: str) -> ChunkReports | None:
+    """Read the chunk's REPORT lines in the usual layout; ``None`` when it has none.
+
+    ``text`` is whole lines, ending in a newline.
+    """
+    data = text.encode("utf-8", "surrogatepass")  # round-trips any str exactly
+    chunk = ChunkBytes(data)
+    ends = np.flatnonzero(chunk.raw[: len(data)] == _NEWLINE)  # one per line
+    marks = find_marks(chunk, len(data))
+    if len(marks) == 0:
+        return None
+    line_of = np.searchsorted(ends, marks)
+    first = np.empty(len(marks), dtype=bool)
+    first[0] = True
+    np.not_equal(line_of[1:], line_of[:-1], out=first[1:])
+    single = np.append(first[1:], True)[first]  # the line has one marker only
+    lines, at = line_of[first], marks[first]
+    starts = np.where(lines > 0, ends[lines - 1] + 1, 0)
+    fast = fast_reports(chunk, at, single)
+    ok = fast.ok
+
+    def decoded(start: int, stop: int) -> str:
+        return data[start:stop].decode("utf-8", "surrogatepass")
+
+    prefixed = ok & (at > starts)
+    return ChunkReports(
+        fast=fast,
+        fast_lines=lines[ok],
+        prefixes={
+            int(row): decoded(int(starts[i]), int(at[i]))
+            for row, i in zip(np.flatnonzero(prefixed[ok]), np.flatnonzero(prefixed), strict=True)
+        },
+        slow_lines=lines[~ok],
+        slow_texts=[decoded(int(starts[i]), int(ends[lines[i]])) for i in np.flatnonzero(~ok)],
+    )
 
 
 @dataclass(slots=True)

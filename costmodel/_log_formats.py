@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._aws_report_bytes import NEWLINE, ChunkBytes, fast_reports, find_marks, merge_strings
+from ._aws_report_bytes import merge_strings, split_reports
 from .errors import InvalidFile
 
 #: Columns of the frame ``read_logs`` returns, in order.
@@ -325,42 +325,20 @@ def _parse_aws(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
     """REPORT lines of one chunk: a vectorized byte-level reader, the regex for the rest.
 
     Lines without ``REPORT RequestId:`` cannot be reports (nor malformed ones) and are
-    never looked at again. Lines in the common layout (see ``fast_reports``) are read
-    with numpy over the chunk's bytes; the few others (SnapStart, ``Status``, two markers
-    on a line, malformed reports ...) go through ``_AWS_LINE``, which defines the
-    format. Both give the same values for a line they both read.
+    never looked at again. Lines in the common layout (see ``_aws_report_bytes``) are
+    read with numpy over the chunk's bytes; the few others (SnapStart, ``Status``, two
+    markers on a line, malformed reports ...) go through ``_AWS_LINE``, which defines
+    the format. Both give the same values for a line they both read.
     """
-    data = text.encode("utf-8", "surrogatepass")  # round-trips any str exactly
-    chunk = ChunkBytes(data)
-    raw = chunk.raw[: len(data)]
-    ends = np.flatnonzero(raw == NEWLINE)  # chunks end with a newline: one per line
-    marks = find_marks(chunk, len(data))
-    if len(marks) == 0:
+    reports = split_reports(text)
+    if reports is None:
         return _finish(empty_frame(), [])
-    line_of = np.searchsorted(ends, marks)
-    first = np.empty(len(marks), dtype=bool)
-    first[0] = True
-    np.not_equal(line_of[1:], line_of[:-1], out=first[1:])
-    single = np.append(first[1:], True)[first]  # the line has one marker only
-    lines, at = line_of[first], marks[first]
-    starts = np.where(lines > 0, ends[lines - 1] + 1, 0)
-    stops = ends[lines]
-    fast = fast_reports(chunk, at, single)
-    ok = fast.ok
-    slow_lines = lines[~ok]
-    slow_text = [data[int(starts[i]) : int(stops[i])] for i in np.flatnonzero(~ok)]
-    slow = _slow_reports(
-        [line.decode("utf-8", "surrogatepass") for line in slow_text],
-        slow_lines,
-        first_line,
-    )
-    fast_lines = lines[ok]
-    prefixed = ok & (at > starts)
+    fast, fast_lines, slow_lines = reports.fast, reports.fast_lines, reports.slow_lines
+    slow = _slow_reports(reports.slow_texts, slow_lines, first_line)
     timestamps: np.ndarray | None = None
-    if prefixed.any() or slow.timestamps is not None:
+    if reports.prefixes or slow.timestamps is not None:
         timestamps = np.full(len(fast_lines), "", dtype=object)
-        for row, i in zip(np.flatnonzero(prefixed[ok]), np.flatnonzero(prefixed), strict=True):
-            prefix = data[int(starts[i]) : int(at[i])].decode("utf-8", "surrogatepass")
+        for row, prefix in reports.prefixes.items():
             found = _TS_BEFORE_REPORT.match(prefix)
             timestamps[row] = found[1] if found else ""
     if len(slow_lines) == 0:

@@ -654,18 +654,18 @@ TRICKY = [
 )
 def test_fast_reader_agrees_with_the_regex(lines: list[str]) -> None:
     """The vectorized byte reader gives exactly the regex's rows, values and malformed lines."""
-    import costmodel._log_formats as log_formats
+    import costmodel._aws_report_bytes as aws_report_bytes
 
     fast = read_logs(lines, "aws")
-    real = log_formats.fast_reports
+    real = aws_report_bytes.fast_reports
 
     def regex_only(chunk: object, at: object, candidates: np.ndarray) -> object:
         return real(chunk, at, np.zeros_like(candidates))  # type: ignore[arg-type]
 
     try:
-        log_formats.fast_reports = regex_only  # type: ignore[assignment]
+        aws_report_bytes.fast_reports = regex_only  # type: ignore[assignment]
         regex = read_logs(lines, "aws")
     finally:
-        log_formats.fast_reports = real
+        aws_report_bytes.fast_reports = real
     pd.testing.assert_frame_equal(fast, regex)
     assert fast.attrs == regex.attrs
