@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import math
 import shutil
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -193,6 +194,69 @@ def test_crlf_line_endings(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(frame, read_logs(AWS))
 
 
+def test_reports_after_more_than_a_megabyte_of_app_logs(tmp_path: Path) -> None:
+    """Reports after > 1 MB of application output are found, from lines and from a file."""
+    app = "2024-05-01T10:00:00.000Z\t3604209a-e9a3-11e6-939a-754dd98c7be3\tINFO\t" + "x" * 100
+    lines = [app] * 10_000 + [report(f"r{i}", 10.5 + i) for i in range(3)]
+    assert sum(len(line) + 1 for line in lines) > 1.1 * 2**20
+    path = tmp_path / "verbose.log"
+    path.write_text("\n".join(lines) + "\n")
+    for source in (lines, path):
+        frame = read_logs(source)
+        assert frame["source_line"].tolist() == [10_001, 10_002, 10_003]
+        assert frame["duration_ms"].tolist() == [10.5, 11.5, 12.5]
+        assert frame.attrs["malformed_count"] == 0
+
+
+PLATFORM_REPORT = (
+    '{"time":"2024-07-01T08:54:54.127Z","type":"platform.report","record":{"requestId":"j1",'
+    '"metrics":{"durationMs":17.5,"billedDurationMs":18,"memorySizeMB":128,'
+    '"maxMemoryUsedMB":75},"status":"success"}}'
+)
+FC_REPORT = (
+    "Duration: 18.42 ms, Billed Duration: 19 ms, Memory Size: 128 MB, Max Memory Used: 34 MB"
+)
+SLS_RECORD = '{"durationMs":"1.56","functionName":"f","memoryMB":"512","requestId":"s1"}'
+
+
+@pytest.mark.parametrize("chunk_chars", [1, 1 << 20])
+def test_text_and_json_reports_of_one_vendor_are_both_read(chunk_chars: int) -> None:
+    """A log switched between text and JSON mid-file: every report of that vendor is read."""
+    cases = [
+        ([report("t1", 10.0), PLATFORM_REPORT, report("t2", 20.0)], ["aws", "aws-json", "aws"]),
+        ([PLATFORM_REPORT, "START RequestId: t1", report("t1", 10.0)], ["aws-json", "aws"]),
+        (["FC Invoke End RequestId: c1", FC_REPORT, SLS_RECORD], ["fc", "fc-sls"]),
+        ([SLS_RECORD, FC_REPORT], ["fc-sls", "fc"]),
+    ]
+    for lines, formats in cases:
+        frame = pd.concat(iter_log_frames(lines, chunk_chars=chunk_chars), ignore_index=True)
+        assert frame["format"].tolist() == formats
+        assert frame["source_line"].tolist() == sorted(frame["source_line"])
+        assert len(frame) == len(formats) and frame["duration_ms"].notna().all()
+        assert read_logs(lines).attrs["malformed_count"] == 0
+
+
+def test_another_vendors_report_lines_are_counted_malformed() -> None:
+    """A report line in another vendor's format is counted, once, naming both formats."""
+    frame = read_logs([report("t1", 10.0), FC_REPORT, SLS_RECORD, report("t2", 20.0)])
+    assert frame["request_id"].tolist() == ["t1", "t2"]
+    assert frame.attrs["malformed"] == [
+        (2, "line in format 'fc', file read as 'aws'"),
+        (3, "line in format 'fc-sls', file read as 'aws'"),
+    ]
+    frame = read_logs([FC_REPORT, report("t1", 10.0), PLATFORM_REPORT, FC_REPORT])
+    assert frame["source_line"].tolist() == [1, 4]
+    assert frame.attrs["malformed"] == [
+        (2, "line in format 'aws', file read as 'fc'"),
+        (3, "line in format 'aws-json', file read as 'fc'"),
+    ]
+    broken = report("t3", 5.0).replace("Memory Size", "Memory")
+    frame = read_logs([report("t1", 10.0), broken, FC_REPORT.replace("19", "x")])
+    assert [m.line for m in frame.attrs["malformed"]] == [2, 3]
+    assert frame.attrs["malformed"][0].reason.startswith("Lambda REPORT line")
+    assert frame.attrs["malformed"][1].reason == "line in format 'fc', file read as 'aws'"
+
+
 def test_empty_and_reportless_inputs() -> None:
     """No report at all gives an empty frame with every column, and nothing malformed."""
     for source in ([], ["START RequestId: x Version: 1", "hello"]):
@@ -370,6 +434,13 @@ def test_stated_without_billed_duration_is_refused() -> None:
     assert result.groups["function"].tolist() == ["media/thumbs", "sync-clone"]
 
 
+def test_fractional_memory_is_refused_not_truncated() -> None:
+    """A frame's memory_mb that is not a whole number of MB is refused, naming it and the rows."""
+    frame = pd.DataFrame({"duration_ms": [10.0, 20.0, 30.0], "memory_mb": [128.0, 128.9, 256.5]})
+    with pytest.raises(InvalidUsage, match=r"memory_mb=128\.9 in row 1.*whole.*2 row\(s\)"):
+        bill_from_logs(frame, provider="aws-lambda")
+
+
 def test_streaming_equals_in_memory_bill(tmp_path: Path) -> None:
     """Billing a path in tiny chunks equals billing the frame read in one go, exactly."""
     rng = np.random.default_rng(7)
@@ -388,6 +459,24 @@ def test_streaming_equals_in_memory_bill(tmp_path: Path) -> None:
     assert streamed.total == in_memory.total
 
 
+def test_streaming_bill_memory_stays_flat(tmp_path: Path) -> None:
+    """Peak traced memory of bill_from_logs(path) barely grows from N to 4N lines."""
+    n = 50_000
+    lines = [report(f"r{i:06d}", 10 + (i % 997) * 0.37, (128, 512)[i % 2]) for i in range(4 * n)]
+    peaks = []
+    for count in (n, 4 * n):
+        path = tmp_path / f"{count}.log"
+        path.write_text("\n".join(lines[:count]) + "\n")
+        tracemalloc.start()
+        try:
+            result = bill_from_logs(path, provider="aws-lambda", chunk_chars=1 << 20)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert result.invocations == count
+    assert peaks[1] < 1.25 * peaks[0], peaks
+
+
 def test_bill_pools_groups_so_tiers_and_free_tier_apply_once() -> None:
     """The total is one bill over all groups: the free tier is not granted per group."""
     result = bill_from_logs(AWS, provider="aws-lambda", free_tier=True)
@@ -398,19 +487,19 @@ def test_bill_pools_groups_so_tiers_and_free_tier_apply_once() -> None:
 
 def test_histogram_batches_bound_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """Samples reach estimate() in bounded batches, and the bill does not change."""
-    import costmodel.logs as logs
+    import costmodel._log_billing as log_billing
 
     frame = read_logs([report(f"r{i}", 10.0 + i % 7) for i in range(50)])
     whole = bill_from_logs(frame, provider="azure-functions-consumption")
     seen: list[int] = []
-    real = logs.estimate
+    real = log_billing.estimate
 
     def spy(*args: object, **kwargs: object) -> costmodel.Bill:
         seen.append(len(kwargs["duration_ms"]))  # type: ignore[arg-type]
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(logs, "_BATCH_SAMPLES", 8)
-    monkeypatch.setattr(logs, "estimate", spy)
+    monkeypatch.setattr(log_billing, "_BATCH_SAMPLES", 8)
+    monkeypatch.setattr(log_billing, "estimate", spy)
     batched = bill_from_logs(frame, provider="azure-functions-consumption")
     assert max(seen) == 8 and sum(seen) == 50
     assert batched.total == pytest.approx(whole.total, rel=1e-12)
@@ -565,18 +654,18 @@ TRICKY = [
 )
 def test_fast_reader_agrees_with_the_regex(lines: list[str]) -> None:
     """The vectorized byte reader gives exactly the regex's rows, values and malformed lines."""
-    import costmodel.logs as logs
+    import costmodel._aws_report_bytes as aws_report_bytes
 
     fast = read_logs(lines, "aws")
-    real = logs._fast_reports
+    real = aws_report_bytes.fast_reports
 
     def regex_only(chunk: object, at: object, candidates: np.ndarray) -> object:
         return real(chunk, at, np.zeros_like(candidates))  # type: ignore[arg-type]
 
     try:
-        logs._fast_reports = regex_only  # type: ignore[assignment]
+        aws_report_bytes.fast_reports = regex_only  # type: ignore[assignment]
         regex = read_logs(lines, "aws")
     finally:
-        logs._fast_reports = real
+        aws_report_bytes.fast_reports = real
     pd.testing.assert_frame_equal(fast, regex)
     assert fast.attrs == regex.attrs
