@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import heapq
+import math
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -80,9 +81,9 @@ class _VirtualSelector:
             # Land exactly on the next timer (now + (when - now) may round below it);
             # the timeout is capped (a day), so a farther timer is reached in steps.
             if scheduled and timeout >= scheduled[0].when() - loop._now_s:
-                loop._now_s = scheduled[0].when()
+                loop._set_now(scheduled[0].when())
             else:
-                loop._now_s += timeout
+                loop._set_now(loop._now_s + timeout)
         return []
 
     def wake(self) -> None:
@@ -121,7 +122,8 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
 
     def __init__(self, *, start_s: float = 0.0) -> None:
         super().__init__()
-        self._now_s = float(start_s)
+        self._now_s = 0.0
+        self._set_now(float(start_s))
         self._selector: _VirtualSelector | None = _VirtualSelector(self)
         self.clock = VirtualClock(self)
         """A :class:`VirtualClock` on this loop."""
@@ -129,6 +131,19 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
     def time(self) -> float:
         """The virtual time, seconds."""
         return self._now_s
+
+    def _set_now(self, now_s: float) -> None:
+        """Move the clock to ``now_s``, keeping a timer due at ``now_s`` detectably due.
+
+        A timer is due when ``when < now + clock_resolution``. Beyond ~1e8 s (an epoch
+        time, say) adding the 1 ns resolution no longer changes ``now``, so a timer at
+        exactly ``now`` would never become due and the loop would spin; the resolution
+        is raised to one unit in the last place of ``now``, which makes the test read
+        ``when <= now``.
+        """
+        self._now_s = now_s
+        if now_s + self._clock_resolution <= now_s:
+            self._clock_resolution = math.ulp(now_s)
 
     def _run_once(self) -> None:
         """One iteration, as ``BaseEventLoop._run_once`` without polling: lean and exact.
@@ -167,7 +182,7 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
             if scheduled:
                 when = scheduled[0]._when
                 if when > self._now_s:
-                    self._now_s = when
+                    self._set_now(when)
             elif self._selector is not None:
                 self._selector.select(None)  # only a worker thread can wake us
         end = self._now_s + self._clock_resolution

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import doctest
+import math
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -226,3 +232,68 @@ def test_doctests() -> None:
     result = doctest.testmod(costmodel.vtime)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def _run_isolated(code: str, *, timeout_s: float = 20.0) -> str:
+    """Run ``code`` in a fresh interpreter; a hang fails the test after ``timeout_s``."""
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the loop hung (no result within {timeout_s} real seconds)")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("start_s", [1e8, 1.7e9, 2.0**53 / 4, 1e15])
+def test_large_start_times_do_not_livelock(start_s: float) -> None:
+    """At epoch-like times (where now + 1 ns == now) due timers still fire."""
+    out = _run_isolated(
+        f"""
+        import asyncio
+        from costmodel.vtime import run
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.0, print, "due now")
+            await asyncio.sleep(0)
+            await asyncio.sleep(0.1)
+            async with asyncio.timeout(5.0):
+                await asyncio.gather(*(asyncio.sleep(d) for d in (1.0, 2.5, 2.5, 3.0)))
+            return loop.time()
+
+        start = {start_s!r}
+        print(repr(run(main(), start_s=start)), repr(start + 0.1 + 3.0))
+        """
+    )
+    lines = out.split()
+    assert lines[:2] == ["due", "now"]
+    ended, expected = (float(x) for x in lines[2:])
+    # each sleep lands exactly on loop.time() + delay (rounded at that magnitude)
+    assert abs(ended - expected) <= 4 * math.ulp(expected)
+
+
+def test_time_time_start_like_the_review_probe() -> None:
+    """run(..., start_s=time.time()) completes a sleep."""
+    out = _run_isolated(
+        """
+        import asyncio, time
+        from costmodel.vtime import run
+
+        async def main():
+            await asyncio.sleep(0.1)
+            return asyncio.get_running_loop().time()
+
+        start = time.time()
+        print(run(main(), start_s=start) - start > 0.09)
+        """
+    )
+    assert out.strip() == "True"
