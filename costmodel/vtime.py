@@ -8,9 +8,19 @@ concurrent calls runs in the time the Python code takes, nothing sleeps for real
 the same program always produces the same interleaving.
 
 It has no sockets, pipes or subprocesses (the simulated world needs none): the loop
-never polls the operating system. Worker threads (``run_in_executor``) still work, but
-they run in real time, outside the virtual clock: a loop with nothing else to do waits
-for them; a loop with a timer pending jumps to it without waiting for them.
+never polls the operating system.
+
+Worker threads take zero virtual time. ``run_in_executor`` and ``asyncio.to_thread``
+work; while a job they submitted is running and no callback is ready, the loop waits
+for it for real and the virtual clock stands still (callbacks already due still run).
+So a 50 ms job inside ``asyncio.timeout(5)`` completes, and ``loop.time()`` reads the
+same before and after ``await asyncio.to_thread(...)`` even with an hour-long sleep
+pending elsewhere. ``shutdown_default_executor`` (which ``asyncio.Runner`` calls on
+close) joins the threads in real time too, its ``timeout`` in real seconds. Two
+consequences: a job that never finishes stops virtual time for good, and a job that
+waits for the loop to reach a later virtual time (``run_coroutine_threadsafe(
+asyncio.sleep(1), loop).result()``) deadlocks. Threads started any other way are not
+waited for: their ``call_soon_threadsafe`` callbacks run when they arrive.
 
 :class:`VirtualClock` is the ``clock=`` to give resilience objects inside the loop:
 ``monotonic()`` is the loop's virtual time, ``asleep()`` is ``asyncio.sleep`` and
@@ -38,17 +48,21 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
+import contextlib
 import heapq
 import math
 import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+import warnings
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar, TypeVarTuple
 
 from .errors import InvalidUsage
 
 __all__ = ["VirtualClock", "VirtualTimeLoop", "run"]
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 # The base loop's thresholds for compacting its timer heap (asyncio.base_events).
 _MIN_SCHEDULED_TIMER_HANDLES = 100
@@ -71,8 +85,9 @@ class _VirtualSelector:
         self._wakeup = threading.Event()
 
     def select(self, timeout: float | None) -> list[Any]:
-        if timeout is None:
-            # Nothing ready, no timer: only another thread can make progress.
+        if timeout is None or (timeout > 0 and self._loop._thread_jobs):
+            # Nothing ready and either no timer or a thread at work: only another
+            # thread can make progress; virtual time waits for it.
             self._wakeup.wait()
             self._wakeup.clear()
         elif timeout > 0:
@@ -125,6 +140,9 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         self._now_s = 0.0
         self._set_now(float(start_s))
         self._selector: _VirtualSelector | None = _VirtualSelector(self)
+        self._thread_jobs = 0  # run_in_executor jobs not finished yet
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._executor_shut_down = False
         self.clock = VirtualClock(self)
         """A :class:`VirtualClock` on this loop."""
 
@@ -179,7 +197,9 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
                 handle._scheduled = False
         ready: collections.deque[Any] = self._ready
         if not ready and not self._stopping:
-            if scheduled:
+            if self._thread_jobs and self._selector is not None:
+                self._selector.select(None)  # a thread is at work: the clock waits
+            elif scheduled:
                 when = scheduled[0]._when
                 if when > self._now_s:
                     self._set_now(when)
@@ -204,12 +224,94 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         if selector is not None:
             selector.wake()
 
+    # -- worker threads ----------------------------------------------------------
+
+    def run_in_executor(
+        self,
+        executor: concurrent.futures.Executor | None,
+        func: Callable[[*Ts], T],
+        *args: *Ts,
+    ) -> asyncio.Future[T]:
+        """Run ``func(*args)`` on a worker thread; the virtual clock waits for it.
+
+        As ``BaseEventLoop.run_in_executor`` (``executor=None``: the default
+        ``ThreadPoolExecutor``), and the job counts as thread work until its
+        concurrent future is done (finished or cancelled before it started).
+        """
+        if self.is_closed():
+            raise RuntimeError("Event loop is closed")
+        if executor is None:
+            if self._executor_shut_down:
+                raise RuntimeError("Executor shutdown has been called")
+            executor = self._executor
+            if executor is None:
+                executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="asyncio")
+                self.set_default_executor(executor)
+        job = executor.submit(func, *args)
+        future = asyncio.wrap_future(job, loop=self)  # first: the result lands first
+        self._thread_jobs += 1
+        job.add_done_callback(self._thread_job_done)
+        return future
+
+    def _thread_job_done(self, _job: concurrent.futures.Future[Any]) -> None:
+        """In the worker thread: tell the loop one job less is running."""
+        with contextlib.suppress(RuntimeError):  # a closed loop has nothing to count
+            self.call_soon_threadsafe(self._count_thread_job_done)
+
+    def _count_thread_job_done(self) -> None:
+        self._thread_jobs -= 1
+
+    def set_default_executor(self, executor: Any) -> None:
+        """Use ``executor`` (a ``ThreadPoolExecutor``) for ``run_in_executor(None, ...)``."""
+        super().set_default_executor(executor)
+        self._executor = executor
+
+    async def shutdown_default_executor(self, timeout: float | None = None) -> None:
+        """Join the default executor's threads, waiting in real time.
+
+        Args:
+            timeout: the longest real wait, seconds (None: until they finish). Past
+                it, a ``RuntimeWarning`` is issued and the threads are left running,
+                as ``BaseEventLoop.shutdown_default_executor`` does on Python 3.12+.
+        """
+        self._executor_shut_down = True
+        executor = self._executor
+        if executor is None:
+            return
+        joined: asyncio.Future[bool] = self.create_future()
+
+        def report(still_running: bool) -> None:
+            self._thread_jobs -= 1
+            if not joined.done():
+                joined.set_result(still_running)
+
+        def join() -> None:
+            worker = threading.Thread(
+                target=executor.shutdown, name="VirtualTimeLoop-executor-join", daemon=True
+            )
+            worker.start()
+            worker.join(timeout)
+            with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
+                self.call_soon_threadsafe(report, worker.is_alive())
+
+        self._thread_jobs += 1
+        threading.Thread(target=join, name="VirtualTimeLoop-shutdown", daemon=True).start()
+        if await joined:
+            warnings.warn(
+                f"The executor did not finish joining its threads within {timeout} seconds.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            executor.shutdown(wait=False)
+
     def close(self) -> None:
         if self.is_running():
             raise RuntimeError("Cannot close a running event loop")
         if self.is_closed():
             return
-        super().close()
+        super().close()  # shuts the default executor down without waiting
+        self._executor = None
+        self._executor_shut_down = True
         if self._selector is not None:
             self._selector.close()
             self._selector = None

@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,130 @@ def test_time_time_start_like_the_review_probe() -> None:
         """
     )
     assert out.strip() == "True"
+
+
+def _real_work(seconds: float) -> str:
+    """Stand for work a worker thread does in real time (the loop itself never sleeps)."""
+    threading.Event().wait(seconds)
+    return "done"
+
+
+def test_thread_work_inside_a_timeout_finishes_in_zero_virtual_time() -> None:
+    """A 20 ms executor job inside asyncio.timeout(5) completes; the clock stands still."""
+
+    async def main() -> tuple[str, float]:
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(5.0):
+            result = await loop.run_in_executor(None, _real_work, 0.02)
+        return result, loop.time()
+
+    assert run(main()) == ("done", 0.0)
+
+
+def test_pending_timer_does_not_run_ahead_of_a_thread() -> None:
+    """With a sleep(3600) pending, to_thread takes no virtual time; the sleeper still wakes."""
+
+    async def main() -> tuple[str, float, float]:
+        loop = asyncio.get_running_loop()
+        background = asyncio.create_task(asyncio.sleep(3600.0))
+        result = await asyncio.to_thread(_real_work, 0.02)
+        after_thread = loop.time()
+        await background
+        return result, after_thread, loop.time()
+
+    assert run(main()) == ("done", 0.0, 3600.0)
+
+
+def test_due_timers_and_ready_callbacks_run_while_a_thread_works() -> None:
+    """Thread work freezes the clock, not the loop: callbacks due now still run."""
+
+    async def main() -> tuple[list[float], float]:
+        loop = asyncio.get_running_loop()
+        seen: list[float] = []
+        gate = threading.Event()
+        job = loop.run_in_executor(None, gate.wait)
+        loop.call_later(0.0, lambda: seen.append(loop.time()))
+        loop.call_later(1.0, lambda: seen.append(loop.time()))  # after the thread only
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        snapshot = list(seen)
+        gate.set()
+        await job
+        await asyncio.sleep(2.0)
+        return snapshot + seen, loop.time()
+
+    assert run(main()) == ([0.0, 0.0, 1.0], 2.0)
+
+
+def test_cancelled_executor_job_releases_the_clock() -> None:
+    """A job cancelled before it started does not keep the clock frozen (no hang)."""
+    out = _run_isolated(
+        """
+        import asyncio, threading
+        from concurrent.futures import ThreadPoolExecutor
+        from costmodel.vtime import run
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            pool = ThreadPoolExecutor(max_workers=1)
+            gate = threading.Event()
+            first = loop.run_in_executor(pool, gate.wait)
+            queued = loop.run_in_executor(pool, print, "must not run")
+            queued.cancel()
+            gate.set()
+            await first
+            await asyncio.sleep(10.0)
+            pool.shutdown()
+            return loop.time()
+
+        print(run(main()))
+        """
+    )
+    assert out.split() == ["10.0"]
+
+
+def test_shutdown_default_executor_joins_in_real_time() -> None:
+    """Shutting down waits for running jobs for real (a virtual timeout would not)."""
+    finished: list[str] = []
+
+    def job() -> None:
+        finished.append(_real_work(0.02))
+
+    loop = VirtualTimeLoop()
+    try:
+        loop.run_in_executor(None, job)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loop.run_until_complete(loop.shutdown_default_executor(timeout=300.0))
+        assert finished == ["done"]
+        assert loop.time() == 0.0
+        with pytest.raises(RuntimeError, match="shutdown"):
+            loop.run_in_executor(None, job)
+    finally:
+        loop.close()
+
+
+def test_shutdown_default_executor_times_out_in_real_time() -> None:
+    """A job outliving the real timeout gets the stock warning; the loop goes on."""
+    gate = threading.Event()
+    loop = VirtualTimeLoop()
+    try:
+        loop.run_in_executor(None, gate.wait)
+        with pytest.warns(RuntimeWarning, match="did not finish joining"):
+            loop.run_until_complete(loop.shutdown_default_executor(timeout=0.02))
+    finally:
+        gate.set()
+        loop.close()
+
+
+def test_runner_close_joins_a_thread_left_running() -> None:
+    """asyncio.Runner's close joins a fire-and-forget to_thread job without warnings."""
+    finished: list[str] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().run_in_executor(None, lambda: finished.append(_real_work(0.02)))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run(main())
+    assert finished == ["done"]
