@@ -22,6 +22,14 @@ waits for the loop to reach a later virtual time (``run_coroutine_threadsafe(
 asyncio.sleep(1), loop).result()``) deadlocks. Threads started any other way are not
 waited for: their ``call_soon_threadsafe`` callbacks run when they arrive.
 
+A stuck program raises instead of hanging. With no ready callback, no timer and no
+thread job, nothing inside the loop can ever run again (``await asyncio.Event().wait()``
+with nobody to set it); only a foreign thread or a signal handler calling
+``call_soon_threadsafe`` could. The loop waits ``stuck_after_s`` real seconds (default
+1) for such a call, then raises ``RuntimeError("virtual-time loop is stuck ...")`` out
+of ``run_until_complete``; the loop stays usable. ``stuck_after_s=None`` waits forever,
+like a stock loop, for programs whose own threads call back later than that.
+
 :class:`VirtualClock` is the ``clock=`` to give resilience objects inside the loop:
 ``monotonic()`` is the loop's virtual time, ``asleep()`` is ``asyncio.sleep`` and
 ``sleep()`` refuses, because a blocking sleep would freeze the simulated world.
@@ -88,8 +96,7 @@ class _VirtualSelector:
         if timeout is None or (timeout > 0 and self._loop._thread_jobs):
             # Nothing ready and either no timer or a thread at work: only another
             # thread can make progress; virtual time waits for it.
-            self._wakeup.wait()
-            self._wakeup.clear()
+            self.wait_for_thread()
         elif timeout > 0:
             loop = self._loop
             scheduled = loop._scheduled
@@ -101,6 +108,24 @@ class _VirtualSelector:
                 loop._set_now(loop._now_s + timeout)
         return []
 
+    def wait_for_thread(self) -> None:
+        """Wait for real until a thread calls back; raise if none can or does in time.
+
+        With thread jobs running the wait has no limit (they call back when they
+        finish). Without any, only a foreign thread could call back: past the loop's
+        ``stuck_after_s`` real seconds the loop is declared stuck.
+        """
+        loop = self._loop
+        if loop._thread_jobs or loop._stuck_after_s is None:
+            self._wakeup.wait()
+        elif not self._wakeup.wait(loop._stuck_after_s):
+            raise RuntimeError(
+                f"virtual-time loop is stuck at {loop._now_s!r} s: no timers, no ready "
+                f"callbacks, no thread work, and no call_soon_threadsafe for "
+                f"{loop._stuck_after_s!r} real seconds (stuck_after_s=None waits forever)"
+            )
+        self._wakeup.clear()
+
     def wake(self) -> None:
         self._wakeup.set()
 
@@ -108,11 +133,32 @@ class _VirtualSelector:
         self._wakeup.set()
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _valid_times(start_s: float, stuck_after_s: float | None) -> tuple[float, float | None]:
+    """``start_s`` and ``stuck_after_s`` as floats, or InvalidUsage naming the bad one."""
+    if not _is_number(start_s) or not math.isfinite(start_s):
+        raise InvalidUsage(f"start_s={start_s!r}: must be a finite number of seconds")
+    if stuck_after_s is None:
+        return float(start_s), None
+    if not _is_number(stuck_after_s) or not 0 < stuck_after_s < math.inf:
+        raise InvalidUsage(
+            f"stuck_after_s={stuck_after_s!r}: must be a positive finite number of real "
+            "seconds, or None to wait forever"
+        )
+    return float(start_s), float(stuck_after_s)
+
+
 class VirtualTimeLoop(asyncio.BaseEventLoop):
     """An asyncio event loop on a virtual clock that jumps to the next timer.
 
     Args:
-        start_s: the virtual time the loop starts at, seconds.
+        start_s: the virtual time the loop starts at, seconds (finite).
+        stuck_after_s: with nothing ready, no timer and no thread job, how long to
+            wait for a foreign thread's ``call_soon_threadsafe`` before raising
+            ``RuntimeError``, real seconds (None: wait forever).
 
     Use it with :func:`run`, with ``asyncio.Runner(loop_factory=VirtualTimeLoop)``, or
     directly (``loop.run_until_complete(...)``). ``loop.clock`` is a
@@ -135,10 +181,16 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
     _clock_resolution: float
     _debug: bool
 
-    def __init__(self, *, start_s: float = 0.0) -> None:
+    def __init__(self, *, start_s: float = 0.0, stuck_after_s: float | None = 1.0) -> None:
         super().__init__()
+        try:
+            start_s, stuck_after_s = _valid_times(start_s, stuck_after_s)
+        except InvalidUsage:
+            asyncio.BaseEventLoop.close(self)  # closed: no ResourceWarning from __del__
+            raise
+        self._stuck_after_s = stuck_after_s
         self._now_s = 0.0
-        self._set_now(float(start_s))
+        self._set_now(start_s)
         self._selector: _VirtualSelector | None = _VirtualSelector(self)
         self._thread_jobs = 0  # run_in_executor jobs not finished yet
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -198,13 +250,13 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         ready: collections.deque[Any] = self._ready
         if not ready and not self._stopping:
             if self._thread_jobs and self._selector is not None:
-                self._selector.select(None)  # a thread is at work: the clock waits
+                self._selector.wait_for_thread()  # a thread is at work: the clock waits
             elif scheduled:
                 when = scheduled[0]._when
                 if when > self._now_s:
                     self._set_now(when)
             elif self._selector is not None:
-                self._selector.select(None)  # only a worker thread can wake us
+                self._selector.wait_for_thread()  # only another thread can wake us
         end = self._now_s + self._clock_resolution
         while scheduled and scheduled[0]._when < end:
             handle = heapq.heappop(scheduled)
@@ -385,13 +437,22 @@ class VirtualClock:
         return f"VirtualClock({where})"
 
 
-def run(main: Coroutine[Any, Any, T], *, start_s: float = 0.0, debug: bool | None = None) -> T:
+def run(
+    main: Coroutine[Any, Any, T],
+    *,
+    start_s: float = 0.0,
+    debug: bool | None = None,
+    stuck_after_s: float | None = 1.0,
+) -> T:
     """Run a coroutine to completion in virtual time, like ``asyncio.run``.
 
     Args:
         main: the coroutine.
         start_s: the virtual time at start, seconds.
         debug: asyncio debug mode (``None``: the default).
+        stuck_after_s: real seconds to wait for a foreign thread when nothing else
+            can run, before raising ``RuntimeError`` (None: forever); see
+            :class:`VirtualTimeLoop`.
 
     Returns:
         What the coroutine returns.
@@ -403,5 +464,9 @@ def run(main: Coroutine[Any, Any, T], *, start_s: float = 0.0, debug: bool | Non
         >>> run(nap(), start_s=10.0)
         86410.0
     """
-    with asyncio.Runner(debug=debug, loop_factory=lambda: VirtualTimeLoop(start_s=start_s)) as r:
+
+    def factory() -> VirtualTimeLoop:
+        return VirtualTimeLoop(start_s=start_s, stuck_after_s=stuck_after_s)
+
+    with asyncio.Runner(debug=debug, loop_factory=factory) as r:
         return r.run(main)

@@ -425,3 +425,60 @@ def test_runner_close_joins_a_thread_left_running() -> None:
         warnings.simplefilter("error")
         run(main())
     assert finished == ["done"]
+
+
+def test_stuck_loop_raises_instead_of_hanging() -> None:
+    """Awaiting an Event nothing can set raises RuntimeError after the real grace period."""
+
+    async def main() -> None:
+        await asyncio.Event().wait()
+
+    started = time.perf_counter()
+    with pytest.raises(RuntimeError, match="virtual-time loop is stuck"):
+        run(main(), stuck_after_s=0.05)
+    assert time.perf_counter() - started < 10.0
+
+
+def test_stuck_error_leaves_the_loop_usable() -> None:
+    """After the stuck error the loop runs other work and closes cleanly."""
+    loop = VirtualTimeLoop(stuck_after_s=0.05)
+    try:
+        never: asyncio.Future[None] = loop.create_future()
+        with pytest.raises(RuntimeError, match="stuck"):
+            loop.run_until_complete(never)
+        loop.run_until_complete(asyncio.sleep(5.0))
+        assert loop.time() == 5.0
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("stuck_after_s", [10.0, None])
+def test_foreign_thread_within_the_grace_period_is_waited_for(stuck_after_s: float | None) -> None:
+    """A thread started outside run_in_executor may call back (None: wait forever)."""
+
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str] = loop.create_future()
+
+        def later() -> None:
+            threading.Event().wait(0.05)  # the foreign thread's own real work
+            loop.call_soon_threadsafe(future.set_result, "called back")
+
+        threading.Thread(target=later).start()
+        return await future
+
+    assert run(main(), stuck_after_s=stuck_after_s) == "called back"
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf, "1"])
+def test_stuck_after_s_is_validated(bad: object) -> None:
+    """stuck_after_s must be a positive finite number of seconds or None."""
+    with pytest.raises(InvalidUsage, match="stuck_after_s"):
+        VirtualTimeLoop(stuck_after_s=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, "0"])
+def test_start_s_is_validated(bad: object) -> None:
+    """start_s must be a finite number of seconds."""
+    with pytest.raises(InvalidUsage, match="start_s"):
+        VirtualTimeLoop(start_s=bad)  # type: ignore[arg-type]
