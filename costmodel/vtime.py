@@ -22,6 +22,11 @@ waits for the loop to reach a later virtual time (``run_coroutine_threadsafe(
 asyncio.sleep(1), loop).result()``) deadlocks. Threads started any other way are not
 waited for: their ``call_soon_threadsafe`` callbacks run when they arrive.
 
+Portability: the loop's fast iteration reads the base loop's private state (its
+ready queue and timer heap). It checks that state at creation and, on a Python where
+it differs, runs the stock ``BaseEventLoop._run_once`` on a virtual selector instead,
+with the same results.
+
 A stuck program raises instead of hanging. With no ready callback, no timer and no
 thread job, nothing inside the loop can ever run again (``await asyncio.Event().wait()``
 with nobody to set it); only a foreign thread or a signal handler calling
@@ -61,6 +66,7 @@ import contextlib
 import heapq
 import math
 import threading
+import time
 import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, TypeVarTuple
@@ -99,13 +105,7 @@ class _VirtualSelector:
             self.wait_for_thread()
         elif timeout > 0:
             loop = self._loop
-            scheduled = loop._scheduled
-            # Land exactly on the next timer (now + (when - now) may round below it);
-            # the timeout is capped (a day), so a farther timer is reached in steps.
-            if scheduled and timeout >= scheduled[0].when() - loop._now_s:
-                loop._set_now(scheduled[0].when())
-            else:
-                loop._set_now(loop._now_s + timeout)
+            loop._set_now(loop._next_stop(timeout))
         return []
 
     def wait_for_thread(self) -> None:
@@ -151,6 +151,36 @@ def _valid_times(start_s: float, stuck_after_s: float | None) -> tuple[float, fl
     return float(start_s), float(stuck_after_s)
 
 
+def _noop() -> None:
+    return None
+
+
+def _lean_supported(loop: asyncio.BaseEventLoop) -> bool:
+    """Whether ``loop`` has the private state the lean ``_run_once`` uses, as expected.
+
+    Checked at loop creation: the ready deque, the timer heap and its cancelled
+    count, the stopping flag, the clock resolution, and a timer handle's ``_when``,
+    ``_cancelled``, ``_scheduled`` and ``_run``. CPython 3.11 to 3.13 have them all.
+    """
+    try:
+        handle = asyncio.TimerHandle(0.0, _noop, (), loop)
+    except Exception:
+        return False
+    state = vars(loop)
+    return (
+        type(state.get("_ready")) is collections.deque
+        and type(state.get("_scheduled")) is list
+        and type(state.get("_timer_cancelled_count")) is int
+        and type(state.get("_stopping")) is bool
+        and type(state.get("_debug")) is bool
+        and type(state.get("_clock_resolution")) is float
+        and type(getattr(handle, "_when", None)) is float
+        and type(getattr(handle, "_cancelled", None)) is bool
+        and type(getattr(handle, "_scheduled", None)) is bool
+        and callable(getattr(handle, "_run", None))
+    )
+
+
 class VirtualTimeLoop(asyncio.BaseEventLoop):
     """An asyncio event loop on a virtual clock that jumps to the next timer.
 
@@ -189,6 +219,15 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
             asyncio.BaseEventLoop.close(self)  # closed: no ResourceWarning from __del__
             raise
         self._stuck_after_s = stuck_after_s
+        self._lean = _lean_supported(self)
+        self._timer_whens: list[float] | None = None
+        if not self._lean:
+            # Stock iteration: keep our own heap of timer times, so the virtual
+            # selector can land exactly on the next one (see _next_stop).
+            self._timer_whens = []
+            self.call_at = self._call_at_tracked  # type: ignore[method-assign, assignment]
+            if not isinstance(getattr(self, "_clock_resolution", None), float):
+                self._clock_resolution = time.get_clock_info("monotonic").resolution
         self._now_s = 0.0
         self._set_now(start_s)
         self._selector: _VirtualSelector | None = _VirtualSelector(self)
@@ -215,16 +254,51 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         if now_s + self._clock_resolution <= now_s:
             self._clock_resolution = math.ulp(now_s)
 
+    def _next_stop(self, timeout: float) -> float:
+        """Where a ``select(timeout)`` of the stock iteration moves the clock, seconds.
+
+        The stock iteration asks to wait ``timeout = when - now`` for the next timer
+        (capped at a day); ``now + (when - now)`` may round below ``when``, so the
+        clock lands exactly on the timer when that is what was asked for.
+        """
+        now = self._now_s
+        if self._timer_whens is None:
+            scheduled: list[Any] = self._scheduled
+            if scheduled:
+                when: float = scheduled[0]._when
+                if timeout >= when - now:
+                    return when
+            return now + timeout
+        whens = self._timer_whens
+        while whens and whens[0] <= now:  # passed (fired or cancelled)
+            heapq.heappop(whens)
+        target = now + timeout
+        # a cancelled timer may be the earliest here: landing on it runs nothing
+        if whens and (whens[0] <= target or whens[0] - now == timeout):
+            return whens[0]
+        return target
+
+    def _call_at_tracked(
+        self, when: float, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        """``call_at``, remembering the time for :meth:`_next_stop` (stock iteration)."""
+        handle = asyncio.BaseEventLoop.call_at(self, when, callback, *args, context=context)
+        assert self._timer_whens is not None
+        heapq.heappush(self._timer_whens, handle.when())
+        return handle
+
     def _run_once(self) -> None:
         """One iteration, as ``BaseEventLoop._run_once`` without polling: lean and exact.
 
         Same steps and the same private state as the base class (drop cancelled
         timers, move due timers to the ready queue, run what was ready), but when
         nothing is ready the clock is set straight to the next timer, and there is
-        no selector call per iteration. In debug mode the base implementation runs
-        (with its slow-callback reports), on the virtual selector.
+        no selector call per iteration. In debug mode (slow-callback reports), and
+        on a Python whose private loop state differs from what :func:`_lean_supported`
+        checks at loop creation, the base implementation runs instead, on the virtual
+        selector: the same results, somewhat slower.
         """
-        if self._debug:
+        if not self._lean or self._debug:
             super()._run_once()  # type: ignore[misc]
             return
         scheduled: list[Any] = self._scheduled

@@ -482,3 +482,120 @@ def test_start_s_is_validated(bad: object) -> None:
     """start_s must be a finite number of seconds."""
     with pytest.raises(InvalidUsage, match="start_s"):
         VirtualTimeLoop(start_s=bad)  # type: ignore[arg-type]
+
+
+async def _mixed_program() -> list[tuple[str, float]]:
+    """Sleeps, timeouts, cancelled timers, call_at, thread work and a large jump."""
+    loop = asyncio.get_running_loop()
+    trace: list[tuple[str, float]] = []
+
+    async def worker(name: int) -> None:
+        for step in range(4):
+            await asyncio.sleep(((name * 7 + step * 3) % 5) * 0.1 + name * 1e-6)
+            trace.append((f"w{name}", loop.time()))
+
+    loop.call_at(loop.time() + 0.25, lambda: trace.append(("call_at", loop.time())))
+    cancelled = loop.call_later(0.2, lambda: trace.append(("cancelled", loop.time())))
+    cancelled.cancel()
+    await asyncio.gather(*(worker(n) for n in range(12)))
+    try:
+        async with asyncio.timeout(1.5):
+            await asyncio.sleep(60.0)
+    except TimeoutError:
+        trace.append(("timeout", loop.time()))
+    trace.append((await asyncio.to_thread(str, "thread"), loop.time()))
+    await asyncio.sleep(86_400.0 * 3)
+    trace.append(("days", loop.time()))
+    return trace
+
+
+def _run_mixed(start_s: float) -> tuple[list[tuple[str, float]], bool]:
+    loop = VirtualTimeLoop(start_s=start_s)
+    try:
+        return loop.run_until_complete(_mixed_program()), loop._lean
+    finally:
+        loop.close()
+
+
+def test_lean_iteration_is_used_on_this_python() -> None:
+    """The private state the lean _run_once relies on is there, with the expected types."""
+    loop = VirtualTimeLoop()
+    try:
+        assert costmodel.vtime._lean_supported(loop)
+        assert loop._lean
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [("_ready", []), ("_scheduled", ()), ("_timer_cancelled_count", 0.0), ("_stopping", None)],
+)
+def test_changed_private_state_is_detected(attribute: str, value: object) -> None:
+    """A loop whose private state has another shape is not given the lean iteration."""
+    loop = VirtualTimeLoop()
+    try:
+        saved = getattr(loop, attribute)
+        setattr(loop, attribute, value)
+        assert not costmodel.vtime._lean_supported(loop)
+        setattr(loop, attribute, saved)
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("start_s", [0.0, 1234.5, 1.7e9])
+def test_stock_iteration_fallback_gives_identical_results(
+    start_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Forced onto the stock BaseEventLoop._run_once, the loop produces the same trace."""
+    lean, used_lean = _run_mixed(start_s)
+    monkeypatch.setattr(costmodel.vtime, "_lean_supported", lambda loop: False)
+    stock, used_stock = _run_mixed(start_s)
+    assert (used_lean, used_stock) == (True, False)
+    assert stock == lean
+    assert lean[-1] == ("days", lean[-2][1] + 86_400.0 * 3)
+    assert ("cancelled", 0.2) not in lean
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**12).map(lambda us: us / 1e6), max_size=20))
+def test_stock_fallback_wakes_every_task_exactly_at_its_delay(delays: list[float]) -> None:
+    """Property: on the fallback iteration too, a task sleeping d seconds wakes at d."""
+
+    async def one(delay: float) -> float:
+        await asyncio.sleep(delay)
+        return asyncio.get_running_loop().time()
+
+    async def main() -> list[float]:
+        return list(await asyncio.gather(*(one(d) for d in delays)))
+
+    original = costmodel.vtime._lean_supported
+    costmodel.vtime._lean_supported = lambda loop: False  # type: ignore[assignment]
+    try:
+        loop = VirtualTimeLoop()
+    finally:
+        costmodel.vtime._lean_supported = original
+    try:
+        assert not loop._lean
+        assert loop.run_until_complete(main()) == delays
+    finally:
+        loop.close()
+
+
+def test_stock_fallback_stuck_and_thread_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback iteration waits for threads and reports a stuck loop too."""
+    monkeypatch.setattr(costmodel.vtime, "_lean_supported", lambda loop: False)
+
+    async def threaded() -> tuple[str, float]:
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(5.0):
+            result = await loop.run_in_executor(None, _real_work, 0.02)
+        return result, loop.time()
+
+    assert run(threaded()) == ("done", 0.0)
+
+    async def stuck() -> None:
+        await asyncio.Event().wait()
+
+    with pytest.raises(RuntimeError, match="stuck"):
+        run(stuck(), stuck_after_s=0.05)
