@@ -7,6 +7,7 @@ failure; tenacity builds its retry state on every call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
@@ -72,6 +73,46 @@ def run() -> list[Row]:
     ours_flaky_s = per_call_seconds(ours_flaky, number=2_000)
     theirs_flaky_s = per_call_seconds(theirs_flaky, number=2_000)
 
+    # Every attempt fails (an outage): the whole failure path, three attempts a call.
+    def down() -> int:
+        raise ConnectionError("down")
+
+    async def adown() -> int:
+        raise ConnectionError("down")
+
+    async def _ano_sleep(_seconds: float) -> None:
+        return None
+
+    ours_down = retry(attempts=3, budget=None, clock=FakeClock())(down)
+    theirs_down = tenacity.retry(
+        stop=tenacity.stop_after_attempt(3), reraise=True, sleep=_no_sleep
+    )(down)
+    aours_down = retry(attempts=3, budget=None, clock=FakeClock())(adown)
+    atheirs_down = tenacity.retry(
+        stop=tenacity.stop_after_attempt(3), reraise=True, sleep=_ano_sleep
+    )(adown)
+
+    def failing(fn: Callable[[], int]) -> Callable[[], None]:
+        def once() -> None:
+            with contextlib.suppress(ConnectionError):
+                fn()
+
+        return once
+
+    def afailing(fn: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
+        async def once() -> int:
+            with contextlib.suppress(ConnectionError):
+                await fn()
+            return 0
+
+        return once
+
+    ours_down_s = per_call_seconds(failing(ours_down), number=2_000)
+    theirs_down_s = per_call_seconds(failing(theirs_down), number=2_000)
+    n = 2_000
+    aours_down_s = asyncio.run(loop(afailing(aours_down)))
+    atheirs_down_s = asyncio.run(loop(afailing(atheirs_down)))
+
     us = "us per call"
     return [
         Row("success path: retry vs tenacity @retry", ours_s * 1e6, theirs_s * 1e6, us, "<= 0.1x"),
@@ -97,5 +138,19 @@ def run() -> list[Row]:
             theirs_flaky_s * 1e6,
             us,
             "~1x",
+        ),
+        Row(
+            "always failing (3 attempts): retry vs tenacity",
+            ours_down_s * 1e6,
+            theirs_down_s * 1e6,
+            us,
+            "~1x",
+        ),
+        Row(
+            "async always failing (3 attempts): retry vs tenacity",
+            aours_down_s * 1e6,
+            atheirs_down_s * 1e6,
+            us,
+            "<= 1x",
         ),
     ]

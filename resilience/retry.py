@@ -37,6 +37,7 @@ import itertools
 import logging
 import math
 import random
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -334,6 +335,10 @@ class Retry:
         self._retries = self._gave_up = self._budget_refusals = 0
         self._idle_s = 0.0
         self._lock = threading.Lock()
+        # built at the first failure, then reused: tenacity keeps its per-call state
+        # in the RetryCallState and in thread-local storage
+        self._sync_retrying: tenacity.Retrying | None = None
+        self._async_retrying: tenacity.Retrying | None = None
         self.statistics = RetryStatistics(self)
         """Live counters (see :class:`RetryStatistics`)."""
 
@@ -428,7 +433,11 @@ class Retry:
             count_retry()
             return fn(*args, **kwargs)
 
-        retrying = tenacity.Retrying(sleep=self.clock.sleep, **self._tenacity_kwargs())
+        retrying = self._sync_retrying
+        if retrying is None:
+            retrying = self._sync_retrying = tenacity.Retrying(
+                sleep=self.clock.sleep, **self._tenacity_kwargs()
+            )
         return retrying(attempt)
 
     def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -462,8 +471,33 @@ class Retry:
             count_retry()
             return await fn(*args, **kwargs)
 
-        retrying = tenacity.AsyncRetrying(sleep=self.clock.asleep, **self._tenacity_kwargs())
-        return cast(R, await retrying(attempt))
+        # tenacity.AsyncRetrying wraps every strategy call in a coroutine after an
+        # inspect check, about ten per attempt; our strategies are plain functions,
+        # so a sync Retrying decides (its ``iter`` never awaits, so concurrent calls
+        # cannot interleave inside it) and this loop awaits the attempts and sleeps,
+        # as AsyncRetrying.__call__ does.
+        retrying = self._async_retrying
+        if retrying is None:
+            retrying = self._async_retrying = tenacity.Retrying(
+                sleep=self.clock.sleep, **self._tenacity_kwargs()
+            )
+        asleep = self.clock.asleep
+        retrying.begin()
+        state = tenacity.RetryCallState(retry_object=retrying, fn=None, args=(), kwargs={})
+        while True:
+            do = retrying.iter(retry_state=state)
+            if isinstance(do, tenacity.DoAttempt):
+                try:
+                    result = await attempt()
+                except BaseException:
+                    state.set_exception(sys.exc_info())  # type: ignore[arg-type]
+                else:
+                    state.set_result(result)
+            elif isinstance(do, tenacity.DoSleep):
+                state.prepare_for_next_attempt()
+                await asleep(do)
+            else:
+                return cast(R, do)
 
     def __repr__(self) -> str:
         b = self.backoff

@@ -487,3 +487,61 @@ def test_budget_shared_by_retries_on_different_clocks_is_refused(clock: FakeCloc
     own = RetryBudget(clock=SYSTEM_CLOCK)
     with pytest.raises(InvalidUsage, match="runs on SystemClock"):
         retry(budget=own, clock=clock)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_failure_path_builds_tenacity_once(
+    mode: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failing calls reuse one tenacity object per decorator, with unchanged results."""
+    built: list[object] = []
+    original = tenacity.BaseRetrying.__init__
+
+    def counting(self: tenacity.BaseRetrying, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(tenacity.BaseRetrying, "__init__", counting)
+    fn = retry(attempts=3, backoff_s=1.0, jitter="none", budget=None, clock=clock)(
+        make(mode, Flaky(10**9))
+    )
+    outcomes = call_many(mode, fn, 5)
+    assert all(isinstance(o, ConnectionError) for o in outcomes)
+    assert len(built) == 1
+    assert clock.sleeps == [1.0, 2.0] * 5
+    stats = fn.statistics  # type: ignore[attr-defined]
+    assert (stats.calls, stats.attempts, stats.gave_up, stats.idle_s) == (5, 15, 5, 15.0)
+
+
+def test_concurrent_async_failures_share_the_tenacity_object() -> None:
+    """Hundreds of interleaved async retries each get their own attempts and backoff."""
+    from costmodel.vtime import run
+
+    rng = random.Random(7)
+    failures = {i: rng.randrange(0, 4) for i in range(300)}
+    tries: dict[int, int] = dict.fromkeys(failures, 0)
+
+    async def body(i: int) -> int:
+        tries[i] += 1
+        await asyncio.sleep(rng.random())  # interleave with the other calls
+        if tries[i] <= failures[i]:
+            raise ConnectionError(i)
+        return i
+
+    async def main() -> tuple[list[Any], Any]:
+        fn = retry(attempts=3, backoff_s=0.5, budget=None)(body)
+
+        async def one(i: int) -> Any:
+            try:
+                return await fn(i)
+            except ConnectionError as exc:
+                return ("gave up", exc.args[0])
+
+        return list(await asyncio.gather(*(one(i) for i in failures))), fn.statistics
+
+    results, stats = run(main())
+    expected = [i if failures[i] < 3 else ("gave up", i) for i in failures]
+    assert results == expected
+    assert tries == {i: min(failures[i] + 1, 3) for i in failures}
+    assert stats.attempts == sum(tries.values())
+    assert stats.gave_up == sum(1 for f in failures.values() if f >= 3)
