@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
-from ._recording import Recorder
+from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
 from .clock import Clock, SystemClock
@@ -223,13 +223,8 @@ class Bulkhead:
         asynchronous = is_async(fn)
         if self.ledger is None:
             return self.decorate(fn, is_async=asynchronous)
-        recorder = Recorder(self.ledger, name_of(fn), self.clock)
-        return recorder.wrap(
-            fn,
-            functools.partial(self.decorate, is_async=asynchronous),
-            is_async=asynchronous,
-            attempt_inside=False,
-        )
+        guarded = self.decorate(fn, is_async=asynchronous)
+        return record_outside(self.ledger, fn, guarded, self.clock)
 
     def decorate(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
         """``fn`` behind the bulkhead, with no ledger rows (what :class:`Policy` composes)."""

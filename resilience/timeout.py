@@ -38,7 +38,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
-from ._recording import Recorder
+from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive
 from .clock import Clock, SystemClock
@@ -161,13 +161,8 @@ class Timeout:
         asynchronous = is_async(fn)
         if self.ledger is None:
             return self.decorate(fn, is_async=asynchronous)
-        recorder = Recorder(self.ledger, name_of(fn), self.clock)
-        return recorder.wrap(
-            fn,
-            functools.partial(self.decorate, is_async=asynchronous),
-            is_async=asynchronous,
-            attempt_inside=False,
-        )
+        guarded = self.decorate(fn, is_async=asynchronous)
+        return record_outside(self.ledger, fn, guarded, self.clock)
 
     def decorate(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
         """``fn`` with the time limit and no ledger rows (what :class:`Policy` composes)."""
