@@ -185,11 +185,11 @@ def test_slow_answer_within_timeout_is_awaited(server: LocalHttpServer) -> None:
     with HttpFunction(server.url(), timeout_s=30) as fn:
         caller = threading.Thread(target=lambda: results.append(fn({})))
         caller.start()
-        while not server.received:  # the request has reached the server
-            caller.join(0.001)
+        assert server.arrived.wait(10), "the request did not reach the server"
         assert results == []
         server.gate.set()
         caller.join(10)
+        assert not caller.is_alive()
     assert results == [{"late": True}]
 
 
@@ -198,8 +198,8 @@ async def test_async_slow_answer_within_timeout_is_awaited(server: LocalHttpServ
     server.script(Slow(Reply(200, {"late": True})))
     async with AsyncHttpFunction(server.url(), timeout_s=30) as fn:
         call = asyncio.create_task(fn({}))
-        while not server.received:
-            await asyncio.sleep(0.001)
+        arrived = await asyncio.get_running_loop().run_in_executor(None, server.arrived.wait, 10)
+        assert arrived, "the request did not reach the server"
         assert not call.done()
         server.gate.set()
         assert await asyncio.wait_for(call, 10) == {"late": True}
