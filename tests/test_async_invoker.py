@@ -811,9 +811,6 @@ def test_readme_invocation_examples_print_what_the_readme_says(
     ]
 
 
-@pytest.mark.skipif(
-    not hasattr(resilience, "Policy"), reason="needs resilience.Policy (another branch)"
-)
 def test_readme_http_policy_example_prints_what_the_readme_says(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

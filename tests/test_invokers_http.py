@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import hashlib
 import hmac
+import ipaddress
 import logging
-import shutil
 import ssl
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -18,6 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from http_server import DROP, LocalHttpServer, Reply, Slow, running_server
 
 import resilience
@@ -295,21 +299,36 @@ def test_async_invoker_retries_an_http_function(server: LocalHttpServer) -> None
 
 @pytest.fixture(scope="module")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (made with the openssl CLI)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is needed to make a test certificate")
+    """A self-signed certificate for 127.0.0.1, valid for a day (made with cryptography)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    cert, key_file = folder / "cert.pem", folder / "key.pem"
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert, key_file
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
@@ -380,13 +399,6 @@ def test_missing_httpx_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(info.value, ImportError) and info.value.extra == "http"
 
 
-needs_policy = pytest.mark.skipif(
-    not all(hasattr(resilience, n) for n in ("Policy", "CircuitBreaker", "fallback", "retry")),
-    reason="needs resilience.Policy, CircuitBreaker, fallback and retry (other branches)",
-)
-
-
-@needs_policy
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_http_function_in_a_policy_breaker_opens_fallback_serves_ledger_records(
     flavour: str, server: LocalHttpServer

@@ -508,8 +508,9 @@ def test_histogram_batches_bound_memory(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_dask_frame_bills_like_pandas() -> None:
     """A Dask DataFrame (local synchronous scheduler) gives the pandas frame's bill."""
-    dask = pytest.importorskip("dask")
-    dd = pytest.importorskip("dask.dataframe")
+    import dask  # the dev extra has it; imported here as it takes a second to import
+    import dask.dataframe as dd
+
     frame = pd.concat([read_logs(AWS)] * 40, ignore_index=True)
     expected = bill_from_logs(frame, provider="aws-lambda")
     with dask.config.set(scheduler="synchronous"):
