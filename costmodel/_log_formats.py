@@ -291,6 +291,10 @@ def _timestamps(value: Any, n: int) -> pd.Series:
     series = value if isinstance(value, pd.Series) else pd.Series(value)
     if series.dtype.kind != "M":
         series = pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
+    if isinstance(series.dtype, pd.DatetimeTZDtype) and series.dtype.unit != "ns":
+        # A year outside 1677-2262 parses at a coarser unit; like any bad time it is NaT.
+        lowest, highest = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+        series = series.where(series.isna() | series.between(lowest, highest))
     return series.astype("datetime64[ns, UTC]").reset_index(drop=True)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,17 +22,29 @@ def clock() -> FakeClock:
     return FakeClock(start=1000.0)
 
 
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    """A real redis-server on a free port, stopped at teardown; fails when it is missing."""
+def _redis_server(*, tcp: bool) -> Iterator[RedisServer]:
     from redis_server import MISSING, RedisServer  # needs the redis package: import late
 
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail(MISSING, pytrace=False)
-    server = RedisServer(binary)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    # A short private directory (mode 700): a unix socket path must stay under 108 bytes.
+    with tempfile.TemporaryDirectory(prefix="redis-") as directory:
+        server = RedisServer(binary, directory=Path(directory), tcp=tcp)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on a private unix socket, stopped at teardown; fails when missing."""
+    yield from _redis_server(tcp=False)
+
+
+@pytest.fixture
+def redis_tcp_server() -> Iterator[RedisServer]:
+    """A real redis-server on a free port of 127.0.0.1 (checked to be ours); fails when missing."""
+    yield from _redis_server(tcp=True)

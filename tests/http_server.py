@@ -1,9 +1,9 @@
 """A real HTTP server on 127.0.0.1 for the invoker tests, with failure injection.
 
 ``LocalHttpServer`` listens on a free port in a background thread. Each request is
-recorded (:attr:`LocalHttpServer.received`) and answered by the next scripted
-behaviour (:meth:`LocalHttpServer.script`), or by :attr:`LocalHttpServer.default`
-once the script is used up. Behaviours:
+recorded (:attr:`LocalHttpServer.received`; the event :attr:`LocalHttpServer.arrived`
+is set) and answered by the next scripted behaviour (:meth:`LocalHttpServer.script`),
+or by :attr:`LocalHttpServer.default` once the script is used up. Behaviours:
 
 - :class:`Reply`: a status, headers and a body (bytes, str, or anything JSON);
 - :data:`DROP`: close the connection without answering;
@@ -87,6 +87,7 @@ class LocalHttpServer:
     def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
         self.received: list[Received] = []
         self.gate = threading.Event()
+        self.arrived = threading.Event()  # set once a request has been received
         self.default: Callable[[Received], Behaviour] = echo
         self._script: deque[Behaviour] = deque()
         self._lock = threading.Lock()
@@ -125,6 +126,7 @@ class LocalHttpServer:
     def _next(self, received: Received) -> Behaviour:
         with self._lock:
             self.received.append(received)
+            self.arrived.set()
             if self._script:
                 return self._script.popleft()
         return self.default(received)

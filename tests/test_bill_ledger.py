@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import doctest
 import importlib
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -392,23 +393,15 @@ def test_exported_and_doctest() -> None:
     assert result.attempted > 0 and result.failed == 0
 
 
-def test_readme_example_prints_what_it_shows() -> None:
+def test_readme_example_prints_what_it_shows(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The README's "Bill a ledger" example runs and prints the table in its comments."""
-    import contextlib
-    import io
-    import logging
-
     text = (Path(__file__).parent.parent / "README.md").read_text()
     section = text.split("### Bill a ledger", 1)[1].split("\n## ", 1)[0]
     block = section.split("```python\n", 1)[1].split("```", 1)[0]
     shown = [line[2:] for line in block.splitlines() if line.startswith("# ")]
-    out, logger = io.StringIO(), logging.getLogger("resilience")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # the breaker warns on every trip
-    try:
-        with contextlib.redirect_stdout(out):
-            exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
-    finally:
-        logger.setLevel(level)
-    printed = [line.split() for line in out.getvalue().splitlines() if line.strip()]
+    caplog.set_level(logging.ERROR, logger="resilience")  # the breaker warns on every trip
+    exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+    printed = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert printed == [line.split() for line in shown]

@@ -1,7 +1,8 @@
 """Breakers sharing state through pybreaker's CircuitRedisStorage on a real redis-server.
 
-The fixture starts ``redis-server`` on a free port (and fails when the binary is
-missing); the outage tests stop it mid-test and start it again on the same port.
+The fixtures start ``redis-server`` on a private unix socket, or on a free TCP port
+when a test needs one (and fail when the binary is missing); the outage tests stop the
+TCP server mid-test and start it again on the same port.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import os
 import re
 import selectors
+import socket
 import subprocess
 import sys
 import textwrap
@@ -20,7 +22,7 @@ from typing import Any
 
 import pybreaker
 import pytest
-from redis_server import RedisServer
+from redis_server import READY_LINE, RedisServer
 from test_breaker import Backend, fail, guarded
 
 from resilience import CircuitBreaker, CircuitOpenError
@@ -40,10 +42,9 @@ WORKER = textwrap.dedent(
 
     from resilience import CircuitBreaker, CircuitOpenError
 
-    port, name = int(sys.argv[1]), sys.argv[2]
-    client = redis.Redis(
-        host="127.0.0.1", port=port, socket_timeout=2, socket_connect_timeout=2,
-        retry=Retry(NoBackoff(), 0),
+    url, name = sys.argv[1], sys.argv[2]
+    client = redis.Redis.from_url(
+        url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
     )
     storage = pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, client, namespace=name)
     breaker = CircuitBreaker(name=name, fail_max=2, reset_timeout_s=3600, storage=storage)
@@ -77,10 +78,10 @@ WORKER = textwrap.dedent(
 class Worker:
     """A separate Python process running one breaker; driven one command at a time."""
 
-    def __init__(self, script: Path, port: int, name: str) -> None:
+    def __init__(self, script: Path, url: str, name: str) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.process = subprocess.Popen(
-            [sys.executable, "-u", str(script), str(port), name],
+            [sys.executable, "-u", str(script), url, name],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -128,9 +129,9 @@ def workers(redis_server: RedisServer, tmp_path: Path) -> Iterator[tuple[Worker,
     """Two processes with a breaker each, sharing the breaker name 'payments' in Redis."""
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    first = Worker(script, redis_server.port, "payments")
+    first = Worker(script, redis_server.url, "payments")
     try:
-        second = Worker(script, redis_server.port, "payments")
+        second = Worker(script, redis_server.url, "payments")
     except BaseException:
         first.stop()
         raise
@@ -169,17 +170,19 @@ def redis_breaker(server: RedisServer, clock: FakeClock, **options: Any) -> Circ
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_redis_outage_leaves_the_breaker_working_and_warns_once(
     mode: str,
-    redis_server: RedisServer,
+    redis_tcp_server: RedisServer,
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """With Redis gone the breaker runs on local state, warns once, never fails a call."""
     caplog.set_level(logging.INFO)
-    breaker = redis_breaker(redis_server, clock, fail_max=2, reset_timeout_s=30, storage_retry_s=5)
+    breaker = redis_breaker(
+        redis_tcp_server, clock, fail_max=2, reset_timeout_s=30, storage_retry_s=5
+    )
     backend = Backend(clock)
     call = guarded(breaker, backend, mode)
     assert call() == "ok"
-    redis_server.stop()
+    redis_tcp_server.stop()
     for _ in range(20):
         assert call() == "ok"
         clock.advance(1)  # retries the storage every 5 s: still down
@@ -195,24 +198,26 @@ def test_redis_outage_leaves_the_breaker_working_and_warns_once(
 
 
 def test_breaker_reconnects_and_publishes_a_trip_made_during_the_outage(
-    redis_server: RedisServer, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    redis_tcp_server: RedisServer, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """When Redis answers again, a breaker that opened meanwhile writes its open state."""
     caplog.set_level(logging.INFO, logger="resilience.breaker")
-    breaker = redis_breaker(redis_server, clock, fail_max=1, reset_timeout_s=60, storage_retry_s=5)
+    breaker = redis_breaker(
+        redis_tcp_server, clock, fail_max=1, reset_timeout_s=60, storage_retry_s=5
+    )
     backend = Backend(clock)
     breaker.call(backend)
-    redis_server.stop()
+    redis_tcp_server.stop()
     backend.error = ConnectionError()
     fail(guarded(breaker, backend, "sync"))
-    redis_server.start()  # same port, empty database
+    redis_tcp_server.start()  # same port, empty database
     clock.advance(5)
     with pytest.raises(CircuitOpenError):
         breaker.call(backend)
     assert "shared state storage answers again" in caplog.text
-    client = redis_server.client()
+    client = redis_tcp_server.client()
     assert client.get("svc:pybreaker:state") == b"open"
-    other = redis_breaker(redis_server, clock)
+    other = redis_breaker(redis_tcp_server, clock)
     assert other.state == "open"
     client.close()
 
@@ -252,10 +257,12 @@ def readme_examples(section: str) -> list[str]:
 
 
 def test_readme_examples_run_and_print_what_they_say(
-    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    redis_tcp_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The README's breaker examples run (the Redis one against the test server)."""
-    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{redis_server.port}/0")
+    monkeypatch.setenv("REDIS_URL", redis_tcp_server.url)
     examples = readme_examples("Circuit breaker")
     assert len(examples) == 3
     for example in examples:
@@ -276,3 +283,47 @@ def test_missing_redis_server_is_reported_clearly(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PATH", "")
     with pytest.raises(FileNotFoundError, match=r"apt-get install redis-server"):
         RedisServer()
+
+
+def test_tcp_server_moves_to_another_port_when_its_port_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A port taken between its choice and the server's bind: the helper picks another."""
+    import redis_server as helper
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        ports = iter([taken, helper.free_port()])
+        monkeypatch.setattr(helper, "free_port", lambda: next(ports))
+        server = RedisServer(tcp=True)
+        server.start()
+        try:
+            assert server.port != taken
+            assert server.process is not None
+            assert server.client().info("server")["process_id"] == server.process.pid
+        finally:
+            server.stop()
+
+
+def test_tcp_server_refuses_a_port_answered_by_another_process(
+    redis_tcp_server: RedisServer, tmp_path: Path
+) -> None:
+    """A started process that is not the one answering on the port is an error, not a pass."""
+    impostor = tmp_path / "redis-server"
+    impostor.write_text(f'#!/bin/sh\necho "{READY_LINE}"\nexec sleep 60\n')
+    impostor.chmod(0o700)
+    other = RedisServer(str(impostor), tcp=True)
+    other.port = redis_tcp_server.port  # the port of a server that is already running
+    with pytest.raises(RuntimeError, match=r"answered by process \d+, not by the redis-server"):
+        other.start()
+    assert other.process is None
+
+
+def test_restart_on_a_taken_port_fails_clearly(redis_tcp_server: RedisServer) -> None:
+    """A restart keeps its port: when the port is taken it fails, naming the server's log."""
+    other = RedisServer(tcp=True)
+    other.port = redis_tcp_server.port
+    with pytest.raises(RuntimeError, match=r"exited at start:(.|\n)*Address already in use"):
+        other.start()

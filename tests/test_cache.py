@@ -67,6 +67,13 @@ def wait_until(predicate: Callable[[], bool], what: str) -> None:
         time.sleep(0)
 
 
+def join_all(threads: list[threading.Thread]) -> None:
+    """Join each thread (at most WAIT_S each) and fail if one is still running."""
+    for thread in threads:
+        thread.join(WAIT_S)
+    assert not [thread.name for thread in threads if thread.is_alive()], "threads still running"
+
+
 async def yield_until(predicate: Callable[[], bool], what: str) -> None:
     """Let the other tasks run until ``predicate()`` holds."""
     for _ in range(100_000):
@@ -325,8 +332,7 @@ def test_64_threads_missing_one_key_make_one_call(outcome: str) -> None:
         thread.start()
     wait_until(lambda: load.cache_info().misses == 64, "64 misses")
     release.set()
-    for thread in threads:
-        thread.join(WAIT_S)
+    join_all(threads)
     assert len(calls) == 1
     assert all(result is results[0] for result in results)
     assert isinstance(results[0], ConnectionError if outcome == "error" else object)
@@ -382,8 +388,7 @@ def test_tasks_on_two_event_loops_share_one_call() -> None:
         thread.start()
     wait_until(lambda: load.cache_info().misses == 16, "16 misses")
     release.set()
-    for thread in threads:
-        thread.join(WAIT_S)
+    join_all(threads)
     assert calls == ["k"]
     assert len(results) == 16 and all(result is results[0] for result in results)
 
@@ -468,8 +473,7 @@ def test_interrupted_leader_thread_does_not_poison_waiters() -> None:
         thread.start()
     wait_until(lambda: load.cache_info().misses == 16, "16 misses")
     release.set()
-    for thread in threads:
-        thread.join(WAIT_S)
+    join_all(threads)
     assert len(calls) == 2
     assert sum(isinstance(r, Interrupt) for r in results) == 1
     assert results.count("second call") == 15
@@ -490,7 +494,7 @@ def test_lock_is_not_held_across_the_call(clock: FakeClock) -> None:
     wait_until(lambda: load.cache_info().misses == 1, "the slow call to start")
     assert [load("fast"), load("fast")] == ["FAST", "FAST"]
     release.set()
-    slow.join(WAIT_S)
+    join_all([slow])
     assert load("slow") == "SLOW"
 
 
@@ -539,8 +543,7 @@ def test_concurrent_mixed_use_keeps_counts_consistent() -> None:
     threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(WAIT_S)
+    join_all(threads)
     assert errors == []
     info = double.cache_info()
     assert info.hits + info.misses == 8 * 400

@@ -203,5 +203,75 @@ def test_every_clock_parameter_is_checked_the_same_way(make, bad) -> None:  # ty
 
 @pytest.mark.parametrize("make", CLOCK_TAKERS.values(), ids=CLOCK_TAKERS.keys())
 def test_every_clock_parameter_takes_a_fake_clock(make) -> None:  # type: ignore[no-untyped-def]
-    """A FakeClock is a clock everywhere."""
-    make(FakeClock())
+    """A FakeClock is a clock everywhere, and the object keeps that very clock."""
+    clock = FakeClock()
+    made = make(clock)
+    try:
+        assert getattr(made, "clock", getattr(made, "_clock", None)) is clock
+    finally:
+        if isinstance(made, resilience.AsyncInvoker):
+            made.close()
+
+
+LEDGER_CLOCK_TAKERS = {
+    "retry": lambda c, ledger: resilience.retry(attempts=1, clock=c, ledger=ledger),
+    "timeout": lambda c, ledger: resilience.timeout(60.0, clock=c, ledger=ledger),
+    "bulkhead": lambda c, ledger: resilience.bulkhead(1, clock=c, ledger=ledger),
+    "cached": lambda c, ledger: resilience.cached(clock=c, ledger=ledger),
+    "fallback": lambda c, ledger: resilience.fallback(0, clock=c, ledger=ledger),
+    "Policy": lambda c, ledger: resilience.Policy(clock=c, ledger=ledger),
+}
+
+
+@pytest.mark.parametrize("make", LEDGER_CLOCK_TAKERS.values(), ids=LEDGER_CLOCK_TAKERS.keys())
+def test_ledger_times_come_from_the_given_clock(make) -> None:  # type: ignore[no-untyped-def]
+    """A call that moves the fake clock 3 s is recorded at its start and as 3,000 ms long."""
+    clock, ledger = FakeClock(start=1000.0), Ledger()
+
+    def work() -> str:
+        clock.advance(3.0)
+        return "done"
+
+    assert make(clock, ledger)(work)() == "done"
+    frame = ledger.to_frame()
+    assert len(frame) > 0
+    assert frame["start_s"].tolist() == [1000.0] * len(frame)
+    assert frame["duration_ms"].tolist() == [3000.0] * len(frame)
+
+
+def test_retry_budget_window_runs_on_the_given_clock() -> None:
+    """A deposit leaves the budget once its window has passed on the fake clock."""
+    clock = FakeClock(start=1000.0)
+    budget = resilience.RetryBudget(ratio=1.0, min_retries=0, window_s=10, clock=clock)
+    budget.deposit()
+    assert budget.available == 1
+    clock.advance(11)
+    assert budget.available == 0
+
+
+@pytest.mark.parametrize("flavour", ["thread", "asyncio"])
+def test_invoker_event_ages_come_from_the_given_clock(flavour: str) -> None:
+    """An event whose function moves the fake clock 3 s is 3 s old when delivered."""
+    clock = FakeClock(start=1000.0)
+    ages: list[float] = []
+
+    def work() -> None:
+        clock.advance(3.0)
+
+    def on_success(event: resilience.Event, result: object) -> None:
+        ages.append(event.age_s)
+
+    if flavour == "thread":
+        with resilience.AsyncInvoker(clock=clock, on_success=on_success) as invoker:
+            invoker.submit(work)
+    else:
+
+        async def awork() -> None:
+            work()
+
+        async def main() -> None:
+            async with resilience.AsyncioInvoker(clock=clock, on_success=on_success) as invoker:
+                invoker.submit(awork)
+
+        asyncio.run(main())
+    assert ages == [3.0]

@@ -1,8 +1,9 @@
-"""LambdaFunction: a real boto3 client (fake static credentials, no network).
+"""LambdaFunction: a real boto3 client (fake static credentials; nothing leaves 127.0.0.1).
 
-Most tests use botocore's Stubber, which checks each request against the Lambda
-service model and the expected parameters. One test sends real signed requests to
-the local HTTP server through botocore's own serializer and parser.
+The parameter tests use botocore's Stubber, which checks each request against the
+Lambda service model and the expected parameters (no HTTP happens there). Whatever
+depends on the wire (bodies, sizes, service errors, the default client) goes as real
+signed requests to a local HTTP server through botocore's own serializer and parser.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
@@ -92,16 +94,6 @@ def test_async_mode_is_event_and_returns_the_request_id(client: Any, stubber: St
     assert fn([1, 2]) == "req-7"
 
 
-def test_no_payload_sends_no_payload_parameter(client: Any, stubber: Stubber) -> None:
-    """Calling without a payload omits Payload; an empty answer is None."""
-    stubber.add_response(
-        "invoke",
-        answer(b"", StatusCode=200),
-        {"FunctionName": "ping", "InvocationType": "RequestResponse"},
-    )
-    assert LambdaFunction("ping", client=client)() is None
-
-
 @pytest.mark.parametrize("kind", ["Unhandled", "Handled"])
 def test_function_error_in_the_response_raises(client: Any, stubber: Stubber, kind: str) -> None:
     """A FunctionError field becomes resilience.FunctionError with the decoded payload."""
@@ -115,31 +107,6 @@ def test_function_error_in_the_response_raises(client: Any, stubber: Stubber, ki
         LambdaFunction("div", client=client)({})
     assert (info.value.function, info.value.kind, info.value.payload) == ("div", kind, error)
     assert "division by zero" in str(info.value)
-
-
-def test_service_errors_pass_through_unchanged(client: Any, stubber: Stubber) -> None:
-    """A throttle from the Lambda service is botocore's ClientError, untouched."""
-    stubber.add_client_error(
-        "invoke",
-        service_error_code="TooManyRequestsException",
-        service_message="Rate exceeded",
-        http_status_code=429,
-    )
-    with pytest.raises(ClientError) as info:
-        LambdaFunction("busy", client=client)({})
-    assert info.value.response["Error"]["Code"] == "TooManyRequestsException"
-
-
-def test_sizes_are_reported(client: Any, stubber: Stubber) -> None:
-    """Request and response payload sizes reach collect_sizes."""
-    stubber.add_response(
-        "invoke",
-        answer(b'{"n": 1}', StatusCode=200),
-        {"FunctionName": "f", "InvocationType": "RequestResponse", "Payload": b'"abc"'},
-    )
-    with collect_sizes() as sizes:
-        LambdaFunction("f", client=client)("abc")
-    assert (sizes.request_bytes, sizes.response_bytes) == (5, 8)
 
 
 def test_the_service_model_rejects_a_malformed_request(client: Any) -> None:
@@ -220,6 +187,77 @@ def use_local_lambda(server: LocalHttpServer, monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+
+
+@pytest.fixture
+def local_client(lambda_server: LocalHttpServer) -> Any:
+    """A real boto3 Lambda client sending signed requests to ``lambda_server`` (no retries)."""
+    return boto3.client(
+        "lambda",
+        region_name="eu-west-1",
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+        endpoint_url=lambda_server.url(),
+        config=BotoConfig(retries={"total_max_attempts": 1}),
+    )
+
+
+JSON_HEADERS = {"content-type": "application/json", "x-amzn-requestid": "req-local-2"}
+
+
+def test_no_payload_sends_no_body(lambda_server: LocalHttpServer, local_client: Any) -> None:
+    """Calling without a payload sends an empty body; an empty answer is None."""
+    lambda_server.script(Reply(200, b"", JSON_HEADERS))
+    assert LambdaFunction("ping", client=local_client)() is None
+    [request] = lambda_server.received
+    assert request.path == "/2015-03-31/functions/ping/invocations"
+    assert request.body == b""
+    assert request.headers["x-amz-invocation-type"] == "RequestResponse"
+
+
+def test_service_errors_pass_through_unchanged(
+    lambda_server: LocalHttpServer, local_client: Any
+) -> None:
+    """A throttle (429) from the Lambda service is botocore's ClientError, untouched."""
+    lambda_server.script(
+        Reply(
+            429,
+            {"Type": "User", "message": "Rate exceeded"},
+            {**JSON_HEADERS, "x-amzn-errortype": "TooManyRequestsException"},
+        )
+    )
+    with pytest.raises(ClientError) as info:
+        LambdaFunction("busy", client=local_client)({})
+    error = info.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("TooManyRequestsException", "Rate exceeded")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert len(lambda_server.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "answer_body"),
+    [("abc", b'{"n": 1}'), ({"image": "a.png", "sizes": [64, 128]}, b'{"width": 64}' * 10)],
+)
+def test_sizes_are_reported(
+    lambda_server: LocalHttpServer, local_client: Any, payload: object, answer_body: bytes
+) -> None:
+    """The sizes reported are those of the bodies on the wire, both ways."""
+    lambda_server.script(Reply(200, answer_body, JSON_HEADERS))
+    with collect_sizes() as sizes:
+        LambdaFunction("f", client=local_client)(payload)
+    [request] = lambda_server.received
+    assert request.body == json.dumps(payload, separators=(",", ":")).encode()
+    assert (sizes.request_bytes, sizes.response_bytes) == (len(request.body), len(answer_body))
+
+
+def test_sizes_of_a_function_error_are_reported(
+    lambda_server: LocalHttpServer, local_client: Any
+) -> None:
+    """A function error's answer is measured too."""
+    with collect_sizes() as sizes, pytest.raises(FunctionError):
+        LambdaFunction("broken", client=local_client)([1, 2, 3])
+    sent = json.dumps({"errorMessage": "boom", "errorType": "RuntimeError"}).encode()
+    assert (sizes.request_bytes, sizes.response_bytes) == (len(b"[1,2,3]"), len(sent))
 
 
 def test_real_transport_with_the_default_client_and_env_credentials(

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from virtual_loop import run_virtual
 
 from resilience import (
+    BulkheadFull,
     CircuitBreaker,
     CircuitOpenError,
+    InvalidUsage,
     Ledger,
     Policy,
     bulkhead,
@@ -209,7 +211,7 @@ def test_full_bulkhead_is_a_rejected_attempt(clock: FakeClock) -> None:
     holder = threading.Thread(target=op, args=(True,))
     holder.start()
     assert entered.wait(10)
-    with pytest.raises(Exception, match="is full"):
+    with pytest.raises(BulkheadFull, match="is full"):
         op(False)
     release.set()
     holder.join(10)
@@ -473,7 +475,7 @@ def test_single_decorators_record_on_their_own(part: str, clock: FakeClock) -> N
 def test_bad_ledger_on_fallback_and_cached(factory: Callable[..., Any]) -> None:
     """A ledger that is not a Ledger is refused at construction."""
     args = (0,) if factory is fallback else ()
-    with pytest.raises(Exception, match=r"ledger='x': must be a resilience.Ledger"):
+    with pytest.raises(InvalidUsage, match=r"ledger='x': must be a resilience.Ledger"):
         factory(*args, ledger="x")
-    with pytest.raises(Exception, match=r"ledger='x': must be a resilience.Ledger"):
+    with pytest.raises(InvalidUsage, match=r"ledger='x': must be a resilience.Ledger"):
         CircuitBreaker(ledger="x")  # type: ignore[arg-type]

@@ -508,8 +508,9 @@ def test_histogram_batches_bound_memory(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_dask_frame_bills_like_pandas() -> None:
     """A Dask DataFrame (local synchronous scheduler) gives the pandas frame's bill."""
-    dask = pytest.importorskip("dask")
-    dd = pytest.importorskip("dask.dataframe")
+    import dask  # the dev extra has it; imported here as it takes a second to import
+    import dask.dataframe as dd
+
     frame = pd.concat([read_logs(AWS)] * 40, ignore_index=True)
     expected = bill_from_logs(frame, provider="aws-lambda")
     with dask.config.set(scheduler="synchronous"):
@@ -669,3 +670,14 @@ def test_fast_reader_agrees_with_the_regex(lines: list[str]) -> None:
         aws_report_bytes.fast_reports = real
     pd.testing.assert_frame_equal(fast, regex)
     assert fast.attrs == regex.attrs
+
+
+def test_a_time_pandas_cannot_hold_is_nat_not_a_crash() -> None:
+    """A REPORT line stamped in the year 1024 (out of pandas' ns range) is read with NaT."""
+    report = (
+        "{year}-05-01T10:00:00.117Z REPORT RequestId: 3604209a-e9a3-11e6-939a-754dd98c7be3\t"
+        "Duration: 2.00 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 9 MB"
+    )
+    frame = read_logs([report.format(year=1024), report.format(year=2024)], "aws")
+    assert frame["timestamp"].isna().tolist() == [True, False]
+    assert frame["billed_duration_ms"].tolist() == [3.0, 3.0]

@@ -151,22 +151,32 @@ def test_timeout_bounds_each_attempt_not_the_sequence(clock: FakeClock) -> None:
 
 
 def test_sync_timeout_is_retried_like_any_failure(clock: FakeClock) -> None:
-    """A plain function's attempt that times out is retried (a tiny real timeout)."""
-    release = threading.Event()
+    """A plain function's attempt that times out (on the fake clock) is retried."""
+    entered, release = threading.Event(), threading.Event()
     calls = []
 
-    @Policy(retry=retry(attempts=2, backoff_s=0, clock=clock), timeout=0.05)
+    @Policy(retry=retry(attempts=2, backoff_s=0, clock=clock), timeout=timeout(1, clock=clock))
     def op() -> str:
-        calls.append(1)
+        calls.append(clock.monotonic())
         if len(calls) == 1:
+            entered.set()
             release.wait(10)
             return "late"
         return "fresh"
 
+    def advance() -> None:
+        assert entered.wait(10)
+        clock.advance(1.0)  # the first attempt's deadline
+
+    mover = threading.Thread(target=advance)
+    mover.start()
     try:
         assert op() == "fresh"
     finally:
         release.set()
+        mover.join(10)
+    assert not mover.is_alive()
+    assert calls == [1000.0, 1001.0]
 
 
 @pytest.mark.parametrize("mode", MODES)
