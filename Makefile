@@ -20,7 +20,8 @@ demo: $(STAMP)
 	$(VENV)/bin/costmodel compare examples/video_pipeline.toml --provider aws-lambda
 	$(VENV)/bin/costmodel simulate examples/outage.toml
 
-# redis-server is needed by the shared-breaker tests; they start their own on a free port.
+# redis-server is needed by the shared-breaker tests; they start their own (unix socket, or a
+# free TCP port they check is theirs).
 redis:
 	@command -v redis-server >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
