@@ -11,6 +11,7 @@ snapshot per second (breaker state, calls in flight).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +21,12 @@ from .scenario import DownstreamError, DownstreamTimeout, Scenario
 from .vtime import VirtualTimeLoop
 
 _BLOCK = 65_536  # random draws fetched from numpy at a time
+
+# The index of the call a task runs: set by the engine's per-call coroutine, read where
+# the Policy writes that call's ledger row (same task, so the same context).
+_call_index: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "callwise_sim_call", default=None
+)
 
 
 class _Draws:
@@ -77,6 +84,9 @@ class Engine:
         self.call_start_s = self.arrivals_s.tolist()
         self.call_duration_s = [0.0] * count
         self.call_raised: list[str | None] = [None] * count
+        # the ledger's call row of each call (outcome), by identity, not by time
+        self.call_outcome: list[str | None] = [None] * count
+        self.call_rows = [0] * count
         # what the callee executed, one entry per execution
         self.exec_start_s: list[float] = []
         self.exec_billed_ms: list[float] = []
@@ -130,6 +140,13 @@ class Engine:
             raise DownstreamError("downstream failed")
         return key
 
+    def note_call_row(self, outcome: str) -> None:
+        """Attach a ledger call row to the call whose task writes it."""
+        index = _call_index.get()
+        if index is not None:
+            self.call_outcome[index] = outcome
+            self.call_rows[index] += 1
+
     # -- driving the traffic -----------------------------------------------------------
 
     async def run(self, call: Callable[[int], Awaitable[object]]) -> None:
@@ -180,6 +197,7 @@ class Engine:
         assert loop is not None
         start = loop._now_s
         self._in_flight += 1
+        _call_index.set(index)  # this task's own context (create_task copied it)
         try:
             await self._call(self.keys[index])
         except Exception as exc:

@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -395,7 +396,8 @@ async def _run(
     )
     count_hint.append(len(engine.arrivals_s))
     guarded = policy(engine.downstream)
-    await engine.run(guarded)
+    with _tap(ledger, engine):
+        await engine.run(guarded)
     return _result(
         engine,
         ledger,
@@ -406,6 +408,28 @@ async def _run(
         caller_memory_mb=caller_memory_mb,
         callee_memory_mb=callee_memory_mb,
     )
+
+
+@contextlib.contextmanager
+def _tap(ledger: Ledger, engine: Engine) -> Iterator[None]:
+    """While the run lasts, give each ledger call row to the call that wrote it.
+
+    The Policy writes a call's row from inside that call's task, where the engine has
+    set the call's index in a context variable: rows are matched to calls by identity
+    (arrival times may tie, e.g. a trace with 1 s timestamps).
+    """
+    record = ledger.record
+
+    def tapped(**row: Any) -> None:
+        record(**row)
+        if row.get("kind") == "call":
+            engine.note_call_row(str(row["outcome"]))
+
+    setattr(ledger, "record", tapped)  # noqa: B010 - an instance attribute, removed below
+    try:
+        yield
+    finally:
+        del ledger.record
 
 
 def _check_clocks(policy: Policy, loop: VirtualTimeLoop) -> None:
@@ -461,20 +485,17 @@ def _result(
     callee_memory_mb: float,
 ) -> SimulationResult:
     frame = ledger.to_frame()
-    call_rows = frame[frame["kind"] == "call"]
     count = len(engine.call_start_s)
-    if len(call_rows) != count:
+    rows = np.asarray(engine.call_rows, dtype=np.int64)
+    if count and not (rows == 1).all():
+        wrong = int(np.flatnonzero(rows != 1)[0])
         raise InvalidUsage(
-            f"policy: its ledger holds {len(call_rows)} call rows for {count} calls; "
-            "give the Policy a ledger of its own (sim.ledger), unbounded"
+            f"policy: call {wrong} wrote {rows[wrong]} call rows to the Policy's ledger, "
+            "not 1; give the simulated function one Policy, with a ledger of its own "
+            "(sim.ledger)"
         )
-    # Call rows are recorded when calls end; match them to calls by start time.
-    order = np.argsort(call_rows["start_s"].to_numpy(), kind="stable")
-    outcomes = call_rows["outcome"].to_numpy()[order]
-    starts = np.asarray(engine.call_start_s)
-    by_start = np.argsort(starts, kind="stable")
-    outcome = np.empty(count, dtype=object)
-    outcome[by_start] = outcomes
+    outcome = np.asarray(engine.call_outcome, dtype=object)
+    starts = np.asarray(engine.call_start_s, dtype=np.float64)
     duration_ms = np.asarray(engine.call_duration_s) * 1000.0
     calls = pd.DataFrame(
         {

@@ -17,6 +17,7 @@ from costmodel.scenario import (
     DownstreamError,
     PoissonArrivals,
     Scenario,
+    TraceArrivals,
     Window,
 )
 from costmodel.simulate import (
@@ -336,6 +337,41 @@ def test_frames_and_ledger_agree() -> None:
     assert result.timeline["caller_cost"].sum() == pytest.approx(result.caller_bill.total)
     assert result.timeline["callee_cost"].sum() == pytest.approx(result.callee_bill.total)
     assert ledger["duration_ms"].ge(0).all()
+
+
+@pytest.mark.parametrize("policy", ["none", "retry"])
+def test_outcomes_belong_to_their_call_when_arrival_times_tie(policy: str) -> None:
+    """With 20 calls on each trace timestamp, each call keeps its own outcome and duration."""
+    offsets = tuple(float(s) for s in np.repeat(np.arange(30), 20))
+    scenario = Scenario(
+        arrivals=TraceArrivals(offsets_s=offsets),
+        downstream=Downstream(
+            latency=lognormal(p50_ms=80, p99_ms=400), error_rate=0.5, error_latency_ms=5
+        ),
+    )
+    factory = no_protection if policy == "none" else retry_only
+    calls = simulate(factory, scenario, seed=2).calls
+    failed = calls["outcome"] == "error"
+    assert 0 < failed.sum() < len(calls)
+    # the outcome the ledger wrote and the error the caller got agree call by call
+    assert (failed == calls["error_type"].notna()).all()
+    if policy == "none":  # one attempt: a failure answers in 5 ms, a success takes longer
+        assert np.allclose(calls.loc[failed, "duration_ms"], 5.0)
+        assert (calls.loc[~failed, "duration_ms"] != 5.0).all()
+
+
+def test_a_bounded_ledger_still_gives_every_call_its_outcome() -> None:
+    """Outcomes come from the rows as they are written, not from the rows a ledger keeps."""
+    clock, ledger = VirtualClock(), Ledger(max_records=10)
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=10, duration_s=10),
+        downstream=Downstream(latency=5.0, error_rate=0.3),
+    )
+    result = simulate(Policy(ledger=ledger, clock=clock), scenario)
+    assert result.calls["outcome"].notna().all()
+    failed = result.calls["outcome"] == "error"
+    assert (failed == result.calls["error_type"].notna()).all()
+    assert len(result.ledger) == 10
 
 
 def test_progress_reports_every_second() -> None:
