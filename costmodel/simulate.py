@@ -33,11 +33,14 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import inspect
 import logging
+import math
 import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,7 +50,7 @@ from resilience import Ledger, Policy
 
 from ._engine import Engine
 from .billing import Bill
-from .errors import InvalidUsage
+from .errors import InvalidUsage, UnknownProvider
 from .ledger_bill import bill_ledger
 from .scenario import Scenario
 from .vtime import VirtualClock, VirtualTimeLoop
@@ -159,16 +162,26 @@ class SimulationResult:
         """The calls and the executions that started in [start_s, end_s)."""
         if start_s is None and end_s is None:
             return self.calls, self.executions
-        low = -np.inf if start_s is None else float(start_s)
-        high = np.inf if end_s is None else float(end_s)
-        if not low < high:
-            raise InvalidUsage(f"start_s={start_s!r}, end_s={end_s!r}: start must be before end")
+        low, high = self._span(start_s, end_s)
 
         def inside(frame: pd.DataFrame) -> pd.DataFrame:
             starts = frame["start_s"]
             return frame[(starts >= low) & (starts < high)]
 
         return inside(self.calls), inside(self.executions)
+
+    @staticmethod
+    def _span(start_s: float | None, end_s: float | None) -> tuple[float, float]:
+        """``(start_s, end_s)`` checked, open ends as infinities."""
+        for label, value in (("start_s", start_s), ("end_s", end_s)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if value is not None and not (ok and not math.isnan(value)):
+                raise InvalidUsage(f"{label}={value!r}: must be a number of seconds or None")
+        low = -np.inf if start_s is None else float(start_s)
+        high = np.inf if end_s is None else float(end_s)
+        if not low < high:
+            raise InvalidUsage(f"start_s={start_s!r}, end_s={end_s!r}: start must be before end")
+        return low, high
 
     def latency_ms(
         self, *, start_s: float | None = None, end_s: float | None = None
@@ -251,6 +264,8 @@ def simulate(
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     quiet: bool = True,
+    options: Mapping[str, Any] | None = None,
+    caller_options: Mapping[str, Any] | None = None,
 ) -> SimulationResult:
     """Run a Policy through a scenario in virtual time and bill caller and callee.
 
@@ -259,21 +274,28 @@ def simulate(
             (preferred: each run starts from a fresh breaker and an empty cache), or a
             Policy whose time-aware parts use ``clock=VirtualClock()``.
         scenario: traffic and downstream behaviour.
-        provider: price sheet key for both bills (``costmodel.providers()``).
+        provider: function platform key for both bills (``"aws-lambda"``,
+            ``"alibaba-fc3"``, ``"gcp-functions-gen1"`` ...; ``costmodel.providers()``).
         caller_memory_mb: memory of the calling function, MB.
         callee_memory_mb: memory of the called function, MB.
-        seed: seeds the arrivals, the keys, the downstream draws and ``sim.rng``.
+        seed: seeds the arrivals, the keys, the downstream draws and ``sim.rng``
+            (an integer >= 0).
         name: a label for the result (default: the Policy's name).
         progress: called each simulated second as ``progress(calls_started, calls)``.
         quiet: silence the ``resilience`` loggers below ERROR during the run (a
             breaker logs a warning on every trip, and an outage trips it often).
+        options: provider options for both bills (``{"vcpu": 0.5}`` on alibaba-fc3,
+            ``{"arch": "arm64"}`` on aws-lambda; ``costmodel.accepted_options``).
+        caller_options: provider options for the caller's bill only, over ``options``.
 
     Returns:
         A :class:`SimulationResult`.
 
     Raises:
         InvalidUsage: ``policy`` is neither a Policy nor a factory returning one,
-            or the scenario or a memory size is invalid.
+            the scenario, the seed, a memory size or a provider option is invalid, or
+            the provider is not a function platform; all checked before running.
+        UnknownProvider: unknown provider key (before running).
 
     Example:
         >>> from resilience import Policy
@@ -287,15 +309,15 @@ def simulate(
     """
     if not isinstance(scenario, Scenario):
         raise InvalidUsage(f"scenario={scenario!r}: must be a costmodel.Scenario")
-    memories = (("caller_memory_mb", caller_memory_mb), ("callee_memory_mb", callee_memory_mb))
-    for label, value in memories:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise InvalidUsage(f"{label}={value!r}: must be a number of MB > 0")
-    if not (isinstance(policy, Policy) or callable(policy)):
-        raise InvalidUsage(
-            f"policy={policy!r}: must be a resilience.Policy or a factory "
-            "(sim -> Policy) that builds one"
-        )
+    billing = _billing(
+        provider=provider,
+        caller_memory_mb=caller_memory_mb,
+        callee_memory_mb=callee_memory_mb,
+        seed=seed,
+        options=options,
+        caller_options=caller_options,
+    )
+    _check_policy_argument(policy)
 
     def run() -> SimulationResult:
         loop = VirtualTimeLoop()
@@ -305,9 +327,7 @@ def simulate(
                     policy,
                     scenario,
                     loop=loop,
-                    provider=provider,
-                    caller_memory_mb=float(caller_memory_mb),
-                    callee_memory_mb=float(callee_memory_mb),
+                    billing=billing,
                     seed=seed,
                     name=name,
                     progress=progress,
@@ -324,6 +344,102 @@ def simulate(
         return _outside_any_running_loop(run)
     finally:
         resilience_logger.setLevel(level)
+
+
+@dataclass(frozen=True, slots=True)
+class _Billing:
+    """Checked billing settings of one simulation."""
+
+    provider: str
+    caller_memory_mb: float
+    callee_memory_mb: float
+    options: Mapping[str, Any]
+    caller_options: Mapping[str, Any]
+
+
+def _billing(
+    *,
+    provider: object,
+    caller_memory_mb: object,
+    callee_memory_mb: object,
+    seed: object,
+    options: Mapping[str, Any] | None,
+    caller_options: Mapping[str, Any] | None,
+) -> _Billing:
+    """Check the seed and the billing settings before anything runs.
+
+    The provider must be a function platform of the catalog, and both bills are
+    priced once with no invocation: a missing or refused option (``vcpu`` on
+    alibaba-fc3) or memory size fails now, not after the whole run.
+    """
+    from .compare import _check_provider
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise _SettingError("seed", f"seed={seed!r}: must be an integer >= 0")
+    if not isinstance(provider, str):
+        raise _SettingError("provider", f"provider={provider!r}: must be a function platform key")
+    try:
+        _check_provider(provider)  # UnknownProvider (raised as is), or not a function platform
+    except InvalidUsage as exc:
+        raise _SettingError("provider", str(exc)) from None
+    memories = (("caller_memory_mb", caller_memory_mb), ("callee_memory_mb", callee_memory_mb))
+    for label, value in memories:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise _SettingError(label, f"{label}={value!r}: must be a number of MB > 0")
+    for label, given in (("options", options), ("caller_options", caller_options)):
+        if given is not None and not isinstance(given, Mapping):
+            raise _SettingError(label, f"{label}={given!r}: must be a mapping of provider options")
+    billing = _Billing(
+        provider=provider,
+        caller_memory_mb=float(caller_memory_mb),  # type: ignore[arg-type]
+        callee_memory_mb=float(callee_memory_mb),  # type: ignore[arg-type]
+        options=MappingProxyType(dict(options or {})),
+        caller_options=MappingProxyType(dict(caller_options or {})),
+    )
+    empty = pd.DataFrame({"start_s": [], "duration_ms": [], "billed_ms": [], "outcome": []})
+    try:
+        _bills(empty, empty.assign(failed=[]), billing=billing, caller_work_ms=0.0)
+    except InvalidUsage as exc:
+        message = str(exc)
+        where = next(
+            (m for m in ("caller_memory_mb", "callee_memory_mb") if message.startswith(m)),
+            "caller_options" if message.startswith("caller bill") and caller_options else "options",
+        )
+        hint = ""
+        if "is required" in message:
+            hint = "; give it in options (e.g. options={'vcpu': 0.5}, or -o vcpu=0.5)"
+        raise _SettingError(where, f"provider={provider!r}, {where}: {message}{hint}") from None
+    return billing
+
+
+class _SettingError(InvalidUsage):
+    """A bad simulation setting, knowing its field (for file errors)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _check_policy_argument(policy: object) -> None:
+    """A Policy, or a factory taking one argument (not the Policy class itself)."""
+    if isinstance(policy, Policy):
+        return
+    if isinstance(policy, type) or not callable(policy):
+        extra = " (a class was given: give an instance or a factory)"
+        raise InvalidUsage(
+            f"policy={policy!r}: must be a resilience.Policy or a factory "
+            "(sim -> Policy) that builds one" + (extra if isinstance(policy, type) else "")
+        )
+    try:
+        inspect.signature(policy).bind(None)
+    except TypeError as exc:
+        raise InvalidUsage(
+            f"policy={policy!r}: a factory is called with one argument (sim: the "
+            f"SimulationContext) and must return a resilience.Policy; its signature "
+            f"does not accept that ({exc})"
+        ) from None
+    except ValueError:  # no signature to inspect (some builtins): let the call tell
+        pass
 
 
 def _outside_any_running_loop(body: Callable[[], SimulationResult]) -> SimulationResult:
@@ -357,9 +473,7 @@ async def _run(
     scenario: Scenario,
     *,
     loop: VirtualTimeLoop,
-    provider: str,
-    caller_memory_mb: float,
-    callee_memory_mb: float,
+    billing: _Billing,
     seed: int,
     name: str | None,
     progress: Callable[[int, int], None] | None,
@@ -404,9 +518,7 @@ async def _run(
         name=name or _policy_name(policy),
         scenario=scenario,
         seed=seed,
-        provider=provider,
-        caller_memory_mb=caller_memory_mb,
-        callee_memory_mb=callee_memory_mb,
+        billing=billing,
     )
 
 
@@ -480,9 +592,7 @@ def _result(
     name: str,
     scenario: Scenario,
     seed: int,
-    provider: str,
-    caller_memory_mb: float,
-    callee_memory_mb: float,
+    billing: _Billing,
 ) -> SimulationResult:
     frame = ledger.to_frame()
     count = len(engine.call_start_s)
@@ -514,12 +624,7 @@ def _result(
         }
     )
     caller_bill, callee_bill = _bills(
-        calls,
-        executions,
-        provider=provider,
-        caller_memory_mb=caller_memory_mb,
-        callee_memory_mb=callee_memory_mb,
-        caller_work_ms=scenario.caller_work_ms,
+        calls, executions, billing=billing, caller_work_ms=scenario.caller_work_ms
     )
     calls["cost"] = _spread(caller_bill, calls["billed_ms"].to_numpy())
     executions["cost"] = _spread(callee_bill, executions["billed_ms"].to_numpy())
@@ -528,7 +633,7 @@ def _result(
         name=name,
         scenario=scenario,
         seed=seed,
-        provider=provider,
+        provider=billing.provider,
         ledger=frame,
         calls=calls,
         executions=executions,
@@ -542,9 +647,7 @@ def _bills(
     calls: pd.DataFrame,
     executions: pd.DataFrame,
     *,
-    provider: str,
-    caller_memory_mb: float,
-    callee_memory_mb: float,
+    billing: _Billing,
     caller_work_ms: float,
 ) -> tuple[Bill, Bill]:
     """The caller's and the callee's bills, by :func:`costmodel.bill_ledger`.
@@ -577,10 +680,12 @@ def _bills(
     )
     bill = bill_ledger(
         frame,
-        provider=provider,
-        caller_memory_mb=caller_memory_mb,
-        callee_memory_mb=callee_memory_mb,
+        provider=billing.provider,
+        caller_memory_mb=billing.caller_memory_mb,
+        callee_memory_mb=billing.callee_memory_mb,
         caller_work_ms=caller_work_ms,
+        caller_options=billing.caller_options,
+        **billing.options,
     )
     assert bill.caller_bill is not None
     return bill.caller_bill, bill.callee_bill
@@ -637,6 +742,8 @@ def compare_policies(
     progress: Callable[[str, int, int], None] | None = None,
     results: dict[str, SimulationResult] | None = None,
     window: tuple[float, float] | None = None,
+    options: Mapping[str, Any] | None = None,
+    caller_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Run several policies against the same seeded scenario; one row each.
 
@@ -651,6 +758,8 @@ def compare_policies(
         results: a dict to fill with each :class:`SimulationResult` (for plots).
         window: ``(start_s, end_s)``: the rows cover only what started in that span
             (e.g. the outage), see :meth:`SimulationResult.summary`.
+        options: provider options for both bills (see :func:`simulate`).
+        caller_options: provider options for the caller's bill only.
 
     Returns:
         A DataFrame indexed by policy name with columns ``calls``, ``caller_cost``,
@@ -671,6 +780,24 @@ def compare_policies(
     """
     if not isinstance(policies, Mapping) or not policies:
         raise InvalidUsage(f"policies={policies!r}: must be a non-empty {{name: factory}} dict")
+    if not isinstance(scenario, Scenario):
+        raise InvalidUsage(f"scenario={scenario!r}: must be a costmodel.Scenario")
+    # everything that can be checked is checked before the first (long) run
+    _billing(
+        provider=provider,
+        caller_memory_mb=caller_memory_mb,
+        callee_memory_mb=callee_memory_mb,
+        seed=seed,
+        options=options,
+        caller_options=caller_options,
+    )
+    for label, factory in policies.items():
+        try:
+            _check_policy_argument(factory)
+        except InvalidUsage as exc:
+            raise InvalidUsage(f"policies[{label!r}]: {exc}") from None
+    if window is not None:
+        SimulationResult._span(*window)
     rows = []
     for label, factory in policies.items():
         report = None if progress is None else _named(progress, label)
@@ -683,6 +810,8 @@ def compare_policies(
             seed=seed,
             name=label,
             progress=report,
+            options=options,
+            caller_options=caller_options,
         )
         if results is not None:
             results[label] = result
@@ -697,7 +826,14 @@ def _named(progress: Callable[[str, int, int], None], label: str) -> Callable[[i
 
 # -- simulation files ------------------------------------------------------------------
 
-_SIMULATION_FIELDS = ("provider", "caller_memory_mb", "callee_memory_mb", "seed")
+_SIMULATION_FIELDS = (
+    "provider",
+    "caller_memory_mb",
+    "callee_memory_mb",
+    "seed",
+    "options",
+    "caller_options",
+)
 _POLICY_PARTS = ("fallback", "cache", "retry", "breaker", "bulkhead", "timeout")
 _PART_FIELDS: dict[str, tuple[str, ...]] = {
     "fallback": ("value", "on"),
@@ -751,6 +887,9 @@ class SimulationFile:
         caller_memory_mb: ``[simulation] caller_memory_mb`` (default 512).
         callee_memory_mb: ``[simulation] callee_memory_mb`` (default 1024).
         seed: ``[simulation] seed`` (default 0).
+        options: ``[simulation] options``: provider options for both bills
+            (``{ vcpu = 0.5 }`` on alibaba-fc3).
+        caller_options: ``[simulation] caller_options``: for the caller's bill only.
     """
 
     path: str
@@ -760,14 +899,35 @@ class SimulationFile:
     caller_memory_mb: float = 512.0
     callee_memory_mb: float = 1024.0
     seed: int = 0
+    options: Mapping[str, Any] = field(default_factory=dict)
+    caller_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Check the billing settings (after ``dataclasses.replace``, say) without running.
+
+        Raises:
+            InvalidUsage: a bad seed, memory size or provider option, or a provider
+                that is not a function platform.
+            UnknownProvider: unknown provider key.
+        """
+        _billing(
+            provider=self.provider,
+            caller_memory_mb=self.caller_memory_mb,
+            callee_memory_mb=self.callee_memory_mb,
+            seed=self.seed,
+            options=self.options,
+            caller_options=self.caller_options,
+        )
 
     def compare(
         self,
         *,
         progress: Callable[[str, int, int], None] | None = None,
         results: dict[str, SimulationResult] | None = None,
+        window: tuple[float, float] | None = None,
     ) -> pd.DataFrame:
         """:func:`compare_policies` with the file's policies and settings."""
+        self.check()
         return compare_policies(
             self.policies,
             self.scenario,
@@ -777,6 +937,9 @@ class SimulationFile:
             seed=self.seed,
             progress=progress,
             results=results,
+            window=window,
+            options=self.options,
+            caller_options=self.caller_options,
         )
 
 
@@ -828,30 +991,31 @@ def load_simulation(path: str | Path) -> SimulationFile:
     finally:
         probe_loop.close()
     provider = settings.get("provider", "aws-lambda")
-    if not isinstance(provider, str):
-        raise ctx.fail("simulation.provider", f"{provider!r}: must be a provider key")
-    from .pricing import price_sheet
-
-    try:
-        price_sheet(provider)
-    except KeyError as exc:
-        raise ctx.fail("simulation.provider", str(exc)) from exc
-    numbers: dict[str, float] = {}
+    numbers: dict[str, Any] = {}
     for key in ("caller_memory_mb", "callee_memory_mb"):
-        value = settings.get(key, 512.0 if key == "caller_memory_mb" else 1024.0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ctx.fail(f"simulation.{key}", f"{value!r}: must be a number of MB > 0")
-        numbers[key] = float(value)
+        numbers[key] = settings.get(key, 512.0 if key == "caller_memory_mb" else 1024.0)
     seed = settings.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ctx.fail("simulation.seed", f"{seed!r}: must be an integer >= 0")
+    tables: dict[str, dict[str, Any]] = {}
+    for key in ("options", "caller_options"):
+        value = settings.get(key, {})
+        if not isinstance(value, Mapping):
+            raise ctx.fail(f"simulation.{key}", f"{value!r}: must be a table (vcpu = 0.5)")
+        tables[key] = dict(value)
+    try:  # the settings simulate() checks, named by their field in the file
+        _billing(provider=provider, seed=seed, **numbers, **tables)
+    except _SettingError as exc:
+        raise ctx.fail(f"simulation.{exc.field}", str(exc)) from exc
+    except UnknownProvider as exc:
+        raise ctx.fail("simulation.provider", str(exc.args[0])) from exc
     return SimulationFile(
         path=str(path),
         scenario=scenario,
         policies=policies,
         provider=provider,
         seed=seed,
-        **numbers,
+        caller_memory_mb=float(numbers["caller_memory_mb"]),
+        callee_memory_mb=float(numbers["callee_memory_mb"]),
+        **tables,
     )
 
 

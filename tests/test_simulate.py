@@ -427,6 +427,22 @@ def test_a_policy_must_be_a_resilience_policy() -> None:
         compare_policies({}, SMALL)
 
 
+@pytest.mark.parametrize(
+    ("policy", "match"),
+    [
+        (Policy, "a class was given"),
+        (lambda: None, "called with one argument"),
+        (lambda sim, extra: None, "called with one argument"),
+    ],
+)
+def test_a_class_or_a_factory_of_the_wrong_arity_is_refused(policy: object, match: str) -> None:
+    """The Policy class, or a factory not taking (sim), fail as InvalidUsage, not TypeError."""
+    with pytest.raises(InvalidUsage, match=match):
+        simulate(policy, SMALL)  # type: ignore[arg-type]
+    with pytest.raises(InvalidUsage, match=r"policies\['p'\].*" + match):
+        compare_policies({"ok": no_protection, "p": policy}, SMALL)  # type: ignore[dict-item]
+
+
 def test_parts_on_the_system_clock_are_refused() -> None:
     """A breaker on the real clock would never reset in virtual time: refused by name."""
     with pytest.raises(InvalidUsage, match=r"policy\.breaker: runs on SystemClock"):
@@ -528,6 +544,121 @@ def test_file_settings_are_checked(tmp_path: Path) -> None:
         with pytest.raises(InvalidFile) as caught:
             load_simulation(path)
         assert caught.value.field == field
+
+
+# -- providers and their options -------------------------------------------------------
+
+
+def test_alibaba_fc3_with_vcpu_bills_like_bill_ledger() -> None:
+    """On alibaba-fc3 the vcpu option reaches both bills (caller_options the caller's only)."""
+    from costmodel import estimate
+
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=10, duration_s=10), downstream=Downstream(latency=100.0)
+    )
+    result = simulate(
+        no_protection,
+        scenario,
+        provider="alibaba-fc3",
+        options={"vcpu": 1.0},
+        caller_options={"vcpu": 0.5},
+    )
+    assert result.provider == "alibaba-fc3"
+    callee = estimate("alibaba-fc3", invocations=100, duration_ms=100.0, memory_mb=1024, vcpu=1.0)
+    caller = estimate("alibaba-fc3", invocations=100, duration_ms=100.0, memory_mb=512, vcpu=0.5)
+    assert float(result.callee_bill.total) == pytest.approx(float(callee.total))
+    assert float(result.caller_bill.total) == pytest.approx(float(caller.total))
+    table = compare_policies(
+        {"none": no_protection},
+        scenario,
+        provider="alibaba-fc3",
+        options={"vcpu": 1.0},
+        caller_options={"vcpu": 0.5},
+    )
+    assert table.loc["none", "callee_cost"] == pytest.approx(float(callee.total))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"provider": "alibaba-fc3"}, InvalidUsage, "vcpu is required.*options"),
+        ({"provider": "aws-lamda"}, KeyError, "did you mean 'aws-lambda'"),
+        ({"provider": "aws-sqs-standard"}, InvalidUsage, "not a function platform"),
+        ({"options": {"vcpu": 0.5}}, InvalidUsage, "aws-lambda does not bill option.*vcpu"),
+        ({"caller_options": {"colour": 1}}, InvalidUsage, "caller_options"),
+        ({"seed": -1}, InvalidUsage, r"seed=-1: must be an integer >= 0"),
+        ({"seed": 1.5}, InvalidUsage, r"seed=1.5"),
+    ],
+)
+def test_bad_billing_settings_fail_before_running(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    """A wrong provider, option or seed fails at once: no simulated second runs."""
+    started: list[int] = []
+    with pytest.raises(error, match=match):
+        simulate(no_protection, SMALL, progress=lambda done, total: started.append(done), **kwargs)  # type: ignore[arg-type]
+    assert started == []
+    with pytest.raises(error, match=match):
+        compare_policies(
+            {"x": no_protection},
+            SMALL,
+            progress=lambda name, done, total: started.append(done),
+            **kwargs,  # type: ignore[arg-type]
+        )
+    assert started == []
+
+
+def test_file_options_and_cli_options(tmp_path: Path) -> None:
+    """[simulation] options and -o KEY=VALUE reach the bills; a missing vcpu names the field."""
+    import io
+
+    from costmodel.cli import main
+
+    text = (
+        EXAMPLE.read_text()
+        .replace("rate_per_s = 200", "rate_per_s = 5")
+        .replace("duration_s = 1200", "duration_s = 60")
+        .replace("start_s = 300", "start_s = 20")
+        .replace("end_s = 900", "end_s = 40")
+    )
+    path = tmp_path / "fc.toml"
+    path.write_text(text.replace('provider = "aws-lambda"', 'provider = "alibaba-fc3"'))
+    with pytest.raises(InvalidFile) as caught:
+        load_simulation(path)
+    assert caught.value.field == "simulation.options"
+    assert "vcpu is required" in caught.value.reason
+    path.write_text(
+        text.replace(
+            'provider = "aws-lambda"', 'provider = "alibaba-fc3"\noptions = { vcpu = 0.5 }'
+        )
+    )
+    spec = load_simulation(path)
+    assert spec.options == {"vcpu": 0.5}
+    out, err = io.StringIO(), io.StringIO()
+    args = ["simulate", str(EXAMPLE), "--no-charts", "--no-progress", "--format", "csv"]
+    # the README's command: switch the example to Alibaba FC; without vcpu it fails at once
+    assert main([*args, "--provider", "alibaba-fc3"], out=out, err=err) == 2
+    assert "vcpu is required" in err.getvalue() and out.getvalue() == ""
+    path.write_text(text)
+    out, err = io.StringIO(), io.StringIO()
+    status = main(
+        [
+            "simulate",
+            str(path),
+            "--no-charts",
+            "--no-progress",
+            "--format",
+            "csv",
+            "--provider",
+            "alibaba-fc3",
+            "-o",
+            "vcpu=0.5",
+        ],
+        out=out,
+        err=err,
+    )
+    assert status == 0, err.getvalue()
+    assert out.getvalue().splitlines()[0].startswith("policy,calls,caller_cost")
 
 
 def test_downstream_errors_are_what_retry_sees() -> None:
