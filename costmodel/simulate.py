@@ -104,12 +104,14 @@ class SimulationResult:
         provider: the provider the bills are on.
         ledger: the Policy's ledger as a frame (one row per call and per attempt).
         calls: one row per call: ``start_s``, ``duration_ms`` (what the caller
-            waited), ``billed_ms`` (that plus the caller's own work), ``outcome``
-            (ledger outcome), ``error_type`` (what the caller got raised, or missing),
-            ``cost`` (the call's share of the caller's bill).
-        executions: one row per callee execution: ``start_s``, ``billed_ms`` (until
-            it ended or hit the callee's platform timeout), ``failed``, ``cost`` (its
-            share of the callee's bill).
+            waited), ``billed_ms`` (that plus the caller's own work, rounded up by the
+            provider's rules as the bill rounds it), ``outcome`` (ledger outcome),
+            ``error_type`` (what the caller got raised, or missing), ``cost`` (the
+            call's share of the caller's bill: its request plus its billed ms).
+        executions: one row per callee execution: ``start_s``, ``duration_ms`` (how
+            long it ran: until it ended or hit the callee's platform timeout),
+            ``billed_ms`` (rounded as billed), ``failed``, ``cost`` (its share of the
+            callee's bill).
         timeline: one row per simulated second (see :meth:`timeline_columns`).
         caller_bill: the caller's bill (:class:`costmodel.Bill`).
         callee_bill: the callee's bill.
@@ -212,8 +214,9 @@ class SimulationResult:
 
         With ``start_s``/``end_s`` (seconds), the row covers only the calls that
         arrived, and the executions that started, in that span (an outage window, say):
-        their share of each bill (requests per invocation, compute per billed ms) and of
-        its GB-s.
+        their share of each bill (requests per invocation, compute per billed ms, each
+        invocation rounded as the provider bills it) and of its GB-s: what billing
+        those invocations alone costs.
         """
         calls, executions = self._window(start_s, end_s)
         whole = start_s is None and end_s is None
@@ -611,15 +614,17 @@ def _result(
         {
             "start_s": starts,
             "duration_ms": duration_ms,
-            "billed_ms": duration_ms + scenario.caller_work_ms,
+            "billed_ms": _billed_ms(billing, duration_ms + scenario.caller_work_ms),
             "outcome": pd.Series(outcome, dtype="string"),
             "error_type": pd.Series(engine.call_raised, dtype="string"),
         }
     )
+    ran_ms = np.asarray(engine.exec_billed_ms, dtype=np.float64)
     executions = pd.DataFrame(
         {
             "start_s": np.asarray(engine.exec_start_s, dtype=np.float64),
-            "billed_ms": np.asarray(engine.exec_billed_ms, dtype=np.float64),
+            "duration_ms": ran_ms,
+            "billed_ms": _billed_ms(billing, ran_ms),
             "failed": np.asarray(engine.exec_failed, dtype=bool),
         }
     )
@@ -656,7 +661,7 @@ def _bills(
     ledger's attempt rows: an attempt the caller abandoned at its timeout keeps running
     (and billing) on the platform, which the caller's ledger cannot see. So the frame
     billed is the calls as the ledger has them plus one ``attempt`` row per execution,
-    on its billed duration.
+    on how long it ran (bill_ledger rounds each invocation by the provider's rules).
     """
     frame = pd.DataFrame(
         {
@@ -665,7 +670,7 @@ def _bills(
                 [calls["start_s"].to_numpy(), executions["start_s"].to_numpy()]
             ),
             "duration_ms": np.concatenate(
-                [calls["duration_ms"].to_numpy(), executions["billed_ms"].to_numpy()]
+                [calls["duration_ms"].to_numpy(), executions["duration_ms"].to_numpy()]
             ),
             "outcome": np.concatenate(
                 [
@@ -691,8 +696,19 @@ def _bills(
     return bill.caller_bill, bill.callee_bill
 
 
+def _billed_ms(billing: _Billing, durations_ms: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Each invocation's billed duration, rounded by the provider's rules (as billed)."""
+    from .billing import _billed_durations_ms
+
+    if durations_ms.size == 0:
+        return durations_ms.astype(np.float64)
+    rounded: np.ndarray[Any, Any] = _billed_durations_ms(billing.provider, durations_ms)
+    return rounded
+
+
 def _spread(bill: Bill, billed_ms: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Each invocation's share of a bill: requests per invocation, the rest per ms."""
+    """Each invocation's share of a bill: requests per invocation, the rest per billed
+    (rounded) ms: every other meter of a function platform is linear in billed time."""
     if billed_ms.size == 0:
         return billed_ms.astype(np.float64)
     lines = bill.lines

@@ -259,7 +259,7 @@ def test_bulkhead_limits_concurrent_executions() -> None:
     )
     executions = result.executions
     assert (
-        max_overlap(executions["start_s"].to_numpy(), executions["billed_ms"].to_numpy() / 1000)
+        max_overlap(executions["start_s"].to_numpy(), executions["duration_ms"].to_numpy() / 1000)
         == 10
     )
     row = result.summary()
@@ -659,6 +659,40 @@ def test_file_options_and_cli_options(tmp_path: Path) -> None:
     )
     assert status == 0, err.getvalue()
     assert out.getvalue().splitlines()[0].startswith("policy,calls,caller_cost")
+
+
+@pytest.mark.parametrize("provider", ["gcp-functions-gen1", "azure-functions-consumption"])
+def test_a_window_costs_what_billing_its_invocations_alone_costs(provider: str) -> None:
+    """With 100 ms rounding, a window's cost and GB-s equal billing the window's calls alone."""
+    from costmodel import bill_ledger, estimate
+
+    scenario = outage_scenario("hang", rate=20, duration=240)
+    result = simulate(breaker_fallback, scenario, provider=provider, seed=4)
+    for start_s, end_s in ((0, 60), (60, 180), (180, 240)):
+        row = result.summary(start_s=start_s, end_s=end_s)
+        caller = bill_ledger(
+            result.ledger,
+            provider=provider,
+            callee_memory_mb=1024,
+            caller_memory_mb=512,
+            start_s=start_s,
+            end_s=end_s,
+        ).caller_bill
+        assert caller is not None
+        ran = result.executions
+        ran = ran[(ran["start_s"] >= start_s) & (ran["start_s"] < end_s)]
+        callee = estimate(
+            provider, invocations=len(ran), duration_ms=ran["duration_ms"], memory_mb=1024
+        )
+        assert row["caller_cost"] == pytest.approx(float(caller.total), rel=1e-9)
+        assert row["caller_gb_s"] == pytest.approx(caller.usage["gb_seconds"], rel=1e-9)
+        assert row["callee_cost"] == pytest.approx(float(callee.total), rel=1e-9)
+        assert row["callee_gb_s"] == pytest.approx(callee.usage["gb_seconds"], rel=1e-9)
+    # the timeline's seconds add up to the same windows
+    timeline = result.timeline.set_index("second")
+    during = result.summary(start_s=60, end_s=180)
+    assert timeline.loc[60:179, "caller_cost"].sum() == pytest.approx(during["caller_cost"])
+    assert timeline.loc[60:179, "callee_cost"].sum() == pytest.approx(during["callee_cost"])
 
 
 def test_downstream_errors_are_what_retry_sees() -> None:
