@@ -130,6 +130,12 @@ class ConstantRate:
     def __post_init__(self) -> None:
         _number("rate_per_s", self.rate_per_s, strict=True)
         _number("duration_s", self.duration_s, strict=True)
+        if round(self.rate_per_s * self.duration_s) < 1:
+            raise InvalidUsage(
+                f"rate_per_s={self.rate_per_s!r}: with duration_s={self.duration_s!r} that is "
+                f"{self.rate_per_s * self.duration_s:g} calls, which rounds to none; raise the "
+                "rate or the duration so at least one call arrives"
+            )
 
     def times_s(self, rng: np.random.Generator) -> np.ndarray[Any, np.dtype[np.float64]]:
         count = round(self.rate_per_s * self.duration_s)
@@ -258,17 +264,41 @@ class Window:
             raise InvalidUsage(f"end_s={self.end_s!r}: must be after start_s={self.start_s!r}")
         _probability("error_rate", self.error_rate)
         _number("factor", self.factor, strict=True)
+        if self.down not in ("outage", "hang"):
+            raise InvalidUsage(f"down={self.down!r}: must be 'outage' or 'hang'")
         if self.kind == "flapping":
             if self.up_s is None or self.down_s is None:
                 raise InvalidUsage("a flapping window needs up_s and down_s (seconds, > 0)")
             _number("up_s", self.up_s, strict=True)
             _number("down_s", self.down_s, strict=True)
-            if self.down not in ("outage", "hang"):
-                raise InvalidUsage(f"down={self.down!r}: must be 'outage' or 'hang'")
-        elif self.up_s is not None or self.down_s is not None:
-            raise InvalidUsage(f"up_s and down_s apply to flapping windows, not {self.kind!r}")
+            span = end - float(self.start_s)
+            if self.up_s + self.down_s > span:
+                raise InvalidUsage(
+                    f"up_s={self.up_s!r}: up_s + down_s = {self.up_s + self.down_s:g} s is "
+                    f"longer than the window ({span:g} s), so it never flaps; shorten them, "
+                    "or use an outage or hang window"
+                )
+        else:
+            if self.up_s is not None or self.down_s is not None:
+                raise InvalidUsage(f"up_s and down_s apply to flapping windows, not {self.kind!r}")
+            if self.down != "outage":
+                raise InvalidUsage(
+                    f"down={self.down!r}: applies to flapping windows only; on kind="
+                    f"{self.kind!r} it would be ignored"
+                )
         if self.kind != "slowdown" and self.factor != 1.0:
             raise InvalidUsage(f"factor={self.factor!r}: applies to slowdown windows only")
+        fails = self.kind == "outage" or (self.kind == "flapping" and self.down == "outage")
+        if self.error_rate != 1.0 and not fails:
+            what = (
+                "a flapping window with down='hang'"
+                if self.kind == "flapping"
+                else (f"a {self.kind!r} window")
+            )
+            raise InvalidUsage(
+                f"error_rate={self.error_rate!r}: applies to outage windows (and flapping "
+                f"ones with down='outage'), not to {what}, where it would be ignored"
+            )
 
     def failing_at(self, t_s: float) -> str | None:
         """``"outage"`` or ``"hang"`` if the window makes the downstream fail at ``t_s``."""
@@ -374,15 +404,29 @@ class Scenario:
             )
         if not isinstance(self.downstream, Downstream):
             raise InvalidUsage(f"downstream={self.downstream!r}: must be a Downstream")
+        if not isinstance(self.windows, (tuple, list)):
+            raise InvalidUsage(
+                f"windows={self.windows!r}: must be a tuple of Window (one window: "
+                "windows=(window,))"
+            )
         windows = tuple(self.windows)
+        duration_s = float(self.arrivals.duration_s)
         for i, window in enumerate(windows):
             if not isinstance(window, Window):
                 raise InvalidUsage(f"windows[{i}]={window!r}: must be a Window")
+            if window.start_s >= duration_s and duration_s > 0:
+                raise InvalidUsage(
+                    f"windows[{i}].start_s={window.start_s!r}: the {window.kind} starts when "
+                    f"the traffic has ended ({duration_s:g} s of arrivals), so no call "
+                    "would meet it; start it earlier or lengthen the arrivals"
+                )
         object.__setattr__(self, "windows", windows)
         _check_overlaps(windows)
         object.__setattr__(self, "_sorted", tuple(sorted(windows, key=lambda w: w.start_s)))
-        if not (isinstance(self.keys, int) and not isinstance(self.keys, bool) and self.keys >= 1):
+        integer = isinstance(self.keys, (int, np.integer)) and not isinstance(self.keys, bool)
+        if not (integer and self.keys >= 1):
             raise InvalidUsage(f"keys={self.keys!r}: must be an integer >= 1")
+        object.__setattr__(self, "keys", int(self.keys))
         _number("key_skew", self.key_skew)
         _number("caller_work_ms", self.caller_work_ms)
 
@@ -505,7 +549,7 @@ class FileContext:
             if isinstance(exc, InvalidFile):
                 raise
             message = str(exc)
-            match = re.match(r"(\w+(?:\[\d+\])?)(?:=| \()", message)
+            match = re.match(r"(\w+(?:\[\d+\])?(?:\.\w+)?)(?:=| \()", message)
             where = field_
             if match:
                 where = f"{field_}.{match.group(1)}" if field_ else match.group(1)
