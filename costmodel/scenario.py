@@ -39,9 +39,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Arrivals",
+    "CallerTimeout",
     "ConstantRate",
     "Downstream",
     "DownstreamError",
+    "DownstreamThrottled",
     "DownstreamTimeout",
     "PoissonArrivals",
     "Scenario",
@@ -63,6 +65,16 @@ class DownstreamError(Exception):
 
 class DownstreamTimeout(DownstreamError):
     """The simulated downstream function hit its own platform timeout."""
+
+
+class DownstreamThrottled(DownstreamError):
+    """The platform refused to run the downstream: its concurrency limit was reached
+    (AWS Lambda's ``TooManyRequestsException``, HTTP 429). Nothing ran, nothing billed."""
+
+
+class CallerTimeout(TimeoutError):
+    """The simulated caller hit its own platform timeout (``Scenario.caller_timeout_s``)
+    while waiting: the platform killed it there."""
 
 
 # -- validation helpers: every message names the field, the value and what is allowed --
@@ -328,6 +340,11 @@ class Downstream:
             longer is cut there and billed up to there (900 s is AWS Lambda's cap).
         invoke_overhead_ms: network and invoke overhead the caller waits for on every
             attempt, on top of the callee's duration (not billed to the callee).
+        concurrency_limit: most executions the platform runs at once (AWS Lambda's
+            account default is 1,000); an invocation beyond it fails fast with
+            :class:`DownstreamThrottled` after ``invoke_overhead_ms`` and is not billed
+            to the callee. Executions the caller abandoned still count until they end.
+            ``None`` (default): unlimited.
     """
 
     latency: Any
@@ -335,6 +352,7 @@ class Downstream:
     error_latency_ms: float | None = None
     timeout_s: float = 900.0
     invoke_overhead_ms: float = 0.0
+    concurrency_limit: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.latency, (int, float)) and not isinstance(self.latency, bool):
@@ -349,6 +367,16 @@ class Downstream:
             _number("error_latency_ms", self.error_latency_ms)
         _number("timeout_s", self.timeout_s, strict=True)
         _number("invoke_overhead_ms", self.invoke_overhead_ms)
+        limit = self.concurrency_limit
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1
+        ):
+            raise InvalidUsage(
+                f"concurrency_limit={limit!r}: must be an integer >= 1 (concurrent "
+                "executions), or None for no limit"
+            )
+        if limit is not None:
+            object.__setattr__(self, "concurrency_limit", int(limit))
 
     def sample_latency_ms(self, size: int, rng: np.random.Generator) -> np.ndarray[Any, Any]:
         """``size`` draws of the success latency, milliseconds."""
@@ -375,6 +403,11 @@ class Scenario:
             (key k asked with weight 1/k**s).
         caller_work_ms: the caller's own work per call, milliseconds, billed to the
             caller on top of its waiting.
+        caller_timeout_s: the caller's own platform timeout, seconds (its work and
+            its wait together): a call still waiting then is killed by the platform,
+            raises :class:`CallerTimeout` to the user and is billed up to there. AWS
+            Lambda allows up to 900 s; API Gateway cuts a synchronous request at 29 s.
+            ``None`` (default): the caller waits as long as the Policy does.
         name: a label for reports.
 
     Example:
@@ -394,6 +427,7 @@ class Scenario:
     key_skew: float = 0.0
     caller_work_ms: float = 0.0
     name: str = "scenario"
+    caller_timeout_s: float | None = None
     _sorted: tuple[Window, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -429,6 +463,13 @@ class Scenario:
         object.__setattr__(self, "keys", int(self.keys))
         _number("key_skew", self.key_skew)
         _number("caller_work_ms", self.caller_work_ms)
+        if self.caller_timeout_s is not None:
+            limit_s = _number("caller_timeout_s", self.caller_timeout_s, strict=True)
+            if limit_s * 1000.0 <= self.caller_work_ms:
+                raise InvalidUsage(
+                    f"caller_timeout_s={self.caller_timeout_s!r}: must leave time to wait "
+                    f"after the caller's own work (caller_work_ms={self.caller_work_ms!r})"
+                )
 
     @property
     def duration_s(self) -> float:
@@ -486,7 +527,7 @@ def _check_overlaps(windows: Sequence[Window]) -> None:
 # -- files -----------------------------------------------------------------------------
 
 _TOP_LEVEL = ("scenario", "arrivals", "downstream", "windows", "simulation", "policies")
-_SCENARIO_FIELDS = ("name", "keys", "key_skew", "caller_work_ms")
+_SCENARIO_FIELDS = ("name", "keys", "key_skew", "caller_work_ms", "caller_timeout_s")
 _ARRIVAL_FIELDS = {
     "constant": ("kind", "rate_per_s", "duration_s"),
     "poisson": ("kind", "rate_per_s", "duration_s"),
@@ -499,6 +540,7 @@ _DOWNSTREAM_FIELDS = (
     "error_latency_ms",
     "timeout_s",
     "invoke_overhead_ms",
+    "concurrency_limit",
 )
 _WINDOW_FIELDS = ("kind", "start_s", "end_s", "error_rate", "factor", "up_s", "down_s", "down")
 _LATENCY_FIELDS = {
@@ -559,12 +601,14 @@ class FileContext:
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario from a TOML file.
 
-    Tables: ``[scenario]`` (``name``, ``keys``, ``key_skew``, ``caller_work_ms``),
+    Tables: ``[scenario]`` (``name``, ``keys``, ``key_skew``, ``caller_work_ms``,
+    ``caller_timeout_s``),
     ``[arrivals]`` (``kind = "constant" | "poisson"`` with ``rate_per_s`` and
     ``duration_s``, or ``kind = "logs"`` with ``path`` to a log file read by
     :func:`costmodel.read_logs`), ``[downstream]`` (``latency`` as a number of ms or
     ``{kind = "lognormal", p50_ms = ..., p99_ms = ...}``, ``error_rate``,
-    ``error_latency_ms``, ``timeout_s``, ``invoke_overhead_ms``) and ``[[windows]]``
+    ``error_latency_ms``, ``timeout_s``, ``invoke_overhead_ms``, ``concurrency_limit``)
+    and ``[[windows]]``
     (``kind``, ``start_s``, ``end_s`` and the kind's own fields). ``[simulation]``
     and ``[policies]`` are read by :func:`costmodel.load_simulation`.
 

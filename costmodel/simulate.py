@@ -115,6 +115,8 @@ class SimulationResult:
         timeline: one row per simulated second (see :meth:`timeline_columns`).
         caller_bill: the caller's bill (:class:`costmodel.Bill`).
         callee_bill: the callee's bill.
+        throttled_s: when each invocation refused by the callee's concurrency limit
+            was attempted, seconds (not run, not billed).
     """
 
     name: str
@@ -127,6 +129,9 @@ class SimulationResult:
     timeline: pd.DataFrame = field(repr=False)
     caller_bill: Bill = field(repr=False)
     callee_bill: Bill = field(repr=False)
+    throttled_s: np.ndarray[Any, Any] = field(
+        default_factory=lambda: np.zeros(0), repr=False, compare=False
+    )
 
     @staticmethod
     def timeline_columns() -> tuple[str, ...]:
@@ -138,8 +143,10 @@ class SimulationResult:
         (calls that raised to the caller), ``callee_calls`` (executions started),
         ``breaker_state`` (``closed``/``half-open``/``open`` at the start of the
         second, missing without a breaker), ``in_flight`` (calls in progress at the
-        start of the second), ``caller_cost`` and ``callee_cost`` (the bills, in
-        their currency, spread over the seconds the billed calls started in).
+        start of the second), ``executions_running`` (callee executions running on
+        the platform then, abandoned ones included), ``throttled`` (invocations the
+        callee's concurrency limit refused), ``caller_cost`` and ``callee_cost`` (the
+        bills, in their currency, spread over the seconds the billed calls started in).
         """
         return (
             "second",
@@ -149,6 +156,8 @@ class SimulationResult:
             "callee_calls",
             "breaker_state",
             "in_flight",
+            "executions_running",
+            "throttled",
             "caller_cost",
             "callee_cost",
         )
@@ -232,6 +241,11 @@ class SimulationResult:
             share = float(frame["billed_ms"].sum()) / total_ms if total_ms > 0 else 0.0
             return float(frame["cost"].sum()), gb_s * share
 
+        throttles = self.throttled_s
+        if not whole:
+            low, high = self._span(start_s, end_s)
+            throttles = throttles[(throttles >= low) & (throttles < high)]
+        throttled = int(throttles.size)
         caller_cost, caller_gb_s = part(calls, self.calls, self.caller_bill)
         callee_cost, callee_gb_s = part(executions, self.executions, self.callee_bill)
         total = caller_cost + callee_cost
@@ -249,6 +263,8 @@ class SimulationResult:
             "rejected": int(outcomes.get("rejected", 0)),
             "fallbacks": int(outcomes.get("fallback", 0)),
             "cache_hits": int(outcomes.get("cache_hit", 0)),
+            "throttled": throttled,
+            "caller_timeouts": int((calls["error_type"] == "CallerTimeout").sum()),
             "errors_seen": int(calls["error_type"].notna().sum()),
             "latency_mean_ms": latency["mean"],
             "latency_p50_ms": latency["p50"],
@@ -645,6 +661,7 @@ def _result(
         timeline=timeline,
         caller_bill=caller_bill,
         callee_bill=callee_bill,
+        throttled_s=np.asarray(engine.throttled_s, dtype=np.float64),
     )
 
 
@@ -736,12 +753,18 @@ def _timeline(engine: Engine, calls: pd.DataFrame, executions: pd.DataFrame) -> 
     frame["errors_seen"] = per_second(calls["start_s"][raised]).astype(np.int64)
     frame["callee_calls"] = per_second(executions["start_s"]).astype(np.int64)
     ticks = pd.DataFrame(
-        {"state": engine.tick_state, "in_flight": engine.tick_in_flight},
+        {
+            "state": engine.tick_state,
+            "in_flight": engine.tick_in_flight,
+            "running": engine.tick_running,
+        },
         index=np.asarray(engine.tick_s, dtype=np.float64).astype(np.int64),
     )
     ticks = ticks[~ticks.index.duplicated(keep="first")].reindex(index)
     frame["breaker_state"] = pd.Series(ticks["state"].to_numpy(), index=index, dtype="string")
     frame["in_flight"] = ticks["in_flight"].fillna(0).astype(np.int64).to_numpy()
+    frame["executions_running"] = ticks["running"].fillna(0).astype(np.int64).to_numpy()
+    frame["throttled"] = per_second(np.asarray(engine.throttled_s)).astype(np.int64)
     frame["caller_cost"] = per_second(calls["start_s"], calls["cost"].to_numpy())
     frame["callee_cost"] = per_second(executions["start_s"], executions["cost"].to_numpy())
     return frame.reset_index()
@@ -781,8 +804,10 @@ def compare_policies(
         A DataFrame indexed by policy name with columns ``calls``, ``caller_cost``,
         ``callee_cost``, ``total_cost``, ``cost_per_million``, ``currency``,
         ``caller_gb_s``, ``callee_gb_s``, ``callee_calls``, ``rejected``,
-        ``fallbacks``, ``cache_hits``, ``errors_seen`` (calls that raised to the
-        user), ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p99_ms``.
+        ``fallbacks``, ``cache_hits``, ``throttled`` (invocations the callee's
+        concurrency limit refused), ``caller_timeouts`` (calls killed by the caller's
+        platform timeout), ``errors_seen`` (calls that raised to the user),
+        ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p99_ms``.
 
     Example:
         >>> from resilience import Policy
@@ -876,12 +901,14 @@ _SHORTHAND = {"retry": "attempts", "bulkhead": "max_concurrent", "timeout": "tim
 def _exception_names() -> dict[str, type[BaseException]]:
     import resilience
 
-    from .scenario import DownstreamError, DownstreamTimeout
+    from .scenario import CallerTimeout, DownstreamError, DownstreamThrottled, DownstreamTimeout
 
     return {
         "Exception": Exception,
         "DownstreamError": DownstreamError,
         "DownstreamTimeout": DownstreamTimeout,
+        "DownstreamThrottled": DownstreamThrottled,
+        "CallerTimeout": CallerTimeout,
         "TimeoutError": TimeoutError,
         "ConnectionError": ConnectionError,
         "CircuitOpenError": resilience.CircuitOpenError,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -220,6 +222,94 @@ def test_a_hung_callee_is_billed_until_its_own_timeout() -> None:
 
 
 # -- cache, bulkhead ---------------------------------------------------------------------
+
+
+def test_the_caller_is_killed_and_billed_at_its_own_platform_timeout() -> None:
+    """With caller_timeout_s, a caller stuck on a hang is cut there: billed up to it, no more."""
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=20, duration_s=60),
+        downstream=Downstream(latency=80.0, timeout_s=15),
+        windows=(Window(kind="hang", start_s=10, end_s=40),),
+        caller_work_ms=15,
+        caller_timeout_s=10,
+    )
+    result = simulate(no_protection, scenario)
+    calls = result.calls
+    cut = calls["error_type"] == "CallerTimeout"
+    in_hang = (calls["start_s"] >= 10) & (calls["start_s"] < 40)
+    assert (cut == in_hang).all()
+    assert np.allclose(calls.loc[cut, "billed_ms"], 10_000)  # its work and its wait
+    assert calls["billed_ms"].max() == pytest.approx(10_000)
+    assert result.summary()["caller_timeouts"] == in_hang.sum()
+    assert (calls.loc[cut, "outcome"] == "error").all()
+    # the callee is not the caller: it keeps running (and billing) to its own 15 s
+    assert result.executions["billed_ms"].max() == pytest.approx(15_000)
+    unlimited = simulate(no_protection, dataclasses.replace(scenario, caller_timeout_s=None))
+    assert unlimited.calls["billed_ms"].max() == pytest.approx(15_015)
+    assert unlimited.caller_bill.total > result.caller_bill.total
+
+
+def test_the_callee_concurrency_limit_throttles_and_bills_nothing() -> None:
+    """Beyond concurrency_limit executions the platform refuses fast; refused calls cost the
+    callee nothing and abandoned executions keep their slot until they end."""
+    from costmodel import DownstreamThrottled, estimate
+
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=100, duration_s=60),
+        downstream=Downstream(
+            latency=80.0, timeout_s=15, invoke_overhead_ms=10, concurrency_limit=500
+        ),
+        windows=(Window(kind="hang", start_s=10, end_s=40),),
+    )
+    result = simulate(timeout_only, scenario)  # the caller gives up at 2 s; the callee runs on
+    executions = result.executions
+    running = max_overlap(  # less 1 us: an end and a start at one instant, up to float noise
+        executions["start_s"].to_numpy(), executions["duration_ms"].to_numpy() / 1000 - 1e-6
+    )
+    assert running == 500
+    assert result.timeline["executions_running"].max() == 500
+    throttled = result.summary()["throttled"]
+    assert throttled == result.timeline["throttled"].sum() > 0
+    attempts = result.ledger[result.ledger["kind"] == "attempt"]
+    assert len(attempts) == len(executions) + throttled
+    assert (result.calls["error_type"] == DownstreamThrottled.__qualname__).sum() == throttled
+    callee = estimate(
+        "aws-lambda",
+        invocations=len(executions),
+        duration_ms=executions["duration_ms"],
+        memory_mb=1024,
+    )
+    assert float(result.callee_bill.total) == pytest.approx(float(callee.total))
+    unlimited = simulate(
+        timeout_only,
+        dataclasses.replace(
+            scenario, downstream=dataclasses.replace(scenario.downstream, concurrency_limit=None)
+        ),
+    )
+    assert unlimited.timeline["executions_running"].max() > 1000
+    assert unlimited.summary()["throttled"] == 0
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda: Downstream(latency=1.0, concurrency_limit=0), "concurrency_limit=0"),
+        (lambda: Downstream(latency=1.0, concurrency_limit=2.5), "concurrency_limit=2.5"),
+        (
+            lambda: Scenario(
+                arrivals=ConstantRate(rate_per_s=1, duration_s=5),
+                downstream=Downstream(latency=1.0),
+                caller_work_ms=500,
+                caller_timeout_s=0.5,
+            ),
+            "caller_timeout_s=0.5: must leave time",
+        ),
+    ],
+)
+def test_platform_limits_are_checked(build: Callable[[], object], match: str) -> None:
+    """A concurrency limit below 1 or a caller timeout within its own work is refused."""
+    with pytest.raises(InvalidUsage, match=match):
+        build()
 
 
 def test_cache_removes_callee_calls_in_proportion_to_its_hit_ratio() -> None:
