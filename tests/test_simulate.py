@@ -56,7 +56,16 @@ def timeout_only(sim: SimulationContext) -> Policy:
 
 def retry_only(sim: SimulationContext) -> Policy:
     return Policy(
-        name="retry",
+        name="retry only",
+        retry=retry(attempts=3, backoff_s=0.2, budget=None, clock=sim.clock, rng=sim.rng),
+        ledger=sim.ledger,
+        clock=sim.clock,
+    )
+
+
+def retry_and_timeout(sim: SimulationContext) -> Policy:
+    return Policy(
+        name="retry + timeout",
         retry=retry(attempts=3, backoff_s=0.2, budget=None, clock=sim.clock, rng=sim.rng),
         timeout=2.0,
         ledger=sim.ledger,
@@ -162,26 +171,36 @@ def test_half_open_admits_one_probe_at_a_time() -> None:
 
 
 def test_timeout_outage_bills_retries_most_and_breaker_least() -> None:
-    """During a hang, retry-only bills more caller GB-s than none; breaker+fallback least."""
+    """During a hang (issue 6): "retry only" bills more caller GB-s than "no protection",
+    and "breaker + fallback" less than both; a 2 s timeout alone, and with retries, between."""
     results: dict[str, SimulationResult] = {}
     table = compare_policies(
-        {"none": timeout_only, "retry": retry_only, "breaker": breaker_fallback},
+        {
+            "no protection": no_protection,
+            "retry only": retry_only,
+            "timeout only": timeout_only,
+            "retry + timeout": retry_and_timeout,
+            "breaker + fallback": breaker_fallback,
+        },
         outage_scenario("hang", rate=20, duration=240),
         results=results,
     )
-    gb_s = table["caller_gb_s"]
-    assert gb_s["retry"] > 2 * gb_s["none"]  # three 2 s waits instead of one
-    assert gb_s["breaker"] < gb_s["none"] / 5
-    assert (
-        table["total_cost"]["breaker"] < table["total_cost"]["none"] < table["total_cost"]["retry"]
-    )
-    assert table["callee_calls"]["retry"] > table["callee_calls"]["none"]
-    assert table["latency_p99_ms"]["retry"] > table["latency_p99_ms"]["none"]
+    gb_s, cost = table["caller_gb_s"], table["total_cost"]
+    # the issue's claim: each hung attempt is waited for (15 s), then tried again
+    assert gb_s["retry only"] > 1.5 * gb_s["no protection"]
+    assert gb_s["breaker + fallback"] < gb_s["no protection"] / 10
+    assert cost["breaker + fallback"] < cost["no protection"] < cost["retry only"]
+    assert table["callee_calls"]["retry only"] > table["callee_calls"]["no protection"]
+    assert table["latency_p99_ms"]["retry only"] > 2 * table["latency_p99_ms"]["no protection"]
+    # a 2 s timeout caps each wait; retried, it waits up to three times as long
+    assert gb_s["timeout only"] < gb_s["no protection"] / 3
+    assert gb_s["retry + timeout"] > 2 * gb_s["timeout only"]
+    assert gb_s["breaker + fallback"] < gb_s["timeout only"]
     # the same arrivals for every policy
     assert table["calls"].nunique() == 1
     for result in results.values():
         pd.testing.assert_series_equal(
-            result.calls["start_s"], results["none"].calls["start_s"], check_names=False
+            result.calls["start_s"], results["no protection"].calls["start_s"], check_names=False
         )
 
 
@@ -312,27 +331,37 @@ def test_platform_limits_are_checked(build: Callable[[], object], match: str) ->
         build()
 
 
-def test_cache_removes_callee_calls_in_proportion_to_its_hit_ratio() -> None:
-    """With a TTL cache, callee calls = calls x (1 - hit ratio), and the ratio is the
-    renewal-theory one: lambda_k T / (1 + lambda_k T) per key."""
+@pytest.mark.parametrize("skew", [0.0, 1.0])
+def test_cache_removes_callee_calls_in_proportion_to_its_hit_ratio(skew: float) -> None:
+    """A TTL cache removes exactly one callee call per hit, compared with the same traffic
+    uncached, and its hit ratio is the renewal-theory one: sum_k p_k x l_k T / (1 + l_k T)."""
     keys, rate, ttl = 100, 100.0, 10.0
     scenario = Scenario(
         arrivals=PoissonArrivals(rate_per_s=rate, duration_s=600),
         downstream=Downstream(latency=1.0),
         keys=keys,
+        key_skew=skew,
     )
-    result = simulate(
-        lambda sim: Policy(
-            cache=cached(ttl=ttl, maxsize=1000, clock=sim.clock), ledger=sim.ledger, clock=sim.clock
-        ),
+    table = compare_policies(
+        {
+            "cached": lambda sim: Policy(
+                cache=cached(ttl=ttl, maxsize=1000, clock=sim.clock),
+                ledger=sim.ledger,
+                clock=sim.clock,
+            ),
+            "uncached": no_protection,
+        },
         scenario,
     )
-    row = result.summary()
-    hit_ratio = row["cache_hits"] / row["calls"]
-    assert row["callee_calls"] == row["calls"] - row["cache_hits"]
-    assert row["callee_calls"] == pytest.approx(row["calls"] * (1 - hit_ratio))
-    per_key = rate / keys * ttl
-    assert hit_ratio == pytest.approx(per_key / (1 + per_key), abs=0.01)
+    cached_row, uncached_row = table.loc["cached"], table.loc["uncached"]
+    assert uncached_row["callee_calls"] == uncached_row["calls"]
+    removed = uncached_row["callee_calls"] - cached_row["callee_calls"]
+    assert removed == cached_row["cache_hits"] > 0
+    weights = 1.0 / np.arange(1, keys + 1) ** skew
+    share = weights / weights.sum()  # p_k: each key's share of the calls
+    per_key = rate * share * ttl  # l_k T: a key's calls within one TTL
+    expected = float((share * per_key / (1 + per_key)).sum())
+    assert removed / cached_row["calls"] == pytest.approx(expected, abs=0.01)
 
 
 def test_bulkhead_limits_concurrent_executions() -> None:
@@ -412,7 +441,7 @@ def test_one_hour_at_50_per_second_through_a_full_policy() -> None:
 
 def test_frames_and_ledger_agree() -> None:
     """The ledger's rows, the call frame, the executions and the timeline tell one story."""
-    result = simulate(retry_only, outage_scenario("outage", duration=120), seed=3)
+    result = simulate(retry_and_timeout, outage_scenario("outage", duration=120), seed=3)
     ledger = result.ledger
     calls = ledger[ledger["kind"] == "call"]
     attempts = ledger[ledger["kind"] == "attempt"]
@@ -439,7 +468,7 @@ def test_outcomes_belong_to_their_call_when_arrival_times_tie(policy: str) -> No
             latency=lognormal(p50_ms=80, p99_ms=400), error_rate=0.5, error_latency_ms=5
         ),
     )
-    factory = no_protection if policy == "none" else retry_only
+    factory = no_protection if policy == "none" else retry_and_timeout
     calls = simulate(factory, scenario, seed=2).calls
     failed = calls["outcome"] == "error"
     assert 0 < failed.sum() < len(calls)
@@ -791,7 +820,7 @@ def test_downstream_errors_are_what_retry_sees() -> None:
         arrivals=ConstantRate(rate_per_s=10, duration_s=10),
         downstream=Downstream(latency=10.0, error_rate=1.0),
     )
-    result = simulate(retry_only, scenario)
+    result = simulate(retry_and_timeout, scenario)
     assert len(result.executions) == 300
     assert set(result.calls["error_type"].dropna()) == {DownstreamError.__qualname__}
 
