@@ -49,6 +49,7 @@ from .simulate import (
     compare_policies,
     load_simulation,
     simulate,
+    summarize,
 )
 from .vtime import VirtualClock, VirtualTimeLoop
 
@@ -107,6 +108,7 @@ __all__ = [
     "read_logs",
     "simulate",
     "simulate_usage",
+    "summarize",
     "sweep",
     "sync_chain",
     "workflow",

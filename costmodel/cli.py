@@ -390,7 +390,7 @@ def _add_simulate(sub: Any) -> None:
 def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     import dataclasses
 
-    from .simulate import SimulationResult, load_simulation
+    from .simulate import SimulationResult, load_simulation, summarize
 
     spec = load_simulation(args.file)
     changes: dict[str, Any] = {}
@@ -445,10 +445,8 @@ def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     failures = [w for w in spec.scenario.windows if w.kind != "slowdown"]
     if args.format == "table" and failures:  # the same policies, during the first failure
         window = failures[0]
-        during = pd.DataFrame(
-            [r.summary(start_s=window.start_s, end_s=window.end_s) for r in results.values()]
-        ).set_index("policy")
-        columns = ["calls", "total_cost", "callee_calls", "fallbacks", "cache_hits"]
+        during = summarize(results, window=(window.start_s, window.end_s))
+        columns = ["calls", "total_cost", "callee_calls", "fallbacks", "cache_hits", "throttled"]
         shown = during[[*columns, "errors_seen", "latency_p99_ms"]].astype(float)
         shown["total_cost"] = shown["total_cost"].round(4)
         emit(

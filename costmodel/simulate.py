@@ -66,6 +66,7 @@ __all__ = [
     "compare_policies",
     "load_simulation",
     "simulate",
+    "summarize",
 ]
 
 OUTCOME_COLUMNS = ("ok", "error", "timeout", "rejected", "fallback", "cache_hit")
@@ -839,7 +840,7 @@ def compare_policies(
             raise InvalidUsage(f"policies[{label!r}]: {exc}") from None
     if window is not None:
         SimulationResult._span(*window)
-    rows = []
+    runs: dict[str, SimulationResult] = {}
     for label, factory in policies.items():
         report = None if progress is None else _named(progress, label)
         result = simulate(
@@ -856,8 +857,32 @@ def compare_policies(
         )
         if results is not None:
             results[label] = result
-        start_s, end_s = window if window is not None else (None, None)
-        rows.append(result.summary(start_s=start_s, end_s=end_s))
+        runs[label] = result
+    return summarize(runs, window=window)
+
+
+def summarize(
+    results: Mapping[str, SimulationResult], *, window: tuple[float, float] | None = None
+) -> pd.DataFrame:
+    """One row per simulation result, as :func:`compare_policies` returns them.
+
+    Args:
+        results: ``{name: SimulationResult}`` (e.g. the ``results=`` dict that
+            :func:`compare_policies` filled).
+        window: ``(start_s, end_s)``: only what started in that span (e.g. the
+            outage), see :meth:`SimulationResult.summary`; no re-run needed.
+
+    Returns:
+        A DataFrame indexed by policy name (columns: see :func:`compare_policies`).
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise InvalidUsage(f"results={results!r}: must be a non-empty {{name: result}} dict")
+    start_s, end_s = window if window is not None else (None, None)
+    rows = []
+    for label, result in results.items():
+        if not isinstance(result, SimulationResult):
+            raise InvalidUsage(f"results[{label!r}]={result!r}: must be a SimulationResult")
+        rows.append({**result.summary(start_s=start_s, end_s=end_s), "policy": label})
     return pd.DataFrame(rows).set_index("policy")
 
 

@@ -204,6 +204,24 @@ def test_timeout_outage_bills_retries_most_and_breaker_least() -> None:
         )
 
 
+def test_summarize_gives_the_window_table_without_running_again() -> None:
+    """summarize(results, window=) is compare_policies(window=)'s table, from the results."""
+    from costmodel import summarize
+
+    policies = {"timeout only": timeout_only, "breaker + fallback": breaker_fallback}
+    scenario = outage_scenario("hang", rate=10, duration=240)
+    results: dict[str, SimulationResult] = {}
+    whole = compare_policies(policies, scenario, results=results)
+    pd.testing.assert_frame_equal(summarize(results), whole)
+    during = compare_policies(policies, scenario, window=(60, 180))
+    pd.testing.assert_frame_equal(summarize(results, window=(60, 180)), during)
+    assert (during["calls"] < whole["calls"]).all()
+    with pytest.raises(InvalidUsage, match="results="):
+        summarize({})
+    with pytest.raises(InvalidUsage, match="start must be before end"):
+        summarize(results, window=(180, 60))
+
+
 def test_caller_is_billed_for_waiting_and_callee_for_running() -> None:
     """Fixed latency: caller billed latency + overhead + own work, callee the latency."""
     scenario = Scenario(
