@@ -961,6 +961,39 @@ def test_cli_simulate_prints_the_table_and_writes_the_charts(tmp_path: Path) -> 
     assert "arrivals.rate_per_s" in err.getvalue()
 
 
+def test_timeline_chart_puts_costs_on_a_log_panel_and_legends_outside() -> None:
+    """Cheap policies' cumulative cost stays visible (log panel), legends clear the data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_rgb
+
+    from costmodel import plots
+
+    results: dict[str, SimulationResult] = {}
+    compare_policies(
+        {"none": no_protection, "breaker": breaker_fallback},
+        outage_scenario("hang", rate=10, duration=240),
+        results=results,
+    )
+    ax = plots.simulation_timeline(results)
+    figure = ax.figure
+    outcomes, costs = figure.axes
+    assert outcomes is ax and costs.get_yscale() == "log"
+    lines = costs.get_lines()
+    assert [line.get_label().split(":")[0] for line in lines] == ["none", "breaker"]
+    cheap = lines[1].get_ydata()[-1]
+    assert cheap < results["none"].total_cost / 10
+    assert costs.get_ylim()[0] < cheap  # on the chart, not flat on an axis
+    for panel in (outcomes, costs):
+        anchor = panel.get_legend().get_bbox_to_anchor().transformed(panel.transAxes.inverted())
+        assert anchor.x0 > 1.0  # to the right of the plotting area
+    colours = [np.array(to_rgb(line.get_color())) for line in lines]
+    assert np.abs(colours[0] - colours[1]).sum() > 0.5
+    assert lines[0].get_linestyle() != lines[1].get_linestyle()
+    matplotlib.pyplot.close(figure)
+
+
 def test_doctests() -> None:
     """The examples in costmodel.simulate's docstrings run."""
     import doctest
