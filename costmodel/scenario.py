@@ -231,6 +231,15 @@ class TraceArrivals:
                 f"its columns are {list(frame.columns)}"
             )
         values = frame[found].dropna()
+        if values.empty:
+            other = [c for c in ("timestamp", "time", "start_s") if c != found and c in frame]
+            raise InvalidUsage(
+                f"column={found!r}: empty in all {len(frame)} rows, so there are no arrival "
+                "times to replay (plain AWS REPORT lines carry no timestamp: export the log "
+                "with a timestamp before each line, as CloudWatch Logs does, or use a JSON "
+                "log, or pass column= naming a time column"
+                + (f": this frame also has {other})" if other else ")")
+            )
         if pd.api.types.is_datetime64_any_dtype(values):
             seconds = (values - values.min()).dt.total_seconds().to_numpy(dtype=np.float64)
         else:

@@ -100,6 +100,26 @@ def test_trace_arrivals_need_a_time_column() -> None:
         TraceArrivals(offsets_s=())
 
 
+def test_trace_arrivals_from_a_log_without_timestamps_says_why(tmp_path: Path) -> None:
+    """REPORT lines without a timestamp: the error names the empty column and the way out."""
+    from costmodel import read_logs
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "logs" / "lambda_report.log"
+    with pytest.raises(InvalidUsage, match=r"column='timestamp': empty in all \d+ rows") as caught:
+        TraceArrivals.from_logs(read_logs(example))
+    assert "timestamp before each line" in str(caught.value)
+    report = (
+        "{t}\tREPORT RequestId: {r}\tDuration: 40.0 ms\tBilled Duration: 40 ms\t"
+        "Memory Size: 512 MB\tMax Memory Used: 80 MB\t\n"
+    )
+    stamped = tmp_path / "stamped.log"
+    stamped.write_text(
+        report.format(t="2024-05-01T10:00:00.000Z", r="a1")
+        + report.format(t="2024-05-01T10:00:01.500Z", r="b2")
+    )
+    assert TraceArrivals.from_logs(read_logs(stamped)).offsets_s == (0.0, 1.5)
+
+
 # -- windows -----------------------------------------------------------------------------
 
 
