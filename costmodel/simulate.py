@@ -377,7 +377,7 @@ class _Billing:
     caller_options: Mapping[str, Any]
 
 
-def _billing(
+def _settings(
     *,
     provider: object,
     caller_memory_mb: object,
@@ -430,6 +430,14 @@ def _billing(
             hint = "; give it in options (e.g. options={'vcpu': 0.5}, or -o vcpu=0.5)"
         raise _SettingError(where, f"provider={provider!r}, {where}: {message}{hint}") from None
     return billing
+
+
+def _billing(**settings: Any) -> _Billing:
+    """:func:`_settings`, raising a plain InvalidUsage (the field is for files only)."""
+    try:
+        return _settings(**settings)
+    except _SettingError as exc:
+        raise InvalidUsage(str(exc)) from None
 
 
 class _SettingError(InvalidUsage):
@@ -1070,7 +1078,7 @@ def load_simulation(path: str | Path) -> SimulationFile:
             raise ctx.fail(f"simulation.{key}", f"{value!r}: must be a table (vcpu = 0.5)")
         tables[key] = dict(value)
     try:  # the settings simulate() checks, named by their field in the file
-        _billing(provider=provider, seed=seed, **numbers, **tables)
+        _settings(provider=provider, seed=seed, **numbers, **tables)
     except _SettingError as exc:
         raise ctx.fail(f"simulation.{exc.field}", str(exc)) from exc
     except UnknownProvider as exc:
