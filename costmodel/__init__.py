@@ -30,9 +30,11 @@ from .pricing import (
     providers,
 )
 from .scenario import (
+    CallerTimeout,
     ConstantRate,
     Downstream,
     DownstreamError,
+    DownstreamThrottled,
     DownstreamTimeout,
     PoissonArrivals,
     Scenario,
@@ -47,6 +49,7 @@ from .simulate import (
     compare_policies,
     load_simulation,
     simulate,
+    summarize,
 )
 from .vtime import VirtualClock, VirtualTimeLoop
 
@@ -54,11 +57,13 @@ __all__ = [
     "COMPONENTS",
     "ArchitectureFile",
     "Bill",
+    "CallerTimeout",
     "ConstantRate",
     "CostModelError",
     "CpuBound",
     "Downstream",
     "DownstreamError",
+    "DownstreamThrottled",
     "DownstreamTimeout",
     "Function",
     "InvalidFile",
@@ -103,6 +108,7 @@ __all__ = [
     "read_logs",
     "simulate",
     "simulate_usage",
+    "summarize",
     "sweep",
     "sync_chain",
     "workflow",

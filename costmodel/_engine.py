@@ -11,15 +11,28 @@ snapshot per second (breaker state, calls in flight).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
 
-from .scenario import DownstreamError, DownstreamTimeout, Scenario
+from .scenario import (
+    CallerTimeout,
+    DownstreamError,
+    DownstreamThrottled,
+    DownstreamTimeout,
+    Scenario,
+)
 from .vtime import VirtualTimeLoop
 
 _BLOCK = 65_536  # random draws fetched from numpy at a time
+
+# The index of the call a task runs: set by the engine's per-call coroutine, read where
+# the Policy writes that call's ledger row (same task, so the same context).
+_call_index: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "callwise_sim_call", default=None
+)
 
 
 class _Draws:
@@ -77,17 +90,27 @@ class Engine:
         self.call_start_s = self.arrivals_s.tolist()
         self.call_duration_s = [0.0] * count
         self.call_raised: list[str | None] = [None] * count
+        # the ledger's call row of each call (outcome), by identity, not by time
+        self.call_outcome: list[str | None] = [None] * count
+        self.call_rows = [0] * count
         # what the callee executed, one entry per execution
         self.exec_start_s: list[float] = []
         self.exec_billed_ms: list[float] = []
         self.exec_failed: list[bool] = []
+        # invocations the platform refused (concurrency limit): not run, not billed
+        self.throttled_s: list[float] = []
+        self._running = 0  # executions running on the platform (abandoned ones too)
         # one snapshot per simulated second
         self.tick_s: list[float] = []
         self.tick_state: list[str | None] = []
         self.tick_in_flight: list[int] = []
+        self.tick_running: list[int] = []
         self._in_flight = 0
         self._pending = count
         self._started = 0
+        limit_s = scenario.caller_timeout_s
+        # the caller's work shares its platform timeout with its wait
+        self._wait_limit_s = None if limit_s is None else limit_s - scenario.caller_work_ms / 1000.0
         self._loop: VirtualTimeLoop | None = None
         self._done: asyncio.Future[None] | None = None
 
@@ -97,14 +120,23 @@ class Engine:
         """The callee: waits its latency in virtual time, then answers or fails.
 
         Returns the key (what a cache would store). Raises :class:`DownstreamError`
-        on a failure and :class:`DownstreamTimeout` when the platform cuts it.
+        on a failure, :class:`DownstreamTimeout` when the platform cuts it and
+        :class:`DownstreamThrottled` when its concurrency limit refuses the invocation
+        (after the invoke overhead; nothing runs, nothing is billed).
         """
         loop = self._loop
         assert loop is not None
         now = loop._now_s
         model = self.scenario.downstream
-        failure, error_rate, factor = self.scenario.condition_at(now)
         overhead_s = model.invoke_overhead_ms / 1000.0
+        limit = model.concurrency_limit
+        if limit is not None and self._running >= limit:
+            self.throttled_s.append(now)
+            await asyncio.sleep(overhead_s)
+            raise DownstreamThrottled(
+                f"downstream throttled: {limit} concurrent executions already running"
+            )
+        failure, error_rate, factor = self.scenario.condition_at(now)
         limit_ms = model.timeout_s * 1000.0
         if failure == "hang":
             duration_ms = limit_ms
@@ -121,6 +153,8 @@ class Engine:
         self.exec_start_s.append(now)
         self.exec_billed_ms.append(duration_ms)
         self.exec_failed.append(fails or cut)
+        self._running += 1
+        loop.call_at(now + duration_ms / 1000.0, self._execution_ended)
         # The execution is billed in full even if the caller gives up (a timeout
         # cancels this sleep): the platform keeps running the callee.
         await asyncio.sleep(duration_ms / 1000.0 + overhead_s)
@@ -129,6 +163,16 @@ class Engine:
         if fails:
             raise DownstreamError("downstream failed")
         return key
+
+    def _execution_ended(self) -> None:
+        self._running -= 1
+
+    def note_call_row(self, outcome: str) -> None:
+        """Attach a ledger call row to the call whose task writes it."""
+        index = _call_index.get()
+        if index is not None:
+            self.call_outcome[index] = outcome
+            self.call_rows[index] += 1
 
     # -- driving the traffic -----------------------------------------------------------
 
@@ -168,6 +212,7 @@ class Engine:
         self.tick_s.append(t_s)
         self.tick_state.append(self._state_of())
         self.tick_in_flight.append(self._in_flight)
+        self.tick_running.append(self._running)
 
     def _start(self, index: int) -> None:
         assert self._loop is not None
@@ -180,8 +225,23 @@ class Engine:
         assert loop is not None
         start = loop._now_s
         self._in_flight += 1
+        _call_index.set(index)  # this task's own context (create_task copied it)
         try:
-            await self._call(self.keys[index])
+            if self._wait_limit_s is None:
+                await self._call(self.keys[index])
+            else:
+                # the caller's own platform timeout: its invocation is killed there
+                cut = asyncio.timeout(self._wait_limit_s)
+                try:
+                    async with cut:
+                        await self._call(self.keys[index])
+                except TimeoutError:
+                    if not cut.expired():
+                        raise
+                    raise CallerTimeout(
+                        f"the caller hit its platform timeout "
+                        f"({self.scenario.caller_timeout_s:g} s)"
+                    ) from None
         except Exception as exc:
             self.call_raised[index] = type(exc).__qualname__
         finally:

@@ -375,14 +375,41 @@ def _billed_total(
             raise InvalidUsage(f"invocations is required when {name} is a single number")
         billed = max(math.ceil(single / step - _EPS) * step, minimum)
         return invocations, billed * invocations
-    # One scratch buffer, rounded in place: ceil(d / step - eps), at least minimum / step.
-    scratch = np.subtract(samples / step if step != 1 else samples, _EPS)
-    np.ceil(scratch, out=scratch)
-    np.maximum(scratch, minimum / step, out=scratch)
-    billed_sum = float(scratch.sum()) * step
+    billed_sum = float(_steps(samples, step=step, minimum=minimum).sum()) * step
     if invocations is None:
         return float(samples.size), billed_sum
     return invocations, billed_sum * (invocations / samples.size)
+
+
+def _steps(samples: np.ndarray, *, step: float, minimum: float) -> np.ndarray:
+    """Each sample's billed number of steps: ceil(d / step - eps), at least minimum / step."""
+    # One scratch buffer, rounded in place.
+    scratch = np.subtract(samples / step if step != 1 else samples, _EPS)
+    np.ceil(scratch, out=scratch)
+    np.maximum(scratch, minimum / step, out=scratch)
+    return scratch
+
+
+def _billed_durations_ms(provider: str | PriceSheet, durations_ms: object) -> np.ndarray:
+    """Each invocation's billed duration on a function platform, ms, as :func:`estimate`
+    rounds it (up to the provider's step, at least its minimum).
+
+    Used to share a bill among its invocations (the simulator's per-call costs).
+
+    Raises:
+        InvalidUsage: not a duration-billed service, or bad durations.
+        UnknownProvider: unknown key.
+    """
+    sheet = provider if isinstance(provider, PriceSheet) else price_sheet(provider)
+    rules = sheet.rules
+    if "duration_step_ms" not in rules:
+        raise InvalidUsage(f"provider={sheet.key!r}: does not bill a duration per invocation")
+    samples = _samples("duration_ms", durations_ms)
+    if samples is None:
+        samples = np.asarray([_count("duration_ms", durations_ms)], dtype=np.float64)
+    step = float(rules["duration_step_ms"])
+    steps: np.ndarray = _steps(samples, step=step, minimum=float(rules["min_billed_ms"]))
+    return steps * step
 
 
 def _range(sheet: PriceSheet, name: str, value: float, rule: str, unit: str) -> None:

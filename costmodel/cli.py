@@ -366,6 +366,20 @@ def _add_simulate(sub: Any) -> None:
     parser.add_argument("file", help="simulation file (TOML)")
     parser.add_argument("--provider", help="function platform key (default: the file's)")
     parser.add_argument("--seed", type=int, help="random seed (default: the file's)")
+    parser.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a provider option for both bills (repeatable, over the file's [simulation] "
+        "options): vcpu=0.5 on alibaba-fc3, arch=arm64 on aws-lambda ...",
+    )
+    parser.add_argument(
+        "--caller-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a provider option for the caller's bill only (repeatable), e.g. vcpu=0.25",
+    )
     parser.add_argument("--out", default="out", help="folder for the PNG charts (default ./out)")
     parser.add_argument("--no-charts", action="store_true", help="print the table only")
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
@@ -376,18 +390,22 @@ def _add_simulate(sub: Any) -> None:
 def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     import dataclasses
 
-    from .simulate import SimulationResult, load_simulation
+    from .simulate import SimulationResult, load_simulation, summarize
 
     spec = load_simulation(args.file)
     changes: dict[str, Any] = {}
     if args.provider is not None:
-        price_sheet(args.provider)  # an unknown key fails here, listing the known ones
         changes["provider"] = args.provider
     if args.seed is not None:
         if args.seed < 0:
             raise InvalidUsage(f"--seed={args.seed}: must be >= 0")
         changes["seed"] = args.seed
+    if args.option:
+        changes["options"] = {**spec.options, **_options(args.option)}
+    if args.caller_option:
+        changes["caller_options"] = {**spec.caller_options, **_options(args.caller_option)}
     spec = dataclasses.replace(spec, **changes)
+    spec.check()  # provider, seed and options, before the progress bar starts
     results: dict[str, SimulationResult] = {}
     bar: Any = None
     progress = None
@@ -427,10 +445,8 @@ def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     failures = [w for w in spec.scenario.windows if w.kind != "slowdown"]
     if args.format == "table" and failures:  # the same policies, during the first failure
         window = failures[0]
-        during = pd.DataFrame(
-            [r.summary(start_s=window.start_s, end_s=window.end_s) for r in results.values()]
-        ).set_index("policy")
-        columns = ["calls", "total_cost", "callee_calls", "fallbacks", "cache_hits"]
+        during = summarize(results, window=(window.start_s, window.end_s))
+        columns = ["calls", "total_cost", "callee_calls", "fallbacks", "cache_hits", "throttled"]
         shown = during[[*columns, "errors_seen", "latency_p99_ms"]].astype(float)
         shown["total_cost"] = shown["total_cost"].round(4)
         emit(

@@ -359,7 +359,10 @@ _OUTCOME_COLORS = {
     "error": "#7b1e2b",
 }
 _BREAKER_SHADES = {"open": "#d1495b", "half-open": "#f2b134"}
-_COST_LINES = ("#1f3b73", "#8172b3", "#222222", "#937860", "#4c72b0", "#da8bc3")
+# Policies' cost lines: hues far apart (and distinct from the outcome fills, which sit
+# in another panel), each with its own dash pattern so they stay apart in grey too.
+_COST_LINES = ("#1f4e9c", "#c0392b", "#111111", "#0f9b8e", "#8e44ad", "#b7950b")
+_COST_DASHES = ("-", "--", "-.", ":")
 
 
 def _simulation_results(results: Any) -> dict[str, Any]:
@@ -374,22 +377,47 @@ def _simulation_results(results: Any) -> dict[str, Any]:
     return dict(results)
 
 
-def simulation_timeline(results: Any, *, policy: str | None = None, ax: Axes | None = None) -> Axes:
-    """Calls per second by outcome, the breaker's state shaded, cumulative cost per policy.
+def _two_panels(ax: Axes | None) -> tuple[Axes, Axes]:
+    """An outcomes panel above a cost panel, sharing x: in a new figure, or in ``ax``'s
+    place (its subplot split in two)."""
+    if ax is None:
+        _, (top, bottom) = plt.subplots(
+            2,
+            1,
+            figsize=(11.0, 6.4),
+            sharex=True,
+            height_ratios=(3, 2),
+            layout="constrained",
+        )
+        return top, bottom
+    spec = ax.get_subplotspec()
+    if spec is None:
+        raise InvalidUsage("ax=...: must be a subplot (the timeline splits it into two panels)")
+    figure = ax.figure
+    ax.remove()
+    grid = spec.subgridspec(2, 1, height_ratios=(3, 2), hspace=0.08)
+    top = figure.add_subplot(grid[0])
+    bottom = figure.add_subplot(grid[1], sharex=top)
+    return top, bottom
 
-    The stacked areas are one policy's calls per second of arrival, by outcome (ok,
-    cache hit, fallback, rejected, timeout, error); red spans are the seconds its breaker
-    was open, amber ones half-open; the lines, on the right axis, are every policy's
-    cumulative cost, caller plus callee.
+
+def simulation_timeline(results: Any, *, policy: str | None = None, ax: Axes | None = None) -> Axes:
+    """Calls per second by outcome, the breaker's state shaded; cumulative cost per policy.
+
+    Top panel: one policy's calls per second of arrival, stacked by outcome (ok, cache
+    hit, fallback, rejected, timeout, error); red spans are the seconds its breaker was
+    open, amber ones half-open. Bottom panel: every policy's cumulative cost, caller plus
+    callee, on a log scale, so a policy costing cents stays readable next to one costing
+    dollars. Legends sit outside the data, on the right.
 
     Args:
         results: a :class:`costmodel.SimulationResult`, or ``{name: result}`` as filled
             by ``compare_policies(..., results=...)``.
         policy: whose outcomes to stack (default: the first one with a breaker).
-        ax: the Axes to draw on (default: a new figure).
+        ax: a subplot to draw in (split into the two panels; default: a new figure).
 
     Returns:
-        The Axes of the outcomes (the cost is on its twin, ``ax.figure.axes[-1]``).
+        The Axes of the outcomes (the cost panel is ``ax.figure.axes[-1]``).
     """
     runs = _simulation_results(results)
     if policy is None:
@@ -397,7 +425,7 @@ def simulation_timeline(results: Any, *, policy: str | None = None, ax: Axes | N
         policy = with_breaker[0] if with_breaker else next(iter(runs))
     if policy not in runs:
         raise InvalidUsage(f"policy={policy!r}: not among {list(runs)}")
-    ax = _axes(ax, (10.0, 4.8))
+    ax, cost_ax = _two_panels(ax)
     timeline = runs[policy].timeline
     seconds = timeline["second"].to_numpy(dtype=float)
     edges = np.append(seconds, seconds[-1] + 1.0)
@@ -429,30 +457,41 @@ def simulation_timeline(results: Any, *, policy: str | None = None, ax: Axes | N
             )
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("simulated time (s)")
-    ax.set_ylabel(f"calls per second: {policy}")
-    cost_ax = ax.twinx()
+    ax.set_ylabel("calls per second")
+    ax.tick_params(labelbottom=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    ax.set_title(f"{runs[policy].scenario.name}: what {policy!r} did (top), what each cost")
     currency = "USD"
+    smallest = np.inf
     for i, (name, run) in enumerate(runs.items()):
-        cost = (run.timeline["caller_cost"] + run.timeline["callee_cost"]).cumsum()
+        cost = (run.timeline["caller_cost"] + run.timeline["callee_cost"]).cumsum().to_numpy()
+        positive = cost[cost > 0]
+        if positive.size:
+            smallest = min(smallest, float(positive.min()))
         cost_ax.plot(
-            run.timeline["second"] + 1.0,
+            run.timeline["second"].to_numpy(dtype=float) + 1.0,
             cost,
             linewidth=2,
             color=_COST_LINES[i % len(_COST_LINES)],
-            linestyle=("-", "--", "-.", ":")[i // len(_COST_LINES) % 4],
-            label=f"cost: {name}",
+            linestyle=_COST_DASHES[i % len(_COST_DASHES)],
+            label=f"{name}: {_money(run.caller_bill.currency)(run.total_cost)}",
         )
         currency = run.caller_bill.currency
-    cost_ax.set_ylim(bottom=0)
-    cost_ax.set_ylabel(f"cumulative cost, caller + callee ({currency})")
+    cost_ax.set_yscale("log")
+    if np.isfinite(smallest):
+        cost_ax.set_ylim(bottom=smallest / 2)
     cost_ax.yaxis.set_major_formatter(_money(currency))
-    handles, labels = ax.get_legend_handles_labels()
-    more_handles, more_labels = cost_ax.get_legend_handles_labels()
-    ax.legend(
-        handles + more_handles, labels + more_labels, loc="upper left", fontsize=7, frameon=False
+    cost_ax.set_ylabel(f"cumulative cost ({currency}, log)")
+    cost_ax.set_xlabel("simulated time (s)")
+    cost_ax.grid(True, which="major", axis="y", alpha=0.3)
+    cost_ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+        frameon=False,
+        title="caller + callee",
+        title_fontsize=8,
     )
-    ax.set_title(f"{runs[policy].scenario.name}: what {policy!r} did, what each policy cost")
     return ax
 
 
@@ -496,7 +535,7 @@ def save_simulation_charts(results: Any, out_dir: str | Path, *, dpi: int = 110)
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     charts: tuple[tuple[str, tuple[float, float], Callable[[Axes], Axes]], ...] = (
-        ("simulation_timeline.png", (11.0, 5.0), lambda ax: simulation_timeline(runs, ax=ax)),
+        ("simulation_timeline.png", (11.0, 6.4), lambda ax: simulation_timeline(runs, ax=ax)),
         ("simulation_costs.png", (7.5, 4.2), lambda ax: simulation_costs(runs, ax=ax)),
     )
     for name, size, draw in charts:

@@ -39,9 +39,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Arrivals",
+    "CallerTimeout",
     "ConstantRate",
     "Downstream",
     "DownstreamError",
+    "DownstreamThrottled",
     "DownstreamTimeout",
     "PoissonArrivals",
     "Scenario",
@@ -63,6 +65,16 @@ class DownstreamError(Exception):
 
 class DownstreamTimeout(DownstreamError):
     """The simulated downstream function hit its own platform timeout."""
+
+
+class DownstreamThrottled(DownstreamError):
+    """The platform refused to run the downstream: its concurrency limit was reached
+    (AWS Lambda's ``TooManyRequestsException``, HTTP 429). Nothing ran, nothing billed."""
+
+
+class CallerTimeout(TimeoutError):
+    """The simulated caller hit its own platform timeout (``Scenario.caller_timeout_s``)
+    while waiting: the platform killed it there."""
 
 
 # -- validation helpers: every message names the field, the value and what is allowed --
@@ -130,6 +142,12 @@ class ConstantRate:
     def __post_init__(self) -> None:
         _number("rate_per_s", self.rate_per_s, strict=True)
         _number("duration_s", self.duration_s, strict=True)
+        if round(self.rate_per_s * self.duration_s) < 1:
+            raise InvalidUsage(
+                f"rate_per_s={self.rate_per_s!r}: with duration_s={self.duration_s!r} that is "
+                f"{self.rate_per_s * self.duration_s:g} calls, which rounds to none; raise the "
+                "rate or the duration so at least one call arrives"
+            )
 
     def times_s(self, rng: np.random.Generator) -> np.ndarray[Any, np.dtype[np.float64]]:
         count = round(self.rate_per_s * self.duration_s)
@@ -213,6 +231,15 @@ class TraceArrivals:
                 f"its columns are {list(frame.columns)}"
             )
         values = frame[found].dropna()
+        if values.empty:
+            other = [c for c in ("timestamp", "time", "start_s") if c != found and c in frame]
+            raise InvalidUsage(
+                f"column={found!r}: empty in all {len(frame)} rows, so there are no arrival "
+                "times to replay (plain AWS REPORT lines carry no timestamp: export the log "
+                "with a timestamp before each line, as CloudWatch Logs does, or use a JSON "
+                "log, or pass column= naming a time column"
+                + (f": this frame also has {other})" if other else ")")
+            )
         if pd.api.types.is_datetime64_any_dtype(values):
             seconds = (values - values.min()).dt.total_seconds().to_numpy(dtype=np.float64)
         else:
@@ -258,17 +285,41 @@ class Window:
             raise InvalidUsage(f"end_s={self.end_s!r}: must be after start_s={self.start_s!r}")
         _probability("error_rate", self.error_rate)
         _number("factor", self.factor, strict=True)
+        if self.down not in ("outage", "hang"):
+            raise InvalidUsage(f"down={self.down!r}: must be 'outage' or 'hang'")
         if self.kind == "flapping":
             if self.up_s is None or self.down_s is None:
                 raise InvalidUsage("a flapping window needs up_s and down_s (seconds, > 0)")
             _number("up_s", self.up_s, strict=True)
             _number("down_s", self.down_s, strict=True)
-            if self.down not in ("outage", "hang"):
-                raise InvalidUsage(f"down={self.down!r}: must be 'outage' or 'hang'")
-        elif self.up_s is not None or self.down_s is not None:
-            raise InvalidUsage(f"up_s and down_s apply to flapping windows, not {self.kind!r}")
+            span = end - float(self.start_s)
+            if self.up_s + self.down_s > span:
+                raise InvalidUsage(
+                    f"up_s={self.up_s!r}: up_s + down_s = {self.up_s + self.down_s:g} s is "
+                    f"longer than the window ({span:g} s), so it never flaps; shorten them, "
+                    "or use an outage or hang window"
+                )
+        else:
+            if self.up_s is not None or self.down_s is not None:
+                raise InvalidUsage(f"up_s and down_s apply to flapping windows, not {self.kind!r}")
+            if self.down != "outage":
+                raise InvalidUsage(
+                    f"down={self.down!r}: applies to flapping windows only; on kind="
+                    f"{self.kind!r} it would be ignored"
+                )
         if self.kind != "slowdown" and self.factor != 1.0:
             raise InvalidUsage(f"factor={self.factor!r}: applies to slowdown windows only")
+        fails = self.kind == "outage" or (self.kind == "flapping" and self.down == "outage")
+        if self.error_rate != 1.0 and not fails:
+            what = (
+                "a flapping window with down='hang'"
+                if self.kind == "flapping"
+                else (f"a {self.kind!r} window")
+            )
+            raise InvalidUsage(
+                f"error_rate={self.error_rate!r}: applies to outage windows (and flapping "
+                f"ones with down='outage'), not to {what}, where it would be ignored"
+            )
 
     def failing_at(self, t_s: float) -> str | None:
         """``"outage"`` or ``"hang"`` if the window makes the downstream fail at ``t_s``."""
@@ -298,6 +349,11 @@ class Downstream:
             longer is cut there and billed up to there (900 s is AWS Lambda's cap).
         invoke_overhead_ms: network and invoke overhead the caller waits for on every
             attempt, on top of the callee's duration (not billed to the callee).
+        concurrency_limit: most executions the platform runs at once (AWS Lambda's
+            account default is 1,000); an invocation beyond it fails fast with
+            :class:`DownstreamThrottled` after ``invoke_overhead_ms`` and is not billed
+            to the callee. Executions the caller abandoned still count until they end.
+            ``None`` (default): unlimited.
     """
 
     latency: Any
@@ -305,6 +361,7 @@ class Downstream:
     error_latency_ms: float | None = None
     timeout_s: float = 900.0
     invoke_overhead_ms: float = 0.0
+    concurrency_limit: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.latency, (int, float)) and not isinstance(self.latency, bool):
@@ -319,6 +376,16 @@ class Downstream:
             _number("error_latency_ms", self.error_latency_ms)
         _number("timeout_s", self.timeout_s, strict=True)
         _number("invoke_overhead_ms", self.invoke_overhead_ms)
+        limit = self.concurrency_limit
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1
+        ):
+            raise InvalidUsage(
+                f"concurrency_limit={limit!r}: must be an integer >= 1 (concurrent "
+                "executions), or None for no limit"
+            )
+        if limit is not None:
+            object.__setattr__(self, "concurrency_limit", int(limit))
 
     def sample_latency_ms(self, size: int, rng: np.random.Generator) -> np.ndarray[Any, Any]:
         """``size`` draws of the success latency, milliseconds."""
@@ -345,6 +412,11 @@ class Scenario:
             (key k asked with weight 1/k**s).
         caller_work_ms: the caller's own work per call, milliseconds, billed to the
             caller on top of its waiting.
+        caller_timeout_s: the caller's own platform timeout, seconds (its work and
+            its wait together): a call still waiting then is killed by the platform,
+            raises :class:`CallerTimeout` to the user and is billed up to there. AWS
+            Lambda allows up to 900 s; API Gateway cuts a synchronous request at 29 s.
+            ``None`` (default): the caller waits as long as the Policy does.
         name: a label for reports.
 
     Example:
@@ -364,6 +436,7 @@ class Scenario:
     key_skew: float = 0.0
     caller_work_ms: float = 0.0
     name: str = "scenario"
+    caller_timeout_s: float | None = None
     _sorted: tuple[Window, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -374,17 +447,38 @@ class Scenario:
             )
         if not isinstance(self.downstream, Downstream):
             raise InvalidUsage(f"downstream={self.downstream!r}: must be a Downstream")
+        if not isinstance(self.windows, (tuple, list)):
+            raise InvalidUsage(
+                f"windows={self.windows!r}: must be a tuple of Window (one window: "
+                "windows=(window,))"
+            )
         windows = tuple(self.windows)
+        duration_s = float(self.arrivals.duration_s)
         for i, window in enumerate(windows):
             if not isinstance(window, Window):
                 raise InvalidUsage(f"windows[{i}]={window!r}: must be a Window")
+            if window.start_s >= duration_s and duration_s > 0:
+                raise InvalidUsage(
+                    f"windows[{i}].start_s={window.start_s!r}: the {window.kind} starts when "
+                    f"the traffic has ended ({duration_s:g} s of arrivals), so no call "
+                    "would meet it; start it earlier or lengthen the arrivals"
+                )
         object.__setattr__(self, "windows", windows)
         _check_overlaps(windows)
         object.__setattr__(self, "_sorted", tuple(sorted(windows, key=lambda w: w.start_s)))
-        if not (isinstance(self.keys, int) and not isinstance(self.keys, bool) and self.keys >= 1):
+        integer = isinstance(self.keys, (int, np.integer)) and not isinstance(self.keys, bool)
+        if not (integer and self.keys >= 1):
             raise InvalidUsage(f"keys={self.keys!r}: must be an integer >= 1")
+        object.__setattr__(self, "keys", int(self.keys))
         _number("key_skew", self.key_skew)
         _number("caller_work_ms", self.caller_work_ms)
+        if self.caller_timeout_s is not None:
+            limit_s = _number("caller_timeout_s", self.caller_timeout_s, strict=True)
+            if limit_s * 1000.0 <= self.caller_work_ms:
+                raise InvalidUsage(
+                    f"caller_timeout_s={self.caller_timeout_s!r}: must leave time to wait "
+                    f"after the caller's own work (caller_work_ms={self.caller_work_ms!r})"
+                )
 
     @property
     def duration_s(self) -> float:
@@ -442,7 +536,7 @@ def _check_overlaps(windows: Sequence[Window]) -> None:
 # -- files -----------------------------------------------------------------------------
 
 _TOP_LEVEL = ("scenario", "arrivals", "downstream", "windows", "simulation", "policies")
-_SCENARIO_FIELDS = ("name", "keys", "key_skew", "caller_work_ms")
+_SCENARIO_FIELDS = ("name", "keys", "key_skew", "caller_work_ms", "caller_timeout_s")
 _ARRIVAL_FIELDS = {
     "constant": ("kind", "rate_per_s", "duration_s"),
     "poisson": ("kind", "rate_per_s", "duration_s"),
@@ -455,6 +549,7 @@ _DOWNSTREAM_FIELDS = (
     "error_latency_ms",
     "timeout_s",
     "invoke_overhead_ms",
+    "concurrency_limit",
 )
 _WINDOW_FIELDS = ("kind", "start_s", "end_s", "error_rate", "factor", "up_s", "down_s", "down")
 _LATENCY_FIELDS = {
@@ -505,7 +600,7 @@ class FileContext:
             if isinstance(exc, InvalidFile):
                 raise
             message = str(exc)
-            match = re.match(r"(\w+(?:\[\d+\])?)(?:=| \()", message)
+            match = re.match(r"(\w+(?:\[\d+\])?(?:\.\w+)?)(?:=| \()", message)
             where = field_
             if match:
                 where = f"{field_}.{match.group(1)}" if field_ else match.group(1)
@@ -515,12 +610,14 @@ class FileContext:
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario from a TOML file.
 
-    Tables: ``[scenario]`` (``name``, ``keys``, ``key_skew``, ``caller_work_ms``),
+    Tables: ``[scenario]`` (``name``, ``keys``, ``key_skew``, ``caller_work_ms``,
+    ``caller_timeout_s``),
     ``[arrivals]`` (``kind = "constant" | "poisson"`` with ``rate_per_s`` and
     ``duration_s``, or ``kind = "logs"`` with ``path`` to a log file read by
     :func:`costmodel.read_logs`), ``[downstream]`` (``latency`` as a number of ms or
     ``{kind = "lognormal", p50_ms = ..., p99_ms = ...}``, ``error_rate``,
-    ``error_latency_ms``, ``timeout_s``, ``invoke_overhead_ms``) and ``[[windows]]``
+    ``error_latency_ms``, ``timeout_s``, ``invoke_overhead_ms``, ``concurrency_limit``)
+    and ``[[windows]]``
     (``kind``, ``start_s``, ``end_s`` and the kind's own fields). ``[simulation]``
     and ``[policies]`` are read by :func:`costmodel.load_simulation`.
 

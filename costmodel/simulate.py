@@ -31,12 +31,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
+import inspect
 import logging
+import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,7 +50,7 @@ from resilience import Ledger, Policy
 
 from ._engine import Engine
 from .billing import Bill
-from .errors import InvalidUsage
+from .errors import InvalidUsage, UnknownProvider
 from .ledger_bill import bill_ledger
 from .scenario import Scenario
 from .vtime import VirtualClock, VirtualTimeLoop
@@ -62,6 +66,7 @@ __all__ = [
     "compare_policies",
     "load_simulation",
     "simulate",
+    "summarize",
 ]
 
 OUTCOME_COLUMNS = ("ok", "error", "timeout", "rejected", "fallback", "cache_hit")
@@ -100,15 +105,19 @@ class SimulationResult:
         provider: the provider the bills are on.
         ledger: the Policy's ledger as a frame (one row per call and per attempt).
         calls: one row per call: ``start_s``, ``duration_ms`` (what the caller
-            waited), ``billed_ms`` (that plus the caller's own work), ``outcome``
-            (ledger outcome), ``error_type`` (what the caller got raised, or missing),
-            ``cost`` (the call's share of the caller's bill).
-        executions: one row per callee execution: ``start_s``, ``billed_ms`` (until
-            it ended or hit the callee's platform timeout), ``failed``, ``cost`` (its
-            share of the callee's bill).
+            waited), ``billed_ms`` (that plus the caller's own work, rounded up by the
+            provider's rules as the bill rounds it), ``outcome`` (ledger outcome),
+            ``error_type`` (what the caller got raised, or missing), ``cost`` (the
+            call's share of the caller's bill: its request plus its billed ms).
+        executions: one row per callee execution: ``start_s``, ``duration_ms`` (how
+            long it ran: until it ended or hit the callee's platform timeout),
+            ``billed_ms`` (rounded as billed), ``failed``, ``cost`` (its share of the
+            callee's bill).
         timeline: one row per simulated second (see :meth:`timeline_columns`).
         caller_bill: the caller's bill (:class:`costmodel.Bill`).
         callee_bill: the callee's bill.
+        throttled_s: when each invocation refused by the callee's concurrency limit
+            was attempted, seconds (not run, not billed).
     """
 
     name: str
@@ -121,6 +130,9 @@ class SimulationResult:
     timeline: pd.DataFrame = field(repr=False)
     caller_bill: Bill = field(repr=False)
     callee_bill: Bill = field(repr=False)
+    throttled_s: np.ndarray[Any, Any] = field(
+        default_factory=lambda: np.zeros(0), repr=False, compare=False
+    )
 
     @staticmethod
     def timeline_columns() -> tuple[str, ...]:
@@ -132,8 +144,10 @@ class SimulationResult:
         (calls that raised to the caller), ``callee_calls`` (executions started),
         ``breaker_state`` (``closed``/``half-open``/``open`` at the start of the
         second, missing without a breaker), ``in_flight`` (calls in progress at the
-        start of the second), ``caller_cost`` and ``callee_cost`` (the bills, in
-        their currency, spread over the seconds the billed calls started in).
+        start of the second), ``executions_running`` (callee executions running on
+        the platform then, abandoned ones included), ``throttled`` (invocations the
+        callee's concurrency limit refused), ``caller_cost`` and ``callee_cost`` (the
+        bills, in their currency, spread over the seconds the billed calls started in).
         """
         return (
             "second",
@@ -143,6 +157,8 @@ class SimulationResult:
             "callee_calls",
             "breaker_state",
             "in_flight",
+            "executions_running",
+            "throttled",
             "caller_cost",
             "callee_cost",
         )
@@ -158,16 +174,26 @@ class SimulationResult:
         """The calls and the executions that started in [start_s, end_s)."""
         if start_s is None and end_s is None:
             return self.calls, self.executions
-        low = -np.inf if start_s is None else float(start_s)
-        high = np.inf if end_s is None else float(end_s)
-        if not low < high:
-            raise InvalidUsage(f"start_s={start_s!r}, end_s={end_s!r}: start must be before end")
+        low, high = self._span(start_s, end_s)
 
         def inside(frame: pd.DataFrame) -> pd.DataFrame:
             starts = frame["start_s"]
             return frame[(starts >= low) & (starts < high)]
 
         return inside(self.calls), inside(self.executions)
+
+    @staticmethod
+    def _span(start_s: float | None, end_s: float | None) -> tuple[float, float]:
+        """``(start_s, end_s)`` checked, open ends as infinities."""
+        for label, value in (("start_s", start_s), ("end_s", end_s)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if value is not None and not (ok and not math.isnan(value)):
+                raise InvalidUsage(f"{label}={value!r}: must be a number of seconds or None")
+        low = -np.inf if start_s is None else float(start_s)
+        high = np.inf if end_s is None else float(end_s)
+        if not low < high:
+            raise InvalidUsage(f"start_s={start_s!r}, end_s={end_s!r}: start must be before end")
+        return low, high
 
     def latency_ms(
         self, *, start_s: float | None = None, end_s: float | None = None
@@ -198,8 +224,9 @@ class SimulationResult:
 
         With ``start_s``/``end_s`` (seconds), the row covers only the calls that
         arrived, and the executions that started, in that span (an outage window, say):
-        their share of each bill (requests per invocation, compute per billed ms) and of
-        its GB-s.
+        their share of each bill (requests per invocation, compute per billed ms, each
+        invocation rounded as the provider bills it) and of its GB-s: what billing
+        those invocations alone costs.
         """
         calls, executions = self._window(start_s, end_s)
         whole = start_s is None and end_s is None
@@ -215,6 +242,11 @@ class SimulationResult:
             share = float(frame["billed_ms"].sum()) / total_ms if total_ms > 0 else 0.0
             return float(frame["cost"].sum()), gb_s * share
 
+        throttles = self.throttled_s
+        if not whole:
+            low, high = self._span(start_s, end_s)
+            throttles = throttles[(throttles >= low) & (throttles < high)]
+        throttled = int(throttles.size)
         caller_cost, caller_gb_s = part(calls, self.calls, self.caller_bill)
         callee_cost, callee_gb_s = part(executions, self.executions, self.callee_bill)
         total = caller_cost + callee_cost
@@ -232,6 +264,8 @@ class SimulationResult:
             "rejected": int(outcomes.get("rejected", 0)),
             "fallbacks": int(outcomes.get("fallback", 0)),
             "cache_hits": int(outcomes.get("cache_hit", 0)),
+            "throttled": throttled,
+            "caller_timeouts": int((calls["error_type"] == "CallerTimeout").sum()),
             "errors_seen": int(calls["error_type"].notna().sum()),
             "latency_mean_ms": latency["mean"],
             "latency_p50_ms": latency["p50"],
@@ -250,6 +284,8 @@ def simulate(
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     quiet: bool = True,
+    options: Mapping[str, Any] | None = None,
+    caller_options: Mapping[str, Any] | None = None,
 ) -> SimulationResult:
     """Run a Policy through a scenario in virtual time and bill caller and callee.
 
@@ -258,21 +294,28 @@ def simulate(
             (preferred: each run starts from a fresh breaker and an empty cache), or a
             Policy whose time-aware parts use ``clock=VirtualClock()``.
         scenario: traffic and downstream behaviour.
-        provider: price sheet key for both bills (``costmodel.providers()``).
+        provider: function platform key for both bills (``"aws-lambda"``,
+            ``"alibaba-fc3"``, ``"gcp-functions-gen1"`` ...; ``costmodel.providers()``).
         caller_memory_mb: memory of the calling function, MB.
         callee_memory_mb: memory of the called function, MB.
-        seed: seeds the arrivals, the keys, the downstream draws and ``sim.rng``.
+        seed: seeds the arrivals, the keys, the downstream draws and ``sim.rng``
+            (an integer >= 0).
         name: a label for the result (default: the Policy's name).
         progress: called each simulated second as ``progress(calls_started, calls)``.
         quiet: silence the ``resilience`` loggers below ERROR during the run (a
             breaker logs a warning on every trip, and an outage trips it often).
+        options: provider options for both bills (``{"vcpu": 0.5}`` on alibaba-fc3,
+            ``{"arch": "arm64"}`` on aws-lambda; ``costmodel.accepted_options``).
+        caller_options: provider options for the caller's bill only, over ``options``.
 
     Returns:
         A :class:`SimulationResult`.
 
     Raises:
         InvalidUsage: ``policy`` is neither a Policy nor a factory returning one,
-            or the scenario or a memory size is invalid.
+            the scenario, the seed, a memory size or a provider option is invalid, or
+            the provider is not a function platform; all checked before running.
+        UnknownProvider: unknown provider key (before running).
 
     Example:
         >>> from resilience import Policy
@@ -286,15 +329,15 @@ def simulate(
     """
     if not isinstance(scenario, Scenario):
         raise InvalidUsage(f"scenario={scenario!r}: must be a costmodel.Scenario")
-    memories = (("caller_memory_mb", caller_memory_mb), ("callee_memory_mb", callee_memory_mb))
-    for label, value in memories:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise InvalidUsage(f"{label}={value!r}: must be a number of MB > 0")
-    if not (isinstance(policy, Policy) or callable(policy)):
-        raise InvalidUsage(
-            f"policy={policy!r}: must be a resilience.Policy or a factory "
-            "(sim -> Policy) that builds one"
-        )
+    billing = _billing(
+        provider=provider,
+        caller_memory_mb=caller_memory_mb,
+        callee_memory_mb=callee_memory_mb,
+        seed=seed,
+        options=options,
+        caller_options=caller_options,
+    )
+    _check_policy_argument(policy)
 
     def run() -> SimulationResult:
         loop = VirtualTimeLoop()
@@ -304,9 +347,7 @@ def simulate(
                     policy,
                     scenario,
                     loop=loop,
-                    provider=provider,
-                    caller_memory_mb=float(caller_memory_mb),
-                    callee_memory_mb=float(callee_memory_mb),
+                    billing=billing,
                     seed=seed,
                     name=name,
                     progress=progress,
@@ -323,6 +364,110 @@ def simulate(
         return _outside_any_running_loop(run)
     finally:
         resilience_logger.setLevel(level)
+
+
+@dataclass(frozen=True, slots=True)
+class _Billing:
+    """Checked billing settings of one simulation."""
+
+    provider: str
+    caller_memory_mb: float
+    callee_memory_mb: float
+    options: Mapping[str, Any]
+    caller_options: Mapping[str, Any]
+
+
+def _settings(
+    *,
+    provider: object,
+    caller_memory_mb: object,
+    callee_memory_mb: object,
+    seed: object,
+    options: Mapping[str, Any] | None,
+    caller_options: Mapping[str, Any] | None,
+) -> _Billing:
+    """Check the seed and the billing settings before anything runs.
+
+    The provider must be a function platform of the catalog, and both bills are
+    priced once with no invocation: a missing or refused option (``vcpu`` on
+    alibaba-fc3) or memory size fails now, not after the whole run.
+    """
+    from .compare import _check_provider
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise _SettingError("seed", f"seed={seed!r}: must be an integer >= 0")
+    if not isinstance(provider, str):
+        raise _SettingError("provider", f"provider={provider!r}: must be a function platform key")
+    try:
+        _check_provider(provider)  # UnknownProvider (raised as is), or not a function platform
+    except InvalidUsage as exc:
+        raise _SettingError("provider", str(exc)) from None
+    memories = (("caller_memory_mb", caller_memory_mb), ("callee_memory_mb", callee_memory_mb))
+    for label, value in memories:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise _SettingError(label, f"{label}={value!r}: must be a number of MB > 0")
+    for label, given in (("options", options), ("caller_options", caller_options)):
+        if given is not None and not isinstance(given, Mapping):
+            raise _SettingError(label, f"{label}={given!r}: must be a mapping of provider options")
+    billing = _Billing(
+        provider=provider,
+        caller_memory_mb=float(caller_memory_mb),  # type: ignore[arg-type]
+        callee_memory_mb=float(callee_memory_mb),  # type: ignore[arg-type]
+        options=MappingProxyType(dict(options or {})),
+        caller_options=MappingProxyType(dict(caller_options or {})),
+    )
+    empty = pd.DataFrame({"start_s": [], "duration_ms": [], "billed_ms": [], "outcome": []})
+    try:
+        _bills(empty, empty.assign(failed=[]), billing=billing, caller_work_ms=0.0)
+    except InvalidUsage as exc:
+        message = str(exc)
+        where = next(
+            (m for m in ("caller_memory_mb", "callee_memory_mb") if message.startswith(m)),
+            "caller_options" if message.startswith("caller bill") and caller_options else "options",
+        )
+        hint = ""
+        if "is required" in message:
+            hint = "; give it in options (e.g. options={'vcpu': 0.5}, or -o vcpu=0.5)"
+        raise _SettingError(where, f"provider={provider!r}, {where}: {message}{hint}") from None
+    return billing
+
+
+def _billing(**settings: Any) -> _Billing:
+    """:func:`_settings`, raising a plain InvalidUsage (the field is for files only)."""
+    try:
+        return _settings(**settings)
+    except _SettingError as exc:
+        raise InvalidUsage(str(exc)) from None
+
+
+class _SettingError(InvalidUsage):
+    """A bad simulation setting, knowing its field (for file errors)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _check_policy_argument(policy: object) -> None:
+    """A Policy, or a factory taking one argument (not the Policy class itself)."""
+    if isinstance(policy, Policy):
+        return
+    if isinstance(policy, type) or not callable(policy):
+        extra = " (a class was given: give an instance or a factory)"
+        raise InvalidUsage(
+            f"policy={policy!r}: must be a resilience.Policy or a factory "
+            "(sim -> Policy) that builds one" + (extra if isinstance(policy, type) else "")
+        )
+    try:
+        inspect.signature(policy).bind(None)
+    except TypeError as exc:
+        raise InvalidUsage(
+            f"policy={policy!r}: a factory is called with one argument (sim: the "
+            f"SimulationContext) and must return a resilience.Policy; its signature "
+            f"does not accept that ({exc})"
+        ) from None
+    except ValueError:  # no signature to inspect (some builtins): let the call tell
+        pass
 
 
 def _outside_any_running_loop(body: Callable[[], SimulationResult]) -> SimulationResult:
@@ -356,9 +501,7 @@ async def _run(
     scenario: Scenario,
     *,
     loop: VirtualTimeLoop,
-    provider: str,
-    caller_memory_mb: float,
-    callee_memory_mb: float,
+    billing: _Billing,
     seed: int,
     name: str | None,
     progress: Callable[[int, int], None] | None,
@@ -395,17 +538,38 @@ async def _run(
     )
     count_hint.append(len(engine.arrivals_s))
     guarded = policy(engine.downstream)
-    await engine.run(guarded)
+    with _tap(ledger, engine):
+        await engine.run(guarded)
     return _result(
         engine,
         ledger,
         name=name or _policy_name(policy),
         scenario=scenario,
         seed=seed,
-        provider=provider,
-        caller_memory_mb=caller_memory_mb,
-        callee_memory_mb=callee_memory_mb,
+        billing=billing,
     )
+
+
+@contextlib.contextmanager
+def _tap(ledger: Ledger, engine: Engine) -> Iterator[None]:
+    """While the run lasts, give each ledger call row to the call that wrote it.
+
+    The Policy writes a call's row from inside that call's task, where the engine has
+    set the call's index in a context variable: rows are matched to calls by identity
+    (arrival times may tie, e.g. a trace with 1 s timestamps).
+    """
+    record = ledger.record
+
+    def tapped(**row: Any) -> None:
+        record(**row)
+        if row.get("kind") == "call":
+            engine.note_call_row(str(row["outcome"]))
+
+    setattr(ledger, "record", tapped)  # noqa: B010 - an instance attribute, removed below
+    try:
+        yield
+    finally:
+        del ledger.record
 
 
 def _check_clocks(policy: Policy, loop: VirtualTimeLoop) -> None:
@@ -456,49 +620,41 @@ def _result(
     name: str,
     scenario: Scenario,
     seed: int,
-    provider: str,
-    caller_memory_mb: float,
-    callee_memory_mb: float,
+    billing: _Billing,
 ) -> SimulationResult:
     frame = ledger.to_frame()
-    call_rows = frame[frame["kind"] == "call"]
     count = len(engine.call_start_s)
-    if len(call_rows) != count:
+    rows = np.asarray(engine.call_rows, dtype=np.int64)
+    if count and not (rows == 1).all():
+        wrong = int(np.flatnonzero(rows != 1)[0])
         raise InvalidUsage(
-            f"policy: its ledger holds {len(call_rows)} call rows for {count} calls; "
-            "give the Policy a ledger of its own (sim.ledger), unbounded"
+            f"policy: call {wrong} wrote {rows[wrong]} call rows to the Policy's ledger, "
+            "not 1; give the simulated function one Policy, with a ledger of its own "
+            "(sim.ledger)"
         )
-    # Call rows are recorded when calls end; match them to calls by start time.
-    order = np.argsort(call_rows["start_s"].to_numpy(), kind="stable")
-    outcomes = call_rows["outcome"].to_numpy()[order]
-    starts = np.asarray(engine.call_start_s)
-    by_start = np.argsort(starts, kind="stable")
-    outcome = np.empty(count, dtype=object)
-    outcome[by_start] = outcomes
+    outcome = np.asarray(engine.call_outcome, dtype=object)
+    starts = np.asarray(engine.call_start_s, dtype=np.float64)
     duration_ms = np.asarray(engine.call_duration_s) * 1000.0
     calls = pd.DataFrame(
         {
             "start_s": starts,
             "duration_ms": duration_ms,
-            "billed_ms": duration_ms + scenario.caller_work_ms,
+            "billed_ms": _billed_ms(billing, duration_ms + scenario.caller_work_ms),
             "outcome": pd.Series(outcome, dtype="string"),
             "error_type": pd.Series(engine.call_raised, dtype="string"),
         }
     )
+    ran_ms = np.asarray(engine.exec_billed_ms, dtype=np.float64)
     executions = pd.DataFrame(
         {
             "start_s": np.asarray(engine.exec_start_s, dtype=np.float64),
-            "billed_ms": np.asarray(engine.exec_billed_ms, dtype=np.float64),
+            "duration_ms": ran_ms,
+            "billed_ms": _billed_ms(billing, ran_ms),
             "failed": np.asarray(engine.exec_failed, dtype=bool),
         }
     )
     caller_bill, callee_bill = _bills(
-        calls,
-        executions,
-        provider=provider,
-        caller_memory_mb=caller_memory_mb,
-        callee_memory_mb=callee_memory_mb,
-        caller_work_ms=scenario.caller_work_ms,
+        calls, executions, billing=billing, caller_work_ms=scenario.caller_work_ms
     )
     calls["cost"] = _spread(caller_bill, calls["billed_ms"].to_numpy())
     executions["cost"] = _spread(callee_bill, executions["billed_ms"].to_numpy())
@@ -507,13 +663,14 @@ def _result(
         name=name,
         scenario=scenario,
         seed=seed,
-        provider=provider,
+        provider=billing.provider,
         ledger=frame,
         calls=calls,
         executions=executions,
         timeline=timeline,
         caller_bill=caller_bill,
         callee_bill=callee_bill,
+        throttled_s=np.asarray(engine.throttled_s, dtype=np.float64),
     )
 
 
@@ -521,9 +678,7 @@ def _bills(
     calls: pd.DataFrame,
     executions: pd.DataFrame,
     *,
-    provider: str,
-    caller_memory_mb: float,
-    callee_memory_mb: float,
+    billing: _Billing,
     caller_work_ms: float,
 ) -> tuple[Bill, Bill]:
     """The caller's and the callee's bills, by :func:`costmodel.bill_ledger`.
@@ -532,7 +687,7 @@ def _bills(
     ledger's attempt rows: an attempt the caller abandoned at its timeout keeps running
     (and billing) on the platform, which the caller's ledger cannot see. So the frame
     billed is the calls as the ledger has them plus one ``attempt`` row per execution,
-    on its billed duration.
+    on how long it ran (bill_ledger rounds each invocation by the provider's rules).
     """
     frame = pd.DataFrame(
         {
@@ -541,7 +696,7 @@ def _bills(
                 [calls["start_s"].to_numpy(), executions["start_s"].to_numpy()]
             ),
             "duration_ms": np.concatenate(
-                [calls["duration_ms"].to_numpy(), executions["billed_ms"].to_numpy()]
+                [calls["duration_ms"].to_numpy(), executions["duration_ms"].to_numpy()]
             ),
             "outcome": np.concatenate(
                 [
@@ -556,17 +711,30 @@ def _bills(
     )
     bill = bill_ledger(
         frame,
-        provider=provider,
-        caller_memory_mb=caller_memory_mb,
-        callee_memory_mb=callee_memory_mb,
+        provider=billing.provider,
+        caller_memory_mb=billing.caller_memory_mb,
+        callee_memory_mb=billing.callee_memory_mb,
         caller_work_ms=caller_work_ms,
+        caller_options=billing.caller_options,
+        **billing.options,
     )
     assert bill.caller_bill is not None
     return bill.caller_bill, bill.callee_bill
 
 
+def _billed_ms(billing: _Billing, durations_ms: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Each invocation's billed duration, rounded by the provider's rules (as billed)."""
+    from .billing import _billed_durations_ms
+
+    if durations_ms.size == 0:
+        return durations_ms.astype(np.float64)
+    rounded: np.ndarray[Any, Any] = _billed_durations_ms(billing.provider, durations_ms)
+    return rounded
+
+
 def _spread(bill: Bill, billed_ms: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Each invocation's share of a bill: requests per invocation, the rest per ms."""
+    """Each invocation's share of a bill: requests per invocation, the rest per billed
+    (rounded) ms: every other meter of a function platform is linear in billed time."""
     if billed_ms.size == 0:
         return billed_ms.astype(np.float64)
     lines = bill.lines
@@ -594,12 +762,18 @@ def _timeline(engine: Engine, calls: pd.DataFrame, executions: pd.DataFrame) -> 
     frame["errors_seen"] = per_second(calls["start_s"][raised]).astype(np.int64)
     frame["callee_calls"] = per_second(executions["start_s"]).astype(np.int64)
     ticks = pd.DataFrame(
-        {"state": engine.tick_state, "in_flight": engine.tick_in_flight},
+        {
+            "state": engine.tick_state,
+            "in_flight": engine.tick_in_flight,
+            "running": engine.tick_running,
+        },
         index=np.asarray(engine.tick_s, dtype=np.float64).astype(np.int64),
     )
     ticks = ticks[~ticks.index.duplicated(keep="first")].reindex(index)
     frame["breaker_state"] = pd.Series(ticks["state"].to_numpy(), index=index, dtype="string")
     frame["in_flight"] = ticks["in_flight"].fillna(0).astype(np.int64).to_numpy()
+    frame["executions_running"] = ticks["running"].fillna(0).astype(np.int64).to_numpy()
+    frame["throttled"] = per_second(np.asarray(engine.throttled_s)).astype(np.int64)
     frame["caller_cost"] = per_second(calls["start_s"], calls["cost"].to_numpy())
     frame["callee_cost"] = per_second(executions["start_s"], executions["cost"].to_numpy())
     return frame.reset_index()
@@ -616,6 +790,8 @@ def compare_policies(
     progress: Callable[[str, int, int], None] | None = None,
     results: dict[str, SimulationResult] | None = None,
     window: tuple[float, float] | None = None,
+    options: Mapping[str, Any] | None = None,
+    caller_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Run several policies against the same seeded scenario; one row each.
 
@@ -630,13 +806,17 @@ def compare_policies(
         results: a dict to fill with each :class:`SimulationResult` (for plots).
         window: ``(start_s, end_s)``: the rows cover only what started in that span
             (e.g. the outage), see :meth:`SimulationResult.summary`.
+        options: provider options for both bills (see :func:`simulate`).
+        caller_options: provider options for the caller's bill only.
 
     Returns:
         A DataFrame indexed by policy name with columns ``calls``, ``caller_cost``,
         ``callee_cost``, ``total_cost``, ``cost_per_million``, ``currency``,
         ``caller_gb_s``, ``callee_gb_s``, ``callee_calls``, ``rejected``,
-        ``fallbacks``, ``cache_hits``, ``errors_seen`` (calls that raised to the
-        user), ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p99_ms``.
+        ``fallbacks``, ``cache_hits``, ``throttled`` (invocations the callee's
+        concurrency limit refused), ``caller_timeouts`` (calls killed by the caller's
+        platform timeout), ``errors_seen`` (calls that raised to the user),
+        ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p99_ms``.
 
     Example:
         >>> from resilience import Policy
@@ -650,7 +830,25 @@ def compare_policies(
     """
     if not isinstance(policies, Mapping) or not policies:
         raise InvalidUsage(f"policies={policies!r}: must be a non-empty {{name: factory}} dict")
-    rows = []
+    if not isinstance(scenario, Scenario):
+        raise InvalidUsage(f"scenario={scenario!r}: must be a costmodel.Scenario")
+    # everything that can be checked is checked before the first (long) run
+    _billing(
+        provider=provider,
+        caller_memory_mb=caller_memory_mb,
+        callee_memory_mb=callee_memory_mb,
+        seed=seed,
+        options=options,
+        caller_options=caller_options,
+    )
+    for label, factory in policies.items():
+        try:
+            _check_policy_argument(factory)
+        except InvalidUsage as exc:
+            raise InvalidUsage(f"policies[{label!r}]: {exc}") from None
+    if window is not None:
+        SimulationResult._span(*window)
+    runs: dict[str, SimulationResult] = {}
     for label, factory in policies.items():
         report = None if progress is None else _named(progress, label)
         result = simulate(
@@ -662,11 +860,37 @@ def compare_policies(
             seed=seed,
             name=label,
             progress=report,
+            options=options,
+            caller_options=caller_options,
         )
         if results is not None:
             results[label] = result
-        start_s, end_s = window if window is not None else (None, None)
-        rows.append(result.summary(start_s=start_s, end_s=end_s))
+        runs[label] = result
+    return summarize(runs, window=window)
+
+
+def summarize(
+    results: Mapping[str, SimulationResult], *, window: tuple[float, float] | None = None
+) -> pd.DataFrame:
+    """One row per simulation result, as :func:`compare_policies` returns them.
+
+    Args:
+        results: ``{name: SimulationResult}`` (e.g. the ``results=`` dict that
+            :func:`compare_policies` filled).
+        window: ``(start_s, end_s)``: only what started in that span (e.g. the
+            outage), see :meth:`SimulationResult.summary`; no re-run needed.
+
+    Returns:
+        A DataFrame indexed by policy name (columns: see :func:`compare_policies`).
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise InvalidUsage(f"results={results!r}: must be a non-empty {{name: result}} dict")
+    start_s, end_s = window if window is not None else (None, None)
+    rows = []
+    for label, result in results.items():
+        if not isinstance(result, SimulationResult):
+            raise InvalidUsage(f"results[{label!r}]={result!r}: must be a SimulationResult")
+        rows.append({**result.summary(start_s=start_s, end_s=end_s), "policy": label})
     return pd.DataFrame(rows).set_index("policy")
 
 
@@ -676,7 +900,14 @@ def _named(progress: Callable[[str, int, int], None], label: str) -> Callable[[i
 
 # -- simulation files ------------------------------------------------------------------
 
-_SIMULATION_FIELDS = ("provider", "caller_memory_mb", "callee_memory_mb", "seed")
+_SIMULATION_FIELDS = (
+    "provider",
+    "caller_memory_mb",
+    "callee_memory_mb",
+    "seed",
+    "options",
+    "caller_options",
+)
 _POLICY_PARTS = ("fallback", "cache", "retry", "breaker", "bulkhead", "timeout")
 _PART_FIELDS: dict[str, tuple[str, ...]] = {
     "fallback": ("value", "on"),
@@ -703,12 +934,14 @@ _SHORTHAND = {"retry": "attempts", "bulkhead": "max_concurrent", "timeout": "tim
 def _exception_names() -> dict[str, type[BaseException]]:
     import resilience
 
-    from .scenario import DownstreamError, DownstreamTimeout
+    from .scenario import CallerTimeout, DownstreamError, DownstreamThrottled, DownstreamTimeout
 
     return {
         "Exception": Exception,
         "DownstreamError": DownstreamError,
         "DownstreamTimeout": DownstreamTimeout,
+        "DownstreamThrottled": DownstreamThrottled,
+        "CallerTimeout": CallerTimeout,
         "TimeoutError": TimeoutError,
         "ConnectionError": ConnectionError,
         "CircuitOpenError": resilience.CircuitOpenError,
@@ -730,6 +963,9 @@ class SimulationFile:
         caller_memory_mb: ``[simulation] caller_memory_mb`` (default 512).
         callee_memory_mb: ``[simulation] callee_memory_mb`` (default 1024).
         seed: ``[simulation] seed`` (default 0).
+        options: ``[simulation] options``: provider options for both bills
+            (``{ vcpu = 0.5 }`` on alibaba-fc3).
+        caller_options: ``[simulation] caller_options``: for the caller's bill only.
     """
 
     path: str
@@ -739,14 +975,35 @@ class SimulationFile:
     caller_memory_mb: float = 512.0
     callee_memory_mb: float = 1024.0
     seed: int = 0
+    options: Mapping[str, Any] = field(default_factory=dict)
+    caller_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Check the billing settings (after ``dataclasses.replace``, say) without running.
+
+        Raises:
+            InvalidUsage: a bad seed, memory size or provider option, or a provider
+                that is not a function platform.
+            UnknownProvider: unknown provider key.
+        """
+        _billing(
+            provider=self.provider,
+            caller_memory_mb=self.caller_memory_mb,
+            callee_memory_mb=self.callee_memory_mb,
+            seed=self.seed,
+            options=self.options,
+            caller_options=self.caller_options,
+        )
 
     def compare(
         self,
         *,
         progress: Callable[[str, int, int], None] | None = None,
         results: dict[str, SimulationResult] | None = None,
+        window: tuple[float, float] | None = None,
     ) -> pd.DataFrame:
         """:func:`compare_policies` with the file's policies and settings."""
+        self.check()
         return compare_policies(
             self.policies,
             self.scenario,
@@ -756,6 +1013,9 @@ class SimulationFile:
             seed=self.seed,
             progress=progress,
             results=results,
+            window=window,
+            options=self.options,
+            caller_options=self.caller_options,
         )
 
 
@@ -807,30 +1067,31 @@ def load_simulation(path: str | Path) -> SimulationFile:
     finally:
         probe_loop.close()
     provider = settings.get("provider", "aws-lambda")
-    if not isinstance(provider, str):
-        raise ctx.fail("simulation.provider", f"{provider!r}: must be a provider key")
-    from .pricing import price_sheet
-
-    try:
-        price_sheet(provider)
-    except KeyError as exc:
-        raise ctx.fail("simulation.provider", str(exc)) from exc
-    numbers: dict[str, float] = {}
+    numbers: dict[str, Any] = {}
     for key in ("caller_memory_mb", "callee_memory_mb"):
-        value = settings.get(key, 512.0 if key == "caller_memory_mb" else 1024.0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ctx.fail(f"simulation.{key}", f"{value!r}: must be a number of MB > 0")
-        numbers[key] = float(value)
+        numbers[key] = settings.get(key, 512.0 if key == "caller_memory_mb" else 1024.0)
     seed = settings.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ctx.fail("simulation.seed", f"{seed!r}: must be an integer >= 0")
+    tables: dict[str, dict[str, Any]] = {}
+    for key in ("options", "caller_options"):
+        value = settings.get(key, {})
+        if not isinstance(value, Mapping):
+            raise ctx.fail(f"simulation.{key}", f"{value!r}: must be a table (vcpu = 0.5)")
+        tables[key] = dict(value)
+    try:  # the settings simulate() checks, named by their field in the file
+        _settings(provider=provider, seed=seed, **numbers, **tables)
+    except _SettingError as exc:
+        raise ctx.fail(f"simulation.{exc.field}", str(exc)) from exc
+    except UnknownProvider as exc:
+        raise ctx.fail("simulation.provider", str(exc.args[0])) from exc
     return SimulationFile(
         path=str(path),
         scenario=scenario,
         policies=policies,
         provider=provider,
         seed=seed,
-        **numbers,
+        caller_memory_mb=float(numbers["caller_memory_mb"]),
+        callee_memory_mb=float(numbers["callee_memory_mb"]),
+        **tables,
     )
 
 

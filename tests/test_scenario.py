@@ -100,6 +100,26 @@ def test_trace_arrivals_need_a_time_column() -> None:
         TraceArrivals(offsets_s=())
 
 
+def test_trace_arrivals_from_a_log_without_timestamps_says_why(tmp_path: Path) -> None:
+    """REPORT lines without a timestamp: the error names the empty column and the way out."""
+    from costmodel import read_logs
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "logs" / "lambda_report.log"
+    with pytest.raises(InvalidUsage, match=r"column='timestamp': empty in all \d+ rows") as caught:
+        TraceArrivals.from_logs(read_logs(example))
+    assert "timestamp before each line" in str(caught.value)
+    report = (
+        "{t}\tREPORT RequestId: {r}\tDuration: 40.0 ms\tBilled Duration: 40 ms\t"
+        "Memory Size: 512 MB\tMax Memory Used: 80 MB\t\n"
+    )
+    stamped = tmp_path / "stamped.log"
+    stamped.write_text(
+        report.format(t="2024-05-01T10:00:00.000Z", r="a1")
+        + report.format(t="2024-05-01T10:00:01.500Z", r="b2")
+    )
+    assert TraceArrivals.from_logs(read_logs(stamped)).offsets_s == (0.0, 1.5)
+
+
 # -- windows -----------------------------------------------------------------------------
 
 
@@ -118,12 +138,62 @@ def test_trace_arrivals_need_a_time_column() -> None:
             {"kind": "flapping", "start_s": 0, "end_s": 10, "up_s": 1, "down_s": 1, "down": "x"},
             "down='x'",
         ),
+        # options a window of that kind would silently ignore
+        ({"kind": "hang", "start_s": 0, "end_s": 10, "error_rate": 0.3}, "error_rate=0.3.*'hang'"),
+        (
+            {"kind": "slowdown", "start_s": 0, "end_s": 10, "factor": 2, "error_rate": 0.3},
+            "error_rate=0.3.*'slowdown'",
+        ),
+        (
+            {
+                "kind": "flapping",
+                "start_s": 0,
+                "end_s": 10,
+                "up_s": 1,
+                "down_s": 1,
+                "down": "hang",
+                "error_rate": 0.2,
+            },
+            "error_rate=0.2.*down='hang'",
+        ),
+        ({"kind": "outage", "start_s": 0, "end_s": 10, "down": "hang"}, "down='hang'.*flapping"),
+        (
+            {"kind": "flapping", "start_s": 0, "end_s": 10, "up_s": 100, "down_s": 100},
+            r"up_s=100: up_s \+ down_s = 200 s is longer than the window \(10 s\)",
+        ),
     ],
 )
 def test_bad_windows_fail_naming_the_field(kwargs: dict[str, object], match: str) -> None:
     """Each invalid window fails at construction with the field and the reason."""
     with pytest.raises(InvalidUsage, match=match):
         Window(**kwargs)  # type: ignore[arg-type]
+
+
+def test_error_rate_applies_to_outages_and_flapping_outages() -> None:
+    """error_rate is accepted where it is used: outage, and flapping with down='outage'."""
+    assert Window(kind="outage", start_s=0, end_s=10, error_rate=0.3).error_rate == 0.3
+    flapping = Window(kind="flapping", start_s=0, end_s=10, up_s=2, down_s=2, error_rate=0.3)
+    assert flapping.error_rate == 0.3
+    assert Window(kind="flapping", start_s=0, end_s=10, up_s=5, down_s=5).failing_at(1) == "outage"
+
+
+def test_windows_must_meet_the_traffic() -> None:
+    """A window starting when the traffic has ended, or not given as a tuple, is refused."""
+    arrivals = ConstantRate(rate_per_s=1, duration_s=10)
+    late = Window(kind="outage", start_s=100, end_s=200)
+    with pytest.raises(InvalidUsage, match=r"windows\[0\]\.start_s=100: .*traffic has ended"):
+        Scenario(arrivals=arrivals, downstream=Downstream(latency=1.0), windows=(late,))
+    with pytest.raises(InvalidUsage, match="must be a tuple of Window"):
+        Scenario(arrivals=arrivals, downstream=Downstream(latency=1.0), windows=late)  # type: ignore[arg-type]
+    early = Window(kind="outage", start_s=5, end_s=200)  # may outlast the traffic
+    assert Scenario(arrivals=arrivals, downstream=Downstream(latency=1.0), windows=(early,))
+
+
+def test_a_constant_rate_must_give_at_least_one_call() -> None:
+    """0.01 calls/s for 10 s rounds to no call at all: refused, saying why."""
+    with pytest.raises(InvalidUsage, match=r"rate_per_s=0.01: .* 0.1 calls, which rounds to none"):
+        ConstantRate(rate_per_s=0.01, duration_s=10)
+    assert len(ConstantRate(rate_per_s=0.1, duration_s=10).times_s(RNG(0))) == 1
 
 
 def test_overlapping_failure_windows_are_contradictory() -> None:
@@ -275,6 +345,13 @@ def test_load_scenario(tmp_path: Path) -> None:
         ("error_rate = 0.01", "error_rate = 2", "downstream.error_rate", "probability"),
         ("p99_ms = 400", "p99_ms = 40", "downstream.latency.p99_ms", ">= p50_ms"),
         ("start_s = 60", "start_s = 200", "windows[0].end_s", "after start_s"),
+        ("end_s = 120", "end_s = 120\nerror_rate = 0.3", "windows[0].error_rate", "ignored"),
+        (
+            "start_s = 60\nend_s = 120",
+            "start_s = 400\nend_s = 500",
+            "windows[0].start_s",
+            "traffic has ended",
+        ),
         ("factor = 1.5", "factor = 1.5\ncolour = 1", "windows[1].colour", "unknown field"),
         ('name = "outage"', '[weather]\nname = "x"', "weather", "unknown table"),
     ],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from costmodel.scenario import (
     DownstreamError,
     PoissonArrivals,
     Scenario,
+    TraceArrivals,
     Window,
 )
 from costmodel.simulate import (
@@ -53,7 +56,16 @@ def timeout_only(sim: SimulationContext) -> Policy:
 
 def retry_only(sim: SimulationContext) -> Policy:
     return Policy(
-        name="retry",
+        name="retry only",
+        retry=retry(attempts=3, backoff_s=0.2, budget=None, clock=sim.clock, rng=sim.rng),
+        ledger=sim.ledger,
+        clock=sim.clock,
+    )
+
+
+def retry_and_timeout(sim: SimulationContext) -> Policy:
+    return Policy(
+        name="retry + timeout",
         retry=retry(attempts=3, backoff_s=0.2, budget=None, clock=sim.clock, rng=sim.rng),
         timeout=2.0,
         ledger=sim.ledger,
@@ -159,27 +171,55 @@ def test_half_open_admits_one_probe_at_a_time() -> None:
 
 
 def test_timeout_outage_bills_retries_most_and_breaker_least() -> None:
-    """During a hang, retry-only bills more caller GB-s than none; breaker+fallback least."""
+    """During a hang (issue 6): "retry only" bills more caller GB-s than "no protection",
+    and "breaker + fallback" less than both; a 2 s timeout alone, and with retries, between."""
     results: dict[str, SimulationResult] = {}
     table = compare_policies(
-        {"none": timeout_only, "retry": retry_only, "breaker": breaker_fallback},
+        {
+            "no protection": no_protection,
+            "retry only": retry_only,
+            "timeout only": timeout_only,
+            "retry + timeout": retry_and_timeout,
+            "breaker + fallback": breaker_fallback,
+        },
         outage_scenario("hang", rate=20, duration=240),
         results=results,
     )
-    gb_s = table["caller_gb_s"]
-    assert gb_s["retry"] > 2 * gb_s["none"]  # three 2 s waits instead of one
-    assert gb_s["breaker"] < gb_s["none"] / 5
-    assert (
-        table["total_cost"]["breaker"] < table["total_cost"]["none"] < table["total_cost"]["retry"]
-    )
-    assert table["callee_calls"]["retry"] > table["callee_calls"]["none"]
-    assert table["latency_p99_ms"]["retry"] > table["latency_p99_ms"]["none"]
+    gb_s, cost = table["caller_gb_s"], table["total_cost"]
+    # the issue's claim: each hung attempt is waited for (15 s), then tried again
+    assert gb_s["retry only"] > 1.5 * gb_s["no protection"]
+    assert gb_s["breaker + fallback"] < gb_s["no protection"] / 10
+    assert cost["breaker + fallback"] < cost["no protection"] < cost["retry only"]
+    assert table["callee_calls"]["retry only"] > table["callee_calls"]["no protection"]
+    assert table["latency_p99_ms"]["retry only"] > 2 * table["latency_p99_ms"]["no protection"]
+    # a 2 s timeout caps each wait; retried, it waits up to three times as long
+    assert gb_s["timeout only"] < gb_s["no protection"] / 3
+    assert gb_s["retry + timeout"] > 2 * gb_s["timeout only"]
+    assert gb_s["breaker + fallback"] < gb_s["timeout only"]
     # the same arrivals for every policy
     assert table["calls"].nunique() == 1
     for result in results.values():
         pd.testing.assert_series_equal(
-            result.calls["start_s"], results["none"].calls["start_s"], check_names=False
+            result.calls["start_s"], results["no protection"].calls["start_s"], check_names=False
         )
+
+
+def test_summarize_gives_the_window_table_without_running_again() -> None:
+    """summarize(results, window=) is compare_policies(window=)'s table, from the results."""
+    from costmodel import summarize
+
+    policies = {"timeout only": timeout_only, "breaker + fallback": breaker_fallback}
+    scenario = outage_scenario("hang", rate=10, duration=240)
+    results: dict[str, SimulationResult] = {}
+    whole = compare_policies(policies, scenario, results=results)
+    pd.testing.assert_frame_equal(summarize(results), whole)
+    during = compare_policies(policies, scenario, window=(60, 180))
+    pd.testing.assert_frame_equal(summarize(results, window=(60, 180)), during)
+    assert (during["calls"] < whole["calls"]).all()
+    with pytest.raises(InvalidUsage, match="results="):
+        summarize({})
+    with pytest.raises(InvalidUsage, match="start must be before end"):
+        summarize(results, window=(180, 60))
 
 
 def test_caller_is_billed_for_waiting_and_callee_for_running() -> None:
@@ -221,27 +261,125 @@ def test_a_hung_callee_is_billed_until_its_own_timeout() -> None:
 # -- cache, bulkhead ---------------------------------------------------------------------
 
 
-def test_cache_removes_callee_calls_in_proportion_to_its_hit_ratio() -> None:
-    """With a TTL cache, callee calls = calls x (1 - hit ratio), and the ratio is the
-    renewal-theory one: lambda_k T / (1 + lambda_k T) per key."""
+def test_the_caller_is_killed_and_billed_at_its_own_platform_timeout() -> None:
+    """With caller_timeout_s, a caller stuck on a hang is cut there: billed up to it, no more."""
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=20, duration_s=60),
+        downstream=Downstream(latency=80.0, timeout_s=15),
+        windows=(Window(kind="hang", start_s=10, end_s=40),),
+        caller_work_ms=15,
+        caller_timeout_s=10,
+    )
+    result = simulate(no_protection, scenario)
+    calls = result.calls
+    cut = calls["error_type"] == "CallerTimeout"
+    in_hang = (calls["start_s"] >= 10) & (calls["start_s"] < 40)
+    assert (cut == in_hang).all()
+    assert np.allclose(calls.loc[cut, "billed_ms"], 10_000)  # its work and its wait
+    assert calls["billed_ms"].max() == pytest.approx(10_000)
+    assert result.summary()["caller_timeouts"] == in_hang.sum()
+    assert (calls.loc[cut, "outcome"] == "error").all()
+    # the callee is not the caller: it keeps running (and billing) to its own 15 s
+    assert result.executions["billed_ms"].max() == pytest.approx(15_000)
+    unlimited = simulate(no_protection, dataclasses.replace(scenario, caller_timeout_s=None))
+    assert unlimited.calls["billed_ms"].max() == pytest.approx(15_015)
+    assert unlimited.caller_bill.total > result.caller_bill.total
+
+
+def test_the_callee_concurrency_limit_throttles_and_bills_nothing() -> None:
+    """Beyond concurrency_limit executions the platform refuses fast; refused calls cost the
+    callee nothing and abandoned executions keep their slot until they end."""
+    from costmodel import DownstreamThrottled, estimate
+
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=100, duration_s=60),
+        downstream=Downstream(
+            latency=80.0, timeout_s=15, invoke_overhead_ms=10, concurrency_limit=500
+        ),
+        windows=(Window(kind="hang", start_s=10, end_s=40),),
+    )
+    result = simulate(timeout_only, scenario)  # the caller gives up at 2 s; the callee runs on
+    executions = result.executions
+    running = max_overlap(  # less 1 us: an end and a start at one instant, up to float noise
+        executions["start_s"].to_numpy(), executions["duration_ms"].to_numpy() / 1000 - 1e-6
+    )
+    assert running == 500
+    assert result.timeline["executions_running"].max() == 500
+    throttled = result.summary()["throttled"]
+    assert throttled == result.timeline["throttled"].sum() > 0
+    attempts = result.ledger[result.ledger["kind"] == "attempt"]
+    assert len(attempts) == len(executions) + throttled
+    assert (result.calls["error_type"] == DownstreamThrottled.__qualname__).sum() == throttled
+    callee = estimate(
+        "aws-lambda",
+        invocations=len(executions),
+        duration_ms=executions["duration_ms"],
+        memory_mb=1024,
+    )
+    assert float(result.callee_bill.total) == pytest.approx(float(callee.total))
+    unlimited = simulate(
+        timeout_only,
+        dataclasses.replace(
+            scenario, downstream=dataclasses.replace(scenario.downstream, concurrency_limit=None)
+        ),
+    )
+    assert unlimited.timeline["executions_running"].max() > 1000
+    assert unlimited.summary()["throttled"] == 0
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda: Downstream(latency=1.0, concurrency_limit=0), "concurrency_limit=0"),
+        (lambda: Downstream(latency=1.0, concurrency_limit=2.5), "concurrency_limit=2.5"),
+        (
+            lambda: Scenario(
+                arrivals=ConstantRate(rate_per_s=1, duration_s=5),
+                downstream=Downstream(latency=1.0),
+                caller_work_ms=500,
+                caller_timeout_s=0.5,
+            ),
+            "caller_timeout_s=0.5: must leave time",
+        ),
+    ],
+)
+def test_platform_limits_are_checked(build: Callable[[], object], match: str) -> None:
+    """A concurrency limit below 1 or a caller timeout within its own work is refused."""
+    with pytest.raises(InvalidUsage, match=match):
+        build()
+
+
+@pytest.mark.parametrize("skew", [0.0, 1.0])
+def test_cache_removes_callee_calls_in_proportion_to_its_hit_ratio(skew: float) -> None:
+    """A TTL cache removes exactly one callee call per hit, compared with the same traffic
+    uncached, and its hit ratio is the renewal-theory one: sum_k p_k x l_k T / (1 + l_k T)."""
     keys, rate, ttl = 100, 100.0, 10.0
     scenario = Scenario(
         arrivals=PoissonArrivals(rate_per_s=rate, duration_s=600),
         downstream=Downstream(latency=1.0),
         keys=keys,
+        key_skew=skew,
     )
-    result = simulate(
-        lambda sim: Policy(
-            cache=cached(ttl=ttl, maxsize=1000, clock=sim.clock), ledger=sim.ledger, clock=sim.clock
-        ),
+    table = compare_policies(
+        {
+            "cached": lambda sim: Policy(
+                cache=cached(ttl=ttl, maxsize=1000, clock=sim.clock),
+                ledger=sim.ledger,
+                clock=sim.clock,
+            ),
+            "uncached": no_protection,
+        },
         scenario,
     )
-    row = result.summary()
-    hit_ratio = row["cache_hits"] / row["calls"]
-    assert row["callee_calls"] == row["calls"] - row["cache_hits"]
-    assert row["callee_calls"] == pytest.approx(row["calls"] * (1 - hit_ratio))
-    per_key = rate / keys * ttl
-    assert hit_ratio == pytest.approx(per_key / (1 + per_key), abs=0.01)
+    cached_row, uncached_row = table.loc["cached"], table.loc["uncached"]
+    assert uncached_row["callee_calls"] == uncached_row["calls"]
+    removed = uncached_row["callee_calls"] - cached_row["callee_calls"]
+    assert removed == cached_row["cache_hits"] > 0
+    weights = 1.0 / np.arange(1, keys + 1) ** skew
+    share = weights / weights.sum()  # p_k: each key's share of the calls
+    per_key = rate * share * ttl  # l_k T: a key's calls within one TTL
+    expected = float((share * per_key / (1 + per_key)).sum())
+    assert removed / cached_row["calls"] == pytest.approx(expected, abs=0.01)
 
 
 def test_bulkhead_limits_concurrent_executions() -> None:
@@ -258,7 +396,7 @@ def test_bulkhead_limits_concurrent_executions() -> None:
     )
     executions = result.executions
     assert (
-        max_overlap(executions["start_s"].to_numpy(), executions["billed_ms"].to_numpy() / 1000)
+        max_overlap(executions["start_s"].to_numpy(), executions["duration_ms"].to_numpy() / 1000)
         == 10
     )
     row = result.summary()
@@ -321,7 +459,7 @@ def test_one_hour_at_50_per_second_through_a_full_policy() -> None:
 
 def test_frames_and_ledger_agree() -> None:
     """The ledger's rows, the call frame, the executions and the timeline tell one story."""
-    result = simulate(retry_only, outage_scenario("outage", duration=120), seed=3)
+    result = simulate(retry_and_timeout, outage_scenario("outage", duration=120), seed=3)
     ledger = result.ledger
     calls = ledger[ledger["kind"] == "call"]
     attempts = ledger[ledger["kind"] == "attempt"]
@@ -336,6 +474,41 @@ def test_frames_and_ledger_agree() -> None:
     assert result.timeline["caller_cost"].sum() == pytest.approx(result.caller_bill.total)
     assert result.timeline["callee_cost"].sum() == pytest.approx(result.callee_bill.total)
     assert ledger["duration_ms"].ge(0).all()
+
+
+@pytest.mark.parametrize("policy", ["none", "retry"])
+def test_outcomes_belong_to_their_call_when_arrival_times_tie(policy: str) -> None:
+    """With 20 calls on each trace timestamp, each call keeps its own outcome and duration."""
+    offsets = tuple(float(s) for s in np.repeat(np.arange(30), 20))
+    scenario = Scenario(
+        arrivals=TraceArrivals(offsets_s=offsets),
+        downstream=Downstream(
+            latency=lognormal(p50_ms=80, p99_ms=400), error_rate=0.5, error_latency_ms=5
+        ),
+    )
+    factory = no_protection if policy == "none" else retry_and_timeout
+    calls = simulate(factory, scenario, seed=2).calls
+    failed = calls["outcome"] == "error"
+    assert 0 < failed.sum() < len(calls)
+    # the outcome the ledger wrote and the error the caller got agree call by call
+    assert (failed == calls["error_type"].notna()).all()
+    if policy == "none":  # one attempt: a failure answers in 5 ms, a success takes longer
+        assert np.allclose(calls.loc[failed, "duration_ms"], 5.0)
+        assert (calls.loc[~failed, "duration_ms"] != 5.0).all()
+
+
+def test_a_bounded_ledger_still_gives_every_call_its_outcome() -> None:
+    """Outcomes come from the rows as they are written, not from the rows a ledger keeps."""
+    clock, ledger = VirtualClock(), Ledger(max_records=10)
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=10, duration_s=10),
+        downstream=Downstream(latency=5.0, error_rate=0.3),
+    )
+    result = simulate(Policy(ledger=ledger, clock=clock), scenario)
+    assert result.calls["outcome"].notna().all()
+    failed = result.calls["outcome"] == "error"
+    assert (failed == result.calls["error_type"].notna()).all()
+    assert len(result.ledger) == 10
 
 
 def test_progress_reports_every_second() -> None:
@@ -389,6 +562,22 @@ def test_a_policy_must_be_a_resilience_policy() -> None:
         simulate(no_protection, SMALL, caller_memory_mb=0)
     with pytest.raises(InvalidUsage, match="policies="):
         compare_policies({}, SMALL)
+
+
+@pytest.mark.parametrize(
+    ("policy", "match"),
+    [
+        (Policy, "a class was given"),
+        (lambda: None, "called with one argument"),
+        (lambda sim, extra: None, "called with one argument"),
+    ],
+)
+def test_a_class_or_a_factory_of_the_wrong_arity_is_refused(policy: object, match: str) -> None:
+    """The Policy class, or a factory not taking (sim), fail as InvalidUsage, not TypeError."""
+    with pytest.raises(InvalidUsage, match=match):
+        simulate(policy, SMALL)  # type: ignore[arg-type]
+    with pytest.raises(InvalidUsage, match=r"policies\['p'\].*" + match):
+        compare_policies({"ok": no_protection, "p": policy}, SMALL)  # type: ignore[dict-item]
 
 
 def test_parts_on_the_system_clock_are_refused() -> None:
@@ -494,13 +683,162 @@ def test_file_settings_are_checked(tmp_path: Path) -> None:
         assert caught.value.field == field
 
 
+# -- providers and their options -------------------------------------------------------
+
+
+def test_alibaba_fc3_with_vcpu_bills_like_bill_ledger() -> None:
+    """On alibaba-fc3 the vcpu option reaches both bills (caller_options the caller's only)."""
+    from costmodel import estimate
+
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=10, duration_s=10), downstream=Downstream(latency=100.0)
+    )
+    result = simulate(
+        no_protection,
+        scenario,
+        provider="alibaba-fc3",
+        options={"vcpu": 1.0},
+        caller_options={"vcpu": 0.5},
+    )
+    assert result.provider == "alibaba-fc3"
+    callee = estimate("alibaba-fc3", invocations=100, duration_ms=100.0, memory_mb=1024, vcpu=1.0)
+    caller = estimate("alibaba-fc3", invocations=100, duration_ms=100.0, memory_mb=512, vcpu=0.5)
+    assert float(result.callee_bill.total) == pytest.approx(float(callee.total))
+    assert float(result.caller_bill.total) == pytest.approx(float(caller.total))
+    table = compare_policies(
+        {"none": no_protection},
+        scenario,
+        provider="alibaba-fc3",
+        options={"vcpu": 1.0},
+        caller_options={"vcpu": 0.5},
+    )
+    assert table.loc["none", "callee_cost"] == pytest.approx(float(callee.total))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"provider": "alibaba-fc3"}, InvalidUsage, "vcpu is required.*options"),
+        ({"provider": "aws-lamda"}, KeyError, "did you mean 'aws-lambda'"),
+        ({"provider": "aws-sqs-standard"}, InvalidUsage, "not a function platform"),
+        ({"options": {"vcpu": 0.5}}, InvalidUsage, "aws-lambda does not bill option.*vcpu"),
+        ({"caller_options": {"colour": 1}}, InvalidUsage, "caller_options"),
+        ({"seed": -1}, InvalidUsage, r"seed=-1: must be an integer >= 0"),
+        ({"seed": 1.5}, InvalidUsage, r"seed=1.5"),
+    ],
+)
+def test_bad_billing_settings_fail_before_running(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    """A wrong provider, option or seed fails at once: no simulated second runs."""
+    started: list[int] = []
+    with pytest.raises(error, match=match):
+        simulate(no_protection, SMALL, progress=lambda done, total: started.append(done), **kwargs)  # type: ignore[arg-type]
+    assert started == []
+    with pytest.raises(error, match=match):
+        compare_policies(
+            {"x": no_protection},
+            SMALL,
+            progress=lambda name, done, total: started.append(done),
+            **kwargs,  # type: ignore[arg-type]
+        )
+    assert started == []
+
+
+def test_file_options_and_cli_options(tmp_path: Path) -> None:
+    """[simulation] options and -o KEY=VALUE reach the bills; a missing vcpu names the field."""
+    import io
+
+    from costmodel.cli import main
+
+    text = (
+        EXAMPLE.read_text()
+        .replace("rate_per_s = 200", "rate_per_s = 5")
+        .replace("duration_s = 1200", "duration_s = 60")
+        .replace("start_s = 300", "start_s = 20")
+        .replace("end_s = 900", "end_s = 40")
+    )
+    path = tmp_path / "fc.toml"
+    path.write_text(text.replace('provider = "aws-lambda"', 'provider = "alibaba-fc3"'))
+    with pytest.raises(InvalidFile) as caught:
+        load_simulation(path)
+    assert caught.value.field == "simulation.options"
+    assert "vcpu is required" in caught.value.reason
+    path.write_text(
+        text.replace(
+            'provider = "aws-lambda"', 'provider = "alibaba-fc3"\noptions = { vcpu = 0.5 }'
+        )
+    )
+    spec = load_simulation(path)
+    assert spec.options == {"vcpu": 0.5}
+    out, err = io.StringIO(), io.StringIO()
+    args = ["simulate", str(EXAMPLE), "--no-charts", "--no-progress", "--format", "csv"]
+    # the README's command: switch the example to Alibaba FC; without vcpu it fails at once
+    assert main([*args, "--provider", "alibaba-fc3"], out=out, err=err) == 2
+    assert "vcpu is required" in err.getvalue() and out.getvalue() == ""
+    path.write_text(text)
+    out, err = io.StringIO(), io.StringIO()
+    status = main(
+        [
+            "simulate",
+            str(path),
+            "--no-charts",
+            "--no-progress",
+            "--format",
+            "csv",
+            "--provider",
+            "alibaba-fc3",
+            "-o",
+            "vcpu=0.5",
+        ],
+        out=out,
+        err=err,
+    )
+    assert status == 0, err.getvalue()
+    assert out.getvalue().splitlines()[0].startswith("policy,calls,caller_cost")
+
+
+@pytest.mark.parametrize("provider", ["gcp-functions-gen1", "azure-functions-consumption"])
+def test_a_window_costs_what_billing_its_invocations_alone_costs(provider: str) -> None:
+    """With 100 ms rounding, a window's cost and GB-s equal billing the window's calls alone."""
+    from costmodel import bill_ledger, estimate
+
+    scenario = outage_scenario("hang", rate=20, duration=240)
+    result = simulate(breaker_fallback, scenario, provider=provider, seed=4)
+    for start_s, end_s in ((0, 60), (60, 180), (180, 240)):
+        row = result.summary(start_s=start_s, end_s=end_s)
+        caller = bill_ledger(
+            result.ledger,
+            provider=provider,
+            callee_memory_mb=1024,
+            caller_memory_mb=512,
+            start_s=start_s,
+            end_s=end_s,
+        ).caller_bill
+        assert caller is not None
+        ran = result.executions
+        ran = ran[(ran["start_s"] >= start_s) & (ran["start_s"] < end_s)]
+        callee = estimate(
+            provider, invocations=len(ran), duration_ms=ran["duration_ms"], memory_mb=1024
+        )
+        assert row["caller_cost"] == pytest.approx(float(caller.total), rel=1e-9)
+        assert row["caller_gb_s"] == pytest.approx(caller.usage["gb_seconds"], rel=1e-9)
+        assert row["callee_cost"] == pytest.approx(float(callee.total), rel=1e-9)
+        assert row["callee_gb_s"] == pytest.approx(callee.usage["gb_seconds"], rel=1e-9)
+    # the timeline's seconds add up to the same windows
+    timeline = result.timeline.set_index("second")
+    during = result.summary(start_s=60, end_s=180)
+    assert timeline.loc[60:179, "caller_cost"].sum() == pytest.approx(during["caller_cost"])
+    assert timeline.loc[60:179, "callee_cost"].sum() == pytest.approx(during["callee_cost"])
+
+
 def test_downstream_errors_are_what_retry_sees() -> None:
     """The simulated downstream raises DownstreamError, retried like any error."""
     scenario = Scenario(
         arrivals=ConstantRate(rate_per_s=10, duration_s=10),
         downstream=Downstream(latency=10.0, error_rate=1.0),
     )
-    result = simulate(retry_only, scenario)
+    result = simulate(retry_and_timeout, scenario)
     assert len(result.executions) == 300
     assert set(result.calls["error_type"].dropna()) == {DownstreamError.__qualname__}
 
@@ -621,6 +959,39 @@ def test_cli_simulate_prints_the_table_and_writes_the_charts(tmp_path: Path) -> 
     short.write_text(EXAMPLE.read_text().replace("rate_per_s = 200", "rate_per_s = -1"))
     assert main(["simulate", str(short)], out=io.StringIO(), err=(err := io.StringIO())) == 2
     assert "arrivals.rate_per_s" in err.getvalue()
+
+
+def test_timeline_chart_puts_costs_on_a_log_panel_and_legends_outside() -> None:
+    """Cheap policies' cumulative cost stays visible (log panel), legends clear the data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_rgb
+
+    from costmodel import plots
+
+    results: dict[str, SimulationResult] = {}
+    compare_policies(
+        {"none": no_protection, "breaker": breaker_fallback},
+        outage_scenario("hang", rate=10, duration=240),
+        results=results,
+    )
+    ax = plots.simulation_timeline(results)
+    figure = ax.figure
+    outcomes, costs = figure.axes
+    assert outcomes is ax and costs.get_yscale() == "log"
+    lines = costs.get_lines()
+    assert [line.get_label().split(":")[0] for line in lines] == ["none", "breaker"]
+    cheap = lines[1].get_ydata()[-1]
+    assert cheap < results["none"].total_cost / 10
+    assert costs.get_ylim()[0] < cheap  # on the chart, not flat on an axis
+    for panel in (outcomes, costs):
+        anchor = panel.get_legend().get_bbox_to_anchor().transformed(panel.transAxes.inverted())
+        assert anchor.x0 > 1.0  # to the right of the plotting area
+    colours = [np.array(to_rgb(line.get_color())) for line in lines]
+    assert np.abs(colours[0] - colours[1]).sum() > 0.5
+    assert lines[0].get_linestyle() != lines[1].get_linestyle()
+    matplotlib.pyplot.close(figure)
 
 
 def test_doctests() -> None:
