@@ -17,8 +17,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 
 demo: $(STAMP)
 	$(PY) examples/demo_resilience.py
-	$(VENV)/bin/costmodel compare examples/video_pipeline.toml --provider aws-lambda
-	$(VENV)/bin/costmodel simulate examples/outage.toml
+	$(VENV)/bin/costmodel demo   # compare examples/video_pipeline.toml, simulate examples/outage.toml
 
 # redis-server is needed by the shared-breaker tests; they start their own (unix socket, or a
 # free TCP port they check is theirs).

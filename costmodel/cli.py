@@ -21,6 +21,7 @@ import math
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO, Any, NoReturn
 
 import pandas as pd
@@ -605,12 +606,52 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
     return 0
 
 
+DEMO_STEPS = (
+    ("compare", "video_pipeline.toml", ("--provider", "aws-lambda")),
+    ("simulate", "outage.toml", ()),
+)
+"""What ``costmodel demo`` runs: a command, the example file it reads, its options."""
+
+
+def _add_demo(sub: Any) -> None:
+    parser = sub.add_parser(
+        "demo",
+        help="run the examples: the video-pipeline comparison, then the outage simulation",
+        description="Run `compare` on examples/video_pipeline.toml (the article's video "
+        "pipeline as a monolith, a sync chain, an async chain and a workflow) and then "
+        "`simulate` on examples/outage.toml (policies through a 10-minute outage).",
+    )
+    parser.add_argument(
+        "--examples", default="examples", help="folder with the example files (default ./examples)"
+    )
+    parser.add_argument("--out", default="out", help="folder for the PNG charts (default ./out)")
+    parser.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    parser = build_parser()
+    for command, file, options in DEMO_STEPS:
+        path = Path(args.examples) / file
+        if not path.is_file():
+            raise InvalidUsage(
+                f"--examples={args.examples!r}: no {file} there; run from the callwise "
+                "checkout or give --examples the folder that holds the example files"
+            )
+        out.write(f"\n$ {PROG} {command} {path} {' '.join(options)}\n".replace(" \n", "\n"))
+        step = parser.parse_args([command, str(path), *options, "--out", args.out])
+        status: int = step.run(step, out, err)
+        if status:
+            return status
+    return 0
+
+
 SUBCOMMANDS: list[Callable[[Any], None]] = [
     _add_prices,
     _add_estimate,
     _add_bill,
     _add_compare,
     _add_simulate,
+    _add_demo,
 ]
 
 

@@ -178,9 +178,16 @@ def test_bill_progress_bar_on_large_input(tmp_path: Path, monkeypatch: pytest.Mo
 def test_subcommands_register_through_one_function_each() -> None:
     """Every subcommand comes from a registering function; the parser knows them all."""
     names = [fn.__name__ for fn in SUBCOMMANDS]
-    assert names == ["_add_prices", "_add_estimate", "_add_bill", "_add_compare", "_add_simulate"]
+    assert names == [
+        "_add_prices",
+        "_add_estimate",
+        "_add_bill",
+        "_add_compare",
+        "_add_simulate",
+        "_add_demo",
+    ]
     parser = build_parser()
-    for command in ("prices", "estimate", "bill", "compare", "simulate"):
+    for command in ("prices", "estimate", "bill", "compare", "simulate", "demo"):
         assert callable(parser.parse_args([command, *_required(command)]).run)
 
 
@@ -191,6 +198,7 @@ def _required(command: str) -> list[str]:
         "bill": ["x.log", "--provider", "aws-lambda"],
         "compare": ["examples/video_pipeline.toml"],
         "simulate": ["examples/outage.toml"],
+        "demo": [],
     }[command]
 
 
@@ -206,3 +214,30 @@ def test_python_dash_m_costmodel_runs() -> None:
     )
     assert done.returncode == 2
     assert done.stderr.startswith("costmodel estimate: error: unknown provider 'aws-lamda'")
+
+
+def test_demo_runs_the_comparison_then_the_simulation(tmp_path: Path) -> None:
+    """demo runs compare and simulate on the example files (a shortened outage here)."""
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    (examples / "video_pipeline.toml").write_text(
+        (ROOT / "examples" / "video_pipeline.toml").read_text()
+    )
+    outage = (ROOT / "examples" / "outage.toml").read_text()
+    short = outage.replace("duration_s = 1200", "duration_s = 40").replace(
+        "start_s = 300\nend_s = 900", "start_s = 10\nend_s = 25"
+    )
+    assert short.count("duration_s = 40") == 1 and "start_s = 10" in short
+    (examples / "outage.toml").write_text(short)
+    status, out, err = run("demo", "--examples", str(examples), "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert out.index("$ costmodel compare") < out.index("$ costmodel simulate")
+    assert "monolith" in out and "no protection" in out
+    assert len(list((tmp_path / "out").glob("*.png"))) >= 4
+
+
+def test_demo_without_the_example_files_says_where_to_run_it(tmp_path: Path) -> None:
+    """demo in a folder without the examples exits 2 with a one-line reason."""
+    status, _, err = run("demo", "--examples", str(tmp_path))
+    assert status == 2
+    assert "no video_pipeline.toml there" in err and err.count("\n") == 1
