@@ -27,7 +27,6 @@ from .errors import (
     InvokerClosed,
     MissingDependency,
     ResilienceError,
-    RetryBudgetExhausted,
     TimeoutExceeded,
 )
 from .fallback import Fallback, fallback
@@ -72,7 +71,6 @@ __all__ = [
     "ResilienceError",
     "Retry",
     "RetryBudget",
-    "RetryBudgetExhausted",
     "RetryStatistics",
     "SystemClock",
     "Timeout",

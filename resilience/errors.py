@@ -9,7 +9,6 @@ Exception tree::
     ├── CircuitOpenError          the breaker rejected the call (name, retry_after)
     ├── BulkheadFull              no concurrency slot within the wait (name, limit)
     ├── TimeoutExceeded           also a TimeoutError (timeout_s)
-    ├── RetryBudgetExhausted      a retry was due but the retry budget was spent
     ├── InvalidUsage              also a ValueError: a bad parameter at construction
     ├── InvokerClosed             also a RuntimeError: submit() after close()
     └── InvocationError           a remote function answered with an error
@@ -30,7 +29,6 @@ __all__ = [
     "InvokerClosed",
     "MissingDependency",
     "ResilienceError",
-    "RetryBudgetExhausted",
     "TimeoutExceeded",
 ]
 
@@ -81,13 +79,6 @@ class TimeoutExceeded(ResilienceError, TimeoutError):
         self.name = name
         what = f"{name!r} " if name else ""
         super().__init__(f"call {what}did not finish within {timeout_s:g} s")
-
-
-class RetryBudgetExhausted(ResilienceError):
-    """A retry was due but the retry budget allowed no more retries.
-
-    The original error is the ``__cause__``.
-    """
 
 
 class InvalidUsage(ResilienceError, ValueError):

@@ -24,10 +24,10 @@ over a sliding window of ``window_s`` seconds (calls are logical calls, first tr
 During an outage every call fails; without a budget each one would be tried
 ``attempts`` times and multiply the load on a dependency that is already down. When
 the budget is spent the call gives up at once and **re-raises its own error**, the
-one the caller would have seen with ``attempts=1``. We chose that over raising
-:class:`~resilience.RetryBudgetExhausted` because an exception type that changes only
-during outages breaks ``except`` clauses exactly when they matter; the refusal is
-counted in :attr:`RetryStatistics.budget_refusals` and logged at debug level.
+one the caller would have seen with ``attempts=1``. We chose that over raising an
+exception of our own because an exception type that changes only during outages
+breaks ``except`` clauses exactly when they matter; the refusal is counted in
+:attr:`RetryStatistics.budget_refusals` and logged at debug level.
 """
 
 from __future__ import annotations
