@@ -16,36 +16,15 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from modes import MODES, call
+from modes import make_without_yield as make
 
 from resilience import Cached, CacheInfo, InvalidUsage, cached
 from resilience._validate import is_async
 from resilience.testing import FakeClock
 
-MODES = ["sync", "async"]
 WAIT_S = 20.0
 """Upper bound on any wait for another thread (a hung test fails instead of hanging)."""
-
-
-def make(mode: str, body: Callable[..., Any]) -> Callable[..., Any]:
-    """A plain or ``async def`` function that runs ``body``."""
-    if mode == "sync":
-
-        def plain(*args: Any, **kwargs: Any) -> Any:
-            return body(*args, **kwargs)
-
-        return plain
-
-    async def coroutine(*args: Any, **kwargs: Any) -> Any:
-        return body(*args, **kwargs)
-
-    return coroutine
-
-
-def call(mode: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` and return its result, running the coroutine for async functions."""
-    if mode == "sync":
-        return fn(*args, **kwargs)
-    return asyncio.run(fn(*args, **kwargs))
 
 
 def counting(calls: list[Any], result: Callable[..., Any] = lambda *a, **k: a) -> Any:

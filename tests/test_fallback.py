@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from modes import MODES, call
+from modes import make_without_yield as make
 
 from resilience import (
     BulkheadFull,
@@ -25,30 +27,6 @@ from resilience import (
 from resilience._validate import is_async
 from resilience.fallback import DEFAULT_ON, Fallback
 from resilience.testing import FakeClock
-
-MODES = ["sync", "async"]
-
-
-def make(mode: str, body: Callable[..., Any]) -> Callable[..., Any]:
-    """A plain or ``async def`` function that runs ``body``."""
-    if mode == "sync":
-
-        def plain(*args: Any, **kwargs: Any) -> Any:
-            return body(*args, **kwargs)
-
-        return plain
-
-    async def coroutine(*args: Any, **kwargs: Any) -> Any:
-        return body(*args, **kwargs)
-
-    return coroutine
-
-
-def call(mode: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` and return its result, running the coroutine for async functions."""
-    if mode == "sync":
-        return fn(*args, **kwargs)
-    return asyncio.run(fn(*args, **kwargs))
 
 
 def raiser(exc: BaseException) -> Callable[..., Any]:
