@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 from modes import MODES, call, make
+from readme import readme_examples
 from virtual_loop import run_virtual
 
 from resilience import (
@@ -326,14 +325,6 @@ def test_doctest() -> None:
     import importlib
 
     assert doctest.testmod(importlib.import_module("resilience.policy")).failed == 0
-
-
-def readme_examples(section: str) -> list[str]:
-    """The ```python blocks of one README section."""
-    text = (Path(__file__).parent.parent / "README.md").read_text()
-    start = text.index(f"\n## {section}\n")
-    end = text.find("\n## ", start + 1)
-    return re.findall(r"```python\n(.*?)```", text[start : end if end > 0 else None], re.S)
 
 
 @pytest.mark.parametrize(
