@@ -378,6 +378,21 @@ def _check_architectures(architectures: Mapping[str, Architecture]) -> None:
         )
 
 
+def _check_comparison(
+    architectures: Mapping[str, Architecture],
+    provider: str,
+    invocations: object,
+    services: Mapping[str, str] | None,
+    options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Check the arguments :func:`compare` and :func:`sweep` share; the function options."""
+    _check_architectures(architectures)
+    _check_provider(provider)
+    _check_volume(invocations)
+    _services(services)
+    return _function_options(provider, options)
+
+
 def compare(
     architectures: Mapping[str, Architecture],
     *,
@@ -431,11 +446,7 @@ def compare(
     >>> table["total_usd"].round(2).to_dict()
     {'sync': 13.98, 'async': 8.98}
     """
-    _check_architectures(architectures)
-    _check_provider(provider)
-    _check_volume(invocations)
-    _services(services)
-    fn_options = _function_options(provider, options)
+    fn_options = _check_comparison(architectures, provider, invocations, services, options)
     rows = []
     currency = None
     used: dict[str, str] = {}
@@ -604,11 +615,7 @@ def sweep(
     >>> s.break_even.empty  # the workflow costs more at every volume
     True
     """
-    _check_architectures(architectures)
-    _check_provider(provider)
-    _check_volume(invocations)
-    _services(services)
-    fn_options = _function_options(provider, options)
+    fn_options = _check_comparison(architectures, provider, invocations, services, options)
     _ = _choice_over(over)
     grid = _values(over, values)
     if scaling is not None and not isinstance(scaling, CpuBound):

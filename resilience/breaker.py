@@ -64,6 +64,7 @@ from ._breaker_storage import SharedState, check_storage
 from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
 from ._recording import record_outside
 from ._validate import is_async, name_of
+from ._validate import ledger as valid_ledger
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import BulkheadFull, CircuitOpenError, InvalidUsage
 from .ledger import Ledger
@@ -272,7 +273,7 @@ class CircuitBreaker:
         )
         self._not_counted = (*NEVER_COUNTED, *self._config.exclude)
         self._clock = check_clock(clock)
-        self._ledger = _check_ledger(ledger)
+        self._ledger = valid_ledger("ledger", ledger)
         # the system clock's method only forwards to time.monotonic: skip the hop per call
         self._monotonic = time.monotonic if type(clock) is SystemClock else clock.monotonic
         self._listeners: tuple[BreakerListener, ...] = tuple(check_listener(x) for x in listeners)
@@ -704,12 +705,6 @@ class CircuitBreaker:
                 )
 
 
-def _check_ledger(ledger: Ledger | None) -> Ledger | None:
-    if ledger is not None and not isinstance(ledger, Ledger):
-        raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
-    return ledger
-
-
 def circuit_breaker(
     *,
     name: str | None = None,
@@ -748,7 +743,7 @@ def circuit_breaker(
     if name is not None:
         check_name(name)
     check_clock(clock)
-    _check_ledger(ledger)
+    valid_ledger("ledger", ledger)
     if storage is not None:
         check_storage(storage)
     config_options: dict[str, Any] = dict(

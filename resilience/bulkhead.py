@@ -33,6 +33,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
+from ._validate import ledger as valid_ledger
 from .clock import Clock, SystemClock
 from .errors import BulkheadFull, InvalidUsage
 from .ledger import Ledger
@@ -115,9 +116,7 @@ class Bulkhead:
             raise InvalidUsage(f"name={name!r}: must be a string or None")
         self.name = name
         self.clock: Clock = valid_clock("clock", clock)
-        if ledger is not None and not isinstance(ledger, Ledger):
-            raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
-        self.ledger = ledger
+        self.ledger = valid_ledger("ledger", ledger)
         self._lock = threading.Lock()
         self._active = 0
         self._rejected = 0

@@ -79,6 +79,7 @@ from cachetools.keys import hashkey
 from ._recording import record_inside, with_cache_hook
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int
+from ._validate import ledger as valid_ledger
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import InvalidUsage
 from .ledger import Ledger
@@ -262,8 +263,7 @@ def cached(
         if not callable(fn) or is_async(fn):
             raise InvalidUsage(f"{name}={fn!r}: must be a plain (not async) function")
     clock = valid_clock("clock", clock)
-    if ledger is not None and not isinstance(ledger, Ledger):
-        raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
+    valid_ledger("ledger", ledger)
     return Cached(
         ttl=ttl,
         maxsize=maxsize,

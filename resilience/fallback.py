@@ -51,6 +51,7 @@ from typing import Any, Final, ParamSpec, TypeVar, cast
 from ._recording import record_inside, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of
+from ._validate import ledger as valid_ledger
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import BulkheadFull, CircuitOpenError, InvalidUsage, TimeoutExceeded
 from .ledger import Ledger
@@ -247,8 +248,7 @@ def fallback(
                 f"on={on!r}: {item.__qualname__} is a BaseException but not an Exception; "
                 "a fallback never catches cancellations or exits, give Exception subclasses"
             )
-    if ledger is not None and not isinstance(ledger, Ledger):
-        raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
+    valid_ledger("ledger", ledger)
     clock = valid_clock("clock", clock)
     return Fallback(
         value=None if value is _MISSING else value,

@@ -49,6 +49,7 @@ from typing import Any, ParamSpec, TypeVar
 from ._recording import Recorder, with_cache_hook, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
+from ._validate import ledger as valid_ledger
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
 from .cache import Cached
@@ -121,9 +122,7 @@ class Policy:
             raise InvalidUsage(f"name={name!r}: must be a non-empty string or None")
         self.name = name
         self.clock: Clock = valid_clock("clock", clock)
-        if ledger is not None and not isinstance(ledger, Ledger):
-            raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
-        self.ledger = ledger
+        self.ledger = valid_ledger("ledger", ledger)
         self.fallback = _kind("fallback", fallback, Fallback, "resilience.fallback(value)")
         self.cache = _kind("cache", cache, Cached, "resilience.cached(ttl=60)")
         self.breaker = _kind("breaker", breaker, CircuitBreaker, "resilience.CircuitBreaker()")

@@ -49,6 +49,7 @@ import tenacity
 from ._recording import Recorder
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
+from ._validate import ledger as valid_ledger
 from .clock import Clock, SystemClock
 from .errors import CircuitOpenError, InvalidUsage
 from .ledger import Ledger
@@ -327,9 +328,7 @@ class Retry:
             raise InvalidUsage(
                 f"budget={budget!r}: must be a RetryBudget, a ratio in (0, 1] or None"
             )
-        if ledger is not None and not isinstance(ledger, Ledger):
-            raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
-        self.ledger = ledger
+        self.ledger = valid_ledger("ledger", ledger)
         self._random = (rng or random.Random()).random
         self._calls = itertools.count()  # bumped without a lock on every call
         self._retries = self._gave_up = self._budget_refusals = 0

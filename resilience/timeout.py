@@ -41,6 +41,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive
+from ._validate import ledger as valid_ledger
 from .clock import Clock, SystemClock
 from .errors import InvalidUsage, TimeoutExceeded
 from .ledger import Ledger
@@ -150,9 +151,7 @@ class Timeout:
             raise InvalidUsage(f"name={name!r}: must be a string or None")
         self.name = name
         self.clock: Clock = valid_clock("clock", clock)
-        if ledger is not None and not isinstance(ledger, Ledger):
-            raise InvalidUsage(f"ledger={ledger!r}: must be a resilience.Ledger or None")
-        self.ledger = ledger
+        self.ledger = valid_ledger("ledger", ledger)
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         """Decorate ``fn`` (plain or ``async def``)."""

@@ -6,17 +6,16 @@ import asyncio
 import contextvars
 import logging
 import random
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from readme import readme_examples
 
 import resilience
 from resilience import (
@@ -782,17 +781,6 @@ def test_public_names_are_exported() -> None:
     """The invocation names are part of the package surface."""
     for name in ["AsyncInvoker", "AsyncioInvoker", "Event", "FailureReason", "InvokerStatistics"]:
         assert name in resilience.__all__ and hasattr(resilience, name)
-
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def readme_examples(section: str) -> list[str]:
-    """The ```python blocks of one README section."""
-    text = (ROOT / "README.md").read_text()
-    start = text.index(f"\n## {section}\n")
-    end = text.find("\n## ", start + 1)
-    return re.findall(r"```python\n(.*?)```", text[start : end if end > 0 else None], re.S)
 
 
 def test_readme_invocation_examples_print_what_the_readme_says(

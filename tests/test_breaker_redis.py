@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import selectors
 import socket
 import subprocess
@@ -22,6 +21,7 @@ from typing import Any
 
 import pybreaker
 import pytest
+from readme import readme_examples
 from redis_server import READY_LINE, RedisServer
 from test_breaker import Backend, fail, guarded
 
@@ -246,14 +246,6 @@ def test_pybreaker_and_callwise_breakers_share_one_redis_state(
     backend.error = None
     assert theirs.call(backend) == "ok"
     client.close()
-
-
-def readme_examples(section: str) -> list[str]:
-    """The ```python blocks of one README section."""
-    text = (ROOT / "README.md").read_text()
-    start = text.index(f"\n## {section}\n")
-    end = text.find("\n## ", start + 1)
-    return re.findall(r"```python\n(.*?)```", text[start : end if end > 0 else None], re.S)
 
 
 def test_readme_examples_run_and_print_what_they_say(

@@ -6,46 +6,24 @@ import asyncio
 import inspect
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from modes import MODES, call
+from modes import make_without_yield as make
+from readme import readme_examples
 
 from resilience import Cached, CacheInfo, InvalidUsage, cached
 from resilience._validate import is_async
 from resilience.testing import FakeClock
 
-MODES = ["sync", "async"]
 WAIT_S = 20.0
 """Upper bound on any wait for another thread (a hung test fails instead of hanging)."""
-
-
-def make(mode: str, body: Callable[..., Any]) -> Callable[..., Any]:
-    """A plain or ``async def`` function that runs ``body``."""
-    if mode == "sync":
-
-        def plain(*args: Any, **kwargs: Any) -> Any:
-            return body(*args, **kwargs)
-
-        return plain
-
-    async def coroutine(*args: Any, **kwargs: Any) -> Any:
-        return body(*args, **kwargs)
-
-    return coroutine
-
-
-def call(mode: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` and return its result, running the coroutine for async functions."""
-    if mode == "sync":
-        return fn(*args, **kwargs)
-    return asyncio.run(fn(*args, **kwargs))
 
 
 def counting(calls: list[Any], result: Callable[..., Any] = lambda *a, **k: a) -> Any:
@@ -860,10 +838,7 @@ def test_decorating_a_non_callable_is_refused() -> None:
 
 def test_readme_examples_run_and_print_what_they_say(capsys: pytest.CaptureFixture[str]) -> None:
     """The README's Cache examples run and print what their comments say."""
-    text = (Path(__file__).parent.parent / "README.md").read_text()
-    section = text[text.index("\n## Cache\n") :]
-    section = section[: section.find("\n## ", 1)]
-    examples = re.findall(r"```python\n(.*?)```", section, re.S)
+    examples = readme_examples("Cache")
     assert len(examples) == 3
     for example in examples:
         exec(compile(example, "README.md", "exec"), {"__name__": "readme"})

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from modes import MODES, call
+from modes import make_without_yield as make
+from readme import readme_examples
 
 from resilience import (
     BulkheadFull,
@@ -25,30 +26,6 @@ from resilience import (
 from resilience._validate import is_async
 from resilience.fallback import DEFAULT_ON, Fallback
 from resilience.testing import FakeClock
-
-MODES = ["sync", "async"]
-
-
-def make(mode: str, body: Callable[..., Any]) -> Callable[..., Any]:
-    """A plain or ``async def`` function that runs ``body``."""
-    if mode == "sync":
-
-        def plain(*args: Any, **kwargs: Any) -> Any:
-            return body(*args, **kwargs)
-
-        return plain
-
-    async def coroutine(*args: Any, **kwargs: Any) -> Any:
-        return body(*args, **kwargs)
-
-    return coroutine
-
-
-def call(mode: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` and return its result, running the coroutine for async functions."""
-    if mode == "sync":
-        return fn(*args, **kwargs)
-    return asyncio.run(fn(*args, **kwargs))
 
 
 def raiser(exc: BaseException) -> Callable[..., Any]:
@@ -361,10 +338,7 @@ def test_property_fallback_answers_exactly_when_the_call_fails(
 
 def test_readme_examples_run_and_print_what_they_say(capsys: pytest.CaptureFixture[str]) -> None:
     """The README's Fallback examples run and print what their comments say."""
-    text = (Path(__file__).parent.parent / "README.md").read_text()
-    section = text[text.index("\n## Fallback\n") :]
-    section = section[: section.find("\n## ", 1)]
-    examples = re.findall(r"```python\n(.*?)```", section, re.S)
+    examples = readme_examples("Fallback")
     assert len(examples) == 1
     exec(compile(examples[0], "README.md", "exec"), {"__name__": "readme"})
     assert capsys.readouterr().out.splitlines() == [

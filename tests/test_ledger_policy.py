@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from modes import MODES, call, make
 from virtual_loop import run_virtual
 
 from resilience import (
@@ -28,29 +29,6 @@ from resilience import (
 )
 from resilience.ledger import report_sizes
 from resilience.testing import FakeClock
-
-MODES = ["sync", "async"]
-
-
-def make(mode: str, body: Callable[..., Any]) -> Callable[..., Any]:
-    """A plain or async function that runs ``body``."""
-    if mode == "sync":
-
-        def fn(*args: Any) -> Any:
-            return body(*args)
-
-        return fn
-
-    async def afn(*args: Any) -> Any:
-        await asyncio.sleep(0)
-        return body(*args)
-
-    return afn
-
-
-def call(mode: str, fn: Callable[..., Any], *args: Any) -> Any:
-    """Call ``fn`` once, the way its mode needs."""
-    return fn(*args) if mode == "sync" else asyncio.run(fn(*args))
 
 
 def rows(ledger: Ledger) -> list[tuple[Any, ...]]:

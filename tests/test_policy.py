@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
+from modes import MODES, call, make
+from readme import readme_examples
 from virtual_loop import run_virtual
 
 from resilience import (
@@ -30,29 +29,6 @@ from resilience import (
     timeout,
 )
 from resilience.testing import FakeClock
-
-MODES = ["sync", "async"]
-
-
-def make(mode: str, body: Callable[..., Any]) -> Callable[..., Any]:
-    """A plain or async function that runs ``body``."""
-    if mode == "sync":
-
-        def fn(*args: Any) -> Any:
-            return body(*args)
-
-        return fn
-
-    async def afn(*args: Any) -> Any:
-        await asyncio.sleep(0)
-        return body(*args)
-
-    return afn
-
-
-def call(mode: str, fn: Callable[..., Any], *args: Any) -> Any:
-    """Call ``fn`` once, the way its mode needs."""
-    return fn(*args) if mode == "sync" else asyncio.run(fn(*args))
 
 
 class Failing:
@@ -349,14 +325,6 @@ def test_doctest() -> None:
     import importlib
 
     assert doctest.testmod(importlib.import_module("resilience.policy")).failed == 0
-
-
-def readme_examples(section: str) -> list[str]:
-    """The ```python blocks of one README section."""
-    text = (Path(__file__).parent.parent / "README.md").read_text()
-    start = text.index(f"\n## {section}\n")
-    end = text.find("\n## ", start + 1)
-    return re.findall(r"```python\n(.*?)```", text[start : end if end > 0 else None], re.S)
 
 
 @pytest.mark.parametrize(

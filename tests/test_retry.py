@@ -13,6 +13,7 @@ import pytest
 import tenacity
 from hypothesis import given
 from hypothesis import strategies as st
+from modes import MODES, call, make
 
 from resilience import (
     SYSTEM_CLOCK,
@@ -25,29 +26,6 @@ from resilience import (
 )
 from resilience.retry import Backoff
 from resilience.testing import FakeClock
-
-MODES = ["sync", "async"]
-
-
-def make(mode: str, body: Callable[[], Any]) -> Callable[[], Any]:
-    """A plain or async function that runs ``body``."""
-    if mode == "sync":
-
-        def fn() -> Any:
-            return body()
-
-        return fn
-
-    async def afn() -> Any:
-        await asyncio.sleep(0)
-        return body()
-
-    return afn
-
-
-def call(mode: str, fn: Callable[[], Any]) -> Any:
-    """Call ``fn`` once, the way its mode needs."""
-    return fn() if mode == "sync" else asyncio.run(fn())
 
 
 def call_many(mode: str, fn: Callable[[], Any], n: int) -> list[Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from readme import readme_examples
 
 from costmodel import InvalidFile, InvalidUsage
 from costmodel.distributions import lognormal
@@ -908,9 +909,7 @@ def test_simulate_from_inside_a_running_event_loop() -> None:
 
 def test_readme_section_runs() -> None:
     """The Python examples of the README's "Simulate an outage" section run."""
-    text = (EXAMPLE.parent.parent / "README.md").read_text()
-    section = text.split("## Simulate an outage", 1)[1].split("\n## ", 1)[0]
-    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    blocks = readme_examples("Simulate an outage")
     assert blocks
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
