@@ -468,11 +468,6 @@ def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
-# ---------------------------------------------------------------- entry point
-
-#: Functions that register one subcommand each on the subparsers object.
-
-
 # ---------------------------------------------------------------- compare
 
 
@@ -606,6 +601,8 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
     return 0
 
 
+# ---------------------------------------------------------------- demo
+
 DEMO_STEPS = (
     ("compare", "video_pipeline.toml", ("--provider", "aws-lambda")),
     ("simulate", "outage.toml", ()),
@@ -645,6 +642,9 @@ def _run_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- entry point
+
+#: Functions that register one subcommand each on the subparsers object.
 SUBCOMMANDS: list[Callable[[Any], None]] = [
     _add_prices,
     _add_estimate,
