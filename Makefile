@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench redis clean
+.PHONY: demo test test-installed lint typecheck bench redis clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 
 demo: $(STAMP)
 	$(PY) examples/demo_resilience.py
-	$(VENV)/bin/costmodel demo   # compare examples/video_pipeline.toml, simulate examples/outage.toml
+	$(VENV)/bin/costmodel demo   # compare video_pipeline.toml, simulate outage.toml (the shipped examples)
 
 # redis-server is needed by the shared-breaker tests; they start their own (unix socket, or a
 # free TCP port they check is theirs).
@@ -38,10 +38,24 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: $(STAMP) redis lint typecheck
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
+
+# The package as a user gets it: build the sdist and a wheel from it, install the wheel into
+# a clean virtual environment, and run the suite there with the `pytest` executable from a
+# folder outside the checkout (so nothing imports from the checkout; conftest.py checks).
+DIST  := dist
+IVENV := .venv-installed
+test-installed: $(STAMP) redis
+	rm -rf $(DIST) $(IVENV)
+	$(PY) -m build --no-isolation --outdir $(DIST) .
+	$(PYTHON) -m venv $(IVENV)
+	$(IVENV)/bin/python -m pip install --quiet --upgrade pip
+	$(IVENV)/bin/python -m pip install --quiet "$$(ls $(DIST)/callwise-*.whl)[dev]"
+	$(IVENV)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	cd $(DIST) && CALLWISE_TEST_INSTALLED=1 ../$(IVENV)/bin/pytest -q -n auto --dist loadfile -c ../pyproject.toml --rootdir .. ../tests
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(IVENV) $(DIST) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

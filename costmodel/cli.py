@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -619,22 +620,39 @@ def _add_demo(sub: Any) -> None:
         "`simulate` on examples/outage.toml (policies through a 10-minute outage).",
     )
     parser.add_argument(
-        "--examples", default="examples", help="folder with the example files (default ./examples)"
+        "--examples",
+        default=None,
+        help="folder with the example files (default: the copies that ship with callwise)",
     )
     parser.add_argument("--out", default="out", help="folder for the PNG charts (default ./out)")
     parser.set_defaults(run=_run_demo)
 
 
+def shipped_examples() -> Path:
+    """The folder of example files that ships inside the package (``costmodel/examples``)."""
+    from importlib import resources
+
+    return Path(str(resources.files("costmodel") / "examples"))
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("callwise")
+
+
 def _run_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     parser = build_parser()
+    folder = shipped_examples() if args.examples is None else Path(args.examples)
     for command, file, options in DEMO_STEPS:
-        path = Path(args.examples) / file
+        path = folder / file
         if not path.is_file():
             raise InvalidUsage(
-                f"--examples={args.examples!r}: no {file} there; run from the callwise "
-                "checkout or give --examples the folder that holds the example files"
+                f"--examples={args.examples!r}: no {file} there; give --examples the folder "
+                "that holds the example files, or leave it out to use the ones that ship"
             )
-        out.write(f"\n$ {PROG} {command} {path} {' '.join(options)}\n".replace(" \n", "\n"))
+        shown = os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else path
+        out.write(f"\n$ {PROG} {command} {shown} {' '.join(options)}\n".replace(" \n", "\n"))
         step = parser.parse_args([command, str(path), *options, "--out", args.out])
         status: int = step.run(step, out, err)
         if status:
@@ -661,6 +679,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="What calling functions costs: price catalog, estimates, bills from logs.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(
         title="commands", dest="command", metavar="COMMAND", parser_class=_Parser
     )

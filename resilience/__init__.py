@@ -82,3 +82,12 @@ __all__ = [
     "retry",
     "timeout",
 ]
+
+
+def __getattr__(name: str) -> str:
+    """``__version__``, read from the installed distribution's metadata on first use."""
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("callwise")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -10,10 +11,22 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import costmodel
+import resilience
 from resilience.testing import FakeClock
 
 if TYPE_CHECKING:
     from redis_server import RedisServer
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+if os.environ.get("CALLWISE_TEST_INSTALLED"):
+    # `make test-installed`: the suite must test the installed wheel, not the checkout.
+    for _package in (resilience, costmodel):
+        if Path(_package.__file__ or "").resolve().parent == ROOT / _package.__name__:
+            where = _package.__file__
+            raise RuntimeError(f"{_package.__name__} imports from the checkout: {where}")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import selectors
 import socket
 import subprocess
@@ -30,7 +29,6 @@ from resilience.testing import FakeClock
 
 pytestmark = pytest.mark.redis
 
-ROOT = Path(__file__).resolve().parent.parent
 
 WORKER = textwrap.dedent(
     """
@@ -79,14 +77,12 @@ class Worker:
     """A separate Python process running one breaker; driven one command at a time."""
 
     def __init__(self, script: Path, url: str, name: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.process = subprocess.Popen(
-            [sys.executable, "-u", str(script), url, name],
+            [sys.executable, "-P", "-u", str(script), url, name],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
         )
         self.selector = selectors.DefaultSelector()
         assert self.process.stdout is not None

@@ -205,7 +205,7 @@ def _required(command: str) -> list[str]:
 def test_python_dash_m_costmodel_runs() -> None:
     """`python -m costmodel` is the same command line (a real subprocess)."""
     done = subprocess.run(
-        [sys.executable, "-m", "costmodel", "estimate", "aws-lamda", "--invocations", "1"],
+        [sys.executable, "-P", "-m", "costmodel", "estimate", "aws-lamda", "--invocations", "1"],
         cwd=ROOT,
         capture_output=True,
         text=True,

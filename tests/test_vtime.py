@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import doctest
 import math
-import os
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 import warnings
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -237,15 +235,12 @@ def test_doctests() -> None:
 
 def _run_isolated(code: str, *, timeout_s: float = 20.0) -> str:
     """Run ``code`` in a fresh interpreter; a hang fails the test after ``timeout_s``."""
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONPATH": str(root)}
     try:
         done = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(code)],
+            [sys.executable, "-P", "-c", textwrap.dedent(code)],
             capture_output=True,
             text=True,
             timeout=timeout_s,
-            env=env,
             check=False,
         )
     except subprocess.TimeoutExpired:
