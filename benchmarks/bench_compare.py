@@ -1,7 +1,7 @@
 """``costmodel.compare`` (vectorized Monte Carlo) vs a per-sample Python loop, and a sweep.
 
 The anchor is a plain Python interpreter of the same model (the same attempt, retry,
-hand-off, fan-out, workflow and timeout rules as ``costmodel.compose``), run one
+hand-off, fan-out, workflow and timeout rules as ``costmodel.architectures.compositions``), run one
 request at a time with ``random.Random``, then priced with the catalog's first-tier
 unit prices (rounded up to 1 ms per invocation, like Lambda). It runs the four
 architectures of ``examples/video_pipeline.toml``. The loop is timed on 10,000
@@ -38,7 +38,7 @@ from costmodel import (
     price_sheet,
     sweep,
 )
-from costmodel.compose import (
+from costmodel.architectures.compositions import (
     INIT_BILLED,
     LATENCY_ASSUMPTIONS_MS,
     AsyncCall,
@@ -50,7 +50,7 @@ from costmodel.compose import (
     TaskCall,
     Workflow,
 )
-from costmodel.distributions import Empirical, Fixed, LogNormal
+from costmodel.architectures.distributions import Empirical, Fixed, LogNormal
 
 TITLE = "Compare (vectorized Monte Carlo vs a per-sample Python loop) and sweeps"
 SAMPLES = 100_000
@@ -63,7 +63,7 @@ Runner = Callable[[float], Result]
 
 
 class Loop:
-    """One request at a time: the model of costmodel.compose, scalar."""
+    """One request at a time: the model of costmodel.architectures.compositions, scalar."""
 
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
@@ -160,7 +160,7 @@ class Loop:
                     response += edge.retry_interval_ms * edge.backoff_rate**attempt
             return response, max(done, response), ok, complete
         assert isinstance(edge, AsyncCall)
-        from costmodel.compose import ASYNC_DEFAULTS
+        from costmodel.architectures.compositions import ASYNC_DEFAULTS
 
         retries, delay, multiplier = ASYNC_DEFAULTS[edge.via]
         retries = retries if edge.retries is None else edge.retries

@@ -26,7 +26,7 @@ import pandas as pd
 
 from benchmarks.harness import Row, wall_seconds
 from costmodel import bill_from_logs, read_logs
-from costmodel._log_formats import _NUM, _TS
+from costmodel.logs.formats import _NUM, _TS
 
 TITLE = "Logs (read_logs vs a per-line re.match loop; bill_from_logs peak memory)"
 READ_LINES = 1_000_000

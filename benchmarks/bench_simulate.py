@@ -33,7 +33,7 @@ from costmodel import (
     load_simulation,
     simulate,
 )
-from costmodel.distributions import lognormal
+from costmodel.architectures.distributions import lognormal
 from resilience import CircuitBreaker, Policy, bulkhead, fallback, retry
 
 TITLE = "Simulation"

@@ -4,10 +4,10 @@ A price catalog with sources, exact billing per provider, bills from real logs,
 architecture comparison, simulation of resilience policies, plots and a CLI.
 """
 
-from .architecture_file import ArchitectureFile, load_architectures
-from .billing import Bill, Usage, accepted_options, estimate
-from .compare import SubstitutedServiceWarning, compare, latency_samples, sweep
-from .compose import (
+from resilience.virtual_time import VirtualClock, VirtualTimeLoop
+
+from .architectures.comparison import SubstitutedServiceWarning, compare, latency_samples, sweep
+from .architectures.compositions import (
     Function,
     async_chain,
     fan_out,
@@ -16,11 +16,11 @@ from .compose import (
     sync_chain,
     workflow,
 )
-from .distributions import CpuBound, empirical, fixed, lognormal
-from .errors import CostModelError, InvalidFile, InvalidUsage, UnknownProvider
-from .ledger_bill import LedgerBill, bill_ledger
-from .logs import LogBill, MalformedLine, bill_from_logs, read_logs
-from .pricing import (
+from .architectures.distributions import CpuBound, empirical, fixed, lognormal
+from .architectures.file import ArchitectureFile, load_architectures
+from .billing.engine import Bill, Usage, accepted_options, estimate
+from .billing.ledger import LedgerBill, bill_ledger
+from .catalog.sheets import (
     COMPONENTS,
     Meter,
     PriceSheet,
@@ -29,7 +29,18 @@ from .pricing import (
     price_sheet,
     providers,
 )
-from .scenario import (
+from .errors import CostModelError, InvalidFile, InvalidUsage, UnknownProvider
+from .logs.reader import LogBill, MalformedLine, bill_from_logs, read_logs
+from .simulation.run import (
+    SimulationContext,
+    SimulationFile,
+    SimulationResult,
+    compare_policies,
+    load_simulation,
+    simulate,
+    summarize,
+)
+from .simulation.scenario import (
     CallerTimeout,
     ConstantRate,
     Downstream,
@@ -42,16 +53,6 @@ from .scenario import (
     Window,
     load_scenario,
 )
-from .simulate import (
-    SimulationContext,
-    SimulationFile,
-    SimulationResult,
-    compare_policies,
-    load_simulation,
-    simulate,
-    summarize,
-)
-from .vtime import VirtualClock, VirtualTimeLoop
 
 __all__ = [
     "COMPONENTS",

@@ -27,10 +27,10 @@ from typing import IO, Any, NoReturn
 
 import pandas as pd
 
-from .billing import Bill, estimate
+from .billing.engine import Bill, estimate
+from .catalog.sheets import price_sheet, providers
 from .errors import CostModelError, InvalidUsage
-from .logs import FORMATS, LogBill, bill_from_logs, expand_paths
-from .pricing import price_sheet, providers
+from .logs.reader import FORMATS, LogBill, bill_from_logs, expand_paths
 
 __all__ = ["SUBCOMMANDS", "add_format_option", "build_parser", "emit", "main"]
 
@@ -392,7 +392,7 @@ def _add_simulate(sub: Any) -> None:
 def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     import dataclasses
 
-    from .simulate import SimulationResult, load_simulation, summarize
+    from .simulation.run import SimulationResult, load_simulation, summarize
 
     spec = load_simulation(args.file)
     changes: dict[str, Any] = {}
@@ -510,7 +510,7 @@ def _add_compare(sub: Any) -> None:
 
 
 def _service_roles() -> list[str]:
-    from .compare import DEFAULT_SERVICES
+    from .architectures.comparison import DEFAULT_SERVICES
 
     return list(DEFAULT_SERVICES)
 
@@ -527,7 +527,7 @@ def _service_pairs(pairs: Sequence[str] | None) -> dict[str, str]:
 
 
 def _run_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .compare import SubstitutedServiceWarning
+    from .architectures.comparison import SubstitutedServiceWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SubstitutedServiceWarning)
@@ -544,8 +544,8 @@ def _run_compare(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 
 def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    from .architecture_file import load_architectures
-    from .compare import compare
+    from .architectures.comparison import compare
+    from .architectures.file import load_architectures
 
     if args.samples < 1:
         raise InvalidUsage(f"--samples={args.samples}: must be >= 1")

@@ -3,7 +3,8 @@
 Exception tree::
 
     CostModelError
-    ├── InvalidUsage          also a ValueError: a parameter or a file field is wrong
+    ├── InvalidUsage          also a ValueError and a resilience.InvalidUsage: a
+    │   │                     parameter or a file field is wrong
     │   └── InvalidFile       a file (architecture, scenario, price sheet) is wrong:
     │                         carries path, field and reason
     └── UnknownProvider       also a KeyError: lists the known keys and the closest one
@@ -14,6 +15,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from resilience import errors as _resilience_errors
+
 __all__ = ["CostModelError", "InvalidFile", "InvalidUsage", "UnknownProvider"]
 
 
@@ -21,8 +24,12 @@ class CostModelError(Exception):
     """Base class of every error the cost model raises itself."""
 
 
-class InvalidUsage(CostModelError, ValueError):
-    """A parameter is out of range, of the wrong kind, or not billed by the provider."""
+class InvalidUsage(CostModelError, _resilience_errors.InvalidUsage):
+    """A parameter is out of range, of the wrong kind, or not billed by the provider.
+
+    One family for bad input: ``except resilience.InvalidUsage`` (or ``ValueError``) catches
+    it as well as resilience's own.
+    """
 
 
 class InvalidFile(InvalidUsage):

@@ -17,8 +17,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from .compare import COMPONENT_ORDER, Sweep, latency_samples, sweep
-from .compose import Architecture
+from .architectures.comparison import COMPONENT_ORDER, Sweep, latency_samples, sweep
+from .architectures.compositions import Architecture
 from .errors import InvalidUsage
 
 __all__ = [
@@ -79,8 +79,8 @@ def cost_breakdown(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax: where to draw (default: a new figure).
 
     >>> import matplotlib; matplotlib.use("Agg")
-    >>> from costmodel.compose import Function, sync_chain, async_chain
-    >>> from costmodel.compare import compare
+    >>> from costmodel.architectures.compositions import Function, sync_chain, async_chain
+    >>> from costmodel.architectures.comparison import compare
     >>> a, b = Function("a", memory_mb=512), Function("b", memory_mb=512)
     >>> t = compare({"sync": sync_chain(a, b), "async": async_chain(a, b)},
     ...             invocations=1e6, samples=100)
@@ -248,7 +248,7 @@ def latency_distribution(
 
     Args:
         latencies: ``{architecture: latency samples in ms}``, e.g. from
-            :func:`costmodel.compare.latency_samples`.
+            :func:`costmodel.architectures.comparison.latency_samples`.
         ax: where to draw (default: a new figure).
         log: a logarithmic latency axis.
     """
@@ -366,7 +366,7 @@ _COST_DASHES = ("-", "--", "-.", ":")
 
 
 def _simulation_results(results: Any) -> dict[str, Any]:
-    from .simulate import SimulationResult
+    from .simulation.run import SimulationResult
 
     if isinstance(results, SimulationResult):
         return {results.name: results}

@@ -5,6 +5,7 @@ one composed :class:`Policy`, a :class:`Ledger` of every call, local async invoc
 and invokers for real endpoints. See the README for a tour.
 """
 
+from .async_invoker import AsyncInvoker, AsyncioInvoker, Event, FailureReason, InvokerStatistics
 from .breaker import (
     BreakerConfig,
     BreakerListener,
@@ -30,7 +31,6 @@ from .errors import (
     TimeoutExceeded,
 )
 from .fallback import Fallback, fallback
-from .invoke import AsyncInvoker, AsyncioInvoker, Event, FailureReason, InvokerStatistics
 from .ledger import Ledger, Record
 from .policy import Policy
 from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry

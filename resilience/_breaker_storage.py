@@ -14,15 +14,14 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
-from ._breaker_states import CLOSED, HALF_OPEN, OPEN
+from ._breaker_config import BreakerConfig
+from ._breaker_states import CLOSED, HALF_OPEN, OPEN, BreakerState, Phase
+from .clock import Clock
 from .errors import InvalidUsage
 
-if TYPE_CHECKING:
-    from .breaker import CircuitBreaker
-
-__all__ = ["SharedState", "StorageErrorTrap", "check_storage", "remaining_s"]
+__all__ = ["SharedState", "SharingBreaker", "StorageErrorTrap", "check_storage", "remaining_s"]
 
 logger = logging.getLogger("resilience.breaker")
 
@@ -73,6 +72,37 @@ def _install_trap(storage: Any) -> None:
                 _trapped.add(id(storage_logger))
 
 
+class SharingBreaker(Protocol):
+    """What :class:`SharedState` needs of the breaker it keeps in step.
+
+    :class:`~resilience.CircuitBreaker` implements it; the storage never touches the
+    breaker's private state.
+    """
+
+    @property
+    def name(self) -> str:
+        """The breaker's name, for log lines."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the breaker measures time on."""
+        ...
+
+    @property
+    def config(self) -> BreakerConfig:
+        """The breaker's options (reset timeout, sync interval, storage retry)."""
+        ...
+
+    def current_phase(self) -> Phase:
+        """The breaker's state and, when open, until when (on its clock)."""
+        ...
+
+    def follow_shared(self, state: BreakerState, *, open_for_s: float | None = None) -> None:
+        """Move to ``state``, published by another breaker sharing the storage."""
+        ...
+
+
 class SharedState:
     """Keeps one breaker in step with a pybreaker storage, and survives its outages.
 
@@ -83,7 +113,7 @@ class SharedState:
     transitions write ``opened_at`` and ``state`` and reset the counters, as pybreaker does.
     """
 
-    def __init__(self, breaker: CircuitBreaker, storage: Any) -> None:
+    def __init__(self, breaker: SharingBreaker, storage: Any) -> None:
         self.breaker = breaker
         self.storage = storage
         self.seen: object = None  # the shared state we last read or wrote
@@ -153,16 +183,16 @@ class SharedState:
             return
         self.seen = remote
         if remote == "open":
-            if breaker.state is OPEN:
+            if breaker.current_phase().state is OPEN:
                 return
             opened_at = self.io(lambda: self.storage.opened_at)
             if opened_at is _FAILED:
                 return
-            breaker._follow_shared(
+            breaker.follow_shared(
                 OPEN, open_for_s=remaining_s(opened_at, breaker.config.reset_timeout_s)
             )
         elif remote == "closed":
-            breaker._follow_shared(CLOSED)
+            breaker.follow_shared(CLOSED)
 
     def publish(self) -> None:
         """Write the breaker's current state to the storage (after one of our transitions)."""
@@ -171,7 +201,7 @@ class SharedState:
             if self.down:
                 self.dirty = True  # published when the storage answers again
                 return
-            phase = breaker._phase
+            phase = breaker.current_phase()
             state = phase.state
             if state is OPEN:
                 opened_s = phase.until - breaker.config.reset_timeout_s  # on the clock

@@ -6,13 +6,10 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import InvalidUsage
-
-if TYPE_CHECKING:
-    from .ledger import Ledger
 
 
 def positive(name: str, value: float, *, allow_zero: bool = False) -> float:
@@ -79,15 +76,6 @@ def clock(name: str, value: Clock | None) -> Clock:
         f"{name}={value!r}: must have monotonic(), sleep() and async asleep(); give an object "
         "with those methods, e.g. resilience.SYSTEM_CLOCK or resilience.testing.FakeClock"
     )
-
-
-def ledger(name: str, value: Ledger | None) -> Ledger | None:
-    """``value`` if it is a :class:`~resilience.Ledger` or None."""
-    from .ledger import Ledger  # ledger.py imports this module: import on use
-
-    if value is not None and not isinstance(value, Ledger):
-        raise InvalidUsage(f"{name}={value!r}: must be a resilience.Ledger or None")
-    return value
 
 
 def name_of(fn: Callable[..., Any]) -> str:

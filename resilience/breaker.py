@@ -64,10 +64,10 @@ from ._breaker_storage import SharedState, check_storage
 from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
 from ._recording import record_outside
 from ._validate import is_async, name_of
-from ._validate import ledger as valid_ledger
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import BulkheadFull, CircuitOpenError, InvalidUsage
 from .ledger import Ledger
+from .ledger import check_ledger as valid_ledger
 
 __all__ = [
     "BreakerConfig",
@@ -655,7 +655,13 @@ class CircuitBreaker:
             self._phase = Phase(CLOSED, fast=self._shared is None)
         return Transition(old.state, state, reason, publish)
 
-    def _follow_shared(self, state: BreakerState, *, open_for_s: float | None = None) -> None:
+    # ---- the interface its SharedState uses (resilience._breaker_storage.SharingBreaker)
+
+    def current_phase(self) -> Phase:
+        """The state and, when open, until when on the breaker's clock (for the storage)."""
+        return self._phase
+
+    def follow_shared(self, state: BreakerState, *, open_for_s: float | None = None) -> None:
         """Move to ``state``, which another breaker sharing the storage published."""
         transition = None
         with self._lock:

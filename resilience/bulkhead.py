@@ -33,10 +33,10 @@ from typing import Any, ParamSpec, TypeVar, cast
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
-from ._validate import ledger as valid_ledger
 from .clock import Clock, SystemClock
 from .errors import BulkheadFull, InvalidUsage
 from .ledger import Ledger
+from .ledger import check_ledger as valid_ledger
 
 __all__ = ["Bulkhead", "BulkheadStatistics", "bulkhead"]
 

@@ -79,10 +79,10 @@ from cachetools.keys import hashkey
 from ._recording import record_inside, with_cache_hook
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int
-from ._validate import ledger as valid_ledger
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import InvalidUsage
 from .ledger import Ledger
+from .ledger import check_ledger as valid_ledger
 
 __all__ = ["HIT_KINDS", "CacheInfo", "Cached", "CachedFunction", "HitKind", "cached"]
 

@@ -51,10 +51,10 @@ from typing import Any, Final, ParamSpec, TypeVar, cast
 from ._recording import record_inside, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of
-from ._validate import ledger as valid_ledger
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import BulkheadFull, CircuitOpenError, InvalidUsage, TimeoutExceeded
 from .ledger import Ledger
+from .ledger import check_ledger as valid_ledger
 
 __all__ = ["DEFAULT_ON", "Fallback", "fallback"]
 

@@ -263,3 +263,10 @@ def collect_sizes() -> Iterator[Sizes]:
         yield sizes
     finally:
         _sizes.reset(token)
+
+
+def check_ledger(name: str, value: Ledger | None) -> Ledger | None:
+    """``value`` if it is a :class:`Ledger` or None; else InvalidUsage naming ``name``."""
+    if value is not None and not isinstance(value, Ledger):
+        raise InvalidUsage(f"{name}={value!r}: must be a resilience.Ledger or None")
+    return value

@@ -49,7 +49,6 @@ from typing import Any, ParamSpec, TypeVar
 from ._recording import Recorder, with_cache_hook, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
-from ._validate import ledger as valid_ledger
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
 from .cache import Cached
@@ -57,6 +56,7 @@ from .clock import Clock
 from .errors import InvalidUsage
 from .fallback import Fallback
 from .ledger import Ledger
+from .ledger import check_ledger as valid_ledger
 from .retry import Retry
 from .timeout import Timeout
 

@@ -49,10 +49,10 @@ import tenacity
 from ._recording import Recorder
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
-from ._validate import ledger as valid_ledger
 from .clock import Clock, SystemClock
 from .errors import CircuitOpenError, InvalidUsage
 from .ledger import Ledger
+from .ledger import check_ledger as valid_ledger
 
 __all__ = ["Backoff", "Jitter", "Retry", "RetryBudget", "RetryStatistics", "retry"]
 

@@ -16,7 +16,7 @@ import resilience
 from resilience.testing import FakeClock
 
 if TYPE_CHECKING:
-    from redis_server import RedisServer
+    from support.redis_server import RedisServer
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ def clock() -> FakeClock:
 
 
 def _redis_server(*, tcp: bool) -> Iterator[RedisServer]:
-    from redis_server import MISSING, RedisServer  # needs the redis package: import late
+    from support.redis_server import MISSING, RedisServer  # needs the redis package: import late
 
     binary = shutil.which("redis-server")
     if binary is None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import nbclient
 import nbformat
 import pytest
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 

@@ -17,11 +17,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
 import costmodel
 import resilience
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("resilience", "costmodel")
 
 

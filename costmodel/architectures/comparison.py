@@ -1,0 +1,699 @@
+"""Price architectures side by side, and sweep volume, memory or error rate.
+
+:func:`compare` simulates each architecture
+(:func:`costmodel.architectures.compositions.simulate_usage`), then
+prices its usage with :func:`costmodel.estimate`, one service at a time: every
+function on ``provider`` (each invocation's duration rounded by the provider's rules),
+gateways, queues, storage requests, workflows on the services named in ``services``
+(the AWS sheets of the catalog by default), egress on the platform's own egress meter
+where it has one (aws-lambda, gcp-functions-gen1), else on ``services["egress"]``. The
+sheets used are in ``frame.attrs["services"]``; when one of another vendor stands in for
+the platform's own (the catalog has AWS's only) and ``services`` does not name it, a
+:class:`SubstitutedServiceWarning` says so. All bills of one architecture are added, so
+graduated tiers and free tiers apply to the pooled usage, once.
+
+:func:`sweep` repeats this over monthly volume, memory size or error rate and reports
+where architectures break even and which memory size is cheapest (the question AWS
+Lambda Power Tuning answers for one function; how duration changes with memory is
+the model you give, see :class:`costmodel.architectures.distributions.CpuBound`).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..billing.engine import Bill, accepted_options, estimate
+from ..catalog.sheets import price_sheet, providers
+from ..errors import InvalidUsage
+from .compositions import (
+    INIT_BILLED,
+    Architecture,
+    ArchitectureUsage,
+    Function,
+    map_functions,
+    simulate_usage,
+)
+from .distributions import CpuBound
+
+__all__ = [
+    "COMPONENT_ORDER",
+    "DEFAULT_SERVICES",
+    "SubstitutedServiceWarning",
+    "Sweep",
+    "compare",
+    "latency_samples",
+    "price_usage",
+    "sweep",
+]
+
+#: Cost components, in the order of the columns.
+COMPONENT_ORDER = ("requests", "compute", "gateway", "queue", "storage", "orchestration", "egress")
+
+#: Which catalog sheet prices each non-function service. The catalog's gateways,
+#: queues, storage, workflows and data transfer are AWS's; pass ``services=`` to use your
+#: own sheets (with another platform, the defaults are used with a warning).
+DEFAULT_SERVICES: dict[str, str] = {
+    "gateway_http": "aws-apigw-http",
+    "gateway_rest": "aws-apigw-rest",
+    "queue_standard": "aws-sqs-standard",
+    "queue_fifo": "aws-sqs-fifo",
+    "storage": "aws-s3",
+    "workflow_standard": "aws-sfn-standard",
+    "workflow_express": "aws-sfn-express",
+    "egress": "aws-data-transfer",
+}
+
+_QUANTILES = ((50, "latency_p50_ms"), (95, "latency_p95_ms"), (99, "latency_p99_ms"))
+
+#: Billing models of function platforms (the ``provider`` of :func:`compare`).
+_FUNCTION_MODELS = ("faas", "gcp-gen1", "cloud-run", "alibaba-fc3")
+
+
+def _check_provider(provider: str) -> None:
+    """``provider`` must be a function platform of the catalog (UnknownProvider if unknown)."""
+    if price_sheet(provider).model not in _FUNCTION_MODELS:
+        catalog = providers()
+        platforms = catalog.loc[catalog["model"].isin(_FUNCTION_MODELS), "key"]
+        raise InvalidUsage(
+            f"provider={provider!r}: not a function platform; the functions run on one of "
+            f"{', '.join(platforms)} (queues, gateways, storage, workflows and egress are "
+            "priced with services=)"
+        )
+
+
+def _accepts(provider: str, option: str) -> bool:
+    return option in accepted_options(provider)
+
+
+class SubstitutedServiceWarning(UserWarning):
+    """A service was priced on another vendor's sheet than the function platform's.
+
+    The catalog's gateways, queues, storage, workflows and data transfer are AWS's: with
+    another platform they stand in for that vendor's services unless ``services=`` names
+    the sheets (naming them, even the AWS ones, is the explicit choice: no warning).
+    """
+
+
+def _services(services: Mapping[str, str] | None) -> dict[str, str]:
+    merged = dict(DEFAULT_SERVICES)
+    for key, value in (services or {}).items():
+        if key not in DEFAULT_SERVICES:
+            raise InvalidUsage(
+                f"services: unknown service {key!r}; known: {', '.join(DEFAULT_SERVICES)}"
+            )
+        price_sheet(value)  # UnknownProvider early
+        merged[key] = value
+    return merged
+
+
+_SET_BY_COMPARE = {
+    "egress_gb": "comes from each Function's egress_kb; set it there",
+    "provisioned_concurrency": "is configured per function; price it with estimate()",
+    "provisioned_hours": "is configured per function; price it with estimate()",
+    "provisioned_invocations": "is configured per function; price it with estimate()",
+    "provisioned_duration_ms": "is configured per function; price it with estimate()",
+}
+
+
+def _function_options(provider: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Validated provider options for every function bill (see :func:`compare`)."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise InvalidUsage(f"options={options!r}: must be a mapping {{option: value}}")
+    accepted = accepted_options(provider)
+    for key in options:
+        if key in _SET_BY_COMPARE:
+            raise InvalidUsage(f"options: {key!r} {_SET_BY_COMPARE[key]}")
+        if key not in accepted:
+            usable = [o for o in accepted if o not in _SET_BY_COMPARE]
+            raise InvalidUsage(
+                f"options: {provider} does not bill {key!r}; it accepts "
+                f"{', '.join(usable) or 'no option'}"
+            )
+    return dict(options)
+
+
+def _ordered(used: Mapping[str, str]) -> dict[str, str]:
+    """``used`` in a stable order: functions, then :data:`DEFAULT_SERVICES` order."""
+    return {role: used[role] for role in ("functions", *DEFAULT_SERVICES) if role in used}
+
+
+def _warn_substituted(
+    provider: str, used: Mapping[str, str], services: Mapping[str, str] | None, stacklevel: int
+) -> None:
+    vendor = price_sheet(provider).vendor
+    foreign = {
+        role: key
+        for role, key in used.items()
+        if role not in (services or {}) and price_sheet(key).vendor != vendor
+    }
+    if foreign:
+        foreign = _ordered(foreign)
+        names = ", ".join(f"{role}={key}" for role, key in foreign.items())
+        others = sorted({price_sheet(key).vendor for key in foreign.values()})
+        warnings.warn(
+            f"{provider}: {names} priced on {'/'.join(others)} sheets (the catalog has no "
+            f"{vendor} sheet for them); name the sheets in services= to choose them",
+            SubstitutedServiceWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def price_usage(
+    usage: ArchitectureUsage,
+    *,
+    provider: str,
+    invocations: float,
+    free_tier: bool = False,
+    init_billed: bool | None = None,
+    services: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> tuple[Bill, float]:
+    """The monthly bill of ``invocations`` requests with this usage, and its billed GB-s.
+
+    Args:
+        usage: from :func:`costmodel.architectures.compositions.simulate_usage`
+            (``usage.samples`` requests).
+        provider: function platform key (``"aws-lambda"``, ``"alibaba-fc3"`` ...).
+        invocations: requests per month into the architecture.
+        free_tier: apply the free tiers (once per bill; a vendor's shared pools once).
+        init_billed: bill cold-start init time (default: :data:`INIT_BILLED`).
+        services: catalog keys for the other services (see :data:`DEFAULT_SERVICES`).
+        options: provider options for every function's bill, as in :func:`compare`.
+
+    Warns:
+        SubstitutedServiceWarning: a service not named in ``services`` was priced on
+            another vendor's sheet than ``provider``'s (``bill.provider`` lists the sheets).
+
+    >>> from costmodel.architectures.compositions import Function, simulate_usage
+    >>> u = simulate_usage(Function("f", memory_mb=1024, duration=100), samples=1000)
+    >>> bill, gb_s = price_usage(u, provider="aws-lambda", invocations=1_000_000)
+    >>> round(bill.total, 4), gb_s
+    (1.8667, 100000.0)
+    """
+    _check_provider(provider)
+    parts, billed_gb_s, used = _price_parts(
+        usage,
+        provider=provider,
+        invocations=invocations,
+        free_tier=free_tier,
+        init_billed=init_billed,
+        services=services,
+        options=_function_options(provider, options),
+    )
+    _warn_substituted(provider, used, services, stacklevel=2)
+    return sum(parts[1:], parts[0]), billed_gb_s
+
+
+def _price_parts(
+    usage: ArchitectureUsage,
+    *,
+    provider: str,
+    invocations: float,
+    free_tier: bool,
+    init_billed: bool | None,
+    services: Mapping[str, str] | None,
+    options: Mapping[str, Any],
+) -> tuple[list[Bill], float, dict[str, str]]:
+    """The architecture's bill (pooled, as a one-item list), its billed GB-s and the sheet
+    used for each service (``{"functions": provider, "storage": "aws-s3", ...}``)."""
+    count = float(invocations)
+    if not (math.isfinite(count) and count >= 0) or isinstance(invocations, bool):
+        raise InvalidUsage(f"invocations={invocations!r}: must be a finite number >= 0")
+    keys = _services(services)
+    init = INIT_BILLED.get(provider, False) if init_billed is None else init_billed
+    scale = count / usage.samples
+    bills: list[Bill] = []
+    used: dict[str, str] = {"functions": provider}
+    billed_gb_s = 0.0
+    egress_gb = usage.egress_gb * scale
+    # Egress goes on the platform's own meter where it has one, unless services= says.
+    egress_done = egress_gb == 0
+    egress_here = "egress" not in (services or {}) and _accepts(provider, "egress_gb")
+    for name, fn_usage in usage.functions.items():
+        function = fn_usage.function
+        opts: dict[str, Any] = dict(options)
+        if _accepts(provider, "vcpu"):
+            if function.vcpu is not None:
+                opts["vcpu"] = function.vcpu
+            elif "vcpu" not in opts and price_sheet(provider).model == "alibaba-fc3":
+                raise InvalidUsage(
+                    f"function {name!r}: vcpu is required by {provider} (it bills vCPU-seconds)"
+                )
+        if not egress_done and egress_here:
+            opts["egress_gb"] = egress_gb
+            egress_done = True
+            used["egress"] = provider
+        durations = np.maximum(fn_usage.durations_ms(init_billed=init), 1e-9)
+        try:
+            bill = estimate(
+                provider,
+                invocations=fn_usage.invocations * scale,
+                duration_ms=durations,
+                memory_mb=function.memory_mb,
+                free_tier=free_tier,
+                **opts,
+            )
+        except InvalidUsage as exc:
+            arch = f" ({opts['arch']})" if "arch" in opts else ""
+            raise InvalidUsage(f"function {name!r} on {provider}{arch}: {exc}") from exc
+        billed_ms = bill.usage.get("billed_duration_ms", float(durations.sum()) * scale)
+        billed_gb_s += function.memory_mb / 1024.0 * billed_ms / 1000.0
+        bills.append(bill)
+
+    def on(role: str) -> str:
+        used[role] = keys[role]
+        return keys[role]
+
+    for (component, kind, payload_kb), total in usage.meters.items():
+        requests = total * scale
+        if component in ("gateway", "queue"):
+            service = on(f"{component}_{kind}")
+            opts = {"payload_kb": payload_kb} if _accepts(service, "payload_kb") else {}
+            bills.append(estimate(service, invocations=requests, free_tier=free_tier, **opts))
+        elif component == "storage":
+            service = on("storage")
+            if kind == "put":
+                bills.append(estimate(service, invocations=requests, free_tier=free_tier))
+            else:
+                bills.append(estimate(service, get_requests=requests, free_tier=free_tier))
+        elif kind == "standard_transitions":
+            bills.append(
+                estimate(on("workflow_standard"), invocations=requests, free_tier=free_tier)
+            )
+    for (_, memory_mb), durations in usage.express_ms.items():
+        bills.append(
+            estimate(
+                on("workflow_express"),
+                invocations=durations.size * scale,
+                duration_ms=np.maximum(durations, 1e-9),
+                memory_mb=memory_mb,
+                free_tier=free_tier,
+            )
+        )
+    if not egress_done:
+        bills.append(estimate(on("egress"), egress_gb=egress_gb, free_tier=free_tier))
+    _currency(bills)
+    # One bill: tiers apply per sheet to its pooled usage, and free pools are shared by
+    # the sheets of one vendor (AWS's free egress, SQS standard and FIFO requests).
+    return [sum(bills[1:], bills[0])], billed_gb_s, used
+
+
+def _suffix(currency: str) -> str:
+    return currency.lower()
+
+
+def _currency(parts: list[Bill]) -> str:
+    currencies = {bill.currency for bill in parts}
+    if len(currencies) != 1:
+        raise InvalidUsage(
+            f"services: bills in several currencies {sorted(currencies)}; "
+            "use sheets of one currency"
+        )
+    return currencies.pop()
+
+
+def _latency(usage: ArchitectureUsage) -> dict[str, float]:
+    latency = np.percentile(usage.latency_ms, [q for q, _ in _QUANTILES])
+    return {name: float(value) for (_, name), value in zip(_QUANTILES, latency, strict=True)}
+
+
+def _row(
+    usage: ArchitectureUsage,
+    parts: list[Bill],
+    billed_gb_s: float,
+    invocations: float,
+    latency: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    cur = _suffix(_currency(parts))
+    components = parts[0].component_costs()
+    for bill in parts[1:]:
+        for name, cost in bill.component_costs().items():
+            components[name] = components.get(name, 0.0) + cost
+    row = {f"{c}_{cur}": float(components.get(c, 0.0)) for c in COMPONENT_ORDER}
+    total = float(sum(bill.total for bill in parts))
+    row[f"total_{cur}"] = total
+    row[f"{cur}_per_million"] = total / invocations * 1e6
+    row["billed_gb_s"] = billed_gb_s
+    row.update(_latency(usage) if latency is None else latency)
+    calls = sum(u.invocations for u in usage.functions.values())
+    row["function_invocations"] = calls / usage.samples * invocations
+    row["failed_share"] = 1.0 - float(usage.complete.mean())
+    return row
+
+
+@contextmanager
+def _naming(architecture: str) -> Iterator[None]:
+    """Prefix an InvalidUsage raised while pricing with the architecture's name."""
+    try:
+        yield
+    except InvalidUsage as exc:
+        raise InvalidUsage(f"architecture {architecture!r}: {exc}") from exc
+
+
+def _check_volume(invocations: object) -> float:
+    """Requests per month for compare/sweep: a finite number > 0 (per million needs one)."""
+    ok = isinstance(invocations, (int, float, np.integer, np.floating)) and not isinstance(
+        invocations, (bool, np.bool_)
+    )
+    if not (ok and math.isfinite(float(invocations)) and float(invocations) > 0):  # type: ignore[arg-type]
+        raise InvalidUsage(
+            f"invocations={invocations!r}: must be a finite number > 0 (requests per month; "
+            "a month without requests has no cost per million)"
+        )
+    return float(invocations)  # type: ignore[arg-type]
+
+
+def _check_architectures(architectures: Mapping[str, Architecture]) -> None:
+    if not isinstance(architectures, Mapping) or not architectures:
+        raise InvalidUsage(
+            f"architectures={architectures!r}: must be a non-empty mapping {{name: architecture}}"
+        )
+
+
+def _check_comparison(
+    architectures: Mapping[str, Architecture],
+    provider: str,
+    invocations: object,
+    services: Mapping[str, str] | None,
+    options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Check the arguments :func:`compare` and :func:`sweep` share; the function options."""
+    _check_architectures(architectures)
+    _check_provider(provider)
+    _check_volume(invocations)
+    _services(services)
+    return _function_options(provider, options)
+
+
+def compare(
+    architectures: Mapping[str, Architecture],
+    *,
+    provider: str = "aws-lambda",
+    invocations: float,
+    samples: int = 100_000,
+    seed: int = 0,
+    free_tier: bool = False,
+    init_billed: bool | None = None,
+    services: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Cost and latency of each architecture for a month of ``invocations`` requests.
+
+    Args:
+        architectures: ``{name: architecture}`` (functions or compositions).
+        provider: function platform key (see :func:`costmodel.providers`).
+        invocations: requests per month into each architecture, > 0 (a month without
+            requests has no cost per million: InvalidUsage).
+        samples: Monte Carlo requests simulated per architecture.
+        seed: random seed (each architecture starts from it: common random numbers).
+        free_tier: apply the free tiers once per bill (a vendor's shared pools once).
+        init_billed: bill cold-start init (default: per provider, :data:`INIT_BILLED`).
+        services: sheets for gateways, queues, storage, workflows, egress (roles of
+            :data:`DEFAULT_SERVICES`). Egress defaults to the platform's own meter.
+        options: provider options for every function's bill, as :func:`estimate` takes
+            them (validated with :func:`costmodel.accepted_options`): ``{"arch":
+            "arm64"}``, ``{"ephemeral_storage_mb": 2048}``, a default ``vcpu`` for
+            functions without their own. Not ``egress_gb`` (from each function's
+            ``egress_kb``) nor provisioned concurrency (per function: use ``estimate``).
+
+    Returns:
+        One row per architecture (index ``architecture``): cost per component
+        (``requests_usd`` ... ``egress_usd``), ``total_usd``, ``usd_per_million``,
+        ``billed_gb_s`` (after rounding), end-to-end ``latency_p50_ms`` /
+        ``latency_p95_ms`` / ``latency_p99_ms``, ``function_invocations`` per month and
+        ``failed_share`` (requests whose work did not all succeed). The currency is in
+        ``frame.attrs["currency"]`` and in the column names; the sheet that priced each
+        service used in ``frame.attrs["services"]`` (``{"functions": provider,
+        "storage": "aws-s3", ...}``).
+
+    Warns:
+        SubstitutedServiceWarning: a service not named in ``services`` was priced on
+            another vendor's sheet than ``provider``'s.
+
+    >>> a = Function("a", memory_mb=1024, duration=200)
+    >>> b = Function("b", memory_mb=1024, duration=300)
+    >>> from costmodel.architectures.compositions import sync_chain, async_chain
+    >>> table = compare({"sync": sync_chain(a, b), "async": async_chain(a, b)},
+    ...                 invocations=1_000_000, samples=1000)
+    >>> table["total_usd"].round(2).to_dict()
+    {'sync': 13.98, 'async': 8.98}
+    """
+    fn_options = _check_comparison(architectures, provider, invocations, services, options)
+    rows = []
+    currency = None
+    used: dict[str, str] = {}
+    for name, architecture in architectures.items():
+        usage = simulate_usage(architecture, samples=samples, seed=seed)
+        with _naming(name):
+            parts, gb_s, sheets = _price_parts(
+                usage,
+                provider=provider,
+                invocations=invocations,
+                free_tier=free_tier,
+                init_billed=init_billed,
+                services=services,
+                options=fn_options,
+            )
+        used.update(sheets)
+        currency = _currency(parts)
+        rows.append(pd.Series(_row(usage, parts, gb_s, invocations), name=name))
+    _warn_substituted(provider, used, services, stacklevel=2)
+    frame = pd.DataFrame(rows)
+    frame.index.name = "architecture"
+    frame.attrs.update(
+        currency=currency,
+        provider=provider,
+        invocations=invocations,
+        samples=samples,
+        free_tier=free_tier,
+        services=_ordered(used),
+    )
+    return frame
+
+
+def latency_samples(
+    architectures: Mapping[str, Architecture], *, samples: int = 100_000, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """End-to-end latency of each simulated request, ms, per architecture.
+
+    The same simulation as :func:`compare` (same ``samples`` and ``seed``, same numbers).
+
+    >>> lat = latency_samples({"f": Function("f", memory_mb=128, duration=80)}, samples=3)
+    >>> lat["f"].tolist()
+    [80.0, 80.0, 80.0]
+    """
+    _check_architectures(architectures)
+    return {
+        name: simulate_usage(architecture, samples=samples, seed=seed).latency_ms
+        for name, architecture in architectures.items()
+    }
+
+
+Over = Literal["invocations", "memory_mb", "error_rate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """The result of :func:`sweep`.
+
+    Attributes:
+        over: the swept parameter.
+        frame: one row per (architecture, value): the :func:`compare` columns.
+        break_even: where two architectures cost the same: ``architecture_a``,
+            ``architecture_b``, ``value`` (interpolated between grid points; on a log
+            scale for volumes), ``cheaper_below`` and ``cheaper_above``.
+        cheapest: per architecture, the value with the lowest total and that total,
+            with its p50 latency (for memory sweeps: the cheapest memory size).
+    """
+
+    over: str
+    frame: pd.DataFrame = field(repr=False)
+    break_even: pd.DataFrame = field(repr=False)
+    cheapest: pd.DataFrame = field(repr=False)
+
+    @property
+    def currency(self) -> str:
+        """Currency of the costs."""
+        return str(self.frame.attrs.get("currency", "USD"))
+
+
+def _values(over: str, values: Iterable[float]) -> list[float]:
+    try:
+        result = sorted({float(v) for v in values})
+    except (TypeError, ValueError) as exc:
+        raise InvalidUsage(f"values: must be numbers: {exc}") from exc
+    if len(result) < 2:
+        raise InvalidUsage(f"values: need at least two distinct {over} values")
+    if over == "error_rate" and (result[0] < 0 or result[-1] > 1):
+        raise InvalidUsage(f"values: error rates must be in [0, 1], got {result[0]}..{result[-1]}")
+    if over == "memory_mb" and result[0] <= 0:
+        raise InvalidUsage(f"values: memory sizes must be > 0 MB, got {result[0]}")
+    if over == "invocations" and result[0] <= 0:
+        raise InvalidUsage(f"values: volumes must be > 0, got {result[0]:g}")
+    return result
+
+
+def _break_even(frame: pd.DataFrame, over: str, total: str) -> pd.DataFrame:
+    wide = frame.pivot(index="value", columns="architecture", values=total)
+    names = list(dict.fromkeys(frame["architecture"]))
+    x = wide.index.to_numpy(dtype=float)
+    logx = over == "invocations" and bool(np.all(x > 0))
+    coord = np.log(x) if logx else x
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            diff = (wide[a] - wide[b]).to_numpy()
+            for k in range(diff.size - 1):
+                d0, d1 = diff[k], diff[k + 1]
+                if d0 == 0 or np.sign(d0) == np.sign(d1) or (d1 == 0 and k + 2 < diff.size):
+                    continue
+                t = d0 / (d0 - d1)
+                at = coord[k] + t * (coord[k + 1] - coord[k])
+                value = float(np.exp(at)) if logx else float(at)
+                below, above = (b, a) if d0 > 0 else (a, b)
+                rows.append(
+                    {
+                        "architecture_a": a,
+                        "architecture_b": b,
+                        "value": value,
+                        "cheaper_below": below,
+                        "cheaper_above": above,
+                    }
+                )
+    return pd.DataFrame(
+        rows,
+        columns=["architecture_a", "architecture_b", "value", "cheaper_below", "cheaper_above"],
+    )
+
+
+def sweep(
+    architectures: Mapping[str, Architecture],
+    *,
+    over: Over,
+    values: Iterable[float],
+    provider: str = "aws-lambda",
+    invocations: float = 1_000_000,
+    function: str | None = None,
+    scaling: CpuBound | None = None,
+    samples: int = 10_000,
+    seed: int = 0,
+    free_tier: bool = False,
+    init_billed: bool | None = None,
+    services: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Sweep:
+    """Compare architectures over a range of monthly volumes, memory sizes or error rates.
+
+    Args:
+        architectures: ``{name: architecture}``.
+        over: ``"invocations"`` (requests per month), ``"memory_mb"`` or ``"error_rate"``.
+        values: the values swept (volumes > 0).
+        provider: function platform key.
+        invocations: requests per month when sweeping memory or error rate.
+        function: with ``memory_mb``/``error_rate``: change only this function (default:
+            all of them; a monolith follows its parts).
+        scaling: with ``memory_mb``: how duration changes with memory (e.g.
+            ``CpuBound(cpu_share=0.8)``); without it durations do not change, so the
+            smallest memory is always cheapest.
+        samples: Monte Carlo requests per configuration (the same seed for all, so
+            curves differ only by the swept value).
+        seed, free_tier, init_billed, services, options: as in :func:`compare`.
+
+    >>> from costmodel.architectures.compositions import sync_chain, async_chain, workflow
+    >>> a = Function("a", memory_mb=128, duration=20)
+    >>> b = Function("b", memory_mb=128, duration=20)
+    >>> s = sweep({"chain": async_chain(a, b), "workflow": workflow(a, b)},
+    ...           over="invocations", values=[1e3, 1e6], samples=200)
+    >>> s.break_even.empty  # the workflow costs more at every volume
+    True
+    """
+    fn_options = _check_comparison(architectures, provider, invocations, services, options)
+    _ = _choice_over(over)
+    grid = _values(over, values)
+    if scaling is not None and not isinstance(scaling, CpuBound):
+        raise InvalidUsage(f"scaling={scaling!r}: must be a CpuBound model or None")
+    if function is not None:
+        for name, architecture in architectures.items():
+            from .compositions import functions_of
+
+            if function not in {f.name for f in functions_of(architecture)}:
+                raise InvalidUsage(f"function={function!r}: not in architecture {name!r}")
+    records: list[dict[str, Any]] = []
+    currency = "USD"
+    used: dict[str, str] = {}
+    for name, architecture in architectures.items():
+        base_usage = (
+            simulate_usage(architecture, samples=samples, seed=seed)
+            if over == "invocations"
+            else None
+        )
+        # A volume sweep reuses one simulation, so its latency quantiles too.
+        base_latency = _latency(base_usage) if base_usage is not None else None
+        for value in grid:
+            volume = value if over == "invocations" else invocations
+            if base_usage is not None:
+                usage = base_usage
+            else:
+                changed = map_functions(architecture, _changer(over, value, function, scaling))
+                usage = simulate_usage(changed, samples=samples, seed=seed)
+            with _naming(name):
+                parts, gb_s, sheets = _price_parts(
+                    usage,
+                    provider=provider,
+                    invocations=volume,
+                    free_tier=free_tier,
+                    init_billed=init_billed,
+                    services=services,
+                    options=fn_options,
+                )
+            used.update(sheets)
+            currency = _currency(parts)
+            records.append(
+                {
+                    "architecture": name,
+                    "value": value,
+                    **_row(usage, parts, gb_s, volume, base_latency),
+                }
+            )
+    _warn_substituted(provider, used, services, stacklevel=2)
+    frame = pd.DataFrame(records)
+    frame.attrs.update(
+        currency=currency,
+        provider=provider,
+        over=over,
+        free_tier=free_tier,
+        services=_ordered(used),
+    )
+    total = f"total_{_suffix(currency)}"
+    best = frame.loc[frame.groupby("architecture", sort=False)[total].idxmin()]
+    cheapest = best.set_index("architecture")[["value", total, "latency_p50_ms"]]
+    return Sweep(over, frame, _break_even(frame, over, total), cheapest)
+
+
+def _choice_over(over: object) -> str:
+    if over not in ("invocations", "memory_mb", "error_rate"):
+        raise InvalidUsage(
+            f"over={over!r}: must be one of 'invocations', 'memory_mb', 'error_rate'"
+        )
+    return str(over)
+
+
+def _changer(over: str, value: float, only: str | None, scaling: CpuBound | None) -> Any:
+    def change(f: Function) -> Function:
+        if only is not None and f.name != only:
+            return f
+        if over == "memory_mb":
+            return f.with_memory(value, scaling=scaling)
+        return replace(f, error_rate=value)
+
+    return change

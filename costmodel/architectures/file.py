@@ -1,0 +1,297 @@
+"""Architecture files: functions and the compositions to compare, in TOML.
+
+Layout (see ``examples/video_pipeline.toml``)::
+
+    title = "Video pipeline"
+    invocations = 1_000_000              # optional: requests per month
+    compare = ["monolith", "sync"]      # optional: default, every architecture no other uses
+
+    [functions.transcode_720p]          # the keyword arguments of costmodel.Function
+    memory_mb = 2048
+    p50_ms = 4000                       # duration: p50_ms + p99_ms (lognormal),
+    p99_ms = 9000                       #   duration_ms (fixed) or samples_ms (empirical)
+    error_rate = 0.01
+
+    [architectures.sync]
+    type = "sync_chain"                 # monolith, sync_chain, async_chain, fan_out, workflow
+    steps = ["upload", "transcodes", "notify"]   # function or architecture names
+    retries = 2                         # the keyword arguments of the builder
+
+Every mistake raises :class:`costmodel.InvalidFile` with the file, the dotted field
+(``architectures.sync.steps``) and the reason: TOML syntax, an unknown field, a step
+naming no function or architecture, a cycle of architectures, a probability outside
+[0, 1], a p99 below the p50, or any value the builders refuse.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidFile, InvalidUsage
+from .compositions import (
+    Architecture,
+    Function,
+    async_chain,
+    fan_out,
+    monolith,
+    sync_chain,
+    workflow,
+)
+from .distributions import Distribution, empirical, fixed, lognormal
+
+__all__ = ["ArchitectureFile", "load_architectures"]
+
+_BUILDERS: dict[str, Callable[..., Architecture]] = {
+    "monolith": monolith,
+    "sync_chain": sync_chain,
+    "async_chain": async_chain,
+    "fan_out": fan_out,
+    "workflow": workflow,
+}
+_TOP = {"title", "invocations", "compare", "functions", "architectures"}
+_TYPE = "type"
+_DURATION = {"duration_ms", "p50_ms", "p99_ms", "samples_ms"}
+_FUNCTION_FIELDS = (
+    set(inspect.signature(Function).parameters) - {"name", "duration", "_"}
+) | _DURATION
+_PROBABILITIES = {"error_rate", "cold_start_probability", "breaker_open_share", "cache_hit_ratio"}
+
+
+def _fields(kind: str) -> set[str]:
+    params = inspect.signature(_BUILDERS[kind]).parameters.values()
+    names = {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return (names - {"name"}) | {_TYPE, "steps"}
+
+
+@dataclass(frozen=True, slots=True)
+class ArchitectureFile(Mapping[str, Architecture]):
+    """A loaded architecture file: a mapping ``{name: architecture}`` of those to compare.
+
+    Attributes:
+        path: the file.
+        title: its title ("" when absent).
+        invocations: its requests per month, or None.
+        functions: every function, by name.
+        architectures: every architecture, by name (compared or used by others).
+        compared: names of the architectures to compare, in order.
+    """
+
+    path: str
+    title: str
+    invocations: float | None
+    functions: dict[str, Function] = field(repr=False)
+    architectures: dict[str, Architecture] = field(repr=False)
+    compared: tuple[str, ...] = ()
+
+    def __getitem__(self, name: str) -> Architecture:
+        if name not in self.compared:
+            raise KeyError(name)
+        return self.architectures[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.compared)
+
+    def __len__(self) -> int:
+        return len(self.compared)
+
+
+class _Loader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, where: str, reason: str) -> InvalidFile:
+        return InvalidFile(self.path, where, reason)
+
+    def table(self, value: object, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"must be a table, got {type(value).__name__}")
+        return value
+
+    def known(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.fail(
+                    f"{where}.{key}" if where else key,
+                    f"unknown field; allowed: {', '.join(sorted(allowed))}",
+                )
+
+    def probabilities(self, table: Mapping[str, Any], where: str) -> None:
+        for key in _PROBABILITIES & set(table):
+            value = table[key]
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not 0 <= value <= 1:
+                raise self.fail(f"{where}.{key}", f"{value!r} is not a probability in [0, 1]")
+
+    def rewrap(self, exc: InvalidUsage, where: str) -> InvalidFile:
+        match = re.match(r"(\w+)=", str(exc))
+        field_ = f"{where}.{match.group(1)}" if match else where
+        return self.fail(field_, str(exc))
+
+    def duration(self, spec: dict[str, Any], where: str) -> Distribution:
+        given = _DURATION & set(spec)
+        if given == {"duration_ms"}:
+            return fixed(spec.pop("duration_ms"))
+        if given == {"p50_ms", "p99_ms"}:
+            p50, p99 = spec.pop("p50_ms"), spec.pop("p99_ms")
+            numbers = all(isinstance(v, (int, float)) for v in (p50, p99))
+            if numbers and p99 < p50:
+                raise self.fail(f"{where}.p99_ms", f"p99_ms={p99!r} is below p50_ms={p50!r}")
+            return lognormal(p50_ms=p50, p99_ms=p99)
+        if given == {"samples_ms"}:
+            return empirical(spec.pop("samples_ms"))
+        raise self.fail(
+            where,
+            "give the duration as duration_ms, or p50_ms and p99_ms, or samples_ms "
+            f"(got {', '.join(sorted(given)) or 'none'})",
+        )
+
+    def function(self, name: str, raw: object) -> Function:
+        where = f"functions.{name}"
+        spec = dict(self.table(raw, where))
+        self.known(spec, _FUNCTION_FIELDS, where)
+        self.probabilities(spec, where)
+        try:
+            duration = self.duration(spec, where)
+            return Function(name, duration=duration, **spec)
+        except InvalidUsage as exc:
+            if isinstance(exc, InvalidFile):
+                raise
+            raise self.rewrap(exc, where) from exc
+
+    def load(self) -> ArchitectureFile:
+        try:
+            with open(self.path, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError as exc:
+            raise self.fail("<file>", "no such file") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise self.fail("<file>", f"not valid TOML: {exc}") from exc
+        self.known(data, _TOP, "")
+        title = data.get("title", "")
+        if not isinstance(title, str):
+            raise self.fail("title", "must be a string")
+        invocations = data.get("invocations")
+        if invocations is not None and (
+            not isinstance(invocations, (int, float))
+            or isinstance(invocations, bool)
+            or invocations < 0
+        ):
+            raise self.fail("invocations", f"{invocations!r} is not a count >= 0")
+        functions = {
+            name: self.function(name, raw)
+            for name, raw in self.table(data.get("functions", {}), "functions").items()
+        }
+        if not functions:
+            raise self.fail("functions", "define at least one function")
+        specs = self.table(data.get("architectures", {}), "architectures")
+        if not specs:
+            raise self.fail("architectures", "define at least one architecture")
+        for name in specs:
+            if name in functions:
+                raise self.fail(f"architectures.{name}", "a function has the same name")
+        built: dict[str, Architecture] = {}
+        for name in specs:
+            self.architecture(name, specs, functions, built, ())
+        used = {s for spec in specs.values() for s in spec.get("steps", []) if s in specs}
+        compared = data.get("compare")
+        if compared is None:
+            names = tuple(n for n in specs if n not in used)
+        else:
+            if not isinstance(compared, list) or not all(isinstance(n, str) for n in compared):
+                raise self.fail("compare", "must be a list of architecture names")
+            for i, n in enumerate(compared):
+                if n not in specs:
+                    raise self.fail(
+                        f"compare[{i}]", f"no architecture {n!r}; known: {', '.join(specs)}"
+                    )
+            names = tuple(compared)
+        return ArchitectureFile(
+            self.path,
+            title,
+            float(invocations) if invocations is not None else None,
+            functions,
+            built,
+            names,
+        )
+
+    def architecture(
+        self,
+        name: str,
+        specs: Mapping[str, Any],
+        functions: Mapping[str, Function],
+        built: dict[str, Architecture],
+        stack: tuple[str, ...],
+    ) -> Architecture:
+        if name in built:
+            return built[name]
+        where = f"architectures.{name}"
+        if name in stack:
+            cycle = " -> ".join((*stack[stack.index(name) :], name))
+            raise self.fail(f"{where}.steps", f"a cycle of architectures: {cycle}")
+        spec = dict(self.table(specs[name], where))
+        kind = spec.get(_TYPE)
+        if kind not in _BUILDERS:
+            raise self.fail(f"{where}.{_TYPE}", f"{kind!r}: must be one of {', '.join(_BUILDERS)}")
+        self.known(spec, _fields(kind), where)
+        self.probabilities(spec, where)
+        steps = spec.pop("steps", None)
+        spec.pop(_TYPE)
+        if not isinstance(steps, list) or not steps or not all(isinstance(s, str) for s in steps):
+            raise self.fail(f"{where}.steps", "must be a non-empty list of names")
+        resolved: list[Architecture] = []
+        for i, step in enumerate(steps):
+            if step in functions:
+                resolved.append(functions[step])
+            elif step in specs:
+                resolved.append(self.architecture(step, specs, functions, built, (*stack, name)))
+            else:
+                raise self.fail(
+                    f"{where}.steps[{i}]",
+                    f"no function or architecture named {step!r}; functions: "
+                    f"{', '.join(functions)}",
+                )
+        if "on_failure" in spec:
+            target = spec["on_failure"]
+            if target not in functions:
+                raise self.fail(f"{where}.on_failure", f"no function named {target!r}")
+            spec["on_failure"] = functions[target]
+        if kind in ("monolith", "workflow"):
+            spec["name"] = name
+        try:
+            architecture = _BUILDERS[kind](*resolved, **spec)
+        except InvalidUsage as exc:
+            raise self.rewrap(exc, where) from exc
+        except TypeError as exc:  # a value of the wrong type for the builder
+            raise self.fail(where, str(exc)) from exc
+        built[name] = architecture
+        return architecture
+
+
+def load_architectures(path: str | Path) -> ArchitectureFile:
+    """Load and check an architecture file.
+
+    Args:
+        path: a TOML file (layout in this module's docstring).
+
+    Returns:
+        An :class:`ArchitectureFile`, a mapping ``{name: architecture}`` of the
+        architectures to compare, ready for :func:`costmodel.compare`.
+
+    Raises:
+        InvalidFile: with the path, the dotted field and the reason.
+
+    In a checkout, ``load_architectures("examples/video_pipeline.toml")``; anywhere, the
+    copy that ships with the package:
+
+    >>> from importlib import resources
+    >>> arch = load_architectures(resources.files("costmodel") / "examples/video_pipeline.toml")
+    >>> list(arch)
+    ['monolith', 'sync_chain', 'async_storage', 'workflow']
+    """
+    return _Loader(str(path)).load()

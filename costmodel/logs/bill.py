@@ -1,0 +1,259 @@
+"""What the reports read from logs cost: ``LogBill`` and the reduction behind it.
+
+Rows are reduced to counts by (function, memory_mb, billed ms, stated) as they come, so
+a bill from logs of any size is built from a small exact histogram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..billing.engine import Bill, estimate
+from ..catalog.sheets import PriceSheet
+from ..errors import InvalidUsage
+from .formats import FORMAT_VENDORS
+
+BILLED_CHOICES = ("auto", "stated", "measured")
+_BATCH_SAMPLES = 1 << 18  # samples handed to estimate() at once: bounds memory
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LogBill:
+    """What a set of logs costs.
+
+    Attributes:
+        bill: the whole bill: every group's usage pooled, so graduated tiers and the free
+            tier apply once.
+        groups: one row per function and memory size: ``function``, ``memory_mb``,
+            ``invocations``, ``billed_duration_ms`` (summed, after the provider's rounding),
+            ``gb_seconds``, ``stated_share`` (share of invocations billed on the duration
+            the log states) and ``cost`` (the group priced alone, free tier as asked; with
+            tiers or a free tier the groups may not add up to ``total``).
+        malformed: the malformed lines found while reading (first ones, with line
+            numbers; see ``read_logs``), as ``(source, line, reason)``.
+        malformed_count: how many malformed lines there were in all.
+    """
+
+    bill: Bill
+    groups: pd.DataFrame = field(repr=False)
+    malformed: tuple[tuple[str, int, str], ...] = field(repr=False)
+    malformed_count: int
+
+    @property
+    def total(self) -> float:
+        """Total cost in ``currency``."""
+        return self.bill.total
+
+    @property
+    def currency(self) -> str:
+        """ISO currency of the amounts."""
+        return self.bill.currency
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        """The bill's lines (item, quantity, unit, unit_price, cost ...)."""
+        return self.bill.lines
+
+    @property
+    def invocations(self) -> int:
+        """Invocations billed."""
+        return int(self.groups["invocations"].sum())
+
+    def __repr__(self) -> str:
+        return (
+            f"LogBill(provider={self.bill.provider!r}, invocations={self.invocations}, "
+            f"total={self.total:.2f} {self.currency}, malformed={self.malformed_count})"
+        )
+
+
+class BilledHistogram:
+    """Invocation counts by (function, memory_mb, billed ms, stated): exact and small."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, int, int, bool], int] = {}
+
+    @property
+    def empty(self) -> bool:
+        return not self.counts
+
+    def add(self, counts: pd.Series) -> None:
+        for index, value in counts.items():
+            parts: tuple[Any, ...] = tuple(index)  # type: ignore[arg-type]
+            key = (str(parts[0]), int(parts[1]), int(parts[2]), bool(parts[3]))
+            self.counts[key] = self.counts.get(key, 0) + int(value)
+
+    def groups(self) -> Iterator[tuple[str, int, np.ndarray, np.ndarray, int]]:
+        """(function, memory_mb, billed ms values, counts, stated invocations), sorted."""
+        by_group: dict[tuple[str, int], dict[int, int]] = {}
+        stated: dict[tuple[str, int], int] = {}
+        for (name, memory, billed_ms, is_stated), count in self.counts.items():
+            values = by_group.setdefault((name, memory), {})
+            values[billed_ms] = values.get(billed_ms, 0) + count
+            if is_stated:
+                stated[(name, memory)] = stated.get((name, memory), 0) + count
+        for name, memory in sorted(by_group):
+            values = by_group[(name, memory)]
+            keys = np.array(sorted(values), dtype=np.int64)
+            counts = np.array([values[int(k)] for k in keys], dtype=np.int64)
+            yield name, memory, keys, counts, stated.get((name, memory), 0)
+
+
+def billed_counts(frame: pd.DataFrame, vendor: str, billed_duration: str) -> pd.Series:
+    """Counts by (function, memory_mb, billed ms, stated) for the rows of one frame."""
+    missing = [c for c in ("duration_ms", "memory_mb") if c not in frame.columns]
+    if missing:
+        raise InvalidUsage(
+            f"frame: missing column(s) {', '.join(missing)}; needs duration_ms and memory_mb "
+            f"(optional: function, billed_duration_ms, billed_restore_duration_ms, format)"
+        )
+    n = len(frame)
+    if n == 0:
+        return pd.Series([], dtype=np.int64)
+    duration = pd.to_numeric(frame["duration_ms"], errors="coerce").to_numpy(dtype=np.float64)
+    memory = pd.to_numeric(frame["memory_mb"], errors="coerce").to_numpy(dtype=np.float64)
+    for name, values in (("duration_ms", duration), ("memory_mb", memory)):
+        bad = ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            index = int(np.flatnonzero(bad)[0])
+            shown = frame[name].iloc[index]
+            shown = shown.item() if isinstance(shown, np.generic) else shown
+            raise InvalidUsage(
+                f"frame: {name}={shown!r} in row {frame.index[index]!r}: "
+                "must be a finite number >= 0"
+            )
+    fractional = memory != np.floor(memory)
+    if fractional.any():
+        index = int(np.flatnonzero(fractional)[0])
+        raise InvalidUsage(
+            f"frame: memory_mb={float(memory[index])!r} in row {frame.index[index]!r}: "
+            f"must be a whole number of MB ({int(fractional.sum())} row(s) are not)"
+        )
+    measured = np.ceil(duration - 1e-9).clip(min=0)
+    stated_ms = np.full(n, np.nan)
+    if "billed_duration_ms" in frame.columns:
+        stated_ms = pd.to_numeric(frame["billed_duration_ms"], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        if "billed_restore_duration_ms" in frame.columns:
+            restore = pd.to_numeric(frame["billed_restore_duration_ms"], errors="coerce")
+            stated_ms = stated_ms + restore.fillna(0).to_numpy(dtype=np.float64)
+    if billed_duration == "measured":
+        use_stated = np.zeros(n, dtype=bool)
+    elif billed_duration == "stated":
+        use_stated = np.ones(n, dtype=bool)
+        lacking = np.isnan(stated_ms)
+        if lacking.any():
+            raise InvalidUsage(
+                f"billed_duration='stated': {int(lacking.sum())} row(s) state no billed "
+                f"duration (first: row {frame.index[int(np.flatnonzero(lacking)[0])]!r}); "
+                "use 'auto' or 'measured'"
+            )
+    else:
+        own = np.zeros(n, dtype=bool)
+        if "format" in frame.columns:
+            formats = frame["format"].astype(str).to_numpy(dtype=object)
+            own_formats = [f for f, v in FORMAT_VENDORS.items() if v == vendor]
+            own = np.isin(formats, own_formats)
+        use_stated = own & ~np.isnan(stated_ms)
+    billed = np.where(use_stated, np.ceil(np.nan_to_num(stated_ms) - 1e-9), measured)
+    functions = (
+        frame["function"].astype(str).to_numpy(dtype=object)
+        if "function" in frame.columns
+        else np.full(n, "unknown", dtype=object)
+    )
+    keys = pd.DataFrame(
+        {
+            "function": functions,
+            "memory_mb": memory.astype(np.int64),
+            "billed_ms": billed.astype(np.int64),
+            "stated": use_stated,
+        }
+    )
+    return keys.groupby(["function", "memory_mb", "billed_ms", "stated"], sort=False).size()
+
+
+def is_dask_frame(value: object) -> bool:
+    module = type(value).__module__
+    return module.startswith("dask") and hasattr(value, "map_partitions")
+
+
+def dask_counts(frame: Any, vendor: str, billed_duration: str) -> pd.Series:
+    """Reduce a Dask DataFrame partition by partition, then sum the small results."""
+
+    def partition(part: pd.DataFrame) -> pd.DataFrame:
+        counts = billed_counts(part, vendor, billed_duration)
+        return counts.rename("count").reset_index()
+
+    meta = pd.DataFrame(
+        {
+            "function": pd.Series([], dtype=object),
+            "memory_mb": pd.Series([], dtype=np.int64),
+            "billed_ms": pd.Series([], dtype=np.int64),
+            "stated": pd.Series([], dtype=bool),
+            "count": pd.Series([], dtype=np.int64),
+        }
+    )
+    parts = frame.map_partitions(partition, meta=meta).compute()
+    if len(parts) == 0:
+        return pd.Series([], dtype=np.int64)
+    keys = ["function", "memory_mb", "billed_ms", "stated"]
+    summed: pd.Series = parts.groupby(keys, sort=False)["count"].sum()
+    return summed
+
+
+def _batches(keys: np.ndarray, counts: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """Samples expanded from a histogram, at most ``size`` at a time (in sorted order)."""
+    buffer: list[np.ndarray] = []
+    held = 0
+    for value, count in zip(keys.tolist(), counts.tolist(), strict=True):
+        while count > 0:
+            take = min(count, size - held)
+            buffer.append(np.full(take, float(value)))
+            held += take
+            count -= take
+            if held == size:
+                yield np.concatenate(buffer)
+                buffer, held = [], 0
+    if held:
+        yield np.concatenate(buffer)
+
+
+def bill_histogram(
+    counts: BilledHistogram,
+    sheet: PriceSheet,
+    free_tier: bool,
+    options: dict[str, Any],
+    malformed: list[tuple[str, int, str]],
+    malformed_count: int,
+) -> LogBill:
+    rows = []
+    total: Bill | None = None
+    for name, memory, keys, group_counts, stated in counts.groups():
+        group: Bill | None = None
+        for samples in _batches(keys, group_counts, _BATCH_SAMPLES):
+            part = estimate(
+                sheet, duration_ms=samples, memory_mb=memory, free_tier=free_tier, **options
+            )
+            group = part if group is None else group + part
+        assert group is not None
+        total = group if total is None else total + group
+        invocations = int(group_counts.sum())
+        rows.append(
+            {
+                "function": name,
+                "memory_mb": memory,
+                "invocations": invocations,
+                "billed_duration_ms": float(group.usage.get("billed_duration_ms", 0.0)),
+                "gb_seconds": float(group.usage.get("gb_seconds", 0.0)),
+                "stated_share": stated / invocations,
+                "cost": group.total,
+            }
+        )
+    assert total is not None
+    groups = pd.DataFrame(rows).astype({"function": "str", "memory_mb": np.int64})
+    return LogBill(total, groups, tuple(malformed), malformed_count)

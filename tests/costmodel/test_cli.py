@@ -1,0 +1,243 @@
+"""The costmodel command line, called in-process through main([...])."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.paths import LOG_FIXTURES, ROOT
+
+from costmodel import bill_from_logs, estimate
+from costmodel.cli import SUBCOMMANDS, build_parser, main
+
+FIXTURES = LOG_FIXTURES
+ESTIMATE_1MS = ["estimate", "aws-lambda", "--invocations", "1", "--duration-ms", "1"]
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    """main(argv) with its own streams: (status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), out=out, err=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("command", [[], ["prices"], ["estimate"], ["bill"]])
+def test_help_on_every_command(command: list[str]) -> None:
+    """--help prints usage for the program and each subcommand and exits 0."""
+    status, out, err = run(*command, "--help")
+    assert status == 0 and err == ""
+    assert out.startswith("usage: costmodel")
+    assert "--format" in out or not command
+
+
+def test_prices_lists_catalog_as_table_csv_and_json() -> None:
+    """prices lists every catalog key; CSV and JSON carry the same rows."""
+    status, table, _ = run("prices")
+    assert status == 0 and "aws-lambda" in table and "alibaba-fc3" in table
+    _, text, _ = run("prices", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {"key", "source", "date_read"} <= set(rows[0])
+    _, text, _ = run("prices", "--format", "json")
+    keys = [row["key"] for row in json.loads(text)["rows"]]
+    assert keys == [row["key"] for row in rows] and "aws-lambda" in keys
+
+
+def test_prices_of_one_provider_shows_tiers_and_source() -> None:
+    """prices PROVIDER shows its meters and where the prices were read."""
+    status, out, _ = run("prices", "aws-lambda")
+    assert status == 0
+    assert "duration-arm64" in out and "source: https://aws.amazon.com/lambda/pricing/" in out
+
+
+def test_estimate_reproduces_published_example() -> None:
+    """AWS's 1536 MB, 3M x 120 ms example with free tier totals $2.73."""
+    argv = ["estimate", "aws-lambda", "--invocations", "3000000", "--duration-ms", "120"]
+    argv += ["--memory-mb", "1536", "--free-tier"]
+    status, out, _ = run(*argv)
+    assert status == 0 and "total: 2.733338" in out and "currency: USD" in out
+    status, text, _ = run(*argv, "--format", "json")
+    data = json.loads(text)
+    assert round(data["total"], 2) == 2.73 and data["usage"]["gb_seconds"] == 540000.0
+    assert sum(row["cost"] for row in data["rows"]) == pytest.approx(data["total"])
+
+
+def test_estimate_passes_provider_options() -> None:
+    """-o KEY=VALUE reaches estimate() with its type (arm64 is cheaper than x86_64)."""
+    base = ["estimate", "aws-lambda", "--invocations", "100000", "--duration-ms", "350"]
+    base += ["--memory-mb", "512", "--format", "json"]
+    arm = json.loads(run(*base, "-o", "arch=arm64")[1])["total"]
+    x86 = json.loads(run(*base)[1])["total"]
+    expected = estimate(
+        "aws-lambda", invocations=100_000, duration_ms=350, memory_mb=512, arch="arm64"
+    )
+    assert arm == pytest.approx(expected.total) and arm < x86
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["estimate", "aws-lambda", "--invocations", "many"], "argument --invocations: 'many'"),
+        (["estimate", "aws-lambda", "--invocations", "-5"], "must be a finite number >= 0"),
+        (["estimate", "aws-lamda", "--invocations", "1"], "did you mean 'aws-lambda'"),
+        (
+            [*ESTIMATE_1MS, "--memory-mb", "99999"],
+            "memory_mb=99999: aws-lambda allows 128 to 10240 MB",
+        ),
+        (
+            [*ESTIMATE_1MS, "--memory-mb", "128", "-o", "vcpu=1"],
+            "aws-lambda does not bill option(s) vcpu",
+        ),
+        (["estimate", "aws-lambda", "-o", "novalue"], "must be KEY=VALUE"),
+        (["prices", "nope"], "unknown provider 'nope'"),
+        (["bill", "missing.log", "--provider", "aws-lambda"], "no such file or folder"),
+        (["bill", str(FIXTURES / "aws_text.log")], "--provider"),
+        (
+            ["bill", "a.log", "--provider", "aws-lambda", "--log-format", "x"],
+            "argument --log-format: invalid choice",
+        ),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        ([], "required: COMMAND"),
+    ],
+)
+def test_bad_argument_exits_2_with_one_line_reason(argv: list[str], reason: str) -> None:
+    """A bad argument or input: exit 2, one line on stderr naming it, no traceback."""
+    status, out, err = run(*argv)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and reason in err
+    assert err.startswith("costmodel") and "Traceback" not in err
+
+
+def test_bill_table_lists_groups_bill_and_malformed_lines() -> None:
+    """bill prints one row per function and memory, the bill, and malformed lines on stderr."""
+    log = str(FIXTURES / "aws_text.log")
+    status, out, err = run("bill", log, "--provider", "aws-lambda")
+    assert status == 0
+    assert "Invocations billed on aws-lambda" in out and "4,807" in out
+    assert "invocations: 6" in out
+    assert err.splitlines()[0] == "2 malformed line(s), not billed:"
+    assert f"{log}:23: Lambda REPORT line: missing or unreadable 'Billed Duration'" in err
+
+
+def test_bill_json_equals_library_result(tmp_path: Path) -> None:
+    """--format json carries the groups, total and malformed lines of bill_from_logs."""
+    status, text, _ = run(
+        "bill", str(FIXTURES / "fc_text.log"), "--provider", "alibaba-fc3", "-o", "vcpu=0.1",
+        "--format", "json",
+    )  # fmt: skip
+    data = json.loads(text)
+    expected = bill_from_logs(FIXTURES / "fc_text.log", provider="alibaba-fc3", vcpu=0.1)
+    assert status == 0
+    assert data["total"] == pytest.approx(expected.total)
+    assert data["groups"][0]["billed_duration_ms"] == 136.0
+    assert data["malformed"][0]["line"] == 13 and data["malformed_count"] == 1
+
+
+def test_bill_csv_is_the_bill_lines() -> None:
+    """--format csv prints the bill's lines, one CSV row each."""
+    status, text, _ = run(
+        "bill", str(FIXTURES / "aws_json.log"), "--provider", "aws-lambda", "--format", "csv"
+    )
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert status == 0 and [row["component"] for row in rows] == ["requests", "compute"]
+    assert float(rows[0]["quantity"]) == 2
+
+
+def test_bill_folder_and_several_files(tmp_path: Path) -> None:
+    """A folder and a list of files bill the same invocations."""
+    for name in ("aws_text.log", "aws_export.log"):
+        (tmp_path / name).write_bytes((FIXTURES / name).read_bytes())
+    folder = json.loads(run("bill", str(tmp_path), "--provider", "aws-lambda", "--format",
+                            "json")[1])  # fmt: skip
+    files = json.loads(
+        run(
+            "bill", str(tmp_path / "aws_text.log"), str(tmp_path / "aws_export.log"),
+            "--provider", "aws-lambda", "--format", "json",
+        )[1]
+    )  # fmt: skip
+    assert folder["total"] == files["total"]
+    assert sum(group["invocations"] for group in folder["groups"]) == 8
+
+
+def test_bill_progress_bar_on_large_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large inputs show a tqdm progress bar on stderr; --no-progress hides it."""
+    import costmodel.cli as cli
+
+    monkeypatch.setattr(cli, "_PROGRESS_MIN_CHARS", 100)
+    log = str(FIXTURES / "aws_export.log")
+    _, out, err = run("bill", log, "--provider", "aws-lambda")
+    assert "reading logs" in err and "reading logs" not in out
+    _, _, quiet = run("bill", log, "--provider", "aws-lambda", "--no-progress")
+    assert "reading logs" not in quiet
+
+
+def test_subcommands_register_through_one_function_each() -> None:
+    """Every subcommand comes from a registering function; the parser knows them all."""
+    names = [fn.__name__ for fn in SUBCOMMANDS]
+    assert names == [
+        "_add_prices",
+        "_add_estimate",
+        "_add_bill",
+        "_add_compare",
+        "_add_simulate",
+        "_add_demo",
+    ]
+    parser = build_parser()
+    for command in ("prices", "estimate", "bill", "compare", "simulate", "demo"):
+        assert callable(parser.parse_args([command, *_required(command)]).run)
+
+
+def _required(command: str) -> list[str]:
+    return {
+        "prices": [],
+        "estimate": ["aws-lambda"],
+        "bill": ["x.log", "--provider", "aws-lambda"],
+        "compare": ["examples/video_pipeline.toml"],
+        "simulate": ["examples/outage.toml"],
+        "demo": [],
+    }[command]
+
+
+def test_python_dash_m_costmodel_runs() -> None:
+    """`python -m costmodel` is the same command line (a real subprocess)."""
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "costmodel", "estimate", "aws-lamda", "--invocations", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("costmodel estimate: error: unknown provider 'aws-lamda'")
+
+
+def test_demo_runs_the_comparison_then_the_simulation(tmp_path: Path) -> None:
+    """demo runs compare and simulate on the example files (a shortened outage here)."""
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    (examples / "video_pipeline.toml").write_text(
+        (ROOT / "examples" / "video_pipeline.toml").read_text()
+    )
+    outage = (ROOT / "examples" / "outage.toml").read_text()
+    short = outage.replace("duration_s = 1200", "duration_s = 40").replace(
+        "start_s = 300\nend_s = 900", "start_s = 10\nend_s = 25"
+    )
+    assert short.count("duration_s = 40") == 1 and "start_s = 10" in short
+    (examples / "outage.toml").write_text(short)
+    status, out, err = run("demo", "--examples", str(examples), "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert out.index("$ costmodel compare") < out.index("$ costmodel simulate")
+    assert "monolith" in out and "no protection" in out
+    assert len(list((tmp_path / "out").glob("*.png"))) >= 4
+
+
+def test_demo_without_the_example_files_says_where_to_run_it(tmp_path: Path) -> None:
+    """demo in a folder without the examples exits 2 with a one-line reason."""
+    status, _, err = run("demo", "--examples", str(tmp_path))
+    assert status == 2
+    assert "no video_pipeline.toml there" in err and err.count("\n") == 1
