@@ -4,55 +4,60 @@ A price catalog with sources, exact billing per provider, bills from real logs,
 architecture comparison, simulation of resilience policies, plots and a CLI.
 """
 
-from resilience.virtual_time import VirtualClock, VirtualTimeLoop
+import typing as _typing
 
-from .architectures.comparison import SubstitutedServiceWarning, compare, latency_samples, sweep
-from .architectures.compositions import (
-    Function,
-    async_chain,
-    fan_out,
-    monolith,
-    simulate_usage,
-    sync_chain,
-    workflow,
-)
-from .architectures.distributions import CpuBound, empirical, fixed, lognormal
-from .architectures.file import ArchitectureFile, load_architectures
-from .billing.engine import Bill, Usage, accepted_options, estimate
-from .billing.ledger import LedgerBill, bill_ledger
-from .catalog.sheets import (
-    COMPONENTS,
-    Meter,
-    PriceSheet,
-    Tier,
-    load_price_sheet,
-    price_sheet,
-    providers,
-)
-from .errors import CostModelError, InvalidFile, InvalidUsage, UnknownProvider
-from .logs.reader import LogBill, MalformedLine, bill_from_logs, read_logs
-from .simulation.run import (
-    SimulationContext,
-    SimulationFile,
-    SimulationResult,
-    compare_policies,
-    load_simulation,
-    simulate,
-    summarize,
-)
-from .simulation.scenario import (
-    CallerTimeout,
-    ConstantRate,
-    Downstream,
-    DownstreamError,
-    DownstreamThrottled,
-    DownstreamTimeout,
-    PoissonArrivals,
-    Scenario,
-    TraceArrivals,
-    Window,
-    load_scenario,
-)
+from resilience._lazy import lazy_exports as _lazy_exports
+
+if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each name loads on first use
+    from resilience.virtual_time import VirtualClock, VirtualTimeLoop
+
+    from .architectures.comparison import SubstitutedServiceWarning, compare, latency_samples, sweep
+    from .architectures.compositions import (
+        Function,
+        async_chain,
+        fan_out,
+        monolith,
+        simulate_usage,
+        sync_chain,
+        workflow,
+    )
+    from .architectures.distributions import CpuBound, empirical, fixed, lognormal
+    from .architectures.file import ArchitectureFile, load_architectures
+    from .billing.engine import Bill, Usage, accepted_options, estimate
+    from .billing.ledger import LedgerBill, bill_ledger
+    from .catalog.sheets import (
+        COMPONENTS,
+        Meter,
+        PriceSheet,
+        Tier,
+        load_price_sheet,
+        price_sheet,
+        providers,
+    )
+    from .errors import CostModelError, InvalidFile, InvalidUsage, UnknownProvider
+    from .logs.reader import LogBill, MalformedLine, bill_from_logs, read_logs
+    from .simulation.run import (
+        SimulationContext,
+        SimulationFile,
+        SimulationResult,
+        compare_policies,
+        load_simulation,
+        simulate,
+        summarize,
+    )
+    from .simulation.scenario import (
+        CallerTimeout,
+        ConstantRate,
+        Downstream,
+        DownstreamError,
+        DownstreamThrottled,
+        DownstreamTimeout,
+        PoissonArrivals,
+        Scenario,
+        TraceArrivals,
+        Window,
+        load_scenario,
+    )
 
 __all__ = [
     "COMPONENTS",
@@ -115,11 +120,68 @@ __all__ = [
     "workflow",
 ]
 
+#: The module that defines each public name: imported on first use (PEP 562), so that
+#: importing the package (and the CLI's --help) stays quick.
+_EXPORTS: dict[str, str] = {
+    "VirtualClock": "resilience.virtual_time",
+    "VirtualTimeLoop": "resilience.virtual_time",
+    "SubstitutedServiceWarning": ".architectures.comparison",
+    "compare": ".architectures.comparison",
+    "latency_samples": ".architectures.comparison",
+    "sweep": ".architectures.comparison",
+    "Function": ".architectures.compositions",
+    "async_chain": ".architectures.compositions",
+    "fan_out": ".architectures.compositions",
+    "monolith": ".architectures.compositions",
+    "simulate_usage": ".architectures.compositions",
+    "sync_chain": ".architectures.compositions",
+    "workflow": ".architectures.compositions",
+    "CpuBound": ".architectures.distributions",
+    "empirical": ".architectures.distributions",
+    "fixed": ".architectures.distributions",
+    "lognormal": ".architectures.distributions",
+    "ArchitectureFile": ".architectures.file",
+    "load_architectures": ".architectures.file",
+    "Bill": ".billing.engine",
+    "Usage": ".billing.engine",
+    "accepted_options": ".billing.engine",
+    "estimate": ".billing.engine",
+    "LedgerBill": ".billing.ledger",
+    "bill_ledger": ".billing.ledger",
+    "COMPONENTS": ".catalog.sheets",
+    "Meter": ".catalog.sheets",
+    "PriceSheet": ".catalog.sheets",
+    "Tier": ".catalog.sheets",
+    "load_price_sheet": ".catalog.sheets",
+    "price_sheet": ".catalog.sheets",
+    "providers": ".catalog.sheets",
+    "CostModelError": ".errors",
+    "InvalidFile": ".errors",
+    "InvalidUsage": ".errors",
+    "UnknownProvider": ".errors",
+    "LogBill": ".logs.reader",
+    "MalformedLine": ".logs.reader",
+    "bill_from_logs": ".logs.reader",
+    "read_logs": ".logs.reader",
+    "SimulationContext": ".simulation.run",
+    "SimulationFile": ".simulation.run",
+    "SimulationResult": ".simulation.run",
+    "compare_policies": ".simulation.run",
+    "load_simulation": ".simulation.run",
+    "simulate": ".simulation.run",
+    "summarize": ".simulation.run",
+    "CallerTimeout": ".simulation.scenario",
+    "ConstantRate": ".simulation.scenario",
+    "Downstream": ".simulation.scenario",
+    "DownstreamError": ".simulation.scenario",
+    "DownstreamThrottled": ".simulation.scenario",
+    "DownstreamTimeout": ".simulation.scenario",
+    "PoissonArrivals": ".simulation.scenario",
+    "Scenario": ".simulation.scenario",
+    "TraceArrivals": ".simulation.scenario",
+    "Window": ".simulation.scenario",
+    "load_scenario": ".simulation.scenario",
+}
 
-def __getattr__(name: str) -> str:
-    """``__version__``, read from the installed distribution's metadata on first use."""
-    if name == "__version__":
-        from importlib.metadata import version
-
-        return version("callwise")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+if not _typing.TYPE_CHECKING:  # type checkers see the imports above, not a catch-all __getattr__
+    __getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS, globals())

@@ -23,14 +23,17 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-import pandas as pd
-
-from .billing.engine import Bill, estimate
-from .catalog.sheets import price_sheet, providers
+from .catalog.sheets import DEFAULT_SERVICES, price_sheet, providers
 from .errors import CostModelError, InvalidUsage
-from .logs.reader import FORMATS, LogBill, bill_from_logs, expand_paths
+from .logs.names import FORMATS
+
+if TYPE_CHECKING:  # the commands import what they run on use: --help loads no pandas
+    import pandas as pd
+
+    from .billing.engine import Bill
+    from .logs.reader import LogBill
 
 __all__ = ["SUBCOMMANDS", "add_format_option", "build_parser", "emit", "main"]
 
@@ -221,6 +224,8 @@ def _bill_extra(bill: Bill) -> dict[str, Any]:
 
 
 def _run_estimate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .billing.engine import estimate
+
     bill = estimate(
         args.provider,
         invocations=args.invocations,
@@ -276,6 +281,8 @@ def _add_bill(sub: Any) -> None:
 
 
 def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .logs.reader import bill_from_logs, expand_paths
+
     files = expand_paths(args.logs)
     if not files:
         raise InvalidUsage(f"no log file in {' '.join(args.logs)}")
@@ -510,8 +517,6 @@ def _add_compare(sub: Any) -> None:
 
 
 def _service_roles() -> list[str]:
-    from .architectures.comparison import DEFAULT_SERVICES
-
     return list(DEFAULT_SERVICES)
 
 

@@ -5,36 +5,41 @@ one composed :class:`Policy`, a :class:`Ledger` of every call, local async invoc
 and invokers for real endpoints. See the README for a tour.
 """
 
-from .async_invoker import AsyncInvoker, AsyncioInvoker, Event, FailureReason, InvokerStatistics
-from .breaker import (
-    BreakerConfig,
-    BreakerListener,
-    BreakerState,
-    BreakerStats,
-    CircuitBreaker,
-    Guarded,
-    circuit_breaker,
-)
-from .bulkhead import Bulkhead, BulkheadStatistics, bulkhead
-from .cache import Cached, CachedFunction, CacheInfo, cached
-from .clock import SYSTEM_CLOCK, Clock, SystemClock
-from .errors import (
-    BulkheadFull,
-    CircuitOpenError,
-    FunctionError,
-    HttpStatusError,
-    InvalidUsage,
-    InvocationError,
-    InvokerClosed,
-    MissingDependency,
-    ResilienceError,
-    TimeoutExceeded,
-)
-from .fallback import Fallback, fallback
-from .ledger import Ledger, Record
-from .policy import Policy
-from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry
-from .timeout import Timeout, timeout
+import typing as _typing
+
+from ._lazy import lazy_exports as _lazy_exports
+
+if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each name loads on first use
+    from .async_invoker import AsyncInvoker, AsyncioInvoker, Event, FailureReason, InvokerStatistics
+    from .breaker import (
+        BreakerConfig,
+        BreakerListener,
+        BreakerState,
+        BreakerStats,
+        CircuitBreaker,
+        Guarded,
+        circuit_breaker,
+    )
+    from .bulkhead import Bulkhead, BulkheadStatistics, bulkhead
+    from .cache import Cached, CachedFunction, CacheInfo, cached
+    from .clock import SYSTEM_CLOCK, Clock, SystemClock
+    from .errors import (
+        BulkheadFull,
+        CircuitOpenError,
+        FunctionError,
+        HttpStatusError,
+        InvalidUsage,
+        InvocationError,
+        InvokerClosed,
+        MissingDependency,
+        ResilienceError,
+        TimeoutExceeded,
+    )
+    from .fallback import Fallback, fallback
+    from .ledger import Ledger, Record
+    from .policy import Policy
+    from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry
+    from .timeout import Timeout, timeout
 
 __all__ = [
     "SYSTEM_CLOCK",
@@ -83,11 +88,54 @@ __all__ = [
     "timeout",
 ]
 
+#: The module that defines each public name: imported on first use (PEP 562), so that
+#: importing the package (and the CLI's --help) stays quick.
+_EXPORTS: dict[str, str] = {
+    "AsyncInvoker": ".async_invoker",
+    "AsyncioInvoker": ".async_invoker",
+    "Event": ".async_invoker",
+    "FailureReason": ".async_invoker",
+    "InvokerStatistics": ".async_invoker",
+    "BreakerConfig": ".breaker",
+    "BreakerListener": ".breaker",
+    "BreakerState": ".breaker",
+    "BreakerStats": ".breaker",
+    "CircuitBreaker": ".breaker",
+    "Guarded": ".breaker",
+    "circuit_breaker": ".breaker",
+    "Bulkhead": ".bulkhead",
+    "BulkheadStatistics": ".bulkhead",
+    "bulkhead": ".bulkhead",
+    "Cached": ".cache",
+    "CachedFunction": ".cache",
+    "CacheInfo": ".cache",
+    "cached": ".cache",
+    "SYSTEM_CLOCK": ".clock",
+    "Clock": ".clock",
+    "SystemClock": ".clock",
+    "BulkheadFull": ".errors",
+    "CircuitOpenError": ".errors",
+    "FunctionError": ".errors",
+    "HttpStatusError": ".errors",
+    "InvalidUsage": ".errors",
+    "InvocationError": ".errors",
+    "InvokerClosed": ".errors",
+    "MissingDependency": ".errors",
+    "ResilienceError": ".errors",
+    "TimeoutExceeded": ".errors",
+    "Fallback": ".fallback",
+    "fallback": ".fallback",
+    "Ledger": ".ledger",
+    "Record": ".ledger",
+    "Policy": ".policy",
+    "Backoff": ".retry",
+    "Retry": ".retry",
+    "RetryBudget": ".retry",
+    "RetryStatistics": ".retry",
+    "retry": ".retry",
+    "Timeout": ".timeout",
+    "timeout": ".timeout",
+}
 
-def __getattr__(name: str) -> str:
-    """``__version__``, read from the installed distribution's metadata on first use."""
-    if name == "__version__":
-        from importlib.metadata import version
-
-        return version("callwise")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+if not _typing.TYPE_CHECKING:  # type checkers see the imports above, not a catch-all __getattr__
+    __getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS, globals())

@@ -19,14 +19,70 @@ import resilience
 @pytest.mark.parametrize("package", [resilience, costmodel], ids=lambda p: p.__name__)
 def test_all_is_exactly_the_public_surface(package: types.ModuleType) -> None:
     """Every public non-module name is in __all__, and everything in __all__ exists."""
+    values = {name: getattr(package, name) for name in package.__all__}  # loads the lazy ones
     public = {
         name
-        for name, value in vars(package).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+        for name in dir(package)
+        if not name.startswith("_") and not isinstance(getattr(package, name), types.ModuleType)
     }
     assert sorted(public - set(package.__all__)) == []
-    assert sorted(set(package.__all__) - set(vars(package))) == []
+    assert all(value is not None for value in values.values())
     assert len(package.__all__) == len(set(package.__all__))
+
+
+@pytest.mark.parametrize("package", [resilience, costmodel], ids=lambda p: p.__name__)
+def test_lazy_table_and_type_checking_imports_list_the_same_names(
+    package: types.ModuleType,
+) -> None:
+    """The lazy-load table and the imports type checkers read name exactly __all__."""
+    tree = ast.parse(Path(package.__file__ or "").read_text())
+    guarded = next(n for n in tree.body if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.dump(n))
+    for_checkers = {
+        alias.asname or alias.name
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert sorted(for_checkers) == sorted(package.__all__)
+    assert sorted(package._EXPORTS) == sorted(package.__all__)
+
+
+def test_a_function_named_like_its_module_stays_the_function() -> None:
+    """resilience.retry is the decorator even after resilience/retry.py was imported."""
+    code = (
+        "import importlib, resilience, types\n"
+        "for name in ('retry', 'timeout', 'fallback', 'bulkhead'):\n"
+        "    importlib.import_module('resilience.' + name)\n"
+        "    assert callable(getattr(resilience, name)), name\n"
+        "    assert not isinstance(getattr(resilience, name), types.ModuleType), name\n"
+        "from resilience import retry, Policy\n"
+        "print(retry.__module__, Policy.__module__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["resilience.retry", "resilience.policy"]
+
+
+def test_imports_stay_light() -> None:
+    """import resilience loads no policy module; costmodel --help loads no pandas or matplotlib."""
+    code = (
+        "import contextlib, io, sys\n"
+        "import resilience, costmodel\n"
+        "light = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('pybreaker', 'tenacity', 'cachetools', 'pandas', 'numpy', 'matplotlib'))\n"
+        "from costmodel.cli import main\n"
+        "for argv in (['--help'], ['--version'], *([c, '--help'] for c in "
+        "('prices', 'estimate', 'bill', 'compare', 'simulate', 'demo'))):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        assert main(argv) == 0, argv\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'matplotlib'))\n"
+        "print(light, heavy)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[] []"
 
 
 def test_resilience_does_not_import_costmodel() -> None:

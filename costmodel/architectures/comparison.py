@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..billing.engine import Bill, accepted_options, estimate
-from ..catalog.sheets import price_sheet, providers
+from ..catalog.sheets import DEFAULT_SERVICES, price_sheet, providers
 from ..errors import InvalidUsage
 from .compositions import (
     INIT_BILLED,
@@ -56,20 +56,6 @@ __all__ = [
 
 #: Cost components, in the order of the columns.
 COMPONENT_ORDER = ("requests", "compute", "gateway", "queue", "storage", "orchestration", "egress")
-
-#: Which catalog sheet prices each non-function service. The catalog's gateways,
-#: queues, storage, workflows and data transfer are AWS's; pass ``services=`` to use your
-#: own sheets (with another platform, the defaults are used with a warning).
-DEFAULT_SERVICES: dict[str, str] = {
-    "gateway_http": "aws-apigw-http",
-    "gateway_rest": "aws-apigw-rest",
-    "queue_standard": "aws-sqs-standard",
-    "queue_fifo": "aws-sqs-fifo",
-    "storage": "aws-s3",
-    "workflow_standard": "aws-sfn-standard",
-    "workflow_express": "aws-sfn-express",
-    "egress": "aws-data-transfer",
-}
 
 _QUANTILES = ((50, "latency_p50_ms"), (95, "latency_p95_ms"), (99, "latency_p99_ms"))
 

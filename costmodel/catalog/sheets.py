@@ -22,14 +22,16 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidFile, InvalidUsage, UnknownProvider
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "COMPONENTS",
+    "DEFAULT_SERVICES",
     "MODELS",
     "Meter",
     "PriceSheet",
@@ -234,6 +236,8 @@ class PriceSheet:
             >>> (frame["unit_price"] * 1e6).round(2).tolist(), frame["upto"].tolist()
             ([1.0, 0.9], [300000000.0, inf])
         """
+        import pandas as pd  # on use: the catalog itself loads without pandas
+
         rows = [
             {
                 "meter": m.name,
@@ -452,6 +456,20 @@ def load_price_sheet(path: str | Path) -> PriceSheet:
 
 # ---------------------------------------------------------------------------- catalog
 
+#: Which catalog sheet prices each non-function service. The catalog's gateways,
+#: queues, storage, workflows and data transfer are AWS's; pass ``services=`` to use your
+#: own sheets (with another platform, the defaults are used with a warning).
+DEFAULT_SERVICES: dict[str, str] = {
+    "gateway_http": "aws-apigw-http",
+    "gateway_rest": "aws-apigw-rest",
+    "queue_standard": "aws-sqs-standard",
+    "queue_fifo": "aws-sqs-fifo",
+    "storage": "aws-s3",
+    "workflow_standard": "aws-sfn-standard",
+    "workflow_express": "aws-sfn-express",
+    "egress": "aws-data-transfer",
+}
+
 _CATALOG: dict[str, PriceSheet] = {}
 
 
@@ -499,6 +517,8 @@ def providers() -> pd.DataFrame:
         >>> "aws-lambda" in set(frame["key"]), list(frame.columns[:4])
         (True, ['key', 'service', 'vendor', 'model'])
     """
+    import pandas as pd  # on use: the catalog itself loads without pandas
+
     columns = ["key", "service", "vendor", "model", "currency", "region", "source", "date_read"]
     rows = [
         {**{c: getattr(s, c) for c in columns}, "note": s.note}

@@ -16,7 +16,7 @@ import pandas as pd
 from ..billing.engine import Bill, estimate
 from ..catalog.sheets import PriceSheet
 from ..errors import InvalidUsage
-from .formats import FORMAT_VENDORS
+from .names import FORMAT_VENDORS
 
 BILLED_CHOICES = ("auto", "stated", "measured")
 _BATCH_SAMPLES = 1 << 18  # samples handed to estimate() at once: bounds memory

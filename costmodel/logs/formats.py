@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..errors import InvalidFile
 from .aws_report_fast import merge_strings, split_reports
+from .names import FORMAT_VENDORS
 
 #: Columns of the frame ``read_logs`` returns, in order.
 COLUMNS: tuple[str, ...] = (
@@ -41,18 +42,6 @@ COLUMNS: tuple[str, ...] = (
     "format",
     "source_line",
 )
-
-#: Formats ``read_logs`` understands (plus ``"auto"``).
-FORMATS: tuple[str, ...] = ("aws", "aws-json", "fc", "fc-sls", "csv")
-
-#: The vendor whose platform writes each log format (its stated billed duration is
-#: that vendor's own billing).
-FORMAT_VENDORS: dict[str, str] = {
-    "aws": "aws",
-    "aws-json": "aws",
-    "fc": "alibaba",
-    "fc-sls": "alibaba",
-}
 
 #: Text that only lines of each format carry: a chunk without it has none of them.
 _MARKERS: dict[str, tuple[str, ...]] = {

@@ -96,14 +96,13 @@ from .bill import (
 )
 from .formats import (
     COLUMNS,
-    FORMAT_VENDORS,
-    FORMATS,
     MalformedLine,
     ReadState,
     detect,
     empty_frame,
     read_chunk,
 )
+from .names import FORMAT_VENDORS, FORMATS
 
 __all__ = [
     "COLUMNS",
