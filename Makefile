@@ -42,7 +42,8 @@ test: $(STAMP) redis lint typecheck
 
 # The package as a user gets it: build the sdist and a wheel from it, install the wheel into
 # a clean virtual environment, and run the suite there with the `pytest` executable from a
-# folder outside the checkout (so nothing imports from the checkout; conftest.py checks).
+# folder outside the checkout (so nothing imports from the checkout; conftest.py checks),
+# with the docstring examples of the installed modules (--pyargs).
 DIST  := dist
 IVENV := .venv-installed
 test-installed: $(STAMP) redis
@@ -52,7 +53,7 @@ test-installed: $(STAMP) redis
 	$(IVENV)/bin/python -m pip install --quiet --upgrade pip
 	$(IVENV)/bin/python -m pip install --quiet "$$(ls $(DIST)/callwise-*.whl)[dev]"
 	$(IVENV)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	cd $(DIST) && CALLWISE_TEST_INSTALLED=1 ../$(IVENV)/bin/pytest -q -n auto --dist loadfile -c ../pyproject.toml --rootdir .. ../tests
+	cd $(DIST) && CALLWISE_TEST_INSTALLED=1 ../$(IVENV)/bin/pytest -q -n auto --dist loadfile -c ../pyproject.toml --rootdir .. ../tests --pyargs resilience costmodel
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

@@ -241,3 +241,12 @@ def test_demo_without_the_example_files_says_where_to_run_it(tmp_path: Path) -> 
     status, _, err = run("demo", "--examples", str(tmp_path))
     assert status == 2
     assert "no video_pipeline.toml there" in err and err.count("\n") == 1
+
+
+def test_demo_reads_the_example_files_that_ship_with_the_package() -> None:
+    """Without --examples, demo uses costmodel/examples, the same files examples/ links to."""
+    from costmodel.cli import DEMO_STEPS, shipped_examples
+
+    folder = shipped_examples()
+    for _, file, _ in DEMO_STEPS:
+        assert (folder / file).read_bytes() == (ROOT / "examples" / file).read_bytes()

@@ -232,21 +232,27 @@ def test_ledger_never_holds_arguments_or_results(clock: FakeClock) -> None:
 
 
 def test_threads_keep_their_calls_apart(clock: FakeClock) -> None:
-    """Eight threads through one Policy: every call row counts its own attempts."""
+    """Eight threads through one Policy: every call row counts its own attempts.
+
+    Which calls fail is decided per thread (its every fourth call fails once), so the
+    totals hold under every interleaving of the threads.
+    """
     ledger = Ledger()
     lock = threading.Lock()
     made = {"n": 0}
+    local = threading.local()
 
     @Policy(retry=retry(attempts=3, backoff_s=0, budget=None, clock=clock), ledger=ledger)
     def op() -> None:
         with lock:
             made["n"] += 1
-            n = made["n"]
-        if n % 4 == 0:
-            raise ConnectionError("every fourth try fails")
+        if local.call % 4 == 0 and not local.failed:
+            local.failed = True
+            raise ConnectionError("every fourth call fails once")
 
     def worker() -> None:
-        for _ in range(100):
+        for k in range(100):
+            local.call, local.failed = k, False
             op()
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -257,8 +263,9 @@ def test_threads_keep_their_calls_apart(clock: FakeClock) -> None:
     records = ledger.records()
     calls = [r for r in records if r.kind == "call"]
     attempts = [r for r in records if r.kind == "attempt"]
+    assert made["n"] == 8 * (100 + 25)
     assert len(calls) == 800 and len(attempts) == made["n"]
-    assert sum(r.attempt for r in calls) == made["n"]
+    assert sorted(r.attempt for r in calls) == [1] * 600 + [2] * 200
     assert all(r.outcome == "ok" for r in calls)
 
 
