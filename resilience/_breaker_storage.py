@@ -102,15 +102,29 @@ class SharingBreaker(Protocol):
         """Move to ``state``, published by another breaker sharing the storage."""
         ...
 
+    def adopt_shared(self, open_for_s: float) -> None:
+        """Start open for ``open_for_s`` (the shared state when it was built): no trip."""
+        ...
+
 
 class SharedState:
     """Keeps one breaker in step with a pybreaker storage, and survives its outages.
 
+    Adopt (once, when the breaker is built): a shared ``open`` starts the breaker open for
+    what is left of the shared open period, a shared ``half-open`` starts it open until the
+    shared state changes (another process holds the probes; at most one reset timeout, so
+    that a prober that died does not hold the circuit open for good). Adopting is not a
+    trip: no listener hears it, ``trips`` stays 0, one info line is logged.
+
     Pull: read the shared ``state``; when it changed since we last saw it, follow it
     (another process tripped: open for what is left of its reset timeout, from the
     shared ``opened_at``; another process recovered or closed: close; half-open: keep
-    our own state, we will follow the probes' verdict). Publish: after each of our own
-    transitions write ``opened_at`` and ``state`` and reset the counters, as pybreaker does.
+    our own state, we will follow the probes' verdict). A shared ``closed`` with no
+    ``opened_at`` while we are open or half-open is a lost key (a Redis that restarted
+    empty reads as closed), not a recovery: we keep our state and publish it again.
+
+    Publish: after each of our own transitions write ``opened_at`` and ``state`` and
+    reset the counters, as pybreaker does.
     """
 
     def __init__(self, breaker: SharingBreaker, storage: Any) -> None:
@@ -154,6 +168,27 @@ class SharedState:
             )
         return _FAILED
 
+    def adopt(self) -> None:
+        """Take over the shared state when the breaker is built (no trip, no listener)."""
+        breaker = self.breaker
+        remote = self.io(lambda: self.storage.state)
+        if remote is _FAILED or remote not in ("open", "half-open"):
+            self.seen = None if remote is _FAILED else remote
+            return
+        reset_s = breaker.config.reset_timeout_s
+        if remote == "open":
+            opened_at = self.io(lambda: self.storage.opened_at)
+            if opened_at is _FAILED:
+                return
+            open_for_s = remaining_s(opened_at, reset_s)
+            what = f"open for {open_for_s:g} s more"
+        else:
+            open_for_s = reset_s
+            what = f"half-open elsewhere: rejecting until it changes (at most {reset_s:g} s)"
+        self.seen = remote
+        breaker.adopt_shared(open_for_s)
+        logger.info("circuit %r: adopted the shared state, %s", breaker.name, what)
+
     def maybe_pull(self) -> None:
         """Pull, unless the last pull was less than ``sync_interval_s`` ago."""
         now = self.breaker.clock.monotonic()
@@ -192,7 +227,28 @@ class SharedState:
                 OPEN, open_for_s=remaining_s(opened_at, breaker.config.reset_timeout_s)
             )
         elif remote == "closed":
+            if breaker.current_phase().state is not CLOSED and self._key_lost():
+                return
             breaker.follow_shared(CLOSED)
+
+    def _key_lost(self) -> bool:
+        """True (and our state published again) when the shared state was lost.
+
+        pybreaker's storages read a missing key as ``closed`` (and write it back); every
+        open state written by a breaker carries ``opened_at``. A ``closed`` without it
+        while we are not closed is a store that lost its keys, not a recovery.
+        """
+        opened_at = self.io(lambda: self.storage.opened_at)
+        if opened_at is _FAILED or opened_at is not None:
+            return opened_at is _FAILED
+        logger.warning(
+            "circuit %r: the shared state was lost (the storage reads closed with no open "
+            "time); keeping the local %s state and publishing it again",
+            self.breaker.name,
+            self.breaker.current_phase().state.value,
+        )
+        self.publish()
+        return True
 
     def publish(self) -> None:
         """Write the breaker's current state to the storage (after one of our transitions)."""

@@ -288,7 +288,7 @@ class CircuitBreaker:
         self._phase = Phase(CLOSED, fast=storage is None)
         if storage is not None:
             self._shared = SharedState(self, check_storage(storage))
-            self._shared.pull(self._clock.monotonic())
+            self._shared.adopt()
 
     # ---- public surface -------------------------------------------------------------
 
@@ -660,6 +660,11 @@ class CircuitBreaker:
     def current_phase(self) -> Phase:
         """The state and, when open, until when on the breaker's clock (for the storage)."""
         return self._phase
+
+    def adopt_shared(self, open_for_s: float) -> None:
+        """Start open for ``open_for_s`` s, the shared state found when built: not a trip."""
+        with self._lock:
+            self._phase = Phase(OPEN, until=self._clock.monotonic() + open_for_s)
 
     def follow_shared(self, state: BreakerState, *, open_for_s: float | None = None) -> None:
         """Move to ``state``, which another breaker sharing the storage published."""

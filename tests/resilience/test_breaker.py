@@ -22,7 +22,7 @@ import pybreaker
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.breakers import Backend, fail, guarded
+from support.breakers import Backend, Recorder, fail, guarded
 
 import resilience
 from resilience import (
@@ -564,25 +564,6 @@ def test_manual_open_and_close(mode: str, clock: FakeClock, backend: Backend) ->
     assert breaker.state == "closed"  # the earlier failure was forgotten
 
 
-class Recorder(pybreaker.CircuitBreakerListener):
-    """A listener written for pybreaker: records what it is told."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[Any, ...]] = []
-
-    def before_call(self, cb: Any, func: Any, *args: Any, **kwargs: Any) -> None:
-        self.events.append(("before_call", cb.name, args, kwargs))
-
-    def success(self, cb: Any) -> None:
-        self.events.append(("success", cb.name))
-
-    def failure(self, cb: Any, exc: BaseException) -> None:
-        self.events.append(("failure", type(exc).__name__))
-
-    def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
-        self.events.append(("state_change", old_state.name, new_state.name, cb.current_state))
-
-
 def test_pybreaker_listeners_hear_every_event(
     mode: str, clock: FakeClock, backend: Backend
 ) -> None:
@@ -703,13 +684,18 @@ def test_sync_interval_limits_reads_of_the_shared_state(clock: FakeClock) -> Non
         breaker.call(backend)
 
 
-def test_a_new_breaker_starts_in_the_shared_state(clock: FakeClock) -> None:
-    """A breaker created while the shared state is open starts open; listeners hear it."""
+def test_a_new_breaker_adopts_an_open_shared_state_without_a_trip(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Built while the shared state is open, it starts open: no trip, no listener, one info."""
+    caplog.set_level(logging.INFO, logger="resilience.breaker")
     storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_OPEN)
     recorder = Recorder()
-    breaker = CircuitBreaker(storage=storage, listeners=[recorder], clock=clock)
+    breaker = CircuitBreaker(name="svc", storage=storage, listeners=[recorder], clock=clock)
     assert breaker.state == "open" and breaker.storage is storage
-    assert recorder.events == [("state_change", "closed", "open", "open")]
+    assert recorder.events == [] and breaker.stats.trips == 0
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "adopted the shared state" in caplog.text
     # pybreaker semantics: an open state without a time has run out, a probe may go
     assert breaker.call(Backend(clock)) == "ok"
     assert breaker.state == "closed" and storage.state == "closed"

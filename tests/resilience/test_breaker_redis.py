@@ -20,7 +20,7 @@ from typing import Any
 
 import pybreaker
 import pytest
-from support.breakers import Backend, fail, guarded
+from support.breakers import Backend, Recorder, fail, guarded
 from support.readme import readme_examples
 from support.redis_server import READY_LINE, RedisServer
 
@@ -315,3 +315,103 @@ def test_restart_on_a_taken_port_fails_clearly(redis_tcp_server: RedisServer) ->
     other.port = redis_tcp_server.port
     with pytest.raises(RuntimeError, match=r"exited at start:(.|\n)*Address already in use"):
         other.start()
+
+
+# ---- joining a shared state, and a Redis that lost it --------------------------------
+
+
+def _shared_open(server: RedisServer, clock: FakeClock, reset_timeout_s: float) -> None:
+    """Another process's breaker trips on the shared storage."""
+    tripper = redis_breaker(server, clock, fail_max=1, reset_timeout_s=reset_timeout_s)
+    backend = Backend(clock)
+    backend.error = ConnectionError()
+    fail(guarded(tripper, backend, "sync"))
+
+
+def test_joining_an_open_shared_state_is_not_a_trip(
+    redis_server: RedisServer, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A breaker built on an open Redis state starts open: no trip, no listener, no warning."""
+    _shared_open(redis_server, clock, reset_timeout_s=60)
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="resilience.breaker")
+    recorder = Recorder()
+    joiner = redis_breaker(redis_server, clock, reset_timeout_s=60, listeners=[recorder])
+    assert joiner.state == "open"
+    assert recorder.events == [] and joiner.stats.trips == 0
+    assert [r.levelname for r in caplog.records] == ["INFO"], caplog.text
+    with pytest.raises(CircuitOpenError) as info:
+        joiner.call(Backend(clock))
+    assert 58 <= info.value.retry_after <= 60  # what is left of the shared period
+
+
+def test_joining_a_half_open_shared_state_rejects_until_it_changes(
+    redis_server: RedisServer, clock: FakeClock
+) -> None:
+    """Shared half-open: the joiner rejects (the probes are another process's) until closed."""
+    client = redis_server.client()
+    _shared_open(redis_server, clock, reset_timeout_s=60)
+    client.set("svc:pybreaker:state", "half-open")
+    joiner = redis_breaker(redis_server, clock, reset_timeout_s=60, sync_interval_s=0)
+    backend = Backend(clock)
+    with pytest.raises(CircuitOpenError):
+        joiner.call(backend)
+    assert backend.calls == 0 and joiner.stats.trips == 0
+    client.set("svc:pybreaker:state", "closed")  # the other process's probe succeeded
+    assert joiner.call(backend) == "ok" and joiner.state == "closed"
+    client.close()
+
+
+def test_a_half_open_shared_state_left_behind_holds_for_one_reset_timeout_only(
+    redis_server: RedisServer, clock: FakeClock
+) -> None:
+    """If the prober died and the state stays half-open, the joiner probes after 60 s."""
+    client = redis_server.client()
+    client.set("svc:pybreaker:state", "half-open")
+    joiner = redis_breaker(redis_server, clock, reset_timeout_s=60, sync_interval_s=0)
+    backend = Backend(clock)
+    clock.advance(59)
+    with pytest.raises(CircuitOpenError):
+        joiner.call(backend)
+    clock.advance(1)
+    assert joiner.call(backend) == "ok" and backend.calls == 1
+    client.close()
+
+
+def test_joining_a_closed_shared_state_starts_closed(
+    redis_server: RedisServer, clock: FakeClock
+) -> None:
+    """Shared closed (or no key yet): the joiner starts closed and calls go through."""
+    joiner = redis_breaker(redis_server, clock)
+    assert joiner.state == "closed" and joiner.call(Backend(clock)) == "ok"
+
+
+def test_a_redis_restarted_empty_does_not_close_an_open_breaker(
+    redis_tcp_server: RedisServer, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """2 s into a 20 s open period Redis restarts empty: still open, state published again."""
+    caplog.set_level(logging.INFO, logger="resilience.breaker")
+    breaker = redis_breaker(
+        redis_tcp_server, clock, fail_max=1, reset_timeout_s=20, sync_interval_s=0
+    )
+    backend = Backend(clock)
+    backend.error = ConnectionError()
+    fail(guarded(breaker, backend, "sync"))
+    client = redis_tcp_server.client()
+    assert client.get("svc:pybreaker:state") == b"open"
+    client.close()
+    clock.advance(2)
+    redis_tcp_server.stop()
+    redis_tcp_server.start()  # same port, empty database: the key reads as closed
+    backend.error = None
+    for _ in range(3):
+        with pytest.raises(CircuitOpenError):
+            breaker.call(backend)
+    assert backend.calls == 1 and breaker.state == "open"
+    client = redis_tcp_server.client()
+    assert client.get("svc:pybreaker:state") == b"open"
+    assert client.get("svc:pybreaker:opened_at") is not None
+    assert redis_breaker(redis_tcp_server, clock).state == "open"  # a joiner sees it too
+    clock.advance(18)
+    assert breaker.call(backend) == "ok" and breaker.state == "closed"
+    client.close()

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pybreaker
 import pytest
 
 from resilience import CircuitBreaker
@@ -50,3 +51,22 @@ def fail(call: Callable[..., Any], times: int = 1) -> None:
     for _ in range(times):
         with pytest.raises(ConnectionError):
             call()
+
+
+class Recorder(pybreaker.CircuitBreakerListener):
+    """A listener written for pybreaker: records what it is told."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def before_call(self, cb: Any, func: Any, *args: Any, **kwargs: Any) -> None:
+        self.events.append(("before_call", cb.name, args, kwargs))
+
+    def success(self, cb: Any) -> None:
+        self.events.append(("success", cb.name))
+
+    def failure(self, cb: Any, exc: BaseException) -> None:
+        self.events.append(("failure", type(exc).__name__))
+
+    def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
+        self.events.append(("state_change", old_state.name, new_state.name, cb.current_state))
