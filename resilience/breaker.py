@@ -46,7 +46,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
 
@@ -138,7 +138,8 @@ class BreakerStats:
             rejected by a guard inside the breaker (see ``NEVER_COUNTED``).
         rejections: calls rejected with ``CircuitOpenError`` without calling the function.
         slow_calls: calls longer than ``slow_call_s`` (0 without a slow-call rule).
-        consecutive_failures: failures since the last success or reset, while closed.
+        consecutive_failures: failures since the last success or reset (failed half-open
+            probes included, as pybreaker counts them).
         trips: times the breaker opened.
         failure_rate: share of failures in the sliding window, or None without one.
         slow_call_rate: share of slow calls in the sliding window, or None without one.
@@ -328,7 +329,11 @@ class CircuitBreaker:
 
     @property
     def fail_counter(self) -> int:
-        """Consecutive failures while closed (pybreaker's name for it)."""
+        """Consecutive failures (pybreaker's name and count for it).
+
+        Counted while closed and for failed half-open probes, as pybreaker counts them;
+        a success while closed, and closing, set it to 0.
+        """
         return self._consecutive
 
     @property
@@ -417,13 +422,26 @@ class CircuitBreaker:
         """
         if not callable(fn):
             raise InvalidUsage(f"fn={fn!r}: the breaker guards callables")
-        if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):
+        if inspect.isasyncgenfunction(fn):
             raise InvalidUsage(
-                f"fn={name_of(fn)}: a generator function returns before its work is done; "
-                "guard a function that does the work (or collects the items) instead"
+                f"fn={name_of(fn)}: an async generator function returns before its work is "
+                "done; guard a coroutine function that does the work instead"
+            )
+        generator = inspect.isgeneratorfunction(fn)
+        if generator and self._ledger is not None:
+            raise InvalidUsage(
+                f"fn={name_of(fn)}: ledger= records calls of functions, not of generators; "
+                "record the function that consumes the generator instead"
             )
         wrapper: Any
-        if is_async(fn):
+        if generator:
+            call_generator = self._call_generator
+
+            def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
+                return (yield from call_generator(fn, args, kwargs))
+
+            wrapper = functools.wraps(fn)(generator_wrapper)
+        elif is_async(fn):
             call_async = self._call_async
             afn = cast(Callable[..., Awaitable[Any]], fn)
 
@@ -495,6 +513,31 @@ class CircuitBreaker:
             self._record_error(phase, exc, monotonic() - start > slow_s)
             raise
         self._record_ok(phase, monotonic() - start > slow_s)
+        return result
+
+    def _call_generator(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Generator[Any, Any, Any]:
+        """Run a generator through the breaker: admitted at its first ``next()``, a success
+        when it is exhausted, a failure when it raises (as in pybreaker's generator_call).
+
+        Closing it early (``GeneratorExit``) is no verdict, like any BaseException that is
+        not an Exception; a generator never started is never admitted, so it cannot hold
+        a half-open probe slot.
+        """
+        phase = self._phase
+        if not phase.fast:
+            phase = self._admit(phase)
+        if self._listeners:
+            self._notify("before_call", fn, *args, **kwargs)
+        slow_s, monotonic = self._slow_s, self._monotonic
+        start = monotonic()
+        try:
+            result = yield from fn(*args, **kwargs)
+        except BaseException as exc:
+            self._record_error(phase, exc, slow_s is not None and monotonic() - start > slow_s)
+            raise
+        self._record_ok(phase, slow_s is not None and monotonic() - start > slow_s)
         return result
 
     async def _call_async(
@@ -618,6 +661,7 @@ class CircuitBreaker:
                         transition = self._enter(OPEN, reason)
                 elif phase.state is HALF_OPEN:
                     phase.probes -= 1
+                    self._consecutive += 1  # pybreaker counts a failed probe too
                     transition = self._enter(OPEN, f"a probe failed ({type(exc).__name__})")
         if self._listeners:
             self._notify("failure", exc)

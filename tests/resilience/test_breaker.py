@@ -891,23 +891,97 @@ def test_removing_an_unknown_listener_is_refused(clock: FakeClock) -> None:
     assert breaker.listeners == ()
 
 
-def test_misuse_of_call_and_generators_is_refused(clock: FakeClock) -> None:
-    """call() refuses a coroutine function; generator functions cannot be guarded."""
+def test_misuse_of_call_and_async_generators_is_refused(clock: FakeClock) -> None:
+    """call() refuses a coroutine function; async generators and ledgered generators too."""
     breaker = CircuitBreaker(clock=clock)
 
     async def coro() -> None:
         return None
+
+    async def agen() -> Any:
+        yield 1
 
     def gen() -> Any:
         yield 1
 
     with pytest.raises(InvalidUsage, match=r"use await breaker\.call_async"):
         breaker.call(coro)
-    with pytest.raises(InvalidUsage, match="generator function"):
-        breaker(gen)
+    with pytest.raises(InvalidUsage, match="async generator function"):
+        breaker(agen)
+    with pytest.raises(InvalidUsage, match="not of generators"):
+        CircuitBreaker(clock=clock, ledger=Ledger())(gen)
     with pytest.raises(InvalidUsage, match="guards callables"):
         breaker(42)  # type: ignore[arg-type]
     assert breaker.stats.calls == 0
+
+
+def test_generators_count_when_exhausted_or_failed_as_in_pybreaker(clock: FakeClock) -> None:
+    """After pybreaker's test_generator: a failure while iterating counts, exhaustion succeeds."""
+    breaker = CircuitBreaker(clock=clock)
+
+    @breaker
+    def ok(value: Any) -> Any:
+        """Docstring."""
+        yield value
+
+    @breaker
+    def err(value: Any) -> Any:
+        sent = yield value
+        raise NotImplementedError(sent)
+
+    good, bad = ok(True), err(True)
+    assert breaker.stats.calls == 0  # nothing is admitted before the first next()
+    next(bad)
+    with pytest.raises(NotImplementedError):
+        bad.send(True)
+    assert breaker.fail_counter == 1
+    assert next(good) is True
+    with pytest.raises(StopIteration):
+        next(good)
+    assert breaker.fail_counter == 0 and ok.__doc__ == "Docstring."
+    assert inspect.isgeneratorfunction(ok)
+
+
+def test_a_contextmanager_stacked_over_a_breaker_works(clock: FakeClock) -> None:
+    """After pybreaker's test_contextmanager: @contextmanager over a guarded generator."""
+    breaker = CircuitBreaker(fail_max=1, reset_timeout_s=10, clock=clock)
+
+    @contextlib.contextmanager
+    @breaker
+    def session() -> Any:
+        try:
+            yield "conn"
+        except NotImplementedError:
+            raise ValueError("translated") from None
+
+    with session() as conn:
+        assert conn == "conn"
+    assert breaker.stats.successes == 1
+    with pytest.raises(ValueError, match="translated"), session():
+        raise NotImplementedError
+    assert breaker.state == "open"
+    with pytest.raises(CircuitOpenError), session():
+        pass
+
+
+def test_a_generator_closed_early_or_never_started_is_no_verdict(clock: FakeClock) -> None:
+    """close() before the end frees a half-open probe slot; an unstarted one holds none."""
+    breaker = CircuitBreaker(fail_max=1, reset_timeout_s=1, clock=clock)
+
+    @breaker
+    def items() -> Any:
+        yield from range(3)
+
+    breaker.open()
+    clock.advance(1)
+    unstarted = items()
+    first = items()
+    assert next(first) == 0  # the one probe slot (half_open_max_calls=1)
+    first.close()
+    assert breaker.state == "half-open" and breaker.stats.ignored == 1
+    assert list(items()) == [0, 1, 2]  # the slot was free again: the probe closes it
+    assert breaker.state == "closed"
+    del unstarted
 
 
 def test_listener_arguments_never_clash_with_the_functions_keywords(clock: FakeClock) -> None:
@@ -1004,3 +1078,29 @@ def test_storage_outage_local_changes_are_published_on_reconnect(
     messages = [r.getMessage() for r in caplog.records]
     assert sum("failed (ConnectionError: storage down)" in m for m in messages) == 1
     assert sum("answers again" in m for m in messages) == 1
+
+
+def test_fail_counter_counts_a_failed_probe_as_pybreaker_does(clock: FakeClock) -> None:
+    """fail_counter after trips and failed probes equals pybreaker's for the same calls.
+
+    After pybreaker's test_failed_call_after_timeout (3 failures, then a failed probe: 4)
+    and test_failed_call_when_halfopen; pybreaker runs with reset_timeout=0 so that its
+    probe is due at once, ours on the FakeClock.
+    """
+    ours = CircuitBreaker(fail_max=2, reset_timeout_s=10, clock=clock)
+    theirs = pybreaker.CircuitBreaker(fail_max=2, reset_timeout=0)
+    backend = Backend(clock)
+    backend.error = ConnectionError()
+    seen = []
+    for _ in range(4):  # two failures trip it, then two failed probes
+        with contextlib.suppress(ConnectionError, CircuitOpenError):
+            ours.call(backend)
+        with contextlib.suppress(ConnectionError, pybreaker.CircuitBreakerError):
+            theirs.call(backend)
+        seen.append((ours.fail_counter, theirs.fail_counter))
+        clock.advance(10)
+    assert seen == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    backend.error = None
+    ours.call(backend)
+    theirs.call(backend)
+    assert (ours.fail_counter, theirs.fail_counter) == (0, 0)
