@@ -7,7 +7,7 @@ option, the value and what is allowed.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias, TypeVar
 
@@ -67,8 +67,15 @@ class BreakerConfig:
     half_open_max_calls: int
     success_threshold: int
     exclude: tuple[type[BaseException], ...]
+    exclude_if: tuple[Callable[[BaseException], bool], ...]
     sync_interval_s: float
     storage_retry_s: float
+
+
+#: One ``exclude`` rule: an exception class, or a predicate of the exception (True: excluded).
+ExcludeRule: TypeAlias = type[BaseException] | Callable[[BaseException], bool]
+#: What ``exclude=`` takes: one rule or several.
+Exclude: TypeAlias = ExcludeRule | Iterable[ExcludeRule]
 
 
 def build_config(
@@ -82,7 +89,7 @@ def build_config(
     slow_call_rate_threshold: float | None,
     half_open_max_calls: int,
     success_threshold: int,
-    exclude: type[BaseException] | Iterable[type[BaseException]],
+    exclude: Exclude,
     sync_interval_s: float,
     storage_retry_s: float,
 ) -> BreakerConfig:
@@ -129,6 +136,7 @@ def build_config(
             "fail_max=None: with no failure_rate_threshold and no slow_call_s nothing "
             "would ever trip the breaker; give at least one trip rule"
         )
+    rules = _exclude_rules(exclude)
     return BreakerConfig(
         fail_max=fail_max,
         reset_timeout_s=float(reset_timeout_s),
@@ -139,21 +147,33 @@ def build_config(
         min_calls=min_calls,
         half_open_max_calls=positive_int("half_open_max_calls", half_open_max_calls),
         success_threshold=positive_int("success_threshold", success_threshold),
-        exclude=_exclude(exclude),
+        exclude=exception_types("exclude", [r for r in rules if isinstance(r, type)]),
+        exclude_if=tuple(r for r in rules if not isinstance(r, type)),
         sync_interval_s=positive("sync_interval_s", sync_interval_s, allow_zero=True),
         storage_retry_s=positive("storage_retry_s", storage_retry_s),
     )
 
 
-def _exclude(
-    exclude: type[BaseException] | Iterable[type[BaseException]],
-) -> tuple[type[BaseException], ...]:
+def _exclude_rules(exclude: Exclude) -> tuple[ExcludeRule, ...]:
+    """``exclude`` as a tuple of exception classes and predicates ``(exc) -> bool``."""
     if isinstance(exclude, str):  # else its letters would be checked one by one
         raise InvalidUsage(
             f"exclude={exclude!r}: give exception classes, not their names, "
             "e.g. exclude=KeyError or exclude=(KeyError, LookupError)"
         )
-    return exception_types("exclude", exclude)
+    if isinstance(exclude, type) or not isinstance(exclude, Iterable):
+        exclude = (exclude,)
+    rules = tuple(exclude)
+    for rule in rules:
+        if isinstance(rule, type) and issubclass(rule, BaseException):
+            continue
+        if isinstance(rule, (type, str)) or not callable(rule):
+            raise InvalidUsage(
+                f"exclude={exclude!r}: {rule!r} is neither an exception class nor a "
+                "predicate; give classes (KeyError) or functions of the exception that "
+                "return True to exclude it (lambda e: e.status == 404)"
+            )
+    return rules
 
 
 def check_name(name: str) -> str:

@@ -18,7 +18,8 @@ Trip rules (any one trips the breaker):
 - a slow-call rate ``>= slow_call_rate_threshold`` over the same window, where a call is
   slow when it takes longer than ``slow_call_s`` (resilience4j, Sentinel's ``SLOW_REQUEST_RATIO``).
 
-An exception of an ``exclude`` type counts as neither success nor failure, and so do
+An exception that ``exclude`` matches (its class, or a predicate of the exception that
+returns True, as in pybreaker) counts as neither success nor failure, and so do
 cancellation (anything that is a ``BaseException`` but not an ``Exception``:
 ``asyncio.CancelledError``, ``KeyboardInterrupt``, ``SystemExit``) and the rejections of
 callwise's own guards inside the breaker, :class:`~resilience.BulkheadFull` and an inner
@@ -53,6 +54,7 @@ from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
 from ._breaker_config import (
     FAIL_MAX_DEFAULT,
     BreakerConfig,
+    Exclude,
     FailMax,
     build_config,
     check_clock,
@@ -186,7 +188,9 @@ class CircuitBreaker:
         half_open_max_calls: probes admitted at once while half-open; more are rejected
             with ``retry_after=0``.
         success_threshold: successful probes that close the breaker.
-        exclude: exception types that count as neither success nor failure. Never
+        exclude: exception classes, or predicates ``(exc) -> bool`` (True: excluded, as in
+            pybreaker), whose matches count as neither success nor failure. A predicate that
+            raises is logged and the error counts as a failure. Never
             counted either, whatever ``exclude`` says: cancellation,
             :class:`~resilience.BulkheadFull` and :class:`~resilience.CircuitOpenError`
             raised inside the breaker (a full bulkhead, an inner breaker's rejection).
@@ -217,6 +221,7 @@ class CircuitBreaker:
         "_clock",
         "_config",
         "_consecutive",
+        "_exclude_if",
         "_failures",
         "_ignored",
         "_ledger",
@@ -249,7 +254,7 @@ class CircuitBreaker:
         slow_call_rate_threshold: float | None = None,
         half_open_max_calls: int = 1,
         success_threshold: int = 1,
-        exclude: type[BaseException] | Iterable[type[BaseException]] = (),
+        exclude: Exclude = (),
         listeners: Iterable[BreakerListener] = (),
         storage: Any = None,
         sync_interval_s: float = 0.0,
@@ -273,6 +278,7 @@ class CircuitBreaker:
             storage_retry_s=storage_retry_s,
         )
         self._not_counted = (*NEVER_COUNTED, *self._config.exclude)
+        self._exclude_if = self._config.exclude_if
         self._clock = check_clock(clock)
         self._ledger = valid_ledger("ledger", ledger)
         # the system clock's method only forwards to time.monotonic: skip the hop per call
@@ -633,8 +639,22 @@ class CircuitBreaker:
         if self._listeners:
             self._notify("success")
 
+    def _excluded(self, exc: BaseException) -> bool:
+        """True when an ``exclude`` predicate matches ``exc`` (one that raises: logged, no)."""
+        for predicate in self._exclude_if:
+            try:
+                if predicate(exc):
+                    return True
+            except Exception:
+                logger.exception("circuit %r: exclude predicate %r raised", self._name, predicate)
+        return False
+
     def _record_error(self, phase: Phase, exc: BaseException, slow: bool) -> None:
-        if not isinstance(exc, Exception) or isinstance(exc, self._not_counted):
+        if (
+            not isinstance(exc, Exception)
+            or isinstance(exc, self._not_counted)
+            or (self._exclude_if and self._excluded(exc))
+        ):
             with self._lock:
                 self._ignored += 1
                 if phase is self._phase and phase.state is HALF_OPEN:
@@ -772,7 +792,7 @@ def circuit_breaker(
     slow_call_rate_threshold: float | None = None,
     half_open_max_calls: int = 1,
     success_threshold: int = 1,
-    exclude: type[BaseException] | Iterable[type[BaseException]] = (),
+    exclude: Exclude = (),
     listeners: Iterable[BreakerListener] = (),
     storage: Any = None,
     sync_interval_s: float = 0.0,

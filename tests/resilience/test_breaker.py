@@ -861,8 +861,8 @@ def test_public_names_are_exported() -> None:
         ({"fail_max": None}, r"fail_max=None: .*nothing would ever trip"),
         ({"half_open_max_calls": 0}, r"half_open_max_calls=0: must be an integer >= 1"),
         ({"success_threshold": -1}, r"success_threshold=-1"),
-        ({"exclude": [KeyError, "oops"]}, r"'oops' is not an exception class"),
-        ({"exclude": int}, r"is not an exception class"),
+        ({"exclude": [KeyError, "oops"]}, r"'oops' is neither an exception class nor a predicate"),
+        ({"exclude": int}, r"<class 'int'> is neither an exception class nor a predicate"),
         ({"exclude": "ValueError"}, r"exclude='ValueError': .*not their names"),
         ({"sync_interval_s": -1}, r"sync_interval_s=-1: must be a finite number >= 0"),
         ({"storage_retry_s": 0}, r"storage_retry_s=0"),
@@ -1104,3 +1104,47 @@ def test_fail_counter_counts_a_failed_probe_as_pybreaker_does(clock: FakeClock) 
     ours.call(backend)
     theirs.call(backend)
     assert (ours.fail_counter, theirs.fail_counter) == (0, 0)
+
+
+def test_exclude_takes_predicates_as_pybreaker_does(clock: FakeClock) -> None:
+    """As pybreaker (is_system_error): a class or a predicate returning True excludes."""
+    breaker = CircuitBreaker(
+        fail_max=2,
+        exclude=[KeyError, lambda e: isinstance(e, OSError) and e.errno == 404],
+        clock=clock,
+    )
+    peer = pybreaker.CircuitBreaker(
+        fail_max=2, exclude=[KeyError, lambda e: isinstance(e, OSError) and e.errno == 404]
+    )
+    for error in (KeyError("k"), OSError(404, "not found"), OSError(404, "again")):
+        for guard in (breaker, peer):
+            with pytest.raises(type(error)):
+                guard.call(_raiser(error))
+    assert (breaker.state, breaker.fail_counter) == ("closed", 0)
+    assert (peer.current_state, peer.fail_counter) == ("closed", 0)
+    assert breaker.stats.ignored == 3
+    with pytest.raises(OSError):
+        breaker.call(_raiser(OSError(500, "server")))
+    assert breaker.fail_counter == 1
+
+
+def test_an_exclude_predicate_that_raises_is_logged_and_the_error_counts(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken predicate never hides the call's own error; the error counts as a failure."""
+
+    def broken(exc: BaseException) -> bool:
+        raise RuntimeError("bug in predicate")
+
+    breaker = CircuitBreaker(name="svc", fail_max=1, exclude=broken, clock=clock)
+    with pytest.raises(ConnectionError):
+        breaker.call(_raiser(ConnectionError("down")))
+    assert breaker.state == "open"
+    assert "exclude predicate" in caplog.text and "bug in predicate" in caplog.text
+
+
+def _raiser(error: BaseException) -> Callable[[], Any]:
+    def raise_it() -> Any:
+        raise error
+
+    return raise_it
