@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ._validate import is_async, name_of
+from ._wraps import wraps
 from .clock import Clock
 from .errors import BulkheadFull, CircuitOpenError
 from .ledger import Ledger, collect_sizes
@@ -186,7 +186,7 @@ class Recorder:
             return cast("Callable[P, R]", self._call_async(cast("Any", fn)))
         clock = self.clock
 
-        @functools.wraps(fn)
+        @wraps(fn)
         def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
             opened = self._open()
             if opened is None:
@@ -208,7 +208,7 @@ class Recorder:
     def _call_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         clock = self.clock
 
-        @functools.wraps(fn)
+        @wraps(fn)
         async def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
             opened = self._open()
             if opened is None:
@@ -233,7 +233,7 @@ class Recorder:
             return cast("Callable[P, R]", self._attempt_async(cast("Any", fn)))
         clock = self.clock
 
-        @functools.wraps(fn)
+        @wraps(fn)
         def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
             state = self._attempt_state()
             before = state.attempts
@@ -256,7 +256,7 @@ class Recorder:
     def _attempt_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         clock = self.clock
 
-        @functools.wraps(fn)
+        @wraps(fn)
         async def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
             state = self._attempt_state()
             before = state.attempts

@@ -41,7 +41,6 @@ objects. ``storage=`` takes ``pybreaker.CircuitMemoryStorage`` or
 
 from __future__ import annotations
 
-import functools
 import inspect
 import itertools
 import logging
@@ -66,6 +65,7 @@ from ._breaker_storage import SharedState, check_storage
 from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
 from ._recording import record_outside
 from ._validate import is_async, name_of
+from ._wraps import wraps
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import BulkheadFull, CircuitOpenError, InvalidUsage
 from .ledger import Ledger
@@ -446,7 +446,7 @@ class CircuitBreaker:
             def generator_wrapper(*args: Any, **kwargs: Any) -> Any:
                 return (yield from call_generator(fn, args, kwargs))
 
-            wrapper = functools.wraps(fn)(generator_wrapper)
+            wrapper = wraps(fn)(generator_wrapper)
         elif is_async(fn):
             call_async = self._call_async
             afn = cast(Callable[..., Awaitable[Any]], fn)
@@ -454,14 +454,14 @@ class CircuitBreaker:
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 return await call_async(afn, args, kwargs)
 
-            wrapper = functools.wraps(fn)(async_wrapper)
+            wrapper = wraps(fn)(async_wrapper)
         else:
             call = self._call
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
                 return call(fn, args, kwargs)
 
-            wrapper = functools.wraps(fn)(sync_wrapper)
+            wrapper = wraps(fn)(sync_wrapper)
         wrapper.breaker = self
         if self._ledger is not None:  # a rejection is a ``rejected`` attempt
             wrapper = record_outside(self._ledger, fn, wrapper, self._clock)

@@ -23,7 +23,6 @@ under the simulator). Nothing is bound to one loop.
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -33,6 +32,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
+from ._wraps import wraps
 from .clock import Clock, SystemClock
 from .errors import BulkheadFull, InvalidUsage
 from .ledger import Ledger
@@ -231,7 +231,7 @@ class Bulkhead:
             return cast("Callable[P, R]", self._decorate_async(cast("Any", fn)))
         acquire, release, name = self._acquire, self._release, name_of(fn)
 
-        @functools.wraps(fn)
+        @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
             acquire(name)
             try:
@@ -244,7 +244,7 @@ class Bulkhead:
     def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         acquire, release, name = self._acquire_async, self._release, name_of(fn)
 
-        @functools.wraps(fn)
+        @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
             await acquire(name)
             try:

@@ -41,7 +41,6 @@ handler raised). :class:`resilience.Policy` uses it to record the outcome
 
 from __future__ import annotations
 
-import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -51,6 +50,7 @@ from typing import Any, Final, ParamSpec, TypeVar, cast
 from ._recording import record_inside, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of
+from ._wraps import wraps
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import BulkheadFull, CircuitOpenError, InvalidUsage, TimeoutExceeded
 from .ledger import Ledger
@@ -127,7 +127,7 @@ class Fallback:
         on, handler, value, notify = self.on, self.handler, self.value, self.on_fallback
         name = name_of(fn)
 
-        @functools.wraps(fn)
+        @wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return fn(*args, **kwargs)
@@ -144,7 +144,7 @@ class Fallback:
         on, handler, value, notify = self.on, self.handler, self.value, self.on_fallback
         name = name_of(fn)
 
-        @functools.wraps(fn)
+        @wraps(fn)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 return await fn(*args, **kwargs)

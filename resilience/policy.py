@@ -42,13 +42,13 @@ the ledger to the Policy, not to its parts.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from ._recording import Recorder, with_cache_hook, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
+from ._wraps import wraps
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
 from .cache import Cached
@@ -207,13 +207,13 @@ def _kind(parameter: str, value: Any, kind: type[Any], example: str) -> Any:
 def _passthrough(fn: Callable[P, R], asynchronous: bool) -> Callable[P, R]:
     if asynchronous:
 
-        @functools.wraps(fn)
+        @wraps(fn)
         async def passthrough_async(*args: Any, **kwargs: Any) -> Any:
             return await fn(*args, **kwargs)  # type: ignore[misc]
 
         return passthrough_async  # type: ignore[return-value]
 
-    @functools.wraps(fn)
+    @wraps(fn)
     def passthrough(*args: P.args, **kwargs: P.kwargs) -> R:
         return fn(*args, **kwargs)
 

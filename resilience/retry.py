@@ -49,6 +49,7 @@ import tenacity
 from ._recording import Recorder
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
+from ._wraps import wraps
 from .clock import Clock, SystemClock
 from .errors import CircuitOpenError, InvalidUsage
 from .ledger import Ledger
@@ -309,11 +310,7 @@ class Retry:
                         "(it answers 'not now', a retry would only ask again); leave it out"
                     )
         positive("backoff_s", backoff_s, allow_zero=True)
-        positive("max_backoff_s", max_backoff_s, allow_zero=True)
-        if max_backoff_s < backoff_s:
-            raise InvalidUsage(
-                f"max_backoff_s={max_backoff_s!r}: must be >= backoff_s={backoff_s!r}"
-            )
+        positive("max_backoff_s", max_backoff_s, allow_zero=True)  # below backoff_s: caps all
         if jitter not in _JITTERS:
             raise InvalidUsage(f"jitter={jitter!r}: must be one of {_JITTERS}")
         self.backoff = Backoff(float(backoff_s), float(max_backoff_s), jitter)
@@ -407,7 +404,7 @@ class Retry:
         calls, retryable, retrying = self._calls, self.retryable, self._retry_sync
         deposit = None if self.budget is None else self.budget.deposit
 
-        @functools.wraps(fn)
+        @wraps(fn)
         def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
@@ -443,7 +440,7 @@ class Retry:
         calls, retryable, retrying = self._calls, self.retryable, self._retry_async
         deposit = None if self.budget is None else self.budget.deposit
 
-        @functools.wraps(fn)
+        @wraps(fn)
         async def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
@@ -527,7 +524,8 @@ def retry(
             never retried: naming it (or a subclass) is an ``InvalidUsage``.
         backoff_s: the cap of the wait before the first retry, seconds (doubles each
             retry; 0 retries at once).
-        max_backoff_s: the largest wait, seconds.
+        max_backoff_s: the largest wait, seconds (below ``backoff_s`` it caps every wait,
+            as tenacity's ``wait_exponential(max=...)`` does).
         jitter: ``"full"`` (``uniform(0, cap)``), ``"equal"`` (``cap/2 + uniform(0,
             cap/2)``) or ``"none"`` (``cap``).
         budget: a :class:`RetryBudget` (may be shared, by retries on its clock; one

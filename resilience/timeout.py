@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
-import functools
 import logging
 import queue
 import threading
@@ -41,6 +40,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive
+from ._wraps import wraps
 from .clock import Clock, SystemClock
 from .errors import InvalidUsage, TimeoutExceeded
 from .ledger import Ledger
@@ -172,7 +172,7 @@ class Timeout:
         on_clock = not isinstance(self.clock, SystemClock)
         monotonic = self.clock.monotonic
 
-        @functools.wraps(fn)
+        @wraps(fn)
         def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
             future: concurrent.futures.Future[R] = concurrent.futures.Future()
             context = contextvars.copy_context()
@@ -210,7 +210,7 @@ class Timeout:
     def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         seconds, name = self.timeout_s, self.name or name_of(fn)
 
-        @functools.wraps(fn)
+        @wraps(fn)
         async def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
             limit = asyncio.timeout(seconds)
             try:

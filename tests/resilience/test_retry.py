@@ -389,7 +389,6 @@ class OpenSubclass(CircuitOpenError):
         ({"on": OpenSubclass}, r"OpenSubclass is a CircuitOpenError.*never retried"),
         ({"on": "ValueError"}, r"on='ValueError': a string, not an exception class"),
         ({"backoff_s": -1}, r"backoff_s=-1: must be a finite number >= 0"),
-        ({"backoff_s": 5, "max_backoff_s": 1}, r"max_backoff_s=1: must be >= backoff_s=5"),
         ({"jitter": "half"}, r"jitter='half': must be one of"),
         ({"budget": 1.5}, r"budget=1.5: must be a rate in \(0, 1\]"),
         ({"budget": "20%"}, r"budget='20%': must be a RetryBudget"),
@@ -514,3 +513,24 @@ def test_concurrent_async_failures_share_the_tenacity_object() -> None:
     assert tries == {i: min(failures[i] + 1, 3) for i in failures}
     assert stats.attempts == sum(tries.values())
     assert stats.gave_up == sum(1 for f in failures.values() if f >= 3)
+
+
+def test_max_backoff_below_backoff_caps_every_wait_as_tenacity_does(clock: FakeClock) -> None:
+    """backoff_s=2, max_backoff_s=1: every wait is 1 s, as wait_exponential(2, max=1) waits."""
+    calls = {"n": 0}
+
+    def flaky() -> str:
+        calls["n"] += 1
+        if calls["n"] < 4:
+            raise ConnectionError("down")
+        return "ok"
+
+    fn = retry(attempts=4, backoff_s=2, max_backoff_s=1, jitter="none", clock=clock)(flaky)
+    assert fn() == "ok"
+    peer = tenacity.wait_exponential(multiplier=2, max=1)
+    state = tenacity.RetryCallState(retry_object=tenacity.Retrying(), fn=None, args=(), kwargs={})
+    expected = []
+    for attempt in (1, 2, 3):
+        state.attempt_number = attempt
+        expected.append(peer(state))
+    assert clock.sleeps == expected == [1.0, 1.0, 1.0]
