@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-installed lint typecheck bench redis clean
+.PHONY: demo test test-installed stress lint typecheck bench redis clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,15 @@ test-installed: $(STAMP) redis
 	$(IVENV)/bin/python -m pip install --quiet "$$(ls $(DIST)/callwise-*.whl)[dev]"
 	$(IVENV)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	cd $(DIST) && CALLWISE_TEST_INSTALLED=1 ../$(IVENV)/bin/pytest -q -n auto --dist loadfile -c ../pyproject.toml --rootdir .. ../tests --pyargs resilience costmodel
+
+# The threaded and async tests repeated under load, on demand (not in CI): STRESS_COUNT
+# runs of every resilience and simulation test while two busy loops keep the cores loaded.
+STRESS_COUNT ?= 20
+stress: $(STAMP) redis
+	@$(PY) -c "while True: pass" & b1=$$!; $(PY) -c "while True: pass" & b2=$$!; \
+	trap 'kill $$b1 $$b2' EXIT; \
+	$(PY) -m pytest -q -p no:cacheprovider -n 3 --count $(STRESS_COUNT) \
+	  tests/resilience tests/costmodel/simulation
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

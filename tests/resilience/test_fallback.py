@@ -288,9 +288,9 @@ def test_fallback_over_cache_serves_when_cache_cannot(mode: str, clock: FakeCloc
 )
 def test_bad_input_fails_at_construction(kwargs: dict[str, Any], message: str) -> None:
     """Each bad parameter raises InvalidUsage naming it, its value and what is allowed."""
-    args = kwargs.pop("args", ())
+    options = {k: v for k, v in kwargs.items() if k != "args"}  # the parameter stays intact
     with pytest.raises(InvalidUsage, match=message):
-        fallback(*args, **kwargs)
+        fallback(*kwargs.get("args", ()), **options)
 
 
 def test_decorating_a_non_callable_is_refused() -> None:
