@@ -19,6 +19,10 @@ Exception tree::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from ._redact import redact, redact_value
+
 __all__ = [
     "BulkheadFull",
     "CircuitOpenError",
@@ -99,14 +103,19 @@ class HttpStatusError(InvocationError):
     Attributes:
         status_code: the HTTP status.
         url: the URL called (without credentials).
-        body: at most the first 1,000 characters of the response body.
+        body: at most the first 1,000 characters of the response body, credentials
+            (an echoed ``Authorization`` header, a token) replaced by ``***``.
+        raw_body: the same characters as the function sent them.
     """
 
-    def __init__(self, status_code: int, url: str, body: str = "") -> None:
+    def __init__(
+        self, status_code: int, url: str, body: str = "", *, secrets: Iterable[str] = ()
+    ) -> None:
         self.status_code = status_code
-        self.url = url
-        self.body = body[:1000]
-        super().__init__(f"HTTP {status_code} from {url}")
+        self.url = redact(url, secrets)
+        self.raw_body = body[:1000]
+        self.body = redact(self.raw_body, secrets)
+        super().__init__(f"HTTP {status_code} from {self.url}")
 
 
 class FunctionError(InvocationError):
@@ -115,14 +124,20 @@ class FunctionError(InvocationError):
     Attributes:
         function: the function's name or ARN.
         kind: the platform's error kind (Lambda's ``FunctionError``, FC's error code).
-        payload: the error payload the platform returned, decoded when it is JSON.
+        payload: the error payload the platform returned, decoded when it is JSON, with
+            credentials it echoes (``Bearer`` tokens, credential headers, AWS key ids)
+            replaced by ``***``; the message shows this form.
+        raw_payload: the payload exactly as the platform returned it.
     """
 
-    def __init__(self, function: str, kind: str, payload: object = None) -> None:
+    def __init__(
+        self, function: str, kind: str, payload: object = None, *, secrets: Iterable[str] = ()
+    ) -> None:
         self.function = function
         self.kind = kind
-        self.payload = payload
-        super().__init__(f"function {function!r} failed ({kind}): {payload!r}"[:2000])
+        self.raw_payload = payload
+        self.payload = redact_value(payload, secrets)
+        super().__init__(f"function {function!r} failed ({kind}): {self.payload!r}"[:2000])
 
 
 class MissingDependency(ImportError):

@@ -33,6 +33,16 @@ __all__ = ["FcFunction"]
 _INVOCATION_TYPES = {"sync": "Sync", "async": "Async"}
 
 
+def _without_user_info(endpoint: str | None) -> str | None:
+    """The endpoint without ``user:password@`` (FC authenticates by signature, never by
+    user info; kept, it would reach the ``Host`` header and every message)."""
+    if endpoint is None or "@" not in endpoint:
+        return endpoint
+    scheme, sep, rest = endpoint.rpartition("://")
+    host = rest.rpartition("@")[2]
+    return f"{scheme}{sep}{host}"
+
+
 class FcFunction:
     """A Function Compute 3.0 function, called like a local function.
 
@@ -48,7 +58,8 @@ class FcFunction:
         region_id: region of the default client, e.g. ``"cn-hangzhou"``.
         endpoint: endpoint of the default client, e.g.
             ``"https://123456.cn-hangzhou.fc.aliyuncs.com"`` (the scheme is optional
-            and defaults to https).
+            and defaults to https). User info (``user:password@``) is dropped: FC signs
+            requests with the credential chain's keys.
         timeout_s: read and connect timeout of each call, seconds (None: the SDK's).
 
     The payload is sent as JSON (bytes as they are). When FC answers with the
@@ -77,7 +88,7 @@ class FcFunction:
         self.mode: Mode = check_mode(mode)
         self.qualifier = optional_name("qualifier", qualifier)
         self.region_id = optional_name("region_id", region_id)
-        self.endpoint = optional_name("endpoint", endpoint)
+        self.endpoint = _without_user_info(optional_name("endpoint", endpoint))
         self.timeout_s = None if timeout_s is None else positive("timeout_s", timeout_s)
         self._models = require("alibabacloud_fc20230330.models", "alibaba")
         self._runtime_options = require("darabonba.runtime", "alibaba").RuntimeOptions

@@ -33,6 +33,10 @@ KEY_ID = "LTAICALLWISETEST0001"
 SECRET = "fc-s3cr3t-CALLWISE-test-KEY-0000"
 
 
+LEAKED_TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig"
+LEAKED_KEY_ID = "AKIAIOSFODNN7EXAMPLE"  # AWS's documented example key id
+
+
 def fc_emulator(received: Received) -> Reply:
     """Answers like FC 3.0 InvokeFunction: errors for 'broken' and 'missing', else an echo."""
     name = received.path.split("/functions/")[1].split("/")[0]
@@ -47,6 +51,10 @@ def fc_emulator(received: Received) -> Reply:
     if name == "broken":
         headers["x-fc-error-type"] = "UnhandledInvocationError"
         return Reply(200, {"errorMessage": "boom", "errorType": "Exception"}, headers)
+    if name == "leaky":  # a function whose error echoes the request's credentials
+        headers["x-fc-error-type"] = "UnhandledInvocationError"
+        message = f"denied: Authorization: Bearer {LEAKED_TOKEN} (key {LEAKED_KEY_ID})"
+        return Reply(200, {"errorMessage": message, "headers": {"Cookie": "sid=42"}}, headers)
     return Reply(200, {"echo": received.json()}, headers)
 
 
@@ -261,3 +269,50 @@ def test_body_as_bytes_is_sent_as_is(fc_server: LocalHttpServer, client: Recordi
     assert FcFunction("resize", client=client)(b"\x89PNG") == "resized"
     assert fc_server.received[0].body == b"\x89PNG"
     assert isinstance(client.calls[0][1].body, io.BytesIO)
+
+
+def test_an_echoed_token_is_redacted_from_function_errors(client: RecordingClient) -> None:
+    """A function error echoing a Bearer token, a cookie and a key id shows *** instead."""
+    with pytest.raises(FunctionError) as info:
+        FcFunction("leaky", client=client)({})
+    err = info.value
+    for text in (str(err), repr(err), repr(err.payload)):
+        assert LEAKED_TOKEN not in text and LEAKED_KEY_ID not in text and "sid=42" not in text
+    assert err.payload == {
+        "errorMessage": "denied: Authorization: *** (key ***)",
+        "headers": {"Cookie": "***"},
+    }
+    assert LEAKED_TOKEN in err.raw_payload["errorMessage"]  # kept, on the explicit attribute
+
+
+def test_user_info_in_the_endpoint_is_dropped(fc_server: LocalHttpServer) -> None:
+    """https://user:secret@host: not in .endpoint, messages, or the Host header sent."""
+    fn = FcFunction("resize", endpoint=f"http://admin:{SECRET}@127.0.0.1:{fc_server.port}")
+    assert fn.endpoint == f"http://127.0.0.1:{fc_server.port}" and SECRET not in repr(fn)
+    with pytest.raises(InvalidUsage) as info:
+        FcFunction("resize", endpoint=f"ftp://admin:{SECRET}@host")
+    assert SECRET not in str(info.value) and "ftp://host" in str(info.value)
+    script = (
+        "import sys\n"
+        "from resilience.invokers import FcFunction\n"
+        "print(FcFunction('resize', endpoint=sys.argv[1])({'a': 1}))\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "another-secret",
+        "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script, f"http://admin:{SECRET}@127.0.0.1:{fc_server.port}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "{'echo': {'a': 1}}"
+    sent = fc_server.received[0].headers
+    assert sent["host"] == f"127.0.0.1:{fc_server.port}"
+    assert all(SECRET not in value for value in sent.values())

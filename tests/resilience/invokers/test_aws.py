@@ -333,3 +333,30 @@ def test_missing_boto3_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(MissingDependency, match=r"callwise\[aws\]") as info:
         LambdaFunction("f")
     assert info.value.extra == "aws"
+
+
+def test_botocore_debug_logging_carries_the_session_token_unless_kept_at_info(
+    lambda_server: LocalHttpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What the module docstring warns of: DEBUG on botocore logs the token; INFO does not."""
+    token = "SESSION-TOKEN-SHOULD-NOT-BE-LOGGED"
+    client = boto3.client(
+        "lambda",
+        region_name="eu-west-1",
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        aws_session_token=token,
+        endpoint_url=lambda_server.url(),
+        config=BotoConfig(retries={"total_max_attempts": 1}),
+    )
+    fn = LambdaFunction("resize", client=client)
+    caplog.set_level(logging.DEBUG, logger="botocore")
+    fn({"n": 1})
+    assert token in caplog.text
+    caplog.clear()
+    logging.getLogger("botocore").setLevel(logging.INFO)
+    try:
+        fn({"n": 1})
+    finally:
+        logging.getLogger("botocore").setLevel(logging.NOTSET)
+    assert token not in caplog.text
