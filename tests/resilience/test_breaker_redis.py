@@ -7,6 +7,7 @@ TCP server mid-test and start it again on the same port.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import selectors
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -415,3 +417,60 @@ def test_a_redis_restarted_empty_does_not_close_an_open_breaker(
     clock.advance(18)
     assert breaker.call(backend) == "ok" and breaker.state == "closed"
     client.close()
+
+
+# ---- a guarded call while Redis is unreachable: bounded by the client's settings -------
+
+
+def fail_fast_client(port: int, timeout_s: float) -> Any:
+    """The documented fail-fast redis-py client: short socket timeouts and NO retries.
+
+    redis-py's default client retries a failed command 10 times with exponential backoff
+    (redis-py 8), which holds every guarded call ~10 s when Redis is black-holed.
+    """
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis(
+        host="127.0.0.1",
+        port=port,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+@pytest.mark.parametrize("hostile", ["stopped", "black-holed"])
+def test_a_guarded_call_with_redis_unreachable_returns_within_the_socket_timeout(
+    hostile: str, redis_tcp_server: RedisServer
+) -> None:
+    """Redis stopped (port refused) or black-holed (a listener that never answers): the
+    first guarded call waits at most about one socket timeout, the next ones not at all.
+
+    Real time, because socket timeouts are real.
+    """
+    timeout_s = 0.2
+    port = redis_tcp_server.port
+    storage = pybreaker.CircuitRedisStorage(
+        pybreaker.STATE_CLOSED, fail_fast_client(port, timeout_s), namespace="ff"
+    )
+    breaker = CircuitBreaker(name="ff", storage=storage, sync_interval_s=0, storage_retry_s=60)
+    redis_tcp_server.stop()
+    with contextlib.ExitStack() as stack:
+        if hostile == "black-holed":  # the kernel completes the handshake; nobody reads
+            listener = stack.enter_context(socket.socket())
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", port))
+            listener.listen(64)
+        started = time.perf_counter()
+        assert breaker.call(lambda: "ok") == "ok"
+        first_s = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(20):
+            assert breaker.call(lambda: "ok") == "ok"
+        rest_s = time.perf_counter() - started
+    # one read of the shared state, bounded by the socket timeout (+ scheduling slack);
+    # then local state only: no storage call until storage_retry_s has passed
+    assert first_s < timeout_s + 1.0, first_s
+    assert rest_s < 1.0, rest_s
