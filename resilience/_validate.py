@@ -39,6 +39,8 @@ class Number:
             are; otherwise the value is returned as a float.
         finite: infinities are refused.
         types: the types accepted (bool never is, whatever they say).
+        convert: instead of ``types``, anything ``float()`` takes (numeric strings,
+            ``Decimal``); for an API that has always converted with ``float()``.
         allowed: what is allowed, in words; default made from the rule.
         message: the error text.
         type_message: the error text for a value that is not of ``types``; default
@@ -52,6 +54,7 @@ class Number:
     integral: bool = False
     finite: bool = True
     types: tuple[type, ...] = (int, float)
+    convert: bool = False
     allowed: str = ""
     message: str = "{name}={value}: must be {allowed}"
     type_message: str = ""
@@ -61,15 +64,19 @@ class Number:
         if self.allowed:
             return self.allowed
         kind = "an integer" if self.integral else "a finite number" if self.finite else "a number"
+        return f"{kind} {self._bounds()}".rstrip()
+
+    def _bounds(self) -> str:
+        """The bounds in words: ``"in (0, 1]"``, ``">= 0"``, ``"< 1"`` or ``""``."""
         low, high = self.low, self.high
         if low is not None and high is not None:
             opening, closing = "(" if self.low_open else "[", ")" if self.high_open else "]"
-            return f"{kind} in {opening}{low:g}, {high:g}{closing}"
+            return f"in {opening}{low:g}, {high:g}{closing}"
         if low is not None:
-            return f"{kind} {'>' if self.low_open else '>='} {low:g}"
+            return f"{'>' if self.low_open else '>='} {low:g}"
         if high is not None:
-            return f"{kind} {'<' if self.high_open else '<='} {high:g}"
-        return kind
+            return f"{'<' if self.high_open else '<='} {high:g}"
+        return ""
 
     def in_range(self, value: Any) -> bool:
         """True when ``value`` (a number) is within the bounds; compared exactly, so a huge
@@ -78,9 +85,6 @@ class Number:
         above = low is None or (value > low if self.low_open else value >= low)
         below = high is None or (value < high if self.high_open else value <= high)
         return bool(above and below)
-
-
-_TOO_LARGE = " (out of range: too large for a float)"
 
 
 def number(
@@ -102,35 +106,44 @@ def number(
     Raises:
         Exception: ``error(message)`` when ``value`` is not allowed.
     """
-    if isinstance(value, bool) or not isinstance(value, rule.types):
-        raise error(_message(rule.type_message or rule.message, name, value, rule))
+    checked, refusal = _checked(value, rule)
+    if refusal is None:
+        return checked
+    template = rule.type_message or rule.message if refusal == _WRONG_TYPE else rule.message
+    note = " (out of range: too large for a float)" if refusal == _TOO_LARGE else ""
+    raise error(template.format(name=name, value=_shown(value), allowed=rule.describe()) + note)
+
+
+# Why number() refuses a value.
+_WRONG_TYPE, _OUT_OF_RANGE, _TOO_LARGE = "wrong type", "out of range", "too large for a float"
+
+
+def _checked(value: object, rule: Number) -> tuple[float, str | None]:
+    """``(what number() returns, None)``, or ``(nan, why it is refused)``."""
+    if isinstance(value, bool) or not (rule.convert or isinstance(value, rule.types)):
+        return math.nan, _WRONG_TYPE
     if rule.integral:
         if isinstance(value, numbers.Integral) and rule.in_range(value):
-            return value  # type: ignore[return-value]  # an int (numpy's too), kept as it is
-        raise error(_message(rule.message, name, value, rule))
-    as_float = _as_float(value)
-    if as_float is None and rule.in_range(value):  # within the bounds, but no float holds it
-        raise error(_message(rule.message, name, value, rule) + _TOO_LARGE)
-    if as_float is None or not _finite_enough(as_float, rule) or not rule.in_range(value):
-        raise error(_message(rule.message, name, value, rule))
-    return as_float
+            return value, None  # type: ignore[return-value]  # an int (numpy's too), as it is
+        return math.nan, _OUT_OF_RANGE
+    return _checked_real(value, rule)
 
 
-def _as_float(value: object) -> float | None:
-    """``float(value)``, or None for a number too large for a float (``10**400``)."""
+def _checked_real(value: object, rule: Number) -> tuple[float, str | None]:
+    """:func:`_checked` for a rule that is not ``integral``: the value as a float."""
     try:
-        return float(value)  # type: ignore[arg-type]
-    except OverflowError:
-        return None
-
-
-def _finite_enough(value: float, rule: Number) -> bool:
-    """Not NaN, and not infinite unless the rule allows it."""
-    return not math.isnan(value) and (not rule.finite or math.isfinite(value))
-
-
-def _message(template: str, name: str, value: object, rule: Number) -> str:
-    return template.format(name=name, value=_shown(value), allowed=rule.describe())
+        as_float = float(value)  # type: ignore[arg-type]
+    except OverflowError:  # an int no float holds: compared exactly
+        return math.nan, _TOO_LARGE if rule.in_range(value) else _OUT_OF_RANGE
+    except (TypeError, ValueError):  # with ``convert``: not something float() takes
+        return math.nan, _WRONG_TYPE
+    # Bounds are compared on the number itself (exactly); on the float for what only
+    # converts to one (a numeric string).
+    exact = value if isinstance(value, numbers.Real) else as_float
+    finite_enough = not math.isnan(as_float) and (not rule.finite or math.isfinite(as_float))
+    if finite_enough and rule.in_range(exact):
+        return as_float, None
+    return math.nan, _OUT_OF_RANGE
 
 
 def _shown(value: object) -> str:

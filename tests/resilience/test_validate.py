@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -192,3 +193,18 @@ def test_every_int_beyond_float_is_out_of_range_for_an_unbounded_rule(value: int
     """Any int no float holds fails as out of range (never OverflowError)."""
     with pytest.raises(InvalidUsage, match="out of range: too large for a float"):
         number("x", value, Number())
+
+
+def test_convert_takes_what_float_takes_and_names_the_rest() -> None:
+    """convert=True accepts numeric strings and Decimal; anything else is refused by name."""
+    from decimal import Decimal
+
+    rule = Number(low=0, convert=True)
+    assert number("n", "1e3", rule) == 1000.0
+    assert number("n", Decimal("2.5"), rule) == 2.5
+    for bad, shown in (("-1", "'-1'"), ("nan", "'nan'"), (Decimal("NaN"), "Decimal('NaN')")):
+        with pytest.raises(InvalidUsage, match=rf"^n={re.escape(shown)}: must be a finite"):
+            number("n", bad, rule)
+    for bad in (None, "many", [1], True):
+        with pytest.raises(InvalidUsage, match=r"must be a finite number >= 0$"):
+            number("n", bad, rule)
