@@ -24,19 +24,20 @@ from .errors import InvalidUsage
 class Number:
     """What a numeric field allows, and what its error says: one row of a table of fields.
 
-    NaN and bool are never allowed. A value outside ``types`` fails with ``type_message``;
-    any other refusal with ``message``. Both are ``str.format`` templates with ``name``,
-    ``value`` (its repr) and ``allowed`` (``allowed``, or a text made from the rule,
-    e.g. ``"a finite number > 0"``). An int too large for a float (``10**400``) is out of
-    range for a rule that is not ``integral``: its message says so.
+    NaN and bool (True, False) are never allowed. A value outside ``types`` fails with
+    ``type_message``; any other refusal with ``message``. Both are ``str.format`` templates
+    with ``name``, ``value`` (its repr) and ``allowed`` (``allowed``, or a text made from
+    the rule, e.g. ``"a finite number > 0"``). An int too large for a float (``10**400``)
+    is out of range for a rule that is not ``integral``: its message says so.
 
     Attributes:
         low: the smallest value allowed; None for no lower bound.
         high: the largest value allowed; None for no upper bound.
         low_open: ``low`` itself is refused (``> low``, not ``>= low``).
         high_open: ``high`` itself is refused (``< high``, not ``<= high``).
-        integral: only integers (``numbers.Integral``: int, numpy integers), kept as they
-            are; otherwise the value is returned as a float.
+        integral: only integers (``types`` that are ``numbers.Integral``, e.g. int or
+            numpy's integers), returned as they are; otherwise the value is returned as a
+            float.
         finite: infinities are refused.
         types: the types accepted (bool never is, whatever they say).
         convert: instead of ``types``, anything ``float()`` takes (numeric strings,
@@ -105,7 +106,19 @@ def number(
 
     Raises:
         Exception: ``error(message)`` when ``value`` is not allowed.
-    """
+
+    Example:
+        >>> FIELDS = {
+        ...     "seed": Number(low=0, integral=True),
+        ...     "memory_mb": Number(low=0, low_open=True, allowed="a number of MB > 0"),
+        ... }
+        >>> number("seed", 7, FIELDS["seed"]), number("memory_mb", 128, FIELDS["memory_mb"])
+        (7, 128.0)
+        >>> number("memory_mb", 10**400, FIELDS["memory_mb"])
+        Traceback (most recent call last):
+        ...
+        resilience.errors.InvalidUsage: memory_mb=1000...000: must be a number of MB > 0 (out of range: too large for a float)
+    """  # noqa: E501
     checked, refusal = _checked(value, rule)
     if refusal is None:
         return checked
