@@ -397,75 +397,20 @@ def _add_simulate(sub: Any) -> None:
 
 
 def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    import dataclasses
+    from .simulation.run import SimulationResult
 
-    from .simulation.run import SimulationResult, load_simulation, summarize
-
-    spec = load_simulation(args.file)
-    changes: dict[str, Any] = {}
-    if args.provider is not None:
-        changes["provider"] = args.provider
-    if args.seed is not None:
-        if args.seed < 0:
-            raise InvalidUsage(f"--seed={args.seed}: must be >= 0")
-        changes["seed"] = args.seed
-    if args.option:
-        changes["options"] = {**spec.options, **_options(args.option)}
-    if args.caller_option:
-        changes["caller_options"] = {**spec.caller_options, **_options(args.caller_option)}
-    spec = dataclasses.replace(spec, **changes)
-    spec.check()  # provider, seed and options, before the progress bar starts
+    spec = _simulation_file(args)
     results: dict[str, SimulationResult] = {}
-    bar: Any = None
-    progress = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=None, unit=" calls", unit_scale=True, file=err, leave=False)
-        done: dict[str, int] = {}
-
-        def progress(name: str, started: int, total: int) -> None:
-            if bar.total is None:
-                bar.total = total * len(spec.policies)
-            bar.set_description(name, refresh=False)
-            bar.update(started - done.get(name, 0))
-            done[name] = started
-
+    bar, progress = _progress_bar(err, enabled=not args.no_progress, runs=len(spec.policies))
     try:
         table = spec.compare(progress=progress, results=results)
     finally:
         if bar is not None:
             bar.close()
-    frame = table.reset_index()
-    title = None
-    if args.format == "table":  # one column per policy, rounded for reading
-        shown = table.drop(columns=["currency"]).copy()
-        for column in shown.columns:
-            money = column.endswith("_cost") or column == "cost_per_million"
-            shown[column] = shown[column].astype(float).round(4 if money else 0)
-        frame = shown.T.reset_index(names="measure")
-        scenario = spec.scenario
-        title = (
-            f"{scenario.name}: {spec.provider}, caller {spec.caller_memory_mb:g} MB, callee "
-            f"{spec.callee_memory_mb:g} MB, seed {spec.seed}; costs in "
-            f"{table['currency'].iloc[0]}, latency in ms"
-        )
+    frame, title = _simulation_table(table, spec, args.format)
     emit(frame, args.format, out=out, title=title)
-    failures = [w for w in spec.scenario.windows if w.kind != "slowdown"]
-    if args.format == "table" and failures:  # the same policies, during the first failure
-        window = failures[0]
-        during = summarize(results, window=(window.start_s, window.end_s))
-        columns = ["calls", "total_cost", "callee_calls", "fallbacks", "cache_hits", "throttled"]
-        shown = during[[*columns, "errors_seen", "latency_p99_ms"]].astype(float)
-        shown["total_cost"] = shown["total_cost"].round(4)
-        emit(
-            shown.round({c: 0 for c in shown.columns if c != "total_cost"}).T.reset_index(
-                names="measure"
-            ),
-            "table",
-            out=out,
-            title=f"\nCalls that arrived during the {window.describe()}:",
-        )
+    if args.format == "table":  # the same policies, during the first failure
+        _emit_first_failure(spec, results, out=out)
     if not args.no_charts:
         from . import plots
 
@@ -474,6 +419,95 @@ def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         for path in paths:
             stream.write(f"chart: {path}\n")
     return 0
+
+
+def _simulation_file(args: argparse.Namespace) -> Any:
+    """The simulation file, with the command line's provider, seed and options over the
+    file's; checked (provider, seed and options) before anything runs."""
+    import dataclasses
+
+    from resilience._validate import Number, number
+
+    from .simulation.run import load_simulation
+
+    spec = load_simulation(args.file)
+    changes: dict[str, Any] = {}
+    if args.provider is not None:
+        changes["provider"] = args.provider
+    if args.seed is not None:
+        rule = Number(low=0, integral=True, message="{name}={value}: must be >= 0")
+        number("--seed", args.seed, rule, error=InvalidUsage)
+        changes["seed"] = args.seed
+    if args.option:
+        changes["options"] = {**spec.options, **_options(args.option)}
+    if args.caller_option:
+        changes["caller_options"] = {**spec.caller_options, **_options(args.caller_option)}
+    spec = dataclasses.replace(spec, **changes)
+    spec.check()  # provider, seed and options, before the progress bar starts
+    return spec
+
+
+def _progress_bar(
+    err: IO[str], *, enabled: bool, runs: int
+) -> tuple[Any, Callable[[str, int, int], None] | None]:
+    """A tqdm bar on ``err`` over ``runs`` runs, and the ``progress(name, started, total)``
+    callback that moves it; ``(None, None)`` when not ``enabled``. Close the bar."""
+    if not enabled:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, unit=" calls", unit_scale=True, file=err, leave=False)
+    done: dict[str, int] = {}
+
+    def progress(name: str, started: int, total: int) -> None:
+        if bar.total is None:
+            bar.total = total * runs
+        bar.set_description(name, refresh=False)
+        bar.update(started - done.get(name, 0))
+        done[name] = started
+
+    return bar, progress
+
+
+def _simulation_table(table: pd.DataFrame, spec: Any, fmt: str) -> tuple[pd.DataFrame, str | None]:
+    """What ``simulate`` prints, and its title: for ``table``, one column per policy,
+    rounded for reading."""
+    if fmt != "table":
+        return table.reset_index(), None
+    shown = table.drop(columns=["currency"]).copy()
+    for column in shown.columns:
+        money = column.endswith("_cost") or column == "cost_per_million"
+        shown[column] = shown[column].astype(float).round(4 if money else 0)
+    scenario = spec.scenario
+    title = (
+        f"{scenario.name}: {spec.provider}, caller {spec.caller_memory_mb:g} MB, callee "
+        f"{spec.callee_memory_mb:g} MB, seed {spec.seed}; costs in "
+        f"{table['currency'].iloc[0]}, latency in ms"
+    )
+    return shown.T.reset_index(names="measure"), title
+
+
+def _emit_first_failure(spec: Any, results: Any, *, out: IO[str]) -> None:
+    """The table of the calls that arrived during the scenario's first failure window
+    (a slowdown is not a failure); nothing when it has none."""
+    from .simulation.run import summarize
+
+    failures = [w for w in spec.scenario.windows if w.kind != "slowdown"]
+    if not failures:
+        return
+    window = failures[0]
+    during = summarize(results, window=(window.start_s, window.end_s))
+    columns = ["calls", "total_cost", "callee_calls", "fallbacks", "cache_hits", "throttled"]
+    shown = during[[*columns, "errors_seen", "latency_p99_ms"]].astype(float)
+    shown["total_cost"] = shown["total_cost"].round(4)
+    emit(
+        shown.round({c: 0 for c in shown.columns if c != "total_cost"}).T.reset_index(
+            names="measure"
+        ),
+        "table",
+        out=out,
+        title=f"\nCalls that arrived during the {window.describe()}:",
+    )
 
 
 # ---------------------------------------------------------------- compare

@@ -77,8 +77,8 @@ import cachetools
 from cachetools.keys import hashkey
 
 from ._recording import record_inside, with_cache_hook
+from ._validate import Number, exception_types, is_async, name_of, number, positive, positive_int
 from ._validate import clock as valid_clock
-from ._validate import exception_types, is_async, name_of, positive, positive_int
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import InvalidUsage
 from .ledger import Ledger
@@ -218,50 +218,14 @@ def cached(
     Raises:
         InvalidUsage: a parameter out of range or of the wrong kind.
     """
-    if isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
-        ok = math.isfinite(ttl) and ttl > 0
-    else:
-        ok = ttl is None or (callable(ttl) and not is_async(ttl))
-    if not ok:
-        raise InvalidUsage(
-            f"ttl={ttl!r}: must be a finite number of seconds > 0, a plain function "
-            "(key, value) -> seconds, or None for no expiry"
-        )
-    if isinstance(ttl, int):
-        ttl = float(ttl)
+    ttl = _check_ttl(ttl)
     maxsize = positive_int("maxsize", maxsize)
-    stale_if_error = positive("stale_if_error", stale_if_error, allow_zero=True)
-    if stale_if_error and ttl is None:
-        raise InvalidUsage(
-            f"stale_if_error={stale_if_error!r}: needs ttl=...; without a ttl values "
-            "never expire, so nothing is ever stale"
-        )
-    errors = exception_types("cache_errors", cache_errors)
-    for item in errors:
-        if not issubclass(item, Exception):
-            raise InvalidUsage(
-                f"cache_errors={cache_errors!r}: {item.__qualname__} is not an Exception "
-                "subclass; only Exception subclasses can be remembered"
-            )
-    if error_ttl is not None:
-        error_ttl = positive("error_ttl", error_ttl)
-        if not errors:
-            raise InvalidUsage(
-                f"error_ttl={error_ttl!r}: has no effect without cache_errors=(...); "
-                "give the exception types to remember"
-            )
-    elif errors:
-        if not isinstance(ttl, float):
-            raise InvalidUsage(
-                f"cache_errors={cache_errors!r} with ttl={ttl!r}: give error_ttl= (seconds "
-                "an error is remembered); it defaults to ttl only when ttl is a number"
-            )
-        error_ttl = ttl
-    for name, fn in (("key", key), ("on_hit", on_hit)):
-        if fn is None and name == "on_hit":
-            continue
-        if not callable(fn) or is_async(fn):
-            raise InvalidUsage(f"{name}={fn!r}: must be a plain (not async) function")
+    stale_if_error = _check_stale_if_error(stale_if_error, ttl)
+    errors = _check_cache_errors(cache_errors)
+    error_ttl = _error_ttl(error_ttl, errors, ttl=ttl, cache_errors=cache_errors)
+    _check_plain_function("key", key)
+    if on_hit is not None:
+        _check_plain_function("on_hit", on_hit)
     clock = valid_clock("clock", clock)
     valid_ledger("ledger", ledger)
     return Cached(
@@ -270,11 +234,86 @@ def cached(
         key=key,
         clock=clock,
         stale_if_error=stale_if_error,
-        cache_errors=cast(tuple[type[Exception], ...], errors),
+        cache_errors=errors,
         error_ttl=error_ttl,
         on_hit=on_hit,
         ledger=ledger,
     )
+
+
+_TTL = Number(
+    low=0,
+    low_open=True,
+    message="{name}={value}: must be a finite number of seconds > 0, a plain function "
+    "(key, value) -> seconds, or None for no expiry",
+)
+
+
+def _check_ttl(ttl: object) -> float | ItemTtl | None:
+    """``ttl`` if it is None, a plain function or a finite number of seconds > 0 (an int
+    as a float)."""
+    if ttl is None or (callable(ttl) and not is_async(ttl)):
+        return ttl
+    seconds = number("ttl", ttl, _TTL)
+    return ttl if isinstance(ttl, float) else seconds  # a float subclass stays as given
+
+
+def _check_stale_if_error(stale_if_error: float, ttl: float | ItemTtl | None) -> float:
+    """``stale_if_error`` as seconds >= 0; more than 0 needs a ``ttl``."""
+    stale_if_error = positive("stale_if_error", stale_if_error, allow_zero=True)
+    if stale_if_error and ttl is None:
+        raise InvalidUsage(
+            f"stale_if_error={stale_if_error!r}: needs ttl=...; without a ttl values "
+            "never expire, so nothing is ever stale"
+        )
+    return stale_if_error
+
+
+def _check_cache_errors(
+    cache_errors: type[Exception] | Iterable[type[Exception]],
+) -> tuple[type[Exception], ...]:
+    """``cache_errors`` as a tuple of Exception subclasses (the types to remember)."""
+    errors = exception_types("cache_errors", cache_errors)
+    for item in errors:
+        if not issubclass(item, Exception):
+            raise InvalidUsage(
+                f"cache_errors={cache_errors!r}: {item.__qualname__} is not an Exception "
+                "subclass; only Exception subclasses can be remembered"
+            )
+    return cast(tuple[type[Exception], ...], errors)
+
+
+def _error_ttl(
+    error_ttl: float | None,
+    errors: tuple[type[Exception], ...],
+    *,
+    ttl: float | ItemTtl | None,
+    cache_errors: object,
+) -> float | None:
+    """Seconds an error is remembered: ``error_ttl`` (only with ``cache_errors``), else a
+    number ``ttl`` when there are errors to remember; None when there are none."""
+    if error_ttl is not None:
+        error_ttl = positive("error_ttl", error_ttl)
+        if not errors:
+            raise InvalidUsage(
+                f"error_ttl={error_ttl!r}: has no effect without cache_errors=(...); "
+                "give the exception types to remember"
+            )
+        return error_ttl
+    if not errors:
+        return None
+    if not isinstance(ttl, float):
+        raise InvalidUsage(
+            f"cache_errors={cache_errors!r} with ttl={ttl!r}: give error_ttl= (seconds "
+            "an error is remembered); it defaults to ttl only when ttl is a number"
+        )
+    return ttl
+
+
+def _check_plain_function(name: str, fn: object) -> None:
+    """``fn`` must be a plain (not async) callable."""
+    if not callable(fn) or is_async(fn):
+        raise InvalidUsage(f"{name}={fn!r}: must be a plain (not async) function")
 
 
 def _is_number(value: object) -> bool:

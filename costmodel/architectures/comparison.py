@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from resilience._validate import Number, number
 
 from ..billing.engine import Bill, accepted_options, estimate
 from ..catalog.sheets import DEFAULT_SERVICES, price_sheet, providers
@@ -200,6 +202,10 @@ def price_usage(
     return sum(parts[1:], parts[0]), billed_gb_s
 
 
+#: What price_usage has always taken for ``invocations``: whatever float() takes.
+_MONTHLY_INVOCATIONS = Number(low=0, convert=True)
+
+
 def _price_parts(
     usage: ArchitectureUsage,
     *,
@@ -212,34 +218,61 @@ def _price_parts(
 ) -> tuple[list[Bill], float, dict[str, str]]:
     """The architecture's bill (pooled, as a one-item list), its billed GB-s and the sheet
     used for each service (``{"functions": provider, "storage": "aws-s3", ...}``)."""
-    count = float(invocations)
-    if not (math.isfinite(count) and count >= 0) or isinstance(invocations, bool):
-        raise InvalidUsage(f"invocations={invocations!r}: must be a finite number >= 0")
+    count = number("invocations", invocations, _MONTHLY_INVOCATIONS, error=InvalidUsage)
     keys = _services(services)
     init = INIT_BILLED.get(provider, False) if init_billed is None else init_billed
     scale = count / usage.samples
-    bills: list[Bill] = []
     used: dict[str, str] = {"functions": provider}
-    billed_gb_s = 0.0
     egress_gb = usage.egress_gb * scale
     # Egress goes on the platform's own meter where it has one, unless services= says.
-    egress_done = egress_gb == 0
     egress_here = "egress" not in (services or {}) and _accepts(provider, "egress_gb")
+    egress_on_platform = egress_gb != 0 and egress_here and bool(usage.functions)
+    bills, billed_gb_s = _function_bills(
+        usage,
+        provider=provider,
+        scale=scale,
+        free_tier=free_tier,
+        init_billed=init,
+        options=options,
+        egress_gb=egress_gb if egress_on_platform else None,
+    )
+    if egress_on_platform:
+        used["egress"] = provider
+
+    def on(role: str) -> str:
+        used[role] = keys[role]
+        return keys[role]
+
+    bills += _service_bills(usage, scale=scale, free_tier=free_tier, service=on)
+    if egress_gb != 0 and not egress_on_platform:
+        bills.append(estimate(on("egress"), egress_gb=egress_gb, free_tier=free_tier))
+    _currency(bills)
+    # One bill: tiers apply per sheet to its pooled usage, and free pools are shared by
+    # the sheets of one vendor (AWS's free egress, SQS standard and FIFO requests).
+    return [sum(bills[1:], bills[0])], billed_gb_s, used
+
+
+def _function_bills(
+    usage: ArchitectureUsage,
+    *,
+    provider: str,
+    scale: float,
+    free_tier: bool,
+    init_billed: bool,
+    options: Mapping[str, Any],
+    egress_gb: float | None,
+) -> tuple[list[Bill], float]:
+    """One bill per function on ``provider`` (``egress_gb``, if given, on the first one's),
+    and their billed GB-s."""
+    bills: list[Bill] = []
+    billed_gb_s = 0.0
     for name, fn_usage in usage.functions.items():
         function = fn_usage.function
-        opts: dict[str, Any] = dict(options)
-        if _accepts(provider, "vcpu"):
-            if function.vcpu is not None:
-                opts["vcpu"] = function.vcpu
-            elif "vcpu" not in opts and price_sheet(provider).model == "alibaba-fc3":
-                raise InvalidUsage(
-                    f"function {name!r}: vcpu is required by {provider} (it bills vCPU-seconds)"
-                )
-        if not egress_done and egress_here:
+        opts = _function_bill_options(name, function, provider=provider, options=options)
+        if egress_gb is not None:
             opts["egress_gb"] = egress_gb
-            egress_done = True
-            used["egress"] = provider
-        durations = np.maximum(fn_usage.durations_ms(init_billed=init), 1e-9)
+            egress_gb = None
+        durations = np.maximum(fn_usage.durations_ms(init_billed=init_billed), 1e-9)
         try:
             bill = estimate(
                 provider,
@@ -255,43 +288,58 @@ def _price_parts(
         billed_ms = bill.usage.get("billed_duration_ms", float(durations.sum()) * scale)
         billed_gb_s += function.memory_mb / 1024.0 * billed_ms / 1000.0
         bills.append(bill)
+    return bills, billed_gb_s
 
-    def on(role: str) -> str:
-        used[role] = keys[role]
-        return keys[role]
 
+def _function_bill_options(
+    name: str, function: Function, *, provider: str, options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The provider options of one function's bill: ``options``, with the function's vCPUs
+    where the provider bills them (alibaba-fc3 requires them)."""
+    opts: dict[str, Any] = dict(options)
+    if _accepts(provider, "vcpu"):
+        if function.vcpu is not None:
+            opts["vcpu"] = function.vcpu
+        elif "vcpu" not in opts and price_sheet(provider).model == "alibaba-fc3":
+            raise InvalidUsage(
+                f"function {name!r}: vcpu is required by {provider} (it bills vCPU-seconds)"
+            )
+    return opts
+
+
+def _service_bills(
+    usage: ArchitectureUsage, *, scale: float, free_tier: bool, service: Callable[[str], str]
+) -> list[Bill]:
+    """The bills of the gateways, queues, storage and workflows the usage calls on;
+    ``service(role)`` names the sheet of each role (and records it)."""
+    bills: list[Bill] = []
     for (component, kind, payload_kb), total in usage.meters.items():
         requests = total * scale
         if component in ("gateway", "queue"):
-            service = on(f"{component}_{kind}")
-            opts = {"payload_kb": payload_kb} if _accepts(service, "payload_kb") else {}
-            bills.append(estimate(service, invocations=requests, free_tier=free_tier, **opts))
+            key = service(f"{component}_{kind}")
+            opts = {"payload_kb": payload_kb} if _accepts(key, "payload_kb") else {}
+            bills.append(estimate(key, invocations=requests, free_tier=free_tier, **opts))
         elif component == "storage":
-            service = on("storage")
+            key = service("storage")
             if kind == "put":
-                bills.append(estimate(service, invocations=requests, free_tier=free_tier))
+                bills.append(estimate(key, invocations=requests, free_tier=free_tier))
             else:
-                bills.append(estimate(service, get_requests=requests, free_tier=free_tier))
+                bills.append(estimate(key, get_requests=requests, free_tier=free_tier))
         elif kind == "standard_transitions":
             bills.append(
-                estimate(on("workflow_standard"), invocations=requests, free_tier=free_tier)
+                estimate(service("workflow_standard"), invocations=requests, free_tier=free_tier)
             )
     for (_, memory_mb), durations in usage.express_ms.items():
         bills.append(
             estimate(
-                on("workflow_express"),
+                service("workflow_express"),
                 invocations=durations.size * scale,
                 duration_ms=np.maximum(durations, 1e-9),
                 memory_mb=memory_mb,
                 free_tier=free_tier,
             )
         )
-    if not egress_done:
-        bills.append(estimate(on("egress"), egress_gb=egress_gb, free_tier=free_tier))
-    _currency(bills)
-    # One bill: tiers apply per sheet to its pooled usage, and free pools are shared by
-    # the sheets of one vendor (AWS's free egress, SQS standard and FIFO requests).
-    return [sum(bills[1:], bills[0])], billed_gb_s, used
+    return bills
 
 
 def _suffix(currency: str) -> str:

@@ -25,13 +25,17 @@ naming no function or architecture, a cycle of architectures, a probability outs
 
 from __future__ import annotations
 
+import functools
 import inspect
+import math
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from resilience._validate import Number, number
 
 from ..errors import InvalidFile, InvalidUsage
 from .compositions import (
@@ -61,6 +65,12 @@ _FUNCTION_FIELDS = (
     set(inspect.signature(Function).parameters) - {"name", "duration", "_"}
 ) | _DURATION
 _PROBABILITIES = {"error_rate", "cold_start_probability", "breaker_open_share", "cache_hit_ratio"}
+_PROBABILITY = Number(
+    low=0, high=1, allowed="a probability in [0, 1]", message="{value} is not {allowed}"
+)
+_INVOCATIONS = Number(
+    low=0, finite=False, allowed="a count >= 0", message="{value} is not {allowed}"
+)
 
 
 def _fields(kind: str) -> set[str]:
@@ -123,10 +133,8 @@ class _Loader:
 
     def probabilities(self, table: Mapping[str, Any], where: str) -> None:
         for key in _PROBABILITIES & set(table):
-            value = table[key]
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not number or not 0 <= value <= 1:
-                raise self.fail(f"{where}.{key}", f"{value!r} is not a probability in [0, 1]")
+            error = functools.partial(self.fail, f"{where}.{key}")
+            number(key, table[key], _PROBABILITY, error=error)
 
     def rewrap(self, exc: InvalidUsage, where: str) -> InvalidFile:
         match = re.match(r"(\w+)=", str(exc))
@@ -165,60 +173,71 @@ class _Loader:
             raise self.rewrap(exc, where) from exc
 
     def load(self) -> ArchitectureFile:
-        try:
-            with open(self.path, "rb") as handle:
-                data = tomllib.load(handle)
-        except FileNotFoundError as exc:
-            raise self.fail("<file>", "no such file") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise self.fail("<file>", f"not valid TOML: {exc}") from exc
+        data = self.read()
         self.known(data, _TOP, "")
         title = data.get("title", "")
         if not isinstance(title, str):
             raise self.fail("title", "must be a string")
-        invocations = data.get("invocations")
-        if invocations is not None and (
-            not isinstance(invocations, (int, float))
-            or isinstance(invocations, bool)
-            or invocations < 0
-        ):
-            raise self.fail("invocations", f"{invocations!r} is not a count >= 0")
+        invocations = self.invocations(data.get("invocations"))
+        functions = self.functions(data.get("functions", {}))
+        specs = self.architecture_specs(data.get("architectures", {}), functions)
+        built: dict[str, Architecture] = {}
+        for name in specs:
+            self.architecture(name, specs, functions, built, ())
+        compared = self.compared(data.get("compare"), specs)
+        return ArchitectureFile(self.path, title, invocations, functions, built, compared)
+
+    def read(self) -> dict[str, Any]:
+        """The file's TOML document."""
+        try:
+            with open(self.path, "rb") as handle:
+                return tomllib.load(handle)
+        except FileNotFoundError as exc:
+            raise self.fail("<file>", "no such file") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise self.fail("<file>", f"not valid TOML: {exc}") from exc
+
+    def invocations(self, value: object) -> float | None:
+        """The file's requests per month (a number >= 0), or None when absent."""
+        if value is None:
+            return None
+        if isinstance(value, float) and math.isnan(value):
+            return value  # NaN passes, as it always has: compare() refuses it
+        error = functools.partial(self.fail, "invocations")
+        return number("invocations", value, _INVOCATIONS, error=error)
+
+    def functions(self, raw: object) -> dict[str, Function]:
+        """Every ``[functions.NAME]`` table as a Function; at least one."""
         functions = {
-            name: self.function(name, raw)
-            for name, raw in self.table(data.get("functions", {}), "functions").items()
+            name: self.function(name, spec) for name, spec in self.table(raw, "functions").items()
         }
         if not functions:
             raise self.fail("functions", "define at least one function")
-        specs = self.table(data.get("architectures", {}), "architectures")
+        return functions
+
+    def architecture_specs(self, raw: object, functions: Mapping[str, Function]) -> dict[str, Any]:
+        """The ``[architectures.NAME]`` tables (at least one), no name taken by a function."""
+        specs = self.table(raw, "architectures")
         if not specs:
             raise self.fail("architectures", "define at least one architecture")
         for name in specs:
             if name in functions:
                 raise self.fail(f"architectures.{name}", "a function has the same name")
-        built: dict[str, Architecture] = {}
-        for name in specs:
-            self.architecture(name, specs, functions, built, ())
-        used = {s for spec in specs.values() for s in spec.get("steps", []) if s in specs}
-        compared = data.get("compare")
-        if compared is None:
-            names = tuple(n for n in specs if n not in used)
-        else:
-            if not isinstance(compared, list) or not all(isinstance(n, str) for n in compared):
-                raise self.fail("compare", "must be a list of architecture names")
-            for i, n in enumerate(compared):
-                if n not in specs:
-                    raise self.fail(
-                        f"compare[{i}]", f"no architecture {n!r}; known: {', '.join(specs)}"
-                    )
-            names = tuple(compared)
-        return ArchitectureFile(
-            self.path,
-            title,
-            float(invocations) if invocations is not None else None,
-            functions,
-            built,
-            names,
-        )
+        return specs
+
+    def compared(self, compare: object, specs: Mapping[str, Any]) -> tuple[str, ...]:
+        """The names in ``compare``; by default every architecture no other one uses."""
+        if compare is None:
+            used = {s for spec in specs.values() for s in spec.get("steps", []) if s in specs}
+            return tuple(n for n in specs if n not in used)
+        if not isinstance(compare, list) or not all(isinstance(n, str) for n in compare):
+            raise self.fail("compare", "must be a list of architecture names")
+        for i, n in enumerate(compare):
+            if n not in specs:
+                raise self.fail(
+                    f"compare[{i}]", f"no architecture {n!r}; known: {', '.join(specs)}"
+                )
+        return tuple(compare)
 
     def architecture(
         self,

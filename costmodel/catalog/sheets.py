@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import math
 import tomllib
 from collections.abc import Mapping
@@ -23,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+
+from resilience._validate import Number, number
 
 from ..errors import InvalidFile, InvalidUsage, UnknownProvider
 
@@ -281,26 +284,63 @@ def _text(path: str, data: Mapping[str, Any], name: str, *, required: bool = Tru
     return value.strip()
 
 
+_AMOUNT = Number(
+    low=0, message="must be {allowed}, got {value}", type_message="must be a number, got {value}"
+)
+_AMOUNT_OR_INF = dataclasses.replace(_AMOUNT, finite=False, allowed="a number >= 0 (or inf)")
+
+
 def _number(path: str, where: str, value: object, *, allow_inf: bool = False) -> float:
-    if not _is_number(value):
-        raise InvalidFile(path, where, f"must be a number, got {value!r}")
-    number = float(value)  # type: ignore[arg-type]
-    if math.isnan(number) or number < 0 or (math.isinf(number) and not allow_inf):
-        allowed = "a number >= 0 (or inf)" if allow_inf else "a finite number >= 0"
-        raise InvalidFile(path, where, f"must be {allowed}, got {value!r}")
-    return number
+    """``value`` as a float >= 0 (finite unless ``allow_inf``); InvalidFile naming ``where``."""
+    rule = _AMOUNT_OR_INF if allow_inf else _AMOUNT
+    return number(where, value, rule, error=functools.partial(InvalidFile, path, where))
+
+
+#: Fields of a ``[[meters]]`` table: the priced ones, then the provenance ones.
+_METER_FIELDS = ("name", "component", "unit", "per", "price", "tiers", "free", "free_pool")
+_PROVENANCE_FIELDS = ("source", "date_read", "note")
 
 
 def _meter(
     path: str, index: int, raw: object, sheet_key: str, sheet_source: str, sheet_date: str
 ) -> Meter:
+    table, name = _meter_table(path, index, raw)
+    where = f"meters.{name}"
+    component, unit = _meter_kind(path, where, table)
+    tiers = _meter_tiers(path, where, table, per=_meter_per(path, where, table))
+    free = _number(path, f"{where}.free", table.get("free", 0))
+    pool = table.get("free_pool")
+    if pool is not None and not isinstance(pool, str):
+        raise InvalidFile(path, f"{where}.free_pool", "must be a string")
+    unknown = set(table) - {*_METER_FIELDS, *_PROVENANCE_FIELDS}
+    if unknown:
+        raise InvalidFile(path, where, f"unknown field(s) {sorted(unknown)}")
+    return Meter(
+        name=name,
+        component=component,
+        unit=unit,
+        tiers=tiers,
+        free=free,
+        free_pool=pool if pool is not None else (f"{sheet_key}/{name}" if free else None),
+        source=_text(path, table, "source", required=False) or sheet_source,
+        date_read=_text(path, table, "date_read", required=False) or sheet_date,
+        note=_text(path, table, "note", required=False),
+    )
+
+
+def _meter_table(path: str, index: int, raw: object) -> tuple[dict[str, Any], str]:
+    """The ``index``-th ``[[meters]]`` entry, if it is a table, and its (required) name."""
     where = f"meters[{index}]"
     if not isinstance(raw, dict):
         raise InvalidFile(path, where, "must be a table")
     name = _text(path, raw, "name") if "name" in raw else ""
     if not name:
         raise InvalidFile(path, f"{where}.name", "is required")
-    where = f"meters.{name}"
+    return raw, name
+
+
+def _meter_kind(path: str, where: str, raw: Mapping[str, Any]) -> tuple[str, str]:
+    """The meter's cost component (one of :data:`COMPONENTS`) and its unit."""
     component = raw.get("component")
     if component not in COMPONENTS:
         raise InvalidFile(
@@ -309,9 +349,22 @@ def _meter(
     unit = raw.get("unit")
     if not isinstance(unit, str) or not unit:
         raise InvalidFile(path, f"{where}.unit", "is required (e.g. 'GB-s', 'request')")
+    return component, unit
+
+
+def _meter_per(path: str, where: str, raw: Mapping[str, Any]) -> float:
+    """How many units the sheet's prices are for (``per = 1_000_000``): > 0, default 1."""
     per = _number(path, f"{where}.per", raw.get("per", 1))
     if per <= 0:
         raise InvalidFile(path, f"{where}.per", f"must be > 0, got {per!r}")
+    return per
+
+
+def _meter_tiers(path: str, where: str, raw: Mapping[str, Any], *, per: float) -> tuple[Tier, ...]:
+    """The graduated prices per unit: ``tiers``, or one unbounded tier at ``price``.
+
+    Bounds increase and the last one is ``inf``; each price is divided by ``per``.
+    """
     if ("price" in raw) == ("tiers" in raw):
         raise InvalidFile(path, where, "give exactly one of 'price' or 'tiers'")
     raw_tiers = raw["tiers"] if "tiers" in raw else [{"upto": math.inf, "price": raw["price"]}]
@@ -330,32 +383,35 @@ def _meter(
         tiers.append(Tier(upto, _number(path, f"{at}.price", tier["price"]) / per))
     if not math.isinf(tiers[-1].upto):
         raise InvalidFile(path, f"{where}.tiers", "the last tier must have upto = inf")
-    free = _number(path, f"{where}.free", raw.get("free", 0))
-    pool = raw.get("free_pool")
-    if pool is not None and not isinstance(pool, str):
-        raise InvalidFile(path, f"{where}.free_pool", "must be a string")
-    known = {"name", "component", "unit", "per", "price", "tiers", "free", "free_pool"}
-    unknown = set(raw) - known - {"source", "date_read", "note"}
-    if unknown:
-        raise InvalidFile(path, where, f"unknown field(s) {sorted(unknown)}")
-    return Meter(
-        name=name,
-        component=component,
-        unit=unit,
-        tiers=tuple(tiers),
-        free=free,
-        free_pool=pool if pool is not None else (f"{sheet_key}/{name}" if free else None),
-        source=_text(path, raw, "source", required=False) or sheet_source,
-        date_read=_text(path, raw, "date_read", required=False) or sheet_date,
-        note=_text(path, raw, "note", required=False),
-    )
+    return tuple(tiers)
+
+
+#: Text fields every sheet has, in the order they are checked.
+_SHEET_TEXT = ("key", "service", "vendor", "model", "currency", "region", "source", "date_read")
 
 
 def _parse(path: str, data: Mapping[str, Any]) -> PriceSheet:
-    fields = {}
-    for name in ("key", "service", "vendor", "model", "currency", "region", "source"):
-        fields[name] = _text(path, data, name)
-    fields["date_read"] = _text(path, data, "date_read")
+    fields = _sheet_text(path, data)
+    model = fields["model"]
+    if model not in MODELS:
+        raise InvalidFile(path, "model", f"{model!r} is not one of {', '.join(MODELS)}")
+    rules = data.get("rules", {})
+    if not isinstance(rules, dict):
+        raise InvalidFile(path, "rules", "must be a table")
+    meters = _meters(path, data, fields)
+    _check_model_meters(path, model, rules, [m.name for m in meters])
+    return PriceSheet(
+        **fields,
+        note=_text(path, data, "note", required=False),
+        rules=_freeze(rules),
+        meters=meters,
+    )
+
+
+def _sheet_text(path: str, data: Mapping[str, Any]) -> dict[str, str]:
+    """The sheet's text fields (:data:`_SHEET_TEXT`): ``date_read`` an ISO date, ``source``
+    a URL."""
+    fields = {name: _text(path, data, name) for name in _SHEET_TEXT}
     try:
         _dt.date.fromisoformat(fields["date_read"][:10])
     except ValueError:
@@ -364,12 +420,11 @@ def _parse(path: str, data: Mapping[str, Any]) -> PriceSheet:
         ) from None
     if not fields["source"].startswith(("https://", "http://")):
         raise InvalidFile(path, "source", f"must be a URL, got {fields['source']!r}")
-    model = fields["model"]
-    if model not in MODELS:
-        raise InvalidFile(path, "model", f"{model!r} is not one of {', '.join(MODELS)}")
-    rules = data.get("rules", {})
-    if not isinstance(rules, dict):
-        raise InvalidFile(path, "rules", "must be a table")
+    return fields
+
+
+def _meters(path: str, data: Mapping[str, Any], fields: Mapping[str, str]) -> tuple[Meter, ...]:
+    """The sheet's ``[[meters]]``, each read by :func:`_meter`; their names are unique."""
     raw_meters = data.get("meters")
     if not isinstance(raw_meters, list) or not raw_meters:
         raise InvalidFile(path, "meters", "must be a non-empty array of tables ([[meters]])")
@@ -381,6 +436,12 @@ def _parse(path: str, data: Mapping[str, Any]) -> PriceSheet:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InvalidFile(path, "meters", f"duplicate meter name(s) {duplicates}")
+    return meters
+
+
+def _check_model_meters(path: str, model: str, rules: Mapping[str, Any], names: list[str]) -> None:
+    """The meters the billing model needs are there (a ``faas`` sheet: one duration meter
+    per architecture in ``rules.archs``, else ``duration``)."""
     missing = [n for n in MODELS[model] if n not in names]
     if model == "faas":
         archs = rules.get("archs")
@@ -391,12 +452,6 @@ def _parse(path: str, data: Mapping[str, Any]) -> PriceSheet:
         ]
     if missing:
         raise InvalidFile(path, "meters", f"model {model!r} needs meter(s) {missing}")
-    return PriceSheet(
-        **fields,
-        note=_text(path, data, "note", required=False),
-        rules=_freeze(rules),
-        meters=meters,
-    )
 
 
 def load_price_sheet(path: str | Path) -> PriceSheet:

@@ -15,7 +15,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -150,6 +150,8 @@ _CSV_ALIASES = {
     "invocationStartTimestamp": "timestamp",
 }
 _CSV_REQUIRED = ("duration_ms", "memory_mb")
+_CSV_TEXT = ("function", "request_id", "status")  # taken as they are
+_CSV_WHOLE = ("memory_mb",)  # whole numbers
 _CSV_OPTIONAL = (
     "timestamp",
     "function",
@@ -201,39 +203,61 @@ def read_chunk(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
     frame = _PARSERS[own](text, first_line, state)
     if own == "csv":
         return frame
-    others = [
-        fmt
-        for fmt, markers in _MARKERS.items()
-        if fmt != own and any(_has(text, marker) for marker in markers)
-    ]
-    if not others:
+    same_vendor, foreign = _read_other_formats(text, first_line, state)
+    if not same_vendor and not foreign:
         return frame
-    frames, foreign = [frame], {}
-    for fmt in others:
-        other = _PARSERS[fmt](text, first_line, state)
-        if FORMAT_VENDORS[fmt] == FORMAT_VENDORS[own]:
-            frames.append(other)
-        else:
-            foreign[fmt] = other
+    frames = [frame, *same_vendor]
     rows = pd.concat(frames, ignore_index=True)
     rows = rows.sort_values("source_line", kind="stable", ignore_index=True)
     read = set(rows["source_line"].tolist())
-    malformed = [m for part in frames for m in part.attrs["malformed"]]
-    # precedence per line: read by the file's formats, read by another vendor's format,
-    # malformed in the file's formats, malformed in another vendor's format
+    return _finish(rows, _malformed_lines(frames, foreign, read, own))
+
+
+def _read_other_formats(
+    text: str, first_line: int, state: ReadState
+) -> tuple[list[pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The chunk read in every other format whose markers occur in it: the frames of the
+    file's vendor's formats, and ``{format: frame}`` of other vendors'."""
+    assert state.format is not None
+    own = state.format
+    same_vendor: list[pd.DataFrame] = []
+    foreign: dict[str, pd.DataFrame] = {}
+    for fmt, markers in _MARKERS.items():
+        if fmt == own or not any(_has(text, marker) for marker in markers):
+            continue
+        other = _PARSERS[fmt](text, first_line, state)
+        if FORMAT_VENDORS[fmt] == FORMAT_VENDORS[own]:
+            same_vendor.append(other)
+        else:
+            foreign[fmt] = other
+    return same_vendor, foreign
+
+
+def _malformed_lines(
+    frames: list[pd.DataFrame], foreign: dict[str, pd.DataFrame], read: set[int], own: str
+) -> list[MalformedLine]:
+    """The chunk's malformed lines, sorted, one reason per line by precedence: read by the
+    file's formats (not malformed), read by another vendor's format, malformed in the
+    file's formats, malformed in another vendor's format."""
     elsewhere: dict[int, str] = {}
     for fmt, other in foreign.items():
-        for line in other["source_line"].tolist():
-            if line not in read:
-                elsewhere.setdefault(line, f"line in format {fmt!r}, file read as {own!r}")
-    malformed = [m for m in malformed if m.line not in elsewhere]
+        _note_elsewhere(elsewhere, other["source_line"].tolist(), fmt, own, skip=read)
+    malformed = [m for part in frames for m in part.attrs["malformed"] if m.line not in elsewhere]
     listed = {m.line for m in malformed} | read
     for fmt, other in foreign.items():
-        for m in other.attrs["malformed"]:
-            if m.line not in listed:
-                elsewhere.setdefault(m.line, f"line in format {fmt!r}, file read as {own!r}")
+        lines = [m.line for m in other.attrs["malformed"]]
+        _note_elsewhere(elsewhere, lines, fmt, own, skip=listed)
     malformed += [MalformedLine(line, reason) for line, reason in elsewhere.items()]
-    return _finish(rows, sorted(malformed))
+    return sorted(malformed)
+
+
+def _note_elsewhere(
+    elsewhere: dict[int, str], lines: list[int], fmt: str, own: str, *, skip: set[int]
+) -> None:
+    """Note each of ``lines`` not in ``skip`` (nor noted yet) as a line in format ``fmt``."""
+    for line in lines:
+        if line not in skip:
+            elsewhere.setdefault(line, f"line in format {fmt!r}, file read as {own!r}")
 
 
 def _has(text: str, marker: str) -> bool:
@@ -671,29 +695,62 @@ def _parse_csv(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
     reader = csv.reader(io.StringIO(text))
     line = first_line
     if state.csv_header is None:
-        header = next(reader, None)
-        while header is not None and not any(cell.strip() for cell in header):
-            line += 1
-            header = next(reader, None)
-        if header is None:
+        line = _read_csv_header(reader, line, state)
+        if state.csv_header is None:
             return _finish(empty_frame(), [])
-        header = [_CSV_ALIASES.get(h.strip(), h.strip()) for h in header]
-        if header:
-            header[0] = header[0].lstrip("\ufeff")
-        missing = [name for name in _CSV_REQUIRED if name not in header]
-        if missing:
-            raise InvalidFile(
-                state.path,
-                missing[0],
-                f"required CSV column missing (required: {', '.join(_CSV_REQUIRED)}; "
-                f"optional: {', '.join(_CSV_OPTIONAL)}; found: {', '.join(header)})",
-            )
-        state.csv_header = header
-        state.csv_columns = {
-            name: header.index(name) for name in (*_CSV_REQUIRED, *_CSV_OPTIONAL) if name in header
-        }
-        line += 1
     width = len(state.csv_header)
+    good, lines, malformed = _csv_rows(reader, line, width)
+    table = pd.DataFrame(good, columns=range(width), dtype=object)
+    columns, bad, reasons = _csv_columns(table, state.csv_columns)
+    for i in np.flatnonzero(bad):
+        malformed.append(MalformedLine(lines[i], f"CSV row: unreadable {', '.join(reasons[i])}"))
+    malformed.sort()
+    return _finish(_csv_frame(columns, ~bad, lines, state.function), malformed)
+
+
+def _read_csv_header(reader: Iterator[list[str]], line: int, state: ReadState) -> int:
+    """Read the header (the first row with text) into ``state``; the next row's line number.
+
+    ``state.csv_header`` stays None when the chunk has no such row.
+
+    Raises:
+        InvalidFile: a required column is missing.
+    """
+    first, line = _first_row_with_text(reader, line)
+    if first is None:
+        return line
+    header = [_CSV_ALIASES.get(h.strip(), h.strip()) for h in first]
+    if header:
+        header[0] = header[0].lstrip("\ufeff")
+    missing = [name for name in _CSV_REQUIRED if name not in header]
+    if missing:
+        raise InvalidFile(
+            state.path,
+            missing[0],
+            f"required CSV column missing (required: {', '.join(_CSV_REQUIRED)}; "
+            f"optional: {', '.join(_CSV_OPTIONAL)}; found: {', '.join(header)})",
+        )
+    state.csv_header = header
+    state.csv_columns = {
+        name: header.index(name) for name in (*_CSV_REQUIRED, *_CSV_OPTIONAL) if name in header
+    }
+    return line + 1
+
+
+def _first_row_with_text(reader: Iterator[list[str]], line: int) -> tuple[list[str] | None, int]:
+    """The first row with text (None at the end), and its line number."""
+    row = next(reader, None)
+    while row is not None and not any(cell.strip() for cell in row):
+        line += 1
+        row = next(reader, None)
+    return row, line
+
+
+def _csv_rows(
+    reader: Iterator[list[str]], line: int, width: int
+) -> tuple[list[list[str]], list[int], list[MalformedLine]]:
+    """The rows with ``width`` fields and their line numbers; other rows with text are
+    malformed (blank rows are skipped)."""
     good: list[list[str]] = []
     lines: list[int] = []
     malformed: list[MalformedLine] = []
@@ -706,46 +763,64 @@ def _parse_csv(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
                 MalformedLine(line, f"CSV row has {len(row)} fields, the header {width}")
             )
         line += 1
-    table = pd.DataFrame(good, columns=range(width), dtype=object)
+    return good, lines, malformed
+
+
+def _csv_columns(
+    table: pd.DataFrame, positions: dict[str, int]
+) -> tuple[dict[str, Any], np.ndarray, list[list[str]]]:
+    """Each known column of ``table`` converted (see :func:`_csv_column`), which rows have
+    an unreadable value, and the ``name='value'`` of each row's unreadable values."""
     columns: dict[str, Any] = {}
     bad = np.zeros(len(table), dtype=bool)
     reasons: list[list[str]] = [[] for _ in range(len(table))]
-    for name, index in state.csv_columns.items():
+    for name, index in positions.items():
         raw = table[index].str.strip() if len(table) else table[index]
-        if name in ("function", "request_id", "status"):
-            columns[name] = raw.to_numpy(dtype=object)
+        columns[name], wrong = _csv_column(name, raw)
+        if wrong is None:
             continue
-        if name == "timestamp":
-            parsed = _csv_timestamps(raw)
-            wrong = (parsed.isna() & (raw != "")).to_numpy()
-            columns[name] = parsed
-        else:
-            values = _numbers(raw)
-            present = (raw != "").to_numpy()
-            wrong = present & ~(values >= 0)
-            if name in _CSV_REQUIRED:
-                wrong |= ~present
-            if name == "memory_mb":
-                wrong |= present & (values != np.floor(values))
-            columns[name] = values
         for i in np.flatnonzero(wrong):
             reasons[i].append(f"{name}={raw.iloc[i]!r}")
         bad |= wrong
-    for i in np.flatnonzero(bad):
-        malformed.append(MalformedLine(lines[i], f"CSV row: unreadable {', '.join(reasons[i])}"))
-    keep = ~bad
-    n = int(keep.sum())
+    return columns, bad, reasons
+
+
+def _csv_column(name: str, raw: pd.Series) -> tuple[Any, np.ndarray | None]:
+    """A column's values and which are unreadable (None for a text column: none are).
+
+    Times are ISO 8601 or epoch milliseconds; numbers are >= 0, required ones present
+    (:data:`_CSV_REQUIRED`) and whole ones integral (:data:`_CSV_WHOLE`).
+    """
+    if name in _CSV_TEXT:
+        return raw.to_numpy(dtype=object), None
+    if name == "timestamp":
+        parsed = _csv_timestamps(raw)
+        return parsed, (parsed.isna() & (raw != "")).to_numpy()
+    values = _numbers(raw)
+    present = (raw != "").to_numpy()
+    wrong = present & ~(values >= 0)
+    if name in _CSV_REQUIRED:
+        wrong |= ~present
+    if name in _CSV_WHOLE:
+        wrong |= present & (values != np.floor(values))
+    return values, wrong
+
+
+def _csv_frame(
+    columns: dict[str, Any], keep: np.ndarray, lines: list[int], function: str
+) -> pd.DataFrame:
+    """The frame of the rows to ``keep``: the function name where the row has none, no
+    timestamps when none was readable."""
     selected = {name: value[keep] for name, value in columns.items()}
     if "function" not in selected:
-        selected["function"] = state.function
+        selected["function"] = function
     else:
-        selected["function"] = [v or state.function for v in selected["function"]]
+        selected["function"] = [v or function for v in selected["function"]]
     if "timestamp" in selected and selected["timestamp"].isna().all():
         selected["timestamp"] = None
     selected["format"] = "csv"
     selected["source_line"] = np.asarray(lines, dtype=np.int64)[keep]
-    malformed.sort()
-    return _finish(_assemble(n, selected), malformed)
+    return _assemble(int(keep.sum()), selected)
 
 
 def _csv_timestamps(raw: pd.Series) -> pd.Series:

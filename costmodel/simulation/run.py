@@ -33,6 +33,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import functools
 import inspect
 import logging
 import math
@@ -47,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from resilience import Ledger, Policy
+from resilience._validate import Number, number
 from resilience.virtual_time import VirtualClock, VirtualTimeLoop
 
 from ..billing.engine import Bill
@@ -392,30 +394,55 @@ def _settings(
     priced once with no invocation: a missing or refused option (``vcpu`` on
     alibaba-fc3) or memory size fails now, not after the whole run.
     """
-    from ..architectures.comparison import _check_provider
-
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise _SettingError("seed", f"seed={seed!r}: must be an integer >= 0")
-    if not isinstance(provider, str):
-        raise _SettingError("provider", f"provider={provider!r}: must be a function platform key")
-    try:
-        _check_provider(provider)  # UnknownProvider (raised as is), or not a function platform
-    except InvalidUsage as exc:
-        raise _SettingError("provider", str(exc)) from None
-    memories = (("caller_memory_mb", caller_memory_mb), ("callee_memory_mb", callee_memory_mb))
-    for label, value in memories:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise _SettingError(label, f"{label}={value!r}: must be a number of MB > 0")
+    _check_seed(seed)
+    platform = _platform(provider)
+    caller_mb = _memory_mb("caller_memory_mb", caller_memory_mb)
+    callee_mb = _memory_mb("callee_memory_mb", callee_memory_mb)
     for label, given in (("options", options), ("caller_options", caller_options)):
         if given is not None and not isinstance(given, Mapping):
             raise _SettingError(label, f"{label}={given!r}: must be a mapping of provider options")
     billing = _Billing(
-        provider=provider,
-        caller_memory_mb=float(caller_memory_mb),  # type: ignore[arg-type]
-        callee_memory_mb=float(callee_memory_mb),  # type: ignore[arg-type]
+        provider=platform,
+        caller_memory_mb=caller_mb,
+        callee_memory_mb=callee_mb,
         options=MappingProxyType(dict(options or {})),
         caller_options=MappingProxyType(dict(caller_options or {})),
     )
+    _price_nothing(billing, caller_options_given=bool(caller_options))
+    return billing
+
+
+_SEED = Number(low=0, integral=True, types=(int, np.integer))
+_MEMORY_MB = Number(low=0, low_open=True, finite=False, allowed="a number of MB > 0")
+
+
+def _check_seed(seed: object) -> None:
+    """``seed`` must be an integer >= 0 (numpy's too)."""
+    number("seed", seed, _SEED, error=functools.partial(_SettingError, "seed"))
+
+
+def _platform(provider: object) -> str:
+    """``provider``, if it is the key of a function platform of the catalog (UnknownProvider,
+    raised as it is, when the catalog has no such key)."""
+    from ..architectures.comparison import _check_provider
+
+    if not isinstance(provider, str):
+        raise _SettingError("provider", f"provider={provider!r}: must be a function platform key")
+    try:
+        _check_provider(provider)
+    except InvalidUsage as exc:
+        raise _SettingError("provider", str(exc)) from None
+    return provider
+
+
+def _memory_mb(label: str, value: object) -> float:
+    """``value`` as MB, if it is a number > 0."""
+    return number(label, value, _MEMORY_MB, error=functools.partial(_SettingError, label))
+
+
+def _price_nothing(billing: _Billing, *, caller_options_given: bool) -> None:
+    """Price both bills once with no invocation, so that a missing or refused option
+    (``vcpu`` on alibaba-fc3) or memory size fails before the run, naming its setting."""
     empty = pd.DataFrame({"start_s": [], "duration_ms": [], "billed_ms": [], "outcome": []})
     try:
         _bills(empty, empty.assign(failed=[]), billing=billing, caller_work_ms=0.0)
@@ -423,13 +450,16 @@ def _settings(
         message = str(exc)
         where = next(
             (m for m in ("caller_memory_mb", "callee_memory_mb") if message.startswith(m)),
-            "caller_options" if message.startswith("caller bill") and caller_options else "options",
+            "caller_options"
+            if message.startswith("caller bill") and caller_options_given
+            else "options",
         )
         hint = ""
         if "is required" in message:
             hint = "; give it in options (e.g. options={'vcpu': 0.5}, or -o vcpu=0.5)"
-        raise _SettingError(where, f"provider={provider!r}, {where}: {message}{hint}") from None
-    return billing
+        raise _SettingError(
+            where, f"provider={billing.provider!r}, {where}: {message}{hint}"
+        ) from None
 
 
 def _billing(**settings: Any) -> _Billing:

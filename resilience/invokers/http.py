@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from .._validate import positive
 from ..errors import HttpStatusError, InvalidUsage
@@ -48,6 +48,95 @@ def _shown(url: object) -> object:
     return rest.rsplit("@", 1)[-1] + query
 
 
+def _check_url(url: object) -> SplitResult:
+    """``url`` split, if it is an absolute http:// or https:// URL with a host."""
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InvalidUsage(
+            f"url={_shown(url)!r}: not a valid URL ({exc}); give an absolute URL with "
+            "scheme http:// or https:// and a host, e.g. 'https://example.com/api/fn'"
+        ) from None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidUsage(
+            f"url={_shown(url)!r}: must be an absolute URL with scheme "
+            "http:// or https:// and a host, e.g. 'https://example.com/api/fn'"
+        )
+    return parts
+
+
+def _check_method(method: object) -> str:
+    """``method`` in upper case, if it is an HTTP method name."""
+    if not (isinstance(method, str) and _METHOD.fullmatch(method.upper())):
+        raise InvalidUsage(f"method={method!r}: must be an HTTP method such as 'POST'")
+    return method.upper()
+
+
+def _check_auth(url: str, parts: SplitResult, *, token: object, sign: object) -> None:
+    """``token`` a non-empty string or a callable, not given with user info in the URL;
+    ``sign`` a callable."""
+    if token is not None and not callable(token) and not (isinstance(token, str) and token):
+        # Never echo the value: it may be a credential.
+        raise InvalidUsage(
+            f"token=<{type(token).__name__}>: must be a non-empty string or a "
+            "callable returning one"
+        )
+    if token is not None and (parts.username or parts.password):
+        raise InvalidUsage(
+            f"url={display_url(url)!r} has user info and token= is given: both are "
+            "credentials for the Authorization header; give one of them"
+        )
+    if sign is not None and not callable(sign):
+        raise InvalidUsage(f"sign={sign!r}: must be a callable taking and returning a request")
+
+
+def _check_headers(headers: object) -> None:
+    """``headers`` None or a mapping of str to str (never shown: it may hold credentials)."""
+    if headers is not None and not (
+        isinstance(headers, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        raise InvalidUsage("headers=<...>: must be a mapping of str to str")
+
+
+def _tls_verify(verify: object, *, client: object) -> bool | ssl.SSLContext:
+    """What the created client verifies TLS with: a CA bundle path loaded as an SSLContext.
+
+    ``verify`` applies only to the client this object creates: with ``client`` given it
+    must stay True.
+    """
+    if not isinstance(verify, (bool, str, ssl.SSLContext)):
+        raise InvalidUsage(
+            f"verify={verify!r}: must be True, False, a CA bundle path or an SSLContext"
+        )
+    if isinstance(verify, str):
+        try:
+            verify = ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidUsage(
+                f"verify={verify!r}: cannot load a CA bundle from this path ({exc})"
+            ) from exc
+    if client is not None and verify is not True:
+        raise InvalidUsage(
+            f"verify={verify!r}: applies only to the client HttpFunction creates; "
+            "configure verification on the client you pass"
+        )
+    return verify
+
+
+def _basic_auth(url: str, parts: SplitResult) -> tuple[str | None, str]:
+    """The Basic ``Authorization`` header for the URL's user info (None without), and the
+    URL to request: without the user info, which httpx would log."""
+    if parts.username is None and parts.password is None:
+        return None, url
+    user = unquote(parts.username or "")
+    password = unquote(parts.password or "")
+    pair = f"{user}:{password}".encode()
+    basic = "Basic " + base64.b64encode(pair).decode("ascii")
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return basic, urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 class _HttpFunctionBase:
     """What both HTTP invokers share: checks, request building, answer decoding."""
 
@@ -64,68 +153,15 @@ class _HttpFunctionBase:
         client: Any = None,
     ) -> None:
         self._httpx = require("httpx", "http")
-        try:
-            parts = urlsplit(url) if isinstance(url, str) else None
-        except ValueError as exc:  # e.g. an unclosed IPv6 bracket
-            raise InvalidUsage(
-                f"url={_shown(url)!r}: not a valid URL ({exc}); give an absolute URL with "
-                "scheme http:// or https:// and a host, e.g. 'https://example.com/api/fn'"
-            ) from None
-        if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise InvalidUsage(
-                f"url={_shown(url)!r}: must be an absolute URL with scheme "
-                "http:// or https:// and a host, e.g. 'https://example.com/api/fn'"
-            )
-        if not (isinstance(method, str) and _METHOD.fullmatch(method.upper())):
-            raise InvalidUsage(f"method={method!r}: must be an HTTP method such as 'POST'")
-        self.method = method.upper()
+        parts = _check_url(url)
+        self.method = _check_method(method)
         self.timeout_s = positive("timeout_s", timeout_s)
-        if token is not None and not callable(token) and not (isinstance(token, str) and token):
-            # Never echo the value: it may be a credential.
-            raise InvalidUsage(
-                f"token=<{type(token).__name__}>: must be a non-empty string or a "
-                "callable returning one"
-            )
-        if token is not None and (parts.username or parts.password):
-            raise InvalidUsage(
-                f"url={display_url(url)!r} has user info and token= is given: both are "
-                "credentials for the Authorization header; give one of them"
-            )
-        if sign is not None and not callable(sign):
-            raise InvalidUsage(f"sign={sign!r}: must be a callable taking and returning a request")
-        if headers is not None and not (
-            isinstance(headers, Mapping)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
-        ):
-            raise InvalidUsage("headers=<...>: must be a mapping of str to str")
-        if not isinstance(verify, (bool, str, ssl.SSLContext)):
-            raise InvalidUsage(
-                f"verify={verify!r}: must be True, False, a CA bundle path or an SSLContext"
-            )
-        if isinstance(verify, str):
-            try:
-                verify = ssl.create_default_context(cafile=verify)
-            except (OSError, ssl.SSLError) as exc:
-                raise InvalidUsage(
-                    f"verify={verify!r}: cannot load a CA bundle from this path ({exc})"
-                ) from exc
-        if client is not None and verify is not True:
-            raise InvalidUsage(
-                f"verify={verify!r}: applies only to the client HttpFunction creates; "
-                "configure verification on the client you pass"
-            )
+        _check_auth(url, parts, token=token, sign=sign)
+        _check_headers(headers)
+        verify = _tls_verify(verify, client=client)
         self.url = display_url(url)
         """The URL without user info, query or fragment (safe to show)."""
-        self._basic: str | None = None
-        if parts.username is not None or parts.password is not None:
-            # Send user info as a header, never in the URL: httpx logs request URLs.
-            user = unquote(parts.username or "")
-            password = unquote(parts.password or "")
-            pair = f"{user}:{password}".encode()
-            self._basic = "Basic " + base64.b64encode(pair).decode("ascii")
-            netloc = parts.netloc.rsplit("@", 1)[1]
-            url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-        self._url = url
+        self._basic, self._url = _basic_auth(url, parts)
         self._token = token
         self._sign = sign
         self._headers = dict(headers or {})
