@@ -100,37 +100,11 @@ def build_config(
     elif fail_max is not None:
         positive_int("fail_max", fail_max)
     positive("reset_timeout_s", reset_timeout_s)
-    if failure_rate_threshold is not None:
-        rate("failure_rate_threshold", failure_rate_threshold)
-    if slow_call_s is not None:
-        positive("slow_call_s", slow_call_s)
-        if slow_call_rate_threshold is None:
-            slow_call_rate_threshold = 1.0
-    if slow_call_rate_threshold is not None:
-        rate("slow_call_rate_threshold", slow_call_rate_threshold)
-        if slow_call_s is None:
-            raise InvalidUsage(
-                f"slow_call_rate_threshold={slow_call_rate_threshold!r}: needs slow_call_s, "
-                "the duration in seconds above which a call counts as slow"
-            )
+    slow_call_rate_threshold = _rate_rules(
+        failure_rate_threshold, slow_call_s, slow_call_rate_threshold
+    )
     uses_window = failure_rate_threshold is not None or slow_call_s is not None
-    for option, value in (("window_size", window_size), ("min_calls", min_calls)):
-        if value is None:
-            continue
-        positive_int(option, value)
-        if not uses_window:
-            raise InvalidUsage(
-                f"{option}={value!r}: only used by the rate rules; "
-                "also give failure_rate_threshold or slow_call_s"
-            )
-    if uses_window:
-        window_size = DEFAULT_WINDOW_SIZE if window_size is None else window_size
-        min_calls = window_size if min_calls is None else min_calls
-        if min_calls > window_size:
-            raise InvalidUsage(
-                f"min_calls={min_calls!r}: must be <= window_size ({window_size}), "
-                "the window never holds more calls than that"
-            )
+    window_size, min_calls = _window(window_size, min_calls, uses_window=uses_window)
     if fail_max is None and not uses_window:
         raise InvalidUsage(
             "fail_max=None: with no failure_rate_threshold and no slow_call_s nothing "
@@ -152,6 +126,53 @@ def build_config(
         sync_interval_s=positive("sync_interval_s", sync_interval_s, allow_zero=True),
         storage_retry_s=positive("storage_retry_s", storage_retry_s),
     )
+
+
+def _rate_rules(
+    failure_rate_threshold: float | None,
+    slow_call_s: float | None,
+    slow_call_rate_threshold: float | None,
+) -> float | None:
+    """Check the rate rules; the slow-call rate threshold (1.0 when only slow_call_s)."""
+    if failure_rate_threshold is not None:
+        rate("failure_rate_threshold", failure_rate_threshold)
+    if slow_call_s is not None:
+        positive("slow_call_s", slow_call_s)
+        if slow_call_rate_threshold is None:
+            slow_call_rate_threshold = 1.0
+    if slow_call_rate_threshold is not None:
+        rate("slow_call_rate_threshold", slow_call_rate_threshold)
+        if slow_call_s is None:
+            raise InvalidUsage(
+                f"slow_call_rate_threshold={slow_call_rate_threshold!r}: needs slow_call_s, "
+                "the duration in seconds above which a call counts as slow"
+            )
+    return slow_call_rate_threshold
+
+
+def _window(
+    window_size: int | None, min_calls: int | None, *, uses_window: bool
+) -> tuple[int | None, int | None]:
+    """Check the sliding window's size and minimum calls; their defaults with a rate rule."""
+    for option, value in (("window_size", window_size), ("min_calls", min_calls)):
+        if value is None:
+            continue
+        positive_int(option, value)
+        if not uses_window:
+            raise InvalidUsage(
+                f"{option}={value!r}: only used by the rate rules; "
+                "also give failure_rate_threshold or slow_call_s"
+            )
+    if not uses_window:
+        return window_size, min_calls
+    window_size = DEFAULT_WINDOW_SIZE if window_size is None else window_size
+    min_calls = window_size if min_calls is None else min_calls
+    if min_calls > window_size:
+        raise InvalidUsage(
+            f"min_calls={min_calls!r}: must be <= window_size ({window_size}), "
+            "the window never holds more calls than that"
+        )
+    return window_size, min_calls
 
 
 def _exclude_rules(exclude: Exclude) -> tuple[ExcludeRule, ...]:
