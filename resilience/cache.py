@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import math
 import threading
@@ -79,6 +78,7 @@ from cachetools.keys import hashkey
 from ._recording import record_inside, with_cache_hook
 from ._validate import Number, exception_types, is_async, name_of, number, positive, positive_int
 from ._validate import clock as valid_clock
+from ._wraps import wraps
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import InvalidUsage
 from .ledger import Ledger
@@ -173,7 +173,7 @@ class Cached:
         asynchronous = is_async(fn)
         core = _Core(self, fn, threaded=not asynchronous)
         wrapper = _async_wrapper(core) if asynchronous else _sync_wrapper(core)
-        functools.update_wrapper(wrapper, fn)
+        wraps(fn)(wrapper)
         wrapper.cache_info = core.info  # type: ignore[attr-defined]
         wrapper.cache_clear = core.clear  # type: ignore[attr-defined]
         return cast(CachedFunction[P, R], wrapper)
@@ -197,7 +197,9 @@ def cached(
         ttl: seconds a value stays fresh; or a function ``(key, value) -> seconds``
             for a per-item time to live (0 or less: do not cache that value); or None
             (default) for no expiry.
-        maxsize: the most values held at once (least recently used out first).
+        maxsize: the most values held at once (least recently used out first); 0 holds
+            none, as in cachetools: every call goes to the function (concurrent calls
+            with one key still make one call).
         key: builds the cache key from the call's ``(*args, **kwargs)``; default
             :func:`cachetools.keys.hashkey`. A plain function.
         clock: where time comes from (``clock.monotonic()``, seconds).
@@ -219,7 +221,7 @@ def cached(
         InvalidUsage: a parameter out of range or of the wrong kind.
     """
     ttl = _check_ttl(ttl)
-    maxsize = positive_int("maxsize", maxsize)
+    maxsize = positive_int("maxsize", maxsize, allow_zero=True)
     stale_if_error = _check_stale_if_error(stale_if_error, ttl)
     errors = _check_cache_errors(cache_errors)
     error_ttl = _error_ttl(error_ttl, errors, ttl=ttl, cache_errors=cache_errors)
@@ -539,7 +541,7 @@ class _Core:
     def succeed(self, k: Hashable, flight: _Flight, value: Any, seconds: float | None) -> None:
         """Store a fresh value and settle the flight (waking its waiters, if any)."""
         with self.lock:
-            if flight.generation == self.generation:
+            if flight.generation == self.generation and self.maxsize:
                 if seconds is None:
                     self.store[k] = (value, math.inf)
                 elif seconds > 0:
@@ -559,7 +561,11 @@ class _Core:
     def fail(self, k: Hashable, flight: _Flight, exc: Exception) -> bool:
         """Settle a failed call; True when a stale value is served instead."""
         with self.lock:
-            if flight.generation == self.generation and isinstance(exc, self.negative):
+            if (
+                flight.generation == self.generation
+                and self.maxsize
+                and isinstance(exc, self.negative)
+            ):
                 self.errors[k] = (exc, exc.__traceback__)
             entry = None
             if self.check_fresh:

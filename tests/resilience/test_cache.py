@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import cachetools
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -809,7 +810,7 @@ async def _coroutine_key(*args: Any) -> int:
         ({"ttl": True}, r"ttl=True"),
         ({"ttl": "60"}, r"ttl='60'"),
         ({"ttl": _coroutine_key}, r"ttl=.*a plain function"),
-        ({"maxsize": 0}, r"maxsize=0: must be an integer >= 1"),
+        ({"maxsize": -1}, r"maxsize=-1: must be an integer >= 0"),
         ({"maxsize": 2.5}, r"maxsize=2.5"),
         ({"ttl": 1, "stale_if_error": -1}, r"stale_if_error=-1: must be a finite number >= 0"),
         ({"stale_if_error": 5}, r"stale_if_error=5.0: needs ttl"),
@@ -851,3 +852,22 @@ def test_readme_examples_run_and_print_what_they_say(capsys: pytest.CaptureFixtu
         "63",
         "2",
     ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_maxsize_zero_caches_nothing_as_in_cachetools(mode: str, clock: FakeClock) -> None:
+    """maxsize=0: every call reaches the function, like cachetools.cached(LRUCache(0))."""
+    calls: list[int] = []
+
+    def body(x: int) -> int:
+        calls.append(x)
+        return x * 2
+
+    guarded = cached(maxsize=0, ttl=60, clock=clock)(make(mode, body))
+    assert [call(mode, guarded, 1), call(mode, guarded, 1), call(mode, guarded, 2)] == [2, 2, 4]
+    assert calls == [1, 1, 2]
+    info = guarded.cache_info()
+    assert (info.hits, info.misses, info.currsize, info.maxsize) == (0, 3, 0, 0)
+    peer_calls: list[int] = []
+    peer = cachetools.cached(cachetools.LRUCache(0))(lambda x: peer_calls.append(x) or x * 2)
+    assert [peer(1), peer(1), peer(2)] == [2, 2, 4] and peer_calls == [1, 1, 2]

@@ -18,6 +18,7 @@ from resilience import (
     Ledger,
     Policy,
     bulkhead,
+    cached,
     circuit_breaker,
     fallback,
     retry,
@@ -32,6 +33,7 @@ DECORATORS: dict[str, Callable[[FakeClock], Callable[[Any], Any]]] = {
     "retry": lambda clock: retry(clock=clock),
     "timeout": lambda clock: timeout(5, clock=clock),
     "bulkhead": lambda clock: bulkhead(2, clock=clock),
+    "cache": lambda clock: cached(ttl=60, clock=clock),
     "policy": lambda clock: Policy(retry=retry(clock=clock), clock=clock),
 }
 
