@@ -33,6 +33,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
         InvokerClosed,
         MissingDependency,
         ResilienceError,
+        ResponseTooLarge,
         TimeoutExceeded,
     )
     from .fallback import Fallback, fallback
@@ -74,6 +75,7 @@ __all__ = [
     "Policy",
     "Record",
     "ResilienceError",
+    "ResponseTooLarge",
     "Retry",
     "RetryBudget",
     "RetryStatistics",
@@ -122,6 +124,7 @@ _EXPORTS: dict[str, str] = {
     "InvokerClosed": ".errors",
     "MissingDependency": ".errors",
     "ResilienceError": ".errors",
+    "ResponseTooLarge": ".errors",
     "TimeoutExceeded": ".errors",
     "Fallback": ".fallback",
     "fallback": ".fallback",

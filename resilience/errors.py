@@ -13,6 +13,7 @@ Exception tree::
     ├── InvokerClosed             also a RuntimeError: submit() after close()
     └── InvocationError           a remote function answered with an error
         ├── HttpStatusError       non-2xx HTTP answer (status_code, url)
+        ├── ResponseTooLarge      the answer exceeded max_response_bytes (url, limit_bytes)
         └── FunctionError         the platform reported a function error (function, kind)
     MissingDependency             also an ImportError: an optional extra is not installed
 """
@@ -33,6 +34,7 @@ __all__ = [
     "InvokerClosed",
     "MissingDependency",
     "ResilienceError",
+    "ResponseTooLarge",
     "TimeoutExceeded",
 ]
 
@@ -116,6 +118,26 @@ class HttpStatusError(InvocationError):
         self.raw_body = body[:1000]
         self.body = redact(self.raw_body, secrets)
         super().__init__(f"HTTP {status_code} from {self.url}")
+
+
+class ResponseTooLarge(InvocationError):
+    """An answer was larger than the invoker's ``max_response_bytes``; reading stopped.
+
+    Attributes:
+        url: the URL called (without credentials).
+        limit_bytes: the bound.
+        declared_bytes: the size the ``Content-Length`` header announced, if it did.
+    """
+
+    def __init__(self, url: str, limit_bytes: int, declared_bytes: int | None = None) -> None:
+        self.url = redact(url)
+        self.limit_bytes = limit_bytes
+        self.declared_bytes = declared_bytes
+        said = f" (Content-Length: {declared_bytes})" if declared_bytes is not None else ""
+        super().__init__(
+            f"the answer from {self.url} is larger than max_response_bytes={limit_bytes}"
+            f"{said}; reading stopped"
+        )
 
 
 class FunctionError(InvocationError):

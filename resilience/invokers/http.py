@@ -8,17 +8,20 @@ Needs the ``http`` extra (httpx).
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
-from .._validate import positive
-from ..errors import HttpStatusError, InvalidUsage
+from .._validate import positive, positive_int
+from ..errors import HttpStatusError, InvalidUsage, ResponseTooLarge, TimeoutExceeded
 from ..ledger import report_sizes
 from ._common import display_url, encode_payload, require
 
@@ -26,6 +29,9 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = ["AsyncHttpFunction", "HttpFunction"]
+
+#: The default bound on a response body, bytes (10 MiB).
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 
 Token = str | Callable[[], str]
 Signer = Callable[["httpx.Request"], "httpx.Request | None"]
@@ -151,11 +157,17 @@ class _HttpFunctionBase:
         headers: Mapping[str, str] | None = None,
         verify: bool | str | ssl.SSLContext = True,
         client: Any = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._httpx = require("httpx", "http")
         parts = _check_url(url)
         self.method = _check_method(method)
         self.timeout_s = positive("timeout_s", timeout_s)
+        self.max_response_bytes = (
+            None
+            if max_response_bytes is None
+            else positive_int("max_response_bytes", max_response_bytes)
+        )
         _check_auth(url, parts, token=token, sign=sign)
         _check_headers(headers)
         verify = _tls_verify(verify, client=client)
@@ -190,17 +202,40 @@ class _HttpFunctionBase:
                 request = signed
         return request
 
-    def _answer(self, request: httpx.Request, response: httpx.Response) -> object:
-        raw = response.content
+    def _start(self) -> _Deadline:
+        """The deadline of one call: the whole call (connect, send, wait, read) in timeout_s."""
+        return _Deadline(time.monotonic() + self.timeout_s, self.timeout_s)
+
+    def _check_declared_size(self, response: httpx.Response) -> None:
+        declared = response.headers.get("content-length", "")
+        limit = self.max_response_bytes
+        if limit is not None and declared.isdigit() and int(declared) > limit:
+            raise ResponseTooLarge(self.url, limit, int(declared))
+
+    def _add(self, chunks: list[bytes], chunk: bytes, size: int, deadline: _Deadline) -> int:
+        """Keep one chunk of the body; the size so far. Stops at the bound and the deadline."""
+        size += len(chunk)
+        if self.max_response_bytes is not None and size > self.max_response_bytes:
+            raise ResponseTooLarge(self.url, self.max_response_bytes)
+        if deadline.passed():
+            raise TimeoutExceeded(self.timeout_s, self.__name__)
+        chunks.append(chunk)
+        return size
+
+    def _answer(self, request: httpx.Request, response: httpx.Response, raw: bytes) -> object:
         report_sizes(request_bytes=len(request.content), response_bytes=len(raw))
+        encoding = response.encoding or "utf-8"
         if not response.is_success:
-            raise HttpStatusError(response.status_code, self.url, response.text)
+            text = raw[:4000].decode(encoding, errors="replace")
+            raise HttpStatusError(
+                response.status_code, self.url, text, secrets=_secrets_of(request)
+            )
         if not raw:
             return None
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "application/json" or content_type.endswith("+json"):
-            return response.json()
-        return response.text
+            return json.loads(raw)
+        return raw.decode(encoding, errors="replace")
 
     def _describe(self) -> str:
         auth = "bearer" if self._token is not None else None
@@ -213,13 +248,50 @@ class _HttpFunctionBase:
         )
 
 
+class _Deadline(dict[str, float]):
+    """The ``timeout`` extension of one request, answering with what is left of a deadline.
+
+    httpcore reads ``request.extensions["timeout"]`` with ``.get()`` before it connects,
+    before each write and before each read of the body; so each of those waits at most
+    until the call's deadline, and a server that trickles a byte at a time cannot hold
+    the call beyond it. (The loop over the chunks checks the deadline as well.)
+    """
+
+    def __init__(self, deadline: float, timeout_s: float) -> None:
+        super().__init__(connect=timeout_s, read=timeout_s, write=timeout_s, pool=timeout_s)
+        self.deadline = deadline
+
+    def left_s(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def passed(self) -> bool:
+        return self.left_s() <= 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return max(self.left_s(), 1e-3) if key in self else default
+
+    def __getitem__(self, key: str) -> float:
+        super().__getitem__(key)  # KeyError for an unknown key
+        return max(self.left_s(), 1e-3)
+
+
+def _secrets_of(request: httpx.Request) -> tuple[str, ...]:
+    """The credentials a request carried, to keep out of error messages."""
+    value = request.headers.get("authorization", "")
+    return (value, value.partition(" ")[2]) if value else ()
+
+
 class HttpFunction(_HttpFunctionBase):
     """A remote function behind an HTTP endpoint, called like a local function.
 
     Args:
         url: absolute ``http://`` or ``https://`` URL of the trigger or gateway route.
         method: HTTP method.
-        timeout_s: limit for connecting, sending and each read (seconds).
+        timeout_s: the deadline of the whole call, seconds: connecting, sending, waiting
+            for the answer and reading it all count, so a server that trickles its answer
+            cannot hold the call longer. Beyond it the call raises
+            :class:`resilience.TimeoutExceeded` (a ``TimeoutError``). A blocking DNS
+            lookup of the plain client cannot be interrupted (the async client's can).
         token: a bearer token, or a callable returning a fresh one for each call.
         sign: ``sign(request) -> request`` (or None to keep it, changed in place):
             called on every ``httpx.Request`` just before it is sent, e.g. to add a
@@ -229,6 +301,10 @@ class HttpFunction(_HttpFunctionBase):
             ``ssl.SSLContext``. Only for the client this object creates.
         client: an ``httpx.Client`` to use (its own settings apply); by default one is
             created on first use and closed by :meth:`close`.
+        max_response_bytes: the largest answer read, bytes (default 10 MiB; None: no
+            bound). The body is read as a stream and the call stops at the bound with
+            :class:`resilience.ResponseTooLarge` (at once when ``Content-Length`` says
+            more), so a flooding server cannot fill the memory.
 
     Calling it with a payload POSTs the payload as JSON (bytes are sent as they are;
     None sends no body) and returns the answer: JSON decoded when the response says
@@ -257,6 +333,7 @@ class HttpFunction(_HttpFunctionBase):
         headers: Mapping[str, str] | None = None,
         verify: bool | str | ssl.SSLContext = True,
         client: httpx.Client | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             url,
@@ -267,15 +344,29 @@ class HttpFunction(_HttpFunctionBase):
             headers=headers,
             verify=verify,
             client=client,
+            max_response_bytes=max_response_bytes,
         )
         self._lock = threading.Lock()
 
     def __call__(self, payload: object = None) -> Any:
         """Call the function with ``payload`` and return its decoded answer."""
         client = self._client or self._make_client()
+        deadline = self._start()
         request = self._build(client, payload)
-        response = client.send(request)
-        return self._answer(request, response)
+        request.extensions["timeout"] = deadline
+        try:
+            response = client.send(request, stream=True)
+            try:
+                self._check_declared_size(response)
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size = self._add(chunks, chunk, size, deadline)
+            finally:
+                response.close()
+        except self._httpx.TimeoutException as exc:
+            raise TimeoutExceeded(self.timeout_s, self.__name__) from exc
+        return self._answer(request, response, b"".join(chunks))
 
     def _make_client(self) -> httpx.Client:
         with self._lock:
@@ -323,6 +414,7 @@ class AsyncHttpFunction(_HttpFunctionBase):
         headers: Mapping[str, str] | None = None,
         verify: bool | str | ssl.SSLContext = True,
         client: httpx.AsyncClient | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             url,
@@ -333,6 +425,7 @@ class AsyncHttpFunction(_HttpFunctionBase):
             headers=headers,
             verify=verify,
             client=client,
+            max_response_bytes=max_response_bytes,
         )
 
     async def __call__(self, payload: object = None) -> Any:
@@ -340,10 +433,25 @@ class AsyncHttpFunction(_HttpFunctionBase):
         if self._client is None:
             self._client = self._httpx.AsyncClient(verify=self._verify)
         client = self._client
+        deadline = self._start()
         request = self._build(client, payload)
-        response = await client.send(request)
-        await response.aread()
-        return self._answer(request, response)
+        request.extensions["timeout"] = deadline
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                response = await client.send(request, stream=True)
+                try:
+                    self._check_declared_size(response)
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in response.aiter_bytes():
+                        size = self._add(chunks, chunk, size, deadline)
+                finally:
+                    await response.aclose()
+        except (TimeoutError, self._httpx.TimeoutException) as exc:
+            if isinstance(exc, TimeoutExceeded):
+                raise
+            raise TimeoutExceeded(self.timeout_s, self.__name__) from exc
+        return self._answer(request, response, b"".join(chunks))
 
     async def aclose(self) -> None:
         """Close the HTTP client if this object created it."""

@@ -8,7 +8,11 @@ or by :attr:`LocalHttpServer.default` once the script is used up. Behaviours:
 - :class:`Reply`: a status, headers and a body (bytes, str, or anything JSON);
 - :data:`DROP`: close the connection without answering;
 - :class:`Slow`: block on :attr:`LocalHttpServer.gate` (a ``threading.Event``, never a
-  sleep) and then answer; the test releases the gate, and ``stop()`` always does.
+  sleep) and then answer; the test releases the gate, and ``stop()`` always does;
+- :class:`Trickle`: a hostile server that sends the headers, then one byte of the body
+  every ``interval_s`` (real seconds: a socket's timeouts are real);
+- :class:`Flood`: a hostile server that streams ``size_bytes`` of body as fast as it can,
+  with or without a ``Content-Length`` (chunked), from a small buffer.
 """
 
 from __future__ import annotations
@@ -24,7 +28,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["DROP", "LocalHttpServer", "Received", "Reply", "Slow", "running_server"]
+__all__ = [
+    "DROP",
+    "Flood",
+    "LocalHttpServer",
+    "Received",
+    "Reply",
+    "Slow",
+    "Trickle",
+    "running_server",
+]
 
 
 @dataclass(frozen=True)
@@ -70,10 +83,26 @@ class Slow:
     reply: Reply = field(default_factory=Reply)
 
 
+@dataclass(frozen=True)
+class Trickle:
+    """Send the headers (a Content-Length of ``size_bytes``), then one byte per interval."""
+
+    size_bytes: int = 20
+    interval_s: float = 0.2
+
+
+@dataclass(frozen=True)
+class Flood:
+    """Stream ``size_bytes`` of body quickly; ``declared``: send a Content-Length."""
+
+    size_bytes: int
+    declared: bool = True
+
+
 DROP = "drop"
 """Close the connection without sending any answer."""
 
-Behaviour = Reply | Slow | str
+Behaviour = Reply | Slow | Trickle | Flood | str
 
 
 def echo(received: Received) -> Reply:
@@ -154,6 +183,9 @@ class LocalHttpServer:
                 if isinstance(behaviour, Slow):
                     server.gate.wait(30)
                     behaviour = behaviour.reply
+                if isinstance(behaviour, (Trickle, Flood)):
+                    self._stream(behaviour)
+                    return
                 assert isinstance(behaviour, Reply)
                 payload, headers = behaviour.encoded()
                 try:
@@ -165,6 +197,38 @@ class LocalHttpServer:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the client gave up (a timeout test)
+
+            def _stream(self, behaviour: Trickle | Flood) -> None:
+                declared = isinstance(behaviour, Trickle) or behaviour.declared
+                try:
+                    self.send_response(200)
+                    self.send_header("content-type", "application/octet-stream")
+                    if declared:
+                        self.send_header("content-length", str(behaviour.size_bytes))
+                    else:
+                        self.send_header("transfer-encoding", "chunked")
+                    self.end_headers()
+                    if isinstance(behaviour, Trickle):
+                        for _ in range(behaviour.size_bytes):
+                            if server.gate.wait(behaviour.interval_s):
+                                break  # stop() releases the gate: give up at once
+                            self.wfile.write(b"x")
+                            self.wfile.flush()
+                        return
+                    block = b"x" * 65536
+                    left = behaviour.size_bytes
+                    while left > 0:
+                        piece = block[: min(left, len(block))]
+                        if declared:
+                            self.wfile.write(piece)
+                        else:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                        left -= len(piece)
+                    if not declared:
+                        self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading, as it should
+                self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 

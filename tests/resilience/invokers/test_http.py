@@ -12,6 +12,8 @@ import logging
 import ssl
 import sys
 import threading
+import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from support.http_server import DROP, LocalHttpServer, Reply, Slow, running_server
+from support.http_server import DROP, Flood, LocalHttpServer, Reply, Slow, Trickle, running_server
 
 import resilience
 from resilience import (
@@ -32,6 +34,8 @@ from resilience import (
     HttpStatusError,
     InvalidUsage,
     MissingDependency,
+    ResponseTooLarge,
+    TimeoutExceeded,
 )
 from resilience.invokers import AsyncHttpFunction, HttpFunction
 from resilience.ledger import collect_sizes
@@ -173,13 +177,61 @@ def test_dropped_connection_raises_httpx_error(flavour: str, server: LocalHttpSe
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-def test_slow_answer_beyond_timeout_raises_read_timeout(
+def test_slow_answer_beyond_timeout_raises_timeout_exceeded(
     flavour: str, server: LocalHttpServer
 ) -> None:
-    """A server that does not answer within timeout_s (50 ms, real) raises ReadTimeout."""
+    """A server that does not answer within timeout_s (50 ms, real): TimeoutExceeded,
+    chained to httpx's own timeout error."""
     server.script(Slow())
-    with pytest.raises(httpx.ReadTimeout):
+    with pytest.raises(TimeoutExceeded) as info:
         invoke(flavour, server.url(), {}, timeout_s=0.05)
+    assert isinstance(info.value, TimeoutError) and info.value.timeout_s == 0.05
+    assert isinstance(info.value.__cause__, (httpx.TimeoutException, TimeoutError))
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_trickling_server_cannot_hold_the_call_beyond_its_deadline(
+    flavour: str, server: LocalHttpServer
+) -> None:
+    """One byte every 0.2 s of a 20-byte answer (4 s) against timeout_s=0.5: the call
+    ends with TimeoutExceeded at about 0.5 s, not after 4 s (each read alone is short)."""
+    server.script(Trickle(size_bytes=20, interval_s=0.2))
+    started = time.perf_counter()
+    with pytest.raises(TimeoutExceeded):
+        invoke(flavour, server.url(), {}, timeout_s=0.5)
+    elapsed_s = time.perf_counter() - started
+    assert elapsed_s < 0.5 + 1.0, elapsed_s  # the deadline plus scheduling slack, not 4 s
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_flooding_server_is_cut_off_at_max_response_bytes(
+    flavour: str, declared: bool, server: LocalHttpServer
+) -> None:
+    """A 150 MB answer against max_response_bytes=1 MiB: ResponseTooLarge, reading stopped
+    (at once when Content-Length says so), and memory stays far below the body's size."""
+    server.script(Flood(size_bytes=150_000_000, declared=declared))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLarge) as info:
+            invoke(flavour, server.url(), {}, max_response_bytes=1024 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert info.value.limit_bytes == 1024 * 1024
+    assert info.value.declared_bytes == (150_000_000 if declared else None)
+    assert peak < 16 * 1024 * 1024, peak  # a few chunks beyond the bound, not 150 MB
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_the_default_bound_is_10_mib_and_none_lifts_it(
+    flavour: str, server: LocalHttpServer
+) -> None:
+    """11 MiB is refused by default; max_response_bytes=None reads it whole."""
+    server.script(Flood(size_bytes=11 * 1024 * 1024), Flood(size_bytes=11 * 1024 * 1024))
+    with pytest.raises(ResponseTooLarge):
+        invoke(flavour, server.url(), {})
+    assert len(invoke(flavour, server.url(), {}, max_response_bytes=None)) == 11 * 1024 * 1024
 
 
 def test_slow_answer_within_timeout_is_awaited(server: LocalHttpServer) -> None:
@@ -477,3 +529,18 @@ def test_http_function_in_a_policy_breaker_opens_fallback_serves_ledger_records(
     assert calls["outcome"].tolist() == ["fallback", "fallback", "ok"]
     assert TOKEN not in frame.to_csv() + ledger.totals().to_csv()
     assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in server.received)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_an_echoed_token_is_redacted_from_status_errors(
+    flavour: str, server: LocalHttpServer
+) -> None:
+    """A 401 whose body repeats the request's credentials shows *** instead of the token."""
+    server.script(Reply(401, f"denied for Authorization: Bearer {TOKEN}; token {TOKEN}"))
+    with pytest.raises(HttpStatusError) as info:
+        invoke(flavour, server.url(), {}, token=TOKEN)
+    err = info.value
+    for text in (str(err), repr(err), err.body):
+        assert TOKEN not in text
+    assert err.body == "denied for Authorization: ***; token ***"
+    assert TOKEN in err.raw_body
