@@ -28,7 +28,9 @@ class Number:
     ``type_message``; any other refusal with ``message``. Both are ``str.format`` templates
     with ``name``, ``value`` (its repr) and ``allowed`` (``allowed``, or a text made from
     the rule, e.g. ``"a finite number > 0"``). An int too large for a float (``10**400``)
-    is out of range for a rule that is not ``integral``: its message says so.
+    is out of range for a rule that is not ``integral``, and one beyond a 64-bit integer
+    (:data:`MAX_INTEGER`) for an ``integral`` rule: the message says so, and shows an
+    int of more than 30 digits shortened.
 
     Attributes:
         low: the smallest value allowed; None for no lower bound.
@@ -117,18 +119,24 @@ def number(
         >>> number("memory_mb", 10**400, FIELDS["memory_mb"])
         Traceback (most recent call last):
         ...
-        resilience.errors.InvalidUsage: memory_mb=1000...000: must be a number of MB > 0 (out of range: too large for a float)
+        resilience.errors.InvalidUsage: memory_mb=1000...000 (401 digits): must be a number of MB > 0 (out of range: too large for a float)
     """  # noqa: E501
     checked, refusal = _checked(value, rule)
     if refusal is None:
         return checked
     template = rule.type_message or rule.message if refusal == _WRONG_TYPE else rule.message
-    note = " (out of range: too large for a float)" if refusal == _TOO_LARGE else ""
+    note = {
+        _TOO_LARGE: " (out of range: too large for a float)",
+        _TOO_LARGE_INT: " (out of range: too large for a 64-bit integer)",
+    }.get(refusal, "")
     raise error(template.format(name=name, value=_shown(value), allowed=rule.describe()) + note)
 
 
 # Why number() refuses a value.
 _WRONG_TYPE, _OUT_OF_RANGE, _TOO_LARGE = "wrong type", "out of range", "too large for a float"
+_TOO_LARGE_INT = "too large for a 64-bit integer"
+#: The largest count any rule admits: what a 64-bit machine can hold and count to.
+MAX_INTEGER = 2**63 - 1
 
 
 def _checked(value: object, rule: Number) -> tuple[float, str | None]:
@@ -136,9 +144,11 @@ def _checked(value: object, rule: Number) -> tuple[float, str | None]:
     if isinstance(value, bool) or not (rule.convert or isinstance(value, rule.types)):
         return math.nan, _WRONG_TYPE
     if rule.integral:
-        if isinstance(value, numbers.Integral) and rule.in_range(value):
-            return value, None  # type: ignore[return-value]  # an int (numpy's too), as it is
-        return math.nan, _OUT_OF_RANGE
+        if not isinstance(value, numbers.Integral) or not rule.in_range(value):
+            return math.nan, _OUT_OF_RANGE
+        if abs(int(value)) > MAX_INTEGER:  # 10**400 workers: no machine can honour it
+            return math.nan, _TOO_LARGE_INT
+        return value, None  # type: ignore[return-value]  # an int (numpy's too), as it is
     return _checked_real(value, rule)
 
 
@@ -160,11 +170,16 @@ def _checked_real(value: object, rule: Number) -> tuple[float, str | None]:
 
 
 def _shown(value: object) -> str:
-    """``repr(value)``; an int too long to print (over 4300 digits) by its size."""
+    """``repr(value)``; an int of more than 30 digits shortened (``1000...000 (401
+    digits)``), one too long to print at all (over 4300 digits) by its size."""
     try:
-        return repr(value)
+        text = repr(value)
     except ValueError:  # int -> str conversion limit (sys.set_int_max_str_digits)
         return f"<int of {value.bit_length()} bits>"  # type: ignore[attr-defined]
+    digits = text.lstrip("-")
+    if isinstance(value, int) and len(digits) > 30:
+        return f"{text[: len(text) - len(digits) + 4]}...{digits[-3:]} ({len(digits)} digits)"
+    return text
 
 
 _POSITIVE = Number(low=0, low_open=True)

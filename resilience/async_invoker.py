@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
+from ._validate import Number, is_async, name_of, number, positive, positive_int
 from ._validate import clock as valid_clock
-from ._validate import is_async, name_of, positive, positive_int
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
 from .errors import InvalidUsage, InvokerClosed
 
@@ -177,6 +177,10 @@ def _retry_delays(value: Sequence[float], max_retries: int) -> tuple[float, ...]
 class _InvokerBase:
     """Configuration, counters and routing rules shared by both invokers."""
 
+    #: The most workers one invoker starts (threads or tasks are started at once).
+    MAX_WORKERS = 1024
+    _worker_kind = "threads"
+
     def __init__(
         self,
         *,
@@ -189,7 +193,17 @@ class _InvokerBase:
         on_failure: FailureCallback | None,
         clock: Clock,
     ) -> None:
-        self.workers = positive_int("workers", workers)
+        self.workers: int = number(  # type: ignore[assignment]  # an integral rule: the int
+            "workers",
+            workers,
+            Number(
+                low=1,
+                high=self.MAX_WORKERS,
+                integral=True,
+                types=(int,),
+                allowed=f"an integer in [1, {self.MAX_WORKERS}] ({self._worker_kind})",
+            ),
+        )
         self.max_queue = None if max_queue is None else positive_int("max_queue", max_queue)
         self.max_retries = positive_int("max_retries", max_retries, allow_zero=True)
         self.retry_delays_s = _retry_delays(retry_delays_s, self.max_retries)
@@ -314,7 +328,8 @@ class AsyncInvoker(_InvokerBase):
     """Run plain functions asynchronously on worker threads, with retries and destinations.
 
     Args:
-        workers: worker threads (each runs one event at a time).
+        workers: worker threads (each runs one event at a time), 1 to 1,024; they start
+            with the invoker.
         max_queue: at most this many accepted, unfinished events (queued, running or
             waiting for a retry); a ``submit`` beyond it still returns an id, and the
             event goes straight to ``on_failure`` with reason ``"rejected"``, called
@@ -601,7 +616,7 @@ class AsyncioInvoker(_InvokerBase):
     ``async with``.
 
     Args:
-        workers: concurrent tasks running events.
+        workers: concurrent tasks running events, 1 to 100,000.
         max_queue: at most this many accepted, unfinished events; a ``submit`` beyond
             it returns an id and the event goes to ``on_failure`` as ``"rejected"``.
         max_retries: retries after the first attempt (0: none).
@@ -617,6 +632,9 @@ class AsyncioInvoker(_InvokerBase):
     event with reason ``"error"`` and is not retried; only cancelling a worker task
     stops it (its event then goes to ``on_failure`` as ``"shutdown"``).
     """
+
+    MAX_WORKERS = 100_000
+    _worker_kind = "tasks"
 
     def __init__(
         self,
