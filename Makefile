@@ -32,7 +32,7 @@ redis:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check resilience costmodel tests benchmarks docs
-	$(VENV)/bin/ruff format --check resilience costmodel tests benchmarks docs
+	$(VENV)/bin/ruff format --check resilience costmodel tests benchmarks docs README.md
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
