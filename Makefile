@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-installed stress lint typecheck bench redis clean
+.PHONY: demo test test-installed stress lint typecheck docs bench redis clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,8 @@ redis:
 	@systemctl disable --now redis-server >/dev/null 2>&1 || true
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check resilience costmodel tests benchmarks
-	$(VENV)/bin/ruff format --check resilience costmodel tests benchmarks
+	$(VENV)/bin/ruff check resilience costmodel tests benchmarks docs
+	$(VENV)/bin/ruff format --check resilience costmodel tests benchmarks docs README.md
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -64,8 +64,14 @@ stress: $(STAMP) redis
 	$(PY) -m pytest -q -p no:cacheprovider -n 3 --count $(STRESS_COUNT) \
 	  tests/resilience tests/costmodel/simulation
 
+# The documentation site (mkdocs.yml, docs/) into site/. --strict: a broken link, a missing
+# anchor or API reference, or a docstring mkdocstrings cannot read fails the build. The
+# examples on the pages are run by `make test` (tests/test_docs.py), not here.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(IVENV) $(DIST) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(IVENV) $(DIST) site .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -641,7 +641,11 @@ def sweep(
             smallest memory is always cheapest.
         samples: Monte Carlo requests per configuration (the same seed for all, so
             curves differ only by the swept value).
-        seed, free_tier, init_billed, services, options: as in :func:`compare`.
+        seed: as in :func:`compare`.
+        free_tier: as in :func:`compare`.
+        init_billed: as in :func:`compare`.
+        services: as in :func:`compare`.
+        options: as in :func:`compare`.
 
     >>> from costmodel.architectures.compositions import sync_chain, async_chain, workflow
     >>> a = Function("a", memory_mb=128, duration=20)

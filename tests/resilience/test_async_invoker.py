@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.readme import readme_examples
 
 import resilience
 from resilience import (
@@ -781,35 +780,3 @@ def test_public_names_are_exported() -> None:
     """The invocation names are part of the package surface."""
     for name in ["AsyncInvoker", "AsyncioInvoker", "Event", "FailureReason", "InvokerStatistics"]:
         assert name in resilience.__all__ and hasattr(resilience, name)
-
-
-def test_readme_invocation_examples_print_what_the_readme_says(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """The AsyncInvoker and Lambda/FC examples of the README run and print what it shows."""
-    blocks = readme_examples("Invocation")
-    assert len(blocks) == 3
-    for block in (blocks[0], blocks[2]):
-        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
-    assert capsys.readouterr().out.splitlines() == [
-        "ok cat-64.png after 1 attempt(s)",
-        "error ('dog.bad',) ValueError('cannot read dog.bad') 3 180.0",
-        "2 1 1 2",
-        "LambdaFunction('thumbnail', mode='sync', qualifier='live') fc:resize",
-    ]
-
-
-def test_readme_http_policy_example_prints_what_the_readme_says(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """The README's HttpFunction-in-a-Policy example runs and prints what it shows."""
-    block = readme_examples("Invocation")[1]
-    exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
-    assert capsys.readouterr().out.splitlines() == [
-        "{'price': None, 'stale': True}",
-        "{'price': None, 'stale': True}",
-        "{'price': None, 'stale': True}",
-        "{('attempt', 'error'): 4, ('attempt', 'rejected'): 1, ('call', 'fallback'): 3}",
-        "HttpFunction('https://api.example.com/prices', method='POST', timeout_s=2, "
-        "auth='bearer', verify=True)",
-    ]

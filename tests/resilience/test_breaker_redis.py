@@ -23,7 +23,6 @@ from typing import Any
 import pybreaker
 import pytest
 from support.breakers import Backend, Recorder, fail, guarded
-from support.readme import readme_examples
 from support.redis_server import READY_LINE, RedisServer
 
 from resilience import CircuitBreaker, CircuitOpenError
@@ -244,28 +243,6 @@ def test_pybreaker_and_callwise_breakers_share_one_redis_state(
     backend.error = None
     assert theirs.call(backend) == "ok"
     client.close()
-
-
-def test_readme_examples_run_and_print_what_they_say(
-    redis_tcp_server: RedisServer,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """The README's breaker examples run (the Redis one against the test server)."""
-    monkeypatch.setenv("REDIS_URL", redis_tcp_server.url)
-    examples = readme_examples("Circuit breaker")
-    assert len(examples) == 3
-    for example in examples:
-        exec(compile(example, "README.md", "exec"), {"__name__": "readme"})
-    assert capsys.readouterr().out.splitlines() == [
-        "open",
-        "pricing 30.0",
-        "9.99 closed",
-        "3 1 1",
-        "{'id': 7}",
-        "closed 1 0.0",
-        "closed",
-    ]
 
 
 def test_missing_redis_server_is_reported_clearly(monkeypatch: pytest.MonkeyPatch) -> None:

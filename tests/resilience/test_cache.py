@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.modes import MODES, call
 from support.modes import make_without_yield as make
-from support.readme import readme_examples
 
 from resilience import Cached, CacheInfo, InvalidUsage, cached
 from resilience._validate import is_async
@@ -835,23 +834,6 @@ def test_decorating_a_non_callable_is_refused() -> None:
     """Applying a Cached configuration to a non-callable raises InvalidUsage."""
     with pytest.raises(InvalidUsage, match="fn=None"):
         cached()(None)  # type: ignore[arg-type]
-
-
-def test_readme_examples_run_and_print_what_they_say(capsys: pytest.CaptureFixture[str]) -> None:
-    """The README's Cache examples run and print what their comments say."""
-    examples = readme_examples("Cache")
-    assert len(examples) == 3
-    for example in examples:
-        exec(compile(example, "README.md", "exec"), {"__name__": "readme"})
-    assert capsys.readouterr().out.splitlines() == [
-        "1.08 1.08",
-        "1.08",
-        "2 CacheInfo(hits=1, misses=2, coalesced=0, stale_serves=1, error_hits=0, currsize=1, "
-        "maxsize=1024)",
-        "1 True",
-        "63",
-        "2",
-    ]
 
 
 @pytest.mark.parametrize("mode", MODES)

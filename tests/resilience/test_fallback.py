@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.modes import MODES, call
 from support.modes import make_without_yield as make
-from support.readme import readme_examples
 
 from resilience import (
     BulkheadFull,
@@ -334,14 +333,3 @@ def test_property_fallback_answers_exactly_when_the_call_fails(
         return await fallback(value=value)(make("async", body))(argument)
 
     assert asyncio.run(main()) == expected
-
-
-def test_readme_examples_run_and_print_what_they_say(capsys: pytest.CaptureFixture[str]) -> None:
-    """The README's Fallback examples run and print what their comments say."""
-    examples = readme_examples("Fallback")
-    assert len(examples) == 1
-    exec(compile(examples[0], "README.md", "exec"), {"__name__": "readme"})
-    assert capsys.readouterr().out.splitlines() == [
-        "{'price': 9.99, 'source': 'list price'}",
-        "{'price': 10.49, 'source': 'replica (TimeoutExceeded)'}",
-    ]

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from support.modes import MODES, call, make
-from support.readme import readme_examples
 from support.virtual import run_virtual
 
 from resilience import (
@@ -317,27 +316,6 @@ def test_timeout_exceeded_without_retry_reaches_the_caller(clock: FakeClock) -> 
         assert isinstance(info.value, TimeoutExceeded)
 
     run_virtual(main())
-
-
-@pytest.mark.parametrize(
-    ("section", "blocks", "expected"),
-    [
-        ("Retry, timeout, bulkhead", 4, ["ok ok 5", "gave up after 0.05 s"]),
-        ("Policy", 1, ["{'status': 'paid'} {'status': 'paid'}", "cache_hit"]),
-        ("Ledger", 1, ["12", "builtins.ConnectionError"]),
-    ],
-)
-def test_readme_examples_run(
-    section: str, blocks: int, expected: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The README's examples for retry/timeout/bulkhead, Policy and Ledger run as shown."""
-    examples = readme_examples(section)
-    assert len(examples) == blocks
-    for example in examples:
-        exec(compile(example, "README.md", "exec"), {"__name__": "readme"})
-    out = capsys.readouterr().out
-    for line in expected:
-        assert line in out
 
 
 def test_a_full_bulkhead_does_not_trip_the_breaker(clock: FakeClock) -> None:

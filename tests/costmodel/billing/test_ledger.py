@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.paths import README
 
 import costmodel
 from costmodel import InvalidUsage, LedgerBill, bill_ledger
@@ -387,17 +385,3 @@ def test_exported() -> None:
     """bill_ledger and LedgerBill are public."""
     assert {"bill_ledger", "LedgerBill"} <= set(costmodel.__all__)
     assert costmodel.bill_ledger is bill_ledger and costmodel.LedgerBill is LedgerBill
-
-
-def test_readme_example_prints_what_it_shows(
-    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The README's "Bill a ledger" example runs and prints the table in its comments."""
-    text = README.read_text()
-    section = text.split("### Bill a ledger", 1)[1].split("\n## ", 1)[0]
-    block = section.split("```python\n", 1)[1].split("```", 1)[0]
-    shown = [line[2:] for line in block.splitlines() if line.startswith("# ")]
-    caplog.set_level(logging.ERROR, logger="resilience")  # the breaker warns on every trip
-    exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
-    printed = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()]
-    assert printed == [line.split() for line in shown]

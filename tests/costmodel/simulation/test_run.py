@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from support.paths import EXAMPLES
-from support.readme import readme_examples
 
 from costmodel import InvalidFile, InvalidUsage
 from costmodel.architectures.distributions import lognormal
@@ -775,7 +774,7 @@ def test_file_options_and_cli_options(tmp_path: Path) -> None:
     assert spec.options == {"vcpu": 0.5}
     out, err = io.StringIO(), io.StringIO()
     args = ["simulate", str(EXAMPLE), "--no-charts", "--no-progress", "--format", "csv"]
-    # the README's command: switch the example to Alibaba FC; without vcpu it fails at once
+    # the docs' command (simulate page): the example on Alibaba FC; without vcpu it fails at once
     assert main([*args, "--provider", "alibaba-fc3"], out=out, err=err) == 2
     assert "vcpu is required" in err.getvalue() and out.getvalue() == ""
     path.write_text(text)
@@ -906,14 +905,6 @@ def test_simulate_from_inside_a_running_event_loop() -> None:
         return len(simulate(no_protection, SMALL).calls)
 
     assert asyncio.run(main()) == 5
-
-
-def test_readme_section_runs() -> None:
-    """The Python examples of the README's "Simulate an outage" section run."""
-    blocks = readme_examples("Simulate an outage")
-    assert blocks
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
 
 
 def test_cli_simulate_prints_the_table_and_writes_the_charts(tmp_path: Path) -> None:

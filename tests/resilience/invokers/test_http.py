@@ -310,7 +310,7 @@ def test_credentials_never_in_repr_name_errors_or_logs(
 
 def test_query_string_stays_out_of_our_names_and_errors(server: LocalHttpServer) -> None:
     """A key in the query string is used but never shown by callwise (httpx logs URLs at INFO,
-    so keys belong in token= or headers=, as the README says)."""
+    so keys belong in token= or headers=, as the invocation docs page says)."""
     server.script(Reply(403, "no"))
     with HttpFunction(server.url(f"/fn?code={TOKEN}")) as fn:
         with pytest.raises(HttpStatusError) as info:
