@@ -8,6 +8,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 #: The example files (links into ``costmodel/examples``, the copies that ship).
 EXAMPLES = ROOT / "examples"
-#: Log files copied from public sources, each cited in ``tests/fixtures/logs/README.md``.
+#: Log files in the formats the platforms print, written for the tests (not copied lines).
 LOG_FIXTURES = ROOT / "tests" / "fixtures" / "logs"
 README = ROOT / "README.md"
