@@ -448,9 +448,14 @@ def _memory(req: _Request) -> float:
         raise InvalidUsage(f"memory_mb is required for {req.sheet.key}")
     memory = _count("memory_mb", req.memory_mb)
     rules = req.sheet.rules
+    billed = _step_up(memory, rules.get("memory_step_mb", 1), rules.get("min_memory_mb", 0))
     if "memory_mb" in rules:
-        _range(req.sheet, "memory_mb", memory, "memory_mb", "MB")
-    return _step_up(memory, rules.get("memory_step_mb", 1), rules.get("min_memory_mb", 0))
+        # A sheet that bills memory in chunks (Step Functions Express: 64 MB chunks with a
+        # 64 MB minimum) takes the memory used, any amount, and checks what it bills; the
+        # others take a configured size and check it as given.
+        checked = billed if rules.get("memory_step_mb", 1) > 1 else memory
+        _range(req.sheet, "memory_mb", checked, "memory_mb", "MB")
+    return billed
 
 
 def _duration(req: _Request, name: str, value: object, invocations: float | None) -> _Stats:

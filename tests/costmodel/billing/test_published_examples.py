@@ -166,3 +166,16 @@ def test_gcp_gen1_price_per_100ms_table() -> None:
     bill = estimate("gcp-functions-gen1", invocations=1, duration_ms=100, memory_mb=128)
     compute = bill.by_component()["compute"]
     assert round(compute, 9) == 0.000000231
+
+
+@pytest.mark.parametrize("memory_mb", [62.85, 0, 64])
+def test_sfn_express_bills_memory_used_in_64_mb_chunks(memory_mb: float) -> None:
+    """AWS's Express example 4 (aws.amazon.com/step-functions/pricing, read 2026-12-03):
+    50 MB + 50 KB + 400 x 32 KB = 62.85 MB used, billed as 64 MB; 100M workflows of 10 s:
+    requests $100.00 + duration $382.97. Any amount used bills at least one 64 MB chunk."""
+    bill = estimate(
+        "aws-sfn-express", invocations=100_000_000, duration_ms=10_000, memory_mb=memory_mb
+    )
+    assert cents(cost_of(bill, "requests")) == 100.00
+    assert cents(cost_of(bill, "duration")) == 382.97
+    assert cents(bill.total) == 482.97
