@@ -420,6 +420,17 @@ def _range(sheet: PriceSheet, name: str, value: float, rule: str, unit: str) -> 
         )
 
 
+def _multiple_of(sheet: PriceSheet, name: str, value: float, step: float | None, unit: str) -> None:
+    """A configured size must be a whole number of ``step`` (FC memory: 64 MB steps)."""
+    if step is None or abs(value / step - round(value / step)) < 1e-9:
+        return
+    below, above = math.floor(value / step) * step, math.ceil(value / step) * step
+    raise InvalidUsage(
+        f"{name}={value:g}: {sheet.key} takes multiples of {step:g} {unit} "
+        f"(e.g. {below:g} or {above:g})"
+    )
+
+
 def _step_up(value: float, step: float, minimum: float = 0.0) -> float:
     return max(math.ceil(value / step - _EPS) * step, minimum)
 
@@ -455,6 +466,7 @@ def _memory(req: _Request) -> float:
         # others take a configured size and check it as given.
         checked = billed if rules.get("memory_step_mb", 1) > 1 else memory
         _range(req.sheet, "memory_mb", checked, "memory_mb", "MB")
+    _multiple_of(req.sheet, "memory_mb", memory, rules.get("memory_multiple_mb"), "MB")
     return billed
 
 
@@ -606,6 +618,7 @@ def _alibaba_fc3(req: _Request) -> tuple[_Entries, _Stats]:
         raise InvalidUsage(f"vcpu is required for {sheet.key} (vCPU of the function, e.g. 0.35)")
     vcpu = _count("vcpu", req.options["vcpu"])
     _range(sheet, "vcpu", vcpu, "vcpu", "vCPU")
+    _multiple_of(sheet, "vcpu", vcpu, rules.get("vcpu_multiple"), "vCPU")
     if vcpu > 0:
         low, high = rules["memory_per_vcpu_gb"]
         ratio = memory / 1024 / vcpu
@@ -626,6 +639,10 @@ def _alibaba_fc3(req: _Request) -> tuple[_Entries, _Stats]:
     if "ephemeral_storage_mb" in req.options:
         disk = _count("ephemeral_storage_mb", req.options["ephemeral_storage_mb"])
         _range(sheet, "ephemeral_storage_mb", disk, "ephemeral_storage_mb", "MB")
+        choices = rules.get("ephemeral_storage_choices_mb")
+        if choices is not None and disk not in choices:
+            sizes = " or ".join(f"{c:g}" for c in choices)
+            raise InvalidUsage(f"ephemeral_storage_mb={disk:g}: {sheet.key} offers {sizes} MB")
         extra_gb = max(disk - rules["included_ephemeral_mb"], 0.0) / 1024
         parts.append(("disk (CU)", "compute", extra_gb * seconds * rules["cu_per_disk_gb_second"]))
     entries = [Usage(sheet, "compute-units", item, comp, cu) for item, comp, cu in parts]

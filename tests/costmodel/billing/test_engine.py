@@ -466,3 +466,44 @@ def test_samples_bill_like_a_per_row_loop(samples: list[float], key: str) -> Non
     expected = sum(max(math.ceil(s / step - 1e-9) * step, minimum) for s in samples)
     bill = estimate(key, duration_ms=np.array(samples), **COMPUTE[key])
     assert bill.usage["billed_duration_ms"] == pytest.approx(expected)
+
+
+# FC 3.0's function limits (CreateFunctionInput, help.aliyun.com/zh/functioncompute/fc/
+# developer-reference/api-fc-2023-03-30-struct-createfunctioninput, read 2026-12-03).
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"memory_mb": 100}, r"memory_mb=100: alibaba-fc3 allows 128 to 32768 MB"),
+        (
+            {"memory_mb": 1000},
+            r"memory_mb=1000: alibaba-fc3 takes multiples of 64 MB \(e.g. 960 or 1024\)",
+        ),
+        ({"vcpu": 0.33}, r"vcpu=0.33: alibaba-fc3 takes multiples of 0.05 vCPU"),
+        (
+            {"ephemeral_storage_mb": 2048},
+            r"ephemeral_storage_mb=2048: alibaba-fc3 offers 512 or 10240 MB",
+        ),
+    ],
+)
+def test_fc3_refuses_sizes_it_does_not_offer(options: dict[str, float], message: str) -> None:
+    """Memory in 64 MB steps, vCPU in 0.05 steps, disk 512 MB or 10 GB: others named."""
+    base = {"invocations": 1000, "duration_ms": 100, "memory_mb": 1024, "vcpu": 0.5}
+    with pytest.raises(InvalidUsage, match=message):
+        estimate("alibaba-fc3", **{**base, **options})
+
+
+def test_fc3_takes_the_sizes_it_offers() -> None:
+    """1,024 MB and 0.35 vCPU at 10 GB of disk, and 32 GB at 16 vCPU, are billed."""
+    estimate("alibaba-fc3", invocations=1, duration_ms=1, memory_mb=1024, vcpu=0.35,
+             ephemeral_storage_mb=10240)  # fmt: skip
+    estimate("alibaba-fc3", invocations=1, duration_ms=1, memory_mb=32768, vcpu=16)
+
+
+def test_cloud_run_functions_default_vcpu_matches_the_published_table() -> None:
+    """The memory -> vCPU table of cloud.google.com/functions/docs/configuring/memory (read
+    2026-12-03), 16 and 32 GiB included: 4 and 8 vCPU."""
+    table = price_sheet("gcp-cloud-run-functions").rules["default_vcpu_by_memory_mb"]
+    assert {int(k): v for k, v in table.items()} == {
+        128: 0.083, 256: 0.167, 512: 0.333, 1024: 0.583, 2048: 1, 4096: 2, 8192: 2,
+        16384: 4, 32768: 8,
+    }  # fmt: skip

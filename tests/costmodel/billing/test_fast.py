@@ -41,7 +41,7 @@ BASE: dict[str, dict[str, object]] = {
 # A valid value for every option of the catalog.
 VALUES: dict[str, object] = {
     "arch": "arm64",
-    "ephemeral_storage_mb": 1024,
+    "ephemeral_storage_mb": 10240,  # valid for Lambda (512-10,240) and FC (512 or 10,240)
     "egress_gb": 1.0,
     "provisioned_concurrency": 2,
     "provisioned_hours": 1,
