@@ -400,6 +400,8 @@ def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .simulation.run import SimulationResult
 
     spec = _simulation_file(args)
+    if not args.no_charts:
+        chart_folder(args.out)  # before the long run, not after it
     results: dict[str, SimulationResult] = {}
     bar, progress = _progress_bar(err, enabled=not args.no_progress, runs=len(spec.policies))
     try:
@@ -591,6 +593,8 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
     services = _service_pairs(args.service)
     options = _options(args.option)
     architectures = load_architectures(args.file)
+    if not args.no_charts:
+        chart_folder(args.out)
     invocations = args.invocations
     if invocations is None:
         invocations = architectures.invocations or 1_000_000
@@ -665,6 +669,21 @@ def _add_demo(sub: Any) -> None:
     )
     parser.add_argument("--out", default="out", help="folder for the PNG charts (default ./out)")
     parser.set_defaults(run=_run_demo)
+
+
+def chart_folder(folder: str) -> Path:
+    """The folder for the charts, created now: a path that cannot be one (under a file, not
+    writable) is a clear error before any long work, not a traceback after it."""
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".costmodel-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InvalidUsage(f"--out={folder!r}: cannot write charts there ({reason})") from None
+    return path
 
 
 def shipped_examples() -> Path:
@@ -751,7 +770,7 @@ def main(
         return int(stop.code or 0)
     try:
         status: int = args.run(args, out, err)
-    except (CostModelError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except (CostModelError, OSError) as exc:  # a file problem is one line, never a traceback
         where = f"{PROG} {args.command}"
         err.write(f"{where}: error: {_one_line(exc)}\n")
         return 2

@@ -29,7 +29,6 @@ import functools
 import inspect
 import math
 import re
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any
 from resilience._validate import Number, number
 
 from ..errors import InvalidFile, InvalidUsage
+from ..toml_files import read_toml
 from .compositions import (
     Architecture,
     Function,
@@ -189,13 +189,7 @@ class _Loader:
 
     def read(self) -> dict[str, Any]:
         """The file's TOML document."""
-        try:
-            with open(self.path, "rb") as handle:
-                return tomllib.load(handle)
-        except FileNotFoundError as exc:
-            raise self.fail("<file>", "no such file") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise self.fail("<file>", f"not valid TOML: {exc}") from exc
+        return read_toml(self.path)
 
     def invocations(self, value: object) -> float | None:
         """The file's requests per month (a number >= 0), or None when absent."""

@@ -307,14 +307,32 @@ def _make_bill(
     usage: Mapping[str, float],
 ) -> Bill:
     keys = list(dict.fromkeys(sheet.key for sheet, _ in accounts))
+    items = _price(accounts, entries)
+    _check_finite(entries, items)
     return Bill(
         provider="+".join(keys),
         currency=accounts[0][0].currency,
-        items=_price(accounts, entries),
+        items=items,
         usage=MappingProxyType(dict(usage)),
         entries=entries,
         accounts=accounts,
     )
+
+
+def _check_finite(entries: Sequence[Usage], items: Sequence[Line]) -> None:
+    """A quantity or a cost past the largest float is an error, never an ``inf`` bill."""
+    for entry in entries:
+        if not math.isfinite(entry.quantity):
+            raise InvalidUsage(
+                f"{entry.sheet.key} {entry.item}: the usage overflows ({entry.quantity:g}); "
+                "the volume, duration or memory given is too large to bill"
+            )
+    for item in items:
+        if not math.isfinite(item[6]):
+            raise InvalidUsage(
+                f"{item[0]} {item[2]}: the cost overflows ({item[6]:g}); "
+                "the volume, duration or memory given is too large to bill"
+            )
 
 
 # ---------------------------------------------------------------------------- validation
@@ -481,6 +499,12 @@ def _duration(req: _Request, name: str, value: object, invocations: float | None
     count, billed_ms = _billed_total(
         name, value, invocations, step=rules["duration_step_ms"], minimum=rules["min_billed_ms"]
     )
+    if not math.isfinite(billed_ms * 10240):  # ms x the largest memory, in MB
+        shown = f"{value:g}" if isinstance(value, (int, float)) else "the samples"
+        raise InvalidUsage(
+            f"invocations={invocations!r} with {name}={shown}: the billed time overflows a "
+            "float; give a volume and a duration whose product is below 1e300"
+        )
     return {"invocations": count, "billed_duration_ms": billed_ms}
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from resilience._validate import Number, number
 
 from ..errors import InvalidFile, InvalidUsage, UnknownProvider
+from ..toml_files import read_toml
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -498,15 +499,7 @@ def load_price_sheet(path: str | Path) -> PriceSheet:
         >>> load_price_sheet(file).currency
         'EUR'
     """
-    where = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise InvalidFile(where, "(file)", "no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidFile(where, "(file)", f"not valid TOML: {exc}") from exc
-    return _parse(where, data)
+    return _parse(str(path), read_toml(path))
 
 
 # ---------------------------------------------------------------------------- catalog

@@ -103,6 +103,14 @@ class BilledHistogram:
             yield name, memory, keys, counts, stated.get((name, memory), 0)
 
 
+def _where(frame: pd.DataFrame, index: int) -> str:
+    """Where a row came from: its line in the log (1-based) when read_logs kept it, else
+    the frame's row label."""
+    if "source_line" in frame.columns and pd.notna(frame["source_line"].iloc[index]):
+        return f"line {int(frame['source_line'].iloc[index])} of the log"
+    return f"row {frame.index[index]!r}"
+
+
 def billed_counts(frame: pd.DataFrame, vendor: str, billed_duration: str) -> pd.Series:
     """Counts by (function, memory_mb, billed ms, stated) for the rows of one frame."""
     missing = [c for c in ("duration_ms", "memory_mb") if c not in frame.columns]
@@ -123,14 +131,13 @@ def billed_counts(frame: pd.DataFrame, vendor: str, billed_duration: str) -> pd.
             shown = frame[name].iloc[index]
             shown = shown.item() if isinstance(shown, np.generic) else shown
             raise InvalidUsage(
-                f"frame: {name}={shown!r} in row {frame.index[index]!r}: "
-                "must be a finite number >= 0"
+                f"frame: {name}={shown!r} in {_where(frame, index)}: must be a finite number >= 0"
             )
     fractional = memory != np.floor(memory)
     if fractional.any():
         index = int(np.flatnonzero(fractional)[0])
         raise InvalidUsage(
-            f"frame: memory_mb={float(memory[index])!r} in row {frame.index[index]!r}: "
+            f"frame: memory_mb={float(memory[index])!r} in {_where(frame, index)}: "
             f"must be a whole number of MB ({int(fractional.sum())} row(s) are not)"
         )
     measured = np.ceil(duration - 1e-9).clip(min=0)

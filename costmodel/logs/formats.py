@@ -798,7 +798,7 @@ def _csv_column(name: str, raw: pd.Series) -> tuple[Any, np.ndarray | None]:
         return parsed, (parsed.isna() & (raw != "")).to_numpy()
     values = _numbers(raw)
     present = (raw != "").to_numpy()
-    wrong = present & ~(values >= 0)
+    wrong = present & ~((values >= 0) & np.isfinite(values))  # inf is no duration or size
     if name in _CSV_REQUIRED:
         wrong |= ~present
     if name in _CSV_WHOLE:

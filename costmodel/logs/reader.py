@@ -133,8 +133,11 @@ def read_logs(
     """Read invocation reports from a log file or from lines of log text.
 
     Args:
-        source: a path (``str`` or ``PathLike``; ``.gz`` files are decompressed) or
-            an iterable of lines (``list[str]``, an open text file).
+        source: a path (``str`` or ``PathLike``; ``.gz`` files are decompressed), a
+            folder (its files, sorted), a list of paths (each an existing file or folder,
+            or ``PathLike`` objects), or an iterable of lines (``list[str]``, an open text
+            file). With several files, ``source_line`` is the line in each file and each
+            malformed line's reason starts with its file.
         format: ``"auto"`` or one of ``FORMATS``: ``"aws"``, ``"aws-json"``,
             ``"fc"``, ``"fc-sls"``, ``"csv"`` (see the module docstring).
         function: the function name for reports that carry none (AWS REPORT lines
@@ -174,21 +177,41 @@ def read_logs(
         raise InvalidUsage(
             f"max_malformed_listed={max_malformed_listed!r}: must be an integer >= 0"
         )
+    files = _named_files(source)
+    sources: list[Any] = [source] if files is None else files
     frames: list[pd.DataFrame] = []
     malformed: list[MalformedLine] = []
     count = 0
-    for frame in iter_log_frames(source, format, function=function):
-        if len(frame):
-            frames.append(frame)
-        chunk_bad: list[MalformedLine] = frame.attrs.get("malformed", [])
-        count += int(frame.attrs.get("malformed_count", 0))
-        room = max_malformed_listed - len(malformed)
-        if room > 0:
-            malformed.extend(chunk_bad[:room])
+    for one in sources:
+        prefix = "" if files is None or len(files) == 1 else f"{one}: "
+        for frame in iter_log_frames(one, format, function=function):
+            if len(frame):
+                frames.append(frame)
+            chunk_bad: list[MalformedLine] = frame.attrs.get("malformed", [])
+            count += int(frame.attrs.get("malformed_count", 0))
+            room = max_malformed_listed - len(malformed)
+            if room > 0:
+                malformed.extend(MalformedLine(m.line, prefix + m.reason) for m in chunk_bad[:room])
     result = pd.concat(frames, ignore_index=True) if frames else empty_frame()
     result.attrs["malformed"] = malformed
     result.attrs["malformed_count"] = count
     return result
+
+
+def _named_files(source: LogSource) -> list[Path] | None:
+    """The files ``source`` names (a folder, or a list of paths), or None for one file or
+    lines of text. A list is taken as paths when every item is a path object, or a one-line
+    string naming an existing file or folder, so a list of paths is never read as text."""
+    if isinstance(source, (str, os.PathLike)):
+        return expand_paths(source) if Path(source).is_dir() else None
+    if not isinstance(source, (list, tuple)) or not source:
+        return None
+    if all(isinstance(item, os.PathLike) for item in source) or all(
+        isinstance(item, str) and "\n" not in item and item.strip() == item and Path(item).exists()
+        for item in source
+    ):
+        return expand_paths(source)
+    return None
 
 
 def iter_log_frames(

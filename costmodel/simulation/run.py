@@ -1075,7 +1075,8 @@ def load_simulation(path: str | Path) -> SimulationFile:
         >>> sorted(spec.policies)
         ['breaker + fallback', 'breaker + fallback + cache', 'no protection', 'retry only']
     """
-    from .scenario import FileContext, read_toml, scenario_from_mapping
+    from ..toml_files import read_toml
+    from .scenario import FileContext, scenario_from_mapping
 
     data = read_toml(path)
     ctx = FileContext(path)

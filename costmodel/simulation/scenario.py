@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_check
 import numpy as np
 
 from ..errors import InvalidFile, InvalidUsage
+from ..toml_files import read_toml
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -557,19 +558,6 @@ _LATENCY_FIELDS = {
     "lognormal": ("kind", "p50_ms", "p99_ms"),
     "empirical": ("kind", "samples_ms", "path"),
 }
-
-
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file, turning syntax errors into :class:`InvalidFile`."""
-    import tomllib
-
-    try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise InvalidFile(str(path), "-", "no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidFile(str(path), "-", f"not valid TOML: {exc}") from exc
 
 
 class FileContext:
