@@ -170,13 +170,28 @@ def test_cache_info_counts_hits_misses_and_sizes(mode: str, kind: str, clock: Fa
 def test_maxsize_zero_holds_nothing_and_counts_misses(
     mode: str, kind: str, clock: FakeClock
 ) -> None:
-    """After cachetools' test_zero_size_cache_decorator(_info) and test_func's nocache test."""
+    """After cachetools' test_zero_size_cache_decorator, test_zero_size_cache_decorator_info
+    and test_func.py's test_decorator_nocache: maxsize=0 stores nothing."""
     ours, _mine, _, _, _ = side_by_side(kind, mode, clock, maxsize=0)
     theirs = cachetools.cached(theirs_store(kind, 0, clock), info=True)(Counter())
     assert info4(ours) == theirs.cache_info() == (0, 0, 0, 0)
     for expected, arg in enumerate((1, 1, 1.0)):
         assert call(mode, ours, arg) == theirs(arg) == expected  # every call is a call
         assert info4(ours) == theirs.cache_info() == (0, expected + 1, 0, 0)
+
+
+def test_the_wrapper_keeps_defaults_and_kwdefaults(clock: FakeClock) -> None:
+    """Difference (wrapper defaults): ours carries the function's __defaults__ and
+    __kwdefaults__ (as tenacity's wrappers do); cachetools' wrapper object has neither."""
+
+    def fn(a: int = 1, *, b: int = 2) -> int:
+        return a + b
+
+    mine = cached(clock=clock)(fn)
+    peers = cachetools.cached(cachetools.LRUCache(2))(fn)
+    assert (mine.__defaults__, mine.__kwdefaults__) == ((1,), {"b": 2})
+    assert not hasattr(peers, "__defaults__") and not hasattr(peers, "__kwdefaults__")
+    assert mine() == peers() == 3
 
 
 # ---- cachetools.func (tests/test_func.py) ---------------------------------------------------
@@ -490,15 +505,17 @@ def stampede(
 def test_concurrent_misses_make_one_call() -> None:
     """After cachetools' test_cached_stampede: 10 threads missing one key, one call.
 
-    Difference (cache_info of joined calls): ours counts the 9 threads that waited as
-    misses (coalesced=9); cachetools counts them as hits.
+    Difference (single-flight always): ours needs no condition=; cachetools.cached with a
+    lock alone lets all 10 call. Difference (cache_info of joined calls): ours counts the 9
+    threads that waited as misses (coalesced=9); cachetools counts them as hits.
     """
-    calls, release = {"ours": 0, "theirs": 0}, threading.Event()
+    entered: dict[str, list[int]] = {"ours": [], "condition": [], "lock": []}
+    release = threading.Event()
 
     def slow(side: str) -> Callable[[], int]:
         def fn() -> int:
+            entered[side].append(threading.get_ident())  # atomic, unlike += from threads
             assert release.wait(WAIT_S)
-            calls[side] += 1
             return 42
 
         return fn
@@ -507,9 +524,16 @@ def test_concurrent_misses_make_one_call() -> None:
     assert stampede(ours, 10, lambda: ours.cache_info().misses == 10, release) == [42] * 10
     release.clear()
     cond = CountingCondition()
-    theirs = cachetools.cached(cachetools.LRUCache(1), condition=cond, info=True)(slow("theirs"))
+    theirs = cachetools.cached(cachetools.LRUCache(1), condition=cond, info=True)(slow("condition"))
     assert stampede(theirs, 10, lambda: cond.waits >= 9, release) == [42] * 10
-    assert calls == {"ours": 1, "theirs": 1}
+    release.clear()
+    locked = cachetools.cached(cachetools.LRUCache(1), lock=threading.Lock())(slow("lock"))
+    assert stampede(locked, 10, lambda: len(entered["lock"]) == 10, release) == [42] * 10
+    assert {side: len(threads) for side, threads in entered.items()} == {
+        "ours": 1,
+        "condition": 1,
+        "lock": 10,
+    }
     info = ours.cache_info()
     assert (info.hits, info.misses, info.coalesced) == (0, 10, 9)
     assert (theirs.cache_info().hits, theirs.cache_info().misses) == (9, 1)

@@ -143,11 +143,11 @@ def test_a_success_after_a_failure_resets_the_count(
 def test_the_call_that_trips_raises_its_own_error(
     mode: str, clock: FakeClock, wall: WallClock
 ) -> None:
-    """fail_max failures open it; the tripping call raises the function's own error.
+    """After pybreaker's test_several_failed_calls_setting_absent and
+    test_throw_new_error_on_trip_true: fail_max failures open it.
 
-    After pybreaker's test_several_failed_calls_setting_absent and
-    test_throw_new_error_on_trip_true. Difference (trip error): pybreaker raises
-    CircuitBreakerError on the call that trips.
+    Difference (trip error): the tripping call raises the function's own error; pybreaker
+    raises CircuitBreakerError.
     """
     ours, theirs = pair(clock, fail_max=3)
     err = raising(NotImplementedError)
@@ -499,11 +499,8 @@ def test_the_defaults_are_pybreakers(clock: FakeClock) -> None:
 def test_custom_options_are_kept(
     clock: FakeClock, options: dict[str, Any], ours_field: str, theirs_field: str
 ) -> None:
-    """Options given are the options used.
-
-    After pybreaker's test_new_with_custom_reset_timeout, test_new_with_custom_fail_max and
-    test_success_threshold_property.
-    """
+    """After pybreaker's test_new_with_custom_reset_timeout, test_new_with_custom_fail_max
+    and test_success_threshold_property: the options given are the options used."""
     ours, theirs = pair(clock, **options)
     assert getattr(ours.config, ours_field) == getattr(theirs, theirs_field)
     assert ours.fail_counter == theirs.fail_counter == 0
@@ -533,11 +530,9 @@ def test_call_passes_arguments_through(
     kwargs: dict[str, Any],
     expected: Any,
 ) -> None:
-    """Arguments reach the function and its result comes back.
-
-    After pybreaker's test_call_with_no_args, test_call_with_args, test_call_with_kwargs and
-    (ours on asyncio, pybreaker's on Tornado) test_call_async_with_no_args/_args/_kwargs.
-    """
+    """After pybreaker's test_call_with_no_args, test_call_with_args, test_call_with_kwargs
+    and (ours on asyncio, theirs on Tornado) test_call_async_with_no_args,
+    test_call_async_with_args and test_call_async_with_kwargs."""
 
     def fn(*args: Any, **kwargs: Any) -> Any:
         return list(args) if args else kwargs or True
@@ -634,6 +629,57 @@ def test_a_contextmanager_over_a_guarded_generator_translates_errors(clock: Fake
         with session():
             pass
         assert breaker.fail_counter == 0
+
+
+def test_a_generator_is_admitted_at_its_first_next(clock: FakeClock, wall: WallClock) -> None:
+    """After pybreaker's test_generator, on an open breaker.
+
+    Difference (generator admission): ours decides at the first next(), so an unstarted
+    generator holds no probe slot and @contextmanager works; pybreaker rejects at creation.
+    """
+    ours, theirs = pair(clock)
+    for breaker in (ours, theirs):
+        breaker.open()
+
+    def items() -> Iterator[int]:
+        yield from range(3)
+
+    mine = ours(items)()  # created: nothing decided yet
+    with pytest.raises(CircuitOpenError):
+        next(mine)
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        theirs(items)()
+
+
+def test_closing_a_generator_early_is_no_verdict(clock: FakeClock) -> None:
+    """After pybreaker's test_generator, closed before the end.
+
+    Difference (cancellation): GeneratorExit is no failure for ours; pybreaker counts it.
+    """
+    ours, theirs = CircuitBreaker(clock=clock), pybreaker.CircuitBreaker()
+    for breaker in (ours, theirs):
+
+        @breaker
+        def items() -> Iterator[int]:
+            yield from range(3)
+
+        started = items()
+        assert next(started) == 0
+        started.close()
+    assert (ours.fail_counter, theirs.fail_counter) == (0, 1)
+    assert ours.stats.ignored == 1
+
+
+def test_the_wrapper_keeps_defaults_and_kwdefaults(clock: FakeClock) -> None:
+    """Difference (wrapper defaults): ours carries the function's __defaults__ and
+    __kwdefaults__ (as tenacity's wrappers do); pybreaker's wrapper has its own (None)."""
+
+    def fn(a: int = 1, *, b: int = 2) -> int:
+        return a + b
+
+    mine, peers = CircuitBreaker(clock=clock)(fn), pybreaker.CircuitBreaker()(fn)
+    assert (mine.__defaults__, mine.__kwdefaults__) == ((1,), {"b": 2})
+    assert (peers.__defaults__, peers.__kwdefaults__) == (None, None)
 
 
 # ---- storage (memory) -------------------------------------------------------------------

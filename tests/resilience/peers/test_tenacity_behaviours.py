@@ -88,7 +88,7 @@ def raised(fn: Callable[[], Any]) -> BaseException | None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_stops_after_the_given_number_of_attempts(mode: str) -> None:
-    """After tenacity's test_stop_after_attempt (and test_asyncio's): 3 attempts, no more.
+    """After tenacity's test_stop_after_attempt (and test_asyncio.py's): 3 attempts, no more.
 
     Difference (last error): ours raises the last attempt's error; tenacity a RetryError.
     """
@@ -269,8 +269,9 @@ def test_the_backoff_doubles_from_its_first_wait(mode: str) -> None:
 def test_the_backoff_is_capped(
     mode: str, multiplier: float, max_s: float, expected: list[float]
 ) -> None:
-    """After tenacity's test_exponential_with_max_wait, _with_max_wait_and_multiplier and
-    test_exponential_caps_when_max_multiplier_ratio_underflows."""
+    """After tenacity's test_exponential_with_max_wait,
+    test_exponential_with_max_wait_and_multiplier and
+    test_exponential_caps_when_max_multiplier_ratio_underflows: max caps every wait."""
     mine = waits_of(mode, 9, backoff_s=multiplier, max_backoff_s=max_s, jitter="none")
     theirs = tenacity_waits(9, tenacity.wait_exponential(multiplier=multiplier, max=max_s))
     assert mine == theirs == expected
@@ -436,7 +437,7 @@ def test_statistics_move_while_the_call_runs(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_statistics_are_visible_through_an_outer_decorator(mode: str) -> None:
-    """After tenacity's test_statistics_visible_through_outer_decorator (and test_asyncio's)."""
+    """After tenacity's test_statistics_visible_through_outer_decorator (and test_asyncio.py's)."""
 
     def outer(fn: Callable[..., Any]) -> Callable[..., Any]:
         if inspect.iscoroutinefunction(fn):
@@ -466,7 +467,7 @@ def test_statistics_are_visible_through_an_outer_decorator(mode: str) -> None:
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_the_wrapper_keeps_defaults_and_kwdefaults(kind: str) -> None:
-    """After tenacity's test_retry_preserves_argument_defaults (and test_asyncio's)."""
+    """After tenacity's test_retry_preserves_argument_defaults (and test_asyncio.py's)."""
 
     def with_defaults(a: int = 1) -> int:
         return a
@@ -519,7 +520,7 @@ def test_a_coroutine_function_stays_a_coroutine_function() -> None:
 
 
 def test_a_coroutine_is_retried_until_it_succeeds() -> None:
-    """After tenacity's test_asyncio test_retry: 5 failures, then a success on attempt 6."""
+    """After tenacity's test_retry (test_asyncio.py): 5 failures, then success on attempt 6."""
     mine, peers = FailsThenSucceeds(5), FailsThenSucceeds(5)
 
     async def body(thing: FailsThenSucceeds) -> bool:
@@ -597,7 +598,7 @@ def nested_calls(mode: str, decorator: Callable[[Any], Any]) -> list[str]:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_nested_call_of_the_same_function_keeps_its_own_attempts(mode: str) -> None:
-    """After tenacity's test_issue_478 (test_issue and test_async): a call inside a call."""
+    """After tenacity's test_issue and test_async (test_issue_478.py): a call inside a call."""
     sleep: Any = Sleeps() if mode == "sync" else _no_sleep
     theirs = tenacity.retry(stop=tenacity.stop_after_attempt(2), reraise=True, sleep=sleep)
     expected = ["Fix is working", "Error is not working"] * 2
