@@ -343,6 +343,14 @@ class CircuitBreaker:
         return self._consecutive
 
     @property
+    def success_counter(self) -> int:
+        """Successful probes since the breaker last became half-open (pybreaker's name).
+
+        ``success_threshold`` of them close it; 0 while closed or open.
+        """
+        return self._phase.probe_successes
+
+    @property
     def stats(self) -> BreakerStats:
         """A snapshot of the counters (see :class:`BreakerStats`)."""
         with self._lock:
@@ -377,9 +385,13 @@ class CircuitBreaker:
 
     def add_listener(self, listener: BreakerListener) -> None:
         """Register one more listener."""
-        check_listener(listener)
+        self.add_listeners(listener)
+
+    def add_listeners(self, *listeners: BreakerListener) -> None:
+        """Register more listeners, in order (pybreaker's ``add_listeners``)."""
+        checked = tuple(check_listener(listener) for listener in listeners)
         with self._lock:
-            self._listeners = (*self._listeners, listener)
+            self._listeners = (*self._listeners, *checked)
 
     def remove_listener(self, listener: BreakerListener) -> None:
         """Unregister a listener.

@@ -13,6 +13,8 @@ Behaviour:
       across the wrapped call. A miss takes it once before the call (the lookup that
       found no value also decides who calls) and once after; something to wait on
       (an Event, or a future per task) is made only when a second caller joins.
+      The lock is reentrant (as in ``cachetools.func``): a key whose ``__eq__`` or
+      ``__hash__`` calls the cached function again does not deadlock.
     * Single-flight: concurrent misses on one key (threads, or tasks on any event
       loop) make ONE call; every caller gets its result, or its exception. When the
       caller making the call is cancelled (``asyncio.CancelledError``, or any other
@@ -436,7 +438,7 @@ class _Core:
         self.negative = config.cache_errors
         self.errors: cachetools.TTLCache[Hashable, tuple[BaseException, TracebackType | None]]
         self.errors = cachetools.TTLCache(config.maxsize, config.error_ttl or math.inf, timer)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # reentrant: a key's __eq__ may call the cache
         self.flights: dict[Hashable, _Flight] = {}
         self.generation = 0
         self.hits = self.misses = self.coalesced = self.stale_serves = self.error_hits = 0

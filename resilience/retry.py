@@ -42,7 +42,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, ParamSpec, TypeVar, cast
+from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
 
 import tenacity
 
@@ -503,6 +503,11 @@ class Retry:
         )
 
 
+@overload
+def retry(fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
 def retry(
     *,
     attempts: int = 3,
@@ -514,10 +519,30 @@ def retry(
     clock: Clock | None = None,
     ledger: Ledger | None = None,
     rng: random.Random | None = None,
-) -> Retry:
+) -> Retry: ...
+
+
+def retry(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    attempts: int = 3,
+    on: type[BaseException] | Iterable[type[BaseException]] | None = None,
+    backoff_s: float = 0.1,
+    max_backoff_s: float = 10.0,
+    jitter: Jitter = "full",
+    budget: RetryBudget | float | None = 0.2,
+    clock: Clock | None = None,
+    ledger: Ledger | None = None,
+    rng: random.Random | None = None,
+) -> Retry | Callable[P, R]:
     """Retry a plain or ``async def`` function on failure.
 
+    ``@retry`` without parentheses decorates with the defaults, like ``@retry()`` (as
+    tenacity's ``@retry`` does).
+
     Args:
+        fn: the function, when used as ``@retry`` without parentheses.
         attempts: total tries, the first included (>= 1; 1 never retries).
         on: exception types worth a retry (default: ``Exception`` except
             ``CircuitOpenError`` and ``InvalidUsage``). ``CircuitOpenError`` is
@@ -539,8 +564,9 @@ def retry(
         rng: the random source of the jitter (default: a private ``random.Random``).
 
     Returns:
-        A :class:`Retry`, to use as a decorator. The decorated function has
-        ``.retry`` (that object) and ``.statistics`` (its live counters).
+        A :class:`Retry`, to use as a decorator (with ``fn``: ``fn`` decorated by it).
+        The decorated function has ``.retry`` (that object) and ``.statistics`` (its
+        live counters).
 
     Example:
         >>> from resilience.testing import FakeClock
@@ -554,7 +580,7 @@ def retry(
         >>> flaky(), flaky.statistics.retries
         ('ok', 2)
     """
-    return Retry(
+    decorator = Retry(
         attempts=attempts,
         on=on,
         backoff_s=backoff_s,
@@ -565,3 +591,4 @@ def retry(
         ledger=ledger,
         rng=rng,
     )
+    return decorator if fn is None else decorator(fn)
