@@ -97,6 +97,8 @@ _AWS_REPORT = (
     # cold starts only: parsed apart, on the few lines that have them
     rf"(?P<tail>(?:\s+(?:(?:Init|Restore|Billed Restore) Duration: {_NUM} ms"
     r"|Status: \S+|Error ?Type: \S+))*)"
+    # X-Ray tracing: its ids on the same line (real CloudWatch lines put them there)
+    r"(?:\s+XRAY TraceId: \S+\s+SegmentId: \S+\s+Sampled: (?:true|false))?"
     r"[ \t]*"
 )
 _AWS_LINE = re.compile(
