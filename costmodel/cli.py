@@ -770,12 +770,12 @@ def main(
         return int(stop.code or 0)
     try:
         status: int = args.run(args, out, err)
+    except BrokenPipeError:  # `costmodel prices | head` (an OSError: caught first)
+        return 0
     except (CostModelError, OSError) as exc:  # a file problem is one line, never a traceback
         where = f"{PROG} {args.command}"
         err.write(f"{where}: error: {_one_line(exc)}\n")
         return 2
-    except BrokenPipeError:  # `costmodel prices | head`
-        return 0
     return status
 
 

@@ -250,3 +250,21 @@ def test_demo_reads_the_example_files_that_ship_with_the_package() -> None:
     folder = shipped_examples()
     for _, file, _ in DEMO_STEPS:
         assert (folder / file).read_bytes() == (ROOT / "examples" / file).read_bytes()
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    """`costmodel prices | head`: the reader going away is exit 0, not an error line."""
+
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    err = io.StringIO()
+    assert main(["prices"], out=Closed(), err=err) == 0
+    assert err.getvalue() == ""
+
+
+def test_a_file_problem_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """An OSError reading an input (here a folder where a log file is expected) is one line."""
+    status, _, err = run("bill", str(tmp_path / "missing.log"), "--provider", "aws-lambda")
+    assert status == 2 and err.count("\n") == 1 and "missing.log" in err
