@@ -3,23 +3,16 @@ traceback, or data silently dropped. The CLI answers each with exit 2 and one li
 
 from __future__ import annotations
 
-import io
 import shutil
 import warnings
 from pathlib import Path
 
 import pytest
+from support.cli import run
 from support.paths import EXAMPLES
 
 import costmodel
 from costmodel import InvalidFile, InvalidUsage, estimate, read_logs
-from costmodel.cli import main
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = main(list(argv), out=out, err=err)
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize(

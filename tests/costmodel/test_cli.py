@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.cli import run
 from support.paths import LOG_FIXTURES, ROOT
 
 from costmodel import bill_from_logs, estimate
@@ -17,13 +18,6 @@ from costmodel.cli import SUBCOMMANDS, build_parser, main
 
 FIXTURES = LOG_FIXTURES
 ESTIMATE_1MS = ["estimate", "aws-lambda", "--invocations", "1", "--duration-ms", "1"]
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    """main(argv) with its own streams: (status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    status = main(list(argv), out=out, err=err)
-    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("command", [[], ["prices"], ["estimate"], ["bill"]])
