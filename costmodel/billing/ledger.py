@@ -34,7 +34,7 @@ from resilience import Ledger
 
 from ..catalog.sheets import PriceSheet
 from ..errors import InvalidUsage
-from .engine import Bill, estimate
+from .engine import Bill, FreeTier, estimate
 
 __all__ = ["EXECUTED_OUTCOMES", "REQUIRED_COLUMNS", "LedgerBill", "bill_ledger"]
 
@@ -172,7 +172,7 @@ def bill_ledger(
     provider: str | PriceSheet = "aws-lambda",
     caller_memory_mb: float | None = None,
     caller_work_ms: float = 0.0,
-    free_tier: bool = False,
+    free_tier: FreeTier = False,
     function: str | None = None,
     start_s: float | None = None,
     end_s: float | None = None,
@@ -209,8 +209,10 @@ def bill_ledger(
             :class:`~costmodel.PriceSheet`.
         caller_memory_mb: memory of the calling function, MB; None: no caller bill.
         caller_work_ms: the caller's own work per call, ms, added to each call.
-        free_tier: apply the provider's monthly free tier (once, to the pooled bill
-            :attr:`LedgerBill.bill`; the separate caller and callee bills each get it).
+        free_tier: the free offers to apply, ``"none"`` (default, as ``False``),
+            ``"always"`` (as ``True``) or ``"legacy-12-month"`` (see
+            :func:`costmodel.estimate`); once, to the pooled bill :attr:`LedgerBill.bill`
+            (the separate caller and callee bills each get it).
         function: bill only the rows of this function (needs a ``function`` column).
         start_s: bill only rows that started at or after this clock time, seconds.
         end_s: bill only rows that started before this clock time, seconds.
@@ -441,7 +443,7 @@ def _bill(
     *,
     memory_mb: float,
     field_name: str,
-    free_tier: bool,
+    free_tier: FreeTier,
     options: Mapping[str, Any],
 ) -> Bill:
     """One invocation per duration, each rounded up by the provider's rules."""
