@@ -334,6 +334,7 @@ class RateLimiter(RateLimits):
         self._local = LocalState()
         self._counters = _Counters(self._local.lock)
         self._burst_s = self.burst * self.interval_s
+        self._interval_arg = repr(self.interval_s)  # as the Redis script reads it
 
     def __and__(self, other: RateLimiter | RateLimits) -> RateLimits:
         return RateLimits((self, *_parts(other)))
@@ -368,8 +369,32 @@ class RateLimiter(RateLimits):
     # -- one limit in this process: the fast path --------------------------------------
 
     def _take(self, key: str, cost: float, max_wait_s: float) -> float:
-        """Decide in this process: the wait before starting (>= 0) when admitted, or
-        minus the retry hint (< 0) when refused (nothing consumed)."""
+        """Decide: the wait before starting (>= 0) when admitted, or minus the retry hint
+        (< 0) when refused (nothing consumed)."""
+        if self.store is not None:
+            return self._take_shared(key, cost, max_wait_s)
+        return self._take_local(key, cost, max_wait_s)
+
+    def _take_shared(self, key: str, cost: float, max_wait_s: float) -> float:
+        store = cast("RedisRateStore", self.store)
+        now = self.clock.monotonic() if self._clock_given else None
+        name = store.key(self._shared_name(), key)
+        decision = store.decide_one(name, self._interval_arg, self.burst, cost, now, max_wait_s)
+        if decision is None:  # Redis unreachable: as on_error says
+            if store.on_error == "local":
+                return self._take_local(key, cost, max_wait_s)
+            admitted = store.on_error == "open"
+            decision = Decision(admitted, 0.0 if admitted else cost * self.interval_s, 0)
+        counters = self._counters
+        with counters.lock:
+            if not decision.admitted:
+                counters.rejected += 1
+                return -max(decision.wait_s, EPS * 2)
+            counters.admitted += 1
+            counters.waited_s += decision.wait_s
+        return decision.wait_s
+
+    def _take_local(self, key: str, cost: float, max_wait_s: float) -> float:
         now = self.clock.monotonic()
         state, counters = self._local, self._counters
         with state.lock:
@@ -414,7 +439,11 @@ class RateLimiter(RateLimits):
         return RateLimited(self.name or "rate_limit", retry_after, key or None)
 
     def _give_back(self, key: str, cost: float) -> None:
-        self._local.refund(Ask(self.interval_s, self.burst, key, cost))
+        ask = Ask(self.interval_s, self.burst, key, cost)
+        if self.store is None:
+            self._local.refund(ask)
+        else:
+            self.store.refund(self.store.key(self._shared_name(), key), ask)
 
     def _sleep(self, wait: float, key: str, cost: float) -> None:
         counters = self._counters
@@ -443,8 +472,6 @@ class RateLimiter(RateLimits):
                 counters.waiting -= 1
 
     def acquire(self, *, cost: float | None = None, key: object = None) -> None:
-        if self.store is not None:
-            return super().acquire(cost=cost, key=key)
         units = self._units(cost)
         partition = self._partition(key)
         wait = self._take(partition, units, self.wait_s)
@@ -455,8 +482,6 @@ class RateLimiter(RateLimits):
         return None
 
     async def acquire_async(self, *, cost: float | None = None, key: object = None) -> None:
-        if self.store is not None:
-            return await super().acquire_async(cost=cost, key=key)
         units = self._units(cost)
         partition = self._partition(key)
         wait = self._take(partition, units, self.wait_s)
@@ -467,8 +492,6 @@ class RateLimiter(RateLimits):
         return None
 
     def try_acquire(self, *, cost: float | None = None, key: object = None) -> bool:
-        if self.store is not None:
-            return super().try_acquire(cost=cost, key=key)
         units = self._units(cost)
         return self._take(self._partition(key), units, 0.0) >= 0
 
@@ -494,8 +517,6 @@ class RateLimiter(RateLimits):
     def decorate(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
         if self.name is None:
             self.name = name_of(fn)  # shown in RateLimited, as a bulkhead does
-        if self.store is not None:
-            return super().decorate(fn, is_async=is_async)
         if is_async:
             return cast("Callable[P, R]", self._decorate_local_async(cast("Any", fn)))
         take, cost_key, wait_s = self._take, self._call_cost_key, self.wait_s
