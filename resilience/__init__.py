@@ -41,6 +41,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     from .ledger import Ledger, Record
     from .policy import Policy
     from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry
+    from .throttling import ThrottleInfo, throttle_info
     from .timeout import Timeout, timeout
 
 __all__ = [
@@ -82,6 +83,7 @@ __all__ = [
     "RetryBudget",
     "RetryStatistics",
     "SystemClock",
+    "ThrottleInfo",
     "Timeout",
     "TimeoutExceeded",
     "bulkhead",
@@ -89,6 +91,7 @@ __all__ = [
     "circuit_breaker",
     "fallback",
     "retry",
+    "throttle_info",
     "timeout",
 ]
 
@@ -139,6 +142,8 @@ _EXPORTS: dict[str, str] = {
     "RetryBudget": ".retry",
     "RetryStatistics": ".retry",
     "retry": ".retry",
+    "ThrottleInfo": ".throttling",
+    "throttle_info": ".throttling",
     "Timeout": ".timeout",
     "timeout": ".timeout",
 }
