@@ -421,7 +421,7 @@ def test_policy_name_reaches_unnamed_and_shorthand_parts(clock: FakeClock) -> No
         await asyncio.sleep(10)
 
     async def main() -> None:
-        with pytest.raises(TimeoutExceeded, match="'quote'|quote"):
+        with pytest.raises(TimeoutExceeded, match="call 'quote' did not finish"):
             await slow()
 
     run_virtual(main())
