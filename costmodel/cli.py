@@ -210,8 +210,12 @@ def _run_prices(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         return 0
     out.write(f"{sheet.service} ({sheet.key}, {sheet.region}, {sheet.currency})\n")
     out.write(tables.text_table(tables.price_table(frame, sheet.currency), left=3))
-    read = frame.groupby(["source", "date_read"], sort=False)["meter"].unique()
-    for (source, date_read), meters in read.items():  # type: ignore[misc]
+    read: dict[tuple[str, str], list[str]] = {}
+    for row in frame[["source", "date_read", "meter"]].itertuples(index=False):
+        meters = read.setdefault((str(row[0]), str(row[1])), [])
+        if str(row[2]) not in meters:
+            meters.append(str(row[2]))
+    for (source, date_read), meters in read.items():
         named = "" if len(read) == 1 else f" ({', '.join(meters)})"
         out.write(f"source{named}: {source}, read {date_read}\n")
     return 0
