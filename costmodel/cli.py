@@ -515,34 +515,6 @@ def _progress_bar(
     return bar, progress
 
 
-#: The rows of the simulate table, in order: (summary column, label). The calls by final
-#: outcome (indented) sum to ``calls``; the attempts refused on the way are counted apart,
-#: so an open breaker's rejections show even when a fallback answered every call.
-SIMULATION_ROWS = (
-    ("calls", "calls"),
-    ("ok", "  answered by the callee"),
-    ("cache_hits", "  answered from the cache"),
-    ("fallbacks", "  answered by the fallback"),
-    ("errors", "  failed with an error"),
-    ("timeouts", "  timed out"),
-    ("rejected", "  rejected, no fallback"),
-    ("breaker_rejections", "attempts rejected by the breaker"),
-    ("limiter_rejections", "attempts rejected by a limiter"),
-    ("throttled", "attempts rejected by the callee platform (throttled)"),
-    ("callee_calls", "callee executions"),
-    ("caller_timeouts", "calls cut by the caller's timeout"),
-    ("errors_seen", "errors seen by users"),
-    ("caller_cost", "caller cost"),
-    ("callee_cost", "callee cost"),
-    ("total_cost", "total cost"),
-    ("cost_per_million", "cost per 1M calls"),
-    ("caller_gb_s", "caller GB-s"),
-    ("callee_gb_s", "callee GB-s"),
-    ("latency_mean_ms", "latency mean"),
-    ("latency_p50_ms", "latency p50"),
-    ("latency_p99_ms", "latency p99"),
-)
-
 #: The rows of the table of the calls that arrived during the first failure.
 FAILURE_ROWS = (
     *("calls", "ok", "cache_hits", "fallbacks", "errors", "timeouts", "rejected"),
@@ -559,14 +531,8 @@ def _simulation_title(spec: Any) -> str:
 
 
 def _simulation_text(table: pd.DataFrame, *, show_all: bool, rows: Sequence[str] = ()) -> str:
-    """The simulate table for people: one column per policy, the rows of
-    :data:`SIMULATION_ROWS` (only ``rows`` when given) in money, counts and durations."""
-    wanted = [(c, label) for c, label in SIMULATION_ROWS if not rows or c in rows]
-    present = [(c, label) for c, label in wanted if c in table.columns]
-    numbers = table[[c for c, _ in present]]
-    currency = str(table["currency"].iloc[0]) if "currency" in table.columns else "USD"
-    frame = tables.measure_table(numbers, currency, show_all=show_all, labels=dict(present))
-    return tables.text_table(frame)
+    """The simulate table for people (:func:`costmodel.tables.simulation_table`)."""
+    return tables.text_table(tables.simulation_table(table, show_all=show_all, rows=rows))
 
 
 def _emit_first_failure(spec: Any, results: Any, *, out: IO[str], show_all: bool) -> None:

@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
     "CURRENCY_SYMBOLS",
+    "SIMULATION_ROWS",
+    "Readable",
+    "bill_html",
     "bill_table",
     "count",
     "duration",
@@ -34,11 +37,16 @@ __all__ = [
     "group_table",
     "hidden_lines",
     "html_table",
+    "log_bill_html",
     "measure_table",
     "money",
     "price_table",
     "quantity",
+    "readable",
     "share",
+    "simulation_html",
+    "simulation_table",
+    "sweep_html",
     "text_table",
     "unit_price",
 ]
@@ -49,6 +57,33 @@ CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "
 COUNTED_UNITS = ("request", "invocation", "execution", "transition", "message", "call")
 #: The row a table of bill lines ends with.
 TOTAL_LABEL = "TOTAL"
+#: The rows of a simulation table, in order: (summary column, label). The calls by final
+#: outcome (indented) sum to ``calls``; the attempts refused on the way are counted apart,
+#: so an open breaker's rejections show even when a fallback answered every call.
+SIMULATION_ROWS = (
+    ("calls", "calls"),
+    ("ok", "  answered by the callee"),
+    ("cache_hits", "  answered from the cache"),
+    ("fallbacks", "  answered by the fallback"),
+    ("errors", "  failed with an error"),
+    ("timeouts", "  timed out"),
+    ("rejected", "  rejected, no fallback"),
+    ("breaker_rejections", "attempts rejected by the breaker"),
+    ("limiter_rejections", "attempts rejected by a limiter"),
+    ("throttled", "attempts rejected by the callee platform (throttled)"),
+    ("callee_calls", "callee executions"),
+    ("caller_timeouts", "calls cut by the caller's timeout"),
+    ("errors_seen", "errors seen by users"),
+    ("caller_cost", "caller cost"),
+    ("callee_cost", "callee cost"),
+    ("total_cost", "total cost"),
+    ("cost_per_million", "cost per 1M calls"),
+    ("caller_gb_s", "caller GB-s"),
+    ("callee_gb_s", "callee GB-s"),
+    ("latency_mean_ms", "latency mean"),
+    ("latency_p50_ms", "latency p50"),
+    ("latency_p99_ms", "latency p99"),
+)
 
 
 def _number(value: float, decimals: int) -> str:
@@ -431,17 +466,21 @@ def text_table(frame: pd.DataFrame, *, left: int = 1) -> str:
 # ---------------------------------------------------------------- HTML (Jupyter)
 
 
-def html_table(frame: pd.DataFrame, *, title: str | None = None, note: str | None = None) -> str:
-    """``frame`` (already formatted as text) as an HTML table, numbers right-aligned,
-    with an optional caption and a note under it."""
+def html_table(
+    frame: pd.DataFrame, *, title: str | None = None, note: str | None = None, left: int = 1
+) -> str:
+    """``frame`` (already formatted as text) as an HTML table: the first ``left`` columns
+    (labels) aligned left, the numbers right, with an optional caption and a note."""
     caption = f"<caption>{html.escape(title)}</caption>" if title else ""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
         cells = []
         for i, value in enumerate(row):
-            text = html.escape(str(value))
-            align = "left" if i == 0 else "right"
+            raw = str(value)
+            indent = len(raw) - len(raw.lstrip(" "))  # an indented label keeps its indent
+            text = "&nbsp;" * (2 * indent) + html.escape(raw.lstrip(" "))
+            align = "left" if i < left else "right"
             bold = text == TOTAL_LABEL or (i > 0 and str(row[0]) == TOTAL_LABEL)
             cells.append(
                 f'<td style="text-align:{align}">{"<b>" + text + "</b>" if bold else text}</td>'
@@ -457,3 +496,128 @@ def html_table(frame: pd.DataFrame, *, title: str | None = None, note: str | Non
 def frame_html(frame: pd.DataFrame, currency: str, *, title: str | None = None) -> str:
     """A numeric table (one row per compared thing) as an HTML table of measures."""
     return html_table(measure_table(frame, currency), title=title)
+
+
+def simulation_table(
+    table: pd.DataFrame, *, show_all: bool = False, rows: Sequence[str] = ()
+) -> pd.DataFrame:
+    """A :func:`costmodel.compare_policies` frame for reading: one column per policy, the
+    rows of :data:`SIMULATION_ROWS` (only ``rows`` when given) in money, counts and
+    durations; rows that are 0 for every policy left out unless ``show_all``."""
+    wanted = [(c, label) for c, label in SIMULATION_ROWS if not rows or c in rows]
+    present = [(c, label) for c, label in wanted if c in table.columns]
+    numbers = table[[c for c, _ in present]]
+    currency = str(table["currency"].iloc[0]) if "currency" in table.columns else "USD"
+    return measure_table(numbers, currency, show_all=show_all, labels=dict(present))
+
+
+class Readable:
+    """A table formatted for people: text in a terminal (``str``/``repr``), an HTML table
+    in Jupyter (``_repr_html_``). Made by :func:`readable`.
+
+    Attributes:
+        frame: the formatted cells (strings).
+        title: the caption, or None.
+        notes: lines shown under the table.
+        left: how many leading columns are labels (aligned left).
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        *,
+        title: str | None = None,
+        notes: Sequence[str] = (),
+        left: int = 1,
+    ) -> None:
+        self.frame, self.title, self.notes, self.left = frame, title, list(notes), left
+
+    def __str__(self) -> str:
+        head = f"{self.title}\n" if self.title else ""
+        tail = "".join(f"{note}\n" for note in self.notes)
+        return (head + text_table(self.frame, left=self.left) + tail).rstrip("\n")
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        note = " ".join(self.notes) or None
+        return html_table(self.frame, title=self.title, note=note, left=self.left)
+
+
+def readable(table: pd.DataFrame, *, title: str | None = None) -> Readable:
+    """A comparison (:func:`costmodel.compare`) or a policy table
+    (:func:`costmodel.compare_policies`) in money and units, one column per row of
+    ``table``: text in a terminal, an HTML table in Jupyter.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"total_usd": [2.5, 3.0]}, index=["sync", "async"])
+    >>> readable(t, title="Two designs")
+    Two designs
+    measure      sync  async
+    total cost  $2.50  $3.00
+    """
+    if "total_cost" in table.columns:
+        return Readable(simulation_table(table), title=title)
+    currency = str(table.attrs.get("currency") or "USD")
+    return Readable(measure_table(table, currency), title=title)
+
+
+def bill_html(bill: Any) -> str:
+    """A :class:`costmodel.Bill` as an HTML table: its lines (free-tier lines included)
+    with money, units and unit prices, and a TOTAL row."""
+    lines = bill.lines.drop(columns=["provider"], errors="ignore")
+    frame = bill_table(lines, bill.currency, show_all=True)
+    title = f"Bill on {bill.provider}: {money(float(bill.total), bill.currency)}"
+    return html_table(frame, title=title, left=2)
+
+
+def log_bill_html(result: Any) -> str:
+    """A bill from logs as HTML: the invocations per function, then the bill, and the
+    count of malformed lines."""
+    groups = html_table(
+        group_table(result.groups, result.currency),
+        title=f"{result.invocations:,} invocations billed on {result.bill.provider}",
+    )
+    malformed = result.malformed_count
+    note = f"<p>{malformed:,} malformed line(s), not billed.</p>" if malformed else ""
+    return groups + bill_html(result.bill) + note
+
+
+def sweep_html(result: Any) -> str:
+    """A :func:`costmodel.sweep` result as HTML: the cheapest value per architecture (with
+    the edge-of-range warnings) and the break-even points."""
+    import pandas as pd
+
+    total = f"total_{result.currency.lower()}"
+    unit = " MB" if result.over == "memory_mb" else ""
+    cheapest = pd.DataFrame(
+        {
+            "architecture": [str(n) for n in result.cheapest.index],
+            f"cheapest {result.over}": [f"{v:,.0f}{unit}" for v in result.cheapest["value"]],
+            "cost": [money(float(v), result.currency) for v in result.cheapest[total]],
+            "latency p50": [duration(float(v)) for v in result.cheapest["latency_p50_ms"]],
+        }
+    )
+    parts = [html_table(cheapest, title=f"Sweep over {result.over}: the cheapest value")]
+    parts += [f"<p>⚠ {html.escape(note)}</p>" for note in result.edge_notes]
+    if not result.break_even.empty:
+        even = pd.DataFrame(
+            {
+                result.over: [quantity(float(v)) for v in result.break_even["value"]],
+                "cheaper below": result.break_even["cheaper_below"].astype(str),
+                "cheaper above": result.break_even["cheaper_above"].astype(str),
+            }
+        )
+        parts.append(html_table(even, title="Break-even points"))
+    else:
+        parts.append("<p>No break-even point in the range tried.</p>")
+    return "".join(parts)
+
+
+def simulation_html(result: Any) -> str:
+    """A :class:`costmodel.SimulationResult` as HTML: its summary in money and units."""
+    import pandas as pd
+
+    row = pd.DataFrame([result.summary()]).set_index("policy")
+    return html_table(simulation_table(row), title=f"{result.name}: {result.scenario.name}")

@@ -563,6 +563,12 @@ class Sweep:
         """Currency of the costs."""
         return str(self.frame.attrs.get("currency", "USD"))
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the cheapest value per architecture, warnings, break-evens."""
+        from ..tables import sweep_html
+
+        return sweep_html(self)
+
     @property
     def edge_notes(self) -> list[str]:
         """One warning per architecture whose cheapest value is at an edge of the range

@@ -70,6 +70,12 @@ class LogBill:
             f"total={self.total:.2f} {self.currency}, malformed={self.malformed_count})"
         )
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the invocations per function, then the bill, in money and units."""
+        from ..tables import log_bill_html
+
+        return log_bill_html(self)
+
 
 class BilledHistogram:
     """Invocation counts by (function, memory_mb, billed ms, stated): exact and small."""

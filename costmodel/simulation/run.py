@@ -169,6 +169,12 @@ class SimulationResult:
             "callee_cost",
         )
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary in money, counts and durations."""
+        from ..tables import simulation_html
+
+        return simulation_html(self)
+
     @property
     def total_cost(self) -> float:
         """Caller plus callee, in the bills' currency."""
