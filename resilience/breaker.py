@@ -175,7 +175,8 @@ class CircuitBreaker:
     ``breaker.call(fn, *args, **kwargs)`` and ``await breaker.call_async(fn, *args, **kwargs)``.
 
     Args:
-        name: shown in errors, logs and to listeners; default ``"breaker-<n>"``.
+        name: shown in errors, logs and to listeners; default: the name of the
+            :class:`~resilience.Policy` it is given to, else ``"breaker-<n>"``.
         fail_max: consecutive failures that trip the breaker; None disables the rule.
             Default: 5 when neither ``failure_rate_threshold`` nor ``slow_call_s`` is
             given, otherwise off (the window alone decides, as in resilience4j); an
@@ -236,6 +237,7 @@ class CircuitBreaker:
         "_min_calls",
         "_monotonic",
         "_name",
+        "_named",
         "_not_counted",
         "_phase",
         "_rejections",
@@ -269,6 +271,7 @@ class CircuitBreaker:
         ledger: Ledger | None = None,
     ) -> None:
         self._name = f"breaker-{next(_names)}" if name is None else check_name(name)
+        self._named = name is not None
         self._config = build_config(
             fail_max=fail_max,
             reset_timeout_s=reset_timeout_s,
@@ -307,8 +310,24 @@ class CircuitBreaker:
 
     @property
     def name(self) -> str:
-        """The breaker's name, as given or ``"breaker-<n>"``."""
+        """The breaker's name: as given, as inherited, or ``"breaker-<n>"``."""
         return self._name
+
+    def inherit_name(self, name: str) -> bool:
+        """Take ``name`` if the breaker was given none (a Policy gives its own); return
+        whether it did. A name given to the constructor, or inherited once, stays.
+
+        >>> breaker = CircuitBreaker()
+        >>> breaker.inherit_name("prices"), breaker.name
+        (True, 'prices')
+        >>> breaker.inherit_name("other"), breaker.name
+        (False, 'prices')
+        """
+        with self._lock:
+            if self._named:
+                return False
+            self._name, self._named = check_name(name), True
+            return True
 
     @property
     def config(self) -> BreakerConfig:

@@ -43,6 +43,11 @@ open breaker or a full bulkhead, ``rate_limited`` for the rate limit; attempt nu
 1..n; the request and response bytes an invoker reported). Start times and durations
 come from the Policy's ``clock``. The rows are written under the Policy's ``name``
 (default: the function's name). Give the ledger to the Policy, not to its parts.
+
+Names: the Policy's ``name`` also names the parts given without one, so the log line of
+``Policy(name="prices", breaker=CircuitBreaker())`` reads ``circuit 'prices' opened``:
+the breaker, the rate limit, the bulkhead and the timeout. A Policy without a name gives an unnamed
+breaker the name of the first function it decorates. A part's own name always stays.
 """
 
 from __future__ import annotations
@@ -80,7 +85,8 @@ class Policy:
     """Compose fallback, cache, retry, breaker, bulkhead and timeout around a function.
 
     Args:
-        name: written on ledger rows (default: the decorated function's name).
+        name: written on ledger rows (default: the decorated function's name), and
+            given to the breaker, bulkhead and timeout that have no name of their own.
         fallback: a :func:`resilience.fallback` object.
         cache: a :func:`resilience.cached` object.
         retry: a :func:`resilience.retry` object, or the number of attempts.
@@ -152,6 +158,8 @@ class Policy:
             self.timeout = Timeout(positive("timeout", timeout), clock=self.clock)
         else:
             self.timeout = _kind("timeout", timeout, Timeout, "2.0 or resilience.timeout(2.0)")
+        if name is not None:
+            self._name_parts(name)
         if ledger is not None:
             for part in _PARTS:
                 if getattr(getattr(self, part), "ledger", None) is not None:
@@ -160,10 +168,23 @@ class Policy:
                         "ledger= to the Policy only, which records every call and attempt"
                     )
 
+    def _name_parts(self, name: str) -> None:
+        """Give ``name`` to the parts that have none: the breaker (its log lines, errors
+        and listeners), the bulkhead (``BulkheadFull``) and the timeout
+        (``TimeoutExceeded``), a single rate limit (``RateLimited``). A part's own name
+        stays."""
+        if self.breaker is not None:
+            self.breaker.inherit_name(name)
+        for part in (self.rate_limit, self.bulkhead, self.timeout):
+            if part is not None and part.name is None:
+                part.name = name
+
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         """Decorate ``fn`` (plain or ``async def``) with every part, in order."""
         if not callable(fn):
             raise InvalidUsage(f"Policy(...) decorates a callable, got {fn!r}")
+        if self.name is None and self.breaker is not None:  # the first function names it
+            self.breaker.inherit_name(name_of(fn))
         asynchronous = is_async(fn)
         recorder = (
             Recorder(self.ledger, self.name or name_of(fn), self.clock)

@@ -415,3 +415,74 @@ def test_a_probe_refused_by_the_limit_gives_its_slot_back(clock: FakeClock) -> N
     clock.advance(1)
     assert guarded() == "ok"  # the slot was given back: this probe ran, and closed it
     assert breaker.state == "closed"
+
+
+# -- names: the Policy's reaches the parts that have none --------------------------------
+
+
+def test_policy_name_reaches_an_unnamed_breaker_and_its_log_lines(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`Policy(name="prices", breaker=CircuitBreaker())` logs `circuit 'prices' opened`."""
+    breaker = CircuitBreaker(fail_max=2, clock=clock)
+    assert breaker.name.startswith("breaker-")
+    guarded = Policy(name="prices", breaker=breaker, clock=clock)(Failing())
+    caplog.set_level("WARNING", logger="resilience.breaker")
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            guarded()
+    with pytest.raises(CircuitOpenError, match="'prices'"):
+        guarded()
+    assert breaker.name == "prices"
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["circuit 'prices' opened"]
+
+
+def test_a_part_keeps_its_own_name(clock: FakeClock) -> None:
+    """A breaker, bulkhead or timeout named by the user keeps that name."""
+    policy = Policy(
+        name="prices",
+        breaker=CircuitBreaker(name="pricing-api", clock=clock),
+        bulkhead=bulkhead(2, name="pool", clock=clock),
+        timeout=timeout(1.0, name="slow", clock=clock),
+    )
+    assert policy.breaker is not None and policy.breaker.name == "pricing-api"
+    assert policy.bulkhead is not None and policy.bulkhead.name == "pool"
+    assert policy.timeout is not None and policy.timeout.name == "slow"
+
+
+def test_policy_name_reaches_unnamed_and_shorthand_parts(clock: FakeClock) -> None:
+    """Bulkhead and timeout, given or built from a shorthand, carry the Policy's name into
+    BulkheadFull and TimeoutExceeded."""
+    given = Policy(name="prices", bulkhead=bulkhead(1, clock=clock), timeout=timeout(1.0))
+    short = Policy(name="quotes", bulkhead=3, timeout=2.0, clock=clock)
+    assert given.bulkhead is not None and given.bulkhead.name == "prices"
+    assert given.timeout is not None and given.timeout.name == "prices"
+    assert short.bulkhead is not None and short.bulkhead.name == "quotes"
+    assert short.timeout is not None and short.timeout.name == "quotes"
+
+    @Policy(name="quote", timeout=timeout(2))
+    async def slow() -> None:
+        await asyncio.sleep(10)
+
+    async def main() -> None:
+        with pytest.raises(TimeoutExceeded, match="call 'quote' did not finish"):
+            await slow()
+
+    run_virtual(main())
+
+
+def test_an_unnamed_policy_names_its_breaker_after_the_first_function(clock: FakeClock) -> None:
+    """Without a Policy name, the first decorated function names an unnamed breaker (its
+    qualified name, as on the ledger rows); a later function changes nothing."""
+    policy = Policy(breaker=CircuitBreaker(clock=clock))
+
+    def price() -> str:
+        return "9.99"
+
+    def stock() -> int:
+        return 3
+
+    policy(price)
+    policy(stock)
+    assert policy.breaker is not None and policy.breaker.name == price.__qualname__
+    assert policy.breaker.inherit_name("other") is False
