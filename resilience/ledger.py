@@ -30,11 +30,18 @@ if TYPE_CHECKING:
 
 __all__ = ["OUTCOMES", "Ledger", "Outcome", "Record", "Sizes", "collect_sizes", "report_sizes"]
 
-Outcome = Literal["ok", "error", "timeout", "rejected", "rate_limited", "fallback", "cache_hit"]
-#: ``rejected``: an open breaker (or a full bulkhead) refused the attempt; ``rate_limited``:
-#: our rate limiter did (a downstream's own throttling is an ``error``).
+Outcome = Literal[
+    "ok", "error", "timeout", "cancelled", "rejected", "rate_limited", "bulkhead_full",
+    "fallback", "cache_hit",
+]  # fmt: skip
+#: The closed set of outcomes. ``cancelled``: the caller gave up (a task cancelled, a
+#: ``KeyboardInterrupt``): the time was spent, so it is billed like an error.
+#: ``rejected``: an open breaker refused the attempt; ``rate_limited``: our rate limiter
+#: did; ``bulkhead_full``: no concurrency slot was free. A downstream's own throttling
+#: (an HTTP 429) is an ``error`` that :func:`resilience.throttle_info` recognises.
 OUTCOMES: tuple[str, ...] = (
-    "ok", "error", "timeout", "rejected", "rate_limited", "fallback", "cache_hit",
+    "ok", "error", "timeout", "cancelled", "rejected", "rate_limited", "bulkhead_full",
+    "fallback", "cache_hit",
 )  # fmt: skip
 Kind = Literal["call", "attempt"]
 

@@ -140,6 +140,7 @@ def test_cache_hits_and_breaker_rejections_are_avoided_calls(run: Run) -> None:
         "cache_hit": hits,
         "rejected": len(rejected),
         "rate_limited": 0,
+        "bulkhead_full": 0,
         "fallback": 0,
     }
     # the calls that made no attempt are exactly the cache hits
@@ -230,7 +231,13 @@ def test_fallback_without_attempt_is_avoided() -> None:
         function="f", kind="call", start_s=1.0, duration_s=0.0, outcome="fallback", attempt=1
     )
     result = bill_ledger(ledger, callee_memory_mb=256)
-    assert dict(result.avoided) == {"cache_hit": 0, "rejected": 1, "rate_limited": 0, "fallback": 1}
+    assert dict(result.avoided) == {
+        "cache_hit": 0,
+        "rejected": 1,
+        "rate_limited": 0,
+        "bulkhead_full": 0,
+        "fallback": 1,
+    }
     assert result.executions == 0 and result.callee_bill.total == 0.0
     assert math.isnan(result.saved_estimate)  # nothing executed to price the avoided calls
 
