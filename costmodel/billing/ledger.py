@@ -12,8 +12,9 @@ catalog, with the provider's rounding rules applied to each recorded duration:
   given, is billed for every call row: it waits for the whole call, every attempt and
   every backoff sleep included, plus its own work (``caller_work_ms``);
 - what resilience **avoided**: callee executions that never happened because the cache
-  answered, because the breaker (or a full bulkhead) rejected the attempt, or because
-  a fallback answered without any attempt; and an estimate of the money that saved.
+  answered, because the breaker, the rate limit or a full bulkhead refused the attempt,
+  or because a fallback answered without any attempt; and an estimate of the money that
+  saved.
 
 The same ledger billed on ``"aws-lambda"`` and on ``"alibaba-fc3"`` answers "what did
 the breaker save us during last night's outage, on AWS and on Alibaba FC?".
@@ -186,80 +187,82 @@ def bill_ledger(
 ) -> LedgerBill:
     """Bill the calls and attempts a ledger recorded, and estimate what resilience saved.
 
-        Callee: every attempt row with outcome ``ok``, ``error`` or ``timeout`` is one
-        invocation billed on its recorded ``duration_ms``, rounded up by the provider's rules
-        (:func:`costmodel.estimate`). The duration is the one the caller's clock measured
-        around the attempt: for a timed-out attempt that is the timeout, although the
-        platform may keep running (and billing) the abandoned execution longer, so the
-        callee bill is then a lower bound; a wait for a bulkhead slot counts too.
-        Caller (with ``caller_memory_mb``): every call row is one invocation billed on its
-        ``duration_ms`` (the whole call: attempts and backoff sleeps) plus ``caller_work_ms``.
+    Callee: every attempt row with outcome ``ok``, ``error``, ``timeout`` or
+    ``cancelled`` is one
+    invocation billed on its recorded ``duration_ms``, rounded up by the provider's rules
+    (:func:`costmodel.estimate`). The duration is the one the caller's clock measured
+    around the attempt: for a timed-out attempt that is the timeout, although the
+    platform may keep running (and billing) the abandoned execution longer, so the
+    callee bill is then a lower bound; a wait for a bulkhead slot counts too.
+    Caller (with ``caller_memory_mb``): every call row is one invocation billed on its
+    ``duration_ms`` (the whole call: attempts and backoff sleeps) plus ``caller_work_ms``.
 
-        Avoided executions: a ``cache_hit`` call with no attempt, a ``rejected`` attempt
-        (open breaker, full bulkhead), a ``fallback`` call with no attempt. **Assumption**
-        behind :attr:`LedgerBill.saved_estimate`: each avoided execution would have cost
-        what an executed one cost on average in this ledger (callee bill / executions). It
-        is an estimate, not a counterfactual: during an outage the avoided attempts might
-        have hung until a timeout (costlier) or failed fast (cheaper), and the caller's
-        wait they spared is not included.
+    Avoided executions: a ``cache_hit`` call with no attempt, a ``rejected`` (open
+    breaker), ``rate_limited`` or ``bulkhead_full`` attempt, a ``fallback`` call with no
+    attempt. **Assumption**
+    behind :attr:`LedgerBill.saved_estimate`: each avoided execution would have cost
+    what an executed one cost on average in this ledger (callee bill / executions). It
+    is an estimate, not a counterfactual: during an outage the avoided attempts might
+    have hung until a timeout (costlier) or failed fast (cheaper), and the caller's
+    wait they spared is not included.
 
-        Args:
-            source: a :class:`resilience.Ledger` holding every row it recorded, or a frame
-                with at least the columns of :data:`REQUIRED_COLUMNS` (``to_frame()``, or
-                the same read back from CSV/parquet); ``function``, ``request_bytes`` and
-                ``response_bytes`` are used when present.
-            callee_memory_mb: memory of the guarded (called) function, MB.
-            provider: function platform key (``"aws-lambda"``, ``"alibaba-fc3"`` ...) or a
-                :class:`~costmodel.PriceSheet`.
-            caller_memory_mb: memory of the calling function, MB; None: no caller bill.
-            caller_work_ms: the caller's own work per call, ms, added to each call.
-            free_tier: the free offers to apply, ``"none"`` (default, as ``False``),
-                ``"always"`` (as ``True``) or ``"legacy-12-month"`` (see
-                :func:`costmodel.estimate`); once, to the pooled bill :attr:`LedgerBill.bill`
-                (the separate caller and callee bills each get it).
-            function: bill only the rows of this function (needs a ``function`` column).
-            start_s: bill only rows that started at or after this clock time, seconds.
-            end_s: bill only rows that started before this clock time, seconds.
-            response_egress: the callee's responses leave the provider's network (a caller
-                outside the cloud): bill the executed attempts' ``response_bytes`` as data
-                transfer out on the callee's bill (``egress_gb``, GB of 2^30 bytes; the
-                provider must bill egress).
-            caller_options: provider options for the caller's bill only, over ``options``
-                (e.g. ``{"vcpu": 0.25}`` when the caller is smaller).
-            **options: provider options for both bills (``vcpu`` for alibaba-fc3, ``arch``
-                ...); ``egress_gb`` goes on the callee's bill only.
+    Args:
+        source: a :class:`resilience.Ledger` holding every row it recorded, or a frame
+            with at least the columns of :data:`REQUIRED_COLUMNS` (``to_frame()``, or
+            the same read back from CSV/parquet); ``function``, ``request_bytes`` and
+            ``response_bytes`` are used when present.
+        callee_memory_mb: memory of the guarded (called) function, MB.
+        provider: function platform key (``"aws-lambda"``, ``"alibaba-fc3"`` ...) or a
+            :class:`~costmodel.PriceSheet`.
+        caller_memory_mb: memory of the calling function, MB; None: no caller bill.
+        caller_work_ms: the caller's own work per call, ms, added to each call.
+        free_tier: the free offers to apply, ``"none"`` (default, as ``False``),
+            ``"always"`` (as ``True``) or ``"legacy-12-month"`` (see
+            :func:`costmodel.estimate`); once, to the pooled bill :attr:`LedgerBill.bill`
+            (the separate caller and callee bills each get it).
+        function: bill only the rows of this function (needs a ``function`` column).
+        start_s: bill only rows that started at or after this clock time, seconds.
+        end_s: bill only rows that started before this clock time, seconds.
+        response_egress: the callee's responses leave the provider's network (a caller
+            outside the cloud): bill the executed attempts' ``response_bytes`` as data
+            transfer out on the callee's bill (``egress_gb``, GB of 2^30 bytes; the
+            provider must bill egress).
+        caller_options: provider options for the caller's bill only, over ``options``
+            (e.g. ``{"vcpu": 0.25}`` when the caller is smaller).
+        **options: provider options for both bills (``vcpu`` for alibaba-fc3, ``arch``
+            ...); ``egress_gb`` goes on the callee's bill only.
 
-        Returns:
-            A :class:`LedgerBill`.
+    Returns:
+        A :class:`LedgerBill`.
 
-        Raises:
-            InvalidUsage: ``source`` is neither a Ledger nor a frame, misses columns (all
-                named), holds an unknown kind or outcome, or a bad duration; a Ledger that
-                dropped rows (``max_records``); a memory size or option the provider
-                refuses (the message names ``callee_memory_mb``/``caller_memory_mb``).
-            UnknownProvider: unknown provider key.
+    Raises:
+        InvalidUsage: ``source`` is neither a Ledger nor a frame, misses columns (all
+            named), holds an unknown kind or outcome, or a bad duration; a Ledger that
+            dropped rows (``max_records``); a memory size or option the provider
+            refuses (the message names ``callee_memory_mb``/``caller_memory_mb``).
+        UnknownProvider: unknown provider key.
 
-        Example:
-            >>> from resilience import Ledger
-            >>> ledger = Ledger()
-            >>> for start, outcome in ((0.0, "error"), (1.0, "ok")):
-            ...     ledger.record(function="quote", kind="attempt", start_s=start,
-            ...                   duration_s=0.1204, outcome=outcome, attempt=int(start) + 1)
-            >>> ledger.record(function="quote", kind="call", start_s=0.0, duration_s=1.1204,
-            ...               outcome="ok", attempt=2)
-            >>> ledger.record(function="quote", kind="call", start_s=5.0, duration_s=0.0,
-            ...               outcome="cache_hit")
-            >>> result = bill_ledger(ledger, callee_memory_mb=1024, caller_memory_mb=512)
-            >>> result.executions, result.callee_bill.usage["gb_seconds"]  # 2 x 1 GB x 0.121 s
-            (2, 0.242)
-            >>> result.saved_estimate == result.mean_execution_cost
-            True
-            >>> {reason: n for reason, n in result.avoided.items() if n}
-            {'cache_hit': 1}
-            >>> on_fc = bill_ledger(ledger, provider="alibaba-fc3", callee_memory_mb=1024,
-            ...                     vcpu=0.5)
-            >>> on_fc.provider, on_fc.callee_bill.usage["gb_seconds"]  # same usage, FC's prices
-            ('alibaba-fc3', 0.242)
+    Example:
+        >>> from resilience import Ledger
+        >>> ledger = Ledger()
+        >>> for start, outcome in ((0.0, "error"), (1.0, "ok")):
+        ...     ledger.record(function="quote", kind="attempt", start_s=start,
+        ...                   duration_s=0.1204, outcome=outcome, attempt=int(start) + 1)
+        >>> ledger.record(function="quote", kind="call", start_s=0.0, duration_s=1.1204,
+        ...               outcome="ok", attempt=2)
+        >>> ledger.record(function="quote", kind="call", start_s=5.0, duration_s=0.0,
+        ...               outcome="cache_hit")
+        >>> result = bill_ledger(ledger, callee_memory_mb=1024, caller_memory_mb=512)
+        >>> result.executions, result.callee_bill.usage["gb_seconds"]  # 2 x 1 GB x 0.121 s
+        (2, 0.242)
+        >>> result.saved_estimate == result.mean_execution_cost
+        True
+        >>> {reason: n for reason, n in result.avoided.items() if n}
+        {'cache_hit': 1}
+        >>> on_fc = bill_ledger(ledger, provider="alibaba-fc3", callee_memory_mb=1024,
+        ...                     vcpu=0.5)
+        >>> on_fc.provider, on_fc.callee_bill.usage["gb_seconds"]  # same usage, FC's prices
+        ('alibaba-fc3', 0.242)
     """
     frame = _frame_of(source)
     frame = _select(frame, function=function, start_s=start_s, end_s=end_s)
