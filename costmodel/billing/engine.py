@@ -416,7 +416,7 @@ def _faas(req: _Request) -> tuple[_Entries, _Stats]:
         raise InvalidUsage(f"arch={arch!r}: {sheet.key} allows {', '.join(archs)}")
     suffix = f"-{arch}" if archs else ""
     label = f" ({arch})" if archs else ""
-    if not sheet.has_meter(f"duration{suffix}"):
+    if archs and not sheet.has_meter(f"duration{suffix}"):
         raise InvalidUsage(
             f"arch={arch!r}: {sheet.key} in {sheet.region} has no verified {arch} price "
             f"(left out); use arch={archs[0]!r} or the sheet's own region"
@@ -731,7 +731,8 @@ _MODEL_OPTIONS: dict[str, Callable[[PriceSheet], list[str]]] = {
 
 def _options(sheet: PriceSheet) -> tuple[str, ...]:
     """Options (beyond invocations, duration_ms, memory_mb) the sheet's model bills."""
-    found = list(_MODEL_OPTIONS.get(sheet.model, lambda sheet: [])(sheet))
+    options_of = _MODEL_OPTIONS.get(sheet.model)
+    found = list(options_of(sheet)) if options_of is not None else []
     if sheet.has_meter("egress"):
         found.append("egress_gb")
     return tuple(found)
