@@ -317,9 +317,7 @@ def _service_bills(
         requests = total * scale
         if component in ("gateway", "queue"):
             key = service(f"{component}_{kind}")
-            opts: dict[str, Any] = (
-                {"payload_kb": payload_kb} if _accepts(key, "payload_kb") else {}
-            )
+            opts: dict[str, Any] = {"payload_kb": payload_kb} if _accepts(key, "payload_kb") else {}
             bills.append(estimate(key, invocations=requests, free_tier=free_tier, **opts))
         elif component == "storage":
             key = service("storage")

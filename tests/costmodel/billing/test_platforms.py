@@ -83,7 +83,7 @@ def test_vercel_needs_wall_time_and_concurrency_at_least_one() -> None:
     """Provisioned memory needs the wall time; concurrency below 1 is refused."""
     with pytest.raises(InvalidUsage, match="duration_ms is required for vercel-functions"):
         estimate("vercel-functions", invocations=1, cpu_ms=1, memory_mb=2048)
-    with pytest.raises(InvalidUsage, match="concurrency=0.5: must be >= 1"):
+    with pytest.raises(InvalidUsage, match=r"concurrency=0\.5: must be >= 1"):
         estimate("vercel-functions", invocations=1, cpu_ms=1, duration_ms=5, memory_mb=2048,
                  concurrency=0.5)  # fmt: skip
 
@@ -236,11 +236,11 @@ date_read = 2026-02-01
 @pytest.mark.parametrize(
     ("table", "match"),
     [
-        ('prices = { requests = 0.4, duration = [0.00003, 0.00002] }', None),
+        ("prices = { requests = 0.4, duration = [0.00003, 0.00002] }", None),
         ('prices = { requests = 0.4 }\nsame = ["duration"]', None),
         ("prices = { requests = 0.4 }", r"regions.away: model 'faas' needs meter\(s\)"),
-        ('prices = { requests = 0.4, duration = 0.00003 }', "give 2 price"),
-        ('prices = { requests = 0.4, nope = 1 }', "regions.away.nope: no such meter"),
+        ("prices = { requests = 0.4, duration = 0.00003 }", "give 2 price"),
+        ("prices = { requests = 0.4, nope = 1 }", "regions.away.nope: no such meter"),
         (f'prices = {{ requests = "{NOT_VERIFIED}" }}\nsame = ["duration"]', "first tier"),
         ('prices = { requests = -1 }\nsame = ["duration"]', "regions.away.prices.requests"),
         ('prices = { requests = 0.4 }\nsame = ["duration"]\ncolour = 1', "unknown field"),
