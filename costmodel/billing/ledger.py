@@ -32,7 +32,7 @@ import pandas as pd
 
 from resilience import Ledger
 
-from ..catalog.sheets import PriceSheet
+from ..catalog.sheets import PriceSheet, price_sheet
 from ..errors import InvalidUsage
 from .engine import Bill, estimate
 
@@ -178,6 +178,7 @@ def bill_ledger(
     end_s: float | None = None,
     response_egress: bool = False,
     caller_options: Mapping[str, Any] | None = None,
+    region: str | None = None,
     **options: Any,
 ) -> LedgerBill:
     """Bill the calls and attempts a ledger recorded, and estimate what resilience saved.
@@ -207,6 +208,8 @@ def bill_ledger(
         callee_memory_mb: memory of the guarded (called) function, MB.
         provider: function platform key (``"aws-lambda"``, ``"alibaba-fc3"`` ...) or a
             :class:`~costmodel.PriceSheet`.
+        region: the provider's region (default: its sheet's own; unknown regions raise
+            InvalidUsage listing the known ones).
         caller_memory_mb: memory of the calling function, MB; None: no caller bill.
         caller_work_ms: the caller's own work per call, ms, added to each call.
         free_tier: apply the provider's monthly free tier (once, to the pooled bill
@@ -253,6 +256,9 @@ def bill_ledger(
         >>> on_fc.provider, on_fc.callee_bill.usage["gb_seconds"]  # same usage, FC's prices
         ('alibaba-fc3', 0.242)
     """
+    if region is not None:
+        provider = provider if isinstance(provider, PriceSheet) else price_sheet(provider)
+        provider = provider.in_region(region)
     frame = _frame_of(source)
     frame = _select(frame, function=function, start_s=start_s, end_s=end_s)
     kinds = frame["kind"].to_numpy(dtype=object)
