@@ -157,6 +157,7 @@ class Bill:
             storage          0.0000
             orchestration    0.0000
             egress           0.0000
+            subscription     0.0000
             Name: cost, dtype: float64
         """
         costs = self.component_costs()
