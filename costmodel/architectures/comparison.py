@@ -32,7 +32,7 @@ import pandas as pd
 
 from resilience._validate import Number, number
 
-from ..billing.engine import Bill, accepted_options, estimate
+from ..billing.engine import Bill, FreeTier, accepted_options, estimate, free_tier_choice
 from ..catalog.sheets import DEFAULT_SERVICES, PriceSheet, price_sheet, providers
 from ..errors import InvalidUsage
 from .compositions import (
@@ -176,7 +176,7 @@ def price_usage(
     *,
     provider: str,
     invocations: float,
-    free_tier: bool = False,
+    free_tier: FreeTier = False,
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
@@ -189,7 +189,8 @@ def price_usage(
             (``usage.samples`` requests).
         provider: function platform key (``"aws-lambda"``, ``"alibaba-fc3"`` ...).
         invocations: requests per month into the architecture.
-        free_tier: apply the free tiers (once per bill; a vendor's shared pools once).
+        free_tier: the free offers to apply, as in :func:`costmodel.estimate` (once per
+            bill; a vendor's shared pools once).
         init_billed: bill cold-start init time (default: :data:`INIT_BILLED`).
         services: catalog keys for the other services (see :data:`DEFAULT_SERVICES`).
         options: provider options for every function's bill, as in :func:`compare`.
@@ -230,7 +231,7 @@ def _price_parts(
     *,
     provider: str,
     invocations: float,
-    free_tier: bool,
+    free_tier: FreeTier,
     init_billed: bool | None,
     services: Mapping[str, str] | None,
     options: Mapping[str, Any],
@@ -283,7 +284,7 @@ def _function_bills(
     *,
     provider: str,
     scale: float,
-    free_tier: bool,
+    free_tier: FreeTier,
     init_billed: bool,
     options: Mapping[str, Any],
     egress_gb: float | None,
@@ -363,7 +364,7 @@ def _service_bills(
     usage: ArchitectureUsage,
     *,
     scale: float,
-    free_tier: bool,
+    free_tier: FreeTier,
     service: Callable[[str], PriceSheet],
 ) -> list[Bill]:
     """The bills of the gateways, queues, storage and workflows the usage calls on;
@@ -531,7 +532,7 @@ def compare(
     invocations: float,
     samples: int = 100_000,
     seed: int = 0,
-    free_tier: bool = False,
+    free_tier: FreeTier = False,
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
@@ -548,7 +549,10 @@ def compare(
             requests has no cost per million: InvalidUsage).
         samples: Monte Carlo requests simulated per architecture.
         seed: random seed (each architecture starts from it: common random numbers).
-        free_tier: apply the free tiers once per bill (a vendor's shared pools once).
+        free_tier: the free offers to apply, ``"none"`` (default, as ``False``),
+            ``"always"`` (as ``True``) or ``"legacy-12-month"``, as in
+            :func:`costmodel.estimate`; once per bill (a vendor's shared pools once). The
+            choice is in ``frame.attrs["free_tier"]``.
         init_billed: bill cold-start init (default: per provider, :data:`INIT_BILLED`).
         services: sheets for gateways, queues, storage, workflows, egress (roles of
             :data:`DEFAULT_SERVICES`). Egress defaults to the platform's own meter.
@@ -594,6 +598,7 @@ def compare(
         key: _check_comparison(architectures, key, invocations, services, per_provider[key])
         for key in keys
     }
+    free = free_tier_choice(free_tier)  # checked before the first simulation
     rows = []
     used: dict[str, dict[str, str]] = {key: {} for key in keys}
     labels: dict[str, tuple[str, str]] = {}
@@ -625,7 +630,7 @@ def compare(
         provider=",".join(keys),
         invocations=invocations,
         samples=samples,
-        free_tier=free_tier,
+        free_tier=free,
         services=_merged_services(used),
         region={key: price_sheet(key, region=regions[key]).region for key in keys},
         rows=labels,
@@ -774,7 +779,7 @@ def sweep(
     scaling: CpuBound | None = None,
     samples: int = 10_000,
     seed: int = 0,
-    free_tier: bool = False,
+    free_tier: FreeTier = False,
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
@@ -812,6 +817,7 @@ def sweep(
     """
     fn_options = _check_comparison(architectures, provider, invocations, services, options)
     price_sheet(provider, region=region)  # an unknown region, before simulating
+    free = free_tier_choice(free_tier)  # checked before the first simulation
     _ = _choice_over(over)
     grid = _values(over, values)
     if scaling is not None and not isinstance(scaling, CpuBound):
@@ -866,7 +872,7 @@ def sweep(
         currency=currency,
         provider=provider,
         over=over,
-        free_tier=free_tier,
+        free_tier=free,
         services=_ordered(used),
     )
     total = f"total_{_suffix(currency)}"
