@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from costmodel import InvalidFile, InvalidUsage, estimate, load_price_sheet, price_sheet
 from costmodel.catalog.sheets import NOT_VERIFIED
@@ -270,3 +272,40 @@ def test_derived_sheet_scales_its_regions_and_plan() -> None:
     assert cheap.plan is not None and cheap.plan.fee == pytest.approx(2.5)
     vercel = price_sheet("vercel-functions").derive(discount=0.5)
     assert vercel.in_region("sfo1").meter("active-cpu").first_unit_price == pytest.approx(0.0885)
+
+
+# --------------------------------------------------------------------- properties
+
+NEW_SHEETS = {
+    "cloudflare-workers": {"cpu_ms": 5},
+    "vercel-functions": {"cpu_ms": 5, "duration_ms": 50, "memory_mb": 2048},
+    "gcp-cloud-run": {"duration_ms": 50, "memory_mb": 512},
+    "gcp-cloud-run-instance": {"duration_ms": 50, "memory_mb": 512, "instance_starts": 3},
+    "azure-functions-flex": {"duration_ms": 50, "memory_mb": 2048},
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    key=st.sampled_from(sorted(NEW_SHEETS)),
+    low=st.floats(0, 1e9),
+    more=st.floats(0, 1e9),
+    free_tier=st.booleans(),
+)
+def test_new_sheets_cost_is_non_negative_and_monotonic(
+    key: str, low: float, more: float, free_tier: bool
+) -> None:
+    """More invocations never cost less, and no bill is negative."""
+    small = estimate(key, invocations=low, free_tier=free_tier, **NEW_SHEETS[key])  # type: ignore[arg-type]
+    large = estimate(key, invocations=low + more, free_tier=free_tier, **NEW_SHEETS[key])  # type: ignore[arg-type]
+    assert 0 <= small.total <= large.total + 1e-9 * max(1.0, large.total)
+
+
+@settings(max_examples=30, deadline=None)
+@given(parts=st.lists(st.floats(0, 5e7), min_size=1, max_size=4))
+def test_pooled_workers_bills_pay_one_fee(parts: list[float]) -> None:
+    """However many bills are summed, the plan's fee is paid once and its allowance shared:
+    the sum equals one bill of the pooled volume."""
+    bills = [estimate("cloudflare-workers", invocations=n, cpu_ms=3) for n in parts]
+    pooled = estimate("cloudflare-workers", invocations=sum(parts), cpu_ms=3)
+    assert sum(bills[1:], bills[0]).total == pytest.approx(pooled.total)
