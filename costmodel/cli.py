@@ -201,12 +201,19 @@ def _add_prices(sub: Any) -> None:
         "date it was read), or with PROVIDER that sheet's meters, tiers and free tier.",
     )
     parser.add_argument("provider", nargs="?", help="catalog key, e.g. aws-lambda")
+    parser.add_argument(
+        "--region", help="with PROVIDER: that region's prices (default: the sheet's own)"
+    )
     add_format_option(parser)
     parser.set_defaults(run=_run_prices)
 
 
 def _run_prices(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.provider is None:
+        if args.region is not None:
+            raise InvalidUsage(
+                "--region needs a PROVIDER (costmodel prices aws-lambda --region ...)"
+            )
         frame = providers()
         if args.format != "table":
             emit(frame, args.format, out=out)
@@ -215,7 +222,7 @@ def _run_prices(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         columns = ["provider", "service", "region", "currency", "source", "date read"]
         out.write(tables.text_table(shown[columns], left=len(columns)))
         return 0
-    sheet = price_sheet(args.provider)
+    sheet = price_sheet(args.provider, region=args.region)
     frame = sheet.to_frame()
     if args.format != "table":
         extra = {"source": sheet.source, "date_read": sheet.date_read}
@@ -249,6 +256,7 @@ def _add_estimate(sub: Any) -> None:
     parser.add_argument("--duration-ms", type=_number, help="duration of one invocation, ms")
     parser.add_argument("--memory-mb", type=_number, help="configured memory, MB")
     _add_free_tier_argument(parser)
+    parser.add_argument("--region", help="the provider's region (default: the sheet's own)")
     _add_option_argument(parser)
     add_format_option(parser)
     add_all_option(parser)
@@ -273,6 +281,7 @@ def _run_estimate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         duration_ms=args.duration_ms,
         memory_mb=args.memory_mb,
         free_tier=args.free_tier,
+        region=args.region,
         **_options(args.option),
     )
     lines = bill.lines.drop(columns=["provider"])
@@ -592,7 +601,17 @@ def _add_compare(sub: Any) -> None:
     )
     parser.add_argument("file", help="architecture file (TOML)")
     parser.add_argument(
-        "--provider", default="aws-lambda", help="function platform key (default aws-lambda)"
+        "--provider",
+        help="function platform key, or several joined by commas for one table "
+        "(aws-lambda,gcp-cloud-run,cloudflare-workers); default: the file's `provider`, "
+        "else aws-lambda",
+    )
+    parser.add_argument(
+        "--region",
+        action="append",
+        metavar="REGION|PROVIDER=REGION",
+        help="the platform's region (repeatable as PROVIDER=REGION with several providers); "
+        "default: the file's `region`, else each sheet's own",
     )
     parser.add_argument(
         "--invocations",
@@ -617,6 +636,19 @@ def _add_compare(sub: Any) -> None:
     add_format_option(parser)
     add_all_option(parser)
     parser.set_defaults(run=_run_compare)
+
+
+def _regions(values: Sequence[str]) -> str | dict[str, str]:
+    """``--region`` values: one REGION, or PROVIDER=REGION pairs (not both)."""
+    pairs = [v.partition("=") for v in values]
+    if len(values) == 1 and not pairs[0][1]:
+        return values[0].strip()
+    if not all(sep and key.strip() and code.strip() for key, sep, code in pairs):
+        raise InvalidUsage(
+            f"--region {' '.join(values)!r}: give one REGION, or PROVIDER=REGION for each "
+            "provider (e.g. --region aws-lambda=eu-central-1 --region vercel-functions=sfo1)"
+        )
+    return {key.strip(): code.strip() for key, _, code in pairs}
 
 
 def _service_roles() -> list[str]:
@@ -665,9 +697,12 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
     invocations = args.invocations
     if invocations is None:
         invocations = architectures.invocations or 1_000_000
+    provider = args.provider or ",".join(architectures.provider or ("aws-lambda",))
+    region = _regions(args.region) if args.region else architectures.region
     table = compare(
         architectures,
-        provider=args.provider,
+        provider=provider,
+        region=region,
         invocations=invocations,
         samples=args.samples,
         seed=args.seed,
@@ -679,7 +714,7 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
     priced = "priced with: " + ", ".join(f"{role}={key}" for role, key in used.items())
     if args.format == "table":  # one column per architecture, in money and units
         out.write(
-            f"{architectures.title or args.file}: {args.provider}, "
+            f"{architectures.title or args.file}: {provider}, "
             f"{invocations:,.0f} requests/month, {args.samples:,} samples\n"
         )
         currency = str(table.attrs.get("currency") or "USD")
@@ -689,14 +724,20 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
         emit(table.reset_index(), args.format, out=out, extra={"services": used})
     stream = err if args.format != "table" else out
     stream.write(priced + "\n")
-    if not args.no_charts:
+    single = "," not in provider and region is None
+    if not args.no_charts and not single:
+        stream.write(
+            "charts: not drawn (they price one provider in its sheet's own region); "
+            "give one --provider without --region, or --no-charts\n"
+        )
+    if not args.no_charts and single:
         from . import plots
 
         paths = plots.save_charts(
             architectures,
             table,
             args.out,
-            provider=args.provider,
+            provider=provider,
             invocations=invocations,
             samples=min(args.samples, 20_000),
             seed=args.seed,

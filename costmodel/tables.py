@@ -141,13 +141,20 @@ def unit_price(value: float, unit: str, currency: str = "USD") -> str:
 
 
 def _price(value: float, currency: str) -> str:
-    """A unit price: 6 significant digits, at least 2 decimals (``$0.085``, ``$0.20``)."""
-    if abs(value) < 0.01:
-        return money(value, currency, digits=6)
-    decimals = max(2, 6 - len(str(int(abs(value)))))
-    text = f"{abs(value):,.{decimals}f}".rstrip("0")
-    whole, _, fraction = text.partition(".")
-    text = f"{whole}.{fraction.ljust(2, '0')}"
+    """A unit price: 6 significant digits, at least 2 decimals (``$0.085``, ``$0.20``),
+    never rounded to a cent (``$0.008``, not ``$0.01``).
+
+    >>> _price(0.008, "USD"), _price(0.0001397998, "USD"), _price(0.2, "USD")
+    ('$0.008', '$0.0001397998', '$0.20')
+    """
+    size = abs(value)
+    if size < 0.01:
+        text = _number(size, _decimals_below_one(size, 7)).rstrip("0")
+    else:
+        decimals = max(2, 6 - len(str(int(size))))
+        text = f"{size:,.{decimals}f}".rstrip("0")
+        whole, _, fraction = text.partition(".")
+        text = f"{whole}.{fraction.ljust(2, '0')}"
     symbol = CURRENCY_SYMBOLS.get(currency)
     sign = "-" if value < 0 else ""
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"

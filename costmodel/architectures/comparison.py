@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -33,13 +33,14 @@ import pandas as pd
 from resilience._validate import Number, number
 
 from ..billing.engine import Bill, FreeTier, accepted_options, estimate, free_tier_choice
-from ..catalog.sheets import DEFAULT_SERVICES, price_sheet, providers
+from ..catalog.sheets import DEFAULT_SERVICES, PriceSheet, price_sheet, providers
 from ..errors import InvalidUsage
 from .compositions import (
     INIT_BILLED,
     Architecture,
     ArchitectureUsage,
     Function,
+    FunctionUsage,
     map_functions,
     simulate_usage,
 )
@@ -62,7 +63,21 @@ COMPONENT_ORDER = ("requests", "compute", "gateway", "queue", "storage", "orches
 _QUANTILES = ((50, "latency_p50_ms"), (95, "latency_p95_ms"), (99, "latency_p99_ms"))
 
 #: Billing models of function platforms (the ``provider`` of :func:`compare`).
-_FUNCTION_MODELS = ("faas", "gcp-gen1", "cloud-run", "alibaba-fc3")
+_FUNCTION_MODELS = (
+    "faas",
+    "gcp-gen1",
+    "cloud-run",
+    "alibaba-fc3",
+    "workers",
+    "vercel-fluid",
+    "cloud-run-service",
+    "azure-flex",
+)
+
+#: Function platforms that bill CPU time: each function needs cpu_ms or cpu_share.
+_CPU_MODELS = ("workers", "vercel-fluid")
+#: Function platforms that do not bill memory (memory_mb is not passed to them).
+_NO_MEMORY_MODELS = ("workers",)
 
 
 def _check_provider(provider: str) -> None:
@@ -77,7 +92,7 @@ def _check_provider(provider: str) -> None:
         )
 
 
-def _accepts(provider: str, option: str) -> bool:
+def _accepts(provider: str | PriceSheet, option: str) -> bool:
     return option in accepted_options(provider)
 
 
@@ -165,6 +180,7 @@ def price_usage(
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
+    region: str | None = None,
 ) -> tuple[Bill, float]:
     """The monthly bill of ``invocations`` requests with this usage, and its billed GB-s.
 
@@ -178,6 +194,8 @@ def price_usage(
         init_billed: bill cold-start init time (default: :data:`INIT_BILLED`).
         services: catalog keys for the other services (see :data:`DEFAULT_SERVICES`).
         options: provider options for every function's bill, as in :func:`compare`.
+        region: the provider's region (default: its sheet's own); services of the same
+            vendor are priced in it too.
 
     Warns:
         SubstitutedServiceWarning: a service not named in ``services`` was priced on
@@ -198,6 +216,7 @@ def price_usage(
         init_billed=init_billed,
         services=services,
         options=_function_options(provider, options),
+        region=region,
     )
     _warn_substituted(provider, used, services, stacklevel=2)
     return sum(parts[1:], parts[0]), billed_gb_s
@@ -216,9 +235,13 @@ def _price_parts(
     init_billed: bool | None,
     services: Mapping[str, str] | None,
     options: Mapping[str, Any],
+    region: str | None = None,
 ) -> tuple[list[Bill], float, dict[str, str]]:
     """The architecture's bill (pooled, as a one-item list), its billed GB-s and the sheet
-    used for each service (``{"functions": provider, "storage": "aws-s3", ...}``)."""
+    used for each service (``{"functions": provider, "storage": "aws-s3", ...}``).
+
+    ``region`` prices the functions, and the services of the platform's vendor, in that
+    region (other vendors' sheets in their own)."""
     count = number("invocations", invocations, _MONTHLY_INVOCATIONS, error=InvalidUsage)
     keys = _services(services)
     init = INIT_BILLED.get(provider, False) if init_billed is None else init_billed
@@ -236,13 +259,16 @@ def _price_parts(
         init_billed=init,
         options=options,
         egress_gb=egress_gb if egress_on_platform else None,
+        region=region,
     )
     if egress_on_platform:
         used["egress"] = provider
+    vendor = price_sheet(provider).vendor
 
-    def on(role: str) -> str:
+    def on(role: str) -> PriceSheet:
         used[role] = keys[role]
-        return keys[role]
+        sheet = price_sheet(keys[role])
+        return sheet.in_region(region) if sheet.vendor == vendor else sheet
 
     bills += _service_bills(usage, scale=scale, free_tier=free_tier, service=on)
     if egress_gb != 0 and not egress_on_platform:
@@ -262,6 +288,7 @@ def _function_bills(
     init_billed: bool,
     options: Mapping[str, Any],
     egress_gb: float | None,
+    region: str | None = None,
 ) -> tuple[list[Bill], float]:
     """One bill per function on ``provider`` (``egress_gb``, if given, on the first one's),
     and their billed GB-s."""
@@ -269,35 +296,60 @@ def _function_bills(
     billed_gb_s = 0.0
     for name, fn_usage in usage.functions.items():
         function = fn_usage.function
-        opts = _function_bill_options(name, function, provider=provider, options=options)
+        opts = _function_bill_options(name, fn_usage, provider=provider, options=options)
         if egress_gb is not None:
             opts["egress_gb"] = egress_gb
             egress_gb = None
         durations = np.maximum(fn_usage.durations_ms(init_billed=init_billed), 1e-9)
+        if price_sheet(provider).model not in _NO_MEMORY_MODELS:
+            opts["memory_mb"] = function.memory_mb
         try:
             bill = estimate(
                 provider,
                 invocations=fn_usage.invocations * scale,
                 duration_ms=durations,
-                memory_mb=function.memory_mb,
                 free_tier=free_tier,
+                region=region,
                 **opts,
             )
         except InvalidUsage as exc:
             arch = f" ({opts['arch']})" if "arch" in opts else ""
             raise InvalidUsage(f"function {name!r} on {provider}{arch}: {exc}") from exc
-        billed_ms = bill.usage.get("billed_duration_ms", float(durations.sum()) * scale)
-        billed_gb_s += function.memory_mb / 1024.0 * billed_ms / 1000.0
+        billed_gb_s += _billed_gb_s(bill, function, float(durations.sum()) * scale)
         bills.append(bill)
     return bills, billed_gb_s
 
 
+def _billed_gb_s(bill: Bill, function: Function, wall_ms: float) -> float:
+    """The memory GB-s a function's bill charges: its own figure where the model gives one
+    (GB-s, or Vercel's GB-hours), 0 where memory is not billed (Workers), else memory x
+    billed time."""
+    usage = bill.usage
+    if "gb_seconds" in usage:
+        return usage["gb_seconds"]
+    if "memory_gb_hours" in usage:
+        return usage["memory_gb_hours"] * 3600.0
+    if "cpu_ms" in usage:  # a CPU-time biller that does not bill memory
+        return 0.0
+    return function.memory_mb / 1024.0 * usage.get("billed_duration_ms", wall_ms) / 1000.0
+
+
 def _function_bill_options(
-    name: str, function: Function, *, provider: str, options: Mapping[str, Any]
+    name: str, fn_usage: FunctionUsage, *, provider: str, options: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The provider options of one function's bill: ``options``, with the function's vCPUs
-    where the provider bills them (alibaba-fc3 requires them)."""
+    where the provider bills them (alibaba-fc3 requires them) and each invocation's CPU
+    time where it bills CPU time (the function must give cpu_ms or cpu_share)."""
+    function = fn_usage.function
     opts: dict[str, Any] = dict(options)
+    if price_sheet(provider).model in _CPU_MODELS:
+        cpu = fn_usage.cpu_ms
+        if cpu is None:
+            raise InvalidUsage(
+                f"function {name!r}: {provider} bills CPU time, not wall time; give the "
+                "function cpu_ms= or cpu_share="
+            )
+        opts["cpu_ms"] = cpu if cpu.size else 0.0
     if _accepts(provider, "vcpu"):
         if function.vcpu is not None:
             opts["vcpu"] = function.vcpu
@@ -309,7 +361,11 @@ def _function_bill_options(
 
 
 def _service_bills(
-    usage: ArchitectureUsage, *, scale: float, free_tier: FreeTier, service: Callable[[str], str]
+    usage: ArchitectureUsage,
+    *,
+    scale: float,
+    free_tier: FreeTier,
+    service: Callable[[str], PriceSheet],
 ) -> list[Bill]:
     """The bills of the gateways, queues, storage and workflows the usage calls on;
     ``service(role)`` names the sheet of each role (and records it)."""
@@ -318,7 +374,7 @@ def _service_bills(
         requests = total * scale
         if component in ("gateway", "queue"):
             key = service(f"{component}_{kind}")
-            opts = {"payload_kb": payload_kb} if _accepts(key, "payload_kb") else {}
+            opts: dict[str, Any] = {"payload_kb": payload_kb} if _accepts(key, "payload_kb") else {}
             bills.append(estimate(key, invocations=requests, free_tier=free_tier, **opts))
         elif component == "storage":
             key = service("storage")
@@ -374,7 +430,7 @@ def _row(
     for bill in parts[1:]:
         for name, cost in bill.component_costs().items():
             components[name] = components.get(name, 0.0) + cost
-    row = {f"{c}_{cur}": float(components.get(c, 0.0)) for c in COMPONENT_ORDER}
+    row = {f"{c}_{cur}": float(components.get(c, 0.0)) for c in (*COMPONENT_ORDER, "subscription")}
     total = float(sum(bill.total for bill in parts))
     row[f"total_{cur}"] = total
     row[f"{cur}_per_million"] = total / invocations * 1e6
@@ -430,10 +486,49 @@ def _check_comparison(
     return _function_options(provider, options)
 
 
+def _providers(provider: str | Sequence[str]) -> list[str]:
+    """One platform key, a comma-separated string of them, or a list: unique, non-empty."""
+    names = provider.split(",") if isinstance(provider, str) else list(provider)
+    keys = [str(name).strip() for name in names]
+    if not keys or not all(keys) or len(set(keys)) != len(keys):
+        raise InvalidUsage(
+            f"provider={provider!r}: give one function platform key or several distinct ones"
+        )
+    return keys
+
+
+def _regions_of(region: str | Mapping[str, str] | None, keys: Sequence[str]) -> dict[str, Any]:
+    """The region of each provider: one code for all, or ``{provider: code}`` (unnamed
+    providers in their sheets' own region); each checked against its sheet."""
+    if isinstance(region, Mapping):
+        unknown = sorted(set(region) - set(keys))
+        if unknown:
+            raise InvalidUsage(
+                f"region: {', '.join(unknown)} not among the providers compared ({', '.join(keys)})"
+            )
+        regions = {key: region.get(key) for key in keys}
+    else:
+        regions = dict.fromkeys(keys, region)
+    for key, code in regions.items():
+        price_sheet(key, region=code)  # UnknownProvider / unknown region, before simulating
+    return regions
+
+
+def _one_currency(keys: Sequence[str], regions: Mapping[str, Any]) -> None:
+    """Every platform's bills in one currency: a table holds one currency."""
+    currencies = {key: price_sheet(key, region=regions[key]).currency for key in keys}
+    if len(set(currencies.values())) > 1:
+        shown = ", ".join(f"{key}={cur}" for key, cur in currencies.items())
+        raise InvalidUsage(
+            f"provider: bills in several currencies ({shown}); one table holds one currency: "
+            "compare sheets of one currency (derive or load one in the other)"
+        )
+
+
 def compare(
     architectures: Mapping[str, Architecture],
     *,
-    provider: str = "aws-lambda",
+    provider: str | Sequence[str] = "aws-lambda",
     invocations: float,
     samples: int = 100_000,
     seed: int = 0,
@@ -441,12 +536,15 @@ def compare(
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
+    region: str | Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Cost and latency of each architecture for a month of ``invocations`` requests.
 
     Args:
         architectures: ``{name: architecture}`` (functions or compositions).
-        provider: function platform key (see :func:`costmodel.providers`).
+        provider: function platform key (see :func:`costmodel.providers`), or several
+            (a list, or keys joined by commas): one table, each architecture priced on
+            each platform from one simulation. All in one currency (else InvalidUsage).
         invocations: requests per month into each architecture, > 0 (a month without
             requests has no cost per million: InvalidUsage).
         samples: Monte Carlo requests simulated per architecture.
@@ -463,13 +561,19 @@ def compare(
             "arm64"}``, ``{"ephemeral_storage_mb": 2048}``, a default ``vcpu`` for
             functions without their own. Not ``egress_gb`` (from each function's
             ``egress_kb``) nor provisioned concurrency (per function: use ``estimate``).
+            With several providers: ``{provider: {option: value}}``.
+        region: the region of the platform (and of the services of its vendor); with
+            several providers, ``{provider: region}``. Default: each sheet's own region.
 
     Returns:
-        One row per architecture (index ``architecture``): cost per component
-        (``requests_usd`` ... ``egress_usd``), ``total_usd``, ``usd_per_million``,
-        ``billed_gb_s`` (after rounding), end-to-end ``latency_p50_ms`` /
-        ``latency_p95_ms`` / ``latency_p99_ms``, ``function_invocations`` per month and
-        ``failed_share`` (requests whose work did not all succeed). The currency is in
+        One row per architecture (index ``architecture``; with several providers one row
+        per architecture and provider, labelled ``"name @ provider"``, with
+        ``frame.attrs["rows"]`` mapping each label to ``(name, provider)``): cost per
+        component (``requests_usd`` ... ``egress_usd``, and ``subscription_usd`` when a
+        plan's fee is billed), ``total_usd``, ``usd_per_million``, ``billed_gb_s`` (after
+        rounding), end-to-end ``latency_p50_ms`` / ``latency_p95_ms`` /
+        ``latency_p99_ms``, ``function_invocations`` per month and ``failed_share``
+        (requests whose work did not all succeed). The currency is in
         ``frame.attrs["currency"]`` and in the column names; the sheet that priced each
         service used in ``frame.attrs["services"]`` (``{"functions": provider,
         "storage": "aws-s3", ...}``).
@@ -486,37 +590,86 @@ def compare(
     >>> table["total_usd"].round(2).to_dict()
     {'sync': 13.98, 'async': 8.98}
     """
-    fn_options = _check_comparison(architectures, provider, invocations, services, options)
+    keys = _providers(provider)
+    regions = _regions_of(region, keys)
+    _one_currency(keys, regions)
+    per_provider = _options_per_provider(options, keys)
+    fn_options = {
+        key: _check_comparison(architectures, key, invocations, services, per_provider[key])
+        for key in keys
+    }
     free = free_tier_choice(free_tier)  # checked before the first simulation
     rows = []
+    used: dict[str, dict[str, str]] = {key: {} for key in keys}
+    labels: dict[str, tuple[str, str]] = {}
     currency = None
-    used: dict[str, str] = {}
     for name, architecture in architectures.items():
         usage = simulate_usage(architecture, samples=samples, seed=seed)
-        with _naming(name):
-            parts, gb_s, sheets = _price_parts(
-                usage,
-                provider=provider,
-                invocations=invocations,
-                free_tier=free_tier,
-                init_billed=init_billed,
-                services=services,
-                options=fn_options,
-            )
-        used.update(sheets)
-        currency = _currency(parts)
-        rows.append(pd.Series(_row(usage, parts, gb_s, invocations), name=name))
-    _warn_substituted(provider, used, services, stacklevel=2)
-    frame = pd.DataFrame(rows)
-    frame.index.name = "architecture"
+        for key in keys:
+            label = name if len(keys) == 1 else f"{name} @ {key}"
+            with _naming(label):
+                parts, gb_s, sheets = _price_parts(
+                    usage,
+                    provider=key,
+                    invocations=invocations,
+                    free_tier=free_tier,
+                    init_billed=init_billed,
+                    services=services,
+                    options=fn_options[key],
+                    region=regions[key],
+                )
+            used[key].update(sheets)
+            currency = _currency(parts)
+            labels[label] = (name, key)
+            rows.append(pd.Series(_row(usage, parts, gb_s, invocations), name=label))
+    for key in keys:
+        _warn_substituted(key, used[key], services, stacklevel=2)
+    frame = _drop_unused_subscription(_indexed(rows), currency)
     frame.attrs.update(
         currency=currency,
-        provider=provider,
+        provider=",".join(keys),
         invocations=invocations,
         samples=samples,
         free_tier=free,
-        services=_ordered(used),
+        services=_merged_services(used),
+        region={key: price_sheet(key, region=regions[key]).region for key in keys},
+        rows=labels,
     )
+    return frame
+
+
+def _merged_services(used: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """The sheet of each role over all providers (several sheets joined by commas)."""
+    merged: dict[str, list[str]] = {}
+    for sheets in used.values():
+        for role, key in _ordered(sheets).items():
+            if key not in merged.setdefault(role, []):
+                merged[role].append(key)
+    return {role: ",".join(keys) for role, keys in merged.items()}
+
+
+def _options_per_provider(
+    options: Mapping[str, Any] | None, keys: Sequence[str]
+) -> dict[str, Mapping[str, Any] | None]:
+    """``options`` for each provider: the same mapping for all, or (several providers)
+    ``{provider: options}``."""
+    if len(keys) > 1 and isinstance(options, Mapping) and set(options) <= set(keys):
+        return {key: options.get(key) for key in keys}
+    return dict.fromkeys(keys, options)
+
+
+def _indexed(rows: list[pd.Series]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    frame.index.name = "architecture"
+    return frame
+
+
+def _drop_unused_subscription(frame: pd.DataFrame, currency: str | None) -> pd.DataFrame:
+    """The subscription column only when some row pays a plan's fee, so that the tables of
+    the platforms without plans keep their columns."""
+    column = f"subscription_{_suffix(currency or 'usd')}"
+    if column in frame.columns and not frame[column].any():
+        frame = frame.drop(columns=column)
     return frame
 
 
@@ -655,6 +808,7 @@ def sweep(
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
+    region: str | None = None,
 ) -> Sweep:
     """Compare architectures over a range of monthly volumes, memory sizes or error rates.
 
@@ -676,6 +830,7 @@ def sweep(
         init_billed: as in :func:`compare`.
         services: as in :func:`compare`.
         options: as in :func:`compare`.
+        region: the provider's region, as in :func:`compare` (one provider).
 
     >>> from costmodel.architectures.compositions import sync_chain, async_chain, workflow
     >>> a = Function("a", memory_mb=128, duration=20)
@@ -686,6 +841,7 @@ def sweep(
     True
     """
     fn_options = _check_comparison(architectures, provider, invocations, services, options)
+    price_sheet(provider, region=region)  # an unknown region, before simulating
     free = free_tier_choice(free_tier)  # checked before the first simulation
     _ = _choice_over(over)
     grid = _values(over, values)
@@ -724,6 +880,7 @@ def sweep(
                     init_billed=init_billed,
                     services=services,
                     options=fn_options,
+                    region=region,
                 )
             used.update(sheets)
             currency = _currency(parts)
@@ -735,7 +892,7 @@ def sweep(
                 }
             )
     _warn_substituted(provider, used, services, stacklevel=2)
-    frame = pd.DataFrame(records)
+    frame = _drop_unused_subscription(pd.DataFrame(records), currency)
     frame.attrs.update(
         currency=currency,
         provider=provider,

@@ -178,6 +178,10 @@ class Function:
         timeout_s: the function's configured timeout, s.
         cold_start_probability: probability that an attempt starts cold, in [0, 1].
         init_duration_ms: initialization time of a cold start, ms.
+        cpu_ms: CPU time of one invocation, ms (at most its run time), for providers
+            that bill CPU time rather than wall time (Cloudflare Workers, Vercel).
+        cpu_share: or the share of each invocation's own run time spent on the CPU, in
+            [0, 1] (waiting on a callee is not CPU time). Give at most one of the two.
 
     >>> Function("resize", memory_mb=512, duration=fixed(120)).gb_s_per_run
     0.06
@@ -194,6 +198,8 @@ class Function:
     timeout_s: float = 60.0
     cold_start_probability: float = 0.0
     init_duration_ms: float = 0.0
+    cpu_ms: float | None = None
+    cpu_share: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -221,6 +227,47 @@ class Function:
             _share("cold_start_probability", self.cold_start_probability),
         )
         set_(self, "init_duration_ms", _number("init_duration_ms", self.init_duration_ms))
+        self._check_cpu()
+
+    def _check_cpu(self) -> None:
+        """At most one of cpu_ms and cpu_share; CPU time within the run time."""
+        if self.cpu_ms is not None and self.cpu_share is not None:
+            raise InvalidUsage(
+                f"cpu_ms={self.cpu_ms!r} and cpu_share={self.cpu_share!r}: give one of them"
+            )
+        if self.cpu_share is not None:
+            object.__setattr__(self, "cpu_share", _share("cpu_share", self.cpu_share))
+        if self.cpu_ms is not None:
+            cpu = _number("cpu_ms", self.cpu_ms)
+            if cpu > self.duration.mean_ms + 1e-9:
+                raise InvalidUsage(
+                    f"cpu_ms={cpu:g}: exceeds the mean duration {self.duration.mean_ms:g} ms "
+                    "(CPU time is part of an invocation's run time)"
+                )
+            object.__setattr__(self, "cpu_ms", cpu)
+
+    @property
+    def bills_cpu(self) -> bool:
+        """Whether the function says how much CPU time it uses (cpu_ms or cpu_share)."""
+        return self.cpu_ms is not None or self.cpu_share is not None
+
+    @property
+    def mean_cpu_ms(self) -> float | None:
+        """CPU time of a run of the mean duration, ms (None when not given)."""
+        if self.cpu_ms is not None:
+            return self.cpu_ms
+        if self.cpu_share is not None:
+            return self.cpu_share * self.duration.mean_ms
+        return None
+
+    def cpu_of(self, run_ms: FloatArray) -> FloatArray | None:
+        """CPU time of runs of ``run_ms`` (their own run time, no waiting), ms: ``cpu_share``
+        of each, or ``cpu_ms`` capped at each run's time; None when not given."""
+        if self.cpu_share is not None:
+            return self.cpu_share * run_ms
+        if self.cpu_ms is not None:
+            return np.minimum(self.cpu_ms, run_ms)
+        return None
 
     @property
     def gb_s_per_run(self) -> float:
@@ -235,10 +282,13 @@ class Function:
         300.0
         """
         memory = _number("memory_mb", memory_mb, strict=True)
-        duration = self.duration
+        duration, cpu_ms = self.duration, self.cpu_ms
         if scaling is not None:
-            duration = duration.scaled(scaling.factor(self.memory_mb, memory))
-        return replace(self, memory_mb=memory, duration=duration)
+            factor = scaling.factor(self.memory_mb, memory)
+            duration = duration.scaled(factor)
+            # A fixed CPU time scales with the run time it is part of.
+            cpu_ms = cpu_ms * factor if cpu_ms is not None else None
+        return replace(self, memory_mb=memory, duration=duration, cpu_ms=cpu_ms)
 
     @classmethod
     def from_logs(
@@ -315,6 +365,7 @@ class _Calls:
     billed_ms: FloatArray  # run time incl. waiting, excl. init
     init_ms: FloatArray
     ok: BoolArray
+    run_ms: FloatArray  # the function's own run time, without waiting on callees
 
 
 @dataclass(slots=True)
@@ -354,7 +405,9 @@ class _Trace:
     def absorb(self, other: _Trace, idx: IntArray) -> None:
         """Add the usage (not the timing) of ``other``, run on samples ``idx``."""
         for c in other.calls:
-            self.calls.append(_Calls(c.function, idx[c.sample], c.billed_ms, c.init_ms, c.ok))
+            self.calls.append(
+                _Calls(c.function, idx[c.sample], c.billed_ms, c.init_ms, c.ok, c.run_ms)
+            )
         for key, values in other.meters.items():
             self.meter(key)[idx] += values
         for e in other.express:
@@ -625,7 +678,8 @@ def _run_function(
     billed = run_ms + wait_ms
     ok &= billed <= limit_ms  # a caller still waiting at its timeout is cut there
     billed = np.minimum(billed, limit_ms)
-    out.calls.append(_Calls(billed_fn, np.arange(n), billed, init_ms, ok))
+    own = np.minimum(run_ms, billed)
+    out.calls.append(_Calls(billed_fn, np.arange(n), billed, init_ms, ok, own))
     out.response_ms = init_ms + billed
     out.done_ms = init_ms + np.maximum(billed, run_ms + tail_done)
     out.ok = ok
@@ -909,12 +963,16 @@ def map_functions(
 def _monolith(parts: tuple[Function, ...], template: Function, memory_mb: float | None) -> Monolith:
     memory = max(p.memory_mb for p in parts) if memory_mb is None else memory_mb
     vcpus = [p.vcpu for p in parts if p.vcpu is not None]
+    cpus = [p.mean_cpu_ms for p in parts]
     function = replace(
         template,
         memory_mb=memory,
         vcpu=max(vcpus) if vcpus else None,
         egress_kb=sum(p.egress_kb for p in parts),
         duration=fixed(sum(p.duration.mean_ms for p in parts)),
+        # The steps' CPU time added up, when every step gives its own.
+        cpu_ms=sum(c for c in cpus if c is not None) if None not in cpus else None,
+        cpu_share=None,
     )
     return Monolith(parts, function, memory_mb is not None)
 
@@ -1161,12 +1219,20 @@ class FunctionUsage:
         billed_ms: run time of each invocation, waiting included, init excluded, ms.
         init_ms: initialization time of each invocation (0 when warm), ms.
         ok: whether each invocation succeeded.
+        run_ms: each invocation's own run time (waiting on callees excluded), ms.
     """
 
     function: Function
     billed_ms: FloatArray
     init_ms: FloatArray
     ok: BoolArray
+    run_ms: FloatArray
+
+    @property
+    def cpu_ms(self) -> FloatArray | None:
+        """CPU time of each invocation, ms (from the function's cpu_ms or cpu_share; None
+        when it gives neither)."""
+        return self.function.cpu_of(self.run_ms)
 
     @property
     def invocations(self) -> int:
@@ -1262,6 +1328,7 @@ def simulate_usage(
             np.concatenate([c.billed_ms for c in calls]),
             np.concatenate([c.init_ms for c in calls]),
             np.concatenate([c.ok for c in calls]),
+            np.concatenate([c.run_ms for c in calls]),
         )
         for name, calls in grouped.items()
     }

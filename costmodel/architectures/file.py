@@ -4,10 +4,13 @@ Layout (see ``examples/video_pipeline.toml``)::
 
     title = "Video pipeline"
     invocations = 1_000_000              # optional: requests per month
+    provider = ["aws-lambda", "gcp-cloud-run"]   # optional: platform key(s) to price on
+    region = { aws-lambda = "eu-central-1" }     # optional: one region, or per provider
     compare = ["monolith", "sync"]      # optional: default, every architecture no other uses
 
     [functions.transcode_720p]          # the keyword arguments of costmodel.Function
     memory_mb = 2048
+    cpu_share = 0.9                     # CPU share of the run time (CPU-time billers)
     p50_ms = 4000                       # duration: p50_ms + p99_ms (lognormal),
     p99_ms = 9000                       #   duration_ms (fixed) or samples_ms (empirical)
     error_rate = 0.01
@@ -36,7 +39,8 @@ from typing import Any
 
 from resilience._validate import Number, number
 
-from ..errors import InvalidFile, InvalidUsage
+from ..catalog.sheets import price_sheet
+from ..errors import InvalidFile, InvalidUsage, UnknownProvider
 from ..toml_files import read_toml
 from .compositions import (
     Architecture,
@@ -58,7 +62,7 @@ _BUILDERS: dict[str, Callable[..., Architecture]] = {
     "fan_out": fan_out,
     "workflow": workflow,
 }
-_TOP = {"title", "invocations", "compare", "functions", "architectures"}
+_TOP = {"title", "invocations", "compare", "functions", "architectures", "provider", "region"}
 _TYPE = "type"
 _DURATION = {"duration_ms", "p50_ms", "p99_ms", "samples_ms"}
 _FUNCTION_FIELDS = (
@@ -90,6 +94,8 @@ class ArchitectureFile(Mapping[str, Architecture]):
         functions: every function, by name.
         architectures: every architecture, by name (compared or used by others).
         compared: names of the architectures to compare, in order.
+        provider: the function platform key(s) to price on, or None (the caller's).
+        region: one region, or ``{provider: region}``, or None (each sheet's own).
     """
 
     path: str
@@ -98,6 +104,8 @@ class ArchitectureFile(Mapping[str, Architecture]):
     functions: dict[str, Function] = field(repr=False)
     architectures: dict[str, Architecture] = field(repr=False)
     compared: tuple[str, ...] = ()
+    provider: tuple[str, ...] | None = None
+    region: str | Mapping[str, str] | None = None
 
     def __getitem__(self, name: str) -> Architecture:
         if name not in self.compared:
@@ -185,7 +193,52 @@ class _Loader:
         for name in specs:
             self.architecture(name, specs, functions, built, ())
         compared = self.compared(data.get("compare"), specs)
-        return ArchitectureFile(self.path, title, invocations, functions, built, compared)
+        provider = self.providers(data.get("provider"))
+        region = self.region(data.get("region"), provider)
+        return ArchitectureFile(
+            self.path, title, invocations, functions, built, compared, provider, region
+        )
+
+    def providers(self, value: object) -> tuple[str, ...] | None:
+        """The file's platform key(s): a string or an array of them, each in the catalog."""
+        if value is None:
+            return None
+        keys = [value] if isinstance(value, str) else value
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+            raise self.fail(
+                "provider", f"must be a platform key or an array of them, got {value!r}"
+            )
+        for key in keys:
+            try:
+                price_sheet(key)
+            except UnknownProvider as exc:
+                raise self.fail("provider", str(exc)) from None
+        return tuple(keys)
+
+    def region(
+        self, value: object, provider: tuple[str, ...] | None
+    ) -> str | Mapping[str, str] | None:
+        """The file's region: one code, or a table ``{provider = region}``; each checked
+        against the provider's sheet when the file names its providers."""
+        if value is None:
+            return None
+        pairs = value if isinstance(value, dict) else dict.fromkeys(provider or (), value)
+        if not isinstance(value, (str, dict)) or not all(
+            isinstance(v, str) for v in pairs.values()
+        ):
+            raise self.fail(
+                "region", f"must be a region code or a table {{provider = region}}, got {value!r}"
+            )
+        for key, code in pairs.items():
+            if provider is not None and key not in provider:
+                raise self.fail(f"region.{key}", f"not among the providers {list(provider)}")
+            try:
+                price_sheet(key, region=str(code))
+            except (InvalidUsage, UnknownProvider) as exc:
+                raise self.fail(
+                    f"region.{key}" if isinstance(value, dict) else "region", str(exc)
+                ) from None
+        return value
 
     def read(self) -> dict[str, Any]:
         """The file's TOML document."""

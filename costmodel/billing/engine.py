@@ -33,7 +33,31 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.sheets import COMPONENTS, FREE_TIERS, Meter, PriceSheet, price_sheet
-from ..errors import InvalidUsage
+from ..errors import InvalidUsage, UnknownProvider
+from .platforms import (
+    ALWAYS_READY_METERS,
+    _azure_flex,
+    _cloud_run_service,
+    _faas_snapstart,
+    _faas_streaming,
+    _vercel_fluid,
+    _workers,
+)
+from .quantities import (
+    _EPS,
+    Usage,
+    _billed_total,
+    _count,
+    _duration,
+    _Entries,
+    _entry,
+    _memory,
+    _multiple_of,
+    _range,
+    _Request,
+    _Stats,
+    _step_up,
+)
 
 __all__ = ["Bill", "FreeTier", "Usage", "accepted_options", "estimate", "free_tier_choice"]
 
@@ -67,26 +91,6 @@ def free_tier_choice(value: object, name: str = "free_tier") -> FreeTierChoice:
 
 
 LINE_COLUMNS = ["provider", "component", "item", "quantity", "unit", "unit_price", "cost"]
-_EPS = 1e-9  # float noise tolerated before rounding up (120.00000000001 ms bills 120 ms)
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """One quantity measured on one meter of one sheet, before pricing.
-
-    Attributes:
-        sheet: the price sheet.
-        meter: meter name on that sheet.
-        item: label of the bill line(s).
-        component: cost component of the line(s).
-        quantity: amount in the meter's unit (GB-s, requests, CU ...).
-    """
-
-    sheet: PriceSheet
-    meter: str
-    item: str
-    component: str
-    quantity: float
 
 
 #: One bill line: provider, component, item, quantity, unit, unit_price, cost.
@@ -184,6 +188,7 @@ class Bill:
             storage          0.0000
             orchestration    0.0000
             egress           0.0000
+            subscription     0.0000
             Name: cost, dtype: float64
         """
         costs = self.component_costs()
@@ -301,10 +306,87 @@ def _free_allocation(
     return allocation
 
 
+def _included_allocation(
+    accounts: Sequence[tuple[PriceSheet, object]], totals: Sequence[Mapping[str, float]]
+) -> list[dict[str, float]]:
+    """Units of each account's meters covered by its plan's included usage.
+
+    A plan's allowance is always applied (it is part of the subscription, not a free
+    tier), once per pooled bill: accounts on the same plan of one vendor share it, in the
+    order of the accounts.
+    """
+    left: dict[tuple[str, str, str], float] = {}
+    allocation: list[dict[str, float]] = [{} for _ in accounts]
+    for index, (sheet, _) in enumerate(accounts):
+        plan = sheet.plan
+        if plan is None:
+            continue
+        for meter, allowance in plan.included.items():
+            key = (sheet.vendor, plan.name, meter)
+            available = left.setdefault(key, allowance)
+            used = min(totals[index].get(meter, 0.0), available)
+            allocation[index][meter] = used
+            left[key] = available - used
+    return allocation
+
+
+def _fee_rows(accounts: Sequence[tuple[PriceSheet, object]]) -> list[Line]:
+    """One subscription line per plan of the bill (a plan shared by sheets: one fee)."""
+    rows: list[Line] = []
+    seen: set[tuple[str, str]] = set()
+    for sheet, _ in accounts:
+        plan = sheet.plan
+        if plan is None or plan.fee <= 0 or (sheet.vendor, plan.name) in seen:
+            continue
+        seen.add((sheet.vendor, plan.name))
+        item = f"{plan.name} plan (monthly fee)"
+        rows.append((sheet.key, "subscription", item, 1.0, "month", plan.fee, plan.fee))
+    return rows
+
+
+def _meter_rows(
+    sheet: PriceSheet, meter: Meter, entries: Sequence[Usage], included: float, free: float
+) -> list[Line]:
+    """The lines of one meter: its plan-included slice, its free slice, then its tiers.
+
+    Included and free units are the first units of the meter's month, so they count
+    towards the tier bounds.
+    """
+    rows: list[Line] = []
+    start = 0.0
+    covered = included + free
+    for entry in entries:
+        low, high = start, start + entry.quantity
+        start = high
+        for label, a, b in (
+            (f"{entry.item}, included in plan", low, min(high, included)),
+            (f"{entry.item}, free tier", max(low, included), min(high, covered)),
+        ):
+            if b > a:
+                rows.append((sheet.key, entry.component, label, b - a, meter.unit, 0.0, 0.0))
+        bound = 0.0
+        for index, tier in enumerate(meter.tiers):
+            a, b = max(low, covered, bound), min(high, tier.upto)
+            if b > a and math.isnan(tier.unit_price):
+                raise InvalidUsage(
+                    f"{sheet.key} in {sheet.region}: {meter.name} beyond {_fmt(bound)} "
+                    f"{meter.unit} a month has no verified price in this region; price it on "
+                    "a sheet of your own (load_price_sheet) or in the sheet's own region"
+                )
+            bound = tier.upto
+            if b > a:
+                label = entry.item + _tier_label(meter, index)
+                rows.append(
+                    (sheet.key, entry.component, label, b - a, meter.unit,
+                     tier.unit_price, (b - a) * tier.unit_price)
+                )  # fmt: skip
+    return rows
+
+
 def _price(
     accounts: Sequence[tuple[PriceSheet, str]], entries: Sequence[Usage]
 ) -> tuple[Line, ...]:
-    rows: list[Line] = []
+    rows: list[Line] = _fee_rows(accounts)
     usage = [[e for e in entries if e.sheet is sheet or e.sheet == sheet] for sheet, _ in accounts]
     totals: list[dict[str, float]] = []
     for mine in usage:
@@ -312,30 +394,22 @@ def _price(
         for entry in mine:
             sums[entry.meter] = sums.get(entry.meter, 0.0) + entry.quantity
         totals.append(sums)
-    allocation = _free_allocation(accounts, totals)
-    for (sheet, _), mine, free in zip(accounts, usage, allocation, strict=True):
+    included = _included_allocation(accounts, totals)
+    # The free tier covers what the plan does not.
+    rest = [
+        {name: total - inc.get(name, 0.0) for name, total in sums.items()}
+        for sums, inc in zip(totals, included, strict=True)
+    ]
+    allocation = _free_allocation(accounts, rest)
+    for (sheet, _), mine, inc, free in zip(accounts, usage, included, allocation, strict=True):
         for meter in sheet.meters:
-            start = 0.0
-            free_units = free.get(meter.name, 0.0)
-            for entry in (e for e in mine if e.meter == meter.name):
-                low, high = start, start + entry.quantity
-                start = high
-                if min(high, free_units) > low:
-                    quantity = min(high, free_units) - low
-                    rows.append(
-                        (sheet.key, entry.component, f"{entry.item}, free tier", quantity,
-                         meter.unit, 0.0, 0.0)
-                    )  # fmt: skip
-                bound = 0.0
-                for index, tier in enumerate(meter.tiers):
-                    a, b = max(low, free_units, bound), min(high, tier.upto)
-                    bound = tier.upto
-                    if b > a:
-                        label = entry.item + _tier_label(meter, index)
-                        rows.append(
-                            (sheet.key, entry.component, label, b - a, meter.unit,
-                             tier.unit_price, (b - a) * tier.unit_price)
-                        )  # fmt: skip
+            rows += _meter_rows(
+                sheet,
+                meter,
+                [e for e in mine if e.meter == meter.name],
+                inc.get(meter.name, 0.0),
+                free.get(meter.name, 0.0),
+            )
     return tuple(rows)
 
 
@@ -373,179 +447,6 @@ def _check_finite(entries: Sequence[Usage], items: Sequence[Line]) -> None:
             )
 
 
-# ---------------------------------------------------------------------------- validation
-
-
-def _count(name: str, value: object) -> float:
-    """``value`` as a float if it is a finite real >= 0 (a count or an amount)."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-    if ok and math.isfinite(float(value)) and float(value) >= 0:  # type: ignore[arg-type]
-        return float(value)  # type: ignore[arg-type]
-    shown = value.item() if isinstance(value, np.generic) else value
-    raise InvalidUsage(f"{name}={shown!r}: must be a finite number >= 0")
-
-
-def _samples(name: str, value: object) -> np.ndarray | None:
-    """Per-invocation samples as a float array, or None when ``value`` is one number."""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    ):
-        return None
-    if isinstance(value, (pd.Series, pd.Index, np.ndarray, list, tuple)):
-        try:
-            array = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise InvalidUsage(f"{name}: samples must be numbers, got {value!r:.80}") from None
-        if array.ndim != 1 or array.size == 0:
-            raise InvalidUsage(
-                f"{name}: samples must be a non-empty 1-D array, got shape {array.shape}"
-            )
-        # Two reductions, no temporary array: the sum is finite only if every sample is.
-        if not (math.isfinite(float(array.sum())) and float(array.min()) >= 0):
-            index = int(np.argmax(~np.isfinite(array) | (array < 0)))
-            shown = float(array[index])
-            raise InvalidUsage(
-                f"{name}[{index}]={shown!r}: every sample must be a finite number >= 0"
-            )
-        return array
-    raise InvalidUsage(
-        f"{name}={value!r:.80}: must be a number or per-invocation samples "
-        "(numpy array, pandas Series, list)"
-    )
-
-
-def _billed_total(
-    name: str, value: object, invocations: float | None, *, step: float, minimum: float
-) -> tuple[float, float]:
-    """(invocations, sum of billed units): each sample rounded up to ``step``, >= ``minimum``.
-
-    Samples given with ``invocations`` describe the distribution: their mean billed value is
-    scaled to ``invocations`` (exact when ``invocations == len(samples)``).
-    """
-    samples = _samples(name, value)
-    if samples is None:
-        single = _count(name, value)
-        if invocations is None:
-            raise InvalidUsage(f"invocations is required when {name} is a single number")
-        billed = max(math.ceil(single / step - _EPS) * step, minimum)
-        return invocations, billed * invocations
-    billed_sum = float(_steps(samples, step=step, minimum=minimum).sum()) * step
-    if invocations is None:
-        return float(samples.size), billed_sum
-    return invocations, billed_sum * (invocations / samples.size)
-
-
-def _steps(samples: np.ndarray, *, step: float, minimum: float) -> np.ndarray:
-    """Each sample's billed number of steps: ceil(d / step - eps), at least minimum / step."""
-    # One scratch buffer, rounded in place.
-    scratch = np.subtract(samples / step if step != 1 else samples, _EPS)
-    np.ceil(scratch, out=scratch)
-    np.maximum(scratch, minimum / step, out=scratch)
-    return scratch
-
-
-def _billed_durations_ms(provider: str | PriceSheet, durations_ms: object) -> np.ndarray:
-    """Each invocation's billed duration on a function platform, ms, as :func:`estimate`
-    rounds it (up to the provider's step, at least its minimum).
-
-    Used to share a bill among its invocations (the simulator's per-call costs).
-
-    Raises:
-        InvalidUsage: not a duration-billed service, or bad durations.
-        UnknownProvider: unknown key.
-    """
-    sheet = provider if isinstance(provider, PriceSheet) else price_sheet(provider)
-    rules = sheet.rules
-    if "duration_step_ms" not in rules:
-        raise InvalidUsage(f"provider={sheet.key!r}: does not bill a duration per invocation")
-    samples = _samples("duration_ms", durations_ms)
-    if samples is None:
-        samples = np.asarray([_count("duration_ms", durations_ms)], dtype=np.float64)
-    step = float(rules["duration_step_ms"])
-    steps: np.ndarray = _steps(samples, step=step, minimum=float(rules["min_billed_ms"]))
-    return steps * step
-
-
-def _range(sheet: PriceSheet, name: str, value: float, rule: str, unit: str) -> None:
-    low, high = sheet.rules[rule]
-    if not low <= value <= high:
-        raise InvalidUsage(
-            f"{name}={value:g}: {sheet.key} allows {low:g} to {high:g} {unit}".rstrip()
-        )
-
-
-def _multiple_of(sheet: PriceSheet, name: str, value: float, step: float | None, unit: str) -> None:
-    """A configured size must be a whole number of ``step`` (FC memory: 64 MB steps)."""
-    if step is None or abs(value / step - round(value / step)) < 1e-9:
-        return
-    below, above = math.floor(value / step) * step, math.ceil(value / step) * step
-    raise InvalidUsage(
-        f"{name}={value:g}: {sheet.key} takes multiples of {step:g} {unit} "
-        f"(e.g. {below:g} or {above:g})"
-    )
-
-
-def _step_up(value: float, step: float, minimum: float = 0.0) -> float:
-    return max(math.ceil(value / step - _EPS) * step, minimum)
-
-
-# ---------------------------------------------------------------------------- models
-
-_Entries = list[Usage]
-_Stats = dict[str, float]
-
-
-@dataclass(frozen=True, slots=True)
-class _Request:
-    sheet: PriceSheet
-    invocations: float | None
-    duration_ms: object
-    memory_mb: object
-    options: Mapping[str, Any]
-
-
-def _entry(req: _Request, meter: str, item: str, quantity: float) -> Usage:
-    return Usage(req.sheet, meter, item, req.sheet.meter(meter).component, quantity)
-
-
-def _memory(req: _Request) -> float:
-    if req.memory_mb is None:
-        raise InvalidUsage(f"memory_mb is required for {req.sheet.key}")
-    memory = _count("memory_mb", req.memory_mb)
-    rules = req.sheet.rules
-    billed = _step_up(memory, rules.get("memory_step_mb", 1), rules.get("min_memory_mb", 0))
-    if "memory_mb" in rules:
-        # A sheet that bills memory in chunks (Step Functions Express: 64 MB chunks with a
-        # 64 MB minimum) takes the memory used, any amount, and checks what it bills; the
-        # others take a configured size and check it as given.
-        checked = billed if rules.get("memory_step_mb", 1) > 1 else memory
-        _range(req.sheet, "memory_mb", checked, "memory_mb", "MB")
-    _multiple_of(req.sheet, "memory_mb", memory, rules.get("memory_multiple_mb"), "MB")
-    return billed
-
-
-def _duration(req: _Request, name: str, value: object, invocations: float | None) -> _Stats:
-    rules = req.sheet.rules
-    if value is None:
-        if invocations is None:
-            raise InvalidUsage(f"invocations and {name} are required for {req.sheet.key}")
-        if invocations > 0:
-            raise InvalidUsage(f"{name} is required for {req.sheet.key} when invocations > 0")
-        return {"invocations": 0.0, "billed_duration_ms": 0.0}
-    count, billed_ms = _billed_total(
-        name, value, invocations, step=rules["duration_step_ms"], minimum=rules["min_billed_ms"]
-    )
-    if not math.isfinite(billed_ms * 10240):  # ms x the largest memory, in MB
-        shown = f"{value:g}" if isinstance(value, (int, float)) else "the samples"
-        raise InvalidUsage(
-            f"invocations={invocations!r} with {name}={shown}: the billed time overflows a "
-            "float; give a volume and a duration whose product is below 1e300"
-        )
-    return {"invocations": count, "billed_duration_ms": billed_ms}
-
-
 def _faas(req: _Request) -> tuple[_Entries, _Stats]:
     sheet, opts = req.sheet, req.options
     archs = sheet.rules.get("archs")
@@ -554,6 +455,11 @@ def _faas(req: _Request) -> tuple[_Entries, _Stats]:
         raise InvalidUsage(f"arch={arch!r}: {sheet.key} allows {', '.join(archs)}")
     suffix = f"-{arch}" if archs else ""
     label = f" ({arch})" if archs else ""
+    if archs and not sheet.has_meter(f"duration{suffix}"):
+        raise InvalidUsage(
+            f"arch={arch!r}: {sheet.key} in {sheet.region} has no verified {arch} price "
+            f"(left out); use arch={archs[0]!r} or the sheet's own region"
+        )
     provisioned = any(k.startswith("provisioned_") for k in opts)
     invocations = req.invocations
     if invocations is None and req.duration_ms is None and provisioned:
@@ -620,6 +526,8 @@ def _faas(req: _Request) -> tuple[_Entries, _Stats]:
         entries.append(
             _entry(req, "ephemeral-storage", "ephemeral storage", stats["ephemeral_gb_seconds"])
         )
+    _faas_snapstart(req, gb, entries, stats)
+    _faas_streaming(req, requests, entries, stats)
     _egress(req, entries, stats)
     return entries, stats
 
@@ -801,6 +709,10 @@ _MODELS: dict[str, Callable[[_Request], tuple[_Entries, _Stats]]] = {
     "requests": _requests,
     "s3": _s3,
     "egress": _egress_only,
+    "workers": _workers,
+    "vercel-fluid": _vercel_fluid,
+    "cloud-run-service": _cloud_run_service,
+    "azure-flex": _azure_flex,
 }
 
 _PROVISIONED = (
@@ -811,28 +723,55 @@ _PROVISIONED = (
 )
 
 
+_SNAPSTART = ("snapstart_cache_hours", "snapstart_versions", "snapstart_restores")
+_ALWAYS_READY = (
+    "always_ready_instances",
+    "always_ready_hours",
+    "always_ready_invocations",
+    "always_ready_duration_ms",
+)
+_CLOUD_RUN = ("vcpu", "concurrency", "instance_starts", "startup_ms", "shutdown_ms")
+
+
+def _faas_options(sheet: PriceSheet) -> list[str]:
+    archs = sheet.rules.get("archs")
+    found = ["arch"] if archs else []
+    if sheet.has_meter("ephemeral-storage"):
+        found.append("ephemeral_storage_mb")
+    if sheet.has_meter(f"provisioned-{archs[0]}" if archs else "provisioned"):
+        found += _PROVISIONED
+    if sheet.has_meter("snapstart-cache") and sheet.has_meter("snapstart-restore"):
+        found += _SNAPSTART
+    if sheet.has_meter("streaming"):
+        found.append("streamed_mb")
+    return found
+
+
+#: Options of each model, beyond invocations, duration_ms and memory_mb (from the sheet).
+_MODEL_OPTIONS: dict[str, Callable[[PriceSheet], list[str]]] = {
+    "faas": _faas_options,
+    "alibaba-fc3": lambda sheet: ["vcpu", "ephemeral_storage_mb"],
+    "cloud-run": lambda sheet: ["vcpu"],
+    "sfn-standard": lambda sheet: ["transitions"],
+    "requests": lambda sheet: ["payload_kb"] if "payload_step_kb" in sheet.rules else [],
+    "s3": lambda sheet: ["get_requests", "storage_gb_month"],
+    "workers": lambda sheet: ["cpu_ms"],
+    "vercel-fluid": lambda sheet: ["cpu_ms", "concurrency"],
+    "cloud-run-service": lambda sheet: [
+        *_CLOUD_RUN,
+        *(["idle_ms"] if sheet.rules.get("billing") == "instance" else []),
+    ],
+    "azure-flex": lambda sheet: [
+        "concurrency",
+        *(_ALWAYS_READY if all(sheet.has_meter(m) for m in ALWAYS_READY_METERS) else ()),
+    ],
+}
+
+
 def _options(sheet: PriceSheet) -> tuple[str, ...]:
     """Options (beyond invocations, duration_ms, memory_mb) the sheet's model bills."""
-    rules, model = sheet.rules, sheet.model
-    found: list[str] = []
-    if model == "faas":
-        archs = rules.get("archs")
-        if archs:
-            found.append("arch")
-        if sheet.has_meter("ephemeral-storage"):
-            found.append("ephemeral_storage_mb")
-        if sheet.has_meter(f"provisioned-{archs[0]}" if archs else "provisioned"):
-            found += _PROVISIONED
-    elif model == "alibaba-fc3":
-        found += ["vcpu", "ephemeral_storage_mb"]
-    elif model == "cloud-run":
-        found.append("vcpu")
-    elif model == "sfn-standard":
-        found.append("transitions")
-    elif model == "requests" and "payload_step_kb" in rules:
-        found.append("payload_kb")
-    elif model == "s3":
-        found += ["get_requests", "storage_gb_month"]
+    options_of = _MODEL_OPTIONS.get(sheet.model)
+    found = list(options_of(sheet)) if options_of is not None else []
     if sheet.has_meter("egress"):
         found.append("egress_gb")
     return tuple(found)
@@ -866,8 +805,33 @@ def _accepted(sheet: PriceSheet) -> tuple[str, ...]:
         "requests": ("invocations",),
         "s3": ("invocations",),
         "egress": (),
+        "workers": ("invocations", "duration_ms"),
     }.get(sheet.model, ("invocations", "duration_ms", "memory_mb"))
     return (*base, *_options(sheet))
+
+
+def _refused(sheet: PriceSheet, unknown: Sequence[str]) -> str:
+    """Why ``unknown`` options are refused: the default message, plus the reason when the
+    sheet leaves their prices out (not verified in this region, or in this sheet)."""
+    message = (
+        f"{sheet.key} does not bill option(s) {', '.join(unknown)}; "
+        f"it accepts {', '.join(_accepted(sheet))}"
+    )
+    if sheet.model == "azure-flex" and any(o.startswith("always_ready_") for o in unknown):
+        message += (
+            f"; its always-ready prices are not in this sheet (not verified, see the sheet's "
+            f"note): load a sheet with meters {', '.join(ALWAYS_READY_METERS)}"
+        )
+    try:
+        home = price_sheet(sheet.key)
+    except UnknownProvider:
+        return message
+    if home.region != sheet.region and set(unknown) & set(_options(home)):
+        message += (
+            f"; in {home.region} it bills them, but their prices in {sheet.region} were not "
+            "verified and are left out"
+        )
+    return message
 
 
 def estimate(
@@ -877,6 +841,7 @@ def estimate(
     duration_ms: object = None,
     memory_mb: float | None = None,
     free_tier: FreeTier = False,
+    region: str | None = None,
     **options: Any,
 ) -> Bill:
     """Estimate one month's bill for a service.
@@ -886,28 +851,52 @@ def estimate(
         invocations: invocations (requests, executions, PUTs) in the month, >= 0. With
             ``duration_ms`` samples it may be omitted (one invocation per sample); when
             given, the samples are a distribution scaled to ``invocations``.
-        duration_ms: duration of one invocation in ms, or per-invocation samples (numpy
-            array, pandas Series, list). Each sample is rounded up to the provider's step.
-        memory_mb: configured memory in MB (Azure: observed memory; Express: workflow
-            memory).
+        duration_ms: duration (wall time) of one invocation in ms, or per-invocation
+            samples (numpy array, pandas Series, list). Each sample is rounded up to the
+            provider's step.
+        memory_mb: configured memory in MB (Azure Consumption: observed memory; Express:
+            workflow memory).
         free_tier: which monthly free offers to apply (once per bill): ``"none"``
             (default, as ``False``: one function rarely owns its account's free tier),
             ``"always"`` (as ``True``: the always-free offers, such as Lambda's 1M requests
             and 400,000 GB-s or SQS's 1M requests) or ``"legacy-12-month"`` (those and
             AWS's 12-month offers, such as API Gateway's 1M calls and S3's 5 GB, which only
             accounts created before 2025-07-15 have; the credit-based Free Tier of newer
-            accounts is not modelled).
+            accounts is not modelled). A plan's included usage (Cloudflare Workers Paid,
+            Vercel Pro) is not a free offer: it is always applied.
+        region: the region's prices (default: the sheet's own region, e.g. us-east-1 for
+            AWS); see ``price_sheet(key).regions``.
         **options: provider options, all keyword-only. Per model:
 
             - ``faas`` (aws-lambda, azure-functions-consumption, huawei-functiongraph):
               needs invocations, duration_ms, memory_mb. aws-lambda also takes ``arch``
               (``"x86_64"``/``"arm64"``), ``ephemeral_storage_mb`` (512-10,240),
-              ``egress_gb``, and provisioned concurrency: ``provisioned_concurrency``,
+              ``egress_gb``, provisioned concurrency: ``provisioned_concurrency``,
               ``provisioned_hours`` (configured time, rounded up to 5 min),
               ``provisioned_invocations`` and ``provisioned_duration_ms`` (invocations
-              served by it; ``invocations``/``duration_ms`` are then the on-demand ones).
+              served by it; ``invocations``/``duration_ms`` are then the on-demand ones),
+              SnapStart: ``snapstart_cache_hours`` (hours each version is cached, at
+              least the sheet's minimum), ``snapstart_versions`` (default 1),
+              ``snapstart_restores``, and ``streamed_mb`` (MB streamed per request, a
+              number or samples; the first 6 MB of each request are not billed).
             - ``gcp-gen1``: memory_mb one of 128 ... 8192; ``egress_gb``.
-            - ``cloud-run``: ``vcpu`` (default: Google's vCPU for the memory size).
+            - ``cloud-run`` (Cloud Run functions): ``vcpu`` (default: Google's vCPU for the
+              memory size).
+            - ``cloud-run-service`` (gcp-cloud-run, gcp-cloud-run-instance): ``vcpu``
+              (default 1), ``concurrency`` (requests one instance serves at once, an
+              average; default 1), ``instance_starts``, ``startup_ms``, ``shutdown_ms``
+              (per start) and, instance-based only, ``idle_ms`` (idle time before each
+              instance shuts down).
+            - ``workers`` (cloudflare-workers): invocations and ``cpu_ms`` (CPU ms of one
+              invocation or samples); ``duration_ms`` optional (wall time, not billed,
+              checked against cpu_ms); no memory_mb.
+            - ``vercel-fluid`` (vercel-functions): invocations, duration_ms (wall time:
+              the instance's lifetime), memory_mb, ``cpu_ms`` (active CPU),
+              ``concurrency``.
+            - ``azure-flex`` (azure-functions-flex): memory_mb 512, 2048 or 4096,
+              ``concurrency``; a sheet with always-ready prices also takes
+              ``always_ready_instances``, ``always_ready_hours``,
+              ``always_ready_invocations``, ``always_ready_duration_ms``.
             - ``alibaba-fc3``: ``vcpu`` (required), ``ephemeral_storage_mb`` (disk).
             - aws-sfn-standard: invocations = executions, ``transitions`` per execution
               (default 1, so invocations alone counts transitions); no duration/memory.
@@ -924,8 +913,9 @@ def estimate(
     Raises:
         UnknownProvider: unknown key (lists the known keys and the closest one).
         InvalidUsage: a negative or NaN count or duration, memory or vCPU outside the
-            provider's range, a missing required value, or an option the provider does not
-            bill (the message names it and lists the accepted ones).
+            provider's range, a missing required value, an unknown region (the message
+            lists the known ones), or an option the provider does not bill (the message
+            names it and lists the accepted ones).
 
     Example:
         >>> bill = estimate("aws-lambda", invocations=3_000_000, duration_ms=120,
@@ -937,16 +927,16 @@ def estimate(
         >>> estimate("gcp-cloud-run-functions", duration_ms=samples,
         ...          memory_mb=512).usage["billed_duration_ms"]
         500.0
+        >>> round(estimate("cloudflare-workers", invocations=15_000_000, cpu_ms=7).total, 2)
+        8.0
     """
     sheet = provider if isinstance(provider, PriceSheet) else price_sheet(provider)
+    sheet = sheet.in_region(region)
     free = free_tier_choice(free_tier)
     allowed = _options(sheet)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise InvalidUsage(
-            f"{sheet.key} does not bill option(s) {', '.join(unknown)}; "
-            f"it accepts {', '.join(_accepted(sheet))}"
-        )
+        raise InvalidUsage(_refused(sheet, unknown))
     count = None if invocations is None else _count("invocations", invocations)
     request = _Request(sheet, count, duration_ms, memory_mb, MappingProxyType(options))
     entries, stats = _MODELS[sheet.model](request)

@@ -34,7 +34,7 @@ import pandas as pd
 from resilience import Ledger
 from resilience.ledger import OUTCOMES
 
-from ..catalog.sheets import PriceSheet
+from ..catalog.sheets import PriceSheet, price_sheet
 from ..errors import InvalidUsage
 from .engine import Bill, FreeTier, estimate
 
@@ -183,6 +183,7 @@ def bill_ledger(
     end_s: float | None = None,
     response_egress: bool = False,
     caller_options: Mapping[str, Any] | None = None,
+    region: str | None = None,
     **options: Any,
 ) -> LedgerBill:
     """Bill the calls and attempts a ledger recorded, and estimate what resilience saved.
@@ -214,6 +215,8 @@ def bill_ledger(
         callee_memory_mb: memory of the guarded (called) function, MB.
         provider: function platform key (``"aws-lambda"``, ``"alibaba-fc3"`` ...) or a
             :class:`~costmodel.PriceSheet`.
+        region: the provider's region (default: its sheet's own; unknown regions raise
+            InvalidUsage listing the known ones).
         caller_memory_mb: memory of the calling function, MB; None: no caller bill.
         caller_work_ms: the caller's own work per call, ms, added to each call.
         free_tier: the free offers to apply, ``"none"`` (default, as ``False``),
@@ -264,6 +267,9 @@ def bill_ledger(
         >>> on_fc.provider, on_fc.callee_bill.usage["gb_seconds"]  # same usage, FC's prices
         ('alibaba-fc3', 0.242)
     """
+    if region is not None:
+        provider = provider if isinstance(provider, PriceSheet) else price_sheet(provider)
+        provider = provider.in_region(region)
     frame = _frame_of(source)
     frame = _select(frame, function=function, start_s=start_s, end_s=end_s)
     kinds = frame["kind"].to_numpy(dtype=object)

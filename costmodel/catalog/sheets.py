@@ -40,7 +40,9 @@ __all__ = [
     "FREE_TIERS",
     "MODELS",
     "Meter",
+    "Plan",
     "PriceSheet",
+    "RegionPrices",
     "Tier",
     "load_price_sheet",
     "price_sheet",
@@ -56,6 +58,7 @@ COMPONENTS: tuple[str, ...] = (
     "storage",
     "orchestration",
     "egress",
+    "subscription",
 )
 
 #: Kinds of free offer a meter's ``free`` allowance may belong to (``free_kind``).
@@ -80,6 +83,10 @@ MODELS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "requests": ("requests",),
         "s3": ("put-requests",),
         "egress": ("egress",),
+        "workers": ("requests", "cpu"),
+        "vercel-fluid": ("invocations", "active-cpu", "memory"),
+        "cloud-run-service": ("cpu", "memory"),
+        "azure-flex": ("executions", "duration"),
     }
 )
 
@@ -146,6 +153,64 @@ class Meter:
 
 
 @dataclass(frozen=True, slots=True)
+class Plan:
+    """A subscription: a monthly fee and the usage it includes (not a free tier).
+
+    A plan's included usage belongs to the subscription: it is applied whenever the sheet
+    is billed, whatever ``free_tier`` says, and once per pooled bill (``bill_a + bill_b``
+    shares one allowance and one fee).
+
+    Attributes:
+        name: plan name, e.g. ``"Workers Paid"``.
+        fee: monthly fee in the sheet's currency (0 when the plan's fee is not billed
+            with the service, e.g. a per-seat fee).
+        included: usage included per month, per meter name, in the meter's unit.
+        source: page the plan was read on.
+        date_read: ISO date the plan was read.
+        note: provenance remarks.
+    """
+
+    name: str
+    fee: float
+    included: Mapping[str, float]
+    source: str = ""
+    date_read: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RegionPrices:
+    """A region's own prices for some meters of a sheet, with their source.
+
+    Attributes:
+        region: region code, e.g. ``"eu-west-1"``.
+        source: page the region's prices were read on.
+        date_read: ISO date they were read.
+        note: provenance remarks.
+        prices: per meter name, the unit price of each tier (same bounds as the default
+            region's meter), in the sheet's currency per unit; ``nan`` for a tier whose
+            price was not verified (written ``"not verified"`` in the file): usage that
+            reaches it is an error, never billed at a guessed price.
+        same: meters whose price the source shows equal to the default region's.
+
+    Meters in neither ``prices`` nor ``same`` are not priced in the region (their
+    options are refused there), rather than guessed.
+    """
+
+    region: str
+    source: str
+    date_read: str
+    note: str
+    prices: Mapping[str, tuple[float, ...]]
+    same: tuple[str, ...]
+
+    def scaled(self, factor: float) -> RegionPrices:
+        """These prices multiplied by ``factor``."""
+        prices = {k: tuple(p * factor for p in v) for k, v in self.prices.items()}
+        return dataclasses.replace(self, prices=MappingProxyType(prices))
+
+
+@dataclass(frozen=True, slots=True)
 class PriceSheet:
     """Prices and billing rules of one provider service.
 
@@ -161,6 +226,11 @@ class PriceSheet:
         note: provenance remarks.
         rules: the model's rounding steps and ranges, each key named with its unit.
         meters: the billed quantities.
+        plan: the subscription the prices come with (fee and included usage), if any.
+        regional: other regions' prices (:class:`RegionPrices`), by region code; pick
+            one with :meth:`in_region` or ``price_sheet(key, region=...)``.
+        unverified_regions: regions left out because no citable source gave their
+            prices (listed in the error for an unknown region).
 
     Example:
         >>> sheet = price_sheet("aws-lambda")
@@ -181,9 +251,73 @@ class PriceSheet:
     note: str
     rules: Mapping[str, Any] = field(repr=False)
     meters: tuple[Meter, ...] = field(repr=False)
+    plan: Plan | None = field(default=None, repr=False)
+    regional: Mapping[str, RegionPrices] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+    unverified_regions: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def __hash__(self) -> int:
         return hash((self.key, self.region, self.currency, self.meters))
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Regions the sheet prices: its own region first, then :attr:`regional`'s."""
+        return (self.region, *(r for r in self.regional if r != self.region))
+
+    def in_region(self, region: str | None) -> PriceSheet:
+        """This sheet with ``region``'s prices (``None`` or its own region: itself).
+
+        Meters the region's source does not price are left out, so options that need
+        them are refused in that region instead of being billed at a guessed price.
+
+        Raises:
+            InvalidUsage: a region the sheet has no prices for (the message lists the
+                known regions and those left out as not verified).
+
+        Example:
+            >>> sheet = price_sheet("vercel-functions")
+            >>> sheet.in_region("sfo1").meter("active-cpu").first_unit_price
+            0.177
+            >>> sheet.in_region("mars1")
+            Traceback (most recent call last):
+            ...
+            costmodel.errors.InvalidUsage: region='mars1': vercel-functions has prices for ...
+        """
+        if region is None or region == self.region:
+            return self
+        found = self.regional.get(region) if isinstance(region, str) else None
+        if found is None:
+            left_out = (
+                f"; not verified, left out: {', '.join(self.unverified_regions)}"
+                if self.unverified_regions
+                else ""
+            )
+            raise InvalidUsage(
+                f"region={region!r}: {self.key} has prices for {', '.join(self.regions)}{left_out}"
+            )
+        meters = []
+        for meter in self.meters:
+            if meter.name in found.prices:
+                tiers = tuple(
+                    Tier(t.upto, p)
+                    for t, p in zip(meter.tiers, found.prices[meter.name], strict=True)
+                )
+                meters.append(
+                    dataclasses.replace(
+                        meter, tiers=tiers, source=found.source, date_read=found.date_read
+                    )
+                )
+            elif meter.name in found.same:
+                meters.append(meter)
+        return dataclasses.replace(
+            self,
+            region=region,
+            source=found.source,
+            date_read=found.date_read,
+            note=found.note or self.note,
+            meters=tuple(meters),
+        )
 
     def meter(self, name: str) -> Meter:
         """The meter called ``name``.
@@ -242,12 +376,17 @@ class PriceSheet:
             f"derived from {self.key} ({self.region}, read {self.date_read}): "
             f"prices x {scale:g} x (1 - {discount:g})"
         )
+        plan = self.plan
+        if plan is not None:
+            plan = dataclasses.replace(plan, fee=plan.fee * factor)
         return dataclasses.replace(
             self,
             key=key or self.key,
             region=region or self.region,
             note=note if note is not None else default_note,
             meters=tuple(m.scaled(factor) for m in self.meters),
+            plan=plan,
+            regional=MappingProxyType({k: r.scaled(factor) for k, r in self.regional.items()}),
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -425,18 +564,153 @@ def _parse(path: str, data: Mapping[str, Any]) -> PriceSheet:
         raise InvalidFile(path, "rules", "must be a table")
     meters = _meters(path, data, fields)
     _check_model_meters(path, model, rules, [m.name for m in meters])
+    regional = _regions(path, data, meters, fields["region"])
+    for region, prices in regional.items():
+        names = [m.name for m in meters if m.name in prices.prices or m.name in prices.same]
+        # A region may leave out an architecture whose price is not verified, not the first.
+        archs = rules.get("archs")
+        region_rules = {**rules, "archs": archs[:1]} if archs else rules
+        _check_model_meters(path, model, region_rules, names, where=f"regions.{region}")
     return PriceSheet(
         **fields,
         note=_text(path, data, "note", required=False),
         rules=_freeze(rules),
         meters=meters,
+        plan=_plan(path, data, meters, fields),
+        regional=MappingProxyType(regional),
+        unverified_regions=_names(path, data, "unverified_regions"),
     )
 
 
-def _sheet_text(path: str, data: Mapping[str, Any]) -> dict[str, str]:
-    """The sheet's text fields (:data:`_SHEET_TEXT`): ``date_read`` an ISO date, ``source``
-    a URL."""
-    fields = {name: _text(path, data, name) for name in _SHEET_TEXT}
+def _names(path: str, data: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """An optional array of non-empty strings (``unverified_regions``, ``same``)."""
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidFile(path, name, f"must be an array of names, got {value!r}")
+    return tuple(value)
+
+
+_PLAN_FIELDS = ("name", "fee", "included", *_PROVENANCE_FIELDS)
+
+
+def _plan(
+    path: str, data: Mapping[str, Any], meters: tuple[Meter, ...], fields: Mapping[str, str]
+) -> Plan | None:
+    """The sheet's ``[plan]``: a monthly fee and the usage included, per meter."""
+    raw = data.get("plan")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidFile(path, "plan", "must be a table")
+    unknown = set(raw) - set(_PLAN_FIELDS)
+    if unknown:
+        raise InvalidFile(path, "plan", f"unknown field(s) {sorted(unknown)}")
+    included = raw.get("included", {})
+    if not isinstance(included, dict):
+        raise InvalidFile(path, "plan.included", "must be a table { meter = quantity }")
+    names = {m.name for m in meters}
+    for meter in included:
+        if meter not in names:
+            raise InvalidFile(
+                path, f"plan.included.{meter}", f"no such meter; meters: {', '.join(sorted(names))}"
+            )
+    return Plan(
+        name=_text(path, raw, "name"),
+        fee=_number(path, "plan.fee", raw.get("fee", 0)),
+        included=MappingProxyType(
+            {k: _number(path, f"plan.included.{k}", v) for k, v in included.items()}
+        ),
+        source=_text(path, raw, "source", required=False) or fields["source"],
+        date_read=_text(path, raw, "date_read", required=False) or fields["date_read"],
+        note=_text(path, raw, "note", required=False),
+    )
+
+
+_REGION_FIELDS = ("source", "date_read", "note", "prices", "same")
+
+#: A tier price a region's source does not give: billing usage in that tier is an error.
+NOT_VERIFIED = "not verified"
+
+
+def _regions(
+    path: str, data: Mapping[str, Any], meters: tuple[Meter, ...], default: str
+) -> dict[str, RegionPrices]:
+    """The sheet's ``[regions.<code>]`` tables: each region's prices with their source."""
+    raw = data.get("regions", {})
+    if not isinstance(raw, dict):
+        raise InvalidFile(path, "regions", "must be a table of [regions.<code>] tables")
+    pers = {m["name"]: m.get("per", 1) for m in data["meters"]}
+    by_name = {m.name: m for m in meters}
+    return {
+        region: _region(path, region, table, by_name, pers, default)
+        for region, table in raw.items()
+    }
+
+
+def _region(
+    path: str,
+    region: str,
+    table: object,
+    meters: Mapping[str, Meter],
+    pers: Mapping[str, Any],
+    default: str,
+) -> RegionPrices:
+    where = f"regions.{region}"
+    if region == default:
+        raise InvalidFile(path, where, f"is the sheet's own region ({default}): price it in meters")
+    if not isinstance(table, dict):
+        raise InvalidFile(path, where, "must be a table")
+    unknown = set(table) - set(_REGION_FIELDS)
+    if unknown:
+        raise InvalidFile(path, where, f"unknown field(s) {sorted(unknown)}")
+    try:
+        fields = _sheet_text(path, table, ("source", "date_read"))
+    except InvalidFile as exc:
+        raise InvalidFile(path, f"{where}.{exc.field}", exc.reason) from None
+    raw_prices = table.get("prices", {})
+    if not isinstance(raw_prices, dict):
+        raise InvalidFile(path, f"{where}.prices", "must be a table { meter = price }")
+    same = _names(path, table, "same")
+    prices: dict[str, tuple[float, ...]] = {}
+    for name in [*raw_prices, *same]:
+        if name not in meters:
+            raise InvalidFile(
+                path, f"{where}.{name}", f"no such meter; meters: {', '.join(meters)}"
+            )
+    for name, value in raw_prices.items():
+        at = f"{where}.prices.{name}"
+        if name in same:
+            raise InvalidFile(path, at, "is also listed in 'same'")
+        values = value if isinstance(value, list) else [value]
+        tiers = meters[name].tiers
+        if len(values) != len(tiers):
+            raise InvalidFile(
+                path, at, f"give {len(tiers)} price(s), one per tier of the meter, got {value!r}"
+            )
+        per = float(pers[name])
+        prices[name] = tuple(
+            math.nan if v == NOT_VERIFIED else _number(path, at, v) / per for v in values
+        )
+        if math.isnan(prices[name][0]):
+            raise InvalidFile(
+                path, at, "the first tier must have a price (leave the meter out instead)"
+            )
+    return RegionPrices(
+        region=region,
+        source=fields["source"],
+        date_read=fields["date_read"],
+        note=_text(path, table, "note", required=False),
+        prices=MappingProxyType(prices),
+        same=same,
+    )
+
+
+def _sheet_text(
+    path: str, data: Mapping[str, Any], names: tuple[str, ...] = _SHEET_TEXT
+) -> dict[str, str]:
+    """The text fields ``names`` (default :data:`_SHEET_TEXT`): ``date_read`` an ISO date,
+    ``source`` a URL."""
+    fields = {name: _text(path, data, name) for name in names}
     try:
         _dt.date.fromisoformat(fields["date_read"][:10])
     except ValueError:
@@ -464,7 +738,9 @@ def _meters(path: str, data: Mapping[str, Any], fields: Mapping[str, str]) -> tu
     return meters
 
 
-def _check_model_meters(path: str, model: str, rules: Mapping[str, Any], names: list[str]) -> None:
+def _check_model_meters(
+    path: str, model: str, rules: Mapping[str, Any], names: list[str], where: str = "meters"
+) -> None:
     """The meters the billing model needs are there (a ``faas`` sheet: one duration meter
     per architecture in ``rules.archs``, else ``duration``)."""
     missing = [n for n in MODELS[model] if n not in names]
@@ -476,7 +752,7 @@ def _check_model_meters(path: str, model: str, rules: Mapping[str, Any], names: 
             if name not in names
         ]
     if missing:
-        raise InvalidFile(path, "meters", f"model {model!r} needs meter(s) {missing}")
+        raise InvalidFile(path, where, f"model {model!r} needs meter(s) {missing}")
 
 
 def load_price_sheet(path: str | Path) -> PriceSheet:
@@ -558,11 +834,12 @@ def _catalog() -> dict[str, PriceSheet]:
     return _CATALOG
 
 
-def price_sheet(key: str) -> PriceSheet:
-    """The catalog's price sheet called ``key``.
+def price_sheet(key: str, region: str | None = None) -> PriceSheet:
+    """The catalog's price sheet called ``key``, in ``region`` (default: the sheet's own).
 
     Raises:
         UnknownProvider: no such key (lists the known keys and the closest one).
+        InvalidUsage: a region the sheet has no prices for (lists the known ones).
 
     Example:
         >>> price_sheet("alibaba-fc3").currency
@@ -574,15 +851,17 @@ def price_sheet(key: str) -> PriceSheet:
     """
     catalog = _catalog()
     try:
-        return catalog[key]
+        sheet = catalog[key]
     except (KeyError, TypeError):
         raise UnknownProvider(key, catalog) from None
+    return sheet.in_region(region)
 
 
 def providers() -> pd.DataFrame:
     """The catalog as a DataFrame: one row per sheet, sorted by key.
 
-    Columns: ``key, service, vendor, model, currency, region, source, date_read, note``.
+    Columns: ``key, service, vendor, model, currency, region, source, date_read, note,
+    regions`` (every region priced, the sheet's own first).
 
     Example:
         >>> frame = providers()
@@ -593,7 +872,7 @@ def providers() -> pd.DataFrame:
 
     columns = ["key", "service", "vendor", "model", "currency", "region", "source", "date_read"]
     rows = [
-        {**{c: getattr(s, c) for c in columns}, "note": s.note}
+        {**{c: getattr(s, c) for c in columns}, "note": s.note, "regions": ", ".join(s.regions)}
         for s in sorted(_catalog().values(), key=lambda s: s.key)
     ]
-    return pd.DataFrame(rows, columns=[*columns, "note"])
+    return pd.DataFrame(rows, columns=[*columns, "note", "regions"])

@@ -789,7 +789,7 @@ def _bills(
 
 def _billed_ms(billing: _Billing, durations_ms: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """Each invocation's billed duration, rounded by the provider's rules (as billed)."""
-    from ..billing.engine import _billed_durations_ms
+    from ..billing.quantities import _billed_durations_ms
 
     if durations_ms.size == 0:
         return durations_ms.astype(np.float64)

@@ -37,6 +37,11 @@ BASE: dict[str, dict[str, object]] = {
     "aws-sqs-fifo": {"invocations": 10},
     "aws-s3": {"invocations": 10},
     "aws-data-transfer": {},
+    "cloudflare-workers": {"invocations": 10, "cpu_ms": 5},
+    "vercel-functions": {"invocations": 10, "duration_ms": 100, "memory_mb": 2048, "cpu_ms": 5},
+    "gcp-cloud-run": {"invocations": 10, "duration_ms": 100, "memory_mb": 512},
+    "gcp-cloud-run-instance": {"invocations": 10, "duration_ms": 100, "memory_mb": 512},
+    "azure-functions-flex": {"invocations": 10, "duration_ms": 100, "memory_mb": 2048},
 }
 # A valid value for every option of the catalog.
 VALUES: dict[str, object] = {
@@ -52,6 +57,16 @@ VALUES: dict[str, object] = {
     "payload_kb": 100,
     "get_requests": 10,
     "storage_gb_month": 1.0,
+    "snapstart_cache_hours": 24,
+    "snapstart_versions": 2,
+    "snapstart_restores": 100,
+    "streamed_mb": 8.0,
+    "cpu_ms": 5,
+    "concurrency": 4,
+    "instance_starts": 3,
+    "startup_ms": 900,
+    "shutdown_ms": 200,
+    "idle_ms": 60_000,
 }
 
 
@@ -64,6 +79,10 @@ def test_accepted_options_of_some_services() -> None:
         "provisioned_hours",
         "provisioned_invocations",
         "provisioned_duration_ms",
+        "snapstart_cache_hours",
+        "snapstart_versions",
+        "snapstart_restores",
+        "streamed_mb",
         "egress_gb",
     )
     assert accepted_options("aws-apigw-rest") == ()
@@ -92,15 +111,18 @@ def test_estimate_takes_each_accepted_option_and_refuses_others(key: str) -> Non
     accepted = accepted_options(key)
     for option in accepted:
         extra: dict[str, object] = {option: VALUES[option]}
-        if option.startswith("provisioned_"):
-            extra = {k: VALUES[k] for k in accepted if k.startswith("provisioned_")}
+        for group in ("provisioned_", "snapstart_"):
+            if option.startswith(group):
+                extra = {k: VALUES[k] for k in accepted if k.startswith(group)}
+        if key == "gcp-cloud-run-instance" and option == "vcpu":
+            extra["vcpu"] = 2  # instance-based billing needs at least 1 vCPU
         if key == "alibaba-fc3" and option != "vcpu":
             extra["vcpu"] = VALUES["vcpu"]
         if key == "aws-data-transfer" and option != "egress_gb":
             extra["egress_gb"] = VALUES["egress_gb"]
-        bill = estimate(key, **BASE[key], **extra)  # type: ignore[arg-type]
+        bill = estimate(key, **{**BASE[key], **extra})  # type: ignore[arg-type]
         assert bill.total >= 0
-    for option in sorted(set(VALUES) - set(accepted)):
+    for option in sorted(set(VALUES) - set(accepted) - set(BASE[key])):
         with pytest.raises(InvalidUsage, match=f"does not bill option\\(s\\) {option}"):
             estimate(key, **BASE[key], **{option: VALUES[option]})  # type: ignore[arg-type]
 
@@ -127,6 +149,8 @@ def bill_of(usage: dict[str, Any]) -> Bill:
     kwargs: dict[str, Any] = {**BASE[key], "invocations": usage["invocations"]}
     if "duration_ms" in kwargs:
         kwargs["duration_ms"] = usage["duration_ms"]
+        if "cpu_ms" in kwargs:  # CPU time within each drawn wall time
+            kwargs["cpu_ms"] = np.asarray(usage["duration_ms"], dtype=float) / 2
     if key == "alibaba-fc3":
         kwargs["vcpu"] = 0.5
     return estimate(key, free_tier=usage["free_tier"], **kwargs)

@@ -420,3 +420,14 @@ def test_rate_limited_attempts_are_avoided_executions() -> None:
     assert result.executions == 1 and result.avoided["rate_limited"] == 3
     assert result.summary()["avoided_rate_limited"] == 3
     assert result.callee_bill.usage["invocations"] == 1
+
+
+def test_bill_ledger_in_a_region(run: Run) -> None:
+    """region= prices the ledger in that region (Singapore's Lambda prices equal Virginia's);
+    an unknown region lists the known ones before anything is billed."""
+    here = bill_ledger(run.ledger, callee_memory_mb=CALLEE_MB)
+    there = bill_ledger(run.ledger, callee_memory_mb=CALLEE_MB, region="ap-southeast-1")
+    assert there.bill.total == pytest.approx(here.bill.total)
+    assert {sheet.region for sheet, _ in there.bill.accounts} == {"ap-southeast-1"}
+    with pytest.raises(InvalidUsage, match="not verified, left out: eu-west-1"):
+        bill_ledger(run.ledger, callee_memory_mb=CALLEE_MB, region="eu-west-1")
