@@ -80,6 +80,8 @@ class ReadState:
     last_request_id: str = ""
     csv_header: list[str] | None = None
     csv_columns: dict[str, int] = field(default_factory=dict)
+    memory_mb: int | None = None
+    """The memory size (MB) of formats that state none (``gcp-json``)."""
 
 
 # ---------------------------------------------------------------- regular expressions
@@ -173,10 +175,9 @@ _CSV_OPTIONAL = (
 def detect(text: str, *, first_chunk: bool) -> str | None:
     """The format of the first report marker anywhere in the chunk (``str.find``: cheap)."""
     if first_chunk:
-        first = text.lstrip("\ufeff").split("\n", 1)[0]
-        named = "duration_ms" in first or "durationMs" in first
-        if named and "," in first and not first.lstrip().startswith("{"):
-            return "csv"
+        found = _detect_document(text)
+        if found is not None:
+            return found
     found = {
         "aws": text.find("REPORT RequestId:"),
         "aws-json": text.find('"platform.report"'),
@@ -190,6 +191,25 @@ def detect(text: str, *, first_chunk: bool) -> str | None:
     if "aws-json" in hits:  # platform.report records also carry "durationMs"
         hits.pop("fc-sls", None)
     return min(hits, key=hits.__getitem__) if hits else None
+
+
+def _detect_document(text: str) -> str | None:
+    """The format of a file whose first chunk shows it whole: a CSV header, a JSON
+    document of log events (``aws logs``) or of Cloud Logging entries (``gcloud``)."""
+    start = text.lstrip("\ufeff \t\r\n")
+    first = start.split("\n", 1)[0]
+    if first.startswith(("@", '"@')) and "," in first:
+        return "aws-insights-csv"
+    named = "duration_ms" in first or "durationMs" in first
+    if named and "," in first and not first.startswith("{"):
+        return "csv"
+    if not start.startswith(("{", "[")):
+        return None
+    if '"insertId"' in text and '"logName"' in text:
+        return "gcp-json"
+    if '"message"' in text and ('"ingestionTime"' in text or '"logStreamName"' in text):
+        return "aws-events"
+    return None
 
 
 def read_chunk(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
