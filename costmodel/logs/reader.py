@@ -266,7 +266,7 @@ def iter_log_frames(
         )
     if not (isinstance(chunk_chars, int) and chunk_chars > 0):
         raise InvalidUsage(f"chunk_chars={chunk_chars!r}: must be an integer > 0")
-    memory = None if memory_mb is None else int(number("memory_mb", memory_mb, _MEMORY_MB))
+    memory = None if memory_mb is None else int(number("memory_mb", memory_mb, _MEMORY_MB, error=InvalidUsage))
     files = _named_files(source, storage_options)
     if files is None:
         state = _state(format, function or "unknown", "<lines>", memory)

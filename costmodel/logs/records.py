@@ -166,27 +166,33 @@ def _json_records(chunks: Chunks, container_key: str) -> Iterator[tuple[int, Any
     """Each record (line, value) of a stream of JSON: elements of top-level arrays and of
     ``container_key`` arrays in top-level objects, and other top-level objects themselves.
 
-    An unreadable value is a ``MalformedLine`` and reading goes on at the next line that
-    starts a value (one entry per unreadable stretch).
+    An unreadable value is a ``MalformedLine`` (at the line it starts on) and reading goes
+    on at the next line that starts with ``{``.
     """
     scan = _Scanner(chunks)
     depth: list[str] = []  # "array" or "object" (a container being streamed)
-    broken = False
     while True:
         char = scan.peek()
         if not char:
             return
+        line = scan.line()
         try:
             step = _step(scan, depth, char, container_key)
         except ValueError as exc:
-            if not broken or not depth:  # one per line of JSON lines, per stretch in arrays
-                yield MalformedLine(scan.line(), str(exc))
-            broken = True
-            scan.skip_line()
+            yield MalformedLine(line, str(exc))
+            _resync(scan)
             continue
-        broken = False
         if step is not None:
             yield step
+
+
+def _resync(scan: _Scanner) -> None:
+    """Past the unreadable value: on to the next line that starts with ``{`` (the next
+    record of JSON lines or of a pretty-printed array), or to the end."""
+    while True:
+        scan.skip_line()
+        if scan.peek() in ("{", ""):
+            return
 
 
 def _step(scan: _Scanner, depth: list[str], char: str, key: str) -> tuple[int, Any] | None:
