@@ -176,3 +176,36 @@ def test_timestamps_are_utc_and_finite() -> None:
         frame = read_logs(EXPORTS / name, memory_mb=512)
         assert frame["timestamp"].notna().all(), name
         assert all(not math.isnan(v) for v in frame["duration_ms"])
+
+
+# ---------------------------------------------------------------- REPORT variants
+
+VARIANTS = LOG_FIXTURES / "variants" / "telemetry_status.log"
+
+
+def test_runtime_done_is_no_report_and_no_malformed_line() -> None:
+    """platform.runtimeDone (success, failure, timeout; AWS docs examples) reports the
+    runtime's end, not a billed invocation: skipped, never counted malformed."""
+    frame = read_logs(VARIANTS)
+    assert frame.attrs["malformed_count"] == 0
+    assert list(frame["source_line"]) == [5, 6, 7]  # the three platform.report records
+
+
+def test_timeout_and_error_reports_are_billed_like_their_text_lines() -> None:
+    """A platform.report with status timeout or error (and errorType) is billed as
+    stated, exactly as the real text REPORT line of the same invocation."""
+    frame = read_logs(VARIANTS)
+    assert list(frame["status"]) == ["", "timeout", "error"]
+    text = pd.concat(
+        [
+            read_logs(REAL / "timeouts_text.log").iloc[[0]],
+            read_logs(REAL / "other_variants.log").iloc[[0]],
+        ],
+        ignore_index=True,
+    )
+    columns = ["request_id", "duration_ms", "billed_duration_ms", "memory_mb", "status"]
+    pd.testing.assert_frame_equal(frame.iloc[1:][columns].reset_index(drop=True), text[columns])
+    json_bill = bill_from_logs(frame.iloc[1:], provider="aws-lambda")
+    text_bill = bill_from_logs(text, provider="aws-lambda")
+    assert json_bill.total == text_bill.total
+    assert json_bill.groups["billed_duration_ms"].sum() == 3000 + 12
