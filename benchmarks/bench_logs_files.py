@@ -68,14 +68,16 @@ def run() -> list[Row]:
     mb = 1 << 20
     return [
         Row(
-            name=f"bill_from_logs peak MB, {MANY:,} vs {FEW:,} gzip files of {LINES_PER_FILE:,} lines",
+            name=f"bill_from_logs peak MB, {MANY:,} vs {FEW:,} gzip files "
+            f"of {LINES_PER_FILE:,} lines",
             ours=many_peak / mb,
             anchor=few_peak / mb,
             unit="MB; ratio = many / few (flat = 1)",
             target="flat",
         ),
         Row(
-            name=f"bill_from_logs peak MB, {MANY:,} files vs one file of {MANY * LINES_PER_FILE:,} lines",
+            name=f"bill_from_logs peak MB, {MANY:,} files vs one file "
+            f"of {MANY * LINES_PER_FILE:,} lines",
             ours=many_peak / mb,
             anchor=big_peak / mb,
             unit="MB; ratio = files / one file",

@@ -175,9 +175,9 @@ _CSV_OPTIONAL = (
 def detect(text: str, *, first_chunk: bool) -> str | None:
     """The format of the first report marker anywhere in the chunk (``str.find``: cheap)."""
     if first_chunk:
-        found = _detect_document(text)
-        if found is not None:
-            return found
+        document = _detect_document(text)
+        if document is not None:
+            return document
     found = {
         "aws": text.find("REPORT RequestId:"),
         "aws-json": text.find('"platform.report"'),

@@ -266,7 +266,11 @@ def iter_log_frames(
         )
     if not (isinstance(chunk_chars, int) and chunk_chars > 0):
         raise InvalidUsage(f"chunk_chars={chunk_chars!r}: must be an integer > 0")
-    memory = None if memory_mb is None else int(number("memory_mb", memory_mb, _MEMORY_MB, error=InvalidUsage))
+    memory = (
+        None
+        if memory_mb is None
+        else int(number("memory_mb", memory_mb, _MEMORY_MB, error=InvalidUsage))
+    )
     files = _named_files(source, storage_options)
     if files is None:
         state = _state(format, function or "unknown", "<lines>", memory)
@@ -281,7 +285,9 @@ def iter_log_frames(
                 continue
             for frame in frames:
                 listed = frame.attrs["malformed"]
-                frame.attrs["malformed"] = [MalformedLine(m.line, f"{one.name}: {m.reason}") for m in listed]
+                frame.attrs["malformed"] = [
+                    MalformedLine(m.line, f"{one.name}: {m.reason}") for m in listed
+                ]
                 yield frame
 
 
@@ -308,7 +314,9 @@ def _frames(
         if state.format is None:
             state.format = detect(text, first_chunk=first_line == 1)
         if state.format in RECORD_FORMATS:
-            yield from record_frames(itertools.chain([(text, first_line, consumed)], chunks), state, progress)
+            yield from record_frames(
+                itertools.chain([(text, first_line, consumed)], chunks), state, progress
+            )
             return
         if state.format is None:
             frame = empty_frame()
@@ -330,7 +338,7 @@ def _text_chunks(source: LogSource, chunk_chars: int) -> Iterator[tuple[str, int
             f"source={type(source).__name__}: must be a path (str or PathLike), a URL, a "
             "list of them, or an iterable of text lines"
         )
-    yield from _line_chunks(source, chunk_chars)
+    yield from _line_chunks(source, chunk_chars)  # type: ignore[arg-type]  # checked per line
 
 
 def _stream_chunks(stream: IO[str], chunk_chars: int) -> Iterator[tuple[str, int, int]]:

@@ -247,7 +247,9 @@ def _parse_messages(messages: _Messages, state: ReadState) -> pd.DataFrame:
     """The messages read as lines of text (``aws`` / ``aws-json``), lines mapped back."""
     if not messages.texts:
         return _finish(_rows_frame([], "aws"), [])
-    text = "".join(t.rstrip("\r\n").replace("\r", " ").replace("\n", " ") + "\n" for t in messages.texts)
+    text = "".join(
+        t.rstrip("\r\n").replace("\r", " ").replace("\n", " ") + "\n" for t in messages.texts
+    )
     inner = replace(state, format="aws", last_request_id="", csv_header=None)
     frame = read_chunk(text, 1, inner)
     where = np.asarray(messages.lines, dtype=np.int64)
@@ -273,8 +275,10 @@ def _parse_events(
         stamp = event.get("timestamp")
         messages.lines.append(line)
         messages.texts.append(event["message"])
-        ok = isinstance(stamp, (int, float)) and not isinstance(stamp, bool)
-        messages.epoch_ms.append(float(stamp) if ok and math.isfinite(stamp) else math.nan)
+        epoch = math.nan
+        if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) and math.isfinite(stamp):
+            epoch = float(stamp)
+        messages.epoch_ms.append(epoch)
     frame = _parse_messages(messages, state)
     return _finish(frame, sorted([*bad, *frame.attrs["malformed"]]))
 
@@ -308,12 +312,16 @@ def _parse_gcp(
     return _finish(_rows_frame(rows, "gcp-json"), sorted(bad))
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _gcp_row(entry: Any, state: ReadState) -> dict[str, Any] | None:
     """The invocation in one LogEntry, None for an entry that reports none."""
     if not isinstance(entry, dict):
         raise ValueError("not a JSON object")
-    resource = entry.get("resource") if isinstance(entry.get("resource"), dict) else {}
-    labels = resource.get("labels") if isinstance(resource.get("labels"), dict) else {}
+    labels = _object(_object(entry.get("resource")).get("labels"))
     http = entry.get("httpRequest")
     row: dict[str, Any] = {"timestamp": entry.get("timestamp"), "request_id": "", "status": ""}
     if isinstance(http, dict):
@@ -336,8 +344,7 @@ def _gcp_row(entry: Any, state: ReadState) -> dict[str, Any] | None:
         return None  # the container's own output: not an invocation
     row["duration_ms"] = float(executed[1])
     row["function"] = str(labels.get("function_name") or state.function)
-    entry_labels = entry.get("labels") if isinstance(entry.get("labels"), dict) else {}
-    row["request_id"] = str(entry_labels.get("execution_id", ""))
+    row["request_id"] = str(_object(entry.get("labels")).get("execution_id", ""))
     return row
 
 
@@ -486,8 +493,7 @@ def _insights_row(values: dict[str, str]) -> dict[str, Any]:
     memory = out["memory_mb"]
     if abs(memory - round(memory)) > 1e-9:
         raise ValueError(
-            f"@memorySize={values['@memorySize']!r} is not a whole number of MB "
-            "(bytes / 1,000,000)"
+            f"@memorySize={values['@memorySize']!r} is not a whole number of MB (bytes / 1,000,000)"
         )
     out["memory_mb"] = round(memory)
     return out

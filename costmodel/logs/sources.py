@@ -67,15 +67,14 @@ class LogFile:
     def open_text(self) -> Iterator[IO[str]]:
         """The file as UTF-8 text (bad bytes replaced), gunzipped when it is gzip."""
         with contextlib.ExitStack() as stack:
-            raw: IO[bytes] = stack.enter_context(
-                open(self.path, "rb") if self.fs is None else self.fs.open(self.path, "rb")
-            )
+            opener = open if self.fs is None else self.fs.open
+            raw: IO[bytes] = stack.enter_context(opener(self.path, "rb"))
             head = raw.read(2)
             raw.seek(0)
-            binary: IO[bytes] = raw
+            binary: Any = raw
             if head == _GZIP_MAGIC:
                 binary = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
-            text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace")  # type: ignore[type-var]
+            text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace")
             try:
                 yield text
             finally:
@@ -110,8 +109,11 @@ def looks_like_path(item: object) -> bool:
         return True
     if any(blank in item for blank in " \t") or item[0] in "{[\"'" or "," in item:
         return False
-    return "/" in item or os.sep in item or bool(_GLOB.search(item)) or (
-        item.lower().endswith(_LOG_SUFFIXES)
+    return (
+        "/" in item
+        or os.sep in item
+        or bool(_GLOB.search(item))
+        or (item.lower().endswith(_LOG_SUFFIXES))
     )
 
 
@@ -145,8 +147,7 @@ def expand_sources(
         items = list(source)
     else:
         raise InvalidUsage(
-            f"source={type(source).__name__}: must be a DataFrame, a path, a URL or a "
-            "list of them"
+            f"source={type(source).__name__}: must be a DataFrame, a path, a URL or a list of them"
         )
     options = dict(storage_options or {})
     files: list[LogFile] = []
@@ -207,7 +208,7 @@ def _filesystem(url: str, options: dict[str, Any]) -> tuple[Any, str]:
         else f"fsspec and the package for {protocol}://"
     )
     try:
-        import fsspec
+        import fsspec  # type: ignore[import-untyped]
     except ImportError:
         raise InvalidUsage(f"{shown_url(url)}: reading {protocol}:// URLs needs {needs}") from None
     try:

@@ -120,7 +120,9 @@ def test_cloud_logging_entries_array_and_lines_agree() -> None:
     is 131.206554 ms; the stdout entry is skipped; gen1's 'Function execution took' counts."""
     array = read_logs(EXPORTS / "gcloud-logging-read.json", memory_mb=512)
     lines = read_logs(EXPORTS / "cloud-logging-entries.jsonl", memory_mb=512)
-    pd.testing.assert_frame_equal(array.drop(columns="source_line"), lines.drop(columns="source_line"))
+    pd.testing.assert_frame_equal(
+        array.drop(columns="source_line"), lines.drop(columns="source_line")
+    )
     assert list(array["duration_ms"]) == pytest.approx([48.713, 131.206554, 1002.381, 215.0])
     assert list(array["function"]) == ["checkout", "checkout", "checkout", "resize-image"]
     assert array["billed_duration_ms"].isna().all() and (array["memory_mb"] == 512).all()

@@ -22,7 +22,10 @@ EXPORT = LOG_FIXTURES / "aws_export.log"
 def _export_tree(root: Path) -> list[Path]:
     """A CloudWatch export to S3 copied locally: <prefix>/<task>/<stream>/000000.gz."""
     made = []
-    for stream, source in (("2024-05-01-[$LATEST]e34ea4d3", EXPORT), ("2024-05-02-[$LATEST]0a1b", EXPORT)):
+    for stream, source in (
+        ("2024-05-01-[$LATEST]e34ea4d3", EXPORT),
+        ("2024-05-02-[$LATEST]0a1b", EXPORT),
+    ):
         folder = root / "exportedlogs" / "9f0c2d1e-task" / stream
         folder.mkdir(parents=True)
         target = folder / "000000.gz"
@@ -60,7 +63,9 @@ def test_globs_expand_sorted_and_mixed_with_paths(tmp_path: Path) -> None:
     made = _export_tree(tmp_path)
     deep = expand_sources(str(tmp_path / "**" / "*.gz"))
     assert [f.path for f in deep] == [str(p) for p in made]
-    mixed = expand_sources([str(made[0]), str(tmp_path / "exportedlogs" / "*" / "*05-02*" / "*.gz")])
+    mixed = expand_sources(
+        [str(made[0]), str(tmp_path / "exportedlogs" / "*" / "*05-02*" / "*.gz")]
+    )
     assert [f.path for f in mixed] == [str(p) for p in made]
     frame = read_logs([str(tmp_path / "**" / "*.gz")], function="api")
     assert len(frame) == 2 * len(read_logs(EXPORT))
@@ -84,7 +89,7 @@ def test_list_items_are_paths_or_lines_never_both() -> None:
     assert not looks_like_path("REPORT RequestId: 1\tDuration: 1 ms")
     assert not looks_like_path('{"type":"platform.report"}')
     assert not looks_like_path("12.5,128")
-    with pytest.raises(FileNotFoundError, match="missing.log"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.log"):
         read_logs(["missing.log"])
 
 
