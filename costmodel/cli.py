@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from .catalog.sheets import DEFAULT_SERVICES, price_sheet, providers
+from .catalog.sheets import DEFAULT_SERVICES, FREE_TIERS, price_sheet, providers
 from .errors import CostModelError, InvalidUsage
 from .logs.names import FORMATS
 
@@ -79,6 +79,19 @@ def _options(pairs: Sequence[str] | None) -> dict[str, Any]:
             value = value.lower() == "true"
         options[key.strip()] = value
     return options
+
+
+def _add_free_tier_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--free-tier",
+        nargs="?",
+        const="always",
+        default="none",
+        choices=list(FREE_TIERS),
+        help="apply the monthly free offers: 'always' (the always-free ones; the choice when "
+        "the option is given alone), 'legacy-12-month' (those and AWS's 12-month offers, "
+        "for accounts created before 2025-07-15) or 'none' (default)",
+    )
 
 
 def _add_option_argument(parser: argparse.ArgumentParser) -> None:
@@ -208,7 +221,7 @@ def _add_estimate(sub: Any) -> None:
     parser.add_argument("--invocations", type=_number, help="invocations in the month")
     parser.add_argument("--duration-ms", type=_number, help="duration of one invocation, ms")
     parser.add_argument("--memory-mb", type=_number, help="configured memory, MB")
-    parser.add_argument("--free-tier", action="store_true", help="apply the monthly free tier")
+    _add_free_tier_argument(parser)
     _add_option_argument(parser)
     add_format_option(parser)
     parser.set_defaults(run=_run_estimate)
@@ -280,6 +293,20 @@ def _add_bill(sub: Any) -> None:
         help="bill the duration the log states as billed, the measured one, or (auto) the "
         "stated one when the provider wrote the log",
     )
+    parser.add_argument(
+        "--init-billed",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="with a measured duration, bill a cold start's init too (yes), not (no), or "
+        "(auto) by AWS's rule of the log line's day: INIT billed for ZIP functions since "
+        "2025-08-01, for container images before too",
+    )
+    parser.add_argument(
+        "--package-type",
+        choices=("zip", "image"),
+        default="zip",
+        help="how the function is deployed, for --init-billed auto (default zip)",
+    )
     parser.add_argument("--function", help="function name for logs that carry none")
     parser.add_argument(
         "--memory-mb",
@@ -292,7 +319,7 @@ def _add_bill(sub: Any) -> None:
         metavar="KEY=VALUE",
         help="an fsspec option for URLs (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
     )
-    parser.add_argument("--free-tier", action="store_true", help="apply the monthly free tier")
+    _add_free_tier_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     _add_option_argument(parser)
     add_format_option(parser)
@@ -327,6 +354,8 @@ def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             provider=args.provider,
             format=args.log_format,
             billed_duration=args.billed_duration,
+            init_billed={"yes": True, "no": False}.get(args.init_billed, "auto"),
+            package_type=args.package_type,
             free_tier=args.free_tier,
             function=args.function,
             progress=progress,
@@ -575,7 +604,7 @@ def _add_compare(sub: Any) -> None:
         "--samples", type=int, default=100_000, help="Monte Carlo requests (default 100,000)"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--free-tier", action="store_true", help="apply the free tiers")
+    _add_free_tier_argument(parser)
     parser.add_argument(
         "--service",
         action="append",

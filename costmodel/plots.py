@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter
 
 from .architectures.comparison import COMPONENT_ORDER, Sweep, latency_samples, sweep
 from .architectures.compositions import Architecture
+from .billing.engine import FreeTier
 from .errors import InvalidUsage
 
 __all__ = [
@@ -121,7 +122,7 @@ def cost_breakdown(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     title = "Monthly cost by component"
     if invocations:
         title += f" at {invocations:,.0f} requests/month"
-    if table.attrs.get("free_tier"):
+    if _free_applied(table.attrs):
         title += ", free tiers applied"
     ax.set_title(title)
     ax.set_ylim(0, max(float(bottom.max()), 1e-12) * 1.15)
@@ -129,6 +130,11 @@ def cost_breakdown(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         title="component", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0)
     )
     return ax
+
+
+def _free_applied(attrs: Mapping[Any, Any]) -> bool:
+    """Whether a table was priced with free offers (``free_tier`` other than "none")."""
+    return attrs.get("free_tier", "none") not in ("none", False)
 
 
 def _total_column(result: Sweep) -> str:
@@ -150,7 +156,7 @@ def cost_vs_volume(result: Sweep, *, ax: Axes | None = None) -> Axes:
         raise InvalidUsage(f"result: a sweep over 'invocations' is needed, got {result.over!r}")
     ax = _axes(ax)
     total = _total_column(result)
-    free = bool(result.frame.attrs.get("free_tier", False))
+    free = _free_applied(result.frame.attrs)
     any_zero = False
     for i, (name, rows) in enumerate(result.frame.groupby("architecture", sort=False)):
         color = f"C{i}"
@@ -290,7 +296,7 @@ def save_charts(
     samples: int = 20_000,
     seed: int = 0,
     dpi: int = 110,
-    free_tier: bool = False,
+    free_tier: FreeTier = False,
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> list[Path]:

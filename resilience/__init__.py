@@ -32,6 +32,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
         InvocationError,
         InvokerClosed,
         MissingDependency,
+        RateLimited,
         ResilienceError,
         ResponseTooLarge,
         TimeoutExceeded,
@@ -39,6 +40,13 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     from .fallback import Fallback, fallback
     from .ledger import Ledger, Record
     from .policy import Policy
+    from .rate_limit import (
+        RateLimiter,
+        RateLimiterStatistics,
+        RateLimits,
+        RedisRateStore,
+        rate_limit,
+    )
     from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry
     from .timeout import Timeout, timeout
 
@@ -73,7 +81,12 @@ __all__ = [
     "Ledger",
     "MissingDependency",
     "Policy",
+    "RateLimited",
+    "RateLimiter",
+    "RateLimiterStatistics",
+    "RateLimits",
     "Record",
+    "RedisRateStore",
     "ResilienceError",
     "ResponseTooLarge",
     "Retry",
@@ -86,6 +99,7 @@ __all__ = [
     "cached",
     "circuit_breaker",
     "fallback",
+    "rate_limit",
     "retry",
     "timeout",
 ]
@@ -123,6 +137,7 @@ _EXPORTS: dict[str, str] = {
     "InvocationError": ".errors",
     "InvokerClosed": ".errors",
     "MissingDependency": ".errors",
+    "RateLimited": ".errors",
     "ResilienceError": ".errors",
     "ResponseTooLarge": ".errors",
     "TimeoutExceeded": ".errors",
@@ -131,6 +146,11 @@ _EXPORTS: dict[str, str] = {
     "Ledger": ".ledger",
     "Record": ".ledger",
     "Policy": ".policy",
+    "RateLimiter": ".rate_limit",
+    "RateLimiterStatistics": ".rate_limit",
+    "RateLimits": ".rate_limit",
+    "RedisRateStore": ".rate_limit",
+    "rate_limit": ".rate_limit",
     "Backoff": ".retry",
     "Retry": ".retry",
     "RetryBudget": ".retry",

@@ -8,6 +8,7 @@ Exception tree::
     ResilienceError
     ├── CircuitOpenError          the breaker rejected the call (name, retry_after)
     ├── BulkheadFull              no concurrency slot within the wait (name, limit)
+    ├── RateLimited               the rate limiter refused the call (name, retry_after)
     ├── TimeoutExceeded           also a TimeoutError (timeout_s)
     ├── InvalidUsage              also a ValueError: a bad parameter at construction
     ├── InvokerClosed             also a RuntimeError: submit() after close()
@@ -33,6 +34,7 @@ __all__ = [
     "InvocationError",
     "InvokerClosed",
     "MissingDependency",
+    "RateLimited",
     "ResilienceError",
     "ResponseTooLarge",
     "TimeoutExceeded",
@@ -71,6 +73,24 @@ class BulkheadFull(ResilienceError):
         self.name = name
         self.limit = limit
         super().__init__(f"bulkhead {name!r} is full ({limit} concurrent calls)")
+
+
+class RateLimited(ResilienceError):
+    """The rate limiter refused the call without calling the function.
+
+    Attributes:
+        name: the limiter's name.
+        retry_after: seconds until the same call would be admitted, were nothing else
+            admitted meanwhile (what a ``Retry-After`` header would say).
+        key: the partition refused (the ``key=`` function's value), or None. Never in
+            the message: a partition key may be a user's token.
+    """
+
+    def __init__(self, name: str, retry_after: float, key: str | None = None) -> None:
+        self.name = name
+        self.retry_after = max(0.0, retry_after)
+        self.key = key
+        super().__init__(f"rate limit {name!r} reached; retry after {self.retry_after:.3f} s")
 
 
 class TimeoutExceeded(ResilienceError, TimeoutError):
