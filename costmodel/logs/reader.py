@@ -47,10 +47,17 @@ Formats (``format=``), each exactly as the platform writes it:
     ``init_duration_ms``, ``restore_duration_ms``, ``billed_restore_duration_ms``,
     ``status``. The SLS field names above are accepted as
     aliases, so an SLS CSV download reads as is. One record per line.
+``"aws-events"``, ``"aws-insights-csv"``, ``"gcp-json"``
+    The JSON of ``aws logs filter-log-events``, a CloudWatch Logs Insights CSV download
+    and Google Cloud Logging entries (Cloud Run requests): read record by record, see
+    ``costmodel.logs.records``. ``"gcp-json"`` needs ``memory_mb=``.
 ``"auto"`` (default)
     Decided from the content: the first signature found anywhere in the first chunk
     that has one (``REPORT RequestId:``, ``"platform.report"``, ``FC Invoke``/``Billed
     Duration: .. ms,``, ``"durationMs"``, or a CSV header naming ``duration_ms``/``durationMs``).
+    A file's first chunk is checked first for a whole-file shape: a header of ``@`` fields
+    (``"aws-insights-csv"``), JSON with ``"insertId"`` and ``"logName"`` (``"gcp-json"``) or
+    with ``"message"`` and ``"ingestionTime"``/``"logStreamName"`` (``"aws-events"``).
 
 A log can switch format mid-file (a CloudWatch log group set to JSON mid-month): the
 reports in the other format of the same vendor (``"aws"`` and ``"aws-json"``, ``"fc"``
@@ -63,7 +70,9 @@ with a missing or unreadable field, a ``platform.report`` line that is not valid
 JSON, a CSV row with a bad number, ...) is never silently dropped and never fatal:
 ``frame.attrs["malformed"]`` lists ``(line_number, reason)`` pairs (1-based line
 numbers; the first ``max_malformed_listed``) and ``frame.attrs["malformed_count"]``
-counts them all. Files may be gzip-compressed (``.gz``), as CloudWatch exports are.
+counts them all. Files may be gzip-compressed (whatever their name), as CloudWatch
+exports are; a folder, a glob or an fsspec URL names several (``costmodel.logs.sources``),
+each read and detected on its own.
 
 Parsing is vectorized: one compiled regular expression runs over a whole chunk of
 text (``re.findall``, a C loop) and pandas converts whole columns; there is no

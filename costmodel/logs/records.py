@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidFile, InvalidUsage
-from .formats import MalformedLine, ReadState, _finish, _rows_frame, read_chunk
+from .formats import MalformedLine, ReadState, read_chunk, rows_frame, with_malformed
 
 __all__ = ["RECORD_FORMATS", "record_frames"]
 
@@ -75,7 +75,7 @@ def record_frames(
     parse = _parse_events if state.format == "aws-events" else _parse_gcp
     batch: list[tuple[int, Any]] = []
     bad: list[MalformedLine] = []
-    for item in _json_records(counted, container_key="events"):
+    for item in _json_records(counted):
         if isinstance(item, MalformedLine):
             bad.append(MalformedLine(item.line, f"{_JSON_KINDS[state.format]}: {item.reason}"))
         else:
@@ -162,9 +162,9 @@ class _Scanner:
                 return
 
 
-def _json_records(chunks: Chunks, container_key: str) -> Iterator[tuple[int, Any] | MalformedLine]:
+def _json_records(chunks: Chunks) -> Iterator[tuple[int, Any] | MalformedLine]:
     """Each record (line, value) of a stream of JSON: elements of top-level arrays and of
-    ``container_key`` arrays in top-level objects, and other top-level objects themselves.
+    ``"events"`` arrays in top-level objects, and other top-level objects themselves.
 
     An unreadable value is a ``MalformedLine`` (at the line it starts on) and reading goes
     on at the next line that starts with ``{``.
@@ -177,7 +177,7 @@ def _json_records(chunks: Chunks, container_key: str) -> Iterator[tuple[int, Any
             return
         line = scan.line()
         try:
-            step = _step(scan, depth, char, container_key)
+            step = _step(scan, depth, char)
         except ValueError as exc:
             yield MalformedLine(line, str(exc))
             _resync(scan)
@@ -195,7 +195,11 @@ def _resync(scan: _Scanner) -> None:
             return
 
 
-def _step(scan: _Scanner, depth: list[str], char: str, key: str) -> tuple[int, Any] | None:
+_CONTAINER_KEY = "events"  # aws logs: {"events": [...], "searchedLogStreams": ..., ...}
+_CONTAINER = re.compile(r'\{\s*"events"\s*:\s*\[')
+
+
+def _step(scan: _Scanner, depth: list[str], char: str) -> tuple[int, Any] | None:
     """Read one token or record at the cursor; a record is returned."""
     if char in ",:":
         scan.pos += 1
@@ -210,11 +214,9 @@ def _step(scan: _Scanner, depth: list[str], char: str, key: str) -> tuple[int, A
         scan.pos += 1
         return None
     if not depth and char == "{":
-        opened = re.compile(r"\{\s*" + json.dumps(key) + r"\s*:\s*\[")
-        scan.peek()
-        while not opened.match(scan.buf, scan.pos) and scan.grow():
+        while not _CONTAINER.match(scan.buf, scan.pos) and scan.grow():
             pass
-        if opened.match(scan.buf, scan.pos):
+        if _CONTAINER.match(scan.buf, scan.pos):
             depth += ["object", "array"]
             scan.pos = scan.buf.index("[", scan.pos) + 1
             return None
@@ -224,8 +226,8 @@ def _step(scan: _Scanner, depth: list[str], char: str, key: str) -> tuple[int, A
             raise ValueError(f"invalid JSON (a key {name!r:.40} without a value)")
         scan.pos += 1
         value = scan.value()
-        if name == key and isinstance(value, list):
-            raise ValueError(f"a second {key!r} array in one object")
+        if name == _CONTAINER_KEY and isinstance(value, list):
+            raise ValueError(f"a second {_CONTAINER_KEY!r} array in one object")
         return None
     line = scan.line()
     return line, scan.value()
@@ -246,7 +248,7 @@ class _Messages:
 def _parse_messages(messages: _Messages, state: ReadState) -> pd.DataFrame:
     """The messages read as lines of text (``aws`` / ``aws-json``), lines mapped back."""
     if not messages.texts:
-        return _finish(_rows_frame([], "aws"), [])
+        return with_malformed(rows_frame([], "aws"), [])
     text = "".join(
         t.rstrip("\r\n").replace("\r", " ").replace("\n", " ") + "\n" for t in messages.texts
     )
@@ -261,7 +263,7 @@ def _parse_messages(messages: _Messages, state: ReadState) -> pd.DataFrame:
         frame["timestamp"] = stamps.where(stamps.notna(), fill).astype("datetime64[ns, UTC]")
     frame["source_line"] = where[index]
     bad = [MalformedLine(int(where[m.line - 1]), m.reason) for m in frame.attrs["malformed"]]
-    return _finish(frame, bad)
+    return with_malformed(frame, bad)
 
 
 def _parse_events(
@@ -280,7 +282,7 @@ def _parse_events(
             epoch = float(stamp)
         messages.epoch_ms.append(epoch)
     frame = _parse_messages(messages, state)
-    return _finish(frame, sorted([*bad, *frame.attrs["malformed"]]))
+    return with_malformed(frame, sorted([*bad, *frame.attrs["malformed"]]))
 
 
 # ---------------------------------------------------------------- gcp-json
@@ -309,7 +311,7 @@ def _parse_gcp(
         )
     for row in rows:
         row["memory_mb"] = state.memory_mb
-    return _finish(_rows_frame(rows, "gcp-json"), sorted(bad))
+    return with_malformed(rows_frame(rows, "gcp-json"), sorted(bad))
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -439,10 +441,10 @@ def _insights_messages(
         _parse_messages(messages, replace(state, function=name))
         for name, messages in by_function.items()
     ]
-    frame = pd.concat(frames, ignore_index=True) if frames else _rows_frame([], "aws")
+    frame = pd.concat(frames, ignore_index=True) if frames else rows_frame([], "aws")
     frame = frame.sort_values("source_line", kind="stable", ignore_index=True)
     found = [m for part in frames for m in part.attrs["malformed"]]
-    return _finish(frame, sorted([*bad, *found]))
+    return with_malformed(frame, sorted([*bad, *found]))
 
 
 def _insights_fields(
@@ -470,8 +472,8 @@ def _insights_fields(
         out["status"] = ""
         out["timestamp"] = values.get("@timestamp") or None
         rows.append(out)
-    frame = _rows_frame(rows, "aws-insights-csv")
-    return _finish(frame, sorted(bad))
+    frame = rows_frame(rows, "aws-insights-csv")
+    return with_malformed(frame, sorted(bad))
 
 
 def _insights_row(values: dict[str, str]) -> dict[str, Any]:

@@ -138,8 +138,15 @@ def expand_sources(
         FileNotFoundError: a path or URL names nothing.
 
     Example:
-        >>> [f.name.rsplit("/", 1)[-1] for f in expand_sources("tests/fixtures/logs/aws_*.log")]
-        ['aws_export.log', 'aws_json.log', 'aws_snapstart.log', 'aws_text.log']
+        >>> import tempfile, pathlib
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> for name in ("b/000000.gz", "a/000000.gz", "a/.hidden", "notes.txt"):
+        ...     (root / name).parent.mkdir(exist_ok=True)
+        ...     _ = (root / name).write_text("")
+        >>> [pathlib.Path(f.path).relative_to(root).as_posix() for f in expand_sources(root)]
+        ['a/000000.gz', 'b/000000.gz', 'notes.txt']
+        >>> [f.stem for f in expand_sources(str(root / "*" / "*.gz"))]
+        ['000000', '000000']
     """
     if isinstance(source, (str, os.PathLike, LogFile)):
         items: list[Any] = [source]
