@@ -48,6 +48,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
         rate_limit,
     )
     from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry
+    from .throttling import ThrottleInfo, throttle_info
     from .timeout import Timeout, timeout
 
 __all__ = [
@@ -93,6 +94,7 @@ __all__ = [
     "RetryBudget",
     "RetryStatistics",
     "SystemClock",
+    "ThrottleInfo",
     "Timeout",
     "TimeoutExceeded",
     "bulkhead",
@@ -101,6 +103,7 @@ __all__ = [
     "fallback",
     "rate_limit",
     "retry",
+    "throttle_info",
     "timeout",
 ]
 
@@ -156,6 +159,8 @@ _EXPORTS: dict[str, str] = {
     "RetryBudget": ".retry",
     "RetryStatistics": ".retry",
     "retry": ".retry",
+    "ThrottleInfo": ".throttling",
+    "throttle_info": ".throttling",
     "Timeout": ".timeout",
     "timeout": ".timeout",
 }

@@ -13,7 +13,7 @@ Exception tree::
     ├── InvalidUsage              also a ValueError: a bad parameter at construction
     ├── InvokerClosed             also a RuntimeError: submit() after close()
     └── InvocationError           a remote function answered with an error
-        ├── HttpStatusError       non-2xx HTTP answer (status_code, url)
+        ├── HttpStatusError       non-2xx HTTP answer (status_code, url, headers)
         ├── ResponseTooLarge      the answer exceeded max_response_bytes (url, limit_bytes)
         └── FunctionError         the platform reported a function error (function, kind)
     MissingDependency             also an ImportError: an optional extra is not installed
@@ -21,7 +21,7 @@ Exception tree::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ._redact import redact, redact_value
 
@@ -128,16 +128,66 @@ class HttpStatusError(InvocationError):
         body: at most the first 1,000 characters of the response body, credentials
             (an echoed ``Authorization`` header, a token) replaced by ``***``.
         raw_body: the same characters as the function sent them.
+        headers: the response headers a caller may act on, and only those
+            (:data:`SAFE_RESPONSE_HEADERS`: ``Retry-After``, ``Date``, ``Content-Type``
+            and the rate-limit headers), names in lower case, credentials replaced by
+            ``***``. Never ``Set-Cookie``, ``Authorization`` or any other header.
+        retry_after: the raw ``Retry-After`` header, or None
+            (:func:`resilience.throttle_info` reads it).
+        date: the raw ``Date`` header, or None (an HTTP-date ``Retry-After`` is
+            measured from it).
     """
 
     def __init__(
-        self, status_code: int, url: str, body: str = "", *, secrets: Iterable[str] = ()
+        self,
+        status_code: int,
+        url: str,
+        body: str = "",
+        *,
+        secrets: Iterable[str] = (),
+        headers: Mapping[str, str] | None = None,
     ) -> None:
+        secrets = tuple(secrets)
         self.status_code = status_code
         self.url = redact(url, secrets)
         self.raw_body = body[:1000]
         self.body = redact(self.raw_body, secrets)
+        self.headers: Mapping[str, str] = {
+            name.lower(): redact(str(value), secrets)[:1000]
+            for name, value in (headers or {}).items()
+            if name.lower() in SAFE_RESPONSE_HEADERS
+        }
         super().__init__(f"HTTP {status_code} from {self.url}")
+
+    @property
+    def retry_after(self) -> str | None:
+        """The raw ``Retry-After`` header, or None."""
+        return self.headers.get("retry-after")
+
+    @property
+    def date(self) -> str | None:
+        """The raw ``Date`` header, or None."""
+        return self.headers.get("date")
+
+
+#: The response headers :class:`HttpStatusError` keeps (lower case): what a caller may
+#: act on (when to retry, the server's time, the body's type, the rate-limit headers of
+#: the IETF draft and their common ``X-`` forms). Nothing that may carry a credential.
+SAFE_RESPONSE_HEADERS = frozenset(
+    {
+        "retry-after",
+        "date",
+        "content-type",
+        "ratelimit",
+        "ratelimit-policy",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    }
+)
 
 
 class ResponseTooLarge(InvocationError):

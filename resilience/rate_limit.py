@@ -27,7 +27,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
-from ._rate_store import Ask, Decision, LocalState, RedisRateStore, decide_local, interval_of
+from ._rate_store import (
+    EPS,
+    PRUNE_AT,
+    Ask,
+    Decision,
+    LocalState,
+    RedisRateStore,
+    decide_local,
+    interval_of,
+)
 from ._recording import record_outside
 from ._validate import Number, is_async, name_of, number, positive, positive_int
 from ._validate import clock as valid_clock
@@ -68,8 +77,8 @@ class RateLimiterStatistics:
 class _Counters:
     __slots__ = ("admitted", "lock", "rejected", "waited_s", "waiting")
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock  # the limiter's own lock: counted where it decides
         self.admitted = self.rejected = self.waiting = 0
         self.waited_s = 0.0
 
@@ -110,7 +119,11 @@ class RateLimits:
     # -- deciding ------------------------------------------------------------------
 
     def _asks(
-        self, args: tuple[Any, ...], kwargs: dict[str, Any], cost: Any = None, key: Any = None
+        self,
+        args: tuple[Any, ...] | None,
+        kwargs: dict[str, Any],
+        cost: Any = None,
+        key: Any = None,
     ) -> list[tuple[RateLimiter, Ask]]:
         return [(p, p._ask(args, kwargs, cost, key)) for p in self.parts]
 
@@ -125,21 +138,24 @@ class RateLimits:
                 remote.setdefault(id(p.store), []).append((p, a))
         made: list[Any] = []
         decisions: list[Decision] = []
-        if local:
-            decision = decide_local([(p._local, a) for p, a in local], self._now(), max_wait_s)
-            if not decision.admitted:
-                return decision, []
-            decisions.append(decision)
-            made += [(p, a) for p, a in local]
-        for group in remote.values():
-            decision = self._decide_remote(group, max_wait_s)
+        groups = ([local] if local else []) + list(remote.values())
+        for group in groups:
+            if group is local:
+                decision = decide_local([(p._local, a) for p, a in local], self._now(), max_wait_s)
+            else:
+                decision = self._decide_remote(group, max_wait_s)
+            # the index of the tightest limit among all the parts, not within its group
+            tightest = self.parts.index(group[decision.tightest][0])
+            decision = Decision(decision.admitted, decision.wait_s, decision.remaining, tightest)
             if not decision.admitted:
                 self._refund(made)
                 return decision, []
             decisions.append(decision)
             made += group
-        wait_s = max(d.wait_s for d in decisions)
-        return Decision(True, wait_s, min(d.remaining for d in decisions)), made
+        worst = max(decisions, key=lambda d: d.wait_s)
+        return Decision(
+            True, worst.wait_s, min(d.remaining for d in decisions), worst.tightest
+        ), made
 
     def _decide_remote(self, group: list[tuple[RateLimiter, Ask]], max_wait_s: float) -> Decision:
         store = cast("RedisRateStore", group[0][0].store)
@@ -175,10 +191,10 @@ class RateLimits:
                     counters.rejected += 1
 
     def _refused(self, decision: Decision, asks: list[tuple[RateLimiter, Ask]]) -> RateLimited:
+        """The error for a refusal: named after the limit that refused."""
         self._count(decision)
-        keys = {a.key for _, a in asks if a.key}
-        only = next(iter(keys)) if len(keys) == 1 else None
-        return RateLimited(self.name or "rate_limit", decision.wait_s, only)
+        part, ask = asks[decision.tightest]
+        return RateLimited(part.name or self.name or "rate_limit", decision.wait_s, ask.key or None)
 
     def _waiting(self, delta: int) -> None:
         for part in self.parts:
@@ -225,15 +241,15 @@ class RateLimits:
             RateLimited: no room within ``wait_s``; ``retry_after`` says when.
             InvalidUsage: a cost that is not a finite number >= 0, or above ``burst``.
         """
-        self._acquire_asks(self._asks((), {}, cost, key))
+        self._acquire_asks(self._asks(None, {}, cost, key))
 
     async def acquire_async(self, *, cost: float | None = None, key: object = None) -> None:
         """:meth:`acquire` for a task: the wait is awaited."""
-        await self._acquire_asks_async(self._asks((), {}, cost, key))
+        await self._acquire_asks_async(self._asks(None, {}, cost, key))
 
     def try_acquire(self, *, cost: float | None = None, key: object = None) -> bool:
         """Take ``cost`` units now if there is room (never waits); True when taken."""
-        decision, _ = self._decide(self._asks((), {}, cost, key), 0.0)
+        decision, _ = self._decide(self._asks(None, {}, cost, key), 0.0)
         self._count(decision)
         return decision.admitted
 
@@ -316,7 +332,9 @@ class RateLimiter(RateLimits):
         self.ledger = valid_ledger("ledger", ledger)
         self.parts = (self,)
         self._local = LocalState()
-        self._counters = _Counters()
+        self._counters = _Counters(self._local.lock)
+        self._burst_s = self.burst * self.interval_s
+        self._interval_arg = repr(self.interval_s)  # as the Redis script reads it
 
     def __and__(self, other: RateLimiter | RateLimits) -> RateLimits:
         return RateLimits((self, *_parts(other)))
@@ -333,13 +351,149 @@ class RateLimiter(RateLimits):
             )
         return cost
 
-    def _ask(self, args: tuple[Any, ...], kwargs: dict[str, Any], cost: Any, key: Any) -> Ask:
-        if cost is None:
+    def _ask(
+        self, args: tuple[Any, ...] | None, kwargs: dict[str, Any], cost: Any, key: Any
+    ) -> Ask:
+        """One call's share: from the call's arguments, or (``args`` None) a direct
+        ``acquire(cost=..., key=...)``."""
+        if args is None:
+            cost = self._units(cost)
+            args = ()
+        elif cost is None:
             cost = self.cost(*args, **kwargs) if callable(self.cost) else self.cost
         if key is None and self.key is not None:
             key = self.key(*args, **kwargs)
         partition = "" if key is None else str(key)
         return Ask(self.interval_s, self.burst, partition, self._cost_checked(cost))
+
+    # -- one limit in this process: the fast path --------------------------------------
+
+    def _take(self, key: str, cost: float, max_wait_s: float) -> float:
+        """Decide: the wait before starting (>= 0) when admitted, or minus the retry hint
+        (< 0) when refused (nothing consumed)."""
+        if self.store is not None:
+            return self._take_shared(key, cost, max_wait_s)
+        return self._take_local(key, cost, max_wait_s)
+
+    def _take_shared(self, key: str, cost: float, max_wait_s: float) -> float:
+        store = cast("RedisRateStore", self.store)
+        now = self.clock.monotonic() if self._clock_given else None
+        name = store.key(self._shared_name(), key)
+        decision = store.decide_one(name, self._interval_arg, self.burst, cost, now, max_wait_s)
+        if decision is None:  # Redis unreachable: as on_error says
+            if store.on_error == "local":
+                return self._take_local(key, cost, max_wait_s)
+            admitted = store.on_error == "open"
+            decision = Decision(admitted, 0.0 if admitted else cost * self.interval_s, 0)
+        counters = self._counters
+        with counters.lock:
+            if not decision.admitted:
+                counters.rejected += 1
+                return -max(decision.wait_s, EPS * 2)
+            counters.admitted += 1
+            counters.waited_s += decision.wait_s
+        return decision.wait_s
+
+    def _take_local(self, key: str, cost: float, max_wait_s: float) -> float:
+        now = self.clock.monotonic()
+        state, counters = self._local, self._counters
+        with state.lock:
+            tats = state.tats
+            tat = tats.get(key, now)
+            new_tat = (tat if tat > now else now) + cost * self.interval_s
+            wait = new_tat - self._burst_s - now
+            if wait > max_wait_s + EPS:
+                counters.rejected += 1
+                return -wait
+            tats[key] = new_tat
+            counters.admitted += 1
+            if wait > EPS:
+                counters.waited_s += wait
+            else:
+                wait = 0.0
+            if len(tats) > PRUNE_AT:
+                state.prune(now)
+        return wait
+
+    def _units(self, cost: object) -> float:
+        """The cost of a direct ``acquire(cost=...)``: given, or the limiter's number."""
+        if cost is not None:
+            return self._cost_checked(cost)
+        if callable(self.cost):
+            raise InvalidUsage(
+                "cost: this limit weighs calls with a function of their arguments; "
+                "give acquire(cost=...)"
+            )
+        return self.cost
+
+    def _call_cost_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, float]:
+        cost = self._cost_checked(self.cost(*args, **kwargs)) if callable(self.cost) else self.cost
+        key = "" if self.key is None else self._partition(self.key(*args, **kwargs))
+        return key, cost
+
+    @staticmethod
+    def _partition(key: object) -> str:
+        return "" if key is None else str(key)
+
+    def _refusal(self, retry_after: float, key: str) -> RateLimited:
+        return RateLimited(self.name or "rate_limit", retry_after, key or None)
+
+    def _give_back(self, key: str, cost: float) -> None:
+        ask = Ask(self.interval_s, self.burst, key, cost)
+        if self.store is None:
+            self._local.refund(ask)
+        else:
+            self.store.refund(self.store.key(self._shared_name(), key), ask)
+
+    def _sleep(self, wait: float, key: str, cost: float) -> None:
+        counters = self._counters
+        with counters.lock:
+            counters.waiting += 1
+        try:
+            self.clock.sleep(wait)
+        except BaseException:
+            self._give_back(key, cost)
+            raise
+        finally:
+            with counters.lock:
+                counters.waiting -= 1
+
+    async def _asleep(self, wait: float, key: str, cost: float) -> None:
+        counters = self._counters
+        with counters.lock:
+            counters.waiting += 1
+        try:
+            await self.clock.asleep(wait)
+        except BaseException:
+            self._give_back(key, cost)
+            raise
+        finally:
+            with counters.lock:
+                counters.waiting -= 1
+
+    def acquire(self, *, cost: float | None = None, key: object = None) -> None:
+        units = self._units(cost)
+        partition = self._partition(key)
+        wait = self._take(partition, units, self.wait_s)
+        if wait < 0:
+            raise self._refusal(-wait, partition)
+        if wait:
+            self._sleep(wait, partition, units)
+        return None
+
+    async def acquire_async(self, *, cost: float | None = None, key: object = None) -> None:
+        units = self._units(cost)
+        partition = self._partition(key)
+        wait = self._take(partition, units, self.wait_s)
+        if wait < 0:
+            raise self._refusal(-wait, partition)
+        if wait:
+            await self._asleep(wait, partition, units)
+        return None
+
+    def try_acquire(self, *, cost: float | None = None, key: object = None) -> bool:
+        units = self._units(cost)
+        return self._take(self._partition(key), units, 0.0) >= 0
 
     def remaining(self, key: object = None) -> int:
         """Cost units partition ``key`` would admit at once now (nothing is consumed)."""
@@ -363,7 +517,36 @@ class RateLimiter(RateLimits):
     def decorate(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
         if self.name is None:
             self.name = name_of(fn)  # shown in RateLimited, as a bulkhead does
-        return super().decorate(fn, is_async=is_async)
+        if is_async:
+            return cast("Callable[P, R]", self._decorate_local_async(cast("Any", fn)))
+        take, cost_key, wait_s = self._take, self._call_cost_key, self.wait_s
+
+        @wraps(fn)
+        def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            key, cost = cost_key(args, kwargs)
+            wait = take(key, cost, wait_s)
+            if wait:
+                if wait < 0:
+                    raise self._refusal(-wait, key)
+                self._sleep(wait, key, cost)
+            return fn(*args, **kwargs)
+
+        return limited_call
+
+    def _decorate_local_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        take, cost_key, wait_s = self._take, self._call_cost_key, self.wait_s
+
+        @wraps(fn)
+        async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            key, cost = cost_key(args, kwargs)
+            wait = take(key, cost, wait_s)
+            if wait:
+                if wait < 0:
+                    raise self._refusal(-wait, key)
+                await self._asleep(wait, key, cost)
+            return await fn(*args, **kwargs)
+
+        return limited_call
 
     def __repr__(self) -> str:
         shared = "" if self.store is None else f", store={self.store!r}"

@@ -299,3 +299,24 @@ def test_a_cost_function_is_checked_at_each_call() -> None:
     limit = rate_limit(1, clock=FakeClock(), cost=lambda: -3)
     with pytest.raises(InvalidUsage, match="cost=-3"):
         limit(lambda: None)()
+
+
+def test_a_combined_refusal_names_the_limit_that_refused() -> None:
+    """RateLimited from a & b carries the name and retry hint of the tighter limit."""
+    clock = FakeClock()
+    fast = rate_limit(10, per_s=1, burst=10, clock=clock, name="fast")
+    slow = rate_limit(1, per_s=60, clock=clock, name="slow")
+    both = fast & slow
+    both.acquire()
+    with pytest.raises(RateLimited) as info:
+        both.acquire()
+    assert info.value.name == "slow" and info.value.retry_after == pytest.approx(60)
+
+
+def test_a_cost_function_needs_an_explicit_cost_for_acquire() -> None:
+    """acquire() of a limit weighed by a function of call arguments asks for cost=."""
+    limit = rate_limit(10, burst=10, clock=FakeClock(), cost=lambda items: len(items))
+    with pytest.raises(InvalidUsage, match=r"give acquire\(cost=\.\.\.\)"):
+        limit.acquire()
+    limit.acquire(cost=4)
+    assert limit.remaining() == 6
