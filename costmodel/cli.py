@@ -311,14 +311,22 @@ def _add_bill(sub: Any) -> None:
         "bill",
         help="bill the invocations found in log files",
         description="Bill the invocations in AWS Lambda (REPORT lines or JSON "
-        "platform.report), Alibaba Function Compute (log lines or SLS request metrics) or "
-        "CSV logs with a provider's rules. Files are streamed, so their size does not "
-        "matter; a folder means every file in it; .gz files are read as they are. The "
-        "table shows one row per function and memory size, then the bill; --format csv "
-        "prints the bill's lines, --format json everything. Malformed lines are counted "
-        "and the first ones listed on stderr.",
+        "platform.report, as CloudWatch, its S3 exports, `aws logs filter-log-events` or a "
+        "Logs Insights CSV give them), Alibaba Function Compute (log lines or SLS request "
+        "metrics), Google Cloud Logging (Cloud Run requests, with --memory-mb) or CSV logs "
+        "with a provider's rules. Files are streamed, so their size and number do not "
+        "matter; a folder means every file under it, a glob its matches, an s3:// URL "
+        "objects (the 's3' extra); gzip is read as it is. The table shows one row per "
+        "function and memory size, then the bill; --format csv prints the bill's lines, "
+        "--format json everything. Malformed lines are counted and the first ones listed "
+        "on stderr.",
     )
-    parser.add_argument("logs", nargs="+", metavar="LOGFILE", help="log file(s) or folder(s)")
+    parser.add_argument(
+        "logs",
+        nargs="+",
+        metavar="LOGFILE",
+        help="log file(s), folder(s), glob(s) ('logs/*.gz') or URL(s) ('s3://bucket/key/*.gz')",
+    )
     parser.add_argument("--provider", required=True, help="catalog key, e.g. aws-lambda")
     parser.add_argument(
         "--log-format",
@@ -348,6 +356,17 @@ def _add_bill(sub: Any) -> None:
         help="how the function is deployed, for --init-billed auto (default zip)",
     )
     parser.add_argument("--function", help="function name for logs that carry none")
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        help="memory size (MB) for logs that state none (gcp-json: Cloud Logging requests)",
+    )
+    parser.add_argument(
+        "--storage-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an fsspec option for URLs (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
+    )
     _add_free_tier_argument(parser)
     parser.add_argument(
         "--no-progress",
@@ -363,15 +382,16 @@ def _add_bill(sub: Any) -> None:
 def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .logs.reader import bill_from_logs, expand_paths
 
-    files = expand_paths(args.logs)
+    storage = _storage_options(args.storage_option)
+    files = expand_paths(args.logs, storage)
     if not files:
         raise InvalidUsage(f"no log file in {' '.join(args.logs)}")
-    sizes = [f.stat().st_size for f in files]
+    sizes = [f.size or 0 for f in files]
     progress, bar = None, None
     if not args.no_progress and sum(sizes) >= _PROGRESS_MIN_CHARS and _terminal(err):
         from tqdm import tqdm
 
-        packed = any(f.name.lower().endswith(".gz") for f in files)
+        packed = any(f.name.lower().endswith(".gz") or f.size is None for f in files)
         bar = tqdm(
             total=None if packed else sum(sizes),
             unit="B",
@@ -392,6 +412,8 @@ def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             free_tier=args.free_tier,
             function=args.function,
             progress=progress,
+            memory_mb=args.memory_mb,
+            storage_options=storage,
             **_options(args.option),
         )
     finally:
@@ -400,6 +422,22 @@ def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     _report_malformed(result, err)
     _print_log_bill(result, args.format, out, show_all=args.all)
     return 0
+
+
+def _storage_options(pairs: Sequence[str] | None) -> dict[str, Any]:
+    """``["endpoint_url=http://h:9000", "anon=true"]`` as fsspec options (true/false as
+    booleans); the values are never echoed, as they may be credentials."""
+    options: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidUsage(
+                f"--storage-option {key.strip() or pair[:20]!r}...: must be KEY=VALUE, "
+                "e.g. endpoint_url=http://127.0.0.1:9000"
+            )
+        value: Any = {"true": True, "false": False}.get(raw.strip().lower(), raw.strip())
+        options[key.strip()] = value
+    return options
 
 
 def _report_malformed(result: LogBill, err: IO[str], shown: int = 5) -> None:

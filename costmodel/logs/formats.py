@@ -80,6 +80,8 @@ class ReadState:
     last_request_id: str = ""
     csv_header: list[str] | None = None
     csv_columns: dict[str, int] = field(default_factory=dict)
+    memory_mb: int | None = None
+    """The memory size (MB) of formats that state none (``gcp-json``)."""
 
 
 # ---------------------------------------------------------------- regular expressions
@@ -173,10 +175,9 @@ _CSV_OPTIONAL = (
 def detect(text: str, *, first_chunk: bool) -> str | None:
     """The format of the first report marker anywhere in the chunk (``str.find``: cheap)."""
     if first_chunk:
-        first = text.lstrip("\ufeff").split("\n", 1)[0]
-        named = "duration_ms" in first or "durationMs" in first
-        if named and "," in first and not first.lstrip().startswith("{"):
-            return "csv"
+        document = _detect_document(text)
+        if document is not None:
+            return document
     found = {
         "aws": text.find("REPORT RequestId:"),
         "aws-json": text.find('"platform.report"'),
@@ -190,6 +191,25 @@ def detect(text: str, *, first_chunk: bool) -> str | None:
     if "aws-json" in hits:  # platform.report records also carry "durationMs"
         hits.pop("fc-sls", None)
     return min(hits, key=hits.__getitem__) if hits else None
+
+
+def _detect_document(text: str) -> str | None:
+    """The format of a file whose first chunk shows it whole: a CSV header, a JSON
+    document of log events (``aws logs``) or of Cloud Logging entries (``gcloud``)."""
+    start = text.lstrip("\ufeff \t\r\n")
+    first = start.split("\n", 1)[0]
+    if first.startswith(("@", '"@')) and "," in first:
+        return "aws-insights-csv"
+    named = "duration_ms" in first or "durationMs" in first
+    if named and "," in first and not first.startswith("{"):
+        return "csv"
+    if not start.startswith(("{", "[")):
+        return None
+    if '"insertId"' in text and '"logName"' in text:
+        return "gcp-json"
+    if '"message"' in text and ('"ingestionTime"' in text or '"logStreamName"' in text):
+        return "aws-events"
+    return None
 
 
 def read_chunk(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
@@ -212,7 +232,7 @@ def read_chunk(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
     rows = pd.concat(frames, ignore_index=True)
     rows = rows.sort_values("source_line", kind="stable", ignore_index=True)
     read = set(rows["source_line"].tolist())
-    return _finish(rows, _malformed_lines(frames, foreign, read, own))
+    return with_malformed(rows, _malformed_lines(frames, foreign, read, own))
 
 
 def _read_other_formats(
@@ -333,7 +353,8 @@ def _numbers(values: Any) -> np.ndarray:
         )
 
 
-def _finish(frame: pd.DataFrame, malformed: list[MalformedLine]) -> pd.DataFrame:
+def with_malformed(frame: pd.DataFrame, malformed: list[MalformedLine]) -> pd.DataFrame:
+    """``frame`` with its malformed lines in ``attrs`` (listed and counted)."""
     frame.attrs["malformed"] = malformed
     frame.attrs["malformed_count"] = len(malformed)
     return frame
@@ -360,7 +381,7 @@ def _parse_aws(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
     """
     reports = split_reports(text)
     if reports is None:
-        return _finish(empty_frame(), [])
+        return with_malformed(empty_frame(), [])
     fast, fast_lines, slow_lines = reports.fast, reports.fast_lines, reports.slow_lines
     slow = _slow_reports(reports.slow_texts, slow_lines, first_line)
     timestamps: np.ndarray | None = None
@@ -414,7 +435,7 @@ def _parse_aws(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
             "source_line": source + first_line,
         },
     )
-    return _finish(frame, slow.malformed)
+    return with_malformed(frame, slow.malformed)
 
 
 _TS_BEFORE_REPORT = re.compile(rf"{_TS}[ \t]")
@@ -511,7 +532,7 @@ def _bad_lines(
 def _parse_fc(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
     table = np.array(_FC_LINE.findall(text)[:-1], dtype=object)
     if len(table) == 0:
-        return _finish(empty_frame(), [])
+        return with_malformed(empty_frame(), [])
     column = {name: table[:, i] for i, name in enumerate(_FC_GROUPS)}
     # the report line carries no request id: take the latest FC Invoke Start/End line's
     rid = pd.Series(column["rid"], dtype=object).where(column["rid"] != "", None)
@@ -540,7 +561,7 @@ def _parse_fc(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
             "source_line": np.flatnonzero(ok) + first_line,
         },
     )
-    return _finish(frame, malformed)
+    return with_malformed(frame, malformed)
 
 
 # ---------------------------------------------------------------- JSON lines
@@ -624,7 +645,7 @@ def _parse_aws_json(text: str, first_line: int, state: ReadState) -> pd.DataFram
             malformed.append(MalformedLine(line, f"platform.report record: {exc}"))
             continue
         rows.append(row)
-    return _finish(_rows_frame(rows, "aws-json"), malformed)
+    return with_malformed(rows_frame(rows, "aws-json"), malformed)
 
 
 def _parse_sls(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
@@ -665,7 +686,7 @@ def _parse_sls(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
         elif not math.isnan(epoch_s):
             row["timestamp"] = pd.Timestamp(int(epoch_s), unit="s", tz="UTC")
         rows.append(row)
-    return _finish(_rows_frame(rows, "fc-sls"), malformed)
+    return with_malformed(rows_frame(rows, "fc-sls"), malformed)
 
 
 def _whole(name: str, value: float) -> None:
@@ -673,7 +694,7 @@ def _whole(name: str, value: float) -> None:
         raise ValueError(f"{name}={value!r} is not a whole number of MB")
 
 
-def _rows_frame(rows: list[dict[str, Any]], fmt: str) -> pd.DataFrame:
+def rows_frame(rows: list[dict[str, Any]], fmt: str) -> pd.DataFrame:
     """The frame for a list of row dicts (JSON records: few enough to build per row)."""
     n = len(rows)
     columns: dict[str, Any] = {}
@@ -699,7 +720,7 @@ def _parse_csv(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
     if state.csv_header is None:
         line = _read_csv_header(reader, line, state)
         if state.csv_header is None:
-            return _finish(empty_frame(), [])
+            return with_malformed(empty_frame(), [])
     width = len(state.csv_header)
     good, lines, malformed = _csv_rows(reader, line, width)
     table = pd.DataFrame(good, columns=range(width), dtype=object)
@@ -707,7 +728,7 @@ def _parse_csv(text: str, first_line: int, state: ReadState) -> pd.DataFrame:
     for i in np.flatnonzero(bad):
         malformed.append(MalformedLine(lines[i], f"CSV row: unreadable {', '.join(reasons[i])}"))
     malformed.sort()
-    return _finish(_csv_frame(columns, ~bad, lines, state.function), malformed)
+    return with_malformed(_csv_frame(columns, ~bad, lines, state.function), malformed)
 
 
 def _read_csv_header(reader: Iterator[list[str]], line: int, state: ReadState) -> int:

@@ -47,10 +47,17 @@ Formats (``format=``), each exactly as the platform writes it:
     ``init_duration_ms``, ``restore_duration_ms``, ``billed_restore_duration_ms``,
     ``status``. The SLS field names above are accepted as
     aliases, so an SLS CSV download reads as is. One record per line.
+``"aws-events"``, ``"aws-insights-csv"``, ``"gcp-json"``
+    The JSON of ``aws logs filter-log-events``, a CloudWatch Logs Insights CSV download
+    and Google Cloud Logging entries (Cloud Run requests): read record by record, see
+    ``costmodel.logs.records``. ``"gcp-json"`` needs ``memory_mb=``.
 ``"auto"`` (default)
     Decided from the content: the first signature found anywhere in the first chunk
     that has one (``REPORT RequestId:``, ``"platform.report"``, ``FC Invoke``/``Billed
     Duration: .. ms,``, ``"durationMs"``, or a CSV header naming ``duration_ms``/``durationMs``).
+    A file's first chunk is checked first for a whole-file shape: a header of ``@`` fields
+    (``"aws-insights-csv"``), JSON with ``"insertId"`` and ``"logName"`` (``"gcp-json"``) or
+    with ``"message"`` and ``"ingestionTime"``/``"logStreamName"`` (``"aws-events"``).
 
 A log can switch format mid-file (a CloudWatch log group set to JSON mid-month): the
 reports in the other format of the same vendor (``"aws"`` and ``"aws-json"``, ``"fc"``
@@ -63,7 +70,9 @@ with a missing or unreadable field, a ``platform.report`` line that is not valid
 JSON, a CSV row with a bad number, ...) is never silently dropped and never fatal:
 ``frame.attrs["malformed"]`` lists ``(line_number, reason)`` pairs (1-based line
 numbers; the first ``max_malformed_listed``) and ``frame.attrs["malformed_count"]``
-counts them all. Files may be gzip-compressed (``.gz``), as CloudWatch exports are.
+counts them all. Files may be gzip-compressed (whatever their name), as CloudWatch
+exports are; a folder, a glob or an fsspec URL names several (``costmodel.logs.sources``),
+each read and detected on its own.
 
 Parsing is vectorized: one compiled regular expression runs over a whole chunk of
 text (``re.findall``, a C loop) and pandas converts whole columns; there is no
@@ -75,13 +84,14 @@ and both read the same values from any line.
 
 from __future__ import annotations
 
-import gzip
+import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
 
 import pandas as pd
+
+from resilience._validate import Number, number
 
 from ..billing.engine import FreeTier, free_tier_choice
 from ..catalog.sheets import PriceSheet, price_sheet
@@ -104,12 +114,15 @@ from .formats import (
     read_chunk,
 )
 from .names import FORMAT_VENDORS, FORMATS
+from .records import RECORD_FORMATS, record_frames
+from .sources import LogFile, expand_sources, looks_like_path
 
 __all__ = [
     "COLUMNS",
     "FORMATS",
     "FORMAT_VENDORS",
     "LogBill",
+    "LogFile",
     "LogSource",
     "MalformedLine",
     "bill_from_logs",
@@ -118,8 +131,9 @@ __all__ = [
     "read_logs",
 ]
 
-#: A path (str or PathLike; ``.gz`` is decompressed) or an iterable of text lines.
-LogSource = str | os.PathLike[str] | Iterable[str]
+#: A path, folder, glob or URL (gzip is decompressed), a list of them, a ``LogFile``, or an
+#: iterable of text lines.
+LogSource = str | os.PathLike[str] | LogFile | Iterable[str | os.PathLike[str]]
 
 _DEFAULT_CHUNK_CHARS = 8 << 20  # about 8 MB of text per chunk
 
@@ -130,22 +144,29 @@ def read_logs(
     *,
     function: str | None = None,
     max_malformed_listed: int = 1000,
+    memory_mb: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Read invocation reports from a log file or from lines of log text.
+    """Read invocation reports from log files, folders, globs or URLs, or from lines of text.
 
     Args:
-        source: a path (``str`` or ``PathLike``; ``.gz`` files are decompressed), a
-            folder (its files, sorted), a list of paths (each an existing file or folder,
-            or ``PathLike`` objects), or an iterable of lines (``list[str]``, an open text
-            file). With several files, ``source_line`` is the line in each file and each
-            malformed line's reason starts with its file.
-        format: ``"auto"`` or one of ``FORMATS``: ``"aws"``, ``"aws-json"``,
-            ``"fc"``, ``"fc-sls"``, ``"csv"`` (see the module docstring).
+        source: a path (``str`` or ``PathLike``; gzip files are decompressed whatever
+            their name), a folder (every file under it, sorted), a glob
+            (``"logs/*.gz"``, ``"**"`` for any depth), an fsspec URL
+            (``"s3://bucket/prefix/*.gz"``: the ``s3`` extra), a list of any of these,
+            or an iterable of lines (``list[str]``, an open text file). With several
+            files, ``source_line`` is the line in each file and each malformed line's
+            reason starts with its file. Each file's format is detected on its own.
+        format: ``"auto"`` or one of ``FORMATS`` (see the module docstring).
         function: the function name for reports that carry none (AWS REPORT lines
             and ``platform.report`` records, FC text lines). Default: the file's
             name without extension, or ``"unknown"`` for lines.
         max_malformed_listed: how many malformed lines to list in
             ``attrs["malformed"]``; ``attrs["malformed_count"]`` counts them all.
+        memory_mb: the memory size (MB, a whole number > 0) of logs that state none
+            (``"gcp-json"``: Cloud Logging request logs); required for them.
+        storage_options: options for fsspec URLs (``endpoint_url``, ``key``, ``secret``,
+            ``anon``, ...); never shown in a message.
 
     Returns:
         One row per invocation with ``COLUMNS``: ``timestamp`` (UTC, NaT when the
@@ -157,9 +178,10 @@ def read_logs(
         ``MalformedLine(line, reason)``; ``attrs["malformed_count"]`` an int.
 
     Raises:
-        InvalidUsage: ``format`` is unknown or ``source`` is neither a path nor lines.
+        InvalidUsage: ``format`` is unknown, ``source`` is neither paths nor lines, a glob
+            matches nothing, ``memory_mb`` is missing for a format that needs it.
         InvalidFile: a CSV lacks a required column.
-        FileNotFoundError: the path does not exist.
+        FileNotFoundError: a path does not exist.
 
     Example:
         >>> frame = read_logs([
@@ -178,40 +200,37 @@ def read_logs(
         raise InvalidUsage(
             f"max_malformed_listed={max_malformed_listed!r}: must be an integer >= 0"
         )
-    files = _named_files(source)
-    sources: list[Any] = [source] if files is None else files
     frames: list[pd.DataFrame] = []
     malformed: list[MalformedLine] = []
     count = 0
-    for one in sources:
-        prefix = "" if files is None or len(files) == 1 else f"{one}: "
-        for frame in iter_log_frames(one, format, function=function):
-            if len(frame):
-                frames.append(frame)
-            chunk_bad: list[MalformedLine] = frame.attrs.get("malformed", [])
-            count += int(frame.attrs.get("malformed_count", 0))
-            room = max_malformed_listed - len(malformed)
-            if room > 0:
-                malformed.extend(MalformedLine(m.line, prefix + m.reason) for m in chunk_bad[:room])
+    for frame in iter_log_frames(
+        source, format, function=function, memory_mb=memory_mb, storage_options=storage_options
+    ):
+        if len(frame):
+            frames.append(frame)
+        chunk_bad: list[MalformedLine] = frame.attrs.get("malformed", [])
+        count += int(frame.attrs.get("malformed_count", 0))
+        room = max_malformed_listed - len(malformed)
+        if room > 0:
+            malformed.extend(chunk_bad[:room])
     result = pd.concat(frames, ignore_index=True) if frames else empty_frame()
     result.attrs["malformed"] = malformed
     result.attrs["malformed_count"] = count
     return result
 
 
-def _named_files(source: LogSource) -> list[Path] | None:
-    """The files ``source`` names (a folder, or a list of paths), or None for one file or
-    lines of text. A list is taken as paths when every item is a path object, or a one-line
-    string naming an existing file or folder, so a list of paths is never read as text."""
+def _named_files(
+    source: LogSource, storage_options: Mapping[str, Any] | None
+) -> list[LogFile] | None:
+    """The files ``source`` names, or None for lines of text. A list is taken as paths when
+    an item is a path object or a one-line string that reads as a path, a glob or a URL
+    (see :func:`looks_like_path`), so a list of paths is never read as text."""
+    if isinstance(source, LogFile):
+        return [source]
     if isinstance(source, (str, os.PathLike)):
-        return expand_paths(source) if Path(source).is_dir() else None
-    if not isinstance(source, (list, tuple)) or not source:
-        return None
-    if all(isinstance(item, os.PathLike) for item in source) or all(
-        isinstance(item, str) and "\n" not in item and item.strip() == item and Path(item).exists()
-        for item in source
-    ):
-        return expand_paths(source)
+        return expand_sources(source, storage_options)
+    if isinstance(source, (list, tuple)) and source and all(map(looks_like_path, source)):
+        return expand_sources(source, storage_options)
     return None
 
 
@@ -222,10 +241,13 @@ def iter_log_frames(
     function: str | None = None,
     chunk_chars: int = _DEFAULT_CHUNK_CHARS,
     progress: Callable[[int], object] | None = None,
+    memory_mb: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Read a log chunk by chunk: the streaming form of ``read_logs``.
+    """Read logs chunk by chunk, file by file: the streaming form of ``read_logs``.
 
-    Memory stays bounded by ``chunk_chars`` whatever the size of the file.
+    Memory stays bounded by ``chunk_chars`` whatever the size and number of the files
+    (one file is open at a time).
 
     Args:
         source: as for ``read_logs``.
@@ -234,10 +256,13 @@ def iter_log_frames(
         chunk_chars: characters of text per chunk (whole lines; > 0).
         progress: called with the number of characters consumed after each chunk
             (for a progress bar).
+        memory_mb: as for ``read_logs``.
+        storage_options: as for ``read_logs``.
 
     Yields:
         Frames with ``COLUMNS`` (possibly empty); each has ``attrs["malformed"]``
-        and ``attrs["malformed_count"]`` for its own chunk.
+        and ``attrs["malformed_count"]`` for its own chunk (reasons start with the file
+        when there are several).
 
     Example:
         >>> lines = ["Duration: 18.42 ms, Billed Duration: 19 ms, Memory Size: 128 MB, "
@@ -251,12 +276,58 @@ def iter_log_frames(
         )
     if not (isinstance(chunk_chars, int) and chunk_chars > 0):
         raise InvalidUsage(f"chunk_chars={chunk_chars!r}: must be an integer > 0")
-    name = function if function is not None else _default_function(source)
-    state = ReadState(format=None if format == "auto" else format, function=name)
-    state.path = str(source) if isinstance(source, (str, os.PathLike)) else "<lines>"
-    for text, first_line, consumed in _text_chunks(source, chunk_chars):
+    memory = (
+        None
+        if memory_mb is None
+        else int(number("memory_mb", memory_mb, _MEMORY_MB, error=InvalidUsage))
+    )
+    files = _named_files(source, storage_options)
+    if files is None:
+        state = _state(format, function or "unknown", "<lines>", memory)
+        yield from _frames(_text_chunks(source, chunk_chars), state, progress)
+        return
+    for one in files:
+        state = _state(format, function or one.stem, one.name, memory)
+        with one.open_text() as stream:
+            frames = _frames(_stream_chunks(stream, chunk_chars), state, progress)
+            if len(files) == 1:
+                yield from frames
+                continue
+            for frame in frames:
+                listed = frame.attrs["malformed"]
+                frame.attrs["malformed"] = [
+                    MalformedLine(m.line, f"{one.name}: {m.reason}") for m in listed
+                ]
+                yield frame
+
+
+_MEMORY_MB = Number(low=0, low_open=True, integral=True, allowed="a whole number of MB > 0")
+
+
+def _state(format: str, function: str, path: str, memory_mb: int | None) -> ReadState:
+    return ReadState(
+        format=None if format == "auto" else format,
+        function=function,
+        path=path,
+        memory_mb=memory_mb,
+    )
+
+
+def _frames(
+    chunks: Iterator[tuple[str, int, int]],
+    state: ReadState,
+    progress: Callable[[int], object] | None,
+) -> Iterator[pd.DataFrame]:
+    """The frames of one file (or of lines), its format detected from its first chunk
+    with a report marker unless named."""
+    for text, first_line, consumed in chunks:
         if state.format is None:
             state.format = detect(text, first_chunk=first_line == 1)
+        if state.format in RECORD_FORMATS:
+            yield from record_frames(
+                itertools.chain([(text, first_line, consumed)], chunks), state, progress
+            )
+            return
         if state.format is None:
             frame = empty_frame()
             frame.attrs["malformed"], frame.attrs["malformed_count"] = [], 0
@@ -270,34 +341,14 @@ def iter_log_frames(
 # ---------------------------------------------------------------- reading text
 
 
-def _default_function(source: LogSource) -> str:
-    if isinstance(source, (str, os.PathLike)):
-        name = Path(source).name
-        for suffix in (".gz", ".log", ".txt", ".json", ".jsonl", ".ndjson", ".csv"):
-            if name.lower().endswith(suffix):
-                name = name[: -len(suffix)]
-        return name or "unknown"
-    return "unknown"
-
-
-def _open_text(path: str | os.PathLike[str]) -> IO[str]:
-    if str(path).lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
-
-
 def _text_chunks(source: LogSource, chunk_chars: int) -> Iterator[tuple[str, int, int]]:
     """Yield (text of whole lines ending in newline, its first line number, chars read)."""
-    if isinstance(source, (str, os.PathLike)):
-        with _open_text(source) as stream:
-            yield from _stream_chunks(stream, chunk_chars)
-        return
     if isinstance(source, (bytes, bytearray)) or not isinstance(source, Iterable):
         raise InvalidUsage(
-            f"source={type(source).__name__}: must be a path (str or PathLike) "
-            "or an iterable of text lines"
+            f"source={type(source).__name__}: must be a path (str or PathLike), a URL, a "
+            "list of them, or an iterable of text lines"
         )
-    yield from _line_chunks(source, chunk_chars)
+    yield from _line_chunks(source, chunk_chars)  # type: ignore[arg-type]  # checked per line
 
 
 def _stream_chunks(stream: IO[str], chunk_chars: int) -> Iterator[tuple[str, int, int]]:
@@ -355,6 +406,8 @@ def bill_from_logs(
     function: str | None = None,
     progress: Callable[[int], object] | None = None,
     chunk_chars: int = _DEFAULT_CHUNK_CHARS,
+    memory_mb: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> LogBill:
     """Bill the invocations found in logs with a provider's rules.
@@ -401,6 +454,8 @@ def bill_from_logs(
         function: function name for logs that carry none (default: the file name).
         progress: called with characters read after each chunk (paths only).
         chunk_chars: characters of text read at a time from paths (> 0): bounds memory.
+        memory_mb: the memory size (MB) of logs that state none (``"gcp-json"``).
+        storage_options: options for fsspec URLs (see ``read_logs``); never shown.
         **options: provider options passed to ``estimate`` (``arch``, ``vcpu`` ...).
 
     Returns:
@@ -437,16 +492,22 @@ def bill_from_logs(
     elif is_dask_frame(source):
         counts.add(dask_counts(source, rule))
     else:
-        for path in expand_paths(source):
+        for one in expand_sources(source, storage_options):
             frames = iter_log_frames(
-                path, format, function=function, chunk_chars=chunk_chars, progress=progress
+                one,
+                format,
+                function=function,
+                chunk_chars=chunk_chars,
+                progress=progress,
+                memory_mb=memory_mb,
+                storage_options=storage_options,
             )
             for frame in frames:
                 counts.add(billed_counts(frame, rule))
                 listed = frame.attrs["malformed"]
                 malformed_count += int(frame.attrs["malformed_count"])
                 room = 1000 - len(malformed)
-                malformed += [(str(path), m.line, m.reason) for m in listed[: max(room, 0)]]
+                malformed += [(one.name, m.line, m.reason) for m in listed[: max(room, 0)]]
     if counts.empty:
         raise InvalidUsage(
             "no invocation found to bill"
@@ -457,30 +518,12 @@ def bill_from_logs(
 
 def expand_paths(
     source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-) -> list[Path]:
-    """Files named by a path, a folder (its files, sorted, hidden ones skipped) or a list.
+    storage_options: Mapping[str, Any] | None = None,
+) -> list[LogFile]:
+    """The files named by paths, folders, globs or URLs: see :func:`expand_sources`.
 
     Raises:
-        InvalidUsage: ``source`` is not a path or a list of paths.
+        InvalidUsage: ``source`` is not a path or a list of paths, or a glob matches nothing.
         FileNotFoundError: a path does not exist.
     """
-    if isinstance(source, (str, os.PathLike)):
-        items: list[str | os.PathLike[str]] = [source]
-    elif isinstance(source, Iterable) and not isinstance(source, (bytes, bytearray)):
-        items = list(source)
-    else:
-        raise InvalidUsage(
-            f"source={type(source).__name__}: must be a DataFrame, a path or a list of paths"
-        )
-    files: list[Path] = []
-    for item in items:
-        if not isinstance(item, (str, os.PathLike)):
-            raise InvalidUsage(f"source: {item!r:.60} is not a path")
-        path = Path(item)
-        if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        elif path.exists():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"no such file or folder: {path}")
-    return files
+    return expand_sources(source, storage_options)

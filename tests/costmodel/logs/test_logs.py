@@ -664,7 +664,9 @@ def test_bill_bad_input(call: object, error: type[Exception], message: str) -> N
 
 def test_formats_constant_lists_readers() -> None:
     """FORMATS names every reader, and read_logs/bill_from_logs are exported."""
-    assert FORMATS == ("aws", "aws-json", "fc", "fc-sls", "csv")
+    assert FORMATS == (
+        "aws", "aws-json", "aws-events", "aws-insights-csv", "fc", "fc-sls", "gcp-json", "csv",
+    )  # fmt: skip
     assert {"read_logs", "bill_from_logs", "LogBill"} <= set(costmodel.__all__)
 
 
