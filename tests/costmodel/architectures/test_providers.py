@@ -218,7 +218,7 @@ def test_cli_compares_the_files_providers_in_one_table(tmp_path: Path) -> None:
     path = write(tmp_path, f"provider = {PROVIDERS!r}".replace("'", '"'))
     status, out, err = run("compare", str(path), "--samples", "200", "--out", str(tmp_path))
     assert status == 0, err
-    assert "single @ cloudflare-workers" in out and "subscription_usd" in out
+    assert "single @ cloudflare-workers" in out and "subscription cost" in out
     assert "charts: not drawn" in out
     assert not list(tmp_path.glob("*.png"))
 
