@@ -639,7 +639,7 @@ def _tap(ledger: Ledger, engine: Engine) -> Iterator[None]:
 
 def _check_clocks(policy: Policy, loop: VirtualTimeLoop) -> None:
     """Every time-aware part must read the virtual clock of this very loop."""
-    for part in ("policy", "breaker", "retry", "cache", "bulkhead"):
+    for part in ("policy", "breaker", "retry", "cache", "rate_limit", "bulkhead"):
         owner = policy if part == "policy" else getattr(policy, part, None)
         clock = getattr(owner, "clock", None)
         if owner is None or clock is None:
@@ -978,7 +978,7 @@ _SIMULATION_FIELDS = (
     "options",
     "caller_options",
 )
-_POLICY_PARTS = ("fallback", "cache", "retry", "breaker", "bulkhead", "timeout")
+_POLICY_PARTS = ("fallback", "cache", "retry", "breaker", "rate_limit", "bulkhead", "timeout")
 _PART_FIELDS: dict[str, tuple[str, ...]] = {
     "fallback": ("value", "on"),
     "cache": ("ttl", "maxsize", "stale_if_error", "error_ttl"),
@@ -995,6 +995,7 @@ _PART_FIELDS: dict[str, tuple[str, ...]] = {
         "success_threshold",
         "exclude",
     ),
+    "rate_limit": ("rate", "per_s", "burst", "wait_s"),
     "bulkhead": ("max_concurrent", "max_wait_s"),
     "timeout": ("timeout_s",),
 }
@@ -1099,6 +1100,7 @@ def load_simulation(path: str | Path) -> SimulationFile:
     ``fallback = {value = ..., on = [...]}``, ``cache = {ttl = 60, maxsize = ...}``,
     ``retry = {attempts = 3, backoff_s = 0.2, ...}`` (or ``retry = 3``),
     ``breaker = {fail_max = 5, reset_timeout_s = 30, ...}``,
+    ``rate_limit = {rate = 150, per_s = 1, burst = 20, wait_s = 0.5}``,
     ``bulkhead = {max_concurrent = 50, max_wait_s = 0}`` (or ``bulkhead = 50``),
     ``timeout = {timeout_s = 2}`` (or ``timeout = 2``). An empty table is a Policy with
     no parts: no protection. Exception types are given by name (``"DownstreamError"``,
@@ -1183,33 +1185,47 @@ def _policy_factory(name: str, table: Mapping[str, Any], ctx: Any, where: str) -
         parts[part] = options
 
     def build(sim: SimulationContext) -> Policy:
-        import resilience
-
-        built: dict[str, Any] = {}
-        for part, options in parts.items():
-            field_ = f"{where}.{part}"
-            if part == "fallback":
-                built[part] = ctx.build(field_, resilience.fallback, **options)
-            elif part == "cache":
-                built[part] = ctx.build(field_, resilience.cached, clock=sim.clock, **options)
-            elif part == "retry":
-                built[part] = ctx.build(
-                    field_, resilience.retry, clock=sim.clock, rng=sim.rng, **options
-                )
-            elif part == "breaker":
-                built[part] = ctx.build(
-                    field_, resilience.CircuitBreaker, name=name, clock=sim.clock, **options
-                )
-            elif part == "bulkhead":
-                built[part] = ctx.build(field_, resilience.bulkhead, clock=sim.clock, **options)
-            else:
-                built[part] = ctx.build(field_, resilience.timeout, clock=sim.clock, **options)
+        builders = _part_builders()
+        built = {
+            part: ctx.build(f"{where}.{part}", builders[part], **_part_context(part, name, sim),
+                            **options)
+            for part, options in parts.items()
+        }  # fmt: skip
         policy: Policy = ctx.build(
             where, Policy, name=name, ledger=sim.ledger, clock=sim.clock, **built
         )
         return policy
 
     return build
+
+
+def _part_builders() -> dict[str, Callable[..., Any]]:
+    """The constructor of each Policy part (resilience is imported here, when a file's
+    policies are built, not when costmodel is)."""
+    import resilience
+
+    return {
+        "fallback": resilience.fallback,
+        "cache": resilience.cached,
+        "retry": resilience.retry,
+        "breaker": resilience.CircuitBreaker,
+        "rate_limit": resilience.rate_limit,
+        "bulkhead": resilience.bulkhead,
+        "timeout": resilience.timeout,
+    }
+
+
+def _part_context(part: str, name: str, sim: SimulationContext) -> dict[str, Any]:
+    """What a part gets from the simulation: the virtual clock (all but the fallback), the
+    seeded random source (retry's jitter), the policy's name (the breaker)."""
+    if part == "fallback":
+        return {}
+    extra: dict[str, Any] = {"clock": sim.clock}
+    if part == "retry":
+        extra["rng"] = sim.rng
+    if part == "breaker":
+        extra["name"] = name
+    return extra
 
 
 def _exception_types(

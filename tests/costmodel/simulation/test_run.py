@@ -1043,3 +1043,52 @@ def test_a_full_bulkhead_counts_as_a_limiter_rejection_not_a_breaker_one() -> No
     assert row["rejected"] == row["limiter_rejections"]
     parts = ["ok", "errors", "timeouts", "rejected", "fallbacks", "cache_hits"]
     assert sum(row[p] for p in parts) == row["calls"]
+
+
+def test_a_rate_limit_saves_the_callee_and_its_waits_cost_the_caller() -> None:
+    """A 10/s limit on 40 calls/s: refused calls bill nothing downstream (limiter
+    rejections, folded into ``rejected``); with wait_s, calls queue for their turn and
+    the caller, itself a function, is billed for the wait."""
+    from resilience import rate_limit
+
+    def limited(wait_s: float) -> Callable[[SimulationContext], Policy]:
+        def build(sim: SimulationContext) -> Policy:
+            limit = rate_limit(10, per_s=1, burst=5, wait_s=wait_s, clock=sim.clock)
+            return Policy(rate_limit=limit, ledger=sim.ledger, clock=sim.clock)
+
+        return build
+
+    def bare(sim: SimulationContext) -> Policy:
+        return Policy(ledger=sim.ledger, clock=sim.clock)
+
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=40, duration_s=30), downstream=Downstream(latency=50.0)
+    )
+    table = compare_policies(
+        {"bare": bare, "refuse": limited(0.0), "queue": limited(0.3)}, scenario
+    )
+    refuse, queue, free = table.loc["refuse"], table.loc["queue"], table.loc["bare"]
+    assert free["callee_calls"] == free["calls"] == 1200
+    assert refuse["limiter_rejections"] == refuse["rejected"] == 1200 - refuse["callee_calls"]
+    assert refuse["callee_calls"] <= 5 + 10 * 30 + 1  # burst + rate x window
+    assert refuse["callee_cost"] < free["callee_cost"] / 3
+    assert queue["callee_calls"] <= 5 + 10 * 30.3 + 1
+    assert queue["caller_gb_s"] > refuse["caller_gb_s"]  # the queued calls' waits are billed
+    parts = ["ok", "errors", "timeouts", "rejected", "fallbacks", "cache_hits"]
+    assert all(sum(row[p] for p in parts) == row["calls"] for _, row in table.iterrows())
+
+
+def test_a_simulation_file_takes_a_rate_limit(tmp_path: Path) -> None:
+    """[policies.X] rate_limit = {rate, per_s, burst, wait_s}; bad options name the field."""
+    body = (EXAMPLES / "outage_short.toml").read_text()
+    head = body.split("[policies.", 1)[0]
+    path = tmp_path / "limited.toml"
+    path.write_text(
+        head + '[policies."limited"]\nrate_limit = { rate = 10, per_s = 1, burst = 5 }\n'
+    )
+    spec = load_simulation(path)
+    row = spec.compare().loc["limited"]
+    assert row["limiter_rejections"] > 0
+    path.write_text(head + '[policies."limited"]\nrate_limit = { rate = 0 }\n')
+    with pytest.raises(InvalidFile, match=r"policies\.limited\.rate_limit.*rate=0"):
+        load_simulation(path)
