@@ -46,6 +46,14 @@ Differences from Netflix's library, on purpose:
 - Each call updates the limit (no sampling window), under the limiter's lock; the lock
   is never held while the guarded function runs.
 
+As in Netflix's library, Gradient2 reacts to changes of latency, not to its level: its
+long RTT follows a latency that stays high, which then becomes the new normal, and the
+limit grows back. A steady overload whose latency stays within ``rtt_tolerance`` of that
+moving baseline is not seen; a timeout (a drop) or a downstream's throttling is what
+bounds the limit then, which is why AIMD on throttles is the default. Neither Gradient2
+nor Vegas moves while fewer than half the limit are in flight (the caller, not the
+dependency, limits the load).
+
 Threads wait for a slot on ``clock=`` (real slices of 2 ms under a clock other than the
 system's), tasks on their own loop, as :class:`resilience.Bulkhead` does.
 """
@@ -458,10 +466,8 @@ _SUCCESS, _DROP, _IGNORE = "success", "drop", "ignore"
 
 
 class AdaptiveLimiter:
-    """A concurrency limit that adapts to the dependency; build it with :func:`adaptive_limit`.
-
-    Args: as :func:`adaptive_limit`.
-    """
+    """A concurrency limit that adapts to the dependency; build it with :func:`adaptive_limit`
+    (the parameters are the same)."""
 
     def __init__(
         self,
