@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
+from . import tables
 from .catalog.sheets import DEFAULT_SERVICES, FREE_TIERS, price_sheet, providers
 from .errors import CostModelError, InvalidUsage
 from .logs.names import FORMATS
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # the commands import what they run on use: --help loads no p
     from .billing.engine import Bill
     from .logs.reader import LogBill
 
-__all__ = ["SUBCOMMANDS", "add_format_option", "build_parser", "emit", "main"]
+__all__ = ["SUBCOMMANDS", "add_all_option", "add_format_option", "build_parser", "emit", "main"]
 
 PROG = "costmodel"
 _PROGRESS_MIN_CHARS = 8 << 20  # show a progress bar from about 8 MB of logs
@@ -59,6 +60,25 @@ def add_format_option(parser: argparse.ArgumentParser) -> None:
         default="table",
         help="output: a readable table (default), CSV or JSON",
     )
+
+
+def add_all_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--all``: tables keep the rows that are zero everywhere."""
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="tables: also show the rows that are zero everywhere (hidden by default)",
+    )
+
+
+def _terminal(stream: IO[str]) -> bool:
+    """Whether ``stream`` is a terminal: progress bars are drawn only there, so a log
+    file or a CI run gets no redraw frames."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except (OSError, ValueError):  # a closed or detached stream
+        return False
 
 
 def _options(pairs: Sequence[str] | None) -> dict[str, Any]:
@@ -188,22 +208,29 @@ def _add_prices(sub: Any) -> None:
 def _run_prices(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.provider is None:
         frame = providers()
-        if args.format == "table":
-            frame = frame[["key", "service", "model", "currency", "region", "date_read"]]
-        emit(frame, args.format, out=out)
+        if args.format != "table":
+            emit(frame, args.format, out=out)
+            return 0
+        shown = frame.rename(columns={"key": "provider", "date_read": "date read"})
+        columns = ["provider", "service", "region", "currency", "source", "date read"]
+        out.write(tables.text_table(shown[columns], left=len(columns)))
         return 0
     sheet = price_sheet(args.provider)
     frame = sheet.to_frame()
-    if args.format == "table":
-        frame = frame.drop(columns=["source", "date_read"])
-    title = f"{sheet.service} ({sheet.key}, {sheet.region}, {sheet.currency})"
-    emit(
-        frame,
-        args.format,
-        out=out,
-        title=title,
-        extra={"source": sheet.source, "date_read": sheet.date_read},
-    )
+    if args.format != "table":
+        extra = {"source": sheet.source, "date_read": sheet.date_read}
+        emit(frame, args.format, out=out, extra=extra)
+        return 0
+    out.write(f"{sheet.service} ({sheet.key}, {sheet.region}, {sheet.currency})\n")
+    out.write(tables.text_table(tables.price_table(frame, sheet.currency), left=3))
+    read: dict[tuple[str, str], list[str]] = {}
+    for row in frame[["source", "date_read", "meter"]].itertuples(index=False):
+        meters = read.setdefault((str(row[0]), str(row[1])), [])
+        if str(row[2]) not in meters:
+            meters.append(str(row[2]))
+    for (source, date_read), meters in read.items():
+        named = "" if len(read) == 1 else f" ({', '.join(meters)})"
+        out.write(f"source{named}: {source}, read {date_read}\n")
     return 0
 
 
@@ -224,6 +251,7 @@ def _add_estimate(sub: Any) -> None:
     _add_free_tier_argument(parser)
     _add_option_argument(parser)
     add_format_option(parser)
+    add_all_option(parser)
     parser.set_defaults(run=_run_estimate)
 
 
@@ -248,11 +276,22 @@ def _run_estimate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         **_options(args.option),
     )
     lines = bill.lines.drop(columns=["provider"])
-    extra = _bill_extra(bill)
     if args.format == "table":
-        extra = {"total": bill.total, "currency": bill.currency}
-    emit(lines, args.format, out=out, extra=extra)
+        _print_bill_lines(lines, bill.currency, out, show_all=args.all)
+        return 0
+    emit(lines, args.format, out=out, extra=_bill_extra(bill))
     return 0
+
+
+def _print_bill_lines(
+    lines: pd.DataFrame, currency: str, out: IO[str], *, show_all: bool = False
+) -> None:
+    """A bill's lines for reading, ending with the TOTAL row."""
+    frame = tables.bill_table(lines, currency, show_all=show_all)
+    out.write(tables.text_table(frame, left=2))
+    note = None if show_all else tables.hidden_lines(lines, currency)
+    if note:
+        out.write(note + "\n")
 
 
 # ---------------------------------------------------------------- bill
@@ -301,9 +340,14 @@ def _add_bill(sub: Any) -> None:
     )
     parser.add_argument("--function", help="function name for logs that carry none")
     _add_free_tier_argument(parser)
-    parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="never show a progress bar (drawn on a terminal only)",
+    )
     _add_option_argument(parser)
     add_format_option(parser)
+    add_all_option(parser)
     parser.set_defaults(run=_run_bill)
 
 
@@ -315,7 +359,7 @@ def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         raise InvalidUsage(f"no log file in {' '.join(args.logs)}")
     sizes = [f.stat().st_size for f in files]
     progress, bar = None, None
-    if not args.no_progress and sum(sizes) >= _PROGRESS_MIN_CHARS:
+    if not args.no_progress and sum(sizes) >= _PROGRESS_MIN_CHARS and _terminal(err):
         from tqdm import tqdm
 
         packed = any(f.name.lower().endswith(".gz") for f in files)
@@ -345,7 +389,7 @@ def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         if bar is not None:
             bar.close()
     _report_malformed(result, err)
-    _print_log_bill(result, args.format, out)
+    _print_log_bill(result, args.format, out, show_all=args.all)
     return 0
 
 
@@ -359,7 +403,7 @@ def _report_malformed(result: LogBill, err: IO[str], shown: int = 5) -> None:
         err.write(f"  ... and {result.malformed_count - shown} more\n")
 
 
-def _print_log_bill(result: LogBill, fmt: str, out: IO[str]) -> None:
+def _print_log_bill(result: LogBill, fmt: str, out: IO[str], *, show_all: bool = False) -> None:
     lines = result.lines.drop(columns=["provider"])
     if fmt == "csv":
         emit(lines, fmt, out=out)
@@ -374,18 +418,10 @@ def _print_log_bill(result: LogBill, fmt: str, out: IO[str]) -> None:
         }
         emit(lines, fmt, out=out, extra=extra)
         return
-    emit(result.groups, fmt, out=out, title=f"Invocations billed on {result.bill.provider}")
+    out.write(f"{result.invocations:,} invocations billed on {result.bill.provider}\n")
+    out.write(tables.text_table(tables.group_table(result.groups, result.currency)))
     out.write("\n")
-    emit(
-        lines,
-        fmt,
-        out=out,
-        extra={
-            "invocations": result.invocations,
-            "total": result.total,
-            "currency": result.currency,
-        },
-    )
+    _print_bill_lines(lines, result.currency, out, show_all=show_all)
 
 
 # ---------------------------------------------------------------- simulate
@@ -420,8 +456,13 @@ def _add_simulate(sub: Any) -> None:
     )
     parser.add_argument("--out", default="out", help="folder for the PNG charts (default ./out)")
     parser.add_argument("--no-charts", action="store_true", help="print the table only")
-    parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="never show a progress bar (drawn on a terminal only)",
+    )
     add_format_option(parser)
+    add_all_option(parser)
     parser.set_defaults(run=_run_simulate)
 
 
@@ -432,16 +473,19 @@ def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if not args.no_charts:
         chart_folder(args.out)  # before the long run, not after it
     results: dict[str, SimulationResult] = {}
-    bar, progress = _progress_bar(err, enabled=not args.no_progress, runs=len(spec.policies))
+    enabled = not args.no_progress and _terminal(err)
+    bar, progress = _progress_bar(err, enabled=enabled, runs=len(spec.policies))
     try:
         table = spec.compare(progress=progress, results=results)
     finally:
         if bar is not None:
             bar.close()
-    frame, title = _simulation_table(table, spec, args.format)
-    emit(frame, args.format, out=out, title=title)
-    if args.format == "table":  # the same policies, during the first failure
-        _emit_first_failure(spec, results, out=out)
+    if args.format != "table":
+        emit(table.reset_index(), args.format, out=out)
+    else:
+        out.write(_simulation_title(spec) + "\n")
+        out.write(_simulation_text(table, show_all=args.all))
+        _emit_first_failure(spec, results, out=out, show_all=args.all)
     if not args.no_charts:
         from . import plots
 
@@ -500,25 +544,27 @@ def _progress_bar(
     return bar, progress
 
 
-def _simulation_table(table: pd.DataFrame, spec: Any, fmt: str) -> tuple[pd.DataFrame, str | None]:
-    """What ``simulate`` prints, and its title: for ``table``, one column per policy,
-    rounded for reading."""
-    if fmt != "table":
-        return table.reset_index(), None
-    shown = table.drop(columns=["currency"]).copy()
-    for column in shown.columns:
-        money = column.endswith("_cost") or column == "cost_per_million"
-        shown[column] = shown[column].astype(float).round(4 if money else 0)
-    scenario = spec.scenario
-    title = (
-        f"{scenario.name}: {spec.provider}, caller {spec.caller_memory_mb:g} MB, callee "
-        f"{spec.callee_memory_mb:g} MB, seed {spec.seed}; costs in "
-        f"{table['currency'].iloc[0]}, latency in ms"
+#: The rows of the table of the calls that arrived during the first failure.
+FAILURE_ROWS = (
+    *("calls", "ok", "cache_hits", "fallbacks", "errors", "timeouts", "rejected"),
+    *("breaker_rejections", "limiter_rejections", "throttled", "callee_calls"),
+    *("errors_seen", "total_cost", "latency_p99_ms"),
+)
+
+
+def _simulation_title(spec: Any) -> str:
+    return (
+        f"{spec.scenario.name}: {spec.provider}, caller {spec.caller_memory_mb:g} MB, "
+        f"callee {spec.callee_memory_mb:g} MB, seed {spec.seed}"
     )
-    return shown.T.reset_index(names="measure"), title
 
 
-def _emit_first_failure(spec: Any, results: Any, *, out: IO[str]) -> None:
+def _simulation_text(table: pd.DataFrame, *, show_all: bool, rows: Sequence[str] = ()) -> str:
+    """The simulate table for people (:func:`costmodel.tables.simulation_table`)."""
+    return tables.text_table(tables.simulation_table(table, show_all=show_all, rows=rows))
+
+
+def _emit_first_failure(spec: Any, results: Any, *, out: IO[str], show_all: bool) -> None:
     """The table of the calls that arrived during the scenario's first failure window
     (a slowdown is not a failure); nothing when it has none."""
     from .simulation.run import summarize
@@ -528,17 +574,8 @@ def _emit_first_failure(spec: Any, results: Any, *, out: IO[str]) -> None:
         return
     window = failures[0]
     during = summarize(results, window=(window.start_s, window.end_s))
-    columns = ["calls", "total_cost", "callee_calls", "fallbacks", "cache_hits", "throttled"]
-    shown = during[[*columns, "errors_seen", "latency_p99_ms"]].astype(float)
-    shown["total_cost"] = shown["total_cost"].round(4)
-    emit(
-        shown.round({c: 0 for c in shown.columns if c != "total_cost"}).T.reset_index(
-            names="measure"
-        ),
-        "table",
-        out=out,
-        title=f"\nCalls that arrived during the {window.describe()}:",
-    )
+    out.write(f"\nCalls that arrived during the {window.describe()}:\n")
+    out.write(_simulation_text(during, show_all=show_all, rows=FAILURE_ROWS))
 
 
 # ---------------------------------------------------------------- compare
@@ -578,6 +615,7 @@ def _add_compare(sub: Any) -> None:
     parser.add_argument("--out", default="out", help="folder for the PNG charts (default ./out)")
     parser.add_argument("--no-charts", action="store_true", help="print the table only")
     add_format_option(parser)
+    add_all_option(parser)
     parser.set_defaults(run=_run_compare)
 
 
@@ -637,21 +675,18 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
         services=services,
         options=options,
     )
-    frame = table.reset_index()
-    title = None
-    if args.format == "table":  # one column per architecture, rounded for reading
-        shown = table.copy()
-        for column in shown.columns:
-            whole = column.endswith(("_gb_s", "_ms", "_invocations"))
-            shown[column] = shown[column].round(0 if whole else 4)
-        frame = shown.T.reset_index(names="measure")
-        title = (
-            f"{architectures.title or args.file}: {args.provider}, "
-            f"{invocations:,.0f} requests/month, {args.samples:,} samples"
-        )
     used = table.attrs["services"]
     priced = "priced with: " + ", ".join(f"{role}={key}" for role, key in used.items())
-    emit(frame, args.format, out=out, title=title, extra={"services": used})
+    if args.format == "table":  # one column per architecture, in money and units
+        out.write(
+            f"{architectures.title or args.file}: {args.provider}, "
+            f"{invocations:,.0f} requests/month, {args.samples:,} samples\n"
+        )
+        currency = str(table.attrs.get("currency") or "USD")
+        shown = tables.measure_table(table, currency, show_all=args.all)
+        out.write(tables.text_table(shown))
+    else:
+        emit(table.reset_index(), args.format, out=out, extra={"services": used})
     stream = err if args.format != "table" else out
     stream.write(priced + "\n")
     if not args.no_charts:
@@ -678,18 +713,22 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
 
 DEMO_STEPS = (
     ("compare", "video_pipeline.toml", ("--provider", "aws-lambda")),
-    ("simulate", "outage.toml", ()),
+    ("simulate", "outage_short.toml", ()),
 )
-"""What ``costmodel demo`` runs: a command, the example file it reads, its options."""
+"""What ``costmodel demo`` runs: a command, the example file it reads, its options (a
+few seconds each; the full outage, ``outage.toml``, is the command :data:`DEMO_FULL`)."""
+DEMO_FULL = "costmodel simulate examples/outage.toml"
 
 
 def _add_demo(sub: Any) -> None:
     parser = sub.add_parser(
         "demo",
-        help="run the examples: the video-pipeline comparison, then the outage simulation",
+        help="run the examples: the video-pipeline comparison, then a short outage simulation",
         description="Run `compare` on examples/video_pipeline.toml (the article's video "
         "pipeline as a monolith, a sync chain, an async chain and a workflow) and then "
-        "`simulate` on examples/outage.toml (policies through a 10-minute outage).",
+        "`simulate` on examples/outage_short.toml (four policies through a 3-minute "
+        "outage, in seconds). The full 10-minute outage at 200 requests/s (964,108 calls, "
+        f"a minute or two) is `{DEMO_FULL}`.",
     )
     parser.add_argument(
         "--examples",
@@ -744,6 +783,7 @@ def _run_demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         status: int = step.run(step, out, err)
         if status:
             return status
+    out.write(f"\nThe full 10-minute outage at 200 requests/s (a minute or two): {DEMO_FULL}\n")
     return 0
 
 

@@ -6,6 +6,7 @@ labelled axes that carry units and the currency.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -141,108 +142,224 @@ def _total_column(result: Sweep) -> str:
     return f"total_{result.currency.lower()}"
 
 
-def cost_vs_volume(result: Sweep, *, ax: Axes | None = None) -> Axes:
-    """Monthly cost of each architecture against monthly volume, break-even points marked.
+_STYLES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "P")
 
-    Both axes are logarithmic. A volume that costs nothing (the whole month inside the
-    free tier) has no place on a log axis: it is marked by an open triangle on the bottom
-    edge. The title says whether free tiers were applied.
+
+def _style(i: int) -> dict[str, Any]:
+    """Colour, dash pattern and marker of series ``i``: distinct even in grey."""
+    return {
+        "color": f"C{i}",
+        "ls": _STYLES[i % len(_STYLES)],
+        "marker": _MARKERS[i % len(_MARKERS)],
+    }
+
+
+def _identical_groups(wide: pd.DataFrame) -> dict[str, list[str]]:
+    """``{first name: [names with the same values]}``, in column order: series that
+    would be drawn on top of each other."""
+    groups: dict[str, list[str]] = {}
+    for name in wide.columns:
+        values = wide[name].to_numpy(dtype=float)
+        same = next(
+            (
+                first
+                for first in groups
+                if np.allclose(values, wide[first].to_numpy(dtype=float), rtol=1e-9, atol=0)
+            ),
+            None,
+        )
+        if same is None:
+            groups[str(name)] = []
+        else:
+            groups[same].append(str(name))
+    return groups
+
+
+def _series_label(name: str, twins: list[str]) -> str:
+    return f"{name} (identical: {', '.join(twins)})" if twins else name
+
+
+def _winners_title(wide: pd.DataFrame, result: Sweep) -> str:
+    """Which design is cheapest where: ``"A is cheapest at every volume ... no
+    break-even"`` or ``"cheapest: A below 2.1k/month, B above"``."""
+    winners = wide.idxmin(axis=1).astype(str).tolist()
+    volumes = wide.index.to_numpy(dtype=float)
+    runs: list[tuple[str, float]] = []  # (winner, volume where its run starts)
+    for volume, winner in zip(volumes, winners, strict=True):
+        if not runs or runs[-1][0] != winner:
+            runs.append((winner, float(volume)))
+    span = f"{_count_label(volumes[0])} to {_count_label(volumes[-1])} requests/month"
+    if len(runs) == 1 or result.break_even.empty:
+        return f"{winners[0]} is cheapest at every volume ({span}): no break-even"
+    parts = []
+    for k, (winner, _) in enumerate(runs):
+        if k == 0:
+            parts.append(f"{winner} below {_count_label(_switch(result, runs, 1))} requests/month")
+        elif k == len(runs) - 1:
+            parts.append(f"{winner} above")
+        else:
+            parts.append(f"{winner} up to {_count_label(_switch(result, runs, k + 1))}")
+    return "Cheapest: " + ", ".join(parts)
+
+
+def _switch(result: Sweep, runs: list[tuple[str, float]], k: int) -> float:
+    """The volume where the cheapest design changes from run ``k - 1`` to run ``k``: the
+    break-even of that pair, else the first grid volume of run ``k``."""
+    before, after = runs[k - 1][0], runs[k][0]
+    rows = result.break_even
+    pair = rows[(rows["cheaper_below"] == before) & (rows["cheaper_above"] == after)]
+    inside = pair[(pair["value"] >= runs[k - 1][1]) & (pair["value"] <= runs[k][1])]
+    return float(inside["value"].iloc[0]) if len(inside) else runs[k][1]
+
+
+def cost_vs_volume(result: Sweep, *, ax: Axes | None = None) -> Axes:
+    """Each architecture's monthly cost relative to the cheapest one at each volume, with
+    its break-even volumes: the chart answers "which design is cheapest, and from where".
+
+    The y axis is how much more than the cheapest design each one costs at that volume
+    (the cheapest sits on 0 %); a break-even volume, where two designs cost the same, is a
+    dotted vertical line with a numbered marker, listed in the corner. The title names the
+    cheapest design per range of volumes, or says there is no break-even. Designs with
+    identical costs are drawn once, labelled "identical"; every line has its own dash
+    pattern and marker. Volumes where the cheapest design costs nothing (inside a free
+    tier) have no ratio: they are shaded, with the note "inside the free tier".
 
     Args:
         result: a :func:`costmodel.sweep` over ``"invocations"``.
         ax: where to draw (default: a new figure).
+
+    Returns:
+        The Axes.
     """
     if result.over != "invocations":
         raise InvalidUsage(f"result: a sweep over 'invocations' is needed, got {result.over!r}")
     ax = _axes(ax)
     total = _total_column(result)
-    free = _free_applied(result.frame.attrs)
-    any_zero = False
-    for i, (name, rows) in enumerate(result.frame.groupby("architecture", sort=False)):
-        color = f"C{i}"
-        positive = rows[total] > 0
-        # $0 (a month inside the free tier) has no logarithm: the line shows the costs
-        # above zero, and open triangles on the bottom edge mark the volumes that cost $0.
-        ax.plot(rows["value"], rows[total].where(positive), marker=".", color=color,
-                label=str(name))  # fmt: skip
-        zero = rows.loc[~positive, "value"]
-        if len(zero):
-            any_zero = True
-            ax.plot(zero, np.zeros(len(zero)), ls="none", marker="v", mfc="white", mec=color,
-                    transform=ax.get_xaxis_transform(), clip_on=False, zorder=4)  # fmt: skip
-    if any_zero:
-        ax.plot([], [], ls="none", marker="v", mfc="white", mec="grey",
-                label=f"{_money(result.currency)(0.0)} (inside the free tier)")  # fmt: skip
     wide = result.frame.pivot(index="value", columns="architecture", values=total)
-    grid = np.log(wide.index.to_numpy(float))
+    wide = wide[list(dict.fromkeys(result.frame["architecture"]))]
+    volumes = wide.index.to_numpy(dtype=float)
+    cheapest = wide.min(axis=1).to_numpy(dtype=float)
+    free = cheapest <= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = wide.to_numpy(dtype=float) / cheapest[:, None]
+    ratio[free] = np.nan
+    times = bool(np.nanmax(ratio, initial=1.0) > 3.0)  # far apart: a log scale of ratios
+    shown = ratio if times else (ratio - 1.0) * 100.0
+    groups = _identical_groups(wide)
+    for i, (name, twins) in enumerate(groups.items()):
+        column = list(wide.columns).index(name)
+        ax.plot(volumes, shown[:, column], label=_series_label(name, twins), ms=4, **_style(i))
+    if free.any():
+        edge = volumes[np.flatnonzero(free).max()]
+        ax.axvspan(volumes[0], edge, color="grey", alpha=0.12, lw=0,
+                   label="cheapest costs $0 (inside the free tier)")  # fmt: skip
+    _mark_break_evens(ax, result, wide, volumes, cheapest, times=times)
+    ax.set_xscale("log")
+    ax.set_xlabel("requests per month")
+    if times:
+        ax.set_yscale("log")
+        ax.set_ylabel("cost / the cheapest design's (log)")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}×"))
+        ax.axhline(1, color="black", lw=0.6)
+    else:
+        ax.set_ylabel("cost above the cheapest design (%)")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:+.0f}%" if v else "0%"))
+        ax.axhline(0, color="black", lw=0.6)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _count_label(v)))
+    tiers = "free tiers applied" if _free_applied(result.frame.attrs) else "no free tier"
+    answer = textwrap.fill(_winners_title(wide, result), 72, break_on_hyphens=False)
+    ax.set_title(f"{answer}\n(cost relative to the cheapest design, {tiers})", fontsize=9)
+    ax.legend(title="architecture", fontsize=8, frameon=False, loc="upper left",
+              bbox_to_anchor=(1.0, 1.0))  # fmt: skip
+    ax.grid(True, which="major", alpha=0.3)
+    return ax
+
+
+def _mark_break_evens(
+    ax: Axes,
+    result: Sweep,
+    wide: pd.DataFrame,
+    volumes: np.ndarray[Any, Any],
+    cheapest: np.ndarray[Any, Any],
+    *,
+    times: bool,
+) -> None:
+    """A dotted line and a numbered marker at each break-even volume, listed in a note;
+    the marker's height is a ratio (``times``) or a percentage above the cheapest."""
     notes = []
+    grid = np.log(volumes)
     for i, row in enumerate(result.break_even.to_dict("records"), start=1):
         x = float(row["value"])
-        y = float(np.interp(np.log(x), grid, wide[row["architecture_a"]]))
+        cost = float(np.interp(np.log(x), grid, wide[row["architecture_a"]]))
+        low = float(np.interp(np.log(x), grid, cheapest))
         ax.axvline(x, color="grey", lw=0.8, ls=":")
         notes.append(
             f"{i}: {row['cheaper_below']} = {row['cheaper_above']} at {_count_label(x)}/month"
         )
-        if y <= 0:
-            continue
-        ax.plot([x], [y], marker="o", mfc="white", mec="black", zorder=5)
-        ax.annotate(str(i), (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7)
+        if low > 0:
+            y = cost / low if times else (cost / low - 1.0) * 100.0
+            ax.plot([x], [y], marker="o", mfc="white", mec="black", zorder=5, ls="none")
+            ax.annotate(str(i), (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7)
     if notes:  # listed apart: break-evens close together would write over each other
-        ax.text(0.99, 0.03, "\n".join(notes), transform=ax.transAxes, ha="right",
-                va="bottom", fontsize=7)  # fmt: skip
-    ax.set_xscale("log")
-    ax.set_yscale("log" if bool((result.frame[total] > 0).any()) else "linear")
-    ax.set_xlabel("requests per month")
-    ax.set_ylabel(f"cost per month ({result.currency})")
-    ax.yaxis.set_major_formatter(_money(result.currency))
-    tiers = "free tiers applied" if free else "no free tier"
-    ax.set_title(f"Cost against volume, {tiers} (o = break-even)")
-    ax.legend(title="architecture", fontsize=8, frameon=False, loc="upper left")
-    ax.grid(True, which="major", alpha=0.3)
-    return ax
+        ax.text(0.99, 0.97, "\n".join(notes), transform=ax.transAxes, ha="right",
+                va="top", fontsize=7)  # fmt: skip
+
+
+def _latency_unit(values_ms: np.ndarray[Any, Any]) -> tuple[float, str]:
+    """(divisor, unit) for latencies: seconds where they exceed 10 s, else ms."""
+    top = float(np.nanmax(values_ms)) if values_ms.size else 0.0
+    return (1000.0, "s") if top > 10_000 else (1.0, "ms")
 
 
 def cost_and_latency_vs_memory(result: Sweep, *, ax: Axes | None = None) -> Axes:
     """Monthly cost (left axis) and p50 latency (right axis, dashed) against memory size.
 
-    The cheapest memory size of each architecture is marked.
+    The cheapest memory size of each architecture is starred. When it is the smallest
+    or the largest size tried, the optimum may lie outside the range: the chart says so
+    in its title and beside the star (the same warning as :attr:`Sweep.edge_notes`).
+    Latency is in seconds where it exceeds 10 s.
 
     Args:
         result: a :func:`costmodel.sweep` over ``"memory_mb"``.
         ax: where to draw the cost (the latency goes on a twin axis).
+
+    Returns:
+        The Axes of the cost.
     """
     if result.over != "memory_mb":
         raise InvalidUsage(f"result: a sweep over 'memory_mb' is needed, got {result.over!r}")
     ax = _axes(ax)
     twin = ax.twinx()
     total = _total_column(result)
+    scale, unit = _latency_unit(result.frame["latency_p50_ms"].to_numpy(dtype=float))
+    edges = {"smallest": "smallest tried", "largest": "largest tried"}
     for i, (name, rows) in enumerate(result.frame.groupby("architecture", sort=False)):
-        color = f"C{i}"
-        ax.plot(rows["value"], rows[total], color=color, marker=".", label=f"{name}: cost")
-        twin.plot(
-            rows["value"],
-            rows["latency_p50_ms"],
-            color=color,
-            ls="--",
-            label=f"{name}: p50 latency",
-        )
+        style = _style(i)
+        ax.plot(rows["value"], rows[total], color=style["color"], marker=style["marker"],
+                ms=4, label=f"{name}: cost")  # fmt: skip
+        twin.plot(rows["value"], rows["latency_p50_ms"] / scale, color=style["color"],
+                  ls="--", alpha=0.7, label=f"{name}: p50 latency")  # fmt: skip
         best = result.cheapest.loc[name]
-        ax.plot([best["value"]], [best[total]], marker="*", ms=12, color=color, mec="black")
-        ax.annotate(
-            f"cheapest: {best['value']:,.0f} MB",
-            (best["value"], best[total]),
-            xytext=(5, 6),
-            textcoords="offset points",
-            fontsize=7,
-        )
+        edge = str(best.get("edge", "") or "")
+        note = f" ({edges[edge]}: the optimum may lie beyond)" if edge else ""
+        ax.plot([best["value"]], [best[total]], marker="*", ms=12, color=style["color"],
+                mec="black", ls="none")  # fmt: skip
+        ax.annotate(f"cheapest: {best['value']:,.0f} MB{note}", (best["value"], best[total]),
+                    xytext=(6, 10), textcoords="offset points", fontsize=7,
+                    color="#b03a2e" if edge else "black")  # fmt: skip
     ax.set_xlabel("memory size (MB)")
     ax.set_ylabel(f"cost per month ({result.currency})")
     ax.yaxis.set_major_formatter(_money(result.currency))
-    twin.set_ylabel("p50 end-to-end latency (ms)")
+    twin.set_ylabel(f"p50 end-to-end latency ({unit})")
     handles = ax.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
-    ax.legend(handles[0] + more[0], handles[1] + more[1], fontsize=7, frameon=False)
-    ax.set_title("Cost and latency against memory (* = cheapest)")
+    ax.legend(handles[0] + more[0], handles[1] + more[1], fontsize=7, frameon=False,
+              loc="upper left", bbox_to_anchor=(1.12, 1.0))  # fmt: skip
+    title = "Cost and latency against memory (* = cheapest)"
+    if result.edge_notes:
+        title += "\nthe cheapest size is at the edge of the range tried: try beyond it"
+    ax.set_title(title, fontsize=9)
     ax.grid(True, alpha=0.3)
     return ax
 
@@ -252,38 +369,92 @@ def latency_distribution(
 ) -> Axes:
     """Empirical CDF of end-to-end latency per architecture, p50 and p99 marked.
 
+    Latency is in seconds where it exceeds 10 s, else in ms. Each curve has its own dash
+    pattern; architectures with the same samples are drawn once, labelled "identical".
+    The title names the lowest and the highest p99.
+
     Args:
         latencies: ``{architecture: latency samples in ms}``, e.g. from
             :func:`costmodel.architectures.comparison.latency_samples`.
         ax: where to draw (default: a new figure).
         log: a logarithmic latency axis.
+
+    Returns:
+        The Axes.
     """
     if not latencies:
         raise InvalidUsage("latencies: give at least one architecture's samples")
-    ax = _axes(ax)
-    low, high = np.inf, 0.0
-    for i, (name, samples) in enumerate(latencies.items()):
+    series: dict[str, np.ndarray[Any, Any]] = {}
+    for name, samples in latencies.items():
         values = np.sort(np.asarray(samples, dtype=float))
         if values.size == 0:
             raise InvalidUsage(f"latencies[{name!r}]: no samples")
+        series[str(name)] = values
+    ax = _axes(ax)
+    scale, unit = _latency_unit(np.concatenate(list(series.values())))
+    groups = _identical_samples(series)
+    low, high = np.inf, 0.0
+    for i, (name, twins) in enumerate(groups.items()):
+        values = series[name] / scale
         share = np.arange(1, values.size + 1) / values.size
         low = min(low, float(np.quantile(values, 0.01)))
         high = max(high, float(values[-1]))
-        color = f"C{i}"
-        ax.step(values, share, where="post", color=color, label=str(name))
+        style = _style(i)
+        ax.step(values, share, where="post", color=style["color"], ls=style["ls"],
+                label=_series_label(name, twins))  # fmt: skip
         for q, marker in ((0.5, "o"), (0.99, "^")):
             x = float(np.quantile(values, q))
-            ax.plot([x], [q], marker=marker, color=color, mec="black", ms=5)
+            ax.plot([x], [q], marker=marker, color=style["color"], mec="black", ms=5)
     ax.set_xscale("log" if log else "linear")
     if log and low > 0:
         ax.set_xlim(low / 1.5, high * 1.5)  # the fastest 1% (early failures) off-scale
-    ax.set_xlabel("end-to-end latency (ms)")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: _minor_label(v)))
+    ax.set_xlabel(f"end-to-end latency ({unit})")
     ax.set_ylabel("share of requests at or below")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("Latency distribution (o = p50, ^ = p99)")
-    ax.legend(title="architecture", fontsize=8, frameon=False)
+    ax.set_ylim(0, 1.05)
+    p99 = {name: float(np.quantile(series[name], 0.99)) for name in groups}
+    fast, slow = min(p99, key=p99.__getitem__), max(p99, key=p99.__getitem__)
+    answer = (
+        f"lowest p99 {fast} ({_latency_text(p99[fast])}), "
+        f"highest {slow} ({_latency_text(p99[slow])})"
+        if fast != slow
+        else f"p99 {_latency_text(p99[fast])}"
+    )
+    ax.set_title(f"Latency distribution, {answer} (o = p50, ^ = p99)", fontsize=9)
+    ax.legend(title="architecture", fontsize=8, frameon=False, loc="lower right")
     ax.grid(True, alpha=0.3)
     return ax
+
+
+def _minor_label(value: float) -> str:
+    """Minor ticks 2 and 5 of each decade labelled, the others not."""
+    lead = value / 10 ** np.floor(np.log10(value))
+    return f"{value:g}" if round(lead) in (2, 5) else ""
+
+
+def _latency_text(ms: float) -> str:
+    return f"{ms / 1000:,.1f} s" if ms >= 10_000 else f"{ms:,.0f} ms"
+
+
+def _identical_samples(series: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, list[str]]:
+    """``{first name: [names with the same sorted samples]}``: curves that would overlap."""
+    groups: dict[str, list[str]] = {}
+    for name, values in series.items():
+        same = next(
+            (
+                first
+                for first in groups
+                if series[first].shape == values.shape
+                and np.allclose(series[first], values, rtol=1e-9, atol=0)
+            ),
+            None,
+        )
+        if same is None:
+            groups[name] = []
+        else:
+            groups[same].append(name)
+    return groups
 
 
 def save_charts(

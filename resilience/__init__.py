@@ -41,6 +41,13 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     from .fallback import Fallback, fallback
     from .ledger import Ledger, Record
     from .policy import Policy
+    from .rate_limit import (
+        RateLimiter,
+        RateLimiterStatistics,
+        RateLimits,
+        RedisRateStore,
+        rate_limit,
+    )
     from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry
     from .throttling import ThrottleInfo, throttle_info
     from .timeout import Timeout, timeout
@@ -79,7 +86,11 @@ __all__ = [
     "MissingDependency",
     "Policy",
     "RateLimited",
+    "RateLimiter",
+    "RateLimiterStatistics",
+    "RateLimits",
     "Record",
+    "RedisRateStore",
     "ResilienceError",
     "ResponseTooLarge",
     "Retry",
@@ -94,6 +105,7 @@ __all__ = [
     "cached",
     "circuit_breaker",
     "fallback",
+    "rate_limit",
     "retry",
     "throttle_info",
     "timeout",
@@ -144,6 +156,11 @@ _EXPORTS: dict[str, str] = {
     "Ledger": ".ledger",
     "Record": ".ledger",
     "Policy": ".policy",
+    "RateLimiter": ".rate_limit",
+    "RateLimiterStatistics": ".rate_limit",
+    "RateLimits": ".rate_limit",
+    "RedisRateStore": ".rate_limit",
+    "rate_limit": ".rate_limit",
     "Backoff": ".retry",
     "Retry": ".retry",
     "RetryBudget": ".retry",

@@ -33,7 +33,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from ._validate import is_async, name_of
 from ._wraps import wraps
 from .clock import Clock
-from .errors import BulkheadFull, CircuitOpenError
+from .errors import BulkheadFull, CircuitOpenError, RateLimited
 from .ledger import Ledger, collect_sizes
 
 __all__ = [
@@ -62,11 +62,14 @@ def error_type_of(exc: BaseException) -> str:
 def outcome_of(exc: BaseException) -> str:
     """The ledger outcome of an attempt or call that raised ``exc``.
 
-    ``rejected`` for an open breaker or a full bulkhead, ``timeout`` for any
-    ``TimeoutError`` (ours, ``asyncio``'s, a socket's), ``error`` otherwise.
+    ``rejected`` for an open breaker or a full bulkhead, ``rate_limited`` for our rate
+    limiter, ``timeout`` for any ``TimeoutError`` (ours, ``asyncio``'s, a socket's),
+    ``error`` otherwise.
     """
     if isinstance(exc, (CircuitOpenError, BulkheadFull)):
         return "rejected"
+    if isinstance(exc, RateLimited):
+        return "rate_limited"
     if isinstance(exc, TimeoutError):
         return "timeout"
     return "error"

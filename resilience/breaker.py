@@ -67,7 +67,7 @@ from ._recording import record_outside
 from ._validate import is_async, name_of
 from ._wraps import wraps
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
-from .errors import BulkheadFull, CircuitOpenError, InvalidUsage
+from .errors import BulkheadFull, CircuitOpenError, InvalidUsage, RateLimited
 from .ledger import Ledger
 from .ledger import check_ledger as valid_ledger
 
@@ -90,9 +90,14 @@ logger = logging.getLogger("resilience.breaker")
 
 _CO_COROUTINE: Final = inspect.CO_COROUTINE
 
-NEVER_COUNTED: Final[tuple[type[BaseException], ...]] = (BulkheadFull, CircuitOpenError)
-"""Rejections by guards inside the breaker (a full bulkhead, an inner open breaker): they
-say nothing about the dependency's health, so they count as neither success nor failure."""
+NEVER_COUNTED: Final[tuple[type[BaseException], ...]] = (
+    BulkheadFull,
+    CircuitOpenError,
+    RateLimited,
+)
+"""Rejections by guards inside the breaker (a full bulkhead, an inner open breaker, our
+rate limiter): they say nothing about the dependency's health, so they count as neither
+success nor failure (and give a half-open probe slot back)."""
 
 # defined next to the code that builds or uses them; public here, as they always were
 BreakerConfig.__module__ = BreakerState.__module__ = __name__
@@ -170,7 +175,8 @@ class CircuitBreaker:
     ``breaker.call(fn, *args, **kwargs)`` and ``await breaker.call_async(fn, *args, **kwargs)``.
 
     Args:
-        name: shown in errors, logs and to listeners; default ``"breaker-<n>"``.
+        name: shown in errors, logs and to listeners; default: the name of the
+            :class:`~resilience.Policy` it is given to, else ``"breaker-<n>"``.
         fail_max: consecutive failures that trip the breaker; None disables the rule.
             Default: 5 when neither ``failure_rate_threshold`` nor ``slow_call_s`` is
             given, otherwise off (the window alone decides, as in resilience4j); an
@@ -192,8 +198,9 @@ class CircuitBreaker:
             pybreaker), whose matches count as neither success nor failure. A predicate that
             raises is logged and the error counts as a failure. Never
             counted either, whatever ``exclude`` says: cancellation,
-            :class:`~resilience.BulkheadFull` and :class:`~resilience.CircuitOpenError`
-            raised inside the breaker (a full bulkhead, an inner breaker's rejection).
+            :class:`~resilience.BulkheadFull`, :class:`~resilience.CircuitOpenError` and
+            :class:`~resilience.RateLimited` raised inside the breaker (a full bulkhead, an
+            inner breaker's rejection, our rate limiter's refusal).
         listeners: ``pybreaker.CircuitBreakerListener`` objects (see :class:`BreakerListener`).
         storage: a pybreaker storage (``CircuitMemoryStorage``, ``CircuitRedisStorage``)
             shared with other breakers, in this process or others. Shared are the state
@@ -230,6 +237,7 @@ class CircuitBreaker:
         "_min_calls",
         "_monotonic",
         "_name",
+        "_named",
         "_not_counted",
         "_phase",
         "_rejections",
@@ -263,6 +271,7 @@ class CircuitBreaker:
         ledger: Ledger | None = None,
     ) -> None:
         self._name = f"breaker-{next(_names)}" if name is None else check_name(name)
+        self._named = name is not None
         self._config = build_config(
             fail_max=fail_max,
             reset_timeout_s=reset_timeout_s,
@@ -301,8 +310,24 @@ class CircuitBreaker:
 
     @property
     def name(self) -> str:
-        """The breaker's name, as given or ``"breaker-<n>"``."""
+        """The breaker's name: as given, as inherited, or ``"breaker-<n>"``."""
         return self._name
+
+    def inherit_name(self, name: str) -> bool:
+        """Take ``name`` if the breaker was given none (a Policy gives its own); return
+        whether it did. A name given to the constructor, or inherited once, stays.
+
+        >>> breaker = CircuitBreaker()
+        >>> breaker.inherit_name("prices"), breaker.name
+        (True, 'prices')
+        >>> breaker.inherit_name("other"), breaker.name
+        (False, 'prices')
+        """
+        with self._lock:
+            if self._named:
+                return False
+            self._name, self._named = check_name(name), True
+            return True
 
     @property
     def config(self) -> BreakerConfig:

@@ -30,8 +30,12 @@ if TYPE_CHECKING:
 
 __all__ = ["OUTCOMES", "Ledger", "Outcome", "Record", "Sizes", "collect_sizes", "report_sizes"]
 
-Outcome = Literal["ok", "error", "timeout", "rejected", "fallback", "cache_hit"]
-OUTCOMES: tuple[str, ...] = ("ok", "error", "timeout", "rejected", "fallback", "cache_hit")
+Outcome = Literal["ok", "error", "timeout", "rejected", "rate_limited", "fallback", "cache_hit"]
+#: ``rejected``: an open breaker (or a full bulkhead) refused the attempt; ``rate_limited``:
+#: our rate limiter did (a downstream's own throttling is an ``error``).
+OUTCOMES: tuple[str, ...] = (
+    "ok", "error", "timeout", "rejected", "rate_limited", "fallback", "cache_hit",
+)  # fmt: skip
 Kind = Literal["call", "attempt"]
 
 

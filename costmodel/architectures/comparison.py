@@ -552,7 +552,10 @@ class Sweep:
             ``architecture_b``, ``value`` (interpolated between grid points; on a log
             scale for volumes), ``cheaper_below`` and ``cheaper_above``.
         cheapest: per architecture, the value with the lowest total and that total,
-            with its p50 latency (for memory sweeps: the cheapest memory size).
+            with its p50 latency (for memory sweeps: the cheapest memory size), and
+            ``edge``: for a memory sweep, ``"smallest"`` or ``"largest"`` when the
+            cheapest size is the smallest or largest one tried (the optimum may lie
+            outside the range: see :attr:`edge_notes`), else ``""``.
     """
 
     over: str
@@ -564,6 +567,28 @@ class Sweep:
     def currency(self) -> str:
         """Currency of the costs."""
         return str(self.frame.attrs.get("currency", "USD"))
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the cheapest value per architecture, warnings, break-evens."""
+        from ..tables import sweep_html
+
+        return sweep_html(self)
+
+    @property
+    def edge_notes(self) -> list[str]:
+        """One warning per architecture whose cheapest value is at an edge of the range
+        tried: the optimum may lie beyond it (try smaller or larger values)."""
+        if "edge" not in self.cheapest.columns:
+            return []
+        unit = " MB" if self.over == "memory_mb" else ""
+        what = "memory size" if self.over == "memory_mb" else self.over
+        beyond = {"smallest": "below", "largest": "above"}
+        return [
+            f"{name}: the cheapest {what} is the {edge} one tried "
+            f"({row['value']:,.0f}{unit}); the optimum may lie {beyond[edge]} the range"
+            for name, row in self.cheapest.iterrows()
+            if (edge := str(row["edge"]))
+        ]
 
 
 def _values(over: str, values: Iterable[float]) -> list[float]:
@@ -721,7 +746,16 @@ def sweep(
     total = f"total_{_suffix(currency)}"
     best = frame.loc[frame.groupby("architecture", sort=False)[total].idxmin()]
     cheapest = best.set_index("architecture")[["value", total, "latency_p50_ms"]]
+    cheapest["edge"] = [_edge(over, float(v), grid) for v in cheapest["value"]]
     return Sweep(over, frame, _break_even(frame, over, total), cheapest)
+
+
+def _edge(over: str, value: float, grid: list[float]) -> str:
+    """``"smallest"``/``"largest"`` when a memory sweep's cheapest value is at an edge of
+    the grid (volumes and error rates are cheapest at their low end by nature)."""
+    if over != "memory_mb":
+        return ""
+    return "smallest" if value == grid[0] else "largest" if value == grid[-1] else ""
 
 
 def _choice_over(over: object) -> str:

@@ -231,6 +231,12 @@ class Bill:
             f"lines={len(self.items)})"
         )
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the lines with money, units and a TOTAL row."""
+        from ..tables import bill_html
+
+        return bill_html(self)
+
 
 def _merge(entries: Sequence[Usage]) -> tuple[Usage, ...]:
     merged: list[Usage] = []

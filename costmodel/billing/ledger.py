@@ -42,7 +42,7 @@ __all__ = ["EXECUTED_OUTCOMES", "REQUIRED_COLUMNS", "LedgerBill", "bill_ledger"]
 REQUIRED_COLUMNS: tuple[str, ...] = ("kind", "start_s", "duration_ms", "outcome", "attempt")
 #: Attempt outcomes that ran the callee (and are billed).
 EXECUTED_OUTCOMES: tuple[str, ...] = ("ok", "error", "timeout")
-_OUTCOMES = ("ok", "error", "timeout", "rejected", "fallback", "cache_hit")
+_OUTCOMES = ("ok", "error", "timeout", "rejected", "rate_limited", "fallback", "cache_hit")
 _KINDS = ("call", "attempt")
 #: Bytes in the GB that data transfer is billed by (AWS: 2^30 bytes).
 BYTES_PER_GB = 1024**3
@@ -65,8 +65,9 @@ class LedgerBill:
             never occur on attempt rows; listed as 0).
         avoided: callee executions avoided, per reason: ``cache_hit`` (call rows answered
             by the cache without any attempt), ``rejected`` (attempt rows rejected by an
-            open breaker or a full bulkhead), ``fallback`` (call rows a fallback answered
-            without any attempt).
+            open breaker or a full bulkhead), ``rate_limited`` (attempt rows our rate
+            limiter refused), ``fallback`` (call rows a fallback answered without any
+            attempt).
         request_bytes: bytes sent to the callee over the executed attempts (0 where the
             ledger has no size).
         response_bytes: bytes the callee answered, same rows.
@@ -153,6 +154,7 @@ class LedgerBill:
             "callee_gb_s": float(self.callee_bill.usage.get("gb_seconds", 0.0)),
             "avoided_cache_hit": self.avoided["cache_hit"],
             "avoided_rejected": self.avoided["rejected"],
+            "avoided_rate_limited": self.avoided["rate_limited"],
             "avoided_fallback": self.avoided["fallback"],
             "saved_estimate": self.saved_estimate,
         }
@@ -249,7 +251,7 @@ def bill_ledger(
         >>> result.executions, result.callee_bill.usage["gb_seconds"]  # 2 x 1 GB x 0.121 s
         (2, 0.242)
         >>> dict(result.avoided), result.saved_estimate == result.mean_execution_cost
-        ({'cache_hit': 1, 'rejected': 0, 'fallback': 0}, True)
+        ({'cache_hit': 1, 'rejected': 0, 'rate_limited': 0, 'fallback': 0}, True)
         >>> on_fc = bill_ledger(ledger, provider="alibaba-fc3", callee_memory_mb=1024,
         ...                     vcpu=0.5)
         >>> on_fc.provider, on_fc.callee_bill.usage["gb_seconds"]  # same usage, FC's prices
@@ -268,6 +270,7 @@ def bill_ledger(
     avoided = {
         "cache_hit": int((no_attempt & (outcomes == "cache_hit")).sum()),
         "rejected": int((is_attempt & (outcomes == "rejected")).sum()),
+        "rate_limited": int((is_attempt & (outcomes == "rate_limited")).sum()),
         "fallback": int((no_attempt & (outcomes == "fallback")).sum()),
     }
     request_bytes = _bytes(frame, "request_bytes", executed)

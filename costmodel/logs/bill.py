@@ -80,6 +80,12 @@ class LogBill:
             f"total={self.total:.2f} {self.currency}, malformed={self.malformed_count})"
         )
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the invocations per function, then the bill, in money and units."""
+        from ..tables import log_bill_html
+
+        return log_bill_html(self)
+
 
 @dataclass(frozen=True, slots=True)
 class BillingRule:

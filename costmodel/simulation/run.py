@@ -73,6 +73,10 @@ __all__ = [
 
 OUTCOME_COLUMNS = ("ok", "error", "timeout", "rejected", "fallback", "cache_hit")
 BREAKER_STATES = ("closed", "half-open", "open")
+#: The error type of an attempt an open breaker rejected; other rejected attempts, and the
+#: outcomes below, were refused by a limiter (a full bulkhead, our rate limiter).
+BREAKER_REJECTION = "CircuitOpenError"
+LIMITER_OUTCOMES = ("rate_limited", "bulkhead_full")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +169,12 @@ class SimulationResult:
             "callee_cost",
         )
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary in money, counts and durations."""
+        from ..tables import simulation_html
+
+        return simulation_html(self)
+
     @property
     def total_cost(self) -> float:
         """Caller plus callee, in the bills' currency."""
@@ -219,6 +229,23 @@ class SimulationResult:
             "max": float(values.max()),
         }
 
+    def _rejected_attempts(self, start_s: float | None, end_s: float | None) -> tuple[int, int]:
+        """Attempts the breaker rejected, and those a limiter (bulkhead, rate limiter)
+        rejected, among the attempts that started in [start_s, end_s)."""
+        rows = self.ledger
+        if rows.empty:
+            return 0, 0
+        attempts = rows[rows["kind"] == "attempt"]
+        if start_s is not None or end_s is not None:
+            low, high = self._span(start_s, end_s)
+            attempts = attempts[(attempts["start_s"] >= low) & (attempts["start_s"] < high)]
+        outcome = attempts["outcome"].astype("string")
+        error = attempts["error_type"].astype("string").fillna("")
+        refused = outcome == "rejected"
+        breaker = refused & error.str.endswith(BREAKER_REJECTION)
+        limiter = (refused & ~breaker) | outcome.isin(LIMITER_OUTCOMES)
+        return int(breaker.sum()), int(limiter.sum())
+
     def summary(
         self, *, start_s: float | None = None, end_s: float | None = None
     ) -> dict[str, Any]:
@@ -249,6 +276,7 @@ class SimulationResult:
             low, high = self._span(start_s, end_s)
             throttles = throttles[(throttles >= low) & (throttles < high)]
         throttled = int(throttles.size)
+        breaker_rejections, limiter_rejections = self._rejected_attempts(start_s, end_s)
         caller_cost, caller_gb_s = part(calls, self.calls, self.caller_bill)
         callee_cost, callee_gb_s = part(executions, self.executions, self.callee_bill)
         total = caller_cost + callee_cost
@@ -263,9 +291,14 @@ class SimulationResult:
             "caller_gb_s": caller_gb_s,
             "callee_gb_s": callee_gb_s,
             "callee_calls": len(executions),
+            "ok": int(outcomes.get("ok", 0)),
+            "errors": int(outcomes.get("error", 0)),
+            "timeouts": int(outcomes.get("timeout", 0)),
             "rejected": int(outcomes.get("rejected", 0)),
             "fallbacks": int(outcomes.get("fallback", 0)),
             "cache_hits": int(outcomes.get("cache_hit", 0)),
+            "breaker_rejections": breaker_rejections,
+            "limiter_rejections": limiter_rejections,
             "throttled": throttled,
             "caller_timeouts": int((calls["error_type"] == "CallerTimeout").sum()),
             "errors_seen": int(calls["error_type"].notna().sum()),
@@ -842,8 +875,12 @@ def compare_policies(
     Returns:
         A DataFrame indexed by policy name with columns ``calls``, ``caller_cost``,
         ``callee_cost``, ``total_cost``, ``cost_per_million``, ``currency``,
-        ``caller_gb_s``, ``callee_gb_s``, ``callee_calls``, ``rejected``,
-        ``fallbacks``, ``cache_hits``, ``throttled`` (invocations the callee's
+        ``caller_gb_s``, ``callee_gb_s``, ``callee_calls``; the calls by final
+        outcome, which sum to ``calls``: ``ok``, ``errors``, ``timeouts``, ``rejected``
+        (a breaker or bulkhead refusal with no fallback), ``fallbacks``, ``cache_hits``;
+        the attempts refused before reaching the callee: ``breaker_rejections`` (an
+        open breaker; a fallback may have answered the call), ``limiter_rejections``
+        (a full bulkhead, a rate limiter); ``throttled`` (invocations the callee's
         concurrency limit refused), ``caller_timeouts`` (calls killed by the caller's
         platform timeout), ``errors_seen`` (calls that raised to the user),
         ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p99_ms``.

@@ -42,10 +42,30 @@ def test_prices_lists_catalog_as_table_csv_and_json() -> None:
 
 
 def test_prices_of_one_provider_shows_tiers_and_source() -> None:
-    """prices PROVIDER shows its meters and where the prices were read."""
+    """prices PROVIDER shows its meters, each tier's range and unit price with its unit, the
+    free allowance once per meter, and where and when the prices were read."""
     status, out, _ = run("prices", "aws-lambda")
-    assert status == 0
-    assert "duration-arm64" in out and "source: https://aws.amazon.com/lambda/pricing/" in out
+    lines = out.splitlines()
+    assert status == 0 and lines[0] == "AWS Lambda (aws-lambda, us-east-1, USD)"
+    assert lines[1].split() == ["meter", "component", "tier", "unit_price", "free"]
+    requests = next(line for line in lines if line.startswith("requests "))
+    assert "$0.20 per 1M requests" in requests and "1,000,000 requests" in requests
+    x86 = [line for line in lines if line.startswith("duration-x86_64 ")]
+    assert [("400,000 GB-s" in line) for line in x86] == [True, False, False]
+    assert "first 6,000,000,000 GB-s" in x86[0] and "$0.0000166667 per GB-s" in x86[0]
+    assert "over 15,000,000,000 GB-s" in x86[2]
+    sources = [line for line in lines if line.startswith("source")]
+    assert any("https://aws.amazon.com/lambda/pricing/, read 2026-11-28" in s for s in sources)
+
+
+def test_prices_lists_provider_service_source_and_date() -> None:
+    """The catalog table names each provider's service, region, currency, source and date."""
+    _, out, _ = run("prices")
+    header, *rows = out.splitlines()
+    assert header.split()[:4] == ["provider", "service", "region", "currency"]
+    assert header.endswith("date read") and "source" in header
+    lambda_row = next(row for row in rows if row.startswith("aws-lambda "))
+    assert "https://aws.amazon.com/lambda/pricing/" in lambda_row and "2026-11-28" in lambda_row
 
 
 def test_estimate_reproduces_published_example() -> None:
@@ -53,7 +73,9 @@ def test_estimate_reproduces_published_example() -> None:
     argv = ["estimate", "aws-lambda", "--invocations", "3000000", "--duration-ms", "120"]
     argv += ["--memory-mb", "1536", "--free-tier"]
     status, out, _ = run(*argv)
-    assert status == 0 and "total: 2.733338" in out and "currency: USD" in out
+    assert status == 0 and out.splitlines()[-2].split() == ["TOTAL", "$2.73"]
+    assert "$0.20 per 1M requests" in out and "$0.0000166667 per GB-s" in out
+    assert "2,000,000 requests" in out and "140,000 GB-s" in out
     status, text, _ = run(*argv, "--format", "json")
     data = json.loads(text)
     assert round(data["total"], 2) == 2.73 and data["usage"]["gb_seconds"] == 540000.0
@@ -130,8 +152,8 @@ def test_bill_table_lists_groups_bill_and_malformed_lines() -> None:
     log = str(FIXTURES / "aws_text.log")
     status, out, err = run("bill", log, "--provider", "aws-lambda")
     assert status == 0
-    assert "Invocations billed on aws-lambda" in out and "4,807" in out
-    assert "invocations: 6" in out
+    assert "6 invocations billed on aws-lambda" in out and "4,807 ms" in out
+    assert out.splitlines()[-1].split()[0] == "TOTAL"
     assert err.splitlines()[0] == "2 malformed line(s), not billed:"
     assert f"{log}:23: Lambda REPORT line: missing or unreadable 'Billed Duration'" in err
 
@@ -189,16 +211,64 @@ def test_bill_folder_and_several_files(tmp_path: Path) -> None:
     assert sum(group["invocations"] for group in folder["groups"]) == 8
 
 
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr is in an interactive shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def test_bill_progress_bar_on_large_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Large inputs show a tqdm progress bar on stderr; --no-progress hides it."""
+    """Large inputs show a tqdm progress bar on a terminal's stderr; --no-progress hides it,
+    and so does a stderr that is not a terminal (a log file, CI)."""
     import costmodel.cli as cli
 
     monkeypatch.setattr(cli, "_PROGRESS_MIN_CHARS", 100)
     log = str(FIXTURES / "aws_export.log")
-    _, out, err = run("bill", log, "--provider", "aws-lambda")
-    assert "reading logs" in err and "reading logs" not in out
-    _, _, quiet = run("bill", log, "--provider", "aws-lambda", "--no-progress")
-    assert "reading logs" not in quiet
+    out, err = io.StringIO(), Terminal()
+    assert main(["bill", log, "--provider", "aws-lambda"], out=out, err=err) == 0
+    assert "reading logs" in err.getvalue() and "reading logs" not in out.getvalue()
+    err = Terminal()
+    main(["bill", log, "--provider", "aws-lambda", "--no-progress"], out=out, err=err)
+    assert "reading logs" not in err.getvalue()
+    _, _, piped = run("bill", log, "--provider", "aws-lambda")
+    assert "reading logs" not in piped and "\r" not in piped
+
+
+def test_zero_rows_are_hidden_unless_all() -> None:
+    """A bill line that costs nothing (the free tier's) and a compare measure that is 0 for
+    every architecture are left out of the table, with a note naming the lines; --all
+    shows them; CSV always has them."""
+    argv = ["estimate", "aws-lambda", "--invocations", "3000000", "--duration-ms", "120"]
+    argv += ["--memory-mb", "1536", "--free-tier"]
+    _, short, _ = run(*argv)
+    _, full, _ = run(*argv, "--all")
+    rows = list(csv.DictReader(io.StringIO(run(*argv, "--format", "csv")[1])))
+    free = [r["item"] for r in rows if float(r["cost"]) == 0]
+    assert free == ["requests, free tier", "duration (x86_64), free tier"]
+    table_items = [line for line in short.splitlines() if "free tier" in line]
+    assert table_items == [short.splitlines()[-1]]  # only in the note
+    assert short.splitlines()[-1].startswith("not shown, costing $0.00: requests, free tier")
+    assert all(f"{item}  " in full for item in free) and "not shown" not in full
+    assert len(full.splitlines()) == len(short.splitlines()) + len(free) - 1
+    compare = ["compare", str(ROOT / "examples" / "video_pipeline.toml"), "--no-charts"]
+    compare += ["--samples", "200"]
+    _, table, _ = run(*compare)
+    _, every, _ = run(*compare, "--all")
+    assert "gateway cost" not in table and "gateway cost" in every
+    assert "$0.00" in every.split("gateway cost")[1].splitlines()[0]
+
+
+def test_csv_and_json_keep_full_precision_and_raw_units() -> None:
+    """Machines get the numbers as computed: no symbol, no rounding, unit prices per unit."""
+    argv = ["estimate", "aws-lambda", "--invocations", "3000000", "--duration-ms", "120"]
+    argv += ["--memory-mb", "1536", "--free-tier"]
+    rows = list(csv.DictReader(io.StringIO(run(*argv, "--format", "csv")[1])))
+    bill = estimate("aws-lambda", invocations=3e6, duration_ms=120, memory_mb=1536, free_tier=True)
+    assert [float(r["cost"]) for r in rows] == pytest.approx(bill.lines["cost"].tolist())
+    assert float(rows[1]["unit_price"]) == pytest.approx(2e-07) and rows[1]["unit"] == "request"
+    data = json.loads(run(*argv, "--format", "json")[1])
+    assert data["total"] == pytest.approx(bill.total, rel=1e-9) and "$" not in json.dumps(data)
 
 
 def test_subcommands_register_through_one_function_each() -> None:
@@ -249,17 +319,29 @@ def test_demo_runs_the_comparison_then_the_simulation(tmp_path: Path) -> None:
     (examples / "video_pipeline.toml").write_text(
         (ROOT / "examples" / "video_pipeline.toml").read_text()
     )
-    outage = (ROOT / "examples" / "outage.toml").read_text()
-    short = outage.replace("duration_s = 1200", "duration_s = 40").replace(
-        "start_s = 300\nend_s = 900", "start_s = 10\nend_s = 25"
+    outage = (ROOT / "examples" / "outage_short.toml").read_text()
+    short = outage.replace("duration_s = 360", "duration_s = 40").replace(
+        "start_s = 60\nend_s = 240", "start_s = 10\nend_s = 25"
     )
     assert short.count("duration_s = 40") == 1 and "start_s = 10" in short
-    (examples / "outage.toml").write_text(short)
+    (examples / "outage_short.toml").write_text(short)
     status, out, err = run("demo", "--examples", str(examples), "--out", str(tmp_path / "out"))
     assert status == 0, err
     assert out.index("$ costmodel compare") < out.index("$ costmodel simulate")
     assert "monolith" in out and "no protection" in out
+    assert out.rstrip().endswith("costmodel simulate examples/outage.toml")
     assert len(list((tmp_path / "out").glob("*.png"))) >= 4
+
+
+def test_the_demo_outage_is_short_and_shows_what_the_breaker_saves() -> None:
+    """The demo's scenario is a few thousand calls (seconds, not minutes), and in it the
+    breaker rejects attempts, the fallback and the cache answer, and each costs less."""
+    from costmodel import load_simulation
+
+    spec = load_simulation(ROOT / "examples" / "outage_short.toml")
+    arrivals = spec.scenario.arrivals
+    assert arrivals.rate_per_s * arrivals.duration_s * len(spec.policies) <= 40_000
+    assert list(spec.policies) == list(load_simulation(ROOT / "examples" / "outage.toml").policies)
 
 
 def test_demo_without_the_example_files_says_where_to_run_it(tmp_path: Path) -> None:

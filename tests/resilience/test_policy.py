@@ -18,12 +18,14 @@ from resilience import (
     InvalidUsage,
     Ledger,
     Policy,
+    RateLimited,
     Retry,
     Timeout,
     TimeoutExceeded,
     bulkhead,
     cached,
     fallback,
+    rate_limit,
     retry,
     timeout,
 )
@@ -278,6 +280,7 @@ def test_wrapper_keeps_metadata_and_exposes_the_parts(clock: FakeClock) -> None:
         ({"bulkhead": 2.5}, r"bulkhead=2.5: must be a Bulkhead"),
         ({"timeout": -1}, r"timeout=-1: must be a finite number > 0"),
         ({"timeout": "2s"}, r"timeout='2s': must be a Timeout"),
+        ({"rate_limit": 10}, r"rate_limit=10: must be a RateLimits or None"),
         ({"ledger": {}}, r"ledger=\{\}: must be a resilience.Ledger"),
         ({"name": ""}, r"name='': must be a non-empty string"),
         ({"clock": object()}, r"clock=<object .*>: must have monotonic\(\), sleep\(\)"),
@@ -371,3 +374,115 @@ def test_a_full_bulkhead_does_not_trip_the_breaker_async(clock: FakeClock) -> No
 
     asyncio.run(scenario())
     assert pool.statistics.rejected == 3 and breaker.stats.ignored == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rate_limit_refusals_never_trip_the_breaker(mode: str, clock: FakeClock) -> None:
+    """The limiter sits inside the breaker: its refusals are neither successes nor
+    failures, an open breaker spends no permits, and the ledger says rate_limited."""
+    ledger = Ledger()
+    breaker = CircuitBreaker(fail_max=2, reset_timeout_s=60, clock=clock)
+    limit = rate_limit(1, per_s=10, clock=clock)
+    guarded = Policy(breaker=breaker, rate_limit=limit, ledger=ledger, clock=clock)(
+        make(mode, lambda: "ok")
+    )
+    assert call(mode, guarded) == "ok"
+    for _ in range(3):
+        with pytest.raises(RateLimited):
+            call(mode, guarded)
+    assert breaker.state == "closed" and breaker.stats.ignored == 3
+    breaker.open()
+    before = limit.remaining()
+    with pytest.raises(CircuitOpenError):
+        call(mode, guarded)
+    assert limit.remaining() == before  # the open breaker took no permit
+    outcomes = ledger.to_frame().query("kind == 'attempt'")["outcome"].tolist()
+    assert outcomes == ["ok", "rate_limited", "rate_limited", "rate_limited", "rejected"]
+
+
+def test_a_probe_refused_by_the_limit_gives_its_slot_back(clock: FakeClock) -> None:
+    """Half-open, a probe the limiter refuses frees the probe slot: the next call probes."""
+    breaker = CircuitBreaker(fail_max=1, reset_timeout_s=5, half_open_max_calls=1, clock=clock)
+    limit = rate_limit(1, per_s=1, clock=clock)
+    guarded = Policy(breaker=breaker, rate_limit=limit)(lambda: "ok")
+    limit.acquire()  # the bucket is spent
+    breaker.open()
+    clock.advance(5)  # half-open; the limit has refilled by now, spend it again
+    limit.acquire()
+    with pytest.raises(RateLimited):
+        guarded()
+    assert breaker.state == "half-open"
+    clock.advance(1)
+    assert guarded() == "ok"  # the slot was given back: this probe ran, and closed it
+    assert breaker.state == "closed"
+
+
+# -- names: the Policy's reaches the parts that have none --------------------------------
+
+
+def test_policy_name_reaches_an_unnamed_breaker_and_its_log_lines(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`Policy(name="prices", breaker=CircuitBreaker())` logs `circuit 'prices' opened`."""
+    breaker = CircuitBreaker(fail_max=2, clock=clock)
+    assert breaker.name.startswith("breaker-")
+    guarded = Policy(name="prices", breaker=breaker, clock=clock)(Failing())
+    caplog.set_level("WARNING", logger="resilience.breaker")
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            guarded()
+    with pytest.raises(CircuitOpenError, match="'prices'"):
+        guarded()
+    assert breaker.name == "prices"
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["circuit 'prices' opened"]
+
+
+def test_a_part_keeps_its_own_name(clock: FakeClock) -> None:
+    """A breaker, bulkhead or timeout named by the user keeps that name."""
+    policy = Policy(
+        name="prices",
+        breaker=CircuitBreaker(name="pricing-api", clock=clock),
+        bulkhead=bulkhead(2, name="pool", clock=clock),
+        timeout=timeout(1.0, name="slow", clock=clock),
+    )
+    assert policy.breaker is not None and policy.breaker.name == "pricing-api"
+    assert policy.bulkhead is not None and policy.bulkhead.name == "pool"
+    assert policy.timeout is not None and policy.timeout.name == "slow"
+
+
+def test_policy_name_reaches_unnamed_and_shorthand_parts(clock: FakeClock) -> None:
+    """Bulkhead and timeout, given or built from a shorthand, carry the Policy's name into
+    BulkheadFull and TimeoutExceeded."""
+    given = Policy(name="prices", bulkhead=bulkhead(1, clock=clock), timeout=timeout(1.0))
+    short = Policy(name="quotes", bulkhead=3, timeout=2.0, clock=clock)
+    assert given.bulkhead is not None and given.bulkhead.name == "prices"
+    assert given.timeout is not None and given.timeout.name == "prices"
+    assert short.bulkhead is not None and short.bulkhead.name == "quotes"
+    assert short.timeout is not None and short.timeout.name == "quotes"
+
+    @Policy(name="quote", timeout=timeout(2))
+    async def slow() -> None:
+        await asyncio.sleep(10)
+
+    async def main() -> None:
+        with pytest.raises(TimeoutExceeded, match="call 'quote' did not finish"):
+            await slow()
+
+    run_virtual(main())
+
+
+def test_an_unnamed_policy_names_its_breaker_after_the_first_function(clock: FakeClock) -> None:
+    """Without a Policy name, the first decorated function names an unnamed breaker (its
+    qualified name, as on the ledger rows); a later function changes nothing."""
+    policy = Policy(breaker=CircuitBreaker(clock=clock))
+
+    def price() -> str:
+        return "9.99"
+
+    def stock() -> int:
+        return 3
+
+    policy(price)
+    policy(stock)
+    assert policy.breaker is not None and policy.breaker.name == price.__qualname__
+    assert policy.breaker.inherit_name("other") is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -909,10 +910,16 @@ def test_simulate_from_inside_a_running_event_loop() -> None:
 
 def test_cli_simulate_prints_the_table_and_writes_the_charts(tmp_path: Path) -> None:
     """`costmodel simulate FILE` prints one column per policy, the outage window, the
-    chart paths, and a progress bar on stderr; bad input exits 2 with one line."""
+    chart paths, and a progress bar on a terminal's stderr; bad input exits 2 with one
+    line. The calls by final outcome sum to the calls, and the breaker's rejections have
+    their own line even when the fallback answered every call."""
     import io
 
     from costmodel.cli import main
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
 
     short = tmp_path / "short.toml"
     short.write_text(
@@ -922,10 +929,10 @@ def test_cli_simulate_prints_the_table_and_writes_the_charts(tmp_path: Path) -> 
         .replace("start_s = 300", "start_s = 30")
         .replace("end_s = 900", "end_s = 90")
     )
-    out, err = io.StringIO(), io.StringIO()
+    out, err = io.StringIO(), Terminal()
     assert main(["simulate", str(short), "--out", str(tmp_path / "charts")], out=out, err=err) == 0
     text = out.getvalue()
-    assert "breaker + fallback + cache" in text and "latency_p99_ms" in text
+    assert "breaker + fallback + cache" in text and "latency p99" in text
     assert "Calls that arrived during the hang 30-90 s:" in text
     charts = [
         line.removeprefix("chart: ") for line in text.splitlines() if line.startswith("chart: ")
@@ -933,6 +940,20 @@ def test_cli_simulate_prints_the_table_and_writes_the_charts(tmp_path: Path) -> 
     assert [Path(c).name for c in charts] == ["simulation_timeline.png", "simulation_costs.png"]
     assert all(Path(c).stat().st_size > 10_000 for c in charts)
     assert "calls" in err.getvalue()  # the progress bar
+    table = text.split("\n\n")[0].splitlines()[1:]
+    rows = dict(re.match(r"^(.*?\S) {2,}(.*)$", line).groups() for line in table[1:])  # type: ignore[union-attr]
+    counts = {
+        label: [int(v.replace(",", "")) for v in values.split()]
+        for label, values in rows.items()
+        if not any(c in values for c in "$ms")
+    }
+    outcomes = [label for label in counts if label.startswith("  ")]
+    assert "  answered by the fallback" in outcomes
+    for i, calls in enumerate(counts["calls"]):
+        assert sum(counts[label][i] for label in outcomes) == calls
+    rejected = counts["attempts rejected by the breaker"]
+    assert rejected[0] == 0 and rejected[2] > 0  # no protection / breaker + fallback
+    assert "  rejected, no fallback" not in counts  # zero for every policy: hidden
     out, err = io.StringIO(), io.StringIO()
     assert (
         main(
@@ -983,3 +1004,41 @@ def test_timeline_chart_puts_costs_on_a_log_panel_and_legends_outside() -> None:
     assert np.abs(colours[0] - colours[1]).sum() > 0.5
     assert lines[0].get_linestyle() != lines[1].get_linestyle()
     matplotlib.pyplot.close(figure)
+
+
+def test_calls_partition_by_final_outcome_and_rejected_attempts_are_counted_apart() -> None:
+    """summary(): the calls by final outcome sum to the calls, for the whole run and for a
+    window; the breaker's rejected attempts are counted even when the fallback answered."""
+    spec = load_simulation(EXAMPLES / "outage_short.toml")
+    scenario = dataclasses.replace(
+        spec.scenario,
+        arrivals=PoissonArrivals(rate_per_s=5, duration_s=120),
+        windows=(Window(kind="hang", start_s=20, end_s=80),),
+    )
+    table = compare_policies(spec.policies, scenario)
+    during = compare_policies(spec.policies, scenario, window=(20, 80))
+    parts = ["ok", "errors", "timeouts", "rejected", "fallbacks", "cache_hits"]
+    for frame in (table, during):
+        assert (frame[parts].sum(axis=1) == frame["calls"]).all()
+    breaker = table.loc["breaker + fallback"]
+    assert breaker["breaker_rejections"] > 0 and breaker["rejected"] == 0
+    assert breaker["fallbacks"] >= breaker["breaker_rejections"]
+    assert table.loc["no protection", "breaker_rejections"] == 0
+    assert (table["limiter_rejections"] == 0).all()
+
+
+def test_a_full_bulkhead_counts_as_a_limiter_rejection_not_a_breaker_one() -> None:
+    """Attempts a full bulkhead refused are limiter rejections; the calls still partition."""
+
+    def one_at_a_time(sim: SimulationContext) -> Policy:
+        return Policy(bulkhead=bulkhead(1, clock=sim.clock), ledger=sim.ledger, clock=sim.clock)
+
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=20, duration_s=5),
+        downstream=Downstream(latency=400.0),
+    )
+    row = simulate(one_at_a_time, scenario).summary()
+    assert row["limiter_rejections"] > 0 and row["breaker_rejections"] == 0
+    assert row["rejected"] == row["limiter_rejections"]
+    parts = ["ok", "errors", "timeouts", "rejected", "fallbacks", "cache_hits"]
+    assert sum(row[p] for p in parts) == row["calls"]
