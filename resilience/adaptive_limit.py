@@ -161,6 +161,8 @@ def _check_options(algorithm: object, given: Mapping[str, object]) -> _Config:
     for name, rule in _NUMBERS.items():
         if name in values and values[name] is not None:
             values[name] = number(name, values[name], rule)
+    if values.get("initial_limit") is None:  # not given: 20 within [min_limit, max_limit]
+        values["initial_limit"] = max(values["min_limit"], min(values["max_limit"], 20))
     _check_bounds(values["initial_limit"], values["min_limit"], values["max_limit"])
     _check_queue_and_flags(values)
     options = {k: v for k, v in values.items() if k not in common}
@@ -473,7 +475,7 @@ class AdaptiveLimiter:
         self,
         algorithm: Algorithm = "aimd",
         *,
-        initial_limit: int = 20,
+        initial_limit: int | None = None,
         min_limit: int = 1,
         max_limit: int | None = None,
         backoff: float | None = None,
@@ -723,7 +725,7 @@ class AdaptiveLimiter:
 def adaptive_limit(
     algorithm: Algorithm = "aimd",
     *,
-    initial_limit: int = 20,
+    initial_limit: int | None = None,
     min_limit: int = 1,
     max_limit: int | None = None,
     backoff: float | None = None,
@@ -751,7 +753,8 @@ def adaptive_limit(
         algorithm: ``"aimd"`` (the default: reacts to drops such as a downstream's
             throttling, so a caller settles at its reserved concurrency),
             ``"gradient2"`` or ``"vegas"`` (react to latency).
-        initial_limit: the limit at the start (20, as Netflix).
+        initial_limit: the limit at the start (None: 20, as Netflix, moved into
+            [min_limit, max_limit] when they exclude it).
         min_limit: the lowest limit (1; Netflix's is 20, which would keep a caller
             above a reserved concurrency below 20).
         max_limit: the highest limit (200 for AIMD and Gradient2, 1000 for Vegas).

@@ -661,6 +661,13 @@ def test_bad_input_is_refused_at_construction(options: dict[str, Any], message: 
     assert message in str(info.value)
 
 
+def test_the_default_initial_limit_moves_into_the_bounds() -> None:
+    """initial_limit not given: 20, or the bound that excludes it."""
+    assert adaptive_limit().limit == 20
+    assert adaptive_limit(min_limit=30).limit == 30
+    assert adaptive_limit(max_limit=5).limit == 5
+
+
 def test_decorating_a_non_callable_is_refused() -> None:
     """adaptive_limit(...)(3) is a usage error."""
     with pytest.raises(InvalidUsage, match="decorates a callable"):
