@@ -10,6 +10,7 @@ import typing as _typing
 from ._lazy import lazy_exports as _lazy_exports
 
 if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each name loads on first use
+    from .adaptive_limit import AdaptiveLimiter, AdaptiveLimiterStatistics, adaptive_limit
     from .async_invoker import AsyncInvoker, AsyncioInvoker, Event, FailureReason, InvokerStatistics
     from .breaker import (
         BreakerConfig,
@@ -53,6 +54,8 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
 
 __all__ = [
     "SYSTEM_CLOCK",
+    "AdaptiveLimiter",
+    "AdaptiveLimiterStatistics",
     "AsyncInvoker",
     "AsyncioInvoker",
     "Backoff",
@@ -97,6 +100,7 @@ __all__ = [
     "ThrottleInfo",
     "Timeout",
     "TimeoutExceeded",
+    "adaptive_limit",
     "bulkhead",
     "cached",
     "circuit_breaker",
@@ -110,6 +114,9 @@ __all__ = [
 #: The module that defines each public name: imported on first use (PEP 562), so that
 #: importing the package (and the CLI's --help) stays quick.
 _EXPORTS: dict[str, str] = {
+    "AdaptiveLimiter": ".adaptive_limit",
+    "AdaptiveLimiterStatistics": ".adaptive_limit",
+    "adaptive_limit": ".adaptive_limit",
     "AsyncInvoker": ".async_invoker",
     "AsyncioInvoker": ".async_invoker",
     "Event": ".async_invoker",
