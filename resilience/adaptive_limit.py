@@ -73,6 +73,7 @@ from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast
 from ._recording import record_outside
 from ._validate import Number, exception_types, is_async, name_of, number, positive
 from ._validate import clock as valid_clock
+from ._waiters import TaskWaiter, ThreadWaiter
 from ._wraps import wraps
 from .clock import Clock, SystemClock
 from .errors import BulkheadFull, InvalidUsage
@@ -395,43 +396,6 @@ _RULES: Mapping[str, Callable[[_Config], _Limit]] = {
 }
 
 
-# -- waiting -----------------------------------------------------------------------------
-
-
-class _ThreadWaiter:
-    __slots__ = ("event", "granted", "in_flight")
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.granted = False
-        self.in_flight = 0
-
-    def wake(self) -> bool:
-        self.event.set()
-        return True
-
-
-class _TaskWaiter:
-    __slots__ = ("future", "granted", "in_flight", "loop")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.future: asyncio.Future[None] = loop.create_future()
-        self.granted = False
-        self.in_flight = 0
-
-    def wake(self) -> bool:
-        try:
-            self.loop.call_soon_threadsafe(self._resolve)
-        except RuntimeError:  # its loop is closed: nobody is waiting any more
-            return False
-        return True
-
-    def _resolve(self) -> None:
-        if not self.future.done():
-            self.future.set_result(None)
-
-
 @dataclass(frozen=True, slots=True)
 class AdaptiveLimiterStatistics:
     """A snapshot of an adaptive limiter.
@@ -527,7 +491,7 @@ class AdaptiveLimiter:
         self._lock = threading.Lock()
         self._active = 0
         self._counts = {"rejected": 0, _SUCCESS: 0, _DROP: 0, _IGNORE: 0}
-        self._waiters: deque[_ThreadWaiter | _TaskWaiter] = deque()
+        self._waiters: deque[ThreadWaiter | TaskWaiter] = deque()
 
     # -- the limit -----------------------------------------------------------------------
 
@@ -614,7 +578,7 @@ class AdaptiveLimiter:
                 return in_flight
             if self.max_wait_s == 0:
                 raise self._full(name)
-            waiter = _ThreadWaiter()
+            waiter = ThreadWaiter()
             self._waiters.append(waiter)
         self._wait(waiter.event)
         with self._lock:
@@ -644,7 +608,7 @@ class AdaptiveLimiter:
                 return in_flight
             if self.max_wait_s == 0:
                 raise self._full(name)
-            waiter = _TaskWaiter(asyncio.get_running_loop())
+            waiter = TaskWaiter(asyncio.get_running_loop())
             self._waiters.append(waiter)
         limit = asyncio.timeout(self.max_wait_s)
         try:

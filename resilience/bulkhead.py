@@ -32,6 +32,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
+from ._waiters import TaskWaiter, ThreadWaiter
 from ._wraps import wraps
 from .clock import Clock, SystemClock
 from .errors import BulkheadFull, InvalidUsage
@@ -45,38 +46,6 @@ R = TypeVar("R")
 
 _POLL_S = 0.002
 """Real time between two looks at a clock other than the system's (seconds)."""
-
-
-class _ThreadWaiter:
-    __slots__ = ("event", "granted")
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.granted = False
-
-    def wake(self) -> bool:
-        self.event.set()
-        return True
-
-
-class _TaskWaiter:
-    __slots__ = ("future", "granted", "loop")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.future: asyncio.Future[None] = loop.create_future()
-        self.granted = False
-
-    def wake(self) -> bool:
-        try:
-            self.loop.call_soon_threadsafe(self._resolve)
-        except RuntimeError:  # its loop is closed: nobody is waiting any more
-            return False
-        return True
-
-    def _resolve(self) -> None:
-        if not self.future.done():
-            self.future.set_result(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +89,7 @@ class Bulkhead:
         self._lock = threading.Lock()
         self._active = 0
         self._rejected = 0
-        self._waiters: deque[_ThreadWaiter | _TaskWaiter] = deque()
+        self._waiters: deque[ThreadWaiter | TaskWaiter] = deque()
 
     # -- slots ---------------------------------------------------------------------
 
@@ -161,7 +130,7 @@ class Bulkhead:
             if self.max_wait_s == 0:
                 self._rejected += 1
                 raise BulkheadFull(self.name or name, self.max_concurrent)
-            waiter = _ThreadWaiter()
+            waiter = ThreadWaiter()
             self._waiters.append(waiter)
         if self._wait(waiter.event):
             return
@@ -196,7 +165,7 @@ class Bulkhead:
             if self.max_wait_s == 0:
                 self._rejected += 1
                 raise BulkheadFull(self.name or name, self.max_concurrent)
-            waiter = _TaskWaiter(asyncio.get_running_loop())
+            waiter = TaskWaiter(asyncio.get_running_loop())
             self._waiters.append(waiter)
         limit = asyncio.timeout(self.max_wait_s)
         try:

@@ -4,7 +4,8 @@
 timeout=...)`` is a decorator for plain and ``async def`` functions. Every part is
 optional; the parts present are applied in this order, outermost first::
 
-    fallback -> cache -> retry -> breaker -> rate_limit -> bulkhead -> timeout -> the function
+    fallback -> cache -> retry -> breaker -> rate_limit -> bulkhead | adaptive limit
+        -> timeout -> the function
 
 Why this order (it is the one Polly and resilience4j recommend):
 
@@ -59,6 +60,7 @@ from ._recording import Recorder, with_cache_hook, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
 from ._wraps import wraps
+from .adaptive_limit import AdaptiveLimiter
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
 from .cache import Cached
@@ -92,7 +94,8 @@ class Policy:
         retry: a :func:`resilience.retry` object, or the number of attempts.
         breaker: a :class:`resilience.CircuitBreaker`.
         rate_limit: a :func:`resilience.rate_limit` object (or limits combined with ``&``).
-        bulkhead: a :func:`resilience.bulkhead` object, or the number of slots.
+        bulkhead: a :func:`resilience.bulkhead` object, the number of slots, or a
+            :func:`resilience.adaptive_limit` (a bulkhead whose limit moves).
         timeout: a :func:`resilience.timeout` object, or the limit in seconds.
         ledger: a :class:`resilience.Ledger` for one row per call and per attempt.
         clock: times ledger rows and drives the shorthand parts (default: the
@@ -127,7 +130,7 @@ class Policy:
         retry: Retry | int | None = None,
         breaker: CircuitBreaker | None = None,
         rate_limit: RateLimits | None = None,
-        bulkhead: Bulkhead | int | None = None,
+        bulkhead: Bulkhead | AdaptiveLimiter | int | None = None,
         timeout: Timeout | float | None = None,
         ledger: Ledger | None = None,
         clock: Clock | None = None,
@@ -148,11 +151,16 @@ class Policy:
             self.retry = Retry(attempts=positive_int("retry", retry), clock=self.clock)
         else:
             self.retry = _kind("retry", retry, Retry, "3 or resilience.retry(attempts=3)")
-        self.bulkhead: Bulkhead | None
+        self.bulkhead: Bulkhead | AdaptiveLimiter | None
         if _is_number(bulkhead) and isinstance(bulkhead, int):
             self.bulkhead = Bulkhead(positive_int("bulkhead", bulkhead), clock=self.clock)
+        elif isinstance(bulkhead, AdaptiveLimiter):
+            self.bulkhead = bulkhead
         else:
-            self.bulkhead = _kind("bulkhead", bulkhead, Bulkhead, "10 or resilience.bulkhead(10)")
+            self.bulkhead = _kind(
+                "bulkhead", bulkhead, Bulkhead,
+                "10, resilience.bulkhead(10) or resilience.adaptive_limit('aimd')",
+            )  # fmt: skip
         self.timeout: Timeout | None
         if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
             self.timeout = Timeout(positive("timeout", timeout), clock=self.clock)

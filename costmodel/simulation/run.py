@@ -978,7 +978,9 @@ _SIMULATION_FIELDS = (
     "options",
     "caller_options",
 )
-_POLICY_PARTS = ("fallback", "cache", "retry", "breaker", "rate_limit", "bulkhead", "timeout")
+_POLICY_PARTS = (
+    "fallback", "cache", "retry", "breaker", "rate_limit", "bulkhead", "adaptive_limit", "timeout",
+)  # fmt: skip
 _PART_FIELDS: dict[str, tuple[str, ...]] = {
     "fallback": ("value", "on"),
     "cache": ("ttl", "maxsize", "stale_if_error", "error_ttl"),
@@ -997,8 +999,12 @@ _PART_FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "rate_limit": ("rate", "per_s", "burst", "wait_s"),
     "bulkhead": ("max_concurrent", "max_wait_s"),
+    "adaptive_limit": (
+        "algorithm", "initial_limit", "min_limit", "max_limit", "backoff", "timeout_s",
+        "smoothing", "rtt_tolerance", "long_window", "queue_size", "max_wait_s",
+    ),
     "timeout": ("timeout_s",),
-}
+}  # fmt: skip
 _SHORTHAND = {"retry": "attempts", "bulkhead": "max_concurrent", "timeout": "timeout_s"}
 
 
@@ -1101,7 +1107,9 @@ def load_simulation(path: str | Path) -> SimulationFile:
     ``retry = {attempts = 3, backoff_s = 0.2, ...}`` (or ``retry = 3``),
     ``breaker = {fail_max = 5, reset_timeout_s = 30, ...}``,
     ``rate_limit = {rate = 150, per_s = 1, burst = 20, wait_s = 0.5}``,
-    ``bulkhead = {max_concurrent = 50, max_wait_s = 0}`` (or ``bulkhead = 50``),
+    ``bulkhead = {max_concurrent = 50, max_wait_s = 0}`` (or ``bulkhead = 50``), or
+    instead ``adaptive_limit = {algorithm = "aimd", initial_limit = 20, ...}`` (a bulkhead
+    whose limit moves: the callee's throttles are its drops),
     ``timeout = {timeout_s = 2}`` (or ``timeout = 2``). An empty table is a Policy with
     no parts: no protection. Exception types are given by name (``"DownstreamError"``,
     ``"TimeoutError"``, ``"CircuitOpenError"``, ...). Every policy is built once while
@@ -1174,6 +1182,8 @@ def _policy_factory(name: str, table: Mapping[str, Any], ctx: Any, where: str) -
     """A factory building the Policy a ``[policies.NAME]`` table describes."""
     parts: dict[str, dict[str, Any]] = {}
     names = _exception_names()
+    if "bulkhead" in table and "adaptive_limit" in table:
+        raise ctx.fail(f"{where}.adaptive_limit", "a policy has one bulkhead: drop one of the two")
     for part, raw in table.items():
         field_ = f"{where}.{part}"
         if part in _SHORTHAND and not isinstance(raw, Mapping):
@@ -1191,6 +1201,8 @@ def _policy_factory(name: str, table: Mapping[str, Any], ctx: Any, where: str) -
                             **options)
             for part, options in parts.items()
         }  # fmt: skip
+        if "adaptive_limit" in built:  # a bulkhead whose limit moves
+            built["bulkhead"] = built.pop("adaptive_limit")
         policy: Policy = ctx.build(
             where, Policy, name=name, ledger=sim.ledger, clock=sim.clock, **built
         )
@@ -1211,6 +1223,7 @@ def _part_builders() -> dict[str, Callable[..., Any]]:
         "breaker": resilience.CircuitBreaker,
         "rate_limit": resilience.rate_limit,
         "bulkhead": resilience.bulkhead,
+        "adaptive_limit": resilience.adaptive_limit,
         "timeout": resilience.timeout,
     }
 

@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -70,7 +71,20 @@ class DownstreamTimeout(DownstreamError):
 
 class DownstreamThrottled(DownstreamError):
     """The platform refused to run the downstream: its concurrency limit was reached
-    (AWS Lambda's ``TooManyRequestsException``, HTTP 429). Nothing ran, nothing billed."""
+    (AWS Lambda's ``TooManyRequestsException``, HTTP 429). Nothing ran, nothing billed.
+
+    Shaped like the botocore error Lambda's Invoke raises then (its ``response``), so
+    :func:`resilience.throttle_info` recognises it as it would the real one: an adaptive
+    limit counts it as a drop, telemetry labels it a throttle.
+    """
+
+    response = MappingProxyType(
+        {
+            "Error": {"Code": "TooManyRequestsException", "Message": "Rate Exceeded."},
+            "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+            "ResponseMetadata": {"HTTPStatusCode": 429},
+        }
+    )
 
 
 class CallerTimeout(TimeoutError):

@@ -186,7 +186,7 @@ def test_rtts_below_min_rtt_s_feed_nothing() -> None:
 
 
 def test_ledger_rows_for_calls_and_rejections() -> None:
-    """ledger= records one attempt row and one call row per call; a rejection is 'rejected'."""
+    """ledger= records one attempt row and one call row per call; a rejection is 'bulkhead_full'."""
     ledger = Ledger()
     clock = FakeClock()
     limiter = adaptive_limit("aimd", initial_limit=1, clock=clock, ledger=ledger)
@@ -203,7 +203,7 @@ def test_ledger_rows_for_calls_and_rejections() -> None:
 
     assert outer() == "done"
     outcomes = sorted((r.function.rsplit(".", 1)[-1], r.kind, r.outcome) for r in ledger.records())
-    assert ("inner", "call", "rejected") in outcomes and ("outer", "call", "ok") in outcomes
+    assert ("inner", "call", "bulkhead_full") in outcomes and ("outer", "call", "ok") in outcomes
 
 
 # -- under load, on virtual time ---------------------------------------------------------

@@ -486,3 +486,27 @@ def test_an_unnamed_policy_names_its_breaker_after_the_first_function(clock: Fak
     policy(stock)
     assert policy.breaker is not None and policy.breaker.name == price.__qualname__
     assert policy.breaker.inherit_name("other") is False
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_adaptive_limit_is_the_bulkhead_of_a_policy(mode: str, clock: FakeClock) -> None:
+    """Policy(bulkhead=adaptive_limit(...)): the limit moves with the downstream's
+    throttles (drops), and its rejections never count for the breaker."""
+    from resilience import HttpStatusError, adaptive_limit
+
+    limiter = adaptive_limit("aimd", initial_limit=10, min_limit=1, clock=clock)
+    breaker = CircuitBreaker(fail_max=100, clock=clock)
+    ledger = Ledger()
+
+    def throttled() -> None:
+        raise HttpStatusError(429, "https://example.com/fn", headers={"Retry-After": "1"})
+
+    guarded = Policy(breaker=breaker, bulkhead=limiter, ledger=ledger, clock=clock)(
+        make(mode, throttled)
+    )
+    for _ in range(5):
+        with pytest.raises(HttpStatusError):
+            call(mode, guarded)
+    assert limiter.limit == 5  # 10 x 0.9^5 = 5.9, held as a whole number
+    assert limiter.statistics.dropped == 5
+    assert Policy(bulkhead=limiter).bulkhead is limiter

@@ -1092,3 +1092,44 @@ def test_a_simulation_file_takes_a_rate_limit(tmp_path: Path) -> None:
     path.write_text(head + '[policies."limited"]\nrate_limit = { rate = 0 }\n')
     with pytest.raises(InvalidFile, match=r"policies\.limited\.rate_limit.*rate=0"):
         load_simulation(path)
+
+
+def test_an_aimd_caller_settles_at_the_reserved_concurrency() -> None:
+    """A callee with a reserved concurrency of 20 throttles beyond it; an AIMD limit in the
+    caller's Policy settles near 20 and more than halves the throttles of a fixed 100."""
+    from resilience import adaptive_limit
+
+    def aimd(sim: SimulationContext) -> Policy:
+        limit = adaptive_limit("aimd", initial_limit=50, clock=sim.clock)
+        return Policy(bulkhead=limit, ledger=sim.ledger, clock=sim.clock)
+
+    def fixed(sim: SimulationContext) -> Policy:
+        return Policy(bulkhead=bulkhead(100, clock=sim.clock), ledger=sim.ledger, clock=sim.clock)
+
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=400, duration_s=60),
+        downstream=Downstream(latency=lognormal(p50_ms=80, p99_ms=200), concurrency_limit=20),
+    )
+    adaptive = simulate(aimd, scenario, seed=1)
+    limited = simulate(fixed, scenario, seed=1)
+    busy = adaptive.timeline["in_flight"].iloc[20:]
+    assert 12 <= busy.mean() <= 26  # near the reserved concurrency, after a settling spell
+    assert adaptive.summary()["throttled"] < limited.summary()["throttled"] / 2
+
+
+def test_a_simulation_file_takes_an_adaptive_limit(tmp_path: Path) -> None:
+    """adaptive_limit = {...} in a policy builds a moving bulkhead; with bulkhead too: an
+    error naming the field."""
+    body = (EXAMPLES / "outage_short.toml").read_text()
+    head = body.split("[policies.", 1)[0]
+    path = tmp_path / "adaptive.toml"
+    path.write_text(head + '[policies."aimd"]\nadaptive_limit = { algorithm = "aimd" }\n')
+    assert load_simulation(path).compare().loc["aimd", "calls"] > 0
+    path.write_text(
+        head + '[policies."both"]\nbulkhead = 5\nadaptive_limit = { algorithm = "aimd" }\n'
+    )
+    with pytest.raises(InvalidFile, match=r"policies\.both\.adaptive_limit.*one bulkhead"):
+        load_simulation(path)
+    path.write_text(head + '[policies."x"]\nadaptive_limit = { algorithm = "tcp" }\n')
+    with pytest.raises(InvalidFile, match=r"policies\.x\.adaptive_limit.*algorithm='tcp'"):
+        load_simulation(path)
