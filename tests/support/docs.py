@@ -17,6 +17,8 @@ The convention (also on the docs page "About the examples"):
   and fences without a language are figures (diagrams, measured benchmark results).
 - A block that mentions ``REDIS_URL`` gets a private redis-server from the tests' fixture,
   and the variable points at it.
+- A block whose title says ``checked by make stress`` runs for minutes: it is marked
+  ``slow``, which ``make test`` deselects and ``make stress`` runs.
 
 ``python -m support.docs --update FILE...`` (from ``tests/``) runs the blocks of the files
 and writes what they print into their output blocks, adding the ones that are missing.
@@ -43,6 +45,8 @@ PAGE_GLOBS = ("README.md", "docs/**/*.md")
 #: Languages of blocks that run; of blocks that are checked another way.
 RUN = ("python", "sh")
 OUTPUT_TITLE = 'title="output"'
+#: In a block's title: a block too long for ``make test`` (minutes), run by ``make stress``.
+SLOW_TITLE = "checked by make stress"
 #: Where a block runs: what it finds there (links to the checkout's files).
 RUN_FOLDER_LINKS = ("examples",)
 SETUP_COMMANDS = ("make", "pip")
@@ -78,6 +82,12 @@ class Block:
     def id(self) -> str:
         """``page:line``, the test id."""
         return f"{self.page}:{self.line}"
+
+    @property
+    def slow(self) -> bool:
+        """Whether the block runs for minutes: ``make stress`` checks it, ``make test``
+        does not (its title says so)."""
+        return SLOW_TITLE in self.info
 
     @property
     def is_output(self) -> bool:

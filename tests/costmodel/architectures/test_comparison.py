@@ -555,7 +555,7 @@ def test_cli_compare_prints_the_table_and_writes_the_charts(tmp_path: Path) -> N
     )
     assert status == 0, err.getvalue()
     text = out.getvalue()
-    assert "monolith" in text and "async_storage" in text and "total_usd" in text
+    assert "monolith" in text and "async_storage" in text and "total cost" in text
     charts = [line.split(": ", 1)[1] for line in text.splitlines() if line.startswith("chart: ")]
     assert [Path(c).name for c in charts] == ["breakdown.png", "cost_vs_volume.png", "latency.png"]
     assert all(Path(c).stat().st_size > 1000 for c in charts)
