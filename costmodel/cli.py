@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from . import tables
-from .catalog.sheets import DEFAULT_SERVICES, price_sheet, providers
+from .catalog.sheets import DEFAULT_SERVICES, FREE_TIERS, price_sheet, providers
 from .errors import CostModelError, InvalidUsage
 from .logs.names import FORMATS
 
@@ -99,6 +99,19 @@ def _options(pairs: Sequence[str] | None) -> dict[str, Any]:
             value = value.lower() == "true"
         options[key.strip()] = value
     return options
+
+
+def _add_free_tier_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--free-tier",
+        nargs="?",
+        const="always",
+        default="none",
+        choices=list(FREE_TIERS),
+        help="apply the monthly free offers: 'always' (the always-free ones; the choice when "
+        "the option is given alone), 'legacy-12-month' (those and AWS's 12-month offers, "
+        "for accounts created before 2025-07-15) or 'none' (default)",
+    )
 
 
 def _add_option_argument(parser: argparse.ArgumentParser) -> None:
@@ -235,7 +248,7 @@ def _add_estimate(sub: Any) -> None:
     parser.add_argument("--invocations", type=_number, help="invocations in the month")
     parser.add_argument("--duration-ms", type=_number, help="duration of one invocation, ms")
     parser.add_argument("--memory-mb", type=_number, help="configured memory, MB")
-    parser.add_argument("--free-tier", action="store_true", help="apply the monthly free tier")
+    _add_free_tier_argument(parser)
     _add_option_argument(parser)
     add_format_option(parser)
     add_all_option(parser)
@@ -311,8 +324,22 @@ def _add_bill(sub: Any) -> None:
         help="bill the duration the log states as billed, the measured one, or (auto) the "
         "stated one when the provider wrote the log",
     )
+    parser.add_argument(
+        "--init-billed",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="with a measured duration, bill a cold start's init too (yes), not (no), or "
+        "(auto) by AWS's rule of the log line's day: INIT billed for ZIP functions since "
+        "2025-08-01, for container images before too",
+    )
+    parser.add_argument(
+        "--package-type",
+        choices=("zip", "image"),
+        default="zip",
+        help="how the function is deployed, for --init-billed auto (default zip)",
+    )
     parser.add_argument("--function", help="function name for logs that carry none")
-    parser.add_argument("--free-tier", action="store_true", help="apply the monthly free tier")
+    _add_free_tier_argument(parser)
     parser.add_argument(
         "--no-progress",
         action="store_true",
@@ -351,6 +378,8 @@ def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             provider=args.provider,
             format=args.log_format,
             billed_duration=args.billed_duration,
+            init_billed={"yes": True, "no": False}.get(args.init_billed, "auto"),
+            package_type=args.package_type,
             free_tier=args.free_tier,
             function=args.function,
             progress=progress,
@@ -574,7 +603,7 @@ def _add_compare(sub: Any) -> None:
         "--samples", type=int, default=100_000, help="Monte Carlo requests (default 100,000)"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--free-tier", action="store_true", help="apply the free tiers")
+    _add_free_tier_argument(parser)
     parser.add_argument(
         "--service",
         action="append",

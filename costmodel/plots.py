@@ -20,6 +20,7 @@ from matplotlib.ticker import FuncFormatter
 
 from .architectures.comparison import COMPONENT_ORDER, Sweep, latency_samples, sweep
 from .architectures.compositions import Architecture
+from .billing.engine import FreeTier
 from .errors import InvalidUsage
 
 __all__ = [
@@ -122,7 +123,7 @@ def cost_breakdown(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     title = "Monthly cost by component"
     if invocations:
         title += f" at {invocations:,.0f} requests/month"
-    if table.attrs.get("free_tier"):
+    if _free_applied(table.attrs):
         title += ", free tiers applied"
     ax.set_title(title)
     ax.set_ylim(0, max(float(bottom.max()), 1e-12) * 1.15)
@@ -130,6 +131,11 @@ def cost_breakdown(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         title="component", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0)
     )
     return ax
+
+
+def _free_applied(attrs: Mapping[Any, Any]) -> bool:
+    """Whether a table was priced with free offers (``free_tier`` other than "none")."""
+    return attrs.get("free_tier", "none") not in ("none", False)
 
 
 def _total_column(result: Sweep) -> str:
@@ -261,7 +267,7 @@ def cost_vs_volume(result: Sweep, *, ax: Axes | None = None) -> Axes:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:+.0f}%" if v else "0%"))
         ax.axhline(0, color="black", lw=0.6)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _count_label(v)))
-    tiers = "free tiers applied" if result.frame.attrs.get("free_tier") else "no free tier"
+    tiers = "free tiers applied" if _free_applied(result.frame.attrs) else "no free tier"
     answer = textwrap.fill(_winners_title(wide, result), 72, break_on_hyphens=False)
     ax.set_title(f"{answer}\n(cost relative to the cheapest design, {tiers})", fontsize=9)
     ax.legend(title="architecture", fontsize=8, frameon=False, loc="upper left",
@@ -461,7 +467,7 @@ def save_charts(
     samples: int = 20_000,
     seed: int = 0,
     dpi: int = 110,
-    free_tier: bool = False,
+    free_tier: FreeTier = False,
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> list[Path]:

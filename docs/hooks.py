@@ -60,11 +60,12 @@ def catalog_markdown() -> str:
     out += [
         "",
         "Every meter, one row per price tier (a tier ends at the monthly quantity in *up to*; "
-        "the free allowance applies only with `free_tier=True`):",
+        "a free allowance applies only when `free_tier` asks for its kind: `always` with "
+        '`free_tier=True` or `"always"`, `12-month` only with `"legacy-12-month"`):',
         "",
         "| key | service | meter | up to | unit price | currency | unit | free / month "
-        "| source | date read |",
-        "| --- | --- | --- | ---: | ---: | --- | --- | ---: | --- | --- |",
+        "| free kind | source | date read |",
+        "| --- | --- | --- | ---: | ---: | --- | --- | ---: | --- | --- | --- |",
     ]
     for s in sheets:
         for meter in s.meters:
@@ -72,7 +73,8 @@ def catalog_markdown() -> str:
                 out.append(
                     f"| `{s.key}` | {_cell(s.service)} | {meter.name} | {_number(tier.upto)} "
                     f"| {price_text(tier.unit_price)} | {s.currency} | {meter.unit} "
-                    f"| {_number(meter.free)} | {_link(meter.source)} | {meter.date_read} |"
+                    f"| {_number(meter.free)} | {meter.free_kind if meter.free else ''} "
+                    f"| {_link(meter.source)} | {meter.date_read} |"
                 )
     out += ["", "Notes on where each figure comes from:", ""]
     for s in sheets:

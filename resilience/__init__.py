@@ -32,6 +32,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
         InvocationError,
         InvokerClosed,
         MissingDependency,
+        RateLimited,
         ResilienceError,
         ResponseTooLarge,
         TimeoutExceeded,
@@ -39,7 +40,15 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     from .fallback import Fallback, fallback
     from .ledger import Ledger, Record
     from .policy import Policy
+    from .rate_limit import (
+        RateLimiter,
+        RateLimiterStatistics,
+        RateLimits,
+        RedisRateStore,
+        rate_limit,
+    )
     from .retry import Backoff, Retry, RetryBudget, RetryStatistics, retry
+    from .throttling import ThrottleInfo, throttle_info
     from .timeout import Timeout, timeout
 
 __all__ = [
@@ -73,20 +82,28 @@ __all__ = [
     "Ledger",
     "MissingDependency",
     "Policy",
+    "RateLimited",
+    "RateLimiter",
+    "RateLimiterStatistics",
+    "RateLimits",
     "Record",
+    "RedisRateStore",
     "ResilienceError",
     "ResponseTooLarge",
     "Retry",
     "RetryBudget",
     "RetryStatistics",
     "SystemClock",
+    "ThrottleInfo",
     "Timeout",
     "TimeoutExceeded",
     "bulkhead",
     "cached",
     "circuit_breaker",
     "fallback",
+    "rate_limit",
     "retry",
+    "throttle_info",
     "timeout",
 ]
 
@@ -123,6 +140,7 @@ _EXPORTS: dict[str, str] = {
     "InvocationError": ".errors",
     "InvokerClosed": ".errors",
     "MissingDependency": ".errors",
+    "RateLimited": ".errors",
     "ResilienceError": ".errors",
     "ResponseTooLarge": ".errors",
     "TimeoutExceeded": ".errors",
@@ -131,11 +149,18 @@ _EXPORTS: dict[str, str] = {
     "Ledger": ".ledger",
     "Record": ".ledger",
     "Policy": ".policy",
+    "RateLimiter": ".rate_limit",
+    "RateLimiterStatistics": ".rate_limit",
+    "RateLimits": ".rate_limit",
+    "RedisRateStore": ".rate_limit",
+    "rate_limit": ".rate_limit",
     "Backoff": ".retry",
     "Retry": ".retry",
     "RetryBudget": ".retry",
     "RetryStatistics": ".retry",
     "retry": ".retry",
+    "ThrottleInfo": ".throttling",
+    "throttle_info": ".throttling",
     "Timeout": ".timeout",
     "timeout": ".timeout",
 }

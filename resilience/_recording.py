@@ -18,8 +18,8 @@ of the attempt rows within the call: 1, 2, ... A decorator that produces a resul
 without calling the function reports it with :func:`mark_cache_hit` or
 :func:`mark_fallback`, which sets the outcome of the call row.
 
-Cancellation (``asyncio.CancelledError``, ``KeyboardInterrupt``) ends a call as an
-``error`` row with that type: the time was spent and a bill would count it.
+Cancellation (``asyncio.CancelledError``, ``KeyboardInterrupt``) ends a call as a
+``cancelled`` row with that type: the time was spent and a bill counts it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from ._validate import is_async, name_of
 from ._wraps import wraps
 from .clock import Clock
-from .errors import BulkheadFull, CircuitOpenError
+from .errors import BulkheadFull, CircuitOpenError, RateLimited
 from .ledger import Ledger, collect_sizes
 
 __all__ = [
@@ -62,11 +62,19 @@ def error_type_of(exc: BaseException) -> str:
 def outcome_of(exc: BaseException) -> str:
     """The ledger outcome of an attempt or call that raised ``exc``.
 
-    ``rejected`` for an open breaker or a full bulkhead, ``timeout`` for any
-    ``TimeoutError`` (ours, ``asyncio``'s, a socket's), ``error`` otherwise.
+    ``rejected`` for an open breaker, ``rate_limited`` for our rate limiter,
+    ``bulkhead_full`` for a full bulkhead, ``timeout`` for any ``TimeoutError`` (ours,
+    ``asyncio``'s, a socket's), ``cancelled`` for a cancellation or an interrupt (not an
+    ``Exception``), ``error`` otherwise.
     """
-    if isinstance(exc, (CircuitOpenError, BulkheadFull)):
+    if not isinstance(exc, Exception):
+        return "cancelled"
+    if isinstance(exc, CircuitOpenError):
         return "rejected"
+    if isinstance(exc, RateLimited):
+        return "rate_limited"
+    if isinstance(exc, BulkheadFull):
+        return "bulkhead_full"
     if isinstance(exc, TimeoutError):
         return "timeout"
     return "error"

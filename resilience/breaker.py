@@ -67,7 +67,7 @@ from ._recording import record_outside
 from ._validate import is_async, name_of
 from ._wraps import wraps
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
-from .errors import BulkheadFull, CircuitOpenError, InvalidUsage
+from .errors import BulkheadFull, CircuitOpenError, InvalidUsage, RateLimited
 from .ledger import Ledger
 from .ledger import check_ledger as valid_ledger
 
@@ -90,9 +90,14 @@ logger = logging.getLogger("resilience.breaker")
 
 _CO_COROUTINE: Final = inspect.CO_COROUTINE
 
-NEVER_COUNTED: Final[tuple[type[BaseException], ...]] = (BulkheadFull, CircuitOpenError)
-"""Rejections by guards inside the breaker (a full bulkhead, an inner open breaker): they
-say nothing about the dependency's health, so they count as neither success nor failure."""
+NEVER_COUNTED: Final[tuple[type[BaseException], ...]] = (
+    BulkheadFull,
+    CircuitOpenError,
+    RateLimited,
+)
+"""Rejections by guards inside the breaker (a full bulkhead, an inner open breaker, our
+rate limiter): they say nothing about the dependency's health, so they count as neither
+success nor failure (and give a half-open probe slot back)."""
 
 # defined next to the code that builds or uses them; public here, as they always were
 BreakerConfig.__module__ = BreakerState.__module__ = __name__
@@ -193,8 +198,9 @@ class CircuitBreaker:
             pybreaker), whose matches count as neither success nor failure. A predicate that
             raises is logged and the error counts as a failure. Never
             counted either, whatever ``exclude`` says: cancellation,
-            :class:`~resilience.BulkheadFull` and :class:`~resilience.CircuitOpenError`
-            raised inside the breaker (a full bulkhead, an inner breaker's rejection).
+            :class:`~resilience.BulkheadFull`, :class:`~resilience.CircuitOpenError` and
+            :class:`~resilience.RateLimited` raised inside the breaker (a full bulkhead, an
+            inner breaker's rejection, our rate limiter's refusal).
         listeners: ``pybreaker.CircuitBreakerListener`` objects (see :class:`BreakerListener`).
         storage: a pybreaker storage (``CircuitMemoryStorage``, ``CircuitRedisStorage``)
             shared with other breakers, in this process or others. Shared are the state

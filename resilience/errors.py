@@ -8,11 +8,12 @@ Exception tree::
     ResilienceError
     ├── CircuitOpenError          the breaker rejected the call (name, retry_after)
     ├── BulkheadFull              no concurrency slot within the wait (name, limit)
+    ├── RateLimited               the rate limiter refused the call (name, retry_after)
     ├── TimeoutExceeded           also a TimeoutError (timeout_s)
     ├── InvalidUsage              also a ValueError: a bad parameter at construction
     ├── InvokerClosed             also a RuntimeError: submit() after close()
     └── InvocationError           a remote function answered with an error
-        ├── HttpStatusError       non-2xx HTTP answer (status_code, url)
+        ├── HttpStatusError       non-2xx HTTP answer (status_code, url, headers)
         ├── ResponseTooLarge      the answer exceeded max_response_bytes (url, limit_bytes)
         └── FunctionError         the platform reported a function error (function, kind)
     MissingDependency             also an ImportError: an optional extra is not installed
@@ -20,7 +21,7 @@ Exception tree::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ._redact import redact, redact_value
 
@@ -33,6 +34,7 @@ __all__ = [
     "InvocationError",
     "InvokerClosed",
     "MissingDependency",
+    "RateLimited",
     "ResilienceError",
     "ResponseTooLarge",
     "TimeoutExceeded",
@@ -73,6 +75,24 @@ class BulkheadFull(ResilienceError):
         super().__init__(f"bulkhead {name!r} is full ({limit} concurrent calls)")
 
 
+class RateLimited(ResilienceError):
+    """The rate limiter refused the call without calling the function.
+
+    Attributes:
+        name: the limiter's name.
+        retry_after: seconds until the same call would be admitted, were nothing else
+            admitted meanwhile (what a ``Retry-After`` header would say).
+        key: the partition refused (the ``key=`` function's value), or None. Never in
+            the message: a partition key may be a user's token.
+    """
+
+    def __init__(self, name: str, retry_after: float, key: str | None = None) -> None:
+        self.name = name
+        self.retry_after = max(0.0, retry_after)
+        self.key = key
+        super().__init__(f"rate limit {name!r} reached; retry after {self.retry_after:.3f} s")
+
+
 class TimeoutExceeded(ResilienceError, TimeoutError):
     """The call did not finish within its time limit.
 
@@ -108,16 +128,66 @@ class HttpStatusError(InvocationError):
         body: at most the first 1,000 characters of the response body, credentials
             (an echoed ``Authorization`` header, a token) replaced by ``***``.
         raw_body: the same characters as the function sent them.
+        headers: the response headers a caller may act on, and only those
+            (:data:`SAFE_RESPONSE_HEADERS`: ``Retry-After``, ``Date``, ``Content-Type``
+            and the rate-limit headers), names in lower case, credentials replaced by
+            ``***``. Never ``Set-Cookie``, ``Authorization`` or any other header.
+        retry_after: the raw ``Retry-After`` header, or None
+            (:func:`resilience.throttle_info` reads it).
+        date: the raw ``Date`` header, or None (an HTTP-date ``Retry-After`` is
+            measured from it).
     """
 
     def __init__(
-        self, status_code: int, url: str, body: str = "", *, secrets: Iterable[str] = ()
+        self,
+        status_code: int,
+        url: str,
+        body: str = "",
+        *,
+        secrets: Iterable[str] = (),
+        headers: Mapping[str, str] | None = None,
     ) -> None:
+        secrets = tuple(secrets)
         self.status_code = status_code
         self.url = redact(url, secrets)
         self.raw_body = body[:1000]
         self.body = redact(self.raw_body, secrets)
+        self.headers: Mapping[str, str] = {
+            name.lower(): redact(str(value), secrets)[:1000]
+            for name, value in (headers or {}).items()
+            if name.lower() in SAFE_RESPONSE_HEADERS
+        }
         super().__init__(f"HTTP {status_code} from {self.url}")
+
+    @property
+    def retry_after(self) -> str | None:
+        """The raw ``Retry-After`` header, or None."""
+        return self.headers.get("retry-after")
+
+    @property
+    def date(self) -> str | None:
+        """The raw ``Date`` header, or None."""
+        return self.headers.get("date")
+
+
+#: The response headers :class:`HttpStatusError` keeps (lower case): what a caller may
+#: act on (when to retry, the server's time, the body's type, the rate-limit headers of
+#: the IETF draft and their common ``X-`` forms). Nothing that may carry a credential.
+SAFE_RESPONSE_HEADERS = frozenset(
+    {
+        "retry-after",
+        "date",
+        "content-type",
+        "ratelimit",
+        "ratelimit-policy",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    }
+)
 
 
 class ResponseTooLarge(InvocationError):

@@ -30,8 +30,19 @@ if TYPE_CHECKING:
 
 __all__ = ["OUTCOMES", "Ledger", "Outcome", "Record", "Sizes", "collect_sizes", "report_sizes"]
 
-Outcome = Literal["ok", "error", "timeout", "rejected", "fallback", "cache_hit"]
-OUTCOMES: tuple[str, ...] = ("ok", "error", "timeout", "rejected", "fallback", "cache_hit")
+Outcome = Literal[
+    "ok", "error", "timeout", "cancelled", "rejected", "rate_limited", "bulkhead_full",
+    "fallback", "cache_hit",
+]  # fmt: skip
+#: The closed set of outcomes. ``cancelled``: the caller gave up (a task cancelled, a
+#: ``KeyboardInterrupt``): the time was spent, so it is billed like an error.
+#: ``rejected``: an open breaker refused the attempt; ``rate_limited``: our rate limiter
+#: did; ``bulkhead_full``: no concurrency slot was free. A downstream's own throttling
+#: (an HTTP 429) is an ``error`` that :func:`resilience.throttle_info` recognises.
+OUTCOMES: tuple[str, ...] = (
+    "ok", "error", "timeout", "cancelled", "rejected", "rate_limited", "bulkhead_full",
+    "fallback", "cache_hit",
+)  # fmt: skip
 Kind = Literal["call", "attempt"]
 
 

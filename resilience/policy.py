@@ -1,10 +1,10 @@
 """One Policy that composes every guard in one documented order, with a ledger.
 
-``Policy(fallback=..., cache=..., retry=..., breaker=..., bulkhead=..., timeout=...)``
-is a decorator for plain and ``async def`` functions. Every part is optional; the
-parts present are applied in this order, outermost first::
+``Policy(fallback=..., cache=..., retry=..., breaker=..., rate_limit=..., bulkhead=...,
+timeout=...)`` is a decorator for plain and ``async def`` functions. Every part is
+optional; the parts present are applied in this order, outermost first::
 
-    fallback -> cache -> retry -> breaker -> bulkhead -> timeout -> the function
+    fallback -> cache -> retry -> breaker -> rate_limit -> bulkhead -> timeout -> the function
 
 Why this order (it is the one Polly and resilience4j recommend):
 
@@ -17,8 +17,12 @@ Why this order (it is the one Polly and resilience4j recommend):
   counts every failed attempt (and trips on them), and once it is open the next
   attempt is rejected with ``CircuitOpenError``, which ``retry`` never retries: an
   open breaker stops the retries at once.
-- **bulkhead inside the breaker**, so a call the breaker rejects never takes a
-  concurrency slot, and the slots go to calls that will really be made.
+- **rate limit inside the breaker**, so an open breaker spends no permits; the
+  limiter's refusals (``RateLimited``) say nothing about the dependency's health, so the
+  breaker counts them as neither success nor failure (and a half-open probe refused by
+  the limiter gives its probe slot back).
+- **bulkhead inside the rate limit**, so a call the breaker or the limit rejects never
+  takes a concurrency slot, and the slots go to calls that will really be made.
 - **timeout innermost**, so the limit bounds each attempt, not the whole retry
   sequence (a slow attempt fails alone and the next one gets its full time), and the
   breaker sees a timeout as the attempt's failure.
@@ -31,17 +35,18 @@ bulkhead, retry budget) are shared by every function the Policy decorates, so on
 Policy per dependency is the natural use.
 
 Ledger: with ``ledger=``, each logical call adds one ``kind="call"`` row (outcome
-``ok``, ``error``, ``timeout``, ``rejected``, ``fallback`` or ``cache_hit``; ``attempt``
+``ok``, ``error``, ``timeout``, ``rejected``, ``rate_limited``, ``fallback`` or
+``cache_hit``; ``attempt``
 is the number of attempts made, 0 for a cache hit) and each attempt one
-``kind="attempt"`` row (outcome ``ok``, ``error``, ``timeout`` or ``rejected`` for an
-open breaker or a full bulkhead; attempt number 1..n; the request and response bytes
-an invoker reported). Start times and durations come from the Policy's ``clock``.
-The rows are written under the Policy's ``name`` (default: the function's name). Give
-the ledger to the Policy, not to its parts.
+``kind="attempt"`` row (outcome ``ok``, ``error``, ``timeout``, ``rejected`` for an
+open breaker or a full bulkhead, ``rate_limited`` for the rate limit; attempt number
+1..n; the request and response bytes an invoker reported). Start times and durations
+come from the Policy's ``clock``. The rows are written under the Policy's ``name``
+(default: the function's name). Give the ledger to the Policy, not to its parts.
 
 Names: the Policy's ``name`` also names the parts given without one, so the log line of
 ``Policy(name="prices", breaker=CircuitBreaker())`` reads ``circuit 'prices' opened``:
-the breaker, the bulkhead and the timeout. A Policy without a name gives an unnamed
+the breaker, the rate limit, the bulkhead and the timeout. A Policy without a name gives an unnamed
 breaker the name of the first function it decorates. A part's own name always stays.
 """
 
@@ -62,6 +67,7 @@ from .errors import InvalidUsage
 from .fallback import Fallback
 from .ledger import Ledger
 from .ledger import check_ledger as valid_ledger
+from .rate_limit import RateLimits
 from .retry import Retry
 from .timeout import Timeout
 
@@ -85,6 +91,7 @@ class Policy:
         cache: a :func:`resilience.cached` object.
         retry: a :func:`resilience.retry` object, or the number of attempts.
         breaker: a :class:`resilience.CircuitBreaker`.
+        rate_limit: a :func:`resilience.rate_limit` object (or limits combined with ``&``).
         bulkhead: a :func:`resilience.bulkhead` object, or the number of slots.
         timeout: a :func:`resilience.timeout` object, or the limit in seconds.
         ledger: a :class:`resilience.Ledger` for one row per call and per attempt.
@@ -119,6 +126,7 @@ class Policy:
         cache: Cached | None = None,
         retry: Retry | int | None = None,
         breaker: CircuitBreaker | None = None,
+        rate_limit: RateLimits | None = None,
         bulkhead: Bulkhead | int | None = None,
         timeout: Timeout | float | None = None,
         ledger: Ledger | None = None,
@@ -132,6 +140,9 @@ class Policy:
         self.fallback = _kind("fallback", fallback, Fallback, "resilience.fallback(value)")
         self.cache = _kind("cache", cache, Cached, "resilience.cached(ttl=60)")
         self.breaker = _kind("breaker", breaker, CircuitBreaker, "resilience.CircuitBreaker()")
+        self.rate_limit = _kind(
+            "rate_limit", rate_limit, RateLimits, "resilience.rate_limit(10, per_s=1)"
+        )
         self.retry: Retry | None
         if _is_number(retry) and isinstance(retry, int):
             self.retry = Retry(attempts=positive_int("retry", retry), clock=self.clock)
@@ -150,7 +161,7 @@ class Policy:
         if name is not None:
             self._name_parts(name)
         if ledger is not None:
-            for part in ("fallback", "cache", "retry", "breaker", "bulkhead", "timeout"):
+            for part in _PARTS:
                 if getattr(getattr(self, part), "ledger", None) is not None:
                     raise InvalidUsage(
                         f"{part}=...: has a ledger of its own; inside a Policy give "
@@ -160,10 +171,11 @@ class Policy:
     def _name_parts(self, name: str) -> None:
         """Give ``name`` to the parts that have none: the breaker (its log lines, errors
         and listeners), the bulkhead (``BulkheadFull``) and the timeout
-        (``TimeoutExceeded``). A part's own name stays."""
+        (``TimeoutExceeded``), a single rate limit (``RateLimited``). A part's own name
+        stays."""
         if self.breaker is not None:
             self.breaker.inherit_name(name)
-        for part in (self.bulkhead, self.timeout):
+        for part in (self.rate_limit, self.bulkhead, self.timeout):
             if part is not None and part.name is None:
                 part.name = name
 
@@ -184,6 +196,8 @@ class Policy:
             inner = self.timeout(inner)
         if self.bulkhead is not None:
             inner = self.bulkhead(inner)
+        if self.rate_limit is not None:
+            inner = self.rate_limit(inner)
         if self.breaker is not None:
             inner = self.breaker(inner)
         if recorder is not None:
@@ -209,11 +223,14 @@ class Policy:
 
     def __repr__(self) -> str:
         parts = [f"name={self.name!r}"] if self.name else []
-        for part in ("fallback", "cache", "retry", "breaker", "bulkhead", "timeout", "ledger"):
+        for part in (*_PARTS, "ledger"):
             value = getattr(self, part)
             if value is not None:
                 parts.append(f"{part}={value!r}")
         return f"Policy({', '.join(parts)})"
+
+
+_PARTS = ("fallback", "cache", "retry", "breaker", "rate_limit", "bulkhead", "timeout")
 
 
 def _kind(parameter: str, value: Any, kind: type[Any], example: str) -> Any:

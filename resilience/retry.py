@@ -19,6 +19,18 @@ from a cap ``min(max_backoff_s, backoff_s * 2 ** (k - 1))``: ``"full"`` jitter w
 waits ``cap`` (the schemes of the AWS architecture blog's "Exponential Backoff And
 Jitter").
 
+Retry-After: when the error says how long the downstream wants the caller to wait
+(:func:`resilience.throttle_info`: an HTTP 429/503 with ``Retry-After`` in seconds or
+as an HTTP-date read against the response's ``Date``, botocore's throttling errors, FC's,
+our own :class:`~resilience.RateLimited`), the wait before the next attempt is at least
+that long: ``max(retry_after, backoff)``. A wait asked beyond ``max_retry_after_s``
+(default 60 s) is not worth waiting for: the retries stop and the error is raised as it
+is. ``RateLimited`` is retried only when ``on=`` names it (or a base class of it).
+
+Deadline: ``deadline_s`` bounds the whole sequence on the clock, from the first try: no
+retry starts, and no wait is begun that would end, after it (the attempts themselves
+are bounded by a :func:`~resilience.timeout`, not by this).
+
 Retry budget: a :class:`RetryBudget` caps retries at ``min_retries + ratio x calls``
 over a sliding window of ``window_s`` seconds (calls are logical calls, first tries).
 During an outage every call fails; without a budget each one would be tried
@@ -51,9 +63,10 @@ from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
 from ._wraps import wraps
 from .clock import Clock, SystemClock
-from .errors import CircuitOpenError, InvalidUsage
+from .errors import CircuitOpenError, InvalidUsage, RateLimited
 from .ledger import Ledger
 from .ledger import check_ledger as valid_ledger
+from .throttling import throttle_info
 
 __all__ = ["Backoff", "Jitter", "Retry", "RetryBudget", "RetryStatistics", "retry"]
 
@@ -230,7 +243,8 @@ class RetryStatistics:
         calls: logical calls.
         attempts: tries, first ones included.
         retries: tries after the first (``attempts - calls``).
-        gave_up: calls that failed on their last allowed attempt.
+        gave_up: calls that stopped retrying: on their last allowed attempt, or because
+            the next wait asked was too long or would end past ``deadline_s``.
         budget_refusals: retries refused by the retry budget.
         idle_s: time spent waiting between attempts, seconds.
     """
@@ -289,11 +303,19 @@ class Retry:
         clock: Clock | None = None,
         ledger: Ledger | None = None,
         rng: random.Random | None = None,
+        max_retry_after_s: float = 60.0,
+        deadline_s: float | None = None,
     ) -> None:
         self.attempts = positive_int("attempts", attempts)
+        self.max_retry_after_s = positive("max_retry_after_s", max_retry_after_s, allow_zero=True)
+        self.deadline_s = None if deadline_s is None else positive("deadline_s", deadline_s)
         if on is None:
             self.on: tuple[type[BaseException], ...] = (Exception,)
-            self._never: tuple[type[BaseException], ...] = (CircuitOpenError, InvalidUsage)
+            self._never: tuple[type[BaseException], ...] = (
+                CircuitOpenError,
+                InvalidUsage,
+                RateLimited,
+            )
         else:
             self.on = exception_types("on", on)
             self._never = (CircuitOpenError,)
@@ -345,12 +367,31 @@ class Retry:
         return isinstance(exc, self.on) and not isinstance(exc, self._never)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
-        return self.backoff.delay_s(state.attempt_number, self._random())
+        """The backoff, or the wait the error asked for when it asks longer (tenacity
+        runs this before ``_stop``, which reads the verdict left on the state)."""
+        delay = self.backoff.delay_s(state.attempt_number, self._random())
+        failure = state.outcome.exception() if state.outcome is not None else None
+        info = None if failure is None else throttle_info(failure)
+        asked = None if info is None else info.retry_after_s
+        state.callwise_too_long = asked is not None and asked > self.max_retry_after_s  # type: ignore[attr-defined]
+        return delay if asked is None else max(delay, asked)
+
+    def _past_deadline(self, state: tenacity.RetryCallState) -> bool:
+        started: float | None = getattr(state.fn, "started_s", None)
+        if self.deadline_s is None or started is None:
+            return False
+        ends_s = self.clock.monotonic() + float(state.upcoming_sleep or 0.0)
+        return ends_s - started > self.deadline_s
 
     def _stop(self, state: tenacity.RetryCallState) -> bool:
         if state.attempt_number >= self.attempts:
             with self._lock:
                 self._gave_up += 1
+            return True
+        if getattr(state, "callwise_too_long", False) or self._past_deadline(state):
+            with self._lock:
+                self._gave_up += 1
+            logger.debug("retry: the next wait is too long or ends past the deadline")
             return True
         if self.budget is not None and not self.budget.try_withdraw():
             with self._lock:
@@ -404,22 +445,32 @@ class Retry:
         calls, retryable, retrying = self._calls, self.retryable, self._retry_sync
         deposit = None if self.budget is None else self.budget.deposit
 
+        clock, timed = self.clock, self.deadline_s is not None
+
         @wraps(fn)
         def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
+            started = clock.monotonic() if timed else None
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
                 if not retryable(exc) or self.attempts == 1:
                     raise
                 first = exc
-            return retrying(first, fn, args, kwargs)
+            return retrying(first, fn, args, kwargs, started)
 
         return retrying_call
 
-    def _retry_sync(self, first: BaseException, fn: Callable[..., R], args: Any, kwargs: Any) -> R:
+    def _retry_sync(
+        self,
+        first: BaseException,
+        fn: Callable[..., R],
+        args: Any,
+        kwargs: Any,
+        started: float | None,
+    ) -> R:
         pending: list[BaseException] = [first]
         count_retry = self._count_retry
 
@@ -428,6 +479,8 @@ class Retry:
                 raise pending.pop()
             count_retry()
             return fn(*args, **kwargs)
+
+        attempt.started_s = started  # type: ignore[attr-defined]  # read by _past_deadline
 
         retrying = self._sync_retrying
         if retrying is None:
@@ -440,23 +493,31 @@ class Retry:
         calls, retryable, retrying = self._calls, self.retryable, self._retry_async
         deposit = None if self.budget is None else self.budget.deposit
 
+        clock, timed = self.clock, self.deadline_s is not None
+
         @wraps(fn)
         async def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
+            started = clock.monotonic() if timed else None
             try:
                 return await fn(*args, **kwargs)
             except Exception as exc:
                 if not retryable(exc) or self.attempts == 1:
                     raise
                 first = exc
-            return await retrying(first, fn, args, kwargs)
+            return await retrying(first, fn, args, kwargs, started)
 
         return retrying_call
 
     async def _retry_async(
-        self, first: BaseException, fn: Callable[..., Awaitable[R]], args: Any, kwargs: Any
+        self,
+        first: BaseException,
+        fn: Callable[..., Awaitable[R]],
+        args: Any,
+        kwargs: Any,
+        started: float | None,
     ) -> R:
         pending: list[BaseException] = [first]
         count_retry = self._count_retry
@@ -466,6 +527,8 @@ class Retry:
                 raise pending.pop()
             count_retry()
             return await fn(*args, **kwargs)
+
+        attempt.started_s = started  # type: ignore[attr-defined]  # read by _past_deadline
 
         # tenacity.AsyncRetrying wraps every strategy call in a coroutine after an
         # inspect check, about ten per attempt; our strategies are plain functions,
@@ -479,7 +542,7 @@ class Retry:
             )
         asleep = self.clock.asleep
         retrying.begin()
-        state = tenacity.RetryCallState(retry_object=retrying, fn=None, args=(), kwargs={})
+        state = tenacity.RetryCallState(retry_object=retrying, fn=attempt, args=(), kwargs={})
         while True:
             do = retrying.iter(retry_state=state)
             if isinstance(do, tenacity.DoAttempt):
@@ -519,6 +582,8 @@ def retry(
     clock: Clock | None = None,
     ledger: Ledger | None = None,
     rng: random.Random | None = None,
+    max_retry_after_s: float = 60.0,
+    deadline_s: float | None = None,
 ) -> Retry: ...
 
 
@@ -535,6 +600,8 @@ def retry(
     clock: Clock | None = None,
     ledger: Ledger | None = None,
     rng: random.Random | None = None,
+    max_retry_after_s: float = 60.0,
+    deadline_s: float | None = None,
 ) -> Retry | Callable[P, R]:
     """Retry a plain or ``async def`` function on failure.
 
@@ -545,8 +612,9 @@ def retry(
         fn: the function, when used as ``@retry`` without parentheses.
         attempts: total tries, the first included (>= 1; 1 never retries).
         on: exception types worth a retry (default: ``Exception`` except
-            ``CircuitOpenError`` and ``InvalidUsage``). ``CircuitOpenError`` is
-            never retried: naming it (or a subclass) is an ``InvalidUsage``.
+            ``CircuitOpenError``, ``InvalidUsage`` and ``RateLimited``).
+            ``CircuitOpenError`` is never retried: naming it (or a subclass) is an
+            ``InvalidUsage``; ``RateLimited`` is retried when ``on`` covers it.
         backoff_s: the cap of the wait before the first retry, seconds (doubles each
             retry; 0 retries at once).
         max_backoff_s: the largest wait, seconds (below ``backoff_s`` it caps every wait,
@@ -562,6 +630,12 @@ def retry(
             and times ledger rows.
         ledger: record one attempt row per try and one call row per call.
         rng: the random source of the jitter (default: a private ``random.Random``).
+        max_retry_after_s: the longest wait a downstream may ask for (``Retry-After``,
+            a throttling error's hint, ``RateLimited.retry_after``) that is honoured,
+            seconds (default 60); a longer one ends the retries with the error.
+        deadline_s: the whole sequence's bound on the clock, seconds from the first
+            try (default None: none): no retry starts, nor a wait that would end,
+            after it.
 
     Returns:
         A :class:`Retry`, to use as a decorator (with ``fn``: ``fn`` decorated by it).
@@ -590,5 +664,7 @@ def retry(
         clock=clock,
         ledger=ledger,
         rng=rng,
+        max_retry_after_s=max_retry_after_s,
+        deadline_s=deadline_s,
     )
     return decorator if fn is None else decorator(fn)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from resilience._validate import Number, number
 
-from ..billing.engine import Bill, accepted_options, estimate
+from ..billing.engine import Bill, FreeTier, accepted_options, estimate, free_tier_choice
 from ..catalog.sheets import DEFAULT_SERVICES, price_sheet, providers
 from ..errors import InvalidUsage
 from .compositions import (
@@ -161,7 +161,7 @@ def price_usage(
     *,
     provider: str,
     invocations: float,
-    free_tier: bool = False,
+    free_tier: FreeTier = False,
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
@@ -173,7 +173,8 @@ def price_usage(
             (``usage.samples`` requests).
         provider: function platform key (``"aws-lambda"``, ``"alibaba-fc3"`` ...).
         invocations: requests per month into the architecture.
-        free_tier: apply the free tiers (once per bill; a vendor's shared pools once).
+        free_tier: the free offers to apply, as in :func:`costmodel.estimate` (once per
+            bill; a vendor's shared pools once).
         init_billed: bill cold-start init time (default: :data:`INIT_BILLED`).
         services: catalog keys for the other services (see :data:`DEFAULT_SERVICES`).
         options: provider options for every function's bill, as in :func:`compare`.
@@ -211,7 +212,7 @@ def _price_parts(
     *,
     provider: str,
     invocations: float,
-    free_tier: bool,
+    free_tier: FreeTier,
     init_billed: bool | None,
     services: Mapping[str, str] | None,
     options: Mapping[str, Any],
@@ -257,7 +258,7 @@ def _function_bills(
     *,
     provider: str,
     scale: float,
-    free_tier: bool,
+    free_tier: FreeTier,
     init_billed: bool,
     options: Mapping[str, Any],
     egress_gb: float | None,
@@ -308,7 +309,7 @@ def _function_bill_options(
 
 
 def _service_bills(
-    usage: ArchitectureUsage, *, scale: float, free_tier: bool, service: Callable[[str], str]
+    usage: ArchitectureUsage, *, scale: float, free_tier: FreeTier, service: Callable[[str], str]
 ) -> list[Bill]:
     """The bills of the gateways, queues, storage and workflows the usage calls on;
     ``service(role)`` names the sheet of each role (and records it)."""
@@ -436,7 +437,7 @@ def compare(
     invocations: float,
     samples: int = 100_000,
     seed: int = 0,
-    free_tier: bool = False,
+    free_tier: FreeTier = False,
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
@@ -450,7 +451,10 @@ def compare(
             requests has no cost per million: InvalidUsage).
         samples: Monte Carlo requests simulated per architecture.
         seed: random seed (each architecture starts from it: common random numbers).
-        free_tier: apply the free tiers once per bill (a vendor's shared pools once).
+        free_tier: the free offers to apply, ``"none"`` (default, as ``False``),
+            ``"always"`` (as ``True``) or ``"legacy-12-month"``, as in
+            :func:`costmodel.estimate`; once per bill (a vendor's shared pools once). The
+            choice is in ``frame.attrs["free_tier"]``.
         init_billed: bill cold-start init (default: per provider, :data:`INIT_BILLED`).
         services: sheets for gateways, queues, storage, workflows, egress (roles of
             :data:`DEFAULT_SERVICES`). Egress defaults to the platform's own meter.
@@ -483,6 +487,7 @@ def compare(
     {'sync': 13.98, 'async': 8.98}
     """
     fn_options = _check_comparison(architectures, provider, invocations, services, options)
+    free = free_tier_choice(free_tier)  # checked before the first simulation
     rows = []
     currency = None
     used: dict[str, str] = {}
@@ -509,7 +514,7 @@ def compare(
         provider=provider,
         invocations=invocations,
         samples=samples,
-        free_tier=free_tier,
+        free_tier=free,
         services=_ordered(used),
     )
     return frame
@@ -646,7 +651,7 @@ def sweep(
     scaling: CpuBound | None = None,
     samples: int = 10_000,
     seed: int = 0,
-    free_tier: bool = False,
+    free_tier: FreeTier = False,
     init_billed: bool | None = None,
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
@@ -681,6 +686,7 @@ def sweep(
     True
     """
     fn_options = _check_comparison(architectures, provider, invocations, services, options)
+    free = free_tier_choice(free_tier)  # checked before the first simulation
     _ = _choice_over(over)
     grid = _values(over, values)
     if scaling is not None and not isinstance(scaling, CpuBound):
@@ -734,7 +740,7 @@ def sweep(
         currency=currency,
         provider=provider,
         over=over,
-        free_tier=free_tier,
+        free_tier=free,
         services=_ordered(used),
     )
     total = f"total_{_suffix(currency)}"

@@ -27,15 +27,44 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from ..catalog.sheets import COMPONENTS, Meter, PriceSheet, price_sheet
+from ..catalog.sheets import COMPONENTS, FREE_TIERS, Meter, PriceSheet, price_sheet
 from ..errors import InvalidUsage
 
-__all__ = ["Bill", "Usage", "accepted_options", "estimate"]
+__all__ = ["Bill", "FreeTier", "Usage", "accepted_options", "estimate", "free_tier_choice"]
+
+#: What ``free_tier=`` takes: ``"none"``, ``"always"`` (the always-free offers),
+#: ``"legacy-12-month"`` (those and AWS's 12-month offers, for accounts created before
+#: 2025-07-15); ``True`` means ``"always"`` and ``False`` ``"none"``.
+FreeTier: TypeAlias = bool | Literal["none", "always", "legacy-12-month"]
+FreeTierChoice: TypeAlias = Literal["none", "always", "legacy-12-month"]
+_FREE_TIER_CHOICES: tuple[FreeTierChoice, ...] = ("none", "always", "legacy-12-month")
+
+
+def free_tier_choice(value: object, name: str = "free_tier") -> FreeTierChoice:
+    """The ``free_tier`` choice as one of ``"none"``, ``"always"``, ``"legacy-12-month"``.
+
+    Raises:
+        InvalidUsage: ``value`` is none of those nor a bool (the message names ``name``).
+
+    Example:
+        >>> free_tier_choice(True), free_tier_choice(False), free_tier_choice("legacy-12-month")
+        ('always', 'none', 'legacy-12-month')
+    """
+    if value is True or value is False:
+        return "always" if value else "none"
+    for choice in _FREE_TIER_CHOICES:  # the keys of FREE_TIERS, typed
+        if isinstance(value, str) and value == choice:
+            return choice
+    raise InvalidUsage(
+        f"{name}={value!r}: must be one of {', '.join(repr(c) for c in FREE_TIERS)} "
+        "(True means 'always', False 'none')"
+    )
+
 
 LINE_COLUMNS = ["provider", "component", "item", "quantity", "unit", "unit_price", "cost"]
 _EPS = 1e-9  # float noise tolerated before rounding up (120.00000000001 ms bills 120 ms)
@@ -82,7 +111,8 @@ class Bill:
             GB-s figures are after rounding and before any free tier.
         entries: the usage behind the lines (one :class:`Usage` per meter and item), kept
             so that sums can be priced again.
-        accounts: ``(sheet, free_tier)`` for every sheet billed.
+        accounts: ``(sheet, free_tier)`` for every sheet billed, ``free_tier`` one of
+            ``"none"``, ``"always"``, ``"legacy-12-month"``.
     """
 
     provider: str
@@ -90,7 +120,7 @@ class Bill:
     items: tuple[Line, ...] = field(repr=False)
     usage: Mapping[str, float] = field(repr=False)
     entries: tuple[Usage, ...] = field(repr=False)
-    accounts: tuple[tuple[PriceSheet, bool], ...] = field(repr=False)
+    accounts: tuple[tuple[PriceSheet, str], ...] = field(repr=False)
     _frame: pd.DataFrame | None = field(default=None, init=False, repr=False)
 
     @property
@@ -115,8 +145,9 @@ class Bill:
         return float(np.array([line[6] for line in self.items], dtype=float).sum())
 
     @property
-    def free_tier(self) -> Mapping[str, bool]:
-        """Whether the free tier was applied, per sheet key."""
+    def free_tier(self) -> Mapping[str, str]:
+        """The free offers applied, per sheet key: ``"none"``, ``"always"`` or
+        ``"legacy-12-month"``."""
         return MappingProxyType({sheet.key: flag for sheet, flag in self.accounts})
 
     def component_costs(self) -> dict[str, float]:
@@ -181,8 +212,8 @@ class Bill:
                 accounts.append((sheet, flag))
             elif mine != flag:
                 raise InvalidUsage(
-                    f"cannot add bills of {sheet.key!r} with free_tier={mine} and "
-                    f"free_tier={flag}: the free tier is applied once per bill"
+                    f"cannot add bills of {sheet.key!r} with free_tier={mine!r} and "
+                    f"free_tier={flag!r}: the free tier is applied once per bill"
                 )
         usage = dict(self.usage)
         for name, value in other.usage.items():
@@ -244,20 +275,21 @@ def _tier_label(meter: Meter, index: int) -> str:
 
 
 def _free_allocation(
-    accounts: Sequence[tuple[PriceSheet, bool]], totals: Sequence[Mapping[str, float]]
+    accounts: Sequence[tuple[PriceSheet, str]], totals: Sequence[Mapping[str, float]]
 ) -> list[dict[str, float]]:
     """Free units per meter of each account, the pools shared across sheets of one vendor.
 
     A pool is ``(vendor, free_pool)``: its allowance (the largest ``free`` of its meters)
     goes first to the meter with the highest first-tier price, then in the order of the
-    accounts. Accounts billed without the free tier take none.
+    accounts. An account takes the offers of the kinds its ``free_tier`` choice applies
+    (``"none"``: none; ``"always"``: the always-free ones; ``"legacy-12-month"``: those and
+    the 12-month ones).
     """
     pools: dict[tuple[str, str], list[tuple[int, Meter]]] = {}
     for index, (sheet, free_tier) in enumerate(accounts):
-        if not free_tier:
-            continue
+        kinds = FREE_TIERS[free_tier]
         for meter in sheet.meters:
-            if meter.free > 0 and meter.free_pool:
+            if meter.free > 0 and meter.free_pool and meter.free_kind in kinds:
                 pools.setdefault((sheet.vendor, meter.free_pool), []).append((index, meter))
     allocation: list[dict[str, float]] = [{} for _ in accounts]
     for members in pools.values():
@@ -270,7 +302,7 @@ def _free_allocation(
 
 
 def _price(
-    accounts: Sequence[tuple[PriceSheet, bool]], entries: Sequence[Usage]
+    accounts: Sequence[tuple[PriceSheet, str]], entries: Sequence[Usage]
 ) -> tuple[Line, ...]:
     rows: list[Line] = []
     usage = [[e for e in entries if e.sheet is sheet or e.sheet == sheet] for sheet, _ in accounts]
@@ -308,7 +340,7 @@ def _price(
 
 
 def _make_bill(
-    accounts: tuple[tuple[PriceSheet, bool], ...],
+    accounts: tuple[tuple[PriceSheet, str], ...],
     entries: tuple[Usage, ...],
     usage: Mapping[str, float],
 ) -> Bill:
@@ -844,7 +876,7 @@ def estimate(
     invocations: float | None = None,
     duration_ms: object = None,
     memory_mb: float | None = None,
-    free_tier: bool = False,
+    free_tier: FreeTier = False,
     **options: Any,
 ) -> Bill:
     """Estimate one month's bill for a service.
@@ -858,8 +890,13 @@ def estimate(
             array, pandas Series, list). Each sample is rounded up to the provider's step.
         memory_mb: configured memory in MB (Azure: observed memory; Express: workflow
             memory).
-        free_tier: apply the provider's monthly free tier (once per bill). Off by default:
-            one function rarely owns its account's free tier.
+        free_tier: which monthly free offers to apply (once per bill): ``"none"``
+            (default, as ``False``: one function rarely owns its account's free tier),
+            ``"always"`` (as ``True``: the always-free offers, such as Lambda's 1M requests
+            and 400,000 GB-s or SQS's 1M requests) or ``"legacy-12-month"`` (those and
+            AWS's 12-month offers, such as API Gateway's 1M calls and S3's 5 GB, which only
+            accounts created before 2025-07-15 have; the credit-based Free Tier of newer
+            accounts is not modelled).
         **options: provider options, all keyword-only. Per model:
 
             - ``faas`` (aws-lambda, azure-functions-consumption, huawei-functiongraph):
@@ -902,8 +939,7 @@ def estimate(
         500.0
     """
     sheet = provider if isinstance(provider, PriceSheet) else price_sheet(provider)
-    if not isinstance(free_tier, bool):
-        raise InvalidUsage(f"free_tier={free_tier!r}: must be True or False")
+    free = free_tier_choice(free_tier)
     allowed = _options(sheet)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
@@ -914,4 +950,4 @@ def estimate(
     count = None if invocations is None else _count("invocations", invocations)
     request = _Request(sheet, count, duration_ms, memory_mb, MappingProxyType(options))
     entries, stats = _MODELS[sheet.model](request)
-    return _make_bill(((sheet, free_tier),), _merge(entries), stats)
+    return _make_bill(((sheet, free),), _merge(entries), stats)

@@ -12,8 +12,9 @@ catalog, with the provider's rounding rules applied to each recorded duration:
   given, is billed for every call row: it waits for the whole call, every attempt and
   every backoff sleep included, plus its own work (``caller_work_ms``);
 - what resilience **avoided**: callee executions that never happened because the cache
-  answered, because the breaker (or a full bulkhead) rejected the attempt, or because
-  a fallback answered without any attempt; and an estimate of the money that saved.
+  answered, because the breaker, the rate limit or a full bulkhead refused the attempt,
+  or because a fallback answered without any attempt; and an estimate of the money that
+  saved.
 
 The same ledger billed on ``"aws-lambda"`` and on ``"alibaba-fc3"`` answers "what did
 the breaker save us during last night's outage, on AWS and on Alibaba FC?".
@@ -31,18 +32,19 @@ import numpy as np
 import pandas as pd
 
 from resilience import Ledger
+from resilience.ledger import OUTCOMES
 
 from ..catalog.sheets import PriceSheet
 from ..errors import InvalidUsage
-from .engine import Bill, estimate
+from .engine import Bill, FreeTier, estimate
 
 __all__ = ["EXECUTED_OUTCOMES", "REQUIRED_COLUMNS", "LedgerBill", "bill_ledger"]
 
 #: Columns a ledger frame must have (``Ledger.to_frame()`` has them all).
 REQUIRED_COLUMNS: tuple[str, ...] = ("kind", "start_s", "duration_ms", "outcome", "attempt")
 #: Attempt outcomes that ran the callee (and are billed).
-EXECUTED_OUTCOMES: tuple[str, ...] = ("ok", "error", "timeout")
-_OUTCOMES = ("ok", "error", "timeout", "rejected", "fallback", "cache_hit")
+EXECUTED_OUTCOMES: tuple[str, ...] = ("ok", "error", "timeout", "cancelled")
+_OUTCOMES = OUTCOMES
 _KINDS = ("call", "attempt")
 #: Bytes in the GB that data transfer is billed by (AWS: 2^30 bytes).
 BYTES_PER_GB = 1024**3
@@ -65,8 +67,9 @@ class LedgerBill:
             never occur on attempt rows; listed as 0).
         avoided: callee executions avoided, per reason: ``cache_hit`` (call rows answered
             by the cache without any attempt), ``rejected`` (attempt rows rejected by an
-            open breaker or a full bulkhead), ``fallback`` (call rows a fallback answered
-            without any attempt).
+            open breaker), ``rate_limited`` (attempt rows our rate limiter refused),
+            ``bulkhead_full`` (attempt rows a full bulkhead refused), ``fallback`` (call
+            rows a fallback answered without any attempt).
         request_bytes: bytes sent to the callee over the executed attempts (0 where the
             ledger has no size).
         response_bytes: bytes the callee answered, same rows.
@@ -153,6 +156,8 @@ class LedgerBill:
             "callee_gb_s": float(self.callee_bill.usage.get("gb_seconds", 0.0)),
             "avoided_cache_hit": self.avoided["cache_hit"],
             "avoided_rejected": self.avoided["rejected"],
+            "avoided_rate_limited": self.avoided["rate_limited"],
+            "avoided_bulkhead_full": self.avoided["bulkhead_full"],
             "avoided_fallback": self.avoided["fallback"],
             "saved_estimate": self.saved_estimate,
         }
@@ -172,7 +177,7 @@ def bill_ledger(
     provider: str | PriceSheet = "aws-lambda",
     caller_memory_mb: float | None = None,
     caller_work_ms: float = 0.0,
-    free_tier: bool = False,
+    free_tier: FreeTier = False,
     function: str | None = None,
     start_s: float | None = None,
     end_s: float | None = None,
@@ -182,7 +187,8 @@ def bill_ledger(
 ) -> LedgerBill:
     """Bill the calls and attempts a ledger recorded, and estimate what resilience saved.
 
-    Callee: every attempt row with outcome ``ok``, ``error`` or ``timeout`` is one
+    Callee: every attempt row with outcome ``ok``, ``error``, ``timeout`` or
+    ``cancelled`` is one
     invocation billed on its recorded ``duration_ms``, rounded up by the provider's rules
     (:func:`costmodel.estimate`). The duration is the one the caller's clock measured
     around the attempt: for a timed-out attempt that is the timeout, although the
@@ -191,8 +197,9 @@ def bill_ledger(
     Caller (with ``caller_memory_mb``): every call row is one invocation billed on its
     ``duration_ms`` (the whole call: attempts and backoff sleeps) plus ``caller_work_ms``.
 
-    Avoided executions: a ``cache_hit`` call with no attempt, a ``rejected`` attempt
-    (open breaker, full bulkhead), a ``fallback`` call with no attempt. **Assumption**
+    Avoided executions: a ``cache_hit`` call with no attempt, a ``rejected`` (open
+    breaker), ``rate_limited`` or ``bulkhead_full`` attempt, a ``fallback`` call with no
+    attempt. **Assumption**
     behind :attr:`LedgerBill.saved_estimate`: each avoided execution would have cost
     what an executed one cost on average in this ledger (callee bill / executions). It
     is an estimate, not a counterfactual: during an outage the avoided attempts might
@@ -209,8 +216,10 @@ def bill_ledger(
             :class:`~costmodel.PriceSheet`.
         caller_memory_mb: memory of the calling function, MB; None: no caller bill.
         caller_work_ms: the caller's own work per call, ms, added to each call.
-        free_tier: apply the provider's monthly free tier (once, to the pooled bill
-            :attr:`LedgerBill.bill`; the separate caller and callee bills each get it).
+        free_tier: the free offers to apply, ``"none"`` (default, as ``False``),
+            ``"always"`` (as ``True``) or ``"legacy-12-month"`` (see
+            :func:`costmodel.estimate`); once, to the pooled bill :attr:`LedgerBill.bill`
+            (the separate caller and callee bills each get it).
         function: bill only the rows of this function (needs a ``function`` column).
         start_s: bill only rows that started at or after this clock time, seconds.
         end_s: bill only rows that started before this clock time, seconds.
@@ -246,8 +255,10 @@ def bill_ledger(
         >>> result = bill_ledger(ledger, callee_memory_mb=1024, caller_memory_mb=512)
         >>> result.executions, result.callee_bill.usage["gb_seconds"]  # 2 x 1 GB x 0.121 s
         (2, 0.242)
-        >>> dict(result.avoided), result.saved_estimate == result.mean_execution_cost
-        ({'cache_hit': 1, 'rejected': 0, 'fallback': 0}, True)
+        >>> result.saved_estimate == result.mean_execution_cost
+        True
+        >>> {reason: n for reason, n in result.avoided.items() if n}
+        {'cache_hit': 1}
         >>> on_fc = bill_ledger(ledger, provider="alibaba-fc3", callee_memory_mb=1024,
         ...                     vcpu=0.5)
         >>> on_fc.provider, on_fc.callee_bill.usage["gb_seconds"]  # same usage, FC's prices
@@ -266,6 +277,8 @@ def bill_ledger(
     avoided = {
         "cache_hit": int((no_attempt & (outcomes == "cache_hit")).sum()),
         "rejected": int((is_attempt & (outcomes == "rejected")).sum()),
+        "rate_limited": int((is_attempt & (outcomes == "rate_limited")).sum()),
+        "bulkhead_full": int((is_attempt & (outcomes == "bulkhead_full")).sum()),
         "fallback": int((no_attempt & (outcomes == "fallback")).sum()),
     }
     request_bytes = _bytes(frame, "request_bytes", executed)
@@ -441,7 +454,7 @@ def _bill(
     *,
     memory_mb: float,
     field_name: str,
-    free_tier: bool,
+    free_tier: FreeTier,
     options: Mapping[str, Any],
 ) -> Bill:
     """One invocation per duration, each rounded up by the provider's rules."""

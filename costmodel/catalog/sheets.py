@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = [
     "COMPONENTS",
     "DEFAULT_SERVICES",
+    "FREE_KINDS",
+    "FREE_TIERS",
     "MODELS",
     "Meter",
     "PriceSheet",
@@ -54,6 +56,16 @@ COMPONENTS: tuple[str, ...] = (
     "storage",
     "orchestration",
     "egress",
+)
+
+#: Kinds of free offer a meter's ``free`` allowance may belong to (``free_kind``).
+FREE_KINDS: tuple[str, ...] = ("always", "12-month")
+
+#: The choices of ``free_tier=`` and the kinds of free offer each one applies. AWS accounts
+#: created since 2025-07-15 get the credit-based Free Tier instead of the 12-month offers
+#: (the credits are not modelled); the always-free offers remain for every account.
+FREE_TIERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"none": (), "always": ("always",), "legacy-12-month": ("always", "12-month")}
 )
 
 #: Billing models a sheet may name, with the meters each one needs.
@@ -95,7 +107,12 @@ class Meter:
         component: cost component, one of :data:`COMPONENTS`.
         unit: unit of the quantity (``"GB-s"``, ``"request"``, ``"GB-hour"``, ``"CU"``).
         tiers: graduated prices, in increasing ``upto`` order, the last one unbounded.
-        free: monthly free allowance in ``unit`` (applied only with ``free_tier=True``).
+        free: monthly free allowance in ``unit`` (applied only when ``free_tier`` asks
+            for its ``free_kind``).
+        free_kind: which offer the allowance belongs to, one of :data:`FREE_KINDS`:
+            ``"always"`` (an always-free offer, such as Lambda's 1M requests and 400,000
+            GB-s) or ``"12-month"`` (AWS's 12-month offers for accounts created before
+            2025-07-15, such as API Gateway's 1M calls and S3's 5 GB).
         free_pool: name of the free allowance this meter draws on. Meters of one vendor
             with the same pool share one allowance, across sheets (AWS's 100 free GB of
             egress cover Lambda's egress and data transfer out together; SQS standard
@@ -112,6 +129,7 @@ class Meter:
     tiers: tuple[Tier, ...]
     free: float = 0.0
     free_pool: str | None = None
+    free_kind: str = "always"
     source: str = ""
     date_read: str = ""
     note: str = ""
@@ -298,7 +316,9 @@ def _number(path: str, where: str, value: object, *, allow_inf: bool = False) ->
 
 
 #: Fields of a ``[[meters]]`` table: the priced ones, then the provenance ones.
-_METER_FIELDS = ("name", "component", "unit", "per", "price", "tiers", "free", "free_pool")
+_METER_FIELDS = (
+    "name", "component", "unit", "per", "price", "tiers", "free", "free_pool", "free_kind",
+)  # fmt: skip
 _PROVENANCE_FIELDS = ("source", "date_read", "note")
 
 
@@ -313,6 +333,9 @@ def _meter(
     pool = table.get("free_pool")
     if pool is not None and not isinstance(pool, str):
         raise InvalidFile(path, f"{where}.free_pool", "must be a string")
+    kind = table.get("free_kind", "always")
+    if kind not in FREE_KINDS:
+        raise InvalidFile(path, f"{where}.free_kind", f"must be one of {', '.join(FREE_KINDS)}")
     unknown = set(table) - {*_METER_FIELDS, *_PROVENANCE_FIELDS}
     if unknown:
         raise InvalidFile(path, where, f"unknown field(s) {sorted(unknown)}")
@@ -323,6 +346,7 @@ def _meter(
         tiers=tiers,
         free=free,
         free_pool=pool if pool is not None else (f"{sheet_key}/{name}" if free else None),
+        free_kind=kind,
         source=_text(path, table, "source", required=False) or sheet_source,
         date_read=_text(path, table, "date_read", required=False) or sheet_date,
         note=_text(path, table, "note", required=False),

@@ -13,12 +13,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..billing.engine import Bill, estimate
+from ..billing.engine import Bill, FreeTier, estimate
 from ..catalog.sheets import PriceSheet
 from ..errors import InvalidUsage
 from .names import FORMAT_VENDORS
 
 BILLED_CHOICES = ("auto", "stated", "measured")
+#: What ``init_billed=`` takes (see :class:`BillingRule`).
+INIT_CHOICES: tuple[bool | str, ...] = ("auto", True, False)
+#: What ``package_type=`` takes: a ZIP archive on a managed runtime, or a container image
+#: (also the choice for custom runtimes on an OS-only runtime, billed for INIT like images).
+PACKAGE_TYPES = ("zip", "image")
+#: Since this day AWS Lambda bills the INIT phase of on-demand functions packaged as ZIP on
+#: managed runtimes too ("AWS Lambda standardizes billing for INIT phase", announced
+#: 2025-04-29, effective 2025-08-01); container images and custom runtimes were billed for
+#: it before. A REPORT line's Billed Duration includes the init it bills.
+INIT_BILLED_SINCE = pd.Timestamp("2025-08-01", tz="UTC")
 _BATCH_SAMPLES = 1 << 18  # samples handed to estimate() at once: bounds memory
 
 
@@ -77,6 +87,46 @@ class LogBill:
         return log_bill_html(self)
 
 
+@dataclass(frozen=True, slots=True)
+class BillingRule:
+    """How rows of logs are billed: the choices of ``bill_from_logs``, checked at once.
+
+    Attributes:
+        vendor: vendor of the sheet billed (``"aws"``, ``"alibaba"`` ...).
+        billed_duration: ``"auto"``, ``"stated"`` or ``"measured"``.
+        init_billed: whether a row billed on its measured duration also bills its
+            ``init_duration_ms``: ``True``, ``False``, or ``"auto"``: on an ``aws`` sheet,
+            by the rule of the row's day (on and after :data:`INIT_BILLED_SINCE` always,
+            before only for ``package_type="image"``), so a row with an init and no
+            timestamp needs the choice made; on other vendors' sheets not billed.
+        package_type: ``"zip"`` or ``"image"`` (see :data:`PACKAGE_TYPES`).
+
+    Raises:
+        InvalidUsage: a choice outside its set, naming the parameter.
+    """
+
+    vendor: str
+    billed_duration: str = "auto"
+    init_billed: bool | str = "auto"
+    package_type: str = "zip"
+
+    def __post_init__(self) -> None:
+        if self.billed_duration not in BILLED_CHOICES:
+            raise InvalidUsage(
+                f"billed_duration={self.billed_duration!r}: must be one of "
+                f"{', '.join(map(repr, BILLED_CHOICES))}"
+            )
+        if not (
+            self.init_billed is True or self.init_billed is False or self.init_billed == "auto"
+        ):
+            raise InvalidUsage(f"init_billed={self.init_billed!r}: must be 'auto', True or False")
+        if self.package_type not in PACKAGE_TYPES:
+            raise InvalidUsage(
+                f"package_type={self.package_type!r}: must be one of "
+                f"{', '.join(map(repr, PACKAGE_TYPES))}"
+            )
+
+
 class BilledHistogram:
     """Invocation counts by (function, memory_mb, billed ms, stated): exact and small."""
 
@@ -117,7 +167,77 @@ def _where(frame: pd.DataFrame, index: int) -> str:
     return f"row {frame.index[index]!r}"
 
 
-def billed_counts(frame: pd.DataFrame, vendor: str, billed_duration: str) -> pd.Series:
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _check_amounts(frame: pd.DataFrame, name: str, values: np.ndarray) -> None:
+    """Every value finite and >= 0 (NaN allowed only where ``name`` may be absent)."""
+    bad = ~(np.isfinite(values) & (values >= 0))
+    if name == "init_duration_ms":
+        bad &= ~np.isnan(values)
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        shown = frame[name].iloc[index]
+        shown = shown.item() if isinstance(shown, np.generic) else shown
+        raise InvalidUsage(
+            f"frame: {name}={shown!r} in {_where(frame, index)}: must be a finite number >= 0"
+        )
+
+
+def _use_stated(frame: pd.DataFrame, rule: BillingRule, stated_ms: np.ndarray) -> np.ndarray:
+    """Which rows are billed on the duration they state (the rest on the measured one)."""
+    n = len(frame)
+    if rule.billed_duration == "measured":
+        return np.zeros(n, dtype=bool)
+    if rule.billed_duration == "stated":
+        lacking = np.isnan(stated_ms)
+        if lacking.any():
+            raise InvalidUsage(
+                f"billed_duration='stated': {int(lacking.sum())} row(s) state no billed "
+                f"duration (first: {_where(frame, int(np.flatnonzero(lacking)[0]))}); "
+                "use 'auto' or 'measured'"
+            )
+        return np.ones(n, dtype=bool)
+    own = np.zeros(n, dtype=bool)
+    if "format" in frame.columns:
+        formats = frame["format"].astype(str).to_numpy(dtype=object)
+        own_formats = [f for f, v in FORMAT_VENDORS.items() if v == rule.vendor]
+        own = np.isin(formats, own_formats)
+    return np.asarray(own & ~np.isnan(stated_ms), dtype=bool)
+
+
+def _billed_init_ms(frame: pd.DataFrame, rule: BillingRule, measured: np.ndarray) -> np.ndarray:
+    """The init ms each row billed on its measured duration adds (0 where none is billed)."""
+    n = len(frame)
+    if rule.init_billed is False or "init_duration_ms" not in frame.columns:
+        return np.zeros(n)
+    init = _column(frame, "init_duration_ms")
+    _check_amounts(frame, "init_duration_ms", init)
+    init = np.asarray(np.nan_to_num(init, nan=0.0), dtype=np.float64)
+    if rule.init_billed is True or (rule.vendor == "aws" and rule.package_type == "image"):
+        return init
+    if rule.vendor != "aws":
+        return np.zeros(n)
+    stamps = (
+        frame["timestamp"] if "timestamp" in frame.columns else pd.Series(pd.NaT, index=frame.index)
+    )
+    stamps = pd.to_datetime(stamps, utc=True, errors="coerce", format="ISO8601")
+    known = stamps.notna().to_numpy()
+    unknown = measured & (init > 0) & ~known
+    if unknown.any():
+        raise InvalidUsage(
+            f"init_billed='auto': {int(unknown.sum())} row(s) with an init duration carry no "
+            f"timestamp (first: {_where(frame, int(np.flatnonzero(unknown)[0]))}), so the "
+            "rule of their day is unknown: AWS bills the INIT phase of ZIP functions since "
+            "2025-08-01 (container images before too); pass init_billed=True (billed), "
+            "init_billed=False (not billed) or package_type='image'"
+        )
+    since = known & (stamps >= INIT_BILLED_SINCE).to_numpy()
+    return np.where(since, init, 0.0)
+
+
+def billed_counts(frame: pd.DataFrame, rule: BillingRule) -> pd.Series:
     """Counts by (function, memory_mb, billed ms, stated) for the rows of one frame."""
     missing = [c for c in ("duration_ms", "memory_mb") if c not in frame.columns]
     if missing:
@@ -128,17 +248,10 @@ def billed_counts(frame: pd.DataFrame, vendor: str, billed_duration: str) -> pd.
     n = len(frame)
     if n == 0:
         return pd.Series([], dtype=np.int64)
-    duration = pd.to_numeric(frame["duration_ms"], errors="coerce").to_numpy(dtype=np.float64)
-    memory = pd.to_numeric(frame["memory_mb"], errors="coerce").to_numpy(dtype=np.float64)
+    duration = _column(frame, "duration_ms")
+    memory = _column(frame, "memory_mb")
     for name, values in (("duration_ms", duration), ("memory_mb", memory)):
-        bad = ~(np.isfinite(values) & (values >= 0))
-        if bad.any():
-            index = int(np.flatnonzero(bad)[0])
-            shown = frame[name].iloc[index]
-            shown = shown.item() if isinstance(shown, np.generic) else shown
-            raise InvalidUsage(
-                f"frame: {name}={shown!r} in {_where(frame, index)}: must be a finite number >= 0"
-            )
+        _check_amounts(frame, name, values)
     fractional = memory != np.floor(memory)
     if fractional.any():
         index = int(np.flatnonzero(fractional)[0])
@@ -146,33 +259,17 @@ def billed_counts(frame: pd.DataFrame, vendor: str, billed_duration: str) -> pd.
             f"frame: memory_mb={float(memory[index])!r} in {_where(frame, index)}: "
             f"must be a whole number of MB ({int(fractional.sum())} row(s) are not)"
         )
-    measured = np.ceil(duration - 1e-9).clip(min=0)
-    stated_ms = np.full(n, np.nan)
-    if "billed_duration_ms" in frame.columns:
-        stated_ms = pd.to_numeric(frame["billed_duration_ms"], errors="coerce").to_numpy(
-            dtype=np.float64, na_value=np.nan
-        )
-        # SnapStart: the stated Billed Duration already includes the Billed Restore
-        # Duration (307 ms run + 303 ms restore is stated as 610 ms), in the text REPORT
-        # lines and in platform.report's billedDurationMs alike: it is billed as stated.
-    if billed_duration == "measured":
-        use_stated = np.zeros(n, dtype=bool)
-    elif billed_duration == "stated":
-        use_stated = np.ones(n, dtype=bool)
-        lacking = np.isnan(stated_ms)
-        if lacking.any():
-            raise InvalidUsage(
-                f"billed_duration='stated': {int(lacking.sum())} row(s) state no billed "
-                f"duration (first: row {frame.index[int(np.flatnonzero(lacking)[0])]!r}); "
-                "use 'auto' or 'measured'"
-            )
-    else:
-        own = np.zeros(n, dtype=bool)
-        if "format" in frame.columns:
-            formats = frame["format"].astype(str).to_numpy(dtype=object)
-            own_formats = [f for f, v in FORMAT_VENDORS.items() if v == vendor]
-            own = np.isin(formats, own_formats)
-        use_stated = own & ~np.isnan(stated_ms)
+    stated_ms = (
+        _column(frame, "billed_duration_ms")
+        if "billed_duration_ms" in frame.columns
+        else np.full(n, np.nan)
+    )
+    # SnapStart: the stated Billed Duration already includes the Billed Restore Duration
+    # (307 ms run + 303 ms restore is stated as 610 ms), in the text REPORT lines and in
+    # platform.report's billedDurationMs alike: it is billed as stated.
+    use_stated = _use_stated(frame, rule, stated_ms)
+    init = _billed_init_ms(frame, rule, ~use_stated)
+    measured = np.ceil(duration + init - 1e-9).clip(min=0)
     billed = np.where(use_stated, np.ceil(np.nan_to_num(stated_ms) - 1e-9), measured)
     functions = (
         frame["function"].astype(str).to_numpy(dtype=object)
@@ -195,11 +292,11 @@ def is_dask_frame(value: object) -> bool:
     return module.startswith("dask") and hasattr(value, "map_partitions")
 
 
-def dask_counts(frame: Any, vendor: str, billed_duration: str) -> pd.Series:
+def dask_counts(frame: Any, rule: BillingRule) -> pd.Series:
     """Reduce a Dask DataFrame partition by partition, then sum the small results."""
 
     def partition(part: pd.DataFrame) -> pd.DataFrame:
-        counts = billed_counts(part, vendor, billed_duration)
+        counts = billed_counts(part, rule)
         return counts.rename("count").reset_index()
 
     meta = pd.DataFrame(
@@ -239,7 +336,7 @@ def _batches(keys: np.ndarray, counts: np.ndarray, size: int) -> Iterator[np.nda
 def bill_histogram(
     counts: BilledHistogram,
     sheet: PriceSheet,
-    free_tier: bool,
+    free_tier: FreeTier,
     options: dict[str, Any],
     malformed: list[tuple[str, int, str]],
     malformed_count: int,

@@ -83,11 +83,12 @@ from typing import IO, Any
 
 import pandas as pd
 
+from ..billing.engine import FreeTier, free_tier_choice
 from ..catalog.sheets import PriceSheet, price_sheet
 from ..errors import InvalidUsage
 from .bill import (
-    BILLED_CHOICES,
     BilledHistogram,
+    BillingRule,
     LogBill,
     bill_histogram,
     billed_counts,
@@ -348,7 +349,9 @@ def bill_from_logs(
     provider: str | PriceSheet,
     format: str = "auto",
     billed_duration: str = "auto",
-    free_tier: bool = False,
+    init_billed: bool | str = "auto",
+    package_type: str = "zip",
+    free_tier: FreeTier = False,
     function: str | None = None,
     progress: Callable[[int], object] | None = None,
     chunk_chars: int = _DEFAULT_CHUNK_CHARS,
@@ -362,11 +365,12 @@ def bill_from_logs(
 
     Which duration is billed (``billed_duration``):
 
-    - ``"stated"``: the billed duration the log states (AWS ``Billed Duration`` plus
-      SnapStart's ``Billed Restore Duration``, FC ``Billed Duration``), which already
-      includes what the platform bills beyond the handler (e.g. Lambda's billed init).
-    - ``"measured"``: the measured ``duration_ms``, rounded up to a whole ms (exact for
-      every provider, as all bill in whole ms or coarser steps).
+    - ``"stated"``: the billed duration the log states (AWS ``Billed Duration``, which
+      already includes SnapStart's ``Billed Restore Duration`` and the init AWS billed;
+      FC ``Billed Duration``).
+    - ``"measured"``: the measured ``duration_ms``, plus the ``init_duration_ms`` of a
+      cold start where the INIT phase is billed (``init_billed``), rounded up to a whole
+      ms (exact for every provider, as all bill in whole ms or coarser steps).
     - ``"auto"`` (default): ``"stated"`` for rows written by the provider's own platform
       (AWS logs billed on an ``aws`` sheet, FC logs on an ``alibaba`` sheet) when the log
       states it, ``"measured"`` otherwise (what these invocations would cost elsewhere).
@@ -384,7 +388,16 @@ def bill_from_logs(
         provider: catalog key (``"aws-lambda"`` ...) or a ``PriceSheet``.
         format: log format for paths (see ``read_logs``).
         billed_duration: ``"auto"``, ``"stated"`` or ``"measured"`` (above).
-        free_tier: apply the provider's monthly free tier, once for the whole bill.
+        init_billed: for rows billed on their measured duration, whether a cold start's
+            init is billed: ``True``, ``False`` or ``"auto"`` (default): on an AWS sheet
+            by the rule of the row's day, as AWS Lambda bills the INIT phase of on-demand
+            ZIP functions since 2025-08-01 (container images before too), so a cold start
+            without a timestamp asks for the choice; on other sheets not billed.
+        package_type: ``"zip"`` (default) or ``"image"`` (container image, or a custom
+            runtime: INIT billed before 2025-08-01 too), for ``init_billed="auto"``.
+        free_tier: the free offers to apply, ``"none"`` (default, as ``False``),
+            ``"always"`` (as ``True``) or ``"legacy-12-month"`` (see
+            :func:`costmodel.estimate`), once for the whole bill.
         function: function name for logs that carry none (default: the file name).
         progress: called with characters read after each chunk (paths only).
         chunk_chars: characters of text read at a time from paths (> 0): bounds memory.
@@ -411,30 +424,25 @@ def bill_from_logs(
         0.000417
     """
     sheet = provider if isinstance(provider, PriceSheet) else price_sheet(provider)
-    if billed_duration not in BILLED_CHOICES:
-        raise InvalidUsage(
-            f"billed_duration={billed_duration!r}: must be one of "
-            f"{', '.join(map(repr, BILLED_CHOICES))}"
-        )
-    if not isinstance(free_tier, bool):
-        raise InvalidUsage(f"free_tier={free_tier!r}: must be True or False")
+    rule = BillingRule(sheet.vendor, billed_duration, init_billed, package_type)
+    free_tier = free_tier_choice(free_tier)
     counts = BilledHistogram()
     malformed: list[tuple[str, int, str]] = []
     malformed_count = 0
     if isinstance(source, pd.DataFrame):
-        counts.add(billed_counts(source, sheet.vendor, billed_duration))
+        counts.add(billed_counts(source, rule))
         listed = source.attrs.get("malformed", [])
         malformed = [("<frame>", int(line), str(reason)) for line, reason in listed]
         malformed_count = int(source.attrs.get("malformed_count", len(listed)))
     elif is_dask_frame(source):
-        counts.add(dask_counts(source, sheet.vendor, billed_duration))
+        counts.add(dask_counts(source, rule))
     else:
         for path in expand_paths(source):
             frames = iter_log_frames(
                 path, format, function=function, chunk_chars=chunk_chars, progress=progress
             )
             for frame in frames:
-                counts.add(billed_counts(frame, sheet.vendor, billed_duration))
+                counts.add(billed_counts(frame, rule))
                 listed = frame.attrs["malformed"]
                 malformed_count += int(frame.attrs["malformed_count"])
                 room = 1000 - len(malformed)

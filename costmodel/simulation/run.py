@@ -73,10 +73,14 @@ __all__ = [
 
 OUTCOME_COLUMNS = ("ok", "error", "timeout", "rejected", "fallback", "cache_hit")
 BREAKER_STATES = ("closed", "half-open", "open")
-#: The error type of an attempt an open breaker rejected; other rejected attempts, and the
-#: outcomes below, were refused by a limiter (a full bulkhead, our rate limiter).
-BREAKER_REJECTION = "CircuitOpenError"
+#: Outcomes of attempts a limiter refused (our rate limiter, a full bulkhead); an open
+#: breaker's are ``rejected``.
 LIMITER_OUTCOMES = ("rate_limited", "bulkhead_full")
+#: How the ledger's finer call outcomes fold into :data:`OUTCOME_COLUMNS`: a call refused
+#: by a limiter (no fallback) is ``rejected``, like one an open breaker refused (the
+#: ``breaker_rejections`` and ``limiter_rejections`` counts tell them apart); a cancelled
+#: call is an ``error``.
+CALL_OUTCOME = {"rate_limited": "rejected", "bulkhead_full": "rejected", "cancelled": "error"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,10 +244,8 @@ class SimulationResult:
             low, high = self._span(start_s, end_s)
             attempts = attempts[(attempts["start_s"] >= low) & (attempts["start_s"] < high)]
         outcome = attempts["outcome"].astype("string")
-        error = attempts["error_type"].astype("string").fillna("")
-        refused = outcome == "rejected"
-        breaker = refused & error.str.endswith(BREAKER_REJECTION)
-        limiter = (refused & ~breaker) | outcome.isin(LIMITER_OUTCOMES)
+        breaker = outcome == "rejected"
+        limiter = outcome.isin(LIMITER_OUTCOMES)
         return int(breaker.sum()), int(limiter.sum())
 
     def summary(
@@ -259,7 +261,7 @@ class SimulationResult:
         """
         calls, executions = self._window(start_s, end_s)
         whole = start_s is None and end_s is None
-        outcomes = calls["outcome"].value_counts()
+        outcomes = calls["outcome"].replace(CALL_OUTCOME).value_counts()
         latency = self.latency_ms(start_s=start_s, end_s=end_s)
         count = len(calls)
 
@@ -818,8 +820,9 @@ def _timeline(engine: Engine, calls: pd.DataFrame, executions: pd.DataFrame) -> 
 
     frame = pd.DataFrame(index=index)
     frame["requests"] = per_second(calls["start_s"]).astype(np.int64)
+    folded = calls["outcome"].replace(CALL_OUTCOME)
     for outcome in OUTCOME_COLUMNS:
-        mask = (calls["outcome"] == outcome).to_numpy(dtype=bool)
+        mask = (folded == outcome).to_numpy(dtype=bool)
         frame[outcome] = per_second(calls["start_s"][mask]).astype(np.int64)
     raised = calls["error_type"].notna().to_numpy(dtype=bool)
     frame["errors_seen"] = per_second(calls["start_s"][raised]).astype(np.int64)

@@ -228,7 +228,11 @@ class _HttpFunctionBase:
         if not response.is_success:
             text = raw[:4000].decode(encoding, errors="replace")
             raise HttpStatusError(
-                response.status_code, self.url, text, secrets=_secrets_of(request)
+                response.status_code,
+                self.url,
+                text,
+                secrets=_secrets_of(request),
+                headers=response.headers,
             )
         if not raw:
             return None
@@ -309,8 +313,9 @@ class HttpFunction(_HttpFunctionBase):
     Calling it with a payload POSTs the payload as JSON (bytes are sent as they are;
     None sends no body) and returns the answer: JSON decoded when the response says
     ``application/json``, else the text, None when empty. A status outside 2xx raises
-    :class:`resilience.HttpStatusError`; network errors are httpx's own. Body sizes
-    are reported to the ledger. The token, user info and query string of the URL
+    :class:`resilience.HttpStatusError` (carrying the ``Retry-After`` and ``Date``
+    headers that :func:`resilience.throttle_info` reads); network errors are httpx's
+    own. Body sizes are reported to the ledger. The token, user info and query string of the URL
     never appear in the repr, the name or the errors; user info in the URL is sent
     as a Basic ``Authorization`` header, not in the URL, so httpx does not log it.
     httpx does log request URLs (at INFO) with their query string: pass keys with

@@ -83,6 +83,25 @@ def test_estimate_reproduces_published_example() -> None:
     assert sum(row["cost"] for row in data["rows"]) == pytest.approx(data["total"])
 
 
+@pytest.mark.parametrize(
+    ("flags", "total"),
+    [((), 1.0), (("--free-tier",), 1.0), (("--free-tier", "always"), 1.0),
+     (("--free-tier", "legacy-12-month"), 0.0), (("--free-tier", "none"), 1.0)],
+)  # fmt: skip
+def test_estimate_free_tier_choices(flags: tuple[str, ...], total: float) -> None:
+    """--free-tier alone means the always-free offers; the 12-month ones need their name."""
+    status, text, _ = run(
+        "estimate", "aws-apigw-http", "--invocations", "1000000", *flags, "--format", "json"
+    )
+    assert status == 0 and json.loads(text)["total"] == pytest.approx(total)
+
+
+def test_estimate_free_tier_rejects_an_unknown_choice() -> None:
+    """An unknown --free-tier value exits 2 naming the choices."""
+    status, _, err = run("estimate", "aws-apigw-http", "--invocations", "1", "--free-tier", "new")
+    assert status == 2 and "legacy-12-month" in err and "Traceback" not in err
+
+
 def test_estimate_passes_provider_options() -> None:
     """-o KEY=VALUE reaches estimate() with its type (arm64 is cheaper than x86_64)."""
     base = ["estimate", "aws-lambda", "--invocations", "100000", "--duration-ms", "350"]
@@ -152,6 +171,19 @@ def test_bill_json_equals_library_result(tmp_path: Path) -> None:
     assert data["total"] == pytest.approx(expected.total)
     assert data["groups"][0]["billed_duration_ms"] == 136.0
     assert data["malformed"][0]["line"] == 13 and data["malformed_count"] == 1
+
+
+@pytest.mark.parametrize(("flags", "billed_ms"), [((), 4809), (("--init-billed", "no"), 4649)])
+def test_bill_init_billed_choices(flags: tuple[str, ...], billed_ms: float) -> None:
+    """--init-billed yes|no decides a measured cold start's init; auto asks for it when
+    the lines carry no timestamp (exit 2 naming the choice)."""
+    base = ["bill", str(FIXTURES / "aws_text.log"), "--provider", "aws-lambda"]
+    base += ["--billed-duration", "measured", "--format", "json"]
+    status, text, err = run(*base, *flags) if flags else run(*base, "--init-billed", "yes")
+    assert status == 0, err
+    assert sum(g["billed_duration_ms"] for g in json.loads(text)["groups"]) == billed_ms
+    status, _, err = run(*base)
+    assert status == 2 and "init_billed='auto'" in err and "Traceback" not in err
 
 
 def test_bill_csv_is_the_bill_lines() -> None:

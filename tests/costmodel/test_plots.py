@@ -210,7 +210,7 @@ def test_save_charts_prices_the_volume_sweep_like_the_table(
     real = plots.cost_vs_volume
 
     def observed(result: Any, *, ax: Any = None) -> Any:
-        seen.append(bool(result.frame.attrs.get("free_tier")))
+        seen.append(result.frame.attrs["free_tier"] != "none")
         drawn = real(result, ax=ax)
         assert ("free tiers applied" in drawn.get_title()) is seen[-1]
         return drawn

@@ -377,7 +377,8 @@ def test_ledger_records_a_rejection(clock: FakeClock) -> None:
     holder.finish()
     rows = [(r.function, r.kind, r.outcome, r.attempt) for r in ledger.records()]
     name = fn.__qualname__
-    assert (name, "attempt", "rejected", 1) in rows and (name, "call", "rejected", 1) in rows
+    assert (name, "attempt", "bulkhead_full", 1) in rows
+    assert (name, "call", "bulkhead_full", 1) in rows
     hold_rows = [r for r in rows if r[0].endswith("hold")]
     assert [r[1:] for r in hold_rows] == [("attempt", "ok", 1), ("call", "ok", 1)]
 

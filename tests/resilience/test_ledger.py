@@ -175,8 +175,9 @@ def test_timeouts_are_attempts_of_their_own(clock: FakeClock) -> None:
     ]
 
 
-def test_full_bulkhead_is_a_rejected_attempt(clock: FakeClock) -> None:
-    """A call that finds no slot is a ``rejected`` attempt and call."""
+def test_full_bulkhead_is_a_bulkhead_full_attempt(clock: FakeClock) -> None:
+    """A call that finds no slot is a ``bulkhead_full`` attempt and call (an open
+    breaker's refusal is ``rejected``)."""
     ledger = Ledger()
     entered, release = threading.Event(), threading.Event()
 
@@ -194,7 +195,10 @@ def test_full_bulkhead_is_a_rejected_attempt(clock: FakeClock) -> None:
     release.set()
     holder.join(10)
     full = "resilience.errors.BulkheadFull"
-    assert rows(ledger)[:2] == [("attempt", 1, "rejected", full), ("call", 1, "rejected", full)]
+    assert rows(ledger)[:2] == [
+        ("attempt", 1, "bulkhead_full", full),
+        ("call", 1, "bulkhead_full", full),
+    ]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -316,7 +320,7 @@ def test_nested_policies_on_one_ledger_record_separately(clock: FakeClock) -> No
 
 
 def test_cancelled_call_is_recorded_with_its_type() -> None:
-    """A cancelled task ends its attempt and call as errors of type CancelledError."""
+    """A cancelled task ends its attempt and call as ``cancelled``, type CancelledError."""
     ledger = Ledger()
 
     @Policy(retry=2, ledger=ledger)
@@ -332,7 +336,10 @@ def test_cancelled_call_is_recorded_with_its_type() -> None:
 
     asyncio.run(main())
     cancelled = "asyncio.exceptions.CancelledError"
-    assert rows(ledger) == [("attempt", 1, "error", cancelled), ("call", 1, "error", cancelled)]
+    assert rows(ledger) == [
+        ("attempt", 1, "cancelled", cancelled),
+        ("call", 1, "cancelled", cancelled),
+    ]
 
 
 @pytest.mark.parametrize("mode", MODES)

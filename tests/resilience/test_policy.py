@@ -18,12 +18,14 @@ from resilience import (
     InvalidUsage,
     Ledger,
     Policy,
+    RateLimited,
     Retry,
     Timeout,
     TimeoutExceeded,
     bulkhead,
     cached,
     fallback,
+    rate_limit,
     retry,
     timeout,
 )
@@ -278,6 +280,7 @@ def test_wrapper_keeps_metadata_and_exposes_the_parts(clock: FakeClock) -> None:
         ({"bulkhead": 2.5}, r"bulkhead=2.5: must be a Bulkhead"),
         ({"timeout": -1}, r"timeout=-1: must be a finite number > 0"),
         ({"timeout": "2s"}, r"timeout='2s': must be a Timeout"),
+        ({"rate_limit": 10}, r"rate_limit=10: must be a RateLimits or None"),
         ({"ledger": {}}, r"ledger=\{\}: must be a resilience.Ledger"),
         ({"name": ""}, r"name='': must be a non-empty string"),
         ({"clock": object()}, r"clock=<object .*>: must have monotonic\(\), sleep\(\)"),
@@ -371,6 +374,47 @@ def test_a_full_bulkhead_does_not_trip_the_breaker_async(clock: FakeClock) -> No
 
     asyncio.run(scenario())
     assert pool.statistics.rejected == 3 and breaker.stats.ignored == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rate_limit_refusals_never_trip_the_breaker(mode: str, clock: FakeClock) -> None:
+    """The limiter sits inside the breaker: its refusals are neither successes nor
+    failures, an open breaker spends no permits, and the ledger says rate_limited."""
+    ledger = Ledger()
+    breaker = CircuitBreaker(fail_max=2, reset_timeout_s=60, clock=clock)
+    limit = rate_limit(1, per_s=10, clock=clock)
+    guarded = Policy(breaker=breaker, rate_limit=limit, ledger=ledger, clock=clock)(
+        make(mode, lambda: "ok")
+    )
+    assert call(mode, guarded) == "ok"
+    for _ in range(3):
+        with pytest.raises(RateLimited):
+            call(mode, guarded)
+    assert breaker.state == "closed" and breaker.stats.ignored == 3
+    breaker.open()
+    before = limit.remaining()
+    with pytest.raises(CircuitOpenError):
+        call(mode, guarded)
+    assert limit.remaining() == before  # the open breaker took no permit
+    outcomes = ledger.to_frame().query("kind == 'attempt'")["outcome"].tolist()
+    assert outcomes == ["ok", "rate_limited", "rate_limited", "rate_limited", "rejected"]
+
+
+def test_a_probe_refused_by_the_limit_gives_its_slot_back(clock: FakeClock) -> None:
+    """Half-open, a probe the limiter refuses frees the probe slot: the next call probes."""
+    breaker = CircuitBreaker(fail_max=1, reset_timeout_s=5, half_open_max_calls=1, clock=clock)
+    limit = rate_limit(1, per_s=1, clock=clock)
+    guarded = Policy(breaker=breaker, rate_limit=limit)(lambda: "ok")
+    limit.acquire()  # the bucket is spent
+    breaker.open()
+    clock.advance(5)  # half-open; the limit has refilled by now, spend it again
+    limit.acquire()
+    with pytest.raises(RateLimited):
+        guarded()
+    assert breaker.state == "half-open"
+    clock.advance(1)
+    assert guarded() == "ok"  # the slot was given back: this probe ran, and closed it
+    assert breaker.state == "closed"
 
 
 # -- names: the Policy's reaches the parts that have none --------------------------------

@@ -534,3 +534,93 @@ def test_max_backoff_below_backoff_caps_every_wait_as_tenacity_does(clock: FakeC
         state.attempt_number = attempt
         expected.append(peer(state))
     assert clock.sleeps == expected == [1.0, 1.0, 1.0]
+
+
+# -- Retry-After, RateLimited and the deadline ------------------------------------------
+
+
+def test_retry_waits_what_a_real_429_asks(clock: FakeClock) -> None:
+    """A real HTTP 429 with Retry-After: 7: the next attempt comes 7 s later (backoff is
+    shorter), on the retry's clock; the second answer is a success."""
+    from support.http_server import Reply, running_server
+
+    from resilience.invokers import HttpFunction
+
+    start = clock.monotonic()
+    with running_server() as server, HttpFunction(server.url("/fn")) as fn:
+        server.script(Reply(429, {"error": "slow down"}, {"Retry-After": "7"}))
+        guarded = retry(attempts=3, backoff_s=0.1, jitter="none", clock=clock)(fn)
+        answer = guarded({"n": 1})
+    assert answer["path"] == "/fn" and clock.monotonic() - start == pytest.approx(7.0)
+    assert guarded.statistics.idle_s == pytest.approx(7.0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_wait_beyond_max_retry_after_stops_with_the_error(mode: str, clock: FakeClock) -> None:
+    """A server asking for 120 s (over max_retry_after_s=60) is not waited for: the
+    original error is raised at once, counted as given up."""
+    from resilience import HttpStatusError
+
+    tries = []
+    start = clock.monotonic()
+
+    def busy() -> None:
+        tries.append(clock.monotonic() - start)
+        raise HttpStatusError(503, "https://example.com/fn", headers={"Retry-After": "120"})
+
+    guarded = retry(attempts=5, clock=clock)(make(mode, busy))
+    with pytest.raises(HttpStatusError):
+        call(mode, guarded)
+    assert tries == [0.0] and guarded.statistics.gave_up == 1
+
+
+def test_rate_limited_is_retried_only_when_named(clock: FakeClock) -> None:
+    """By default our own RateLimited is not retried; with on= naming it the retry waits
+    its retry_after and the call gets through."""
+    from resilience import RateLimited, rate_limit
+
+    limit = rate_limit(1, per_s=2, clock=clock)
+    by_default = retry(attempts=3, clock=clock)(limit(lambda: "ok"))
+    assert by_default() == "ok"
+    with pytest.raises(RateLimited):
+        by_default()
+    assert by_default.statistics.retries == 0
+    named = retry(attempts=3, on=RateLimited, backoff_s=0.01, jitter="none", clock=clock)(
+        limit(lambda: "ok")
+    )
+    start = clock.monotonic()
+    assert named() == "ok"
+    assert clock.monotonic() - start == pytest.approx(2.0)  # the limiter's retry_after
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_deadline_bounds_the_whole_sequence(mode: str, clock: FakeClock) -> None:
+    """deadline_s=5: waits of 1, 2, then 4 s would end at 7 s: the third retry never
+    starts and the last error is raised."""
+    tries = []
+    start = clock.monotonic()
+
+    def down() -> None:
+        tries.append(clock.monotonic() - start)
+        raise ConnectionError("down")
+
+    guarded = retry(attempts=10, backoff_s=1, jitter="none", deadline_s=5, clock=clock)(
+        make(mode, down)
+    )
+    with pytest.raises(ConnectionError):
+        call(mode, guarded)
+    assert tries == [0.0, 1.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_retry_after_s": -1}, "max_retry_after_s=-1"),
+        ({"deadline_s": 0}, "deadline_s=0: must be a finite number > 0"),
+        ({"deadline_s": float("nan")}, "deadline_s=nan"),
+    ],
+)
+def test_retry_after_parameters_are_checked(kwargs: dict[str, Any], message: str) -> None:
+    """Bad max_retry_after_s / deadline_s: InvalidUsage naming them."""
+    with pytest.raises(InvalidUsage, match=message):
+        retry(**kwargs)

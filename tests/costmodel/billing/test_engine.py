@@ -192,14 +192,57 @@ def test_sqs_standard_and_fifo_share_their_free_requests() -> None:
 
 def test_free_pools_of_different_services_stay_apart() -> None:
     """Lambda's free requests do not cover API Gateway's or SQS's, and vice versa."""
+    free = "legacy-12-month"  # API Gateway's 1M calls are a 12-month offer
     parts = [
         estimate("aws-lambda", invocations=1_000_000, duration_ms=1, memory_mb=128,
-                 free_tier=True),
-        estimate("aws-apigw-http", invocations=1_000_000, free_tier=True),
-        estimate("aws-apigw-rest", invocations=1_000_000, free_tier=True),
-        estimate("aws-sqs-standard", invocations=1_000_000, free_tier=True),
+                 free_tier=free),
+        estimate("aws-apigw-http", invocations=1_000_000, free_tier=free),
+        estimate("aws-apigw-rest", invocations=1_000_000, free_tier=free),
+        estimate("aws-sqs-standard", invocations=1_000_000, free_tier=free),
     ]  # fmt: skip
     assert sum(parts).total == 0
+
+
+@pytest.mark.parametrize(
+    ("free_tier", "choice", "apigw_usd", "s3_usd"),
+    [
+        (False, "none", 1.00, 0.005 * 2 + 0.0004 * 20 + 0.023 * 5),
+        ("none", "none", 1.00, 0.005 * 2 + 0.0004 * 20 + 0.023 * 5),
+        (True, "always", 1.00, 0.005 * 2 + 0.0004 * 20 + 0.023 * 5),
+        ("always", "always", 1.00, 0.005 * 2 + 0.0004 * 20 + 0.023 * 5),
+        ("legacy-12-month", "legacy-12-month", 0.0, 0.0),
+    ],
+)
+def test_twelve_month_offers_apply_only_to_legacy_accounts(
+    free_tier: Any, choice: str, apigw_usd: float, s3_usd: float
+) -> None:
+    """API Gateway's 1M calls and S3's free requests and 5 GB are 12-month offers: only
+    ``"legacy-12-month"`` applies them; Lambda's always-free offers apply with both."""
+    apigw = estimate("aws-apigw-http", invocations=1_000_000, free_tier=free_tier)
+    s3 = estimate("aws-s3", invocations=2_000, get_requests=20_000, storage_gb_month=5,
+                  free_tier=free_tier)  # fmt: skip
+    lam = estimate("aws-lambda", invocations=1_000_000, duration_ms=100, memory_mb=128,
+                   free_tier=free_tier)  # fmt: skip
+    assert apigw.total == pytest.approx(apigw_usd)
+    assert s3.total == pytest.approx(s3_usd)
+    assert lam.total == (0.0 if choice != "none" else pytest.approx(0.20 + 12_500 * 0.0000166667))
+    assert dict(apigw.free_tier) == {"aws-apigw-http": choice}
+
+
+@pytest.mark.parametrize("bad", ["yes", "12-month", 1, None, "Always"])
+def test_free_tier_names_its_choices(bad: object) -> None:
+    """A free_tier that is none of the choices is an error naming the parameter and them."""
+    with pytest.raises(InvalidUsage, match=r"free_tier=.*'none', 'always', 'legacy-12-month'"):
+        estimate("aws-lambda", invocations=1, duration_ms=1, memory_mb=128, free_tier=bad)
+
+
+def test_bills_with_different_free_offers_do_not_add() -> None:
+    """One sheet billed with two free-tier choices cannot be pooled: which would apply?"""
+    a = estimate("aws-apigw-http", invocations=1, free_tier="always")
+    b = estimate("aws-apigw-http", invocations=1, free_tier="legacy-12-month")
+    with pytest.raises(InvalidUsage, match="free_tier='always' and free_tier='legacy-12-month'"):
+        _ = a + b
+    assert (a + estimate("aws-apigw-http", invocations=1, free_tier=True)).total > 0
 
 
 def test_a_derived_region_shares_the_account_free_tier() -> None:
@@ -507,3 +550,12 @@ def test_cloud_run_functions_default_vcpu_matches_the_published_table() -> None:
         128: 0.083, 256: 0.167, 512: 0.333, 1024: 0.583, 2048: 1, 4096: 2, 8192: 2,
         16384: 4, 32768: 8,
     }  # fmt: skip
+
+
+def test_free_tier_choices_are_the_catalog_ones() -> None:
+    """The typed choices of free_tier are exactly the catalog's FREE_TIERS, in order."""
+    from costmodel.billing.engine import _FREE_TIER_CHOICES
+    from costmodel.catalog.sheets import FREE_KINDS, FREE_TIERS
+
+    assert tuple(FREE_TIERS) == _FREE_TIER_CHOICES
+    assert {kind for kinds in FREE_TIERS.values() for kind in kinds} == set(FREE_KINDS)

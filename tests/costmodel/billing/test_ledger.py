@@ -136,7 +136,13 @@ def test_cache_hits_and_breaker_rejections_are_avoided_calls(run: Run) -> None:
     rejected = [r for r in records if r.kind == "attempt" and r.outcome == "rejected"]
     assert hits > 0 and rejected
     assert all(r.error_type == "resilience.errors.CircuitOpenError" for r in rejected)
-    assert dict(result.avoided) == {"cache_hit": hits, "rejected": len(rejected), "fallback": 0}
+    assert dict(result.avoided) == {
+        "cache_hit": hits,
+        "rejected": len(rejected),
+        "rate_limited": 0,
+        "bulkhead_full": 0,
+        "fallback": 0,
+    }
     # the calls that made no attempt are exactly the cache hits
     assert sum(1 for r in records if r.kind == "call" and r.attempt == 0) == hits
     assert result.calls_by_outcome["cache_hit"] == hits
@@ -225,7 +231,13 @@ def test_fallback_without_attempt_is_avoided() -> None:
         function="f", kind="call", start_s=1.0, duration_s=0.0, outcome="fallback", attempt=1
     )
     result = bill_ledger(ledger, callee_memory_mb=256)
-    assert dict(result.avoided) == {"cache_hit": 0, "rejected": 1, "fallback": 1}
+    assert dict(result.avoided) == {
+        "cache_hit": 0,
+        "rejected": 1,
+        "rate_limited": 0,
+        "bulkhead_full": 0,
+        "fallback": 1,
+    }
     assert result.executions == 0 and result.callee_bill.total == 0.0
     assert math.isnan(result.saved_estimate)  # nothing executed to price the avoided calls
 
@@ -385,3 +397,26 @@ def test_exported() -> None:
     """bill_ledger and LedgerBill are public."""
     assert {"bill_ledger", "LedgerBill"} <= set(costmodel.__all__)
     assert costmodel.bill_ledger is bill_ledger and costmodel.LedgerBill is LedgerBill
+
+
+def test_rate_limited_attempts_are_avoided_executions() -> None:
+    """Calls our rate limiter refused never reached the callee: avoided, not billed."""
+    from resilience import RateLimited, rate_limit
+    from resilience.testing import FakeClock
+
+    ledger = Ledger()
+    clock = FakeClock()
+
+    @rate_limit(1, per_s=60, clock=clock, ledger=ledger)
+    def quote() -> int:
+        clock.advance(0.1)
+        return 1
+
+    quote()
+    for _ in range(3):
+        with pytest.raises(RateLimited):
+            quote()
+    result = bill_ledger(ledger, callee_memory_mb=1024)
+    assert result.executions == 1 and result.avoided["rate_limited"] == 3
+    assert result.summary()["avoided_rate_limited"] == 3
+    assert result.callee_bill.usage["invocations"] == 1

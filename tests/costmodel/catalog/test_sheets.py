@@ -176,6 +176,7 @@ def test_user_sheet_bills_in_its_currency(tmp_path: Path) -> None:
             "meters.duration.tiers[1].upto",
         ),
         ("price = 0.00001", "tiers = [{ upto = 10, price = 1.0 }]", "meters.duration.tiers"),
+        ("price = 0.00001", 'price = 0.00001\nfree_kind = "trial"', "meters.duration.free_kind"),
     ],
 )
 def test_bad_sheet_names_the_field(tmp_path: Path, old: str, new: str, field: str) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 import shutil
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -402,13 +404,93 @@ def test_bill_on_another_provider_rounds_measured_durations_per_invocation() -> 
 
 
 @pytest.mark.parametrize(
-    ("billed_duration", "expected_ms"),
-    [("stated", 173 + 102 + 719 + 3000 + 813), ("measured", 13 + 102 + 719 + 3000 + 813)],
+    ("billed_duration", "init_billed", "expected_ms"),
+    [
+        ("stated", "auto", 173 + 102 + 719 + 3000 + 813),
+        ("measured", False, 13 + 102 + 719 + 3000 + 813),
+        ("measured", True, 173 + 102 + 719 + 3000 + 813),  # ceil(12.34 + 160.45 init)
+    ],
 )
-def test_billed_duration_choice(billed_duration: str, expected_ms: int) -> None:
-    """'stated' bills the log's billed duration, 'measured' the measured one rounded up."""
-    result = bill_from_logs(AWS, provider="aws-lambda", billed_duration=billed_duration)
+def test_billed_duration_choice(billed_duration: str, init_billed: bool, expected_ms: int) -> None:
+    """'stated' bills the log's billed duration, 'measured' the measured one rounded up,
+    with the cold start's init when it is billed."""
+    result = bill_from_logs(
+        AWS, provider="aws-lambda", billed_duration=billed_duration, init_billed=init_billed
+    )
     assert result.groups.set_index("memory_mb").loc[128, "billed_duration_ms"] == expected_ms
+
+
+def _cold_starts(*stamps: str | None) -> pd.DataFrame:
+    """One 100.2 ms invocation with a 200.5 ms init per timestamp, 128 MB."""
+    n = len(stamps)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(list(stamps), utc=True, format="ISO8601"),
+            "duration_ms": [100.2] * n,
+            "memory_mb": [128] * n,
+            "init_duration_ms": [200.5] * n,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("package_type", "expected_ms"), [("zip", 101 + 301), ("image", 301 + 301)]
+)
+def test_measured_bills_init_by_the_rule_of_its_day(package_type: str, expected_ms: int) -> None:
+    """AWS bills the INIT phase of ZIP functions from 2025-08-01 (images before too):
+    'auto' reads each row's timestamp."""
+    frame = _cold_starts("2025-07-31T23:59:59.999Z", "2025-08-01T00:00:00Z")
+    result = bill_from_logs(
+        frame, provider="aws-lambda", billed_duration="measured", package_type=package_type
+    )
+    assert result.groups["billed_duration_ms"].tolist() == [expected_ms]
+
+
+def test_auto_init_without_a_timestamp_asks_for_the_choice() -> None:
+    """A cold start with no timestamp cannot be dated: the error names init_billed."""
+    frame = _cold_starts(None)
+    with pytest.raises(InvalidUsage, match=r"init_billed='auto': 1 row\(s\).*no timestamp"):
+        bill_from_logs(frame, provider="aws-lambda", billed_duration="measured")
+    warm = frame.assign(init_duration_ms=np.nan)  # no init: nothing to decide
+    assert bill_from_logs(warm, provider="aws-lambda", billed_duration="measured").total > 0
+    billed = bill_from_logs(frame, provider="aws-lambda", billed_duration="measured",
+                            init_billed=True)  # fmt: skip
+    assert billed.groups["billed_duration_ms"].tolist() == [301]
+
+
+def test_init_is_not_added_on_other_vendors_unless_asked() -> None:
+    """'auto' applies AWS's rule on AWS sheets only; True adds the init anywhere."""
+    frame = _cold_starts("2026-01-01T00:00:00Z")
+    other = bill_from_logs(frame, provider="gcp-cloud-run-functions")
+    assert other.groups["billed_duration_ms"].tolist() == [200]  # 100.2 ms at 100 ms steps
+    added = bill_from_logs(frame, provider="gcp-cloud-run-functions", init_billed=True)
+    assert added.groups["billed_duration_ms"].tolist() == [400]  # 300.7 ms
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"init_billed": "yes"}, "init_billed='yes': must be 'auto', True or False"),
+        ({"init_billed": 1}, "init_billed=1: must be"),
+        ({"package_type": "oci"}, "package_type='oci': must be one of 'zip', 'image'"),
+        ({"billed_duration": "billed"}, "billed_duration='billed': must be one of"),
+    ],
+)
+def test_bill_from_logs_choices_are_checked_first(kwargs: dict[str, Any], message: str) -> None:
+    """A choice outside its set is an error naming the parameter, before any reading."""
+    with pytest.raises(InvalidUsage, match=re.escape(message)):
+        bill_from_logs(FIXTURES / "does-not-exist.log", provider="aws-lambda", **kwargs)
+
+
+def test_real_dated_cold_starts_bill_the_same_measured_or_stated() -> None:
+    """Real platform.report cold starts dated before 2025-08-01 (json_status.log, see its
+    README): the stated Billed Duration leaves the init out, and so does 'measured' by the
+    rule of their day."""
+    path = FIXTURES / "real" / "json_status.log"
+    stated = bill_from_logs(path, provider="aws-lambda", billed_duration="stated")
+    measured = bill_from_logs(path, provider="aws-lambda", billed_duration="measured")
+    pd.testing.assert_frame_equal(stated.groups.drop(columns="stated_share"),
+                                  measured.groups.drop(columns="stated_share"))  # fmt: skip
 
 
 def test_snapstart_billed_restore_is_billed_once() -> None:
