@@ -1043,3 +1043,23 @@ def test_a_full_bulkhead_counts_as_a_limiter_rejection_not_a_breaker_one() -> No
     assert row["rejected"] == row["limiter_rejections"]
     parts = ["ok", "errors", "timeouts", "rejected", "fallbacks", "cache_hits"]
     assert sum(row[p] for p in parts) == row["calls"]
+
+
+def test_a_rate_limiter_refusal_is_a_limiter_rejection_and_a_final_outcome() -> None:
+    """Calls our rate limiter refused (no fallback) are counted rejected, their attempts as
+    limiter rejections (not the breaker's), and the calls still partition."""
+    from resilience import rate_limit
+
+    def limited(sim: SimulationContext) -> Policy:
+        limit = rate_limit(5, per_s=1.0, burst=5, clock=sim.clock)
+        return Policy(rate_limit=limit, ledger=sim.ledger, clock=sim.clock)
+
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=20, duration_s=5),
+        downstream=Downstream(latency=50.0),
+    )
+    row = simulate(limited, scenario).summary()
+    assert row["rejected"] > 0 and row["limiter_rejections"] == row["rejected"]
+    assert row["breaker_rejections"] == 0
+    parts = ["ok", "errors", "timeouts", "rejected", "fallbacks", "cache_hits"]
+    assert sum(row[p] for p in parts) == row["calls"]
