@@ -77,13 +77,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# Every test, the slow ones too (the full outage's docs block, ~80 s on one worker while
+# the other runs the rest): CI checks every printed output.
 test: $(STAMP) redis lint typecheck
-	$(PY) -m pytest -q -n auto --dist loadfile
+	$(PY) -m pytest -q -n auto --dist worksteal
 
 # The package as a user gets it: build the sdist and a wheel from it, install the wheel into
 # a clean virtual environment, and run the suite there with the `pytest` executable from a
 # folder outside the checkout (so nothing imports from the checkout; conftest.py checks),
-# with the docstring examples of the installed modules (--pyargs).
+# with the docstring examples of the installed modules (--pyargs). -m "not slow": the
+# full outage's docs block ran in make test already, on the same code.
 DIST  := dist
 IVENV := .venv-installed
 test-installed: $(STAMP) redis
@@ -92,16 +95,18 @@ test-installed: $(STAMP) redis
 	$(PYTHON) -m venv $(IVENV)
 	@$(call install,$(IVENV)/bin/python,"$$(ls $(DIST)/callwise-*.whl)[dev]")
 	$(IVENV)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	cd $(DIST) && CALLWISE_TEST_INSTALLED=1 ../$(IVENV)/bin/pytest -q -n auto --dist loadfile -c ../pyproject.toml --rootdir .. ../tests --pyargs resilience costmodel
+	cd $(DIST) && CALLWISE_TEST_INSTALLED=1 ../$(IVENV)/bin/pytest -q -n auto --dist worksteal -m "not slow" -c ../pyproject.toml --rootdir .. ../tests --pyargs resilience costmodel
 
 # The threaded and async tests repeated under load, on demand (not in CI): STRESS_COUNT
-# runs of every resilience and simulation test while two busy loops keep the cores loaded.
+# runs of every resilience and simulation test while two busy loops keep the cores loaded;
+# then the tests marked slow (the full outage's docs block, minutes), once.
 STRESS_COUNT ?= 20
 stress: $(STAMP) redis
 	@$(PY) -c "while True: pass" & b1=$$!; $(PY) -c "while True: pass" & b2=$$!; \
 	trap 'kill $$b1 $$b2' EXIT; \
 	$(PY) -m pytest -q -p no:cacheprovider -n 3 --count $(STRESS_COUNT) \
 	  tests/resilience tests/costmodel/simulation
+	$(PY) -m pytest -q -p no:cacheprovider -m slow tests/test_docs.py
 
 # The documentation site (mkdocs.yml, docs/) into site/. --strict: a broken link, a missing
 # anchor or API reference, or a docstring mkdocstrings cannot read fails the build. The

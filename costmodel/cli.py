@@ -298,7 +298,7 @@ def _print_bill_lines(
     """A bill's lines for reading, ending with the TOTAL row."""
     frame = tables.bill_table(lines, currency, show_all=show_all)
     out.write(tables.text_table(frame, left=2))
-    note = None if show_all else tables.hidden_lines(lines, currency)
+    note = None if show_all else tables.hidden_lines(lines)
     if note:
         out.write(note + "\n")
 

@@ -227,7 +227,8 @@ def bill_table(lines: pd.DataFrame, currency: str, *, show_all: bool = False) ->
     Args:
         lines: ``Bill.lines`` (item, quantity, unit, unit_price, cost; other columns kept).
         currency: the bill's currency.
-        show_all: keep the lines that cost nothing (a free tier's); see :func:`hidden_lines`.
+        show_all: keep the lines that bill nothing (quantity and cost 0; see
+            :func:`hidden_lines`). A free tier's lines (a quantity at no cost) always show.
 
     >>> import costmodel
     >>> bill = costmodel.estimate(
@@ -235,7 +236,7 @@ def bill_table(lines: pd.DataFrame, currency: str, *, show_all: bool = False) ->
     ... )
     >>> lines = bill.lines.drop(columns=["provider"])
     >>> print(text_table(bill_table(lines, bill.currency), left=2), end="")
-    component  item                quantity             unit_price   cost
+    component  item                quantity             unit price   cost
     requests   requests  1,000,000 requests  $0.40 per 1M requests  $0.40
     compute    CPU            33,300 vCPU-s   $0.000024 per vCPU-s  $0.80
     compute    memory          50,000 GiB-s   $0.0000025 per GiB-s  $0.12
@@ -245,7 +246,7 @@ def bill_table(lines: pd.DataFrame, currency: str, *, show_all: bool = False) ->
 
     frame = lines.copy()
     if not show_all and len(frame):
-        frame = frame[frame["cost"] != 0]
+        frame = frame[(frame["quantity"] != 0) | (frame["cost"] != 0)]
     total = float(lines["cost"].sum())
     shown = pd.DataFrame(index=range(len(frame)))
     for column in frame.columns:
@@ -266,7 +267,8 @@ def bill_table(lines: pd.DataFrame, currency: str, *, show_all: bool = False) ->
     total_row = dict.fromkeys(shown.columns, "")
     total_row[first] = TOTAL_LABEL
     total_row["cost"] = money(total, currency)
-    return pd.concat([shown, pd.DataFrame([total_row])], ignore_index=True)
+    table = pd.concat([shown, pd.DataFrame([total_row])], ignore_index=True)
+    return table.rename(columns={"unit_price": "unit price"})
 
 
 def _tier(previous: float, upto: float, unit: str, tiers: int) -> str:
@@ -291,7 +293,7 @@ def price_table(sheet_frame: pd.DataFrame, currency: str) -> pd.DataFrame:
     >>> import costmodel
     >>> frame = costmodel.price_sheet("aws-lambda").to_frame()
     >>> print(text_table(price_table(frame, "USD").head(3), left=3), end="")
-    meter            component  tier                                  unit_price                free
+    meter            component  tier                                  unit price      free allowance
     requests         requests   all                        $0.20 per 1M requests  1,000,000 requests
     duration-x86_64  compute    first 6,000,000,000 GB-s  $0.0000166667 per GB-s        400,000 GB-s
     duration-x86_64  compute    next 9,000,000,000 GB-s       $0.000015 per GB-s
@@ -309,12 +311,13 @@ def price_table(sheet_frame: pd.DataFrame, currency: str) -> pd.DataFrame:
                     "meter": str(meter),
                     "component": str(component),
                     "tier": _tier(previous, upto, unit, len(tiers)),
-                    "unit_price": unit_price(float(row["unit_price"]), unit, currency),
-                    "free": quantity(free, unit) if i == 0 and free > 0 else "",
+                    "unit price": unit_price(float(row["unit_price"]), unit, currency),
+                    "free allowance": quantity(free, unit) if i == 0 and free > 0 else "",
                 }
             )
             previous = upto
-    return pd.DataFrame(rows, columns=["meter", "component", "tier", "unit_price", "free"])
+    columns = ["meter", "component", "tier", "unit price", "free allowance"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def group_table(groups: pd.DataFrame, currency: str) -> pd.DataFrame:
@@ -344,29 +347,38 @@ def group_table(groups: pd.DataFrame, currency: str) -> pd.DataFrame:
     shown = pd.DataFrame(index=range(len(groups)))
     for column in groups.columns:
         shown[column] = [cell(str(column), v) for v in groups[column].tolist()]
-    return shown
+    return shown.rename(columns=_header)
 
 
-def hidden_lines(lines: pd.DataFrame, currency: str) -> str | None:
-    """The note under a bill table whose lines that cost nothing were left out, or None.
+def _header(column: str) -> str:
+    """A column's header once its cells carry the unit: ``billed_duration_ms`` reads
+    ``billed duration``, ``gb_seconds`` ``GB-s``."""
+    if column == "gb_seconds":
+        return "GB-s"
+    for suffix in ("_mb", "_ms", "_gb_s"):
+        column = column.removesuffix(suffix)
+    return column.replace("_", " ")
 
-    >>> import costmodel
-    >>> bill = costmodel.estimate("aws-lambda", invocations=3e6, duration_ms=120,
-    ...                           memory_mb=1536, free_tier=True)
-    >>> for part in hidden_lines(bill.lines, bill.currency).split("; "):
-    ...     print(part)
-    not shown, costing $0.00: requests, free tier (1,000,000 requests)
-    duration (x86_64), free tier (400,000 GB-s)
-    --all shows them
+
+def hidden_lines(lines: pd.DataFrame) -> str | None:
+    """The note under a bill table whose lines that bill nothing (quantity and cost 0)
+    were left out, or None when none was.
+
+    >>> import pandas as pd
+    >>> lines = pd.DataFrame({"item": ["requests", "egress"], "quantity": [10.0, 0.0],
+    ...                       "unit": ["request", "GB"], "cost": [0.1, 0.0]})
+    >>> hidden_lines(lines)
+    'not shown: 1 line that bills nothing (egress); --all shows it'
     """
-    free = lines[lines["cost"] == 0]
-    if free.empty:
+    empty = lines[(lines["quantity"] == 0) & (lines["cost"] == 0)]
+    if empty.empty:
         return None
-    parts = [
-        f"{item} ({quantity(float(q), str(u))})"
-        for item, q, u in zip(free["item"], free["quantity"], free["unit"], strict=True)
-    ]
-    return f"not shown, costing {money(0.0, currency)}: {'; '.join(parts)}; --all shows them"
+    items = ", ".join(str(item) for item in empty["item"])
+    many = len(empty) > 1
+    return (
+        f"not shown: {len(empty)} line{'s' if many else ''} that bill{'' if many else 's'} "
+        f"nothing ({items}); --all shows {'them' if many else 'it'}"
+    )
 
 
 # ---------------------------------------------------------------- tables of measures

@@ -59,12 +59,11 @@ def main() -> None:
     clock.advance(30)
     print("  ", price("lime"), " breaker:", prices.breaker.state)  # type: ignore[union-attr]
 
-    calls = ledger.to_frame()
+    rows = ledger.to_frame()
     print(f"\nfunction calls actually made: {calls_made}")
-    print("logical calls by outcome:")
-    print(calls[calls["kind"] == "call"]["outcome"].value_counts().to_string())
-    print("attempts by outcome:")
-    print(calls[calls["kind"] == "attempt"]["outcome"].value_counts().to_string())
+    for kind, label in (("call", "logical calls"), ("attempt", "attempts")):
+        counts = rows[rows["kind"] == kind]["outcome"].value_counts()
+        print(f"{label} by outcome: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,11 @@ TOML = [b for b in BLOCKS if b.lang == "toml"]
 KNOWN = {"python", "sh", "toml", "text", ""}
 
 
-@pytest.mark.parametrize("block", CODE, ids=[b.id for b in CODE])
+@pytest.mark.parametrize(
+    "block",
+    [pytest.param(b, marks=[pytest.mark.slow] if b.slow else []) for b in CODE],
+    ids=[b.id for b in CODE],
+)
 def test_block_prints_what_the_page_shows(
     block: docs.Block, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -230,3 +234,28 @@ def test_docstrings_read_as_markdown() -> None:
         "```pycon\n>>> 1 + 1\n2\n```\n\n"
         "Examples:\n    >>> price(1)\n    2.0"
     )
+
+
+def test_what_a_block_writes_to_stderr_is_part_of_its_output(tmp_path: Path) -> None:
+    """A log line on stderr (a breaker opening, say) is compared too, in the order written:
+    an output block that leaves it out fails."""
+    block = docs.Block(
+        "page.md", 1, "python", "",
+        "import logging, sys\nprint('first')\nlogging.getLogger('x').warning('to stderr')\n"
+        "print('last', file=sys.stdout)\n",
+    )  # fmt: skip
+    status, printed = docs.run(block, tmp_path)
+    assert status == 0 and printed == "first\nto stderr\nlast"
+    assert printed != docs.normalise("first\nlast\n")
+
+
+def test_a_block_titled_slow_is_marked_slow(tmp_path: Path) -> None:
+    """A block whose title says `a slow block` is marked slow; others are not."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        '```sh title="about 80 s: a slow block"\ncostmodel simulate x.toml\n```\n\n'
+        "```sh\ncostmodel prices\n```\n"
+    )
+    found = docs.blocks(page, tmp_path)
+    assert [b.slow for b in found] == [True, False]
+    assert [b.body.strip() for b in CODE if b.slow] == ["costmodel simulate examples/outage.toml"]

@@ -111,7 +111,8 @@ def test_demo_runs_and_tells_the_story() -> None:
     ).stdout
     assert "circuit 'prices' opened" in out
     assert "function calls actually made: 7" in out
-    assert "cache_hit    1" in out and "fallback     4" in out
+    assert "logical calls by outcome: fallback 4, ok 2, cache_hit 1" in out
+    assert "attempts by outcome: error 5, rejected 3, ok 2" in out
 
 
 def _imports_of(path: Path, module: str) -> set[str]:

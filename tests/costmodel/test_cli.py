@@ -47,7 +47,7 @@ def test_prices_of_one_provider_shows_tiers_and_source() -> None:
     status, out, _ = run("prices", "aws-lambda")
     lines = out.splitlines()
     assert status == 0 and lines[0] == "AWS Lambda (aws-lambda, us-east-1, USD)"
-    assert lines[1].split() == ["meter", "component", "tier", "unit_price", "free"]
+    assert lines[1].split() == ["meter", "component", "tier", "unit", "price", "free", "allowance"]
     requests = next(line for line in lines if line.startswith("requests "))
     assert "$0.20 per 1M requests" in requests and "1,000,000 requests" in requests
     x86 = [line for line in lines if line.startswith("duration-x86_64 ")]
@@ -73,7 +73,8 @@ def test_estimate_reproduces_published_example() -> None:
     argv = ["estimate", "aws-lambda", "--invocations", "3000000", "--duration-ms", "120"]
     argv += ["--memory-mb", "1536", "--free-tier"]
     status, out, _ = run(*argv)
-    assert status == 0 and out.splitlines()[-2].split() == ["TOTAL", "$2.73"]
+    assert status == 0 and out.splitlines()[-1].split() == ["TOTAL", "$2.73"]
+    assert "requests, free tier" in out and "1,000,000 requests" in out  # free tier: shown
     assert "$0.20 per 1M requests" in out and "$0.0000166667 per GB-s" in out
     assert "2,000,000 requests" in out and "140,000 GB-s" in out
     status, text, _ = run(*argv, "--format", "json")
@@ -236,21 +237,8 @@ def test_bill_progress_bar_on_large_input(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_zero_rows_are_hidden_unless_all() -> None:
-    """A bill line that costs nothing (the free tier's) and a compare measure that is 0 for
-    every architecture are left out of the table, with a note naming the lines; --all
-    shows them; CSV always has them."""
-    argv = ["estimate", "aws-lambda", "--invocations", "3000000", "--duration-ms", "120"]
-    argv += ["--memory-mb", "1536", "--free-tier"]
-    _, short, _ = run(*argv)
-    _, full, _ = run(*argv, "--all")
-    rows = list(csv.DictReader(io.StringIO(run(*argv, "--format", "csv")[1])))
-    free = [r["item"] for r in rows if float(r["cost"]) == 0]
-    assert free == ["requests, free tier", "duration (x86_64), free tier"]
-    table_items = [line for line in short.splitlines() if "free tier" in line]
-    assert table_items == [short.splitlines()[-1]]  # only in the note
-    assert short.splitlines()[-1].startswith("not shown, costing $0.00: requests, free tier")
-    assert all(f"{item}  " in full for item in free) and "not shown" not in full
-    assert len(full.splitlines()) == len(short.splitlines()) + len(free) - 1
+    """A compare measure that is 0 for every architecture is left out of the table; --all
+    shows it; CSV always has it. A bill's free-tier lines (a quantity at $0.00) show."""
     compare = ["compare", str(ROOT / "examples" / "video_pipeline.toml"), "--no-charts"]
     compare += ["--samples", "200"]
     _, table, _ = run(*compare)

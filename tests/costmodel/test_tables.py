@@ -70,15 +70,21 @@ def test_bill_table_ends_with_a_total_that_is_the_sum_of_the_lines() -> None:
         "aws-lambda", invocations=3e6, duration_ms=120, memory_mb=1536, free_tier=True
     )
     lines = bill.lines.drop(columns=["provider"])
-    shown = tables.bill_table(lines, bill.currency)
-    every = tables.bill_table(lines, bill.currency, show_all=True)
+    empty = pd.DataFrame([{"component": "egress", "item": "egress", "quantity": 0.0,
+                           "unit": "GB", "unit_price": 0.09, "cost": 0.0}])  # fmt: skip
+    with_empty = pd.concat([lines, empty], ignore_index=True)
+    shown = tables.bill_table(with_empty, bill.currency)
+    every = tables.bill_table(with_empty, bill.currency, show_all=True)
     assert shown.iloc[-1]["component"] == every.iloc[-1]["component"] == "TOTAL"
     assert shown.iloc[-1]["cost"] == every.iloc[-1]["cost"] == "$2.73"
-    assert len(every) == len(lines) + 1 and len(shown) == len(lines) - 1
+    assert len(every) == len(with_empty) + 1 and len(shown) == len(lines) + 1
+    assert "requests, free tier" in shown["item"].tolist()  # a quantity at $0: shown
     costs = [float(c.lstrip("$")) for c in every["cost"].iloc[:-1]]
     assert sum(costs) == pytest.approx(2.73, abs=0.01)
-    note = tables.hidden_lines(lines, bill.currency)
-    assert note is not None and "requests, free tier (1,000,000 requests)" in note
+    assert tables.hidden_lines(with_empty) == (
+        "not shown: 1 line that bills nothing (egress); --all shows it"
+    )
+    assert tables.hidden_lines(lines) is None
 
 
 def test_measure_table_leaves_out_measures_that_are_zero_everywhere() -> None:

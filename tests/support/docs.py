@@ -17,6 +17,9 @@ The convention (also on the docs page "About the examples"):
   and fences without a language are figures (diagrams, measured benchmark results).
 - A block that mentions ``REDIS_URL`` gets a private redis-server from the tests' fixture,
   and the variable points at it.
+- A block whose title says ``a slow block`` runs for minutes: it is marked ``slow``;
+  ``make test`` runs it (CI checks every printed output), ``make test-installed`` leaves it
+  out (the same code, already checked), ``make stress`` runs it once more.
 
 ``python -m support.docs --update FILE...`` (from ``tests/``) runs the blocks of the files
 and writes what they print into their output blocks, adding the ones that are missing.
@@ -43,6 +46,8 @@ PAGE_GLOBS = ("README.md", "docs/**/*.md")
 #: Languages of blocks that run; of blocks that are checked another way.
 RUN = ("python", "sh")
 OUTPUT_TITLE = 'title="output"'
+#: In a block's title: a block too long for ``make test`` (minutes), run by ``make stress``.
+SLOW_TITLE = "a slow block"
 #: Where a block runs: what it finds there (links to the checkout's files).
 RUN_FOLDER_LINKS = ("examples",)
 SETUP_COMMANDS = ("make", "pip")
@@ -78,6 +83,11 @@ class Block:
     def id(self) -> str:
         """``page:line``, the test id."""
         return f"{self.page}:{self.line}"
+
+    @property
+    def slow(self) -> bool:
+        """Whether the block runs for minutes (its title says so): marked ``slow``."""
+        return SLOW_TITLE in self.info
 
     @property
     def is_output(self) -> bool:

@@ -1133,3 +1133,23 @@ def test_a_simulation_file_takes_an_adaptive_limit(tmp_path: Path) -> None:
     path.write_text(head + '[policies."x"]\nadaptive_limit = { algorithm = "tcp" }\n')
     with pytest.raises(InvalidFile, match=r"policies\.x\.adaptive_limit.*algorithm='tcp'"):
         load_simulation(path)
+
+
+def test_a_rate_limiter_refusal_is_a_limiter_rejection_and_a_final_outcome() -> None:
+    """Calls our rate limiter refused (no fallback) are counted rejected, their attempts as
+    limiter rejections (not the breaker's), and the calls still partition."""
+    from resilience import rate_limit
+
+    def limited(sim: SimulationContext) -> Policy:
+        limit = rate_limit(5, per_s=1.0, burst=5, clock=sim.clock)
+        return Policy(rate_limit=limit, ledger=sim.ledger, clock=sim.clock)
+
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=20, duration_s=5),
+        downstream=Downstream(latency=50.0),
+    )
+    row = simulate(limited, scenario).summary()
+    assert row["rejected"] > 0 and row["limiter_rejections"] == row["rejected"]
+    assert row["breaker_rejections"] == 0
+    parts = ["ok", "errors", "timeouts", "rejected", "fallbacks", "cache_hits"]
+    assert sum(row[p] for p in parts) == row["calls"]
