@@ -54,7 +54,9 @@ __all__ = [
 #: Symbols written before an amount; other currencies are written after it (``2.73 CHF``).
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥"}
 #: Units that count things: their prices read per million (``$0.20 per 1M requests``).
-COUNTED_UNITS = ("request", "invocation", "execution", "transition", "message", "call")
+COUNTED_UNITS = (
+    "request", "invocation", "execution", "transition", "message", "call", "CPU-ms",
+)  # fmt: skip
 #: The row a table of bill lines ends with.
 TOTAL_LABEL = "TOTAL"
 #: The rows of a simulation table, in order: (summary column, label). The calls by final
@@ -121,7 +123,7 @@ def money(value: float, currency: str = "USD", *, digits: int = 3) -> str:
 
 
 def _plural(unit: str) -> str:
-    return unit if unit.endswith("s") else f"{unit}s"
+    return unit if unit.endswith(("s", "-ms")) else f"{unit}s"
 
 
 def unit_price(value: float, unit: str, currency: str = "USD") -> str:
@@ -130,6 +132,9 @@ def unit_price(value: float, unit: str, currency: str = "USD") -> str:
 
     >>> unit_price(0.085, "GB"), unit_price(0.0, "request"), unit_price(2.5e-05, "transition")
     ('$0.085 per GB', 'free', '$25.00 per 1M transitions')
+    >>> unit_price(2e-08, "CPU-ms")
+    '$0.02 per 1M CPU-ms'
+
     """
     if math.isnan(value):
         return ""

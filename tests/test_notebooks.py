@@ -48,6 +48,8 @@ KEY_OUTPUTS = {
         "10-minute outage at 200 requests/s",
         "attempts rejected by the breaker",
         "answered by the fallback",
+        "AIMD limit",
+        "attempts rejected by a limiter",
     ],
 }
 
