@@ -137,8 +137,9 @@ def decide_local(
         return Decision(True, wait_s, remaining, tightest)
 
 
-# One round trip: read every key, decide, write every key (or none). Times travel as
-# strings: Redis turns a Lua number it returns into an integer.
+# One round trip: read every key, decide, write every key (or none). The wait comes back
+# in whole microseconds (rounded up): Redis turns a Lua number it returns into an integer.
+# A number given to redis.call is written with all its digits (%.17g), a time stays exact.
 _SCRIPT = """
 local now
 if ARGV[1] == '' then
@@ -167,17 +168,42 @@ for i = 1, #KEYS do
   tats[i] = new_tat
 end
 if worst < 1e-9 then worst = 0 end
+local wait_us = math.ceil(worst * 1000000 - 1e-3)
 if worst > max_wait + 1e-9 then
-  return {0, string.format('%.17g', worst), remaining, tightest}
+  return {0, wait_us, remaining, tightest}
 end
 if write then
   for i = 1, #KEYS do
     local ttl = math.ceil((tats[i] - now) * 1000)
     if ttl < 1 then ttl = 1 end
-    redis.call('SET', KEYS[i], string.format('%.17g', tats[i]), 'PX', ttl)
+    redis.call('SET', KEYS[i], tats[i], 'PX', ttl)
   end
 end
-return {1, string.format('%.17g', worst), remaining, tightest}
+return {1, wait_us, remaining, tightest}
+"""
+
+# One limit, one key: the common decision, with less to send and one integer back: the
+# wait in microseconds when admitted, or -(the retry hint in microseconds + 1) when not.
+_ONE = """
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+else
+  now = tonumber(ARGV[1])
+end
+local interval, burst = tonumber(ARGV[3]), tonumber(ARGV[4])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '')
+if tat == nil or tat < now then tat = now end
+local new_tat = tat + tonumber(ARGV[5]) * interval
+local wait = new_tat - burst * interval - now
+if wait < 1e-9 then wait = 0 end
+local wait_us = math.ceil(wait * 1000000 - 1e-3)
+if wait > tonumber(ARGV[2]) + 1e-9 then return -wait_us - 1 end
+local ttl = math.ceil((new_tat - now) * 1000)
+if ttl < 1 then ttl = 1 end
+redis.call('SET', KEYS[1], new_tat, 'PX', ttl)
+return wait_us
 """
 
 _REFUND = """
@@ -239,6 +265,7 @@ class RedisRateStore:
         self._errors: tuple[type[BaseException], ...] = (RedisError, OSError)
         self._no_script: type[BaseException] = NoScriptError
         self._decide = client.register_script(_SCRIPT)
+        self._one = client.register_script(_ONE)
         self._refund = client.register_script(_REFUND)
         self._failing = False
         self._lock = threading.Lock()
@@ -269,34 +296,34 @@ class RedisRateStore:
             self._failed(exc)
             return None
         self._recovered()
-        return Decision(bool(int(admitted)), float(wait_s), int(remaining), int(tightest))
+        return Decision(admitted == 1, wait_s / 1e6, int(remaining), int(tightest))
 
     def decide_one(
         self,
         key: str,
+        now_arg: str,
+        max_wait_arg: str,
         interval_arg: str,
         burst: int,
-        cost: float,
-        now: float | None,
-        max_wait_s: float,
-    ) -> Decision | None:
-        """:meth:`decide` for one limit (the common case, with less to build)."""
-        sha = self._decide.sha
+        cost_arg: str,
+    ) -> tuple[bool, float] | None:
+        """One limit's decision (the common case: less to send, one integer back), as
+        ``(admitted, wait_s)``; None when Redis could not be reached (logged once)."""
+        script = self._one
         try:
             try:
                 reply = self.client.evalsha(
-                    sha, 1, key, "" if now is None else repr(now), repr(max_wait_s), "1",
-                    interval_arg, burst, repr(float(cost)),
-                )  # fmt: skip
+                    script.sha, 1, key, now_arg, max_wait_arg, interval_arg, burst, cost_arg
+                )
             except self._no_script:
-                self._decide.sha = sha = self.client.script_load(_SCRIPT)
-                return self.decide_one(key, interval_arg, burst, cost, now, max_wait_s)
+                script.sha = self.client.script_load(_ONE)
+                return self.decide_one(key, now_arg, max_wait_arg, interval_arg, burst, cost_arg)
         except self._errors as exc:
             self._failed(exc)
             return None
         if self._failing:
             self._recovered()
-        return Decision(reply[0] == 1, float(reply[1]), int(reply[2]))
+        return (True, reply / 1e6) if reply >= 0 else (False, (-reply - 1) / 1e6)
 
     def refund(self, key: str, ask: Ask) -> None:
         try:

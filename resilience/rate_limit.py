@@ -334,7 +334,10 @@ class RateLimiter(RateLimits):
         self._local = LocalState()
         self._counters = _Counters(self._local.lock)
         self._burst_s = self.burst * self.interval_s
-        self._interval_arg = repr(self.interval_s)  # as the Redis script reads it
+        self._interval_arg = repr(self.interval_s)  # as the Redis script reads them
+        self._wait_arg = repr(self.wait_s)
+        self._cost_arg = "" if callable(cost) else repr(float(cost))
+        self._redis_keys = {"": store.key(name or "", "")} if store is not None else {}
 
     def __and__(self, other: RateLimiter | RateLimits) -> RateLimits:
         return RateLimits((self, *_parts(other)))
@@ -377,22 +380,24 @@ class RateLimiter(RateLimits):
 
     def _take_shared(self, key: str, cost: float, max_wait_s: float) -> float:
         store = cast("RedisRateStore", self.store)
-        now = self.clock.monotonic() if self._clock_given else None
-        name = store.key(self._shared_name(), key)
-        decision = store.decide_one(name, self._interval_arg, self.burst, cost, now, max_wait_s)
-        if decision is None:  # Redis unreachable: as on_error says
+        now = repr(self.clock.monotonic()) if self._clock_given else ""
+        name = self._redis_keys.get(key) or store.key(self._shared_name(), key)
+        cost_arg = self._cost_arg if cost == self.cost else repr(float(cost))
+        wait_arg = self._wait_arg if max_wait_s == self.wait_s else repr(max_wait_s)
+        found = store.decide_one(name, now, wait_arg, self._interval_arg, self.burst, cost_arg)
+        if found is None:  # Redis unreachable: as on_error says
             if store.on_error == "local":
                 return self._take_local(key, cost, max_wait_s)
-            admitted = store.on_error == "open"
-            decision = Decision(admitted, 0.0 if admitted else cost * self.interval_s, 0)
+            found = (True, 0.0) if store.on_error == "open" else (False, cost * self.interval_s)
+        admitted, wait_s = found
         counters = self._counters
         with counters.lock:
-            if not decision.admitted:
+            if not admitted:
                 counters.rejected += 1
-                return -max(decision.wait_s, EPS * 2)
+                return -max(wait_s, EPS * 2)
             counters.admitted += 1
-            counters.waited_s += decision.wait_s
-        return decision.wait_s
+            counters.waited_s += wait_s
+        return wait_s
 
     def _take_local(self, key: str, cost: float, max_wait_s: float) -> float:
         now = self.clock.monotonic()
