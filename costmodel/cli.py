@@ -368,6 +368,7 @@ def _add_bill(sub: Any) -> None:
         help="an fsspec option for URLs (repeatable), e.g. endpoint_url=http://127.0.0.1:9000",
     )
     _add_free_tier_argument(parser)
+    parser.add_argument("--region", help="the provider's region (default: the sheet's own)")
     parser.add_argument(
         "--no-progress",
         action="store_true",
@@ -410,6 +411,7 @@ def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             init_billed={"yes": True, "no": False}.get(args.init_billed, "auto"),
             package_type=args.package_type,
             free_tier=args.free_tier,
+            region=args.region,
             function=args.function,
             progress=progress,
             memory_mb=args.memory_mb,
@@ -486,6 +488,9 @@ def _add_simulate(sub: Any) -> None:
     )
     parser.add_argument("file", help="simulation file (TOML)")
     parser.add_argument("--provider", help="function platform key (default: the file's)")
+    parser.add_argument(
+        "--region", help="the provider's region (default: the file's, or its sheet's)"
+    )
     parser.add_argument("--seed", type=int, help="random seed (default: the file's)")
     parser.add_argument(
         "-o",
@@ -556,6 +561,8 @@ def _simulation_file(args: argparse.Namespace) -> Any:
     changes: dict[str, Any] = {}
     if args.provider is not None:
         changes["provider"] = args.provider
+    if args.region is not None:
+        changes["region"] = args.region
     if args.seed is not None:
         rule = Number(low=0, integral=True, message="{name}={value}: must be >= 0")
         number("--seed", args.seed, rule, error=InvalidUsage)

@@ -403,6 +403,7 @@ def bill_from_logs(
     init_billed: bool | str = "auto",
     package_type: str = "zip",
     free_tier: FreeTier = False,
+    region: str | None = None,
     function: str | None = None,
     progress: Callable[[int], object] | None = None,
     chunk_chars: int = _DEFAULT_CHUNK_CHARS,
@@ -446,6 +447,8 @@ def bill_from_logs(
             by the rule of the row's day, as AWS Lambda bills the INIT phase of on-demand
             ZIP functions since 2025-08-01 (container images before too), so a cold start
             without a timestamp asks for the choice; on other sheets not billed.
+        region: the provider's region (default: its sheet's own; an unknown one raises
+            InvalidUsage listing the known ones).
         package_type: ``"zip"`` (default) or ``"image"`` (container image, or a custom
             runtime: INIT billed before 2025-08-01 too), for ``init_billed="auto"``.
         free_tier: the free offers to apply, ``"none"`` (default, as ``False``),
@@ -479,6 +482,7 @@ def bill_from_logs(
         0.000417
     """
     sheet = provider if isinstance(provider, PriceSheet) else price_sheet(provider)
+    sheet = sheet.in_region(region)
     rule = BillingRule(sheet.vendor, billed_duration, init_billed, package_type)
     free_tier = free_tier_choice(free_tier)
     counts = BilledHistogram()

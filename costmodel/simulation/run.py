@@ -323,6 +323,7 @@ def simulate(
     quiet: bool = True,
     options: Mapping[str, Any] | None = None,
     caller_options: Mapping[str, Any] | None = None,
+    region: str | None = None,
 ) -> SimulationResult:
     """Run a Policy through a scenario in virtual time and bill caller and callee.
 
@@ -373,6 +374,7 @@ def simulate(
         seed=seed,
         options=options,
         caller_options=caller_options,
+        region=region,
     )
     _check_policy_argument(policy)
 
@@ -412,6 +414,7 @@ class _Billing:
     callee_memory_mb: float
     options: Mapping[str, Any]
     caller_options: Mapping[str, Any]
+    region: str | None = None
 
 
 def _settings(
@@ -422,6 +425,7 @@ def _settings(
     seed: object,
     options: Mapping[str, Any] | None,
     caller_options: Mapping[str, Any] | None,
+    region: str | None = None,
 ) -> _Billing:
     """Check the seed and the billing settings before anything runs.
 
@@ -431,6 +435,7 @@ def _settings(
     """
     _check_seed(seed)
     platform = _platform(provider)
+    _check_region(platform, region)
     caller_mb = _memory_mb("caller_memory_mb", caller_memory_mb)
     callee_mb = _memory_mb("callee_memory_mb", callee_memory_mb)
     for label, given in (("options", options), ("caller_options", caller_options)):
@@ -442,6 +447,7 @@ def _settings(
         callee_memory_mb=callee_mb,
         options=MappingProxyType(dict(options or {})),
         caller_options=MappingProxyType(dict(caller_options or {})),
+        region=region,
     )
     _price_nothing(billing, caller_options_given=bool(caller_options))
     return billing
@@ -468,6 +474,20 @@ def _platform(provider: object) -> str:
     except InvalidUsage as exc:
         raise _SettingError("provider", str(exc)) from None
     return provider
+
+
+def _check_region(platform: str, region: object) -> None:
+    """``region`` None or one the platform's sheet has prices for (the error lists them)."""
+    if region is None:
+        return
+    from ..catalog.sheets import price_sheet
+
+    if not isinstance(region, str):
+        raise _SettingError("region", f"region={region!r}: must be a region code or None")
+    try:
+        price_sheet(platform, region=region)
+    except InvalidUsage as exc:
+        raise _SettingError("region", str(exc)) from None
 
 
 def _memory_mb(label: str, value: object) -> float:
@@ -777,6 +797,7 @@ def _bills(
     bill = bill_ledger(
         frame,
         provider=billing.provider,
+        region=billing.region,
         caller_memory_mb=billing.caller_memory_mb,
         callee_memory_mb=billing.callee_memory_mb,
         caller_work_ms=caller_work_ms,
@@ -858,6 +879,7 @@ def compare_policies(
     window: tuple[float, float] | None = None,
     options: Mapping[str, Any] | None = None,
     caller_options: Mapping[str, Any] | None = None,
+    region: str | None = None,
 ) -> pd.DataFrame:
     """Run several policies against the same seeded scenario; one row each.
 
@@ -910,6 +932,7 @@ def compare_policies(
         seed=seed,
         options=options,
         caller_options=caller_options,
+        region=region,
     )
     for label, factory in policies.items():
         try:
@@ -932,6 +955,7 @@ def compare_policies(
             progress=report,
             options=options,
             caller_options=caller_options,
+            region=region,
         )
         if results is not None:
             results[label] = result
@@ -972,6 +996,7 @@ def _named(progress: Callable[[str, int, int], None], label: str) -> Callable[[i
 
 _SIMULATION_FIELDS = (
     "provider",
+    "region",
     "caller_memory_mb",
     "callee_memory_mb",
     "seed",
@@ -1043,6 +1068,7 @@ class SimulationFile:
         options: ``[simulation] options``: provider options for both bills
             (``{ vcpu = 0.5 }`` on alibaba-fc3).
         caller_options: ``[simulation] caller_options``: for the caller's bill only.
+        region: ``[simulation] region``: the provider's region (default: its sheet's own).
     """
 
     path: str
@@ -1054,6 +1080,7 @@ class SimulationFile:
     seed: int = 0
     options: Mapping[str, Any] = field(default_factory=dict)
     caller_options: Mapping[str, Any] = field(default_factory=dict)
+    region: str | None = None
 
     def check(self) -> None:
         """Check the billing settings (after ``dataclasses.replace``, say) without running.
@@ -1070,6 +1097,7 @@ class SimulationFile:
             seed=self.seed,
             options=self.options,
             caller_options=self.caller_options,
+            region=self.region,
         )
 
     def compare(
@@ -1093,6 +1121,7 @@ class SimulationFile:
             window=window,
             options=self.options,
             caller_options=self.caller_options,
+            region=self.region,
         )
 
 
@@ -1160,8 +1189,9 @@ def load_simulation(path: str | Path) -> SimulationFile:
         if not isinstance(value, Mapping):
             raise ctx.fail(f"simulation.{key}", f"{value!r}: must be a table (vcpu = 0.5)")
         tables[key] = dict(value)
+    region = settings.get("region")
     try:  # the settings simulate() checks, named by their field in the file
-        _settings(provider=provider, seed=seed, **numbers, **tables)
+        _settings(provider=provider, seed=seed, region=region, **numbers, **tables)
     except _SettingError as exc:
         raise ctx.fail(f"simulation.{exc.field}", str(exc)) from exc
     except UnknownProvider as exc:
@@ -1174,6 +1204,7 @@ def load_simulation(path: str | Path) -> SimulationFile:
         seed=seed,
         caller_memory_mb=float(numbers["caller_memory_mb"]),
         callee_memory_mb=float(numbers["callee_memory_mb"]),
+        region=region,
         **tables,
     )
 

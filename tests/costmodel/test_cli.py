@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import run
-from support.paths import LOG_FIXTURES, ROOT
+from support.paths import EXAMPLES, LOG_FIXTURES, ROOT
 
 from costmodel import bill_from_logs, estimate
 from costmodel.cli import SUBCOMMANDS, build_parser, main
@@ -364,3 +364,17 @@ def test_a_file_problem_is_one_line_and_exit_2(tmp_path: Path) -> None:
     """An OSError reading an input (here a folder where a log file is expected) is one line."""
     status, _, err = run("bill", str(tmp_path / "missing.log"), "--provider", "aws-lambda")
     assert status == 2 and err.count("\n") == 1 and "missing.log" in err
+
+
+def test_bill_and_simulate_take_a_region() -> None:
+    """--region on bill and simulate: a known region bills there, an unknown one exits 2
+    naming the known ones."""
+    log = str(FIXTURES / "aws_text.log")
+    status, text, err = run("bill", log, "--provider", "aws-lambda", "--region", "ap-southeast-1",
+                            "--format", "json")  # fmt: skip
+    assert status == 0, err
+    status, _, err = run("bill", log, "--provider", "aws-lambda", "--region", "mars-1")
+    assert status == 2 and "mars-1" in err and "us-east-1" in err
+    status, _, err = run("simulate", str(EXAMPLES / "outage_short.toml"), "--region", "mars-1",
+                         "--no-charts")  # fmt: skip
+    assert status == 2 and "mars-1" in err and "Traceback" not in err

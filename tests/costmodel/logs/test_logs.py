@@ -758,3 +758,14 @@ def test_a_time_pandas_cannot_hold_is_nat_not_a_crash() -> None:
     frame = read_logs([report.format(year=1024), report.format(year=2024)], "aws")
     assert frame["timestamp"].isna().tolist() == [True, False]
     assert frame["billed_duration_ms"].tolist() == [3.0, 3.0]
+
+
+def test_bill_from_logs_in_a_region() -> None:
+    """region= bills the logs on that region's sheet; an unknown region names the known ones."""
+    here = bill_from_logs(AWS, provider="aws-lambda")
+    there = bill_from_logs(AWS, provider="aws-lambda", region="ap-southeast-1")
+    expected = costmodel.price_sheet("aws-lambda", region="ap-southeast-1")
+    assert there.bill.accounts[0][0] == expected
+    assert there.groups["billed_duration_ms"].tolist() == here.groups["billed_duration_ms"].tolist()
+    with pytest.raises(InvalidUsage, match="mars-1"):
+        bill_from_logs(AWS, provider="aws-lambda", region="mars-1")

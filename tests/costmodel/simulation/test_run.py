@@ -1153,3 +1153,26 @@ def test_a_rate_limiter_refusal_is_a_limiter_rejection_and_a_final_outcome() -> 
     assert row["breaker_rejections"] == 0
     parts = ["ok", "errors", "timeouts", "rejected", "fallbacks", "cache_hits"]
     assert sum(row[p] for p in parts) == row["calls"]
+
+
+def test_a_simulation_bills_in_a_region(tmp_path: Path) -> None:
+    """region= prices both bills on that region's sheet; an unknown one is an error naming
+    the setting (and, from a file, its field) before anything runs."""
+
+    def bare(sim: SimulationContext) -> Policy:
+        return Policy(ledger=sim.ledger, clock=sim.clock)
+
+    scenario = Scenario(
+        arrivals=ConstantRate(rate_per_s=5, duration_s=4), downstream=Downstream(latency=100.0)
+    )
+    there = simulate(bare, scenario, region="ap-southeast-1")
+    from costmodel import price_sheet
+
+    assert there.callee_bill.accounts[0][0] == price_sheet("aws-lambda", region="ap-southeast-1")
+    with pytest.raises(InvalidUsage, match="mars-1"):
+        simulate(bare, scenario, region="mars-1")
+    body = (EXAMPLES / "outage_short.toml").read_text()
+    path = tmp_path / "region.toml"
+    path.write_text(body.replace("[simulation]\n", '[simulation]\nregion = "mars-1"\n', 1))
+    with pytest.raises(InvalidFile, match=r"simulation\.region.*mars-1"):
+        load_simulation(path)
