@@ -373,6 +373,7 @@ def test_bill_and_simulate_take_a_region() -> None:
     status, text, err = run("bill", log, "--provider", "aws-lambda", "--region", "ap-southeast-1",
                             "--format", "json")  # fmt: skip
     assert status == 0, err
+    assert json.loads(text)["total"] > 0
     status, _, err = run("bill", log, "--provider", "aws-lambda", "--region", "mars-1")
     assert status == 2 and "mars-1" in err and "us-east-1" in err
     status, _, err = run("simulate", str(EXAMPLES / "outage_short.toml"), "--region", "mars-1",
