@@ -105,15 +105,15 @@ def money(value: float, currency: str = "USD", *, digits: int = 3) -> str:
         currency: ISO code (``$`` for USD; codes without a symbol follow the amount).
         digits: significant digits kept below a cent.
 
-    >>> money(0), money(-3.5), money(0.0125), money(7.2, "CHF")
-    ('$0.00', '-$3.50', '$0.01', '7.20 CHF')
+    >>> money(0), money(-3.5), money(0.0125), money(0.008), money(7.2, "CHF")
+    ('$0.00', '-$3.50', '$0.01', '$0.008', '7.20 CHF')
     """
     if math.isnan(value):
         return ""
     size = abs(value)
     if math.isinf(size):
         text = "inf"
-    elif size == 0 or size >= 0.005:
+    elif size == 0 or size >= 0.01:
         text = _number(size, 2)
     else:
         text = _number(size, _decimals_below_one(size, digits)).rstrip("0")
