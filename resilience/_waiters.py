@@ -12,7 +12,32 @@ from __future__ import annotations
 import asyncio
 import threading
 
-__all__ = ["TaskWaiter", "ThreadWaiter"]
+from .clock import Clock, SystemClock
+
+__all__ = ["POLL_S", "TaskWaiter", "ThreadWaiter", "wait_for"]
+
+POLL_S = 0.002
+"""Real time between two looks at a clock other than the system's (seconds)."""
+
+
+def wait_for(event: threading.Event, max_wait_s: float | None, clock: Clock) -> bool:
+    """Wait for ``event`` at most ``max_wait_s`` on ``clock`` (None: without limit); True
+    when it was set.
+
+    The system clock: one blocking wait. Any other clock: real slices of :data:`POLL_S`
+    and a look at ``clock.monotonic()`` after each (no lock held), so a clock moved past
+    the deadline (``FakeClock.advance``) ends the wait without real waiting.
+    """
+    if max_wait_s is None:
+        return event.wait()
+    if isinstance(clock, SystemClock):
+        return event.wait(max_wait_s)
+    monotonic = clock.monotonic
+    deadline_s = monotonic() + max_wait_s
+    while not event.wait(POLL_S):
+        if monotonic() >= deadline_s:
+            return False
+    return True
 
 
 class ThreadWaiter:

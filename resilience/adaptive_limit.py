@@ -73,9 +73,9 @@ from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast
 from ._recording import record_outside
 from ._validate import Number, exception_types, is_async, name_of, number, positive
 from ._validate import clock as valid_clock
-from ._waiters import TaskWaiter, ThreadWaiter
+from ._waiters import TaskWaiter, ThreadWaiter, wait_for
 from ._wraps import wraps
-from .clock import Clock, SystemClock
+from .clock import Clock
 from .errors import BulkheadFull, InvalidUsage
 from .ledger import Ledger
 from .ledger import check_ledger as valid_ledger
@@ -89,8 +89,6 @@ R = TypeVar("R")
 Algorithm = Literal["aimd", "gradient2", "vegas"]
 QueueSize = int | Callable[[int], int]
 
-_POLL_S = 0.002
-"""Real time between two looks at a clock other than the system's (seconds)."""
 
 #: The update rules, and the defaults of their own parameters (Netflix's, except where
 #: the module docstring says otherwise). Parameters not listed for an algorithm are
@@ -589,17 +587,7 @@ class AdaptiveLimiter:
 
     def _wait(self, event: threading.Event) -> bool:
         """Wait for ``event`` at most ``max_wait_s`` on the clock; True when it was set."""
-        max_wait_s = self.max_wait_s
-        if max_wait_s is None:
-            return event.wait()
-        if isinstance(self.clock, SystemClock):
-            return event.wait(max_wait_s)
-        monotonic = self.clock.monotonic
-        deadline_s = monotonic() + max_wait_s
-        while not event.wait(_POLL_S):
-            if monotonic() >= deadline_s:
-                return False
-        return True
+        return wait_for(event, self.max_wait_s, self.clock)
 
     async def _acquire_async(self, name: str) -> int:
         with self._lock:

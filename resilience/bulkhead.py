@@ -32,9 +32,9 @@ from typing import Any, ParamSpec, TypeVar, cast
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
-from ._waiters import TaskWaiter, ThreadWaiter
+from ._waiters import TaskWaiter, ThreadWaiter, wait_for
 from ._wraps import wraps
-from .clock import Clock, SystemClock
+from .clock import Clock
 from .errors import BulkheadFull, InvalidUsage
 from .ledger import Ledger
 from .ledger import check_ledger as valid_ledger
@@ -43,9 +43,6 @@ __all__ = ["Bulkhead", "BulkheadStatistics", "bulkhead"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-_POLL_S = 0.002
-"""Real time between two looks at a clock other than the system's (seconds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,22 +138,8 @@ class Bulkhead:
         raise self._full(name)
 
     def _wait(self, event: threading.Event) -> bool:
-        """Wait for ``event`` at most ``max_wait_s`` on the clock; True when it was set.
-
-        The system clock: one blocking wait. Any other clock: real slices of
-        ``_POLL_S`` and a look at ``clock.monotonic()`` after each (no lock held).
-        """
-        max_wait_s = self.max_wait_s
-        if max_wait_s is None:
-            return event.wait()
-        if isinstance(self.clock, SystemClock):
-            return event.wait(max_wait_s)
-        monotonic = self.clock.monotonic
-        deadline_s = monotonic() + max_wait_s
-        while not event.wait(_POLL_S):
-            if monotonic() >= deadline_s:
-                return False
-        return True
+        """Wait for ``event`` at most ``max_wait_s`` on the clock; True when it was set."""
+        return wait_for(event, self.max_wait_s, self.clock)
 
     async def _acquire_async(self, name: str) -> None:
         with self._lock:
