@@ -28,7 +28,18 @@ from .errors import InvalidUsage
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["OUTCOMES", "Ledger", "Outcome", "Record", "Sizes", "collect_sizes", "report_sizes"]
+__all__ = [
+    "HEDGE_RESULTS",
+    "INJECTED",
+    "KINDS",
+    "OUTCOMES",
+    "Ledger",
+    "Outcome",
+    "Record",
+    "Sizes",
+    "collect_sizes",
+    "report_sizes",
+]
 
 Outcome = Literal[
     "ok", "error", "timeout", "cancelled", "rejected", "rate_limited", "bulkhead_full",
@@ -43,7 +54,17 @@ OUTCOMES: tuple[str, ...] = (
     "ok", "error", "timeout", "cancelled", "rejected", "rate_limited", "bulkhead_full",
     "fallback", "cache_hit",
 )  # fmt: skip
-Kind = Literal["call", "attempt"]
+Kind = Literal["call", "attempt", "probe"]
+#: Row kinds: ``call`` (what the caller asked for), ``attempt`` (each try of it, hedged
+#: attempts included), ``probe`` (a scheduled warm-up or reachability ping).
+KINDS: tuple[str, ...] = ("call", "attempt", "probe")
+#: ``hedge_result`` of an attempt in a hedged group: the first success ``won``, every
+#: other attempt of the group ``lost`` (a loser still ran, so a bill charges it).
+HEDGE_RESULTS: tuple[str, ...] = ("won", "lost")
+#: ``injected`` on a row a chaos layer touched: ``latency`` (a delay was added before
+#: the call), ``fault`` (an exception was raised instead of the call), ``outcome`` (a
+#: canned result was returned instead of the call).
+INJECTED: tuple[str, ...] = ("latency", "fault", "outcome")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +84,11 @@ class Record:
         error_type: qualified name of the exception class, or None.
         request_bytes: request size when an invoker knows it, else None.
         response_bytes: response size when an invoker knows it, else None.
+        hedge: on attempt rows of a hedged call, 0 for the primary, 1, 2, ... for the
+            hedges; None where no hedge was involved.
+        hedge_result: ``won`` or ``lost`` on the attempts of a hedged group, else None.
+        injected: ``latency``, ``fault`` or ``outcome`` where a chaos layer injected
+            something into this attempt, else None.
     """
 
     function: str
@@ -74,6 +100,9 @@ class Record:
     error_type: str | None = None
     request_bytes: int | None = None
     response_bytes: int | None = None
+    hedge: int | None = None
+    hedge_result: str | None = None
+    injected: str | None = None
 
 
 @dataclass(slots=True)
@@ -94,6 +123,9 @@ COLUMNS = (
     "error_type",
     "request_bytes",
     "response_bytes",
+    "hedge",
+    "hedge_result",
+    "injected",
 )
 
 
@@ -133,12 +165,19 @@ class Ledger:
         error_type: str | None = None,
         request_bytes: int | None = None,
         response_bytes: int | None = None,
+        hedge: int | None = None,
+        hedge_result: str | None = None,
+        injected: str | None = None,
     ) -> None:
         """Add one row (see :class:`Record` for the fields)."""
         if outcome not in OUTCOMES:
             raise InvalidUsage(f"outcome={outcome!r}: must be one of {OUTCOMES}")
-        if kind not in ("call", "attempt"):
-            raise InvalidUsage(f"kind={kind!r}: must be 'call' or 'attempt'")
+        if kind not in KINDS:
+            raise InvalidUsage(f"kind={kind!r}: must be one of {KINDS}")
+        if hedge_result is not None and hedge_result not in HEDGE_RESULTS:
+            raise InvalidUsage(f"hedge_result={hedge_result!r}: must be one of {HEDGE_RESULTS}")
+        if injected is not None and injected not in INJECTED:
+            raise InvalidUsage(f"injected={injected!r}: must be one of {INJECTED} or None")
         row = Record(
             function,
             kind,
@@ -149,6 +188,9 @@ class Ledger:
             error_type,
             request_bytes,
             response_bytes,
+            hedge,
+            hedge_result,
+            injected,
         )
         key = (function, kind, outcome)
         with self._lock:
@@ -189,7 +231,9 @@ class Ledger:
 
         Columns: ``function``, ``kind``, ``start_s``, ``duration_ms``, ``outcome``,
         ``attempt``, ``error_type``, ``request_bytes``, ``response_bytes`` (sizes are
-        nullable integers: missing where no invoker measured them).
+        nullable integers: missing where no invoker measured them), ``hedge``
+        (nullable integer), ``hedge_result`` and ``injected`` (missing where no hedge or
+        chaos layer was involved).
         """
         import pandas as pd
 
@@ -205,6 +249,9 @@ class Ledger:
                 "error_type": pd.Series([r.error_type for r in rows], dtype="string"),
                 "request_bytes": pd.Series([r.request_bytes for r in rows], dtype="Int64"),
                 "response_bytes": pd.Series([r.response_bytes for r in rows], dtype="Int64"),
+                "hedge": pd.Series([r.hedge for r in rows], dtype="Int64"),
+                "hedge_result": pd.Series([r.hedge_result for r in rows], dtype="string"),
+                "injected": pd.Series([r.injected for r in rows], dtype="string"),
             }
         )
         return frame

@@ -471,3 +471,25 @@ def test_bad_ledger_on_fallback_and_cached(factory: Callable[..., Any]) -> None:
         factory(*args, ledger="x")
     with pytest.raises(InvalidUsage, match=r"ledger='x': must be a resilience.Ledger"):
         CircuitBreaker(ledger="x")  # type: ignore[arg-type]
+
+
+def test_hedge_and_chaos_columns_are_nullable_and_checked() -> None:
+    ledger = Ledger()
+    ledger.record(function="f", kind="attempt", start_s=0.0, duration_s=0.1, outcome="ok",
+                  attempt=1, hedge=0, hedge_result="won")  # fmt: skip
+    ledger.record(function="f", kind="attempt", start_s=0.0, duration_s=0.2, outcome="error",
+                  attempt=1, injected="fault")  # fmt: skip
+    ledger.record(function="f", kind="probe", start_s=1.0, duration_s=0.01, outcome="ok")
+    frame = ledger.to_frame()
+    assert list(frame["kind"]) == ["attempt", "attempt", "probe"]
+    assert frame["hedge"].tolist()[0] == 0 and frame["hedge"].isna().tolist() == [False, True, True]
+    assert frame["hedge_result"].tolist()[0] == "won"
+    assert frame["injected"].tolist()[1] == "fault"
+    for bad, message in (
+        ({"kind": "ping"}, "kind='ping'"),
+        ({"hedge_result": "abandoned"}, "hedge_result='abandoned'"),
+        ({"injected": "latenc"}, "injected='latenc'"),
+    ):
+        row = {"function": "f", "kind": "attempt", "start_s": 0.0, "duration_s": 0.0}
+        with pytest.raises(InvalidUsage, match=message):
+            ledger.record(**{**row, "outcome": "ok", **bad})
