@@ -94,6 +94,9 @@ def test_ledger_frame_has_units_and_sizes() -> None:
         "error_type",
         "request_bytes",
         "response_bytes",
+        "hedge",
+        "hedge_result",
+        "injected",
     ]
     assert frame["duration_ms"].tolist() == [500.0, 250.0]
     assert frame["response_bytes"].isna().tolist() == [True, False]
