@@ -6,20 +6,23 @@ Prices come from the catalog through estimate(); no price is written here.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from costmodel import InvalidUsage, estimate
+from costmodel import InvalidFile, InvalidUsage, estimate
 from costmodel.architectures.comparison import compare
 from costmodel.architectures.compositions import (
     Function,
     Hedge,
+    SyncChain,
     simulate_usage,
     sync_chain,
 )
 from costmodel.architectures.distributions import fixed, lognormal, mixture
+from costmodel.architectures.file import load_architectures
 from costmodel.architectures.hedging import hedge_frontier
 
 LAMBDA = "aws-lambda"
@@ -285,3 +288,62 @@ def test_frontier_bad_input(options: dict[str, object], named: str) -> None:
         hedge_frontier(TAIL, **options)  # type: ignore[arg-type]
     with pytest.raises(InvalidUsage, match="callee="):
         hedge_frontier("slow", delays_ms=[10])  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------- files
+
+HEDGED_FILE = """
+invocations = 1000
+
+[functions.a]
+memory_mb = 128
+duration_ms = 5
+
+[functions.b]
+memory_mb = 1024
+duration_ms = 100
+
+[architectures.hedged]
+type = "sync_chain"
+steps = ["a", "b"]
+hedge = { attempts = 3, delay_ms = 50, loser_billing = "until_cancel" }
+"""
+
+
+def test_architecture_file_hedge(tmp_path: Path) -> None:
+    """``hedge = {attempts, delay_ms, loser_billing}`` on a sync chain builds a Hedge."""
+    path = tmp_path / "arch.toml"
+    path.write_text(HEDGED_FILE)
+    chain = load_architectures(path)["hedged"]
+    assert isinstance(chain, SyncChain)
+    assert chain.call.hedge == Hedge(attempts=3, delay_ms=50, loser_billing="until_cancel")
+
+
+@pytest.mark.parametrize(
+    ("new", "field", "reason"),
+    [
+        (
+            "hedge = { attempts = 9, delay_ms = 50 }",
+            "architectures.hedged.hedge.attempts",
+            "[2, 5]",
+        ),
+        ("hedge = { delay_ms = -1 }", "architectures.hedged.hedge.delay_ms", ">= 0"),
+        ("hedge = { attempts = 2 }", "architectures.hedged.hedge.delay_ms", "missing"),
+        (
+            "hedge = { delay_ms = 5, loser_billing = 'free' }",
+            "architectures.hedged.hedge.loser_billing",
+            "run_to_completion",
+        ),
+        ("hedge = { delay_ms = 5, after = 3 }", "architectures.hedged.hedge.after", "unknown"),
+        ("hedge = 50", "architectures.hedged.hedge", "must be a table"),
+    ],
+)
+def test_architecture_file_bad_hedge(tmp_path: Path, new: str, field: str, reason: str) -> None:
+    """A bad hedge table names the file, the dotted field and the reason."""
+    path = tmp_path / "arch.toml"
+    old = 'hedge = { attempts = 3, delay_ms = 50, loser_billing = "until_cancel" }'
+    path.write_text(HEDGED_FILE.replace(old, new))
+    with pytest.raises(InvalidFile) as info:
+        load_architectures(path)
+    assert info.value.field == field
+    assert reason in info.value.reason
