@@ -543,8 +543,10 @@ def _until_cancel(sub: _Trace, held_ms: FloatArray) -> None:
     itself are billed as they ran (the cancellation is not assumed to propagate)."""
     head = sub.calls[-1]
     allowed = np.maximum(held_ms[head.sample] - head.init_ms, 0.0)
-    head.billed_ms = np.minimum(head.billed_ms, allowed)
+    cut = allowed < head.billed_ms
+    head.billed_ms = np.where(cut, allowed, head.billed_ms)
     head.run_ms = np.minimum(head.run_ms, head.billed_ms)
+    head.ok = head.ok & ~cut  # stopped before its end: no answer (and no egress) sent
 
 
 def _hedged_group(

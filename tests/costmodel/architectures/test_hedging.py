@@ -109,6 +109,7 @@ def test_every_attempt_is_billed_to_completion_by_default() -> None:
     billed = np.sort(usage.functions["callee"].billed_ms)
     half = billed.size // 2
     assert (billed[:half] == 70).all() and (billed[half:] == 100).all()  # 100 - 30
+    assert usage.functions["callee"].ok.sum() == half  # the cut losers sent no answer
     # the caller waits for the primary either way
     assert (usage.functions["caller"].billed_ms == 105).all()
 
