@@ -14,6 +14,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     from .architectures.comparison import SubstitutedServiceWarning, compare, latency_samples, sweep
     from .architectures.compositions import (
         Function,
+        Hedge,
         async_chain,
         fan_out,
         monolith,
@@ -21,8 +22,9 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
         sync_chain,
         workflow,
     )
-    from .architectures.distributions import CpuBound, empirical, fixed, lognormal
+    from .architectures.distributions import CpuBound, empirical, fixed, lognormal, mixture
     from .architectures.file import ArchitectureFile, load_architectures
+    from .architectures.hedging import hedge_frontier
     from .billing.engine import Bill, Usage, accepted_options, estimate
     from .billing.ledger import LedgerBill, bill_ledger
     from .catalog.sheets import (
@@ -72,6 +74,7 @@ __all__ = [
     "DownstreamThrottled",
     "DownstreamTimeout",
     "Function",
+    "Hedge",
     "InvalidFile",
     "InvalidUsage",
     "LedgerBill",
@@ -102,12 +105,14 @@ __all__ = [
     "estimate",
     "fan_out",
     "fixed",
+    "hedge_frontier",
     "latency_samples",
     "load_architectures",
     "load_price_sheet",
     "load_scenario",
     "load_simulation",
     "lognormal",
+    "mixture",
     "monolith",
     "price_sheet",
     "providers",
@@ -130,6 +135,7 @@ _EXPORTS: dict[str, str] = {
     "latency_samples": ".architectures.comparison",
     "sweep": ".architectures.comparison",
     "Function": ".architectures.compositions",
+    "Hedge": ".architectures.compositions",
     "async_chain": ".architectures.compositions",
     "fan_out": ".architectures.compositions",
     "monolith": ".architectures.compositions",
@@ -140,6 +146,8 @@ _EXPORTS: dict[str, str] = {
     "empirical": ".architectures.distributions",
     "fixed": ".architectures.distributions",
     "lognormal": ".architectures.distributions",
+    "mixture": ".architectures.distributions",
+    "hedge_frontier": ".architectures.hedging",
     "ArchitectureFile": ".architectures.file",
     "load_architectures": ".architectures.file",
     "Bill": ".billing.engine",

@@ -27,6 +27,7 @@ __all__ = [
     "cost_and_latency_vs_memory",
     "cost_breakdown",
     "cost_vs_volume",
+    "hedge_frontier",
     "latency_distribution",
     "save_charts",
 ]
@@ -361,6 +362,60 @@ def cost_and_latency_vs_memory(result: Sweep, *, ax: Axes | None = None) -> Axes
         title += "\nthe cheapest size is at the edge of the range tried: try beyond it"
     ax.set_title(title, fontsize=9)
     ax.grid(True, alpha=0.3)
+    return ax
+
+
+def hedge_frontier(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """A hedge's frontier: p99 and p99.9 latency (left, log) and cost per million calls
+    (right) against the hedge delay, the unhedged values as dotted lines.
+
+    Args:
+        table: a :func:`costmodel.hedge_frontier` frame.
+        ax: where to draw the latency (the cost goes on a twin axis).
+
+    Returns:
+        The Axes of the latency.
+    """
+    currency = _currency(table)
+    money = f"{currency.lower()}_per_million"
+    needed = {"delay_ms", "latency_p99_ms", "latency_p999_ms", "extra_invocations_pct", money}
+    if not needed <= set(table.columns) or "unhedged" not in table.index:
+        raise InvalidUsage("table: a costmodel.hedge_frontier() frame is needed")
+    ax = _axes(ax, (7.5, 4.2))
+    twin = ax.twinx()
+    hedged = table.drop(index="unhedged").sort_values("delay_ms")
+    unhedged = table.loc["unhedged"].to_dict()
+    base = {c: float(unhedged[c]) for c in needed - {"delay_ms"}}
+    delays = hedged["delay_ms"].to_numpy(dtype=float)
+    for column, label, color in (
+        ("latency_p99_ms", "p99", "#4c72b0"),
+        ("latency_p999_ms", "p99.9", "#8172b3"),
+    ):
+        ax.plot(delays, hedged[column], marker="o", ms=4, color=color, label=f"{label} hedged")
+        ax.axhline(base[column], color=color, ls=":", lw=1, label=f"{label} unhedged")
+    twin.plot(delays, hedged[money], marker="s", ms=4, color="#dd8452", ls="--",
+              label="cost hedged")  # fmt: skip
+    twin.axhline(base[money], color="#dd8452", ls=":", lw=1, label="cost unhedged")
+    for delay, extra, cost in zip(delays, hedged["extra_invocations_pct"], hedged[money],
+                                  strict=True):  # fmt: skip
+        twin.annotate(f"+{extra:.1f}%", (delay, cost), xytext=(3, 5),
+                      textcoords="offset points", fontsize=7, color="#a0522d")  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("hedge delay (ms)")
+    ax.set_ylabel("latency of the call (ms, log)")
+    twin.set_ylabel(f"cost per million calls ({currency})")
+    twin.yaxis.set_major_formatter(_money(currency))
+    handles = ax.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    ax.legend(handles[0] + more[0], handles[1] + more[1], fontsize=7, frameon=False,
+              loc="upper left", bbox_to_anchor=(1.14, 1.0))  # fmt: skip
+    billing = str(table.attrs.get("loser_billing", ""))
+    ax.set_title(
+        "Hedging: tail latency against cost (labels: extra invocations)"
+        + (f"\nlosers billed {billing.replace('_', ' ')}" if billing else ""),
+        fontsize=9,
+    )
+    ax.grid(True, which="both", alpha=0.3)
     return ax
 
 

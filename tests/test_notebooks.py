@@ -29,6 +29,7 @@ FIGURES = {
         "plots.simulation_timeline(results)",
         "plots.simulation_costs(results)",
     ],
+    "05_hedging": ["plots.hedge_frontier(frontier)"],
 }
 
 # Key numbers and words each notebook's outputs show (the seeds make them exact).
@@ -51,6 +52,7 @@ KEY_OUTPUTS = {
         "AIMD limit",
         "attempts rejected by a limiter",
     ],
+    "05_hedging": ["hedge 50 ms", "1346.893", "90.415", "2.405", "hedge 50 ms, until_cancel"],
 }
 
 
@@ -118,11 +120,12 @@ def test_strip_removes_what_changes_from_run_to_run() -> None:
     assert stripped.cells[1].outputs[0]["data"] == {"text/plain": "2"}
 
 
-def test_there_are_four_notebooks() -> None:
-    """The four notebooks of the guide are present."""
+def test_there_are_five_notebooks() -> None:
+    """The five notebooks of the guide are present."""
     assert [p.stem for p in NOTEBOOKS] == [
         "01_estimate_a_bill",
         "02_sync_async_split_workflow",
         "03_bill_from_logs",
         "04_what_resilience_saves",
+        "05_hedging",
     ]

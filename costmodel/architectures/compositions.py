@@ -54,6 +54,8 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from resilience._validate import Number, number
+
 from ..errors import InvalidUsage
 from .distributions import CpuBound, Distribution, Fixed, FloatArray, empirical, fixed
 
@@ -61,6 +63,7 @@ __all__ = [
     "ASYNC_DEFAULTS",
     "INIT_BILLED",
     "LATENCY_ASSUMPTIONS_MS",
+    "LOSER_BILLING",
     "Architecture",
     "ArchitectureUsage",
     "AsyncCall",
@@ -68,6 +71,7 @@ __all__ = [
     "FanOut",
     "Function",
     "FunctionUsage",
+    "Hedge",
     "Monolith",
     "SyncCall",
     "SyncChain",
@@ -90,6 +94,14 @@ SyncVia = Literal["direct", "gateway", "http_trigger"]
 AsyncVia = Literal["direct", "queue", "storage_trigger"]
 Failure = Literal["fast", "timeout"]
 WorkflowKind = Literal["standard", "express"]
+LoserBilling = Literal["run_to_completion", "until_cancel"]
+
+#: How a platform bills an attempt whose caller stopped waiting for it (a hedge loser):
+#: ``run_to_completion`` (AWS Lambda and Alibaba FC synchronous invokes: an abandoned
+#: invocation keeps running, and billing, to its end or its timeout; the default for
+#: every provider) or ``until_cancel`` (an assumption you opt into where a closed
+#: connection ends billing, e.g. Cloud Run request-based billing).
+LOSER_BILLING: tuple[str, ...] = ("run_to_completion", "until_cancel")
 
 #: Latency added by each way of calling, ms. These are assumptions (typical figures,
 #: not measurements of your account); every composition lets you override them.
@@ -434,6 +446,160 @@ class _Root:
         return run(rng, budget)
 
 
+_HEDGE_ATTEMPTS = Number(
+    low=2, high=5, integral=True, types=(int, np.integer), allowed="an integer in [2, 5]"
+)
+_HEDGE_DELAY = Number(
+    low=0, types=(int, float, np.integer, np.floating), allowed="a finite number of ms >= 0"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hedge:
+    """A hedged synchronous call: more attempts of the same call when the first is slow.
+
+    Attempt ``k`` (0 is the primary) is launched ``k * delay_ms`` after the first, only
+    if no earlier attempt has succeeded by then; a failed attempt (an error, or the
+    caller's per-attempt ``timeout_ms``) launches the next one at once. The caller waits
+    for the first success, or for every launched attempt to fail. **Every launched
+    attempt is an invocation of the callee**: a request fee and a billed duration, per
+    ``loser_billing``.
+
+    Args:
+        attempts: attempts in total, the primary included, in [2, 5] (gRPC's cap).
+        delay_ms: the wait before each further attempt, ms (0: all at once).
+        loser_billing: how the callee bills an attempt the caller let go of (a loser
+            still running at the win, or an attempt cut by ``timeout_ms``):
+            ``"run_to_completion"`` (default, every provider: an abandoned AWS Lambda or
+            Alibaba FC invocation runs and bills to its end, up to its timeout) or
+            ``"until_cancel"`` (an assumption you opt into: a closed connection ends
+            billing, so such an attempt bills until the caller let go of it).
+
+    Hedged calls must be idempotent: the callee may run two or more times per call.
+
+    >>> Hedge(delay_ms=50)
+    Hedge(attempts=2, delay_ms=50.0, loser_billing='run_to_completion')
+    >>> Hedge(attempts=6, delay_ms=50)
+    Traceback (most recent call last):
+    ...
+    costmodel.errors.InvalidUsage: attempts=6: must be an integer in [2, 5]
+    """
+
+    _: KW_ONLY
+    attempts: int = 2
+    delay_ms: float
+    loser_billing: LoserBilling = "run_to_completion"
+
+    def __post_init__(self) -> None:
+        number("attempts", self.attempts, _HEDGE_ATTEMPTS, error=InvalidUsage)
+        object.__setattr__(self, "attempts", int(self.attempts))
+        delay = number("delay_ms", self.delay_ms, _HEDGE_DELAY, error=InvalidUsage)
+        object.__setattr__(self, "delay_ms", float(delay))
+        _choice("loser_billing", self.loser_billing, LOSER_BILLING)
+
+
+@dataclass(slots=True)
+class _Group:
+    """One group of attempts of a synchronous call over ``m`` pending requests (one
+    attempt, or a hedged group), from the moment the group starts."""
+
+    waited: FloatArray  # what the caller waited for the group, ms
+    ok: BoolArray  # an attempt succeeded
+    done: FloatArray  # the winner's work done (all failed: every attempt's), ms
+    complete: BoolArray  # the winner's work all succeeded
+    attempts: FloatArray  # attempts launched (each one a gateway request)
+
+
+def _attempt_wait(
+    sub: _Trace, overhead: float, timeout_ms: float | None
+) -> tuple[FloatArray, BoolArray]:
+    """What the caller waits for one attempt, and whether it succeeded in time."""
+    waited = sub.response_ms + overhead
+    ok = sub.ok.copy()
+    if timeout_ms is not None:
+        ok &= waited <= timeout_ms
+        waited = np.minimum(waited, timeout_ms)
+    return waited, ok
+
+
+def _next_launch(
+    hedge: Hedge, launch: FloatArray, end: FloatArray, ok: BoolArray, k: int, patience: FloatArray
+) -> FloatArray:
+    """When attempt ``k`` of each request is launched (``inf``: it is not): ``delay_ms``
+    after attempt k - 1, or at once when an earlier attempt fails after that launch;
+    never once an earlier attempt has succeeded or the caller ran out of patience."""
+    previous = launch[k - 1]
+    won = np.where(ok[:k], end[:k], np.inf).min(axis=0)
+    failed = np.where(~ok[:k] & (end[:k] > previous), end[:k], np.inf).min(axis=0)
+    at = np.minimum(previous + hedge.delay_ms, failed)
+    go = np.isfinite(previous) & (at < won) & (at < patience)
+    return np.where(go, at, np.inf)
+
+
+def _until_cancel(sub: _Trace, held_ms: FloatArray) -> None:
+    """Cut the billed time of the callee's own invocation in ``sub`` (its last call row:
+    :func:`_run_function` appends the function's row after its callees') at the time the
+    caller held the connection, its cold start's init first. Calls the callee made
+    itself are billed as they ran (the cancellation is not assumed to propagate)."""
+    head = sub.calls[-1]
+    allowed = np.maximum(held_ms[head.sample] - head.init_ms, 0.0)
+    cut = allowed < head.billed_ms
+    head.billed_ms = np.where(cut, allowed, head.billed_ms)
+    head.run_ms = np.minimum(head.run_ms, head.billed_ms)
+    head.ok = head.ok & ~cut  # stopped before its end: no answer (and no egress) sent
+
+
+def _hedged_group(
+    hedge: Hedge,
+    run: Runner,
+    rng: np.random.Generator,
+    patience: FloatArray,
+    *,
+    overhead: float,
+    timeout_ms: float | None,
+) -> tuple[_Group, list[tuple[_Trace, IntArray]]]:
+    """A hedged group over ``patience.size`` requests, and each attempt's trace with the
+    positions (into the group) it ran on."""
+    m, count = patience.size, hedge.attempts
+    launch = np.full((count, m), np.inf)
+    end = np.full((count, m), np.inf)
+    ok = np.zeros((count, m), bool)
+    done = np.full((count, m), -np.inf)
+    complete = np.zeros((count, m), bool)
+    launch[0] = 0.0
+    traces: list[tuple[_Trace, IntArray]] = []
+    for k in range(count):
+        if k:
+            launch[k] = _next_launch(hedge, launch, end, ok, k, patience)
+        idx = np.flatnonzero(np.isfinite(launch[k]))
+        if idx.size == 0:
+            break
+        sub = run(rng, _unlimited(idx.size))
+        waited, ok[k, idx] = _attempt_wait(sub, overhead, timeout_ms)
+        end[k, idx] = launch[k, idx] + waited
+        done[k, idx] = launch[k, idx] + overhead + sub.done_ms
+        complete[k, idx] = sub.complete
+        traces.append((sub, idx))
+    first_ok = np.where(ok, end, np.inf)
+    winner = first_ok.argmin(axis=0)
+    succeeded: BoolArray = np.asarray(ok.any(axis=0))
+    columns = np.arange(m)
+    last = np.where(np.isfinite(end), end, -np.inf).max(axis=0)
+    waited_all = np.where(succeeded, first_ok.min(axis=0), last)
+    if hedge.loser_billing == "until_cancel":
+        for k, (sub, idx) in enumerate(traces):
+            held = np.minimum(end[k, idx], waited_all[idx]) - launch[k, idx]
+            _until_cancel(sub, held)
+    group = _Group(
+        waited=waited_all,
+        ok=succeeded,
+        done=np.where(succeeded, done[winner, columns], done.max(axis=0)),
+        complete=succeeded & complete[winner, columns],
+        attempts=np.isfinite(launch).sum(axis=0).astype(float),
+    )
+    return group, traces
+
+
 @dataclass(frozen=True, slots=True)
 class SyncCall:
     """How a caller invokes a callee synchronously (see :func:`sync_chain`)."""
@@ -448,9 +614,14 @@ class SyncCall:
     breaker_open_share: float = 0.0
     cache_hit_ratio: float = 0.0
     payload_kb: float = 1.0
+    hedge: Hedge | None = None
 
     def __post_init__(self) -> None:
         _choice("via", self.via, ("direct", "gateway", "http_trigger"))
+        if self.hedge is not None and not isinstance(self.hedge, Hedge):
+            raise InvalidUsage(
+                f"hedge={self.hedge!r}: must be a costmodel.Hedge(attempts=, delay_ms=) or None"
+            )
         _choice("gateway", self.gateway, ("http", "rest"))
         if self.overhead_ms is not None:
             _number("overhead_ms", self.overhead_ms)
@@ -470,6 +641,39 @@ class SyncCall:
             return float(self.overhead_ms)
         return LATENCY_ASSUMPTIONS_MS[f"sync_{self.via}"]
 
+    def _group(
+        self,
+        run: Runner,
+        rng: np.random.Generator,
+        patience: FloatArray,
+        out: _Trace,
+        pending: IntArray,
+    ) -> _Group:
+        """One attempt, or a hedged group, of the ``pending`` requests (their usage goes
+        into ``out``); ``patience``: how long each caller can still wait, ms."""
+        if self.hedge is not None:
+            group, traces = _hedged_group(
+                self.hedge,
+                run,
+                rng,
+                patience,
+                overhead=self.overhead,
+                timeout_ms=self.timeout_ms,
+            )
+            for sub, idx in traces:
+                out.absorb(sub, pending[idx])
+            return group
+        sub = run(rng, _unlimited(pending.size))
+        out.absorb(sub, pending)
+        waited, ok = _attempt_wait(sub, self.overhead, self.timeout_ms)
+        return _Group(
+            waited=waited,
+            ok=ok,
+            done=self.overhead + sub.done_ms,
+            complete=ok & sub.complete,
+            attempts=np.ones(pending.size),
+        )
+
     def invoke(self, run: Runner, rng: np.random.Generator, budget: FloatArray) -> _Trace:
         n = budget.size
         out = _Trace.empty(n)
@@ -484,23 +688,16 @@ class SyncCall:
             pending = pending[out.response_ms[pending] < budget[pending]]
             if pending.size == 0:
                 break
-            sub = run(rng, _unlimited(pending.size))
-            out.absorb(sub, pending)
-            if gateway is not None:
-                out.meter(gateway)[pending] += 1
-            waited = sub.response_ms + self.overhead
-            ok = sub.ok.copy()
-            if self.timeout_ms is not None:
-                ok &= waited <= self.timeout_ms
-                waited = np.minimum(waited, self.timeout_ms)
             start = out.response_ms[pending]
-            out.done_ms[pending] = np.maximum(
-                out.done_ms[pending], start + self.overhead + sub.done_ms
-            )
-            out.response_ms[pending] = start + waited
-            out.ok[pending] = ok
-            out.complete[pending] = ok & sub.complete
-            pending = pending[~ok]
+            group = self._group(run, rng, budget[pending] - start, out, pending)
+            if gateway is not None:
+                out.meter(gateway)[pending] += group.attempts
+            out.done_ms[pending] = np.maximum(out.done_ms[pending], start + group.done)
+            out.response_ms[pending] = start + group.waited
+            out.ok[pending] = group.ok
+            out.complete[pending] = group.complete
+            # A retry re-runs the (hedged) group only when all its attempts failed.
+            pending = pending[~group.ok]
             if attempt < self.retries:
                 out.response_ms[pending] += self.backoff_ms * self.backoff_multiplier**attempt
         np.maximum(out.done_ms, out.response_ms, out=out.done_ms)
@@ -1039,6 +1236,7 @@ def sync_chain(
     breaker_open_share: float = 0.0,
     cache_hit_ratio: float = 0.0,
     payload_kb: float = 1.0,
+    hedge: Hedge | None = None,
 ) -> SyncChain:
     """Each step calls the next synchronously and waits for its answer.
 
@@ -1059,10 +1257,17 @@ def sync_chain(
         breaker_open_share: share of calls an open circuit breaker rejects, [0, 1].
         cache_hit_ratio: share of calls answered from the caller's cache, [0, 1].
         payload_kb: request size, KB (gateways meter by size).
+        hedge: hedge each call (:class:`Hedge`): more attempts after ``delay_ms``, each
+            one an invocation of the callee. ``timeout_ms`` applies to each attempt (a
+            timed-out attempt launches the next at once); ``retries`` re-run the whole
+            hedged group when all its attempts failed; a cache hit or an open breaker
+            (``cache_hit_ratio``, ``breaker_open_share``) launches no attempt at all.
 
     >>> a, b = Function("a", memory_mb=128, duration=fixed(50)), Function("b", memory_mb=128)
     >>> sync_chain(a, b, via="gateway", retries=2).call.retries
     2
+    >>> sync_chain(a, b, hedge=Hedge(attempts=2, delay_ms=20)).call.hedge.delay_ms
+    20.0
     """
     call = SyncCall(
         via=via,
@@ -1075,6 +1280,7 @@ def sync_chain(
         breaker_open_share=breaker_open_share,
         cache_hit_ratio=cache_hit_ratio,
         payload_kb=payload_kb,
+        hedge=hedge,
     )
     return SyncChain(_steps("sync_chain", steps), call)
 

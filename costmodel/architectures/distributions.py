@@ -5,7 +5,8 @@ Three shapes cover what users know about their functions:
 - :func:`fixed`: one number (a quick estimate, or a closed-form check);
 - :func:`lognormal`: a median and a 99th percentile, the two figures a dashboard shows;
 - :func:`empirical`: measured samples, e.g. the ``duration_ms`` column of
-  :func:`costmodel.read_logs`; sampling draws from them with replacement.
+  :func:`costmodel.read_logs`; sampling draws from them with replacement;
+- :func:`mixture`: several of these by weight (a fast body and a slow tail).
 
 Every distribution samples with a ``numpy.random.Generator`` (seeded by the caller),
 knows its exact mean (for closed-form checks of the Monte Carlo) and can be scaled
@@ -30,9 +31,11 @@ __all__ = [
     "Empirical",
     "Fixed",
     "LogNormal",
+    "Mixture",
     "empirical",
     "fixed",
     "lognormal",
+    "mixture",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -268,3 +271,66 @@ class CpuBound:
         """
         ratio = self.speed(base_memory_mb) / self.speed(memory_mb)
         return (1 - self.cpu_share) + self.cpu_share * ratio
+
+
+@dataclass(frozen=True, slots=True)
+class Mixture:
+    """Each duration drawn from one of several distributions, picked with given weights
+    (e.g. a fast body and a slow tail: a heavy-tailed callee)."""
+
+    weights: tuple[float, ...]
+    parts: tuple[Distribution, ...]
+
+    def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
+        """``size`` durations, each from a part picked by weight, ms."""
+        pick = np.searchsorted(np.cumsum(self.weights)[:-1], rng.random(size), side="right")
+        out = np.empty(size, dtype=np.float64)
+        for k, part in enumerate(self.parts):
+            chosen = pick == k
+            out[chosen] = part.sample(rng, int(chosen.sum()))
+        return out
+
+    @property
+    def mean_ms(self) -> float:
+        """The weighted mean of the parts' means, ms."""
+        return float(sum(w * p.mean_ms for w, p in zip(self.weights, self.parts, strict=True)))
+
+    def scaled(self, factor: float) -> Mixture:
+        """Every part scaled by ``factor`` (the weights are kept)."""
+        return Mixture(self.weights, tuple(p.scaled(factor) for p in self.parts))
+
+
+def mixture(*parts: tuple[float, Distribution | float]) -> Mixture:
+    """Durations from several distributions, by weight: ``(weight, distribution)`` pairs.
+
+    Args:
+        parts: two or more ``(weight, distribution)`` pairs; the weights are > 0 and add
+            up to 1; a number as the distribution means :func:`fixed` of it, ms.
+
+    A heavy-tailed callee: 98% around 15 ms, 2% near a second.
+
+    >>> d = mixture((0.98, lognormal(p50_ms=15, p99_ms=40)), (0.02, fixed(1000)))
+    >>> round(d.mean_ms, 1)
+    36.1
+    """
+    if len(parts) < 2:
+        raise InvalidUsage(
+            f"parts: give two or more (weight, distribution) pairs, got {len(parts)}"
+        )
+    weights: list[float] = []
+    shapes: list[Distribution] = []
+    for item in parts:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise InvalidUsage(f"parts: {item!r} is not a (weight, distribution) pair")
+        weight, shape = item
+        weights.append(_finite_positive("weight", weight))
+        if isinstance(shape, (int, float)) and not isinstance(shape, bool):
+            shape = fixed(shape)
+        if not isinstance(shape, Distribution):
+            raise InvalidUsage(
+                f"parts: {shape!r} is not a distribution (fixed, lognormal, empirical, mixture)"
+            )
+        shapes.append(shape)
+    if not math.isclose(sum(weights), 1.0, rel_tol=0, abs_tol=1e-9):
+        raise InvalidUsage(f"parts: the weights add up to {sum(weights):g}; they must add up to 1")
+    return Mixture(tuple(weights), tuple(shapes))

@@ -19,6 +19,8 @@ Layout (see ``examples/video_pipeline.toml``)::
     type = "sync_chain"                 # monolith, sync_chain, async_chain, fan_out, workflow
     steps = ["upload", "transcodes", "notify"]   # function or architecture names
     retries = 2                         # the keyword arguments of the builder
+    hedge = { attempts = 2, delay_ms = 50 }   # sync_chain: hedged calls (loser_billing =
+                                        #   "run_to_completion" or "until_cancel")
 
 Every mistake raises :class:`costmodel.InvalidFile` with the file, the dotted field
 (``architectures.sync.steps``) and the reason: TOML syntax, an unknown field, a step
@@ -45,6 +47,7 @@ from ..toml_files import read_toml
 from .compositions import (
     Architecture,
     Function,
+    Hedge,
     async_chain,
     fan_out,
     monolith,
@@ -72,6 +75,7 @@ _PROBABILITIES = {"error_rate", "cold_start_probability", "breaker_open_share", 
 _PROBABILITY = Number(
     low=0, high=1, allowed="a probability in [0, 1]", message="{value} is not {allowed}"
 )
+_HEDGE_FIELDS = {"attempts", "delay_ms", "loser_billing"}
 _INVOCATIONS = Number(
     low=0, finite=False, allowed="a count >= 0", message="{value} is not {allowed}"
 )
@@ -166,6 +170,17 @@ class _Loader:
             "give the duration as duration_ms, or p50_ms and p99_ms, or samples_ms "
             f"(got {', '.join(sorted(given)) or 'none'})",
         )
+
+    def hedge(self, raw: object, where: str) -> Hedge:
+        """A sync chain's ``hedge = {attempts = 2, delay_ms = 50, loser_billing = "..."}``."""
+        spec = self.table(raw, where)
+        self.known(spec, _HEDGE_FIELDS, where)
+        if "delay_ms" not in spec:
+            raise self.fail(f"{where}.delay_ms", "missing: the wait before each hedge, ms")
+        try:
+            return Hedge(**spec)
+        except InvalidUsage as exc:
+            raise self.rewrap(exc, where) from exc
 
     def function(self, name: str, raw: object) -> Function:
         where = f"functions.{name}"
@@ -327,6 +342,8 @@ class _Loader:
             if target not in functions:
                 raise self.fail(f"{where}.on_failure", f"no function named {target!r}")
             spec["on_failure"] = functions[target]
+        if "hedge" in spec:
+            spec["hedge"] = self.hedge(spec["hedge"], f"{where}.hedge")
         if kind in ("monolith", "workflow"):
             spec["name"] = name
         try:

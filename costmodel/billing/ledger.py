@@ -11,6 +11,13 @@ catalog, with the provider's rounding rules applied to each recorded duration:
 - the **caller** (a function calling the callee synchronously), when its memory is
   given, is billed for every call row: it waits for the whole call, every attempt and
   every backoff sleep included, plus its own work (``caller_work_ms``);
+- **hedged** attempts: every attempt of a hedged group, winner and losers, is an
+  invocation; a loser the caller *cancelled* has only the caller's side of its duration,
+  so under ``loser_billing="run_to_completion"`` (the platform ran it to its end) it is
+  billed on a **stated estimate** (``loser_estimate``), counted in
+  :attr:`LedgerBill.estimated_executions` and described in :attr:`LedgerBill.notes`;
+- **chaos** rows: an injected fault or outcome made no downstream call and bills nothing
+  downstream; an injected latency is the caller's wait, not the callee's run;
 - what resilience **avoided**: callee executions that never happened because the cache
   answered, because the breaker, the rate limit or a full bulkhead refused the attempt,
   or because a fallback answered without any attempt; and an estimate of the money that
@@ -32,19 +39,34 @@ import numpy as np
 import pandas as pd
 
 from resilience import Ledger
+from resilience._validate import Number, number
 from resilience.ledger import OUTCOMES
 
 from ..catalog.sheets import PriceSheet, price_sheet
 from ..errors import InvalidUsage
 from .engine import Bill, FreeTier, estimate
 
-__all__ = ["EXECUTED_OUTCOMES", "REQUIRED_COLUMNS", "LedgerBill", "bill_ledger"]
+__all__ = [
+    "EXECUTED_OUTCOMES",
+    "LOSER_ESTIMATES",
+    "REQUIRED_COLUMNS",
+    "LedgerBill",
+    "bill_ledger",
+]
 
 #: Columns a ledger frame must have (``Ledger.to_frame()`` has them all).
 REQUIRED_COLUMNS: tuple[str, ...] = ("kind", "start_s", "duration_ms", "outcome", "attempt")
 #: Attempt outcomes that ran the callee (and are billed).
 EXECUTED_OUTCOMES: tuple[str, ...] = ("ok", "error", "timeout", "cancelled")
 _OUTCOMES = OUTCOMES
+#: How a cancelled hedge loser's unknown remote duration is estimated under
+#: ``loser_billing="run_to_completion"``: ``median`` (the median successful attempt of
+#: its function in the ledger, at least what the caller saw) or ``timeout`` (the
+#: callee's timeout, ``callee_timeout_s``: an upper bound).
+LOSER_ESTIMATES: tuple[str, ...] = ("median", "timeout")
+_LOSER_BILLING: tuple[str, ...] = ("run_to_completion", "until_cancel")
+#: ``injected`` values whose row made no downstream call.
+_NOT_CALLED = ("fault", "outcome")
 _KINDS = ("call", "attempt")
 #: Bytes in the GB that data transfer is billed by (AWS: 2^30 bytes).
 BYTES_PER_GB = 1024**3
@@ -73,6 +95,11 @@ class LedgerBill:
         request_bytes: bytes sent to the callee over the executed attempts (0 where the
             ledger has no size).
         response_bytes: bytes the callee answered, same rows.
+        estimated_executions: executions billed on an estimate, not a measurement
+            (cancelled hedge losers under ``run_to_completion``; see :attr:`notes`).
+        not_called: attempt rows a chaos layer answered without calling the callee
+            (``injected="fault"`` or ``"outcome"``): not billed.
+        notes: what in the bill is an estimate or an assumption, in words.
     """
 
     provider: str
@@ -85,6 +112,9 @@ class LedgerBill:
     avoided: Mapping[str, int] = field(repr=False)
     request_bytes: int = field(default=0, repr=False)
     response_bytes: int = field(default=0, repr=False)
+    estimated_executions: int = 0
+    not_called: int = field(default=0, repr=False)
+    notes: tuple[str, ...] = field(default=(), repr=False)
     _pooled: Bill | None = field(default=None, init=False, repr=False)
 
     @property
@@ -160,13 +190,16 @@ class LedgerBill:
             "avoided_bulkhead_full": self.avoided["bulkhead_full"],
             "avoided_fallback": self.avoided["fallback"],
             "saved_estimate": self.saved_estimate,
+            "estimated_executions": self.estimated_executions,
+            "not_called": self.not_called,
         }
 
     def __repr__(self) -> str:
         return (
             f"LedgerBill(provider={self.provider!r}, calls={self.calls}, "
             f"executions={self.executions}, avoided={self.avoided_executions}, "
-            f"total={self.total:.6g} {self.currency}, saved~{self.saved_estimate:.6g})"
+            + (f"estimated={self.estimated_executions}, " if self.estimated_executions else "")
+            + f"total={self.total:.6g} {self.currency}, saved~{self.saved_estimate:.6g})"
         )
 
 
@@ -184,6 +217,10 @@ def bill_ledger(
     response_egress: bool = False,
     caller_options: Mapping[str, Any] | None = None,
     region: str | None = None,
+    loser_billing: str = "run_to_completion",
+    loser_estimate: str = "median",
+    callee_timeout_s: float | None = None,
+    injected_latency_ms: float | None = None,
     **options: Any,
 ) -> LedgerBill:
     """Bill the calls and attempts a ledger recorded, and estimate what resilience saved.
@@ -197,6 +234,27 @@ def bill_ledger(
     callee bill is then a lower bound; a wait for a bulkhead slot counts too.
     Caller (with ``caller_memory_mb``): every call row is one invocation billed on its
     ``duration_ms`` (the whole call: attempts and backoff sleeps) plus ``caller_work_ms``.
+
+    Hedged attempts (rows with ``hedge`` set): each one, winner and losers, is an
+    invocation. A loser the caller **cancelled** (outcome ``cancelled``,
+    ``hedge_result="lost"``) was timed by the caller only until its cancellation. Under
+    ``loser_billing="run_to_completion"`` (default, every provider: AWS Lambda and
+    Alibaba FC run an abandoned invocation to its end) its remote duration is unknown, so
+    it is billed on a **stated estimate**, ``loser_estimate``: ``"median"`` (default: the
+    median duration of the successful attempts of its function in the rows billed, or
+    what the caller saw if longer) or ``"timeout"`` (``callee_timeout_s``, an upper
+    bound). :attr:`LedgerBill.estimated_executions` counts those rows and
+    :attr:`LedgerBill.notes` says how they were billed. Under ``"until_cancel"`` (an
+    assumption you opt into: a closed connection ends billing, e.g. Cloud Run) the
+    caller's side is what is billed. A loser that ran to its end (``detach``) has its
+    own measured duration.
+
+    Chaos rows (``injected``): an attempt with ``injected="fault"`` or ``"outcome"`` made
+    no downstream call and bills no invocation (:attr:`LedgerBill.not_called`); with
+    ``injected="latency"`` the ledger's duration includes the injected delay, which is
+    the caller's wait, not the callee's run: the callee is billed on the recorded
+    duration (an upper bound, said in the notes) unless ``injected_latency_ms`` gives
+    the delay to take off. The caller's call rows include the delay either way.
 
     Avoided executions: a ``cache_hit`` call with no attempt, a ``rejected`` (open
     breaker), ``rate_limited`` or ``bulkhead_full`` attempt, a ``fallback`` call with no
@@ -232,6 +290,13 @@ def bill_ledger(
             provider must bill egress).
         caller_options: provider options for the caller's bill only, over ``options``
             (e.g. ``{"vcpu": 0.25}`` when the caller is smaller).
+        loser_billing: ``"run_to_completion"`` (default) or ``"until_cancel"``: how the
+            callee's platform bills a cancelled hedge loser (see above).
+        loser_estimate: ``"median"`` (default) or ``"timeout"``: the estimate of a
+            cancelled loser's duration under ``run_to_completion``.
+        callee_timeout_s: the callee's timeout, s (needed by ``loser_estimate="timeout"``).
+        injected_latency_ms: the latency a chaos layer injected per ``injected="latency"``
+            row, ms, taken off the callee's duration (default: not taken off).
         **options: provider options for both bills (``vcpu`` for alibaba-fc3, ``arch``
             ...); ``egress_gb`` goes on the callee's bill only.
 
@@ -278,7 +343,8 @@ def bill_ledger(
     attempts = frame["attempt"].to_numpy(dtype=np.int64)
     is_call = kinds == "call"
     is_attempt = ~is_call
-    executed = is_attempt & np.isin(outcomes, EXECUTED_OUTCOMES)
+    not_called = is_attempt & np.isin(_text(frame, "injected"), _NOT_CALLED)
+    executed = is_attempt & np.isin(outcomes, EXECUTED_OUTCOMES) & ~not_called
     no_attempt = is_call & (attempts == 0)
     avoided = {
         "cache_hit": int((no_attempt & (outcomes == "cache_hit")).sum()),
@@ -303,9 +369,15 @@ def bill_ledger(
             )
         callee_options["egress_gb"] = response_bytes / BYTES_PER_GB
     sheet_key = provider.key if isinstance(provider, PriceSheet) else str(provider)
+    callee_ms, estimated, notes = _callee_durations(
+        frame,
+        durations,
+        executed,
+        _Losers(loser_billing, loser_estimate, callee_timeout_s, injected_latency_ms),
+    )
     callee_bill = _bill(
         provider,
-        durations[executed],
+        callee_ms,
         memory_mb=callee_memory_mb,
         field_name="callee_memory_mb",
         free_tier=free_tier,
@@ -342,7 +414,130 @@ def bill_ledger(
         avoided=MappingProxyType(avoided),
         request_bytes=request_bytes,
         response_bytes=response_bytes,
+        estimated_executions=estimated,
+        not_called=int(not_called.sum()),
+        notes=notes,
     )
+
+
+# ---------------------------------------------------------------------------- hedges, chaos
+
+_TIMEOUT_S = Number(low=0, low_open=True, types=(int, float, np.integer, np.floating))
+_DELAY_MS = Number(low=0, types=(int, float, np.integer, np.floating))
+
+
+@dataclass(frozen=True, slots=True)
+class _Losers:
+    """How cancelled hedge losers and injected latency are billed (checked)."""
+
+    billing: str
+    estimate: str
+    timeout_s: float | None
+    injected_latency_ms: float | None
+
+    def __post_init__(self) -> None:
+        for name, value, allowed in (
+            ("loser_billing", self.billing, _LOSER_BILLING),
+            ("loser_estimate", self.estimate, LOSER_ESTIMATES),
+        ):
+            if value not in allowed:
+                raise InvalidUsage(
+                    f"{name}={value!r}: must be one of {', '.join(map(repr, allowed))}"
+                )
+        if self.timeout_s is not None:
+            number("callee_timeout_s", self.timeout_s, _TIMEOUT_S, error=InvalidUsage)
+        elif self.estimate == "timeout" and self.billing == "run_to_completion":
+            raise InvalidUsage(
+                "loser_estimate='timeout': give callee_timeout_s= (the callee's timeout, s)"
+            )
+        if self.injected_latency_ms is not None:
+            number("injected_latency_ms", self.injected_latency_ms, _DELAY_MS, error=InvalidUsage)
+
+
+def _text(frame: pd.DataFrame, column: str) -> np.ndarray[Any, Any]:
+    """A nullable text column as an object array, missing values (or column) as ``""``."""
+    if column not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    return frame[column].astype("string").fillna("").to_numpy(dtype=object)
+
+
+def _callee_durations(
+    frame: pd.DataFrame,
+    durations: np.ndarray[Any, Any],
+    executed: np.ndarray[Any, Any],
+    losers: _Losers,
+) -> tuple[np.ndarray[Any, Any], int, tuple[str, ...]]:
+    """The callee duration of each executed attempt, ms; how many are estimates; notes."""
+    ms = durations.astype(np.float64, copy=True)
+    notes: list[str] = []
+    delayed = executed & (_text(frame, "injected") == "latency")
+    if delayed.any():
+        count = int(delayed.sum())
+        if losers.injected_latency_ms is None:
+            notes.append(
+                f"{count} attempt(s) with injected latency billed on their recorded duration, "
+                "which includes the injected delay (the caller's wait): an upper bound; "
+                "give injected_latency_ms= to take it off"
+            )
+        else:
+            ms[delayed] = np.maximum(ms[delayed] - losers.injected_latency_ms, 0.0)
+            notes.append(
+                f"{count} attempt(s) with injected latency: {losers.injected_latency_ms:g} ms "
+                "of injected delay taken off each callee duration"
+            )
+    cancelled = executed & (frame["outcome"].to_numpy(dtype=object) == "cancelled")
+    lost = cancelled & (_text(frame, "hedge_result") == "lost")
+    if not lost.any():
+        return ms[executed], 0, tuple(notes)
+    count = int(lost.sum())
+    if losers.billing == "until_cancel":
+        notes.append(
+            f"{count} cancelled hedge loser(s) billed until their cancellation "
+            "(loser_billing='until_cancel': the assumption that a closed connection ends "
+            "billing)"
+        )
+        return ms[executed], 0, tuple(notes)
+    estimate, note = _loser_estimate(frame, ms, executed, lost, losers)
+    ms[lost] = np.maximum(ms[lost], estimate)
+    notes.append(
+        f"{count} cancelled hedge loser(s) billed on an ESTIMATE of their remote duration "
+        f"(loser_billing='run_to_completion': the platform ran them to their end; {note})"
+    )
+    return ms[executed], count, tuple(notes)
+
+
+def _loser_estimate(
+    frame: pd.DataFrame,
+    ms: np.ndarray[Any, Any],
+    executed: np.ndarray[Any, Any],
+    lost: np.ndarray[Any, Any],
+    losers: _Losers,
+) -> tuple[np.ndarray[Any, Any], str]:
+    """The estimated duration of each cancelled loser (``lost`` rows), ms, and its words."""
+    if losers.estimate == "timeout":
+        assert losers.timeout_s is not None
+        timeout_ms = losers.timeout_s * 1000.0
+        return np.full(int(lost.sum()), timeout_ms), (
+            f"loser_estimate='timeout': the callee's timeout, {timeout_ms:g} ms, an upper bound"
+        )
+    names = _text(frame, "function")
+    ok = executed & (frame["outcome"].to_numpy(dtype=object) == "ok")
+    estimate = ms[lost].copy()  # without a median: what the caller saw (a lower bound)
+    lost_names = names[lost]
+    missing: list[str] = []
+    for name in dict.fromkeys(lost_names):
+        pool = ms[ok & (names == name)]
+        if pool.size:
+            estimate[lost_names == name] = float(np.median(pool))
+        else:
+            missing.append(str(name) or "(no function)")
+    words = "loser_estimate='median': the median successful attempt of its function"
+    if missing:
+        words += (
+            f"; {', '.join(missing)} had no successful attempt: billed on what the caller "
+            "saw, a lower bound"
+        )
+    return estimate, words
 
 
 # ---------------------------------------------------------------------------- helpers

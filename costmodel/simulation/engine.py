@@ -73,8 +73,11 @@ class Engine:
         seed: int,
         state_of: Callable[[], str | None] = lambda: None,
         progress: Callable[[int], None] | None = None,
+        loser_billing: str = "run_to_completion",
     ) -> None:
         self.scenario = scenario
+        # until_cancel: an execution the caller cancels stops (and stops billing) there
+        self._until_cancel = loser_billing == "until_cancel"
         streams = np.random.SeedSequence(seed).spawn(4)
         arrivals_rng, keys_rng, latency_rng, errors_rng = (
             np.random.default_rng(s) for s in streams
@@ -151,14 +154,21 @@ class Engine:
         cut = duration_ms >= limit_ms
         if cut:
             duration_ms = limit_ms
+        index = len(self.exec_billed_ms)
         self.exec_start_s.append(now)
         self.exec_billed_ms.append(duration_ms)
         self.exec_failed.append(fails or cut)
         self._running += 1
-        loop.call_at(now + duration_ms / 1000.0, self._execution_ended)
-        # The execution is billed in full even if the caller gives up (a timeout
-        # cancels this sleep): the platform keeps running the callee.
-        await asyncio.sleep(duration_ms / 1000.0 + overhead_s)
+        ended = loop.call_at(now + duration_ms / 1000.0, self._execution_ended)
+        # run_to_completion (default): the execution is billed in full even if the caller
+        # gives up (a timeout or a hedge's win cancels this sleep): the platform keeps
+        # running the callee. until_cancel: it ends, and stops billing, at the cancel.
+        try:
+            await asyncio.sleep(duration_ms / 1000.0 + overhead_s)
+        except asyncio.CancelledError:
+            if self._until_cancel:
+                self._cancelled(index, (loop._now_s - now) * 1000.0, ended)
+            raise
         if cut:
             raise DownstreamTimeout(f"downstream timed out after {model.timeout_s:g} s")
         if fails:
@@ -167,6 +177,14 @@ class Engine:
 
     def _execution_ended(self) -> None:
         self._running -= 1
+
+    def _cancelled(self, index: int, elapsed_ms: float, ended: asyncio.TimerHandle) -> None:
+        """until_cancel: execution ``index``, cancelled after ``elapsed_ms``, stops there."""
+        if elapsed_ms < self.exec_billed_ms[index]:
+            self.exec_billed_ms[index] = elapsed_ms
+            self.exec_failed[index] = True
+            ended.cancel()
+            self._running -= 1
 
     def note_call_row(self, outcome: str) -> None:
         """Attach a ledger call row to the call whose task writes it."""

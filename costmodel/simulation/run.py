@@ -14,8 +14,11 @@ Then it bills what happened on a provider from the catalog:
   its own work plus the whole time it waited: every attempt, every backoff sleep,
   nothing for an answer served by the cache or by a fallback after an open breaker;
 - the **callee** is billed for each execution that actually started, for as long as
-  it ran on the platform: a call the caller abandoned on its timeout keeps running
-  (and billing) until it ends or hits the callee's own platform timeout.
+  it ran on the platform: a call the caller abandoned on its timeout (or a hedge loser
+  it cancelled) keeps running (and billing) until it ends or hits the callee's own
+  platform timeout (``loser_billing="run_to_completion"``, the default); with
+  ``loser_billing="until_cancel"`` (an assumption you opt into, where a closed
+  connection ends billing) it stops at the cancellation.
 
 Both bills are made by :func:`costmodel.bill_ledger`, the same code that bills a
 production ledger (the callee's rows are the executions the platform ran, which the
@@ -324,6 +327,7 @@ def simulate(
     options: Mapping[str, Any] | None = None,
     caller_options: Mapping[str, Any] | None = None,
     region: str | None = None,
+    loser_billing: str = "run_to_completion",
 ) -> SimulationResult:
     """Run a Policy through a scenario in virtual time and bill caller and callee.
 
@@ -345,6 +349,11 @@ def simulate(
         options: provider options for both bills (``{"vcpu": 0.5}`` on alibaba-fc3,
             ``{"arch": "arm64"}`` on aws-lambda; ``costmodel.accepted_options``).
         caller_options: provider options for the caller's bill only, over ``options``.
+        region: the provider's region (default: its sheet's own).
+        loser_billing: how the callee bills an execution the caller cancelled (a hedge
+            loser, an attempt abandoned on a timeout): ``"run_to_completion"`` (default,
+            every provider: AWS Lambda and Alibaba FC run it to its end) or
+            ``"until_cancel"`` (an assumption: a closed connection ends billing).
 
     Returns:
         A :class:`SimulationResult`.
@@ -375,6 +384,7 @@ def simulate(
         options=options,
         caller_options=caller_options,
         region=region,
+        loser_billing=loser_billing,
     )
     _check_policy_argument(policy)
 
@@ -415,6 +425,7 @@ class _Billing:
     options: Mapping[str, Any]
     caller_options: Mapping[str, Any]
     region: str | None = None
+    loser_billing: str = "run_to_completion"
 
 
 def _settings(
@@ -426,6 +437,7 @@ def _settings(
     options: Mapping[str, Any] | None,
     caller_options: Mapping[str, Any] | None,
     region: str | None = None,
+    loser_billing: object = "run_to_completion",
 ) -> _Billing:
     """Check the seed and the billing settings before anything runs.
 
@@ -441,6 +453,12 @@ def _settings(
     for label, given in (("options", options), ("caller_options", caller_options)):
         if given is not None and not isinstance(given, Mapping):
             raise _SettingError(label, f"{label}={given!r}: must be a mapping of provider options")
+    if loser_billing not in _LOSER_BILLING:
+        raise _SettingError(
+            "loser_billing",
+            f"loser_billing={loser_billing!r}: must be one of "
+            f"{', '.join(map(repr, _LOSER_BILLING))}",
+        )
     billing = _Billing(
         provider=platform,
         caller_memory_mb=caller_mb,
@@ -448,12 +466,14 @@ def _settings(
         options=MappingProxyType(dict(options or {})),
         caller_options=MappingProxyType(dict(caller_options or {})),
         region=region,
+        loser_billing=str(loser_billing),
     )
     _price_nothing(billing, caller_options_given=bool(caller_options))
     return billing
 
 
 _SEED = Number(low=0, integral=True, types=(int, np.integer))
+_LOSER_BILLING = ("run_to_completion", "until_cancel")
 _MEMORY_MB = Number(low=0, low_open=True, finite=False, allowed="a number of MB > 0")
 
 
@@ -615,6 +635,7 @@ async def _run(
         scenario,
         seed=seed,
         state_of=_breaker_probe(policy),
+        loser_billing=billing.loser_billing,
         progress=(
             None
             if progress is None
@@ -880,6 +901,7 @@ def compare_policies(
     options: Mapping[str, Any] | None = None,
     caller_options: Mapping[str, Any] | None = None,
     region: str | None = None,
+    loser_billing: str = "run_to_completion",
 ) -> pd.DataFrame:
     """Run several policies against the same seeded scenario; one row each.
 
@@ -896,6 +918,8 @@ def compare_policies(
             (e.g. the outage), see :meth:`SimulationResult.summary`.
         options: provider options for both bills (see :func:`simulate`).
         caller_options: provider options for the caller's bill only.
+        region: the provider's region (see :func:`simulate`).
+        loser_billing: how cancelled executions bill (see :func:`simulate`).
 
     Returns:
         A DataFrame indexed by policy name with columns ``calls``, ``caller_cost``,
@@ -933,6 +957,7 @@ def compare_policies(
         options=options,
         caller_options=caller_options,
         region=region,
+        loser_billing=loser_billing,
     )
     for label, factory in policies.items():
         try:
@@ -956,6 +981,7 @@ def compare_policies(
             options=options,
             caller_options=caller_options,
             region=region,
+            loser_billing=loser_billing,
         )
         if results is not None:
             results[label] = result
@@ -1002,6 +1028,7 @@ _SIMULATION_FIELDS = (
     "seed",
     "options",
     "caller_options",
+    "loser_billing",
 )
 _POLICY_PARTS = (
     "fallback", "cache", "retry", "breaker", "rate_limit", "bulkhead", "adaptive_limit", "timeout",
@@ -1069,6 +1096,8 @@ class SimulationFile:
             (``{ vcpu = 0.5 }`` on alibaba-fc3).
         caller_options: ``[simulation] caller_options``: for the caller's bill only.
         region: ``[simulation] region``: the provider's region (default: its sheet's own).
+        loser_billing: ``[simulation] loser_billing``: ``"run_to_completion"`` (default)
+            or ``"until_cancel"`` (see :func:`simulate`).
     """
 
     path: str
@@ -1081,6 +1110,7 @@ class SimulationFile:
     options: Mapping[str, Any] = field(default_factory=dict)
     caller_options: Mapping[str, Any] = field(default_factory=dict)
     region: str | None = None
+    loser_billing: str = "run_to_completion"
 
     def check(self) -> None:
         """Check the billing settings (after ``dataclasses.replace``, say) without running.
@@ -1098,6 +1128,7 @@ class SimulationFile:
             options=self.options,
             caller_options=self.caller_options,
             region=self.region,
+            loser_billing=self.loser_billing,
         )
 
     def compare(
@@ -1122,6 +1153,7 @@ class SimulationFile:
             options=self.options,
             caller_options=self.caller_options,
             region=self.region,
+            loser_billing=self.loser_billing,
         )
 
 
@@ -1130,8 +1162,8 @@ def load_simulation(path: str | Path) -> SimulationFile:
 
     Besides the scenario tables (see :func:`costmodel.load_scenario`):
     ``[simulation]`` (``provider``, ``caller_memory_mb``, ``callee_memory_mb``,
-    ``seed``) and one ``[policies.NAME]`` table per policy, whose keys are the parts of
-    a :class:`resilience.Policy`, each a table of that part's options:
+    ``seed``, ``loser_billing``) and one ``[policies.NAME]`` table per policy, whose keys
+    are the parts of a :class:`resilience.Policy`, each a table of that part's options:
     ``fallback = {value = ..., on = [...]}``, ``cache = {ttl = 60, maxsize = ...}``,
     ``retry = {attempts = 3, backoff_s = 0.2, ...}`` (or ``retry = 3``),
     ``breaker = {fail_max = 5, reset_timeout_s = 30, ...}``,
@@ -1190,8 +1222,16 @@ def load_simulation(path: str | Path) -> SimulationFile:
             raise ctx.fail(f"simulation.{key}", f"{value!r}: must be a table (vcpu = 0.5)")
         tables[key] = dict(value)
     region = settings.get("region")
+    loser_billing = settings.get("loser_billing", "run_to_completion")
     try:  # the settings simulate() checks, named by their field in the file
-        _settings(provider=provider, seed=seed, region=region, **numbers, **tables)
+        _settings(
+            provider=provider,
+            seed=seed,
+            region=region,
+            loser_billing=loser_billing,
+            **numbers,
+            **tables,
+        )
     except _SettingError as exc:
         raise ctx.fail(f"simulation.{exc.field}", str(exc)) from exc
     except UnknownProvider as exc:
@@ -1205,6 +1245,7 @@ def load_simulation(path: str | Path) -> SimulationFile:
         caller_memory_mb=float(numbers["caller_memory_mb"]),
         callee_memory_mb=float(numbers["callee_memory_mb"]),
         region=region,
+        loser_billing=loser_billing,
         **tables,
     )
 

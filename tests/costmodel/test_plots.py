@@ -244,3 +244,20 @@ def test_cost_vs_volume_marks_zero_cost_volumes_and_says_free_tiers() -> None:
     plots.cost_vs_volume(paid, ax=ax)
     assert "no free tier" in ax.get_title()
     assert not [p for p in ax.patches if "free tier" in str(p.get_label())]
+
+
+def test_hedge_frontier_plots_tail_and_cost_against_delay(tmp_path: Path) -> None:
+    """The frontier chart: p99 and p99.9 on a log axis, cost per million on a twin axis."""
+    from costmodel import fixed, hedge_frontier, mixture
+
+    tail = mixture((0.98, lognormal(p50_ms=12, p99_ms=30)), (0.02, fixed(1000)))
+    table = hedge_frontier(tail, delays_ms=[20, 50, 100], samples=5000)
+    ax = plots.hedge_frontier(table)
+    assert ax.get_yscale() == "log" and "latency" in ax.get_ylabel()
+    twin = ax.figure.axes[-1]
+    assert "USD" in twin.get_ylabel()
+    assert len(ax.lines) == 4 and len(twin.lines) == 2  # hedged + unhedged, each
+    ax.figure.savefig(tmp_path / "frontier.png")
+    plt.close("all")
+    with pytest.raises(InvalidUsage, match="hedge_frontier"):
+        plots.hedge_frontier(table.drop(index="unhedged"))
