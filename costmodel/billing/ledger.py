@@ -45,7 +45,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("kind", "start_s", "duration_ms", "outcome"
 #: Attempt outcomes that ran the callee (and are billed).
 EXECUTED_OUTCOMES: tuple[str, ...] = ("ok", "error", "timeout", "cancelled")
 _OUTCOMES = OUTCOMES
-_KINDS = ("call", "attempt")
+_KINDS = ("call", "attempt", "probe")
 #: Bytes in the GB that data transfer is billed by (AWS: 2^30 bytes).
 BYTES_PER_GB = 1024**3
 
@@ -73,6 +73,8 @@ class LedgerBill:
         request_bytes: bytes sent to the callee over the executed attempts (0 where the
             ledger has no size).
         response_bytes: bytes the callee answered, same rows.
+        probes: executions that were warm-up pings (``probe`` rows, e.g. of
+            :func:`resilience.keep_warm`), included in ``executions``.
     """
 
     provider: str
@@ -85,6 +87,7 @@ class LedgerBill:
     avoided: Mapping[str, int] = field(repr=False)
     request_bytes: int = field(default=0, repr=False)
     response_bytes: int = field(default=0, repr=False)
+    probes: int = 0
     _pooled: Bill | None = field(default=None, init=False, repr=False)
 
     @property
@@ -188,7 +191,8 @@ def bill_ledger(
 ) -> LedgerBill:
     """Bill the calls and attempts a ledger recorded, and estimate what resilience saved.
 
-    Callee: every attempt row with outcome ``ok``, ``error``, ``timeout`` or
+    Callee: every attempt row, and every ``probe`` row (a warm-up ping of
+    :func:`resilience.keep_warm`), with outcome ``ok``, ``error``, ``timeout`` or
     ``cancelled`` is one
     invocation billed on its recorded ``duration_ms``, rounded up by the provider's rules
     (:func:`costmodel.estimate`). The duration is the one the caller's clock measured
@@ -277,8 +281,9 @@ def bill_ledger(
     durations = frame["duration_ms"].to_numpy(dtype=np.float64)
     attempts = frame["attempt"].to_numpy(dtype=np.int64)
     is_call = kinds == "call"
-    is_attempt = ~is_call
-    executed = is_attempt & np.isin(outcomes, EXECUTED_OUTCOMES)
+    is_attempt = kinds == "attempt"
+    is_probe = kinds == "probe"  # a warm-up ping runs the callee: billed like an attempt
+    executed = (is_attempt | is_probe) & np.isin(outcomes, EXECUTED_OUTCOMES)
     no_attempt = is_call & (attempts == 0)
     avoided = {
         "cache_hit": int((no_attempt & (outcomes == "cache_hit")).sum()),
@@ -337,6 +342,7 @@ def bill_ledger(
         caller_bill=caller_bill,
         calls=int(is_call.sum()),
         executions=int(executed.sum()),
+        probes=int((executed & is_probe).sum()),
         calls_by_outcome=_counts(outcomes[is_call]),
         attempts_by_outcome=_counts(outcomes[is_attempt]),
         avoided=MappingProxyType(avoided),
