@@ -23,6 +23,8 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     )
     from .architectures.distributions import CpuBound, empirical, fixed, lognormal
     from .architectures.file import ArchitectureFile, load_architectures
+    from .architectures.keep_warm import KeepWarm
+    from .architectures.strategies import WarmStrategies, warm_strategies
     from .billing.engine import Bill, Usage, accepted_options, estimate
     from .billing.ledger import LedgerBill, bill_ledger
     from .catalog.sheets import (
@@ -74,6 +76,7 @@ __all__ = [
     "Function",
     "InvalidFile",
     "InvalidUsage",
+    "KeepWarm",
     "LedgerBill",
     "LogBill",
     "MalformedLine",
@@ -91,6 +94,7 @@ __all__ = [
     "Usage",
     "VirtualClock",
     "VirtualTimeLoop",
+    "WarmStrategies",
     "Window",
     "accepted_options",
     "async_chain",
@@ -117,6 +121,7 @@ __all__ = [
     "summarize",
     "sweep",
     "sync_chain",
+    "warm_strategies",
     "workflow",
 ]
 
@@ -142,6 +147,9 @@ _EXPORTS: dict[str, str] = {
     "lognormal": ".architectures.distributions",
     "ArchitectureFile": ".architectures.file",
     "load_architectures": ".architectures.file",
+    "KeepWarm": ".architectures.keep_warm",
+    "WarmStrategies": ".architectures.strategies",
+    "warm_strategies": ".architectures.strategies",
     "Bill": ".billing.engine",
     "Usage": ".billing.engine",
     "accepted_options": ".billing.engine",

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar, cast, overload
 
-from . import _events
+from ._events import emit, listening
 from ._validate import Number, is_async, name_of, number
 from ._validate import clock as check_clock
 from .clock import Clock
@@ -390,8 +390,8 @@ class Warmer:
             type(error).__name__,
             error,
         )
-        if _events.listening():
-            _events.emit(
+        if listening():
+            emit(
                 "probe.unreachable",
                 {"callwise.policy": self.name, "error.type": _type_name(error), "rounds": rounds},
             )
@@ -400,8 +400,8 @@ class Warmer:
 
     def _recover(self) -> None:
         log.info("warmer %r: target reachable again", self.name)
-        if _events.listening():
-            _events.emit("probe.recovered", {"callwise.policy": self.name})
+        if listening():
+            emit("probe.recovered", {"callwise.policy": self.name})
         if self.breaker is not None:
             self._guarded(self.breaker.close, "breaker.close()")
         self._callback(self.on_recovered, "on_recovered", self.name)
