@@ -341,9 +341,7 @@ def _crossing(
 
     lo, hi = math.log(low), math.log(high)
     g_lo, g_hi = gap(low), gap(high)
-    if g_lo == 0:
-        return low
-    if g_lo * g_hi > 0:
+    if g_lo * g_hi >= 0:  # one is never cheaper below and dearer above (ties included)
         return math.nan
     for _ in range(80):
         mid = (lo + hi) / 2
