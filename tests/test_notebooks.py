@@ -29,6 +29,7 @@ FIGURES = {
         "plots.simulation_timeline(results)",
         "plots.simulation_costs(results)",
     ],
+    "06_keep_warm": ["plots.cost_and_p99_by_strategy(result)"],
 }
 
 # Key numbers and words each notebook's outputs show (the seeds make them exact).
@@ -50,6 +51,13 @@ KEY_OUTPUTS = {
         "answered by the fallback",
         "AIMD limit",
         "attempts rejected by a limiter",
+    ],
+    "06_keep_warm": [
+        "idle window assumed: 600 s on aws-lambda",
+        "keep-warm is cheaper below, provisioned above: at 38,665,341 calls/month",
+        "576 pings billed",
+        "6.08 h: no route to the function",
+        "Synthetics canary, every 5 min",
     ],
 }
 
@@ -118,11 +126,12 @@ def test_strip_removes_what_changes_from_run_to_run() -> None:
     assert stripped.cells[1].outputs[0]["data"] == {"text/plain": "2"}
 
 
-def test_there_are_four_notebooks() -> None:
-    """The four notebooks of the guide are present."""
+def test_there_are_the_guides_notebooks() -> None:
+    """The notebooks of the guide are present."""
     assert [p.stem for p in NOTEBOOKS] == [
         "01_estimate_a_bill",
         "02_sync_async_split_workflow",
         "03_bill_from_logs",
         "04_what_resilience_saves",
+        "06_keep_warm",
     ]
