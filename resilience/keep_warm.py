@@ -35,6 +35,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -43,7 +44,7 @@ from typing import Any, TypeVar, cast, overload
 from ._events import emit, listening
 from ._validate import Number, is_async, name_of, number
 from ._validate import clock as check_clock
-from .clock import Clock
+from .clock import Clock, SystemClock
 from .errors import InvalidUsage
 from .ledger import Ledger, check_ledger, collect_sizes
 
@@ -64,7 +65,7 @@ log = logging.getLogger("resilience.keep_warm")
 WARMUP_SOURCE = "callwise-warmup"
 #: ``source`` of serverless-plugin-warmup's payload, recognised as a ping too.
 PLUGIN_SOURCE = "serverless-plugin-warmup"
-_SOURCES = (WARMUP_SOURCE, PLUGIN_SOURCE)
+_SOURCES = frozenset((WARMUP_SOURCE, PLUGIN_SOURCE))
 
 _EVERY = Number(low=0, low_open=True, allowed="a finite number of seconds > 0")
 _HOLD = Number(low=0, allowed="a finite number of ms >= 0")
@@ -89,6 +90,8 @@ def is_warmup(event: object) -> bool:
     >>> is_warmup({"source": "serverless-plugin-warmup"}), is_warmup({"source": "aws.s3"})
     (True, False)
     """
+    if type(event) is dict:  # the common case, without an ABC check
+        return event.get("source") in _SOURCES
     return isinstance(event, Mapping) and event.get("source") in _SOURCES
 
 
@@ -140,7 +143,8 @@ def warmup_aware(
 
             @functools.wraps(fn)
             async def async_handler(event: Any, *args: Any, **kwargs: Any) -> Any:
-                if is_warmup(event):
+                ping = event.get("source") in _SOURCES if type(event) is dict else is_warmup(event)
+                if ping:
                     hold = _hold_s(event)
                     if hold:
                         await sleeper.asleep(hold)
@@ -151,7 +155,7 @@ def warmup_aware(
 
         @functools.wraps(fn)
         def sync_handler(event: Any, *args: Any, **kwargs: Any) -> Any:
-            if is_warmup(event):
+            if event.get("source") in _SOURCES if type(event) is dict else is_warmup(event):
                 hold = _hold_s(event)
                 if hold:
                     sleeper.sleep(hold)
@@ -242,7 +246,12 @@ class Warmer:
         self.name = name
         self._async = is_async(target)
         self._lock = threading.Lock()
-        self._stats = WarmerStatistics()
+        # counters: rounds, pings, failed pings, failed rounds, consecutive failed rounds,
+        # alerts, recoveries (a list: one lock, no object built per round)
+        self._counts = [0, 0, 0, 0, 0, 0, 0]
+        self._unreachable = False
+        self._last_error: BaseException | None = None
+        self._monotonic = time.monotonic if type(clock) is SystemClock else clock.monotonic
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -255,7 +264,20 @@ class Warmer:
     def statistics(self) -> WarmerStatistics:
         """A snapshot of what the warmer has done (see :class:`WarmerStatistics`)."""
         with self._lock:
-            return self._stats
+            rounds, pings, failed_pings, failed_rounds, consecutive, alerts, recoveries = (
+                self._counts
+            )
+            return WarmerStatistics(
+                rounds=rounds,
+                pings=pings,
+                failed_pings=failed_pings,
+                failed_rounds=failed_rounds,
+                consecutive_failed_rounds=consecutive,
+                unreachable=self._unreachable,
+                alerts=alerts,
+                recoveries=recoveries,
+                last_error=self._last_error,
+            )
 
     @property
     def running(self) -> bool:
@@ -305,7 +327,7 @@ class Warmer:
             return self._pool
 
     def _ping(self, index: int) -> BaseException | None:
-        start = self.clock.monotonic()
+        start = self._monotonic()
         with collect_sizes() as sizes:
             try:
                 self.target(self.payload)
@@ -316,7 +338,7 @@ class Warmer:
         return None
 
     async def _aping(self, index: int) -> BaseException | None:
-        start = self.clock.monotonic()
+        start = self._monotonic()
         with collect_sizes() as sizes:
             try:
                 await self.target(self.payload)
@@ -343,7 +365,7 @@ class Warmer:
             function=self.name,
             kind="probe",
             start_s=start_s,
-            duration_s=max(0.0, self.clock.monotonic() - start_s),
+            duration_s=max(0.0, self._monotonic() - start_s),
             outcome="ok" if exc is None else _outcome(exc),
             attempt=index,
             error_type=None if exc is None else _type_name(exc),
@@ -356,22 +378,22 @@ class Warmer:
         errors = [r for r in results if r is not None]
         good = len(errors) < len(results)
         with self._lock:
-            s = self._stats
-            consecutive = 0 if good else s.consecutive_failed_rounds + 1
-            alert = not good and not s.unreachable and consecutive >= self.alert_after
-            recover = good and s.unreachable
-            self._stats = WarmerStatistics(
-                rounds=s.rounds + 1,
-                pings=s.pings + len(results),
-                failed_pings=s.failed_pings + len(errors),
-                failed_rounds=s.failed_rounds + (0 if good else 1),
-                consecutive_failed_rounds=consecutive,
-                unreachable=(s.unreachable or alert) and not recover,
-                alerts=s.alerts + alert,
-                recoveries=s.recoveries + recover,
-                last_error=errors[-1] if errors else s.last_error,
-            )
-            still_down = not good and s.unreachable
+            counts, was_down = self._counts, self._unreachable
+            consecutive = 0 if good else counts[4] + 1
+            alert = not good and not was_down and consecutive >= self.alert_after
+            recover = good and was_down
+            counts[0] += 1
+            counts[1] += len(results)
+            counts[4] = consecutive
+            if errors:
+                counts[2] += len(errors)
+                self._last_error = errors[-1]
+            if not good:
+                counts[3] += 1
+            counts[5] += alert
+            counts[6] += recover
+            self._unreachable = (was_down or alert) and not recover
+            still_down = not good and was_down
         if alert:
             self._alert(errors[-1], consecutive)
         elif still_down:
