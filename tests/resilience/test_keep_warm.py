@@ -363,3 +363,42 @@ def test_bad_input_names_the_parameter(options: dict[str, Any], message: str) ->
 def test_a_target_that_is_not_callable_is_refused() -> None:
     with pytest.raises(InvalidUsage, match="target='https://x': must be a callable"):
         keep_warm("https://x")  # type: ignore[arg-type]
+
+
+def test_an_async_target_in_the_background_thread_and_a_sync_one_in_a_task() -> None:
+    """The thread runs an async target's rounds on a loop of its own; a task runs a sync
+    target's rounds in a worker thread."""
+    clock, ledger = FakeClock(), Ledger()
+    pinged = threading.Event()
+
+    async def async_target(payload: object) -> None:
+        pinged.set()
+
+    before = set(threading.enumerate())
+    with keep_warm(async_target, concurrency=2, clock=clock, ledger=ledger):
+        assert pinged.wait(10)
+    assert set(threading.enumerate()) == before
+    assert len(ledger) % 2 == 0 and len(ledger) >= 2
+
+    target = Target()
+
+    async def main() -> int:
+        async with keep_warm(target, every_s=60, clock=clock) as warmer:
+            while warmer.statistics.rounds < 3:
+                await asyncio.sleep(0)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+        return warmer.statistics.pings
+
+    assert asyncio.run(main()) >= 3
+    assert len(target.payloads) >= 3
+
+
+def test_run_once_of_an_async_target_inside_a_running_loop_says_what_to_use() -> None:
+    async def target(payload: object) -> None:
+        return None
+
+    async def main() -> None:
+        with pytest.raises(InvalidUsage, match="await warmer.arun_once"):
+            keep_warm(target).run_once()
+
+    asyncio.run(main())
