@@ -314,7 +314,7 @@ class collect_sizes:
     """Collect what :func:`report_sizes` reports inside the ``with`` block.
 
     A class rather than a generator-based context manager: it runs around every recorded
-    attempt and ping, and costs a third of one.
+    attempt and ping, and costs about 40% of one (1.1 µs against 2.8 µs, loaded machine).
     """
 
     __slots__ = ("_token", "sizes")
