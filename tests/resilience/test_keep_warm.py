@@ -402,3 +402,47 @@ def test_run_once_of_an_async_target_inside_a_running_loop_says_what_to_use() ->
             keep_warm(target).run_once()
 
     asyncio.run(main())
+
+
+def test_a_lambda_function_is_pinged_through_the_lambda_invoker() -> None:
+    """LambdaFunction on a real boto3 client (botocore's Stubber checks each request): the
+    warm-up payload goes out as the Invoke payload; a FunctionError fails the ping."""
+    import io
+
+    import boto3
+    from botocore.response import StreamingBody
+    from botocore.stub import Stubber
+
+    from resilience.invokers import LambdaFunction
+
+    client = boto3.client(
+        "lambda",
+        region_name="eu-west-1",
+        aws_access_key_id="AKIDCALLWISETEST0001",
+        aws_secret_access_key="s3cr3t/CALLWISE+test/KEY0000000000000000",
+    )
+    sent = {
+        "FunctionName": "orders",
+        "InvocationType": "RequestResponse",
+        "Payload": b'{"source":"callwise-warmup","hold_ms":0.0}',
+    }
+
+    def answer(body: bytes, **fields: Any) -> dict[str, Any]:
+        return {"Payload": StreamingBody(io.BytesIO(body), len(body)), "StatusCode": 200, **fields}
+
+    ledger = Ledger()
+    with Stubber(client) as stub:
+        stub.add_response("invoke", answer(b'{"warmup": true}'), sent)
+        stub.add_response(
+            "invoke", answer(b'{"errorMessage": "boom"}', FunctionError="Unhandled"), sent
+        )
+        warmer = keep_warm(LambdaFunction("orders", client=client), ledger=ledger, alert_after=1)
+        assert warmer.run_once()
+        assert not warmer.run_once()
+        stub.assert_no_pending_responses()
+    frame = ledger.to_frame()
+    assert list(frame["function"]) == ["lambda:orders"] * 2
+    assert list(frame["outcome"]) == ["ok", "error"]
+    assert frame["error_type"].iloc[1] == "resilience.errors.FunctionError"
+    assert list(frame["request_bytes"]) == [len(sent["Payload"])] * 2
+    assert warmer.statistics.alerts == 1
