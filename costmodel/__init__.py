@@ -25,6 +25,8 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     from .architectures.distributions import CpuBound, empirical, fixed, lognormal, mixture
     from .architectures.file import ArchitectureFile, load_architectures
     from .architectures.hedging import hedge_frontier
+    from .architectures.keep_warm import KeepWarm
+    from .architectures.strategies import WarmStrategies, warm_strategies
     from .billing.engine import Bill, Usage, accepted_options, estimate
     from .billing.ledger import LedgerBill, bill_ledger
     from .catalog.sheets import (
@@ -77,6 +79,7 @@ __all__ = [
     "Hedge",
     "InvalidFile",
     "InvalidUsage",
+    "KeepWarm",
     "LedgerBill",
     "LogBill",
     "MalformedLine",
@@ -94,6 +97,7 @@ __all__ = [
     "Usage",
     "VirtualClock",
     "VirtualTimeLoop",
+    "WarmStrategies",
     "Window",
     "accepted_options",
     "async_chain",
@@ -122,6 +126,7 @@ __all__ = [
     "summarize",
     "sweep",
     "sync_chain",
+    "warm_strategies",
     "workflow",
 ]
 
@@ -150,6 +155,9 @@ _EXPORTS: dict[str, str] = {
     "hedge_frontier": ".architectures.hedging",
     "ArchitectureFile": ".architectures.file",
     "load_architectures": ".architectures.file",
+    "KeepWarm": ".architectures.keep_warm",
+    "WarmStrategies": ".architectures.strategies",
+    "warm_strategies": ".architectures.strategies",
     "Bill": ".billing.engine",
     "Usage": ".billing.engine",
     "accepted_options": ".billing.engine",

@@ -25,6 +25,7 @@ from .errors import InvalidUsage
 
 __all__ = [
     "cost_and_latency_vs_memory",
+    "cost_and_p99_by_strategy",
     "cost_breakdown",
     "cost_vs_volume",
     "hedge_frontier",
@@ -777,3 +778,64 @@ def save_simulation_charts(results: Any, out_dir: str | Path, *, dpi: int = 110)
         figure.savefig(path, dpi=dpi)
         paths.append(path)
     return paths
+
+
+_STRATEGY_STYLE: dict[str, dict[str, Any]] = {
+    "nothing": {"color": "#8c8c8c", "marker": "o", "label": "do nothing (cold starts)"},
+    "keep-warm": {"color": "#dd8452", "marker": "s", "label": "keep-warm pings"},
+    "provisioned": {"color": "#4c72b0", "marker": "^", "label": "provisioned concurrency"},
+}
+
+
+def cost_and_p99_by_strategy(result: Any, *, ax: Axes | None = None) -> Axes:
+    """Should I ping, provision, or neither? Cost (top) and p99 latency (bottom) per
+    month against traffic, one line per strategy, break-evens marked.
+
+    Args:
+        result: a :class:`costmodel.WarmStrategies` (from :func:`costmodel.warm_strategies`).
+        ax: the Axes to draw in (split into two panels; default: a new figure).
+
+    Returns:
+        The top (cost) Axes.
+    """
+    table = getattr(result, "table", None)
+    if not isinstance(table, pd.DataFrame):
+        raise InvalidUsage(f"result={type(result).__name__}: must be a costmodel.WarmStrategies")
+    top, bottom = _two_panels(ax)
+    not_priced = []
+    for strategy, rows in table.groupby("strategy", sort=False):
+        style: dict[str, Any] = _STRATEGY_STYLE.get(str(strategy), {"label": str(strategy)})
+        calls = rows["calls_per_month"].to_numpy()
+        if rows["priced"].all():
+            top.plot(calls, rows["cost_usd"], **style)
+        else:
+            not_priced.append(f"{style['label']}: {rows['note'].iloc[0]}")
+        bottom.plot(calls, rows["p99_ms"], **{**style, "label": None})
+    marked = 0
+    for _, row in result.break_even.iterrows():
+        at = row["calls_per_month"]
+        if np.isfinite(at):
+            marked += 1
+            top.axvline(at, color="#555555", linestyle=":", linewidth=1)
+            top.annotate(
+                f"{row['cheaper_below']} | {row['cheaper_above']}\n{_count_label(at)}/month",
+                (at, 1.0 - 0.1 * marked),
+                xycoords=("data", "axes fraction"),
+                ha="center",
+                va="top",
+                fontsize=7,
+            )
+    top.set_xscale("log")
+    top.set_yscale("log")
+    top.set_ylabel("cost per month (USD)")
+    top.yaxis.set_major_formatter(_money("USD"))
+    top.legend(fontsize=8, frameon=False, loc="lower right")
+    title = f"{result.function.name} on {result.provider}: ping, provision, or neither?"
+    if not_priced:
+        title += "\n" + "; ".join(not_priced)
+    top.set_title(title, fontsize=9)
+    bottom.set_xscale("log")
+    bottom.set_ylabel("p99 latency (ms)")
+    bottom.set_xlabel("calls per month")
+    bottom.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _count_label(v)))
+    return top

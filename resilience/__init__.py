@@ -39,6 +39,14 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
         TimeoutExceeded,
     )
     from .fallback import Fallback, fallback
+    from .keep_warm import (
+        Warmer,
+        WarmerStatistics,
+        is_warmup,
+        keep_warm,
+        warmup_aware,
+        warmup_payload,
+    )
     from .ledger import Ledger, Record
     from .policy import Policy
     from .rate_limit import (
@@ -100,15 +108,21 @@ __all__ = [
     "ThrottleInfo",
     "Timeout",
     "TimeoutExceeded",
+    "Warmer",
+    "WarmerStatistics",
     "adaptive_limit",
     "bulkhead",
     "cached",
     "circuit_breaker",
     "fallback",
+    "is_warmup",
+    "keep_warm",
     "rate_limit",
     "retry",
     "throttle_info",
     "timeout",
+    "warmup_aware",
+    "warmup_payload",
 ]
 
 #: The module that defines each public name: imported on first use (PEP 562), so that
@@ -153,6 +167,12 @@ _EXPORTS: dict[str, str] = {
     "TimeoutExceeded": ".errors",
     "Fallback": ".fallback",
     "fallback": ".fallback",
+    "Warmer": ".keep_warm",
+    "WarmerStatistics": ".keep_warm",
+    "is_warmup": ".keep_warm",
+    "keep_warm": ".keep_warm",
+    "warmup_aware": ".keep_warm",
+    "warmup_payload": ".keep_warm",
     "Ledger": ".ledger",
     "Record": ".ledger",
     "Policy": ".policy",

@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -312,15 +310,24 @@ def report_sizes(*, request_bytes: int | None = None, response_bytes: int | None
         sizes.response_bytes = response_bytes
 
 
-@contextmanager
-def collect_sizes() -> Iterator[Sizes]:
-    """Collect what :func:`report_sizes` reports inside the ``with`` block."""
-    sizes = Sizes()
-    token = _sizes.set(sizes)
-    try:
-        yield sizes
-    finally:
-        _sizes.reset(token)
+class collect_sizes:
+    """Collect what :func:`report_sizes` reports inside the ``with`` block.
+
+    A class rather than a generator-based context manager: it runs around every recorded
+    attempt and ping, and costs about 40% of one (1.1 µs against 2.8 µs, loaded machine).
+    """
+
+    __slots__ = ("_token", "sizes")
+
+    def __init__(self) -> None:
+        self.sizes = Sizes()
+
+    def __enter__(self) -> Sizes:
+        self._token = _sizes.set(self.sizes)
+        return self.sizes
+
+    def __exit__(self, *exc_info: object) -> None:
+        _sizes.reset(self._token)
 
 
 def check_ledger(name: str, value: Ledger | None) -> Ledger | None:

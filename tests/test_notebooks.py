@@ -30,6 +30,7 @@ FIGURES = {
         "plots.simulation_costs(results)",
     ],
     "05_hedging": ["plots.hedge_frontier(frontier)"],
+    "06_keep_warm": ["plots.cost_and_p99_by_strategy(result)"],
 }
 
 # Key numbers and words each notebook's outputs show (the seeds make them exact).
@@ -53,6 +54,13 @@ KEY_OUTPUTS = {
         "attempts rejected by a limiter",
     ],
     "05_hedging": ["hedge 50 ms", "1346.893", "90.415", "2.405", "hedge 50 ms, until_cancel"],
+    "06_keep_warm": [
+        "idle window assumed: 600 s on aws-lambda",
+        "keep-warm is cheaper below, provisioned above: at 38,665,341 calls/month",
+        "576 pings billed",
+        "6.08 h: no route to the function",
+        "Synthetics canary, every 5 min",
+    ],
 }
 
 
@@ -120,12 +128,13 @@ def test_strip_removes_what_changes_from_run_to_run() -> None:
     assert stripped.cells[1].outputs[0]["data"] == {"text/plain": "2"}
 
 
-def test_there_are_five_notebooks() -> None:
-    """The five notebooks of the guide are present."""
+def test_there_are_the_guides_notebooks() -> None:
+    """The notebooks of the guide are present."""
     assert [p.stem for p in NOTEBOOKS] == [
         "01_estimate_a_bill",
         "02_sync_async_split_workflow",
         "03_bill_from_logs",
         "04_what_resilience_saves",
         "05_hedging",
+        "06_keep_warm",
     ]

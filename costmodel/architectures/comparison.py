@@ -45,6 +45,7 @@ from .compositions import (
     simulate_usage,
 )
 from .distributions import CpuBound
+from .strategies import keep_warm_bills
 
 __all__ = [
     "COMPONENT_ORDER",
@@ -317,6 +318,10 @@ def _function_bills(
             raise InvalidUsage(f"function {name!r} on {provider}{arch}: {exc}") from exc
         billed_gb_s += _billed_gb_s(bill, function, float(durations.sum()) * scale)
         bills.append(bill)
+        if function.keep_warm is not None:  # its pings, scheduler and warmer, per month
+            bills += keep_warm_bills(
+                function, provider=provider, free_tier=free_tier, region=region, options=opts
+            )
     return bills, billed_gb_s
 
 

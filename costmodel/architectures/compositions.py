@@ -58,6 +58,7 @@ from resilience._validate import Number, number
 
 from ..errors import InvalidUsage
 from .distributions import CpuBound, Distribution, Fixed, FloatArray, empirical, fixed
+from .keep_warm import KeepWarm
 
 __all__ = [
     "ASYNC_DEFAULTS",
@@ -194,6 +195,9 @@ class Function:
             that bill CPU time rather than wall time (Cloudflare Workers, Vercel).
         cpu_share: or the share of each invocation's own run time spent on the CPU, in
             [0, 1] (waiting on a callee is not CPU time). Give at most one of the two.
+        keep_warm: scheduled warm-up pings of this function (:class:`costmodel.KeepWarm`);
+            :func:`costmodel.compare` adds what they cost, :func:`costmodel.warm_strategies`
+            also what they do to cold starts.
 
     >>> Function("resize", memory_mb=512, duration=fixed(120)).gb_s_per_run
     0.06
@@ -212,6 +216,7 @@ class Function:
     init_duration_ms: float = 0.0
     cpu_ms: float | None = None
     cpu_share: float | None = None
+    keep_warm: KeepWarm | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -240,6 +245,10 @@ class Function:
         )
         set_(self, "init_duration_ms", _number("init_duration_ms", self.init_duration_ms))
         self._check_cpu()
+        if self.keep_warm is not None and not isinstance(self.keep_warm, KeepWarm):
+            raise InvalidUsage(
+                f"keep_warm={self.keep_warm!r}: must be a costmodel.KeepWarm or None"
+            )
 
     def _check_cpu(self) -> None:
         """At most one of cpu_ms and cpu_share; CPU time within the run time."""

@@ -55,6 +55,7 @@ from .compositions import (
     workflow,
 )
 from .distributions import Distribution, empirical, fixed, lognormal
+from .keep_warm import KeepWarm
 
 __all__ = ["ArchitectureFile", "load_architectures"]
 
@@ -189,6 +190,9 @@ class _Loader:
         self.probabilities(spec, where)
         try:
             duration = self.duration(spec, where)
+            if "keep_warm" in spec:
+                table = self.table(spec["keep_warm"], f"{where}.keep_warm")
+                spec["keep_warm"] = KeepWarm.from_table(table)
             return Function(name, duration=duration, **spec)
         except InvalidUsage as exc:
             if isinstance(exc, InvalidFile):

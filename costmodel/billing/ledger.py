@@ -67,7 +67,7 @@ LOSER_ESTIMATES: tuple[str, ...] = ("median", "timeout")
 _LOSER_BILLING: tuple[str, ...] = ("run_to_completion", "until_cancel")
 #: ``injected`` values whose row made no downstream call.
 _NOT_CALLED = ("fault", "outcome")
-_KINDS = ("call", "attempt")
+_KINDS = ("call", "attempt", "probe")
 #: Bytes in the GB that data transfer is billed by (AWS: 2^30 bytes).
 BYTES_PER_GB = 1024**3
 
@@ -100,6 +100,8 @@ class LedgerBill:
         not_called: attempt rows a chaos layer answered without calling the callee
             (``injected="fault"`` or ``"outcome"``): not billed.
         notes: what in the bill is an estimate or an assumption, in words.
+        probes: executions that were warm-up pings (``probe`` rows, e.g. of
+            :func:`resilience.keep_warm`), included in ``executions``.
     """
 
     provider: str
@@ -115,6 +117,7 @@ class LedgerBill:
     estimated_executions: int = 0
     not_called: int = field(default=0, repr=False)
     notes: tuple[str, ...] = field(default=(), repr=False)
+    probes: int = 0
     _pooled: Bill | None = field(default=None, init=False, repr=False)
 
     @property
@@ -225,7 +228,8 @@ def bill_ledger(
 ) -> LedgerBill:
     """Bill the calls and attempts a ledger recorded, and estimate what resilience saved.
 
-    Callee: every attempt row with outcome ``ok``, ``error``, ``timeout`` or
+    Callee: every attempt row, and every ``probe`` row (a warm-up ping of
+    :func:`resilience.keep_warm`), with outcome ``ok``, ``error``, ``timeout`` or
     ``cancelled`` is one
     invocation billed on its recorded ``duration_ms``, rounded up by the provider's rules
     (:func:`costmodel.estimate`). The duration is the one the caller's clock measured
@@ -342,9 +346,10 @@ def bill_ledger(
     durations = frame["duration_ms"].to_numpy(dtype=np.float64)
     attempts = frame["attempt"].to_numpy(dtype=np.int64)
     is_call = kinds == "call"
-    is_attempt = ~is_call
+    is_attempt = kinds == "attempt"
+    is_probe = kinds == "probe"  # a warm-up ping runs the callee: billed like an attempt
     not_called = is_attempt & np.isin(_text(frame, "injected"), _NOT_CALLED)
-    executed = is_attempt & np.isin(outcomes, EXECUTED_OUTCOMES) & ~not_called
+    executed = (is_attempt | is_probe) & np.isin(outcomes, EXECUTED_OUTCOMES) & ~not_called
     no_attempt = is_call & (attempts == 0)
     avoided = {
         "cache_hit": int((no_attempt & (outcomes == "cache_hit")).sum()),
@@ -409,6 +414,7 @@ def bill_ledger(
         caller_bill=caller_bill,
         calls=int(is_call.sum()),
         executions=int(executed.sum()),
+        probes=int((executed & is_probe).sum()),
         calls_by_outcome=_counts(outcomes[is_call]),
         attempts_by_outcome=_counts(outcomes[is_attempt]),
         avoided=MappingProxyType(avoided),

@@ -42,6 +42,10 @@ BASE: dict[str, dict[str, object]] = {
     "gcp-cloud-run": {"invocations": 10, "duration_ms": 100, "memory_mb": 512},
     "gcp-cloud-run-instance": {"invocations": 10, "duration_ms": 100, "memory_mb": 512},
     "azure-functions-flex": {"invocations": 10, "duration_ms": 100, "memory_mb": 2048},
+    "aws-cloudwatch-alarms": {"invocations": 10},
+    "aws-cloudwatch-alarms-high-resolution": {"invocations": 10},
+    "aws-cloudwatch-synthetics": {"invocations": 10},
+    "aws-eventbridge-scheduler": {"invocations": 10},
 }
 # A valid value for every option of the catalog.
 VALUES: dict[str, object] = {

@@ -431,3 +431,25 @@ def test_bill_ledger_in_a_region(run: Run) -> None:
     assert {sheet.region for sheet, _ in there.bill.accounts} == {"ap-southeast-1"}
     with pytest.raises(InvalidUsage, match="not verified, left out: eu-west-1"):
         bill_ledger(run.ledger, callee_memory_mb=CALLEE_MB, region="eu-west-1")
+
+
+def test_warmup_pings_are_billed_as_invocations() -> None:
+    """keep_warm's probe rows are executions on the callee's bill, counted as probes."""
+    from resilience import keep_warm
+
+    clock = FakeClock()
+    ledger = Ledger()
+
+    def target(payload: object) -> None:
+        clock.advance(0.0121)  # a ping that holds its instance for ~12 ms
+
+    warmer = keep_warm(target, concurrency=1, ledger=ledger, clock=clock)
+    for _ in range(12):
+        warmer.run_once()
+    result = bill_ledger(ledger, callee_memory_mb=128)
+    assert (result.executions, result.probes, result.calls) == (12, 12, 0)
+    assert sum(result.attempts_by_outcome.values()) == 0  # probes are not attempts
+    # 12 pings x 13 ms (12.1 rounded up to 1 ms) x 0.125 GB
+    assert result.callee_bill.usage["gb_seconds"] == pytest.approx(12 * 0.013 * 0.125)
+    frame = ledger.to_frame()
+    assert bill_ledger(frame, callee_memory_mb=128).probes == 12  # a frame is accepted too

@@ -43,6 +43,10 @@ KEYS = [
     "gcp-cloud-run",
     "gcp-cloud-run-instance",
     "azure-functions-flex",
+    "aws-cloudwatch-alarms",
+    "aws-cloudwatch-alarms-high-resolution",
+    "aws-cloudwatch-synthetics",
+    "aws-eventbridge-scheduler",
 ]
 PRICES = Path(pricing_module.__file__).parent / "prices"
 
@@ -81,7 +85,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_catalog_has_exactly_the_agreed_keys() -> None:
-    """providers() lists the 19 agreed keys, sorted, one TOML file each."""
+    """providers() lists the 23 agreed keys, sorted, one TOML file each."""
     frame = providers()
     assert sorted(KEYS) == frame["key"].tolist()
     assert sorted(p.stem for p in PRICES.glob("*.toml")) == sorted(KEYS)
