@@ -69,7 +69,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal, ParamSpec, TypeVar, cast
 
-from . import _events
+from ._events import emit, listening
 from ._recording import HedgeGroup, enter_hedge, hedge_member
 from ._validate import Number, exception_types, number, positive, rate
 from ._validate import clock as valid_clock
@@ -254,10 +254,8 @@ class _Race:
         self.next_at = now + self.delay_s
         self.launch_now = False
         self.hedge._count("hedges")
-        if _events.listening():
-            _events.emit(
-                "hedge.launched", {"callwise.policy": self.hedge.name, "callwise.hedge": k}
-            )
+        if listening():
+            emit("hedge.launched", {"callwise.policy": self.hedge.name, "callwise.hedge": k})
         return k
 
     def failed(self, k: int, exc: BaseException) -> bool:
@@ -511,9 +509,10 @@ class Hedge:
         kwargs: Any,
     ) -> Any:
         clock = self.clock
+        launch = not race.delay_s  # all at once: before looking at the primary
         while True:
             signal.clear()  # before looking: an attempt ending after this sets it again
-            for future in [f for f in pending if f.done()]:
+            for future in [f for f in pending if f.done() and not launch]:
                 k = pending.pop(future)
                 exc = future.exception()
                 if exc is None:
@@ -526,14 +525,16 @@ class Hedge:
                     group.close()
                     self._detach_threads(pending)
                     raise exc
+            launch = False
             now = clock.monotonic()
             while race.due(now, room=self._busy < self.max_workers):
                 k = race.started_one(now)
                 pending[self._submit(fn, group, k, args, kwargs, signal)] = k
-            if not pending:
+            if not pending and race.exhausted():
                 group.close()
                 raise race.error()
-            _wait_until(signal, race.deadline(now), clock)
+            if not race.launch_now:
+                _wait_until(signal, race.deadline(now), clock)
 
     def _detach_threads(self, pending: dict[concurrent.futures.Future[Any], int]) -> None:
         """Leave the losers running; they count as detached until they end."""
@@ -602,8 +603,9 @@ class Hedge:
         pending: dict[asyncio.Task[tuple[bool, Any]], int] = {primary: 0}
         launched_at = {0: race.next_at - race.delay_s}
         try:
+            launch = not race.delay_s  # all at once: before looking at the primary
             while True:
-                for task in [t for t in pending if t.done()]:
+                for task in [t for t in pending if t.done() and not launch]:
                     k = pending.pop(task)
                     exc = asyncio.CancelledError() if task.cancelled() else task.exception()
                     if exc is None:
@@ -616,20 +618,23 @@ class Hedge:
                         group.close()
                         await self._losers(pending, launched_at)
                         raise exc
+                launch = False
                 now = loop.time()
                 while race.due(now):
                     k = race.started_one(now)
                     launched_at[k] = now
                     pending[loop.create_task(self._attempt_async(fn, group, k, args, kwargs))] = k
-                if not pending:
+                if not pending and race.exhausted():
                     group.close()
                     raise race.error()
+                if race.launch_now:
+                    continue  # a failure asks for the next attempt now
                 deadline = race.deadline(now)
-                await asyncio.wait(
-                    pending,
-                    timeout=None if deadline is None else max(0.0, deadline - now),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+                wait_s = None if deadline is None else max(0.0, deadline - now)
+                if pending:
+                    await asyncio.wait(pending, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+                else:
+                    await asyncio.sleep(wait_s or 0.0)
         except BaseException:  # the hedged call itself was cancelled: so are its attempts
             group.close()
             await self._cancel_all(pending)

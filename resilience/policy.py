@@ -212,19 +212,7 @@ class Policy:
             if self.ledger is not None
             else None
         )
-        inner: Callable[P, R] = fn
-        if self.hedge is not None:  # its action runs in place of fn, through every layer
-            inner = self.hedge.dispatch(inner, is_async=asynchronous)
-        if self.timeout is not None:
-            inner = self.timeout(inner)
-        if self.bulkhead is not None:
-            inner = self.bulkhead(inner)
-        if self.rate_limit is not None:
-            inner = self.rate_limit(inner)
-        if self.breaker is not None:
-            inner = self.breaker(inner)
-        if recorder is not None:
-            inner = recorder.attempt(inner, is_async=asynchronous)
+        inner = self._attempt_chain(fn, recorder, asynchronous)
         if self.hedge is not None:  # each attempt of a group is an attempt row of its own
             inner = self.hedge.decorate(inner, is_async=asynchronous)
         if self.retry is not None:
@@ -244,6 +232,26 @@ class Policy:
         if inner is fn:  # no part at all: still a distinct wrapper carrying .policy
             inner = _passthrough(fn, asynchronous)
         inner.policy = self  # type: ignore[attr-defined]
+        return inner
+
+    def _attempt_chain(
+        self, fn: Callable[P, R], recorder: Recorder | None, asynchronous: bool
+    ) -> Callable[P, R]:
+        """What each attempt goes through: breaker -> rate limit -> bulkhead -> timeout ->
+        ``fn`` (or a hedge's action), with the ledger's attempt layer outside them."""
+        inner: Callable[P, R] = fn
+        if self.hedge is not None:  # its action runs in place of fn, through every layer
+            inner = self.hedge.dispatch(inner, is_async=asynchronous)
+        if self.timeout is not None:
+            inner = self.timeout(inner)
+        if self.bulkhead is not None:
+            inner = self.bulkhead(inner)
+        if self.rate_limit is not None:
+            inner = self.rate_limit(inner)
+        if self.breaker is not None:
+            inner = self.breaker(inner)
+        if recorder is not None:
+            inner = recorder.attempt(inner, is_async=asynchronous)
         return inner
 
     def __repr__(self) -> str:
