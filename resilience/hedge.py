@@ -565,11 +565,17 @@ class Hedge:
             started = loop.time()
             primary = loop.create_task(attempt(fn, group, 0, args, kwargs))
             if delay_s > 0:
+                # asyncio.wait((primary,), timeout=delay_s), without its sets and copies
+                waiter = loop.create_future()
+                timer = loop.call_later(delay_s, _wake, waiter)
+                primary.add_done_callback(lambda _: _wake(waiter))
                 try:
-                    await asyncio.wait((primary,), timeout=delay_s)
+                    await waiter
                 except BaseException:
+                    timer.cancel()
                     await self._cancel_all({primary: 0})
                     raise
+                timer.cancel()
                 if primary.done() and not primary.cancelled() and primary.exception() is None:
                     won, result = primary.result()
                     if won:
@@ -584,10 +590,13 @@ class Hedge:
         self, fn: Callable[..., Awaitable[Any]], group: HedgeGroup, k: int, args: Any, kwargs: Any
     ) -> tuple[bool, Any]:
         enter_hedge(group, k)  # this task's own context (create_task copied it)
+        if self._latencies is None:
+            result = await fn(*args, **kwargs)
+            return group.claim(k), result
         loop = asyncio.get_running_loop()
         started = loop.time()
         result = await fn(*args, **kwargs)
-        self._sample(loop.time() - started)
+        self._latencies.add(loop.time() - started)
         return group.claim(k), result
 
     async def _race_async(
@@ -681,6 +690,11 @@ class Hedge:
             f"Hedge(attempts={self.attempts}, delay_s={self.delay_s}, {delay}"
             f"loser={self.loser!r}, budget={self.budget!r})"
         )
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _wait_until(signal: threading.Event, deadline_s: float | None, clock: Clock) -> bool:
