@@ -437,8 +437,6 @@ def test_the_budget_caps_extra_attempts_in_an_outage() -> None:
     def outage(budget: RetryBudget | None) -> Hedge:
         async def main() -> Hedge:
             vclock = VirtualClock()
-            if budget is not None:
-                budget._bind(vclock)
             part = hedge(attempts=2, delay_s=0.05, budget=budget, clock=vclock)
 
             @part
