@@ -479,7 +479,14 @@ class Hedge:
         context = contextvars.copy_context()  # each attempt its own: its hedge member
         with self._lock:
             self._busy += 1
-        future = self._workers().submit(context.run, self._attempt_sync, fn, group, k, args, kwargs)
+        try:
+            future = self._workers().submit(
+                context.run, self._attempt_sync, fn, group, k, args, kwargs
+            )
+        except BaseException:  # a pool shut down meanwhile: the slot was never taken
+            with self._lock:
+                self._busy -= 1
+            raise
 
         def ended(_: object) -> None:
             with self._lock:
