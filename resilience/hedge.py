@@ -144,6 +144,7 @@ class HedgeStatistics:
         calls: logical calls (hedged groups).
         attempts: attempts launched, primaries included.
         hedges: attempts launched beyond the primary (``attempts - calls``).
+        calls_won: calls an attempt answered (the others raised).
         won_by_primary: calls the primary answered.
         won_by_hedge: calls a hedge answered.
         budget_refusals: hedges the budget refused (not launched).
