@@ -1,6 +1,6 @@
 """callwise.resilience: call functions safely.
 
-Decorators for circuit breaking, fallback, caching, retries, timeouts and bulkheads,
+Decorators for circuit breaking, fallback, caching, retries, hedging, timeouts and bulkheads,
 one composed :class:`Policy`, a :class:`Ledger` of every call, local async invocation
 and invokers for real endpoints. See the README for a tour.
 """
@@ -39,6 +39,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
         TimeoutExceeded,
     )
     from .fallback import Fallback, fallback
+    from .hedge import Hedge, HedgeStatistics, hedge
     from .keep_warm import (
         Warmer,
         WarmerStatistics,
@@ -85,6 +86,8 @@ __all__ = [
     "Fallback",
     "FunctionError",
     "Guarded",
+    "Hedge",
+    "HedgeStatistics",
     "HttpStatusError",
     "InvalidUsage",
     "InvocationError",
@@ -115,6 +118,7 @@ __all__ = [
     "cached",
     "circuit_breaker",
     "fallback",
+    "hedge",
     "is_warmup",
     "keep_warm",
     "rate_limit",
@@ -167,6 +171,9 @@ _EXPORTS: dict[str, str] = {
     "TimeoutExceeded": ".errors",
     "Fallback": ".fallback",
     "fallback": ".fallback",
+    "Hedge": ".hedge",
+    "HedgeStatistics": ".hedge",
+    "hedge": ".hedge",
     "Warmer": ".keep_warm",
     "WarmerStatistics": ".keep_warm",
     "is_warmup": ".keep_warm",

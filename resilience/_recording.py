@@ -20,12 +20,22 @@ without calling the function reports it with :func:`mark_cache_hit` or
 
 Cancellation (``asyncio.CancelledError``, ``KeyboardInterrupt``) ends a call as a
 ``cancelled`` row with that type: the time was spent and a bill counts it.
+
+Hedged attempts: :func:`resilience.hedge` runs each attempt of a group in a context of
+its own after :func:`enter_hedge` put a :class:`HedgeMember` there. The attempt layer
+then writes that attempt's row with ``hedge=k`` and ``hedge_result``: ``won`` for the
+attempt that claims the group's win (:meth:`HedgeGroup.claim`, first success only),
+``lost`` for every other. All members of a group share one ``attempt`` number (the
+try of the call, as a retry counts them); the call row's ``attempt`` counts every
+attempt launched, hedges included (a detached loser's row may be written after the
+call row, when the loser ends).
 """
 
 from __future__ import annotations
 
 import contextvars
 import dataclasses
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
@@ -37,9 +47,13 @@ from .errors import BulkheadFull, CircuitOpenError, RateLimited
 from .ledger import Ledger, collect_sizes
 
 __all__ = [
+    "HedgeGroup",
+    "HedgeMember",
     "Recorder",
     "chain_hooks",
+    "enter_hedge",
     "error_type_of",
+    "hedge_member",
     "mark_cache_hit",
     "mark_fallback",
     "outcome_of",
@@ -87,6 +101,7 @@ class _CallState:
     attempts: int = 0
     outcome: str | None = None
     error_type: str | None = None
+    tries: int = 0  # numbers given to hedged groups (their shared ``attempt``)
 
 
 _MARK = "__callwise_ledger__"  # on wrappers that record into a ledger
@@ -113,6 +128,71 @@ def mark_fallback(exc: BaseException | None = None) -> None:
     if state is not None:
         state.outcome = "fallback"
         state.error_type = error_type_of(exc) if exc is not None else None
+
+
+class HedgeGroup:
+    """The attempts of one hedged try: which one won, and the ``attempt`` they share.
+
+    Thread-safe: members of a sync hedge run in worker threads.
+    """
+
+    __slots__ = ("_lock", "attempt", "winner")
+
+    _CLOSED = -1
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.attempt: int | None = None
+        self.winner: int | None = None
+
+    def claim(self, k: int) -> bool:
+        """Whether member ``k``'s success wins the group (the first claim does)."""
+        with self._lock:
+            if self.winner is None:
+                self.winner = k
+            return self.winner == k
+
+    def close(self) -> None:
+        """End the group without a winner: a later success is a loser."""
+        with self._lock:
+            if self.winner is None:
+                self.winner = self._CLOSED
+
+    def _count(self, state: _CallState) -> None:
+        with self._lock:
+            state.attempts += 1
+
+    def _number(self, state: _CallState) -> int:
+        with self._lock:
+            if self.attempt is None:
+                state.tries += 1
+                self.attempt = state.tries
+            return self.attempt
+
+
+@dataclass(slots=True)
+class HedgeMember:
+    """Attempt ``k`` (0: the primary) of a hedged ``group``, as its context knows it."""
+
+    group: HedgeGroup
+    k: int
+    owner: tuple[Ledger, str] | None = None  # the recorder that writes its row
+    recorded: bool = False
+
+
+_member: contextvars.ContextVar[HedgeMember | None] = contextvars.ContextVar(
+    "callwise_hedge", default=None
+)
+
+
+def enter_hedge(group: HedgeGroup, k: int) -> None:
+    """Mark the current context (an attempt's own task or thread) as member ``k``."""
+    _member.set(HedgeMember(group, k))
+
+
+def hedge_member() -> HedgeMember | None:
+    """The hedged attempt the current context runs, if any."""
+    return _member.get()
 
 
 def _state_for(ledger: Ledger, function: str) -> _CallState | None:
@@ -174,6 +254,39 @@ class Recorder:
             request_bytes=request_bytes,
             response_bytes=response_bytes,
         )
+
+    def _member_row(
+        self, member: HedgeMember, start_s: float, exc: BaseException | None, sizes: Any
+    ) -> None:
+        if member.recorded:
+            return  # an inner attempt layer of the same member wrote it
+        member.recorded = True
+        group = member.group
+        won = exc is None and group.claim(member.k)
+        self.ledger.record(
+            function=self.function,
+            kind="attempt",
+            start_s=start_s,
+            duration_s=self.clock.monotonic() - start_s,
+            outcome="ok" if exc is None else outcome_of(exc),
+            attempt=group._number(self._attempt_state()),
+            error_type=None if exc is None else error_type_of(exc),
+            request_bytes=sizes.request_bytes,
+            response_bytes=sizes.response_bytes,
+            hedge=member.k,
+            hedge_result="won" if won else "lost",
+        )
+
+    def _owns(self, member: HedgeMember) -> bool:
+        """Whether this recorder writes ``member``'s row: the first attempt layer to see
+        it takes it (and counts it on the call row); a function called from inside the
+        attempt, recording elsewhere, records as usual."""
+        if member.owner is None:
+            member.owner = (self.ledger, self.function)
+            member.group._count(self._attempt_state())
+            return True
+        ledger, function = member.owner
+        return ledger is self.ledger and function == self.function
 
     def _open(self) -> tuple[_CallState, contextvars.Token[_CallState | None]] | None:
         if _state_for(self.ledger, self.function) is not None:
@@ -243,6 +356,17 @@ class Recorder:
 
         @wraps(fn)
         def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            member = _member.get()
+            if member is not None and self._owns(member):
+                start_s = clock.monotonic()
+                with collect_sizes() as sizes:
+                    try:
+                        result = fn(*args, **kwargs)
+                    except BaseException as exc:
+                        self._member_row(member, start_s, exc, sizes)
+                        raise
+                self._member_row(member, start_s, None, sizes)
+                return result
             state = self._attempt_state()
             before = state.attempts
             start_s = clock.monotonic()
@@ -266,6 +390,17 @@ class Recorder:
 
         @wraps(fn)
         async def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            member = _member.get()
+            if member is not None and self._owns(member):
+                start_s = clock.monotonic()
+                with collect_sizes() as sizes:
+                    try:
+                        result = await fn(*args, **kwargs)
+                    except BaseException as exc:
+                        self._member_row(member, start_s, exc, sizes)
+                        raise
+                self._member_row(member, start_s, None, sizes)
+                return result
             state = self._attempt_state()
             before = state.attempts
             start_s = clock.monotonic()

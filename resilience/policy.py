@@ -1,10 +1,10 @@
 """One Policy that composes every guard in one documented order, with a ledger.
 
-``Policy(fallback=..., cache=..., retry=..., breaker=..., rate_limit=..., bulkhead=...,
-timeout=...)`` is a decorator for plain and ``async def`` functions. Every part is
-optional; the parts present are applied in this order, outermost first::
+``Policy(fallback=..., cache=..., retry=..., hedge=..., breaker=..., rate_limit=...,
+bulkhead=..., timeout=...)`` is a decorator for plain and ``async def`` functions. Every
+part is optional; the parts present are applied in this order, outermost first::
 
-    fallback -> cache -> retry -> breaker -> rate_limit -> bulkhead | adaptive limit
+    fallback -> cache -> retry -> hedge -> breaker -> rate_limit -> bulkhead | adaptive limit
         -> timeout -> the function
 
 Why this order (it is the one Polly and resilience4j recommend):
@@ -18,6 +18,13 @@ Why this order (it is the one Polly and resilience4j recommend):
   counts every failed attempt (and trips on them), and once it is open the next
   attempt is rejected with ``CircuitOpenError``, which ``retry`` never retries: an
   open breaker stops the retries at once.
+- **hedge inside retry, outside the breaker**: a retry re-runs a hedged group only when
+  all its attempts failed (the group raises the primary's error). Each hedged attempt
+  goes through the breaker, the limits and the timeout on its own, so the breaker sees
+  every attempt (a slow loser that fails counts as a failure), an open breaker rejects
+  the hedges too (a hedge never bypasses it) and its ``CircuitOpenError`` stops further
+  hedges; each attempt gets its own full timeout. A hedge's ``action`` (another region)
+  runs innermost, in place of the function, through the same layers.
 - **rate limit inside the breaker**, so an open breaker spends no permits; the
   limiter's refusals (``RateLimited``) say nothing about the dependency's health, so the
   breaker counts them as neither success nor failure (and a half-open probe refused by
@@ -38,10 +45,12 @@ Policy per dependency is the natural use.
 Ledger: with ``ledger=``, each logical call adds one ``kind="call"`` row (outcome
 ``ok``, ``error``, ``timeout``, ``rejected``, ``rate_limited``, ``fallback`` or
 ``cache_hit``; ``attempt``
-is the number of attempts made, 0 for a cache hit) and each attempt one
+is the number of attempts made, hedges included, 0 for a cache hit) and each attempt one
 ``kind="attempt"`` row (outcome ``ok``, ``error``, ``timeout``, ``rejected`` for an
-open breaker or a full bulkhead, ``rate_limited`` for the rate limit; attempt number
-1..n; the request and response bytes an invoker reported). Start times and durations
+open breaker or a full bulkhead, ``rate_limited`` for the rate limit, ``cancelled`` for a
+hedge's loser cancelled by the win; attempt number 1..n, shared by the attempts of one
+hedged group, which ``hedge`` (0 for the primary) and ``hedge_result`` (``won`` /
+``lost``) tell apart; the request and response bytes an invoker reported). Start times and durations
 come from the Policy's ``clock``. The rows are written under the Policy's ``name``
 (default: the function's name). Give the ledger to the Policy, not to its parts.
 
@@ -67,6 +76,7 @@ from .cache import Cached
 from .clock import Clock
 from .errors import InvalidUsage
 from .fallback import Fallback
+from .hedge import Hedge
 from .ledger import Ledger
 from .ledger import check_ledger as valid_ledger
 from .rate_limit import RateLimits
@@ -84,7 +94,7 @@ def _is_number(value: object) -> bool:
 
 
 class Policy:
-    """Compose fallback, cache, retry, breaker, bulkhead and timeout around a function.
+    """Compose fallback, cache, retry, hedge, breaker, bulkhead and timeout around a function.
 
     Args:
         name: written on ledger rows (default: the decorated function's name), and
@@ -92,6 +102,7 @@ class Policy:
         fallback: a :func:`resilience.fallback` object.
         cache: a :func:`resilience.cached` object.
         retry: a :func:`resilience.retry` object, or the number of attempts.
+        hedge: a :func:`resilience.hedge` object.
         breaker: a :class:`resilience.CircuitBreaker`.
         rate_limit: a :func:`resilience.rate_limit` object (or limits combined with ``&``).
         bulkhead: a :func:`resilience.bulkhead` object, the number of slots, or a
@@ -128,6 +139,7 @@ class Policy:
         fallback: Fallback | None = None,
         cache: Cached | None = None,
         retry: Retry | int | None = None,
+        hedge: Hedge | None = None,
         breaker: CircuitBreaker | None = None,
         rate_limit: RateLimits | None = None,
         bulkhead: Bulkhead | AdaptiveLimiter | int | None = None,
@@ -142,6 +154,7 @@ class Policy:
         self.ledger = valid_ledger("ledger", ledger)
         self.fallback = _kind("fallback", fallback, Fallback, "resilience.fallback(value)")
         self.cache = _kind("cache", cache, Cached, "resilience.cached(ttl=60)")
+        self.hedge = _kind("hedge", hedge, Hedge, "resilience.hedge(attempts=2, delay_s=0.05)")
         self.breaker = _kind("breaker", breaker, CircuitBreaker, "resilience.CircuitBreaker()")
         self.rate_limit = _kind(
             "rate_limit", rate_limit, RateLimits, "resilience.rate_limit(10, per_s=1)"
@@ -183,7 +196,7 @@ class Policy:
         stays."""
         if self.breaker is not None:
             self.breaker.inherit_name(name)
-        for part in (self.rate_limit, self.bulkhead, self.timeout):
+        for part in (self.hedge, self.rate_limit, self.bulkhead, self.timeout):
             if part is not None and part.name is None:
                 part.name = name
 
@@ -199,17 +212,9 @@ class Policy:
             if self.ledger is not None
             else None
         )
-        inner: Callable[P, R] = fn
-        if self.timeout is not None:
-            inner = self.timeout(inner)
-        if self.bulkhead is not None:
-            inner = self.bulkhead(inner)
-        if self.rate_limit is not None:
-            inner = self.rate_limit(inner)
-        if self.breaker is not None:
-            inner = self.breaker(inner)
-        if recorder is not None:
-            inner = recorder.attempt(inner, is_async=asynchronous)
+        inner = self._attempt_chain(fn, recorder, asynchronous)
+        if self.hedge is not None:  # each attempt of a group is an attempt row of its own
+            inner = self.hedge.decorate(inner, is_async=asynchronous)
         if self.retry is not None:
             inner = self.retry(inner)
         cache, fallback = self.cache, self.fallback
@@ -229,6 +234,26 @@ class Policy:
         inner.policy = self  # type: ignore[attr-defined]
         return inner
 
+    def _attempt_chain(
+        self, fn: Callable[P, R], recorder: Recorder | None, asynchronous: bool
+    ) -> Callable[P, R]:
+        """What each attempt goes through: breaker -> rate limit -> bulkhead -> timeout ->
+        ``fn`` (or a hedge's action), with the ledger's attempt layer outside them."""
+        inner: Callable[P, R] = fn
+        if self.hedge is not None:  # its action runs in place of fn, through every layer
+            inner = self.hedge.dispatch(inner, is_async=asynchronous)
+        if self.timeout is not None:
+            inner = self.timeout(inner)
+        if self.bulkhead is not None:
+            inner = self.bulkhead(inner)
+        if self.rate_limit is not None:
+            inner = self.rate_limit(inner)
+        if self.breaker is not None:
+            inner = self.breaker(inner)
+        if recorder is not None:
+            inner = recorder.attempt(inner, is_async=asynchronous)
+        return inner
+
     def __repr__(self) -> str:
         parts = [f"name={self.name!r}"] if self.name else []
         for part in (*_PARTS, "ledger"):
@@ -238,7 +263,7 @@ class Policy:
         return f"Policy({', '.join(parts)})"
 
 
-_PARTS = ("fallback", "cache", "retry", "breaker", "rate_limit", "bulkhead", "timeout")
+_PARTS = ("fallback", "cache", "retry", "hedge", "breaker", "rate_limit", "bulkhead", "timeout")
 
 
 def _kind(parameter: str, value: Any, kind: type[Any], example: str) -> Any:

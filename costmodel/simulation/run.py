@@ -680,7 +680,7 @@ def _tap(ledger: Ledger, engine: Engine) -> Iterator[None]:
 
 def _check_clocks(policy: Policy, loop: VirtualTimeLoop) -> None:
     """Every time-aware part must read the virtual clock of this very loop."""
-    for part in ("policy", "breaker", "retry", "cache", "rate_limit", "bulkhead"):
+    for part in ("policy", "breaker", "retry", "hedge", "cache", "rate_limit", "bulkhead"):
         owner = policy if part == "policy" else getattr(policy, part, None)
         clock = getattr(owner, "clock", None)
         if owner is None or clock is None:
@@ -1031,12 +1031,14 @@ _SIMULATION_FIELDS = (
     "loser_billing",
 )
 _POLICY_PARTS = (
-    "fallback", "cache", "retry", "breaker", "rate_limit", "bulkhead", "adaptive_limit", "timeout",
+    "fallback", "cache", "retry", "hedge", "breaker", "rate_limit", "bulkhead", "adaptive_limit",
+    "timeout",
 )  # fmt: skip
 _PART_FIELDS: dict[str, tuple[str, ...]] = {
     "fallback": ("value", "on"),
     "cache": ("ttl", "maxsize", "stale_if_error", "error_ttl"),
     "retry": ("attempts", "on", "backoff_s", "max_backoff_s", "jitter", "budget"),
+    "hedge": ("attempts", "delay_s", "delay", "on", "budget", "loser", "window", "min_samples"),
     "breaker": (
         "fail_max",
         "reset_timeout_s",
@@ -1166,6 +1168,8 @@ def load_simulation(path: str | Path) -> SimulationFile:
     are the parts of a :class:`resilience.Policy`, each a table of that part's options:
     ``fallback = {value = ..., on = [...]}``, ``cache = {ttl = 60, maxsize = ...}``,
     ``retry = {attempts = 3, backoff_s = 0.2, ...}`` (or ``retry = 3``),
+    ``hedge = {attempts = 2, delay_s = 0.05}`` (or ``delay = "p95"``, ``budget = 0.1``,
+    ``loser = "detach"``: a cancelled loser still runs, and bills, on the callee),
     ``breaker = {fail_max = 5, reset_timeout_s = 30, ...}``,
     ``rate_limit = {rate = 150, per_s = 1, burst = 20, wait_s = 0.5}``,
     ``bulkhead = {max_concurrent = 50, max_wait_s = 0}`` (or ``bulkhead = 50``), or
@@ -1292,6 +1296,7 @@ def _part_builders() -> dict[str, Callable[..., Any]]:
         "fallback": resilience.fallback,
         "cache": resilience.cached,
         "retry": resilience.retry,
+        "hedge": resilience.hedge,
         "breaker": resilience.CircuitBreaker,
         "rate_limit": resilience.rate_limit,
         "bulkhead": resilience.bulkhead,
