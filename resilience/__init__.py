@@ -1,6 +1,7 @@
 """callwise.resilience: call functions safely.
 
-Decorators for circuit breaking, fallback, caching, retries, timeouts and bulkheads,
+Decorators for circuit breaking, fallback, caching, retries, timeouts, bulkheads and
+fault injection (chaos),
 one composed :class:`Policy`, a :class:`Ledger` of every call, local async invocation
 and invokers for real endpoints. See the README for a tour.
 """
@@ -23,12 +24,14 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     )
     from .bulkhead import Bulkhead, BulkheadStatistics, bulkhead
     from .cache import Cached, CachedFunction, CacheInfo, cached
+    from .chaos import Chaos, ChaosStatistics, Sampler, chaos
     from .clock import SYSTEM_CLOCK, Clock, SystemClock
     from .errors import (
         BulkheadFull,
         CircuitOpenError,
         FunctionError,
         HttpStatusError,
+        InjectedThrottle,
         InvalidUsage,
         InvocationError,
         InvokerClosed,
@@ -69,6 +72,8 @@ __all__ = [
     "CacheInfo",
     "Cached",
     "CachedFunction",
+    "Chaos",
+    "ChaosStatistics",
     "CircuitBreaker",
     "CircuitOpenError",
     "Clock",
@@ -78,6 +83,7 @@ __all__ = [
     "FunctionError",
     "Guarded",
     "HttpStatusError",
+    "InjectedThrottle",
     "InvalidUsage",
     "InvocationError",
     "InvokerClosed",
@@ -96,6 +102,7 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "RetryStatistics",
+    "Sampler",
     "SystemClock",
     "ThrottleInfo",
     "Timeout",
@@ -103,6 +110,7 @@ __all__ = [
     "adaptive_limit",
     "bulkhead",
     "cached",
+    "chaos",
     "circuit_breaker",
     "fallback",
     "rate_limit",
@@ -136,6 +144,10 @@ _EXPORTS: dict[str, str] = {
     "CachedFunction": ".cache",
     "CacheInfo": ".cache",
     "cached": ".cache",
+    "Chaos": ".chaos",
+    "ChaosStatistics": ".chaos",
+    "Sampler": ".chaos",
+    "chaos": ".chaos",
     "SYSTEM_CLOCK": ".clock",
     "Clock": ".clock",
     "SystemClock": ".clock",
@@ -143,6 +155,7 @@ _EXPORTS: dict[str, str] = {
     "CircuitOpenError": ".errors",
     "FunctionError": ".errors",
     "HttpStatusError": ".errors",
+    "InjectedThrottle": ".errors",
     "InvalidUsage": ".errors",
     "InvocationError": ".errors",
     "InvokerClosed": ".errors",

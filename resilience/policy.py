@@ -1,11 +1,11 @@
 """One Policy that composes every guard in one documented order, with a ledger.
 
 ``Policy(fallback=..., cache=..., retry=..., breaker=..., rate_limit=..., bulkhead=...,
-timeout=...)`` is a decorator for plain and ``async def`` functions. Every part is
-optional; the parts present are applied in this order, outermost first::
+timeout=..., chaos=...)`` is a decorator for plain and ``async def`` functions. Every part
+is optional; the parts present are applied in this order, outermost first::
 
     fallback -> cache -> retry -> breaker -> rate_limit -> bulkhead | adaptive limit
-        -> timeout -> the function
+        -> timeout -> chaos -> the function
 
 Why this order (it is the one Polly and resilience4j recommend):
 
@@ -27,6 +27,11 @@ Why this order (it is the one Polly and resilience4j recommend):
 - **timeout innermost**, so the limit bounds each attempt, not the whole retry
   sequence (a slow attempt fails alone and the next one gets its full time), and the
   breaker sees a timeout as the attempt's failure.
+- **chaos innermost** (inside the timeout), so every layer above sees an injected fault
+  as a real one: the timeout bounds an injected latency, the breaker counts injected
+  faults, retries retry them, a fallback answers for them. A chaos part whose
+  ``enabled`` is the constant False builds no layer at all: the Policy returns exactly
+  the wrapper it would without it.
 
 Shorthands: ``retry=3`` is ``retry(attempts=3)``, ``bulkhead=10`` is ``bulkhead(10)``,
 ``timeout=2.0`` is ``timeout(2.0)``, each built with the Policy's ``clock``. Otherwise
@@ -64,6 +69,7 @@ from .adaptive_limit import AdaptiveLimiter
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
 from .cache import Cached
+from .chaos import Chaos
 from .clock import Clock
 from .errors import InvalidUsage
 from .fallback import Fallback
@@ -84,7 +90,7 @@ def _is_number(value: object) -> bool:
 
 
 class Policy:
-    """Compose fallback, cache, retry, breaker, bulkhead and timeout around a function.
+    """Compose fallback, cache, retry, breaker, bulkhead, timeout and chaos around a function.
 
     Args:
         name: written on ledger rows (default: the decorated function's name), and
@@ -97,6 +103,8 @@ class Policy:
         bulkhead: a :func:`resilience.bulkhead` object, the number of slots, or a
             :func:`resilience.adaptive_limit` (a bulkhead whose limit moves).
         timeout: a :func:`resilience.timeout` object, or the limit in seconds.
+        chaos: a :func:`resilience.chaos` spec (fault injection), innermost; its
+            injected latency sleeps on the Policy's ``clock`` unless it has its own.
         ledger: a :class:`resilience.Ledger` for one row per call and per attempt.
         clock: times ledger rows and drives the shorthand parts (default: the
             system clock).
@@ -132,6 +140,7 @@ class Policy:
         rate_limit: RateLimits | None = None,
         bulkhead: Bulkhead | AdaptiveLimiter | int | None = None,
         timeout: Timeout | float | None = None,
+        chaos: Chaos | None = None,
         ledger: Ledger | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -166,6 +175,9 @@ class Policy:
             self.timeout = Timeout(positive("timeout", timeout), clock=self.clock)
         else:
             self.timeout = _kind("timeout", timeout, Timeout, "2.0 or resilience.timeout(2.0)")
+        self.chaos = _kind(
+            "chaos", chaos, Chaos, "resilience.chaos(fault=ConnectionError, rate=0.01)"
+        )
         if name is not None:
             self._name_parts(name)
         if ledger is not None:
@@ -200,6 +212,10 @@ class Policy:
             else None
         )
         inner: Callable[P, R] = fn
+        if self.chaos is not None and not self.chaos.off:
+            inner = self.chaos.decorate(
+                inner, is_async=asynchronous, label=self.name or name_of(fn), clock=self.clock
+            )
         if self.timeout is not None:
             inner = self.timeout(inner)
         if self.bulkhead is not None:
@@ -238,7 +254,9 @@ class Policy:
         return f"Policy({', '.join(parts)})"
 
 
-_PARTS = ("fallback", "cache", "retry", "breaker", "rate_limit", "bulkhead", "timeout")
+_PARTS = (
+    "fallback", "cache", "retry", "breaker", "rate_limit", "bulkhead", "timeout", "chaos",
+)  # fmt: skip
 
 
 def _kind(parameter: str, value: Any, kind: type[Any], example: str) -> Any:
