@@ -160,15 +160,17 @@ class Chaos:
         set_(self, "rate", rate)
         for kind in ("latency", "fault", "outcome"):
             own = getattr(self, f"{kind}_rate")
-            if (
-                own is not None
-                and getattr(self, "latency_s" if kind == "latency" else kind) is None
-            ):
+            present = getattr(self, "latency_s" if kind == "latency" else kind) is not None
+            if own is not None and not present:
                 raise InvalidUsage(
                     f"{kind}_rate={own!r}: given without anything to inject as {kind}"
                 )
-            value = rate if own is None else number(f"{kind}_rate", own, _RATE)
-            set_(self, f"{kind}_rate", value)
+            if present:  # resolved: the kind's own rate, or the spec's
+                set_(
+                    self,
+                    f"{kind}_rate",
+                    rate if own is None else number(f"{kind}_rate", own, _RATE),
+                )
         if not (isinstance(self.enabled, bool) or callable(self.enabled)):
             raise InvalidUsage(
                 f"enabled={self.enabled!r}: must be True, False or a function of no "
