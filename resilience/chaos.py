@@ -42,7 +42,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 
-from . import _events
+from ._events import emit, listening
 from ._recording import mark_injected
 from ._validate import Number, is_async, name_of, number
 from ._validate import clock as valid_clock
@@ -148,13 +148,14 @@ class Chaos:
                 "chaos(): nothing to inject; give latency_s=, fault= or outcome= "
                 "(e.g. fault=resilience.InjectedThrottle(retry_after_s=1.0))"
             )
-        if self.latency_s is not None and not isinstance(self.latency_s, Sampler):
-            if hasattr(self.latency_s, "seconds") and hasattr(self.latency_s, "mean_ms"):
-                raise InvalidUsage(
-                    f"latency_s={self.latency_s!r}: a costmodel distribution speaks "
-                    "milliseconds; give latency_s=distribution.seconds()"
-                )
-            set_(self, "latency_s", number("latency_s", self.latency_s, _LATENCY))
+        latency = self.latency_s
+        if hasattr(latency, "seconds") and hasattr(latency, "mean_ms"):
+            raise InvalidUsage(
+                f"latency_s={latency!r}: a costmodel distribution speaks milliseconds (and "
+                "samples arrays); give latency_s=distribution.seconds()"
+            )
+        if latency is not None and not isinstance(latency, Sampler):
+            set_(self, "latency_s", number("latency_s", latency, _LATENCY))
         _check_fault(self.fault)
         rate = number("rate", self.rate, _RATE)
         set_(self, "rate", rate)
@@ -296,7 +297,7 @@ class Chaos:
             return None
         if delay_s is not None:
             mark_injected("latency")
-            if _events.listening():
+            if listening():
                 _emit(name, "latency")
         return _Plan(delay_s, fault, outcome)
 
@@ -322,7 +323,7 @@ class Chaos:
             else:
                 stats.outcomes += 1
         mark_injected(kind)
-        if _events.listening():
+        if listening():
             _emit(name, kind)
         if todo.fault:
             raise self._exception()
@@ -354,7 +355,9 @@ class Chaos:
                 parts.append(f"{key}={value!r}")
         rates = {k: getattr(self, f"{k}_rate") for k in ("latency", "fault", "outcome")}
         parts.append(f"rate={self.rate!r}")
-        parts.extend(f"{k}_rate={v!r}" for k, v in rates.items() if v != self.rate)
+        parts.extend(
+            f"{k}_rate={v!r}" for k, v in rates.items() if v is not None and v != self.rate
+        )
         parts.append(f"enabled={self.enabled!r}")
         if self.name:
             parts.append(f"name={self.name!r}")
@@ -362,7 +365,7 @@ class Chaos:
 
 
 def _emit(name: str, kind: str) -> None:
-    _events.emit("chaos.injected", {"callwise.policy": name, "callwise.injected": kind})
+    emit("chaos.injected", {"callwise.policy": name, "callwise.injected": kind})
 
 
 def _check_fault(fault: object) -> None:

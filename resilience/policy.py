@@ -175,7 +175,7 @@ class Policy:
             self.timeout = Timeout(positive("timeout", timeout), clock=self.clock)
         else:
             self.timeout = _kind("timeout", timeout, Timeout, "2.0 or resilience.timeout(2.0)")
-        self.chaos = _kind(
+        self.chaos: Chaos | None = _kind(
             "chaos", chaos, Chaos, "resilience.chaos(fault=ConnectionError, rate=0.01)"
         )
         if name is not None:
@@ -211,11 +211,7 @@ class Policy:
             if self.ledger is not None
             else None
         )
-        inner: Callable[P, R] = fn
-        if self.chaos is not None and not self.chaos.off:
-            inner = self.chaos.decorate(
-                inner, is_async=asynchronous, label=self.name or name_of(fn), clock=self.clock
-            )
+        inner: Callable[P, R] = self._chaos_layer(fn, asynchronous)
         if self.timeout is not None:
             inner = self.timeout(inner)
         if self.bulkhead is not None:
@@ -244,6 +240,14 @@ class Policy:
             inner = _passthrough(fn, asynchronous)
         inner.policy = self  # type: ignore[attr-defined]
         return inner
+
+    def _chaos_layer(self, fn: Callable[P, R], asynchronous: bool) -> Callable[P, R]:
+        """``fn`` behind the chaos part, innermost; ``fn`` itself when there is none or
+        its ``enabled`` is the constant False (no layer at all)."""
+        if self.chaos is None or self.chaos.off:
+            return fn
+        label = self.name or name_of(fn)
+        return self.chaos.decorate(fn, is_async=asynchronous, label=label, clock=self.clock)
 
     def __repr__(self) -> str:
         parts = [f"name={self.name!r}"] if self.name else []
