@@ -425,6 +425,9 @@ class Downstream:
 # -- faults ----------------------------------------------------------------------------
 
 
+_TIMER_SLACK_S = 1e-6
+
+
 @dataclass(frozen=True, slots=True)
 class Fault:
     """A :func:`resilience.chaos` spec switched on for a span of the scenario.
@@ -476,7 +479,9 @@ class Fault:
         start_s, end_s = float(self.start_s), self.end_s
 
         def on() -> bool:
-            now = clock.monotonic()
+            # the loop runs a timer due at t up to a nanosecond early: a call arriving
+            # at start_s is inside the window, one arriving at end_s outside
+            now = clock.monotonic() + _TIMER_SLACK_S
             return start_s <= now and (end_s is None or now < end_s)
 
         return dataclasses.replace(
