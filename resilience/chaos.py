@@ -35,6 +35,7 @@ the virtual clock, seeded from the simulation's seed.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import random
 import threading
@@ -85,16 +86,24 @@ class ChaosStatistics:
         latency_s: total injected latency, seconds.
     """
 
-    __slots__ = ("_lock", "calls", "faults", "latency", "latency_s", "outcomes", "skipped")
+    __slots__ = ("_calls", "_lock", "_skipped", "faults", "latency", "latency_s", "outcomes")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls = 0
-        self.skipped = 0
+        self._lock = threading.Lock()  # for the injections' counters
+        self._calls = itertools.count()  # next() is atomic: no lock on the hot path
+        self._skipped = itertools.count()
         self.latency = 0
         self.faults = 0
         self.outcomes = 0
         self.latency_s = 0.0
+
+    @property
+    def calls(self) -> int:
+        return _used(self._calls)
+
+    @property
+    def skipped(self) -> int:
+        return _used(self._skipped)
 
     def as_dict(self) -> dict[str, float]:
         """A snapshot of every counter."""
@@ -104,6 +113,11 @@ class ChaosStatistics:
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items())
         return f"ChaosStatistics({fields})"
+
+
+def _used(counter: itertools.count[int]) -> int:
+    """How often ``next`` was called on an ``itertools.count``."""
+    return int(repr(counter)[6:-1])  # "count(42)"
 
 
 _RATE = Number(low=0, high=1, allowed="a rate in [0, 1]")
@@ -229,9 +243,8 @@ class Chaos:
         @wraps(fn)
         def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if enabled is not None and not enabled():
-                with stats._lock:
-                    stats.calls += 1
-                    stats.skipped += 1
+                next(stats._calls)
+                next(stats._skipped)
                 return fn(*args, **kwargs)
             todo = plan(name)
             if todo is None:
@@ -259,9 +272,8 @@ class Chaos:
         @wraps(fn)
         async def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if enabled is not None and not enabled():
-                with stats._lock:
-                    stats.calls += 1
-                    stats.skipped += 1
+                next(stats._calls)
+                next(stats._skipped)
                 return await fn(*args, **kwargs)
             todo = plan(name)
             if todo is None:
@@ -277,28 +289,31 @@ class Chaos:
     # -- one call ------------------------------------------------------------------
 
     def _plan(self, name: str) -> _Plan | None:
-        """Draw this call's injections (None: none), count the call and a latency."""
+        """Draw this call's injections (None: none), count the call and a latency.
+
+        A kind absent or at rate 0 takes no draw."""
+        stats = self.statistics
+        next(stats._calls)
         draw = cast("random.Random", self.rng).random
         delay_s: float | None = None
         fault = outcome = False
-        if self.latency_s is not None and draw() < cast("float", self.latency_rate):
+        rate = self.latency_rate
+        if rate and draw() < rate:
             delay_s = self._delay_s()
-        if self.fault is not None and draw() < cast("float", self.fault_rate):
-            fault = True
-        elif self.outcome is not None and draw() < cast("float", self.outcome_rate):
-            outcome = True
-        stats = self.statistics
-        with stats._lock:
-            stats.calls += 1
-            if delay_s is not None:
+            with stats._lock:
                 stats.latency += 1
                 stats.latency_s += delay_s
-        if delay_s is None and not (fault or outcome):
-            return None
-        if delay_s is not None:
             mark_injected("latency")
             if listening():
                 _emit(name, "latency")
+        rate = self.fault_rate
+        if rate and draw() < rate:
+            fault = True
+        else:
+            rate = self.outcome_rate
+            outcome = bool(rate and draw() < rate)
+        if delay_s is None and not (fault or outcome):
+            return None
         return _Plan(delay_s, fault, outcome)
 
     def _delay_s(self) -> float:
