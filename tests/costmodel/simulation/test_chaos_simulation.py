@@ -22,6 +22,8 @@ from costmodel import (
     InvalidUsage,
     Scenario,
     SimulationContext,
+    empirical,
+    fixed,
     load_scenario,
     load_simulation,
     lognormal,
@@ -161,6 +163,17 @@ def test_the_policys_own_chaos_runs_on_the_virtual_clock() -> None:
 
     with pytest.raises(InvalidUsage, match=r"policy\.chaos: runs on FakeClock"):
         simulate(on_a_fake_clock, _scenario(duration_s=10))
+
+
+def test_every_distribution_gives_a_sampler_in_seconds() -> None:
+    """fixed, lognormal and empirical all adapt with .seconds(): one draw, seconds."""
+    rng = random.Random(0)
+    assert fixed(250).seconds().sample(rng) == 0.25
+    assert empirical([100, 300]).seconds().sample(rng) in (0.1, 0.3)
+    assert lognormal(p50_ms=50, p99_ms=50).seconds().sample(rng) == 0.05
+    assert empirical([100, 300]).seconds().mean_s == pytest.approx(0.2)
+    for dist in (fixed(250), empirical([100, 300]), lognormal(p50_ms=5, p99_ms=50)):
+        assert isinstance(dist.seconds(), resilience.Sampler)
 
 
 def test_a_lognormal_latency_fault_in_seconds() -> None:
