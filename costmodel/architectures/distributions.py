@@ -186,7 +186,8 @@ class InSeconds:
     Example:
         >>> import random
         >>> tail = lognormal(p50_ms=200, p99_ms=2000).seconds()
-        >>> draws = sorted(tail.sample(random.Random(1)) for _ in range(10_001))
+        >>> rng = random.Random(1)
+        >>> draws = sorted(tail.sample(rng) for _ in range(10_001))
         >>> round(draws[5_000], 2)  # the median, seconds
         0.2
     """
