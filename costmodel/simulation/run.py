@@ -942,7 +942,10 @@ def compare_policies(
         (a full bulkhead, a rate limiter); ``throttled`` (invocations the callee's
         concurrency limit refused), ``caller_timeouts`` (calls killed by the caller's
         platform timeout), ``errors_seen`` (calls that raised to the user),
-        ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p99_ms``.
+        ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p99_ms``; the attempts a
+        chaos layer (the scenario's faults, the Policy's chaos part) injected into:
+        ``injected_latency``, ``injected_faults``, ``injected_outcomes`` (from the ledger's
+        ``injected`` marks: a latency followed by a fault counts as a fault).
 
     Example:
         >>> from resilience import Policy
