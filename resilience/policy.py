@@ -47,7 +47,8 @@ is the number of attempts made, 0 for a cache hit) and each attempt one
 ``kind="attempt"`` row (outcome ``ok``, ``error``, ``timeout``, ``rejected`` for an
 open breaker or a full bulkhead, ``rate_limited`` for the rate limit; attempt number
 1..n; the request and response bytes an invoker reported). Start times and durations
-come from the Policy's ``clock``. The rows are written under the Policy's ``name``
+come from the Policy's ``clock``. An attempt a chaos part injected into carries
+``injected="latency" | "fault" | "outcome"``. The rows are written under the Policy's ``name``
 (default: the function's name). Give the ledger to the Policy, not to its parts.
 
 Names: the Policy's ``name`` also names the parts given without one, so the log line of
