@@ -1,6 +1,7 @@
 """callwise.resilience: call functions safely.
 
-Decorators for circuit breaking, fallback, caching, retries, hedging, timeouts and bulkheads,
+Decorators for circuit breaking, fallback, caching, retries, hedging, timeouts, bulkheads
+and fault injection (chaos),
 one composed :class:`Policy`, a :class:`Ledger` of every call, local async invocation
 and invokers for real endpoints. See the README for a tour.
 """
@@ -23,12 +24,14 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     )
     from .bulkhead import Bulkhead, BulkheadStatistics, bulkhead
     from .cache import Cached, CachedFunction, CacheInfo, cached
+    from .chaos import Chaos, ChaosStatistics, Sampler, chaos
     from .clock import SYSTEM_CLOCK, Clock, SystemClock
     from .errors import (
         BulkheadFull,
         CircuitOpenError,
         FunctionError,
         HttpStatusError,
+        InjectedThrottle,
         InvalidUsage,
         InvocationError,
         InvokerClosed,
@@ -78,6 +81,8 @@ __all__ = [
     "CacheInfo",
     "Cached",
     "CachedFunction",
+    "Chaos",
+    "ChaosStatistics",
     "CircuitBreaker",
     "CircuitOpenError",
     "Clock",
@@ -89,6 +94,7 @@ __all__ = [
     "Hedge",
     "HedgeStatistics",
     "HttpStatusError",
+    "InjectedThrottle",
     "InvalidUsage",
     "InvocationError",
     "InvokerClosed",
@@ -107,6 +113,7 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "RetryStatistics",
+    "Sampler",
     "SystemClock",
     "ThrottleInfo",
     "Timeout",
@@ -116,6 +123,7 @@ __all__ = [
     "adaptive_limit",
     "bulkhead",
     "cached",
+    "chaos",
     "circuit_breaker",
     "fallback",
     "hedge",
@@ -154,6 +162,10 @@ _EXPORTS: dict[str, str] = {
     "CachedFunction": ".cache",
     "CacheInfo": ".cache",
     "cached": ".cache",
+    "Chaos": ".chaos",
+    "ChaosStatistics": ".chaos",
+    "Sampler": ".chaos",
+    "chaos": ".chaos",
     "SYSTEM_CLOCK": ".clock",
     "Clock": ".clock",
     "SystemClock": ".clock",
@@ -161,6 +173,7 @@ _EXPORTS: dict[str, str] = {
     "CircuitOpenError": ".errors",
     "FunctionError": ".errors",
     "HttpStatusError": ".errors",
+    "InjectedThrottle": ".errors",
     "InvalidUsage": ".errors",
     "InvocationError": ".errors",
     "InvokerClosed": ".errors",

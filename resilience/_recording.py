@@ -18,6 +18,13 @@ of the attempt rows within the call: 1, 2, ... A decorator that produces a resul
 without calling the function reports it with :func:`mark_cache_hit` or
 :func:`mark_fallback`, which sets the outcome of the call row.
 
+Each attempt layer also sets a box of its own in a context variable, which a chaos layer
+deep inside marks with :func:`mark_injected`; the attempt row carries the mark as
+``injected``. The box belongs to the attempt (not to the call), so attempts of one call
+running at once in several tasks or threads (hedging) each carry their own mark; a worker
+thread that runs the attempt in a copy of the caller's context (the sync timeout) marks
+the same box.
+
 Cancellation (``asyncio.CancelledError``, ``KeyboardInterrupt``) ends a call as a
 ``cancelled`` row with that type: the time was spent and a bill counts it.
 
@@ -56,6 +63,7 @@ __all__ = [
     "hedge_member",
     "mark_cache_hit",
     "mark_fallback",
+    "mark_injected",
     "outcome_of",
     "record_inside",
     "record_outside",
@@ -109,6 +117,21 @@ _MARK = "__callwise_ledger__"  # on wrappers that record into a ledger
 _current: contextvars.ContextVar[_CallState | None] = contextvars.ContextVar(
     "callwise_call", default=None
 )
+
+
+# The injection mark of the attempt being recorded: a one-item box set by each attempt
+# layer, marked by a chaos layer inside it.
+_injected: contextvars.ContextVar[list[str | None] | None] = contextvars.ContextVar(
+    "callwise_injected", default=None
+)
+
+
+def mark_injected(kind: str) -> None:
+    """Tell the attempt being recorded (if any) that chaos injected ``kind`` into it
+    (``latency``, ``fault`` or ``outcome``; a later mark replaces an earlier one)."""
+    box = _injected.get()
+    if box is not None:
+        box[0] = kind
 
 
 def mark_cache_hit() -> None:
@@ -241,6 +264,7 @@ class Recorder:
         exc: BaseException | None,
         request_bytes: int | None,
         response_bytes: int | None,
+        injected: str | None = None,
     ) -> None:
         state.attempts += 1
         self.ledger.record(
@@ -253,6 +277,7 @@ class Recorder:
             error_type=None if exc is None else error_type_of(exc),
             request_bytes=request_bytes,
             response_bytes=response_bytes,
+            injected=injected,
         )
 
     def _member_row(
@@ -370,17 +395,23 @@ class Recorder:
             state = self._attempt_state()
             before = state.attempts
             start_s = clock.monotonic()
+            box: list[str | None] = [None]
+            token = _injected.set(box)
             with collect_sizes() as sizes:
                 try:
                     result = fn(*args, **kwargs)
                 except BaseException as exc:
+                    _injected.reset(token)
                     if state.attempts == before:
                         self._attempt_row(
-                            state, start_s, exc, sizes.request_bytes, sizes.response_bytes
+                            state, start_s, exc, sizes.request_bytes, sizes.response_bytes, box[0]
                         )
                     raise
+            _injected.reset(token)
             if state.attempts == before:
-                self._attempt_row(state, start_s, None, sizes.request_bytes, sizes.response_bytes)
+                self._attempt_row(
+                    state, start_s, None, sizes.request_bytes, sizes.response_bytes, box[0]
+                )
             return result
 
         return attempt_layer
@@ -404,17 +435,23 @@ class Recorder:
             state = self._attempt_state()
             before = state.attempts
             start_s = clock.monotonic()
+            box: list[str | None] = [None]
+            token = _injected.set(box)
             with collect_sizes() as sizes:
                 try:
                     result = await fn(*args, **kwargs)
                 except BaseException as exc:
+                    _injected.reset(token)
                     if state.attempts == before:
                         self._attempt_row(
-                            state, start_s, exc, sizes.request_bytes, sizes.response_bytes
+                            state, start_s, exc, sizes.request_bytes, sizes.response_bytes, box[0]
                         )
                     raise
+            _injected.reset(token)
             if state.attempts == before:
-                self._attempt_row(state, start_s, None, sizes.request_bytes, sizes.response_bytes)
+                self._attempt_row(
+                    state, start_s, None, sizes.request_bytes, sizes.response_bytes, box[0]
+                )
             return result
 
         return attempt_layer

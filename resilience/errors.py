@@ -14,6 +14,7 @@ Exception tree::
     ├── InvokerClosed             also a RuntimeError: submit() after close()
     └── InvocationError           a remote function answered with an error
         ├── HttpStatusError       non-2xx HTTP answer (status_code, url, headers)
+        │   └── InjectedThrottle  a 429 injected by resilience.chaos (retry_after_s)
         ├── ResponseTooLarge      the answer exceeded max_response_bytes (url, limit_bytes)
         └── FunctionError         the platform reported a function error (function, kind)
     MissingDependency             also an ImportError: an optional extra is not installed
@@ -30,6 +31,7 @@ __all__ = [
     "CircuitOpenError",
     "FunctionError",
     "HttpStatusError",
+    "InjectedThrottle",
     "InvalidUsage",
     "InvocationError",
     "InvokerClosed",
@@ -168,6 +170,38 @@ class HttpStatusError(InvocationError):
     def date(self) -> str | None:
         """The raw ``Date`` header, or None."""
         return self.headers.get("date")
+
+
+class InjectedThrottle(HttpStatusError):
+    """A throttling answer (HTTP 429) injected by :func:`resilience.chaos`: no call was made.
+
+    Shaped like a downstream's real 429, with a ``Retry-After`` header when
+    ``retry_after_s`` is given, so :func:`resilience.throttle_info` reads its hint, a
+    retry waits as asked, a breaker counts it as a failure and the ledger records an
+    ``error``, as they would for the real one.
+
+    Attributes:
+        retry_after_s: the wait the "downstream" asks for, seconds, or None.
+        name: what injected it (the chaos spec's name), in the URL ``chaos:NAME``.
+    """
+
+    def __init__(self, retry_after_s: float | None = None, name: str = "") -> None:
+        if retry_after_s is not None and not (
+            isinstance(retry_after_s, (int, float))
+            and not isinstance(retry_after_s, bool)
+            and 0 <= retry_after_s < float("inf")
+        ):
+            raise InvalidUsage(
+                f"retry_after_s={retry_after_s!r}: must be a finite number of seconds >= 0 or None"
+            )
+        self.retry_after_s = retry_after_s
+        self.name = name
+        seconds = f"{float(retry_after_s or 0):.6f}".rstrip("0").rstrip(".")
+        headers = {} if retry_after_s is None else {"Retry-After": seconds}
+        super().__init__(429, f"chaos:{name}", "injected throttle", headers=headers)
+
+    def __reduce__(self) -> tuple[type[InjectedThrottle], tuple[float | None, str]]:
+        return (type(self), (self.retry_after_s, self.name))
 
 
 #: The response headers :class:`HttpStatusError` keeps (lower case): what a caller may

@@ -1,11 +1,12 @@
 """One Policy that composes every guard in one documented order, with a ledger.
 
 ``Policy(fallback=..., cache=..., retry=..., hedge=..., breaker=..., rate_limit=...,
-bulkhead=..., timeout=...)`` is a decorator for plain and ``async def`` functions. Every
-part is optional; the parts present are applied in this order, outermost first::
+bulkhead=..., timeout=..., chaos=...)`` is a decorator for plain and ``async def``
+functions. Every part is optional; the parts present are applied in this order, outermost
+first::
 
     fallback -> cache -> retry -> hedge -> breaker -> rate_limit -> bulkhead | adaptive limit
-        -> timeout -> the function
+        -> timeout -> chaos -> the function
 
 Why this order (it is the one Polly and resilience4j recommend):
 
@@ -34,6 +35,11 @@ Why this order (it is the one Polly and resilience4j recommend):
 - **timeout innermost**, so the limit bounds each attempt, not the whole retry
   sequence (a slow attempt fails alone and the next one gets its full time), and the
   breaker sees a timeout as the attempt's failure.
+- **chaos innermost** (inside the timeout), so every layer above sees an injected fault
+  as a real one: the timeout bounds an injected latency, the breaker counts injected
+  faults, retries retry them, a fallback answers for them. A chaos part whose
+  ``enabled`` is the constant False builds no layer at all: the Policy returns exactly
+  the wrapper it would without it.
 
 Shorthands: ``retry=3`` is ``retry(attempts=3)``, ``bulkhead=10`` is ``bulkhead(10)``,
 ``timeout=2.0`` is ``timeout(2.0)``, each built with the Policy's ``clock``. Otherwise
@@ -51,7 +57,8 @@ open breaker or a full bulkhead, ``rate_limited`` for the rate limit, ``cancelle
 hedge's loser cancelled by the win; attempt number 1..n, shared by the attempts of one
 hedged group, which ``hedge`` (0 for the primary) and ``hedge_result`` (``won`` /
 ``lost``) tell apart; the request and response bytes an invoker reported). Start times and durations
-come from the Policy's ``clock``. The rows are written under the Policy's ``name``
+come from the Policy's ``clock``. An attempt a chaos part injected into carries
+``injected="latency" | "fault" | "outcome"``. The rows are written under the Policy's ``name``
 (default: the function's name). Give the ledger to the Policy, not to its parts.
 
 Names: the Policy's ``name`` also names the parts given without one, so the log line of
@@ -73,6 +80,7 @@ from .adaptive_limit import AdaptiveLimiter
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
 from .cache import Cached
+from .chaos import Chaos
 from .clock import Clock
 from .errors import InvalidUsage
 from .fallback import Fallback
@@ -94,7 +102,7 @@ def _is_number(value: object) -> bool:
 
 
 class Policy:
-    """Compose fallback, cache, retry, hedge, breaker, bulkhead and timeout around a function.
+    """Compose fallback, cache, retry, hedge, breaker, limits, timeout and chaos around a function.
 
     Args:
         name: written on ledger rows (default: the decorated function's name), and
@@ -108,6 +116,8 @@ class Policy:
         bulkhead: a :func:`resilience.bulkhead` object, the number of slots, or a
             :func:`resilience.adaptive_limit` (a bulkhead whose limit moves).
         timeout: a :func:`resilience.timeout` object, or the limit in seconds.
+        chaos: a :func:`resilience.chaos` spec (fault injection), innermost; its
+            injected latency sleeps on the Policy's ``clock`` unless it has its own.
         ledger: a :class:`resilience.Ledger` for one row per call and per attempt.
         clock: times ledger rows and drives the shorthand parts (default: the
             system clock).
@@ -144,6 +154,7 @@ class Policy:
         rate_limit: RateLimits | None = None,
         bulkhead: Bulkhead | AdaptiveLimiter | int | None = None,
         timeout: Timeout | float | None = None,
+        chaos: Chaos | None = None,
         ledger: Ledger | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -179,6 +190,9 @@ class Policy:
             self.timeout = Timeout(positive("timeout", timeout), clock=self.clock)
         else:
             self.timeout = _kind("timeout", timeout, Timeout, "2.0 or resilience.timeout(2.0)")
+        self.chaos: Chaos | None = _kind(
+            "chaos", chaos, Chaos, "resilience.chaos(fault=ConnectionError, rate=0.01)"
+        )
         if name is not None:
             self._name_parts(name)
         if ledger is not None:
@@ -238,10 +252,11 @@ class Policy:
         self, fn: Callable[P, R], recorder: Recorder | None, asynchronous: bool
     ) -> Callable[P, R]:
         """What each attempt goes through: breaker -> rate limit -> bulkhead -> timeout ->
-        ``fn`` (or a hedge's action), with the ledger's attempt layer outside them."""
+        chaos -> ``fn`` (or a hedge's action), with the ledger's attempt layer outside them."""
         inner: Callable[P, R] = fn
         if self.hedge is not None:  # its action runs in place of fn, through every layer
             inner = self.hedge.dispatch(inner, is_async=asynchronous)
+        inner = self._chaos_layer(inner, asynchronous, label=self.name or name_of(fn))
         if self.timeout is not None:
             inner = self.timeout(inner)
         if self.bulkhead is not None:
@@ -254,6 +269,13 @@ class Policy:
             inner = recorder.attempt(inner, is_async=asynchronous)
         return inner
 
+    def _chaos_layer(self, fn: Callable[P, R], asynchronous: bool, *, label: str) -> Callable[P, R]:
+        """``fn`` behind the chaos part, innermost; ``fn`` itself when there is none or
+        its ``enabled`` is the constant False (no layer at all)."""
+        if self.chaos is None or self.chaos.off:
+            return fn
+        return self.chaos.decorate(fn, is_async=asynchronous, label=label, clock=self.clock)
+
     def __repr__(self) -> str:
         parts = [f"name={self.name!r}"] if self.name else []
         for part in (*_PARTS, "ledger"):
@@ -263,7 +285,10 @@ class Policy:
         return f"Policy({', '.join(parts)})"
 
 
-_PARTS = ("fallback", "cache", "retry", "hedge", "breaker", "rate_limit", "bulkhead", "timeout")
+_PARTS = (
+    "fallback", "cache", "retry", "hedge", "breaker", "rate_limit", "bulkhead", "timeout",
+    "chaos",
+)  # fmt: skip
 
 
 def _kind(parameter: str, value: Any, kind: type[Any], example: str) -> Any:

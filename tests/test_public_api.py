@@ -51,7 +51,7 @@ def test_a_function_named_like_its_module_stays_the_function() -> None:
     """resilience.retry is the decorator even after resilience/retry.py was imported."""
     code = (
         "import importlib, resilience, types\n"
-        "for name in ('retry', 'timeout', 'fallback', 'bulkhead', 'hedge'):\n"
+        "for name in ('retry', 'timeout', 'fallback', 'bulkhead', 'hedge', 'chaos'):\n"
         "    importlib.import_module('resilience.' + name)\n"
         "    assert callable(getattr(resilience, name)), name\n"
         "    assert not isinstance(getattr(resilience, name), types.ModuleType), name\n"

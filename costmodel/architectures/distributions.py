@@ -11,11 +11,18 @@ Three shapes cover what users know about their functions:
 Every distribution samples with a ``numpy.random.Generator`` (seeded by the caller),
 knows its exact mean (for closed-form checks of the Monte Carlo) and can be scaled
 by a factor (for memory sweeps, see :class:`CpuBound`).
+
+``.seconds()`` gives the same distribution as resilience's chaos latency wants it
+(:class:`resilience.Sampler`): one draw at a time, in **seconds**, with a stdlib
+``random.Random``, e.g. ``resilience.chaos(latency_s=lognormal(p50_ms=200,
+p99_ms=2000).seconds(), ...)``. resilience never imports costmodel; this adapter is how
+the two meet.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -30,6 +37,7 @@ __all__ = [
     "Distribution",
     "Empirical",
     "Fixed",
+    "InSeconds",
     "LogNormal",
     "Mixture",
     "empirical",
@@ -93,6 +101,10 @@ class Fixed:
         """The duration times ``factor``."""
         return Fixed(self.duration_ms * factor)
 
+    def seconds(self) -> InSeconds:
+        """This distribution as a chaos latency sampler, seconds (see :class:`InSeconds`)."""
+        return InSeconds(self)
+
 
 @dataclass(frozen=True, slots=True)
 class LogNormal:
@@ -126,6 +138,10 @@ class LogNormal:
         """Median and p99 times ``factor`` (the shape is kept)."""
         return LogNormal(self.p50_ms * factor, self.p99_ms * factor)
 
+    def seconds(self) -> InSeconds:
+        """This distribution as a chaos latency sampler, seconds (see :class:`InSeconds`)."""
+        return InSeconds(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Empirical:
@@ -146,6 +162,10 @@ class Empirical:
         """Every sample times ``factor``."""
         return Empirical(self.samples_ms * factor)
 
+    def seconds(self) -> InSeconds:
+        """This distribution as a chaos latency sampler, seconds (see :class:`InSeconds`)."""
+        return InSeconds(self)
+
     def __repr__(self) -> str:
         return f"Empirical(n={self.samples_ms.size}, mean_ms={self.mean_ms:.4g})"
 
@@ -154,6 +174,47 @@ class Empirical:
 
     def __hash__(self) -> int:
         return hash((self.samples_ms.size, self.samples_ms.tobytes()[:64]))
+
+
+@dataclass(frozen=True, slots=True)
+class InSeconds:
+    """A duration distribution drawn one value at a time, in seconds.
+
+    Implements resilience's :class:`resilience.Sampler` protocol (``sample(rng) ->
+    float``, seconds, ``rng`` a ``random.Random``), so a chaos spec's injected latency
+    follows the same shape costmodel prices. Made by ``.seconds()`` on :class:`Fixed`,
+    :class:`LogNormal` and :class:`Empirical`; any other :class:`Distribution` is drawn
+    through a numpy generator seeded from ``rng`` (slower, same law).
+
+    Example:
+        >>> import random
+        >>> tail = lognormal(p50_ms=200, p99_ms=2000).seconds()
+        >>> rng = random.Random(1)
+        >>> draws = sorted(tail.sample(rng) for _ in range(10_001))
+        >>> round(draws[5_000], 2)  # the median, seconds
+        0.2
+    """
+
+    distribution: Distribution
+
+    def sample(self, rng: random.Random) -> float:
+        """One duration, seconds."""
+        dist = self.distribution
+        if isinstance(dist, Fixed):
+            return dist.duration_ms / 1000.0
+        if isinstance(dist, LogNormal):
+            if dist.sigma == 0:
+                return dist.p50_ms / 1000.0
+            return rng.lognormvariate(dist.mu, dist.sigma) / 1000.0
+        if isinstance(dist, Empirical):
+            return float(dist.samples_ms[rng.randrange(dist.samples_ms.size)]) / 1000.0
+        generator = np.random.default_rng(rng.getrandbits(64))
+        return float(dist.sample(generator, 1)[0]) / 1000.0
+
+    @property
+    def mean_s(self) -> float:
+        """The exact expected duration, seconds."""
+        return self.distribution.mean_ms / 1000.0
 
 
 def fixed(duration_ms: float) -> Fixed:

@@ -310,7 +310,28 @@ class SimulationResult:
             "latency_mean_ms": latency["mean"],
             "latency_p50_ms": latency["p50"],
             "latency_p99_ms": latency["p99"],
+            **self._injected(start_s, end_s),
         }
+
+    def _injected(self, start_s: float | None, end_s: float | None) -> dict[str, int]:
+        """Attempts a chaos layer (a scenario fault, the Policy's chaos) injected into, by
+        kind, among the attempts that started in [start_s, end_s)."""
+        rows = self.ledger
+        counts = dict.fromkeys(("injected_latency", "injected_faults", "injected_outcomes"), 0)
+        if rows.empty or "injected" not in rows.columns:
+            return counts
+        attempts = rows[rows["kind"] == "attempt"]
+        if start_s is not None or end_s is not None:
+            low, high = self._span(start_s, end_s)
+            attempts = attempts[(attempts["start_s"] >= low) & (attempts["start_s"] < high)]
+        marks = attempts["injected"].astype("string").value_counts()
+        for kind, column in (
+            ("latency", "injected_latency"),
+            ("fault", "injected_faults"),
+            ("outcome", "injected_outcomes"),
+        ):
+            counts[column] = int(marks.get(kind, 0))
+        return counts
 
 
 def simulate(
@@ -643,7 +664,7 @@ async def _run(
         ),
     )
     count_hint.append(len(engine.arrivals_s))
-    guarded = policy(engine.downstream)
+    guarded = policy(_with_faults(engine.downstream, scenario, loop.clock, seed))
     with _tap(ledger, engine):
         await engine.run(guarded)
     return _result(
@@ -654,6 +675,19 @@ async def _run(
         seed=seed,
         billing=billing,
     )
+
+
+def _with_faults(
+    downstream: Callable[[int], Any], scenario: Scenario, clock: Clock, seed: int
+) -> Callable[[int], Any]:
+    """The downstream behind the scenario's faults (the first outermost), each a chaos
+    layer on the virtual clock, on during its window, seeded by ``seed``: innermost,
+    below every part of the user's Policy."""
+    for index in reversed(range(len(scenario.faults))):
+        fault = scenario.faults[index]
+        spec = fault.bind(clock=clock, seed=seed, index=index)
+        downstream = spec.decorate(downstream, is_async=True, label=f"faults[{index}]")
+    return downstream
 
 
 @contextlib.contextmanager
@@ -680,7 +714,7 @@ def _tap(ledger: Ledger, engine: Engine) -> Iterator[None]:
 
 def _check_clocks(policy: Policy, loop: VirtualTimeLoop) -> None:
     """Every time-aware part must read the virtual clock of this very loop."""
-    for part in ("policy", "breaker", "retry", "hedge", "cache", "rate_limit", "bulkhead"):
+    for part in ("policy", "breaker", "retry", "hedge", "cache", "rate_limit", "bulkhead", "chaos"):
         owner = policy if part == "policy" else getattr(policy, part, None)
         clock = getattr(owner, "clock", None)
         if owner is None or clock is None:
@@ -932,7 +966,10 @@ def compare_policies(
         (a full bulkhead, a rate limiter); ``throttled`` (invocations the callee's
         concurrency limit refused), ``caller_timeouts`` (calls killed by the caller's
         platform timeout), ``errors_seen`` (calls that raised to the user),
-        ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p99_ms``.
+        ``latency_mean_ms``, ``latency_p50_ms``, ``latency_p99_ms``; the attempts a
+        chaos layer (the scenario's faults, the Policy's chaos part) injected into:
+        ``injected_latency``, ``injected_faults``, ``injected_outcomes`` (from the ledger's
+        ``injected`` marks: a latency followed by a fault counts as a fault).
 
     Example:
         >>> from resilience import Policy

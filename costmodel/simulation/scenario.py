@@ -16,6 +16,13 @@ own platform timeout, and :class:`Window` s of trouble:
 
 At any instant at most one failure window (outage, hang, flapping) and at most one
 slowdown may apply; windows that overlap otherwise are contradictory and refused.
+
+Scenario **faults** (:class:`Fault`) are chaos instead of weather: a
+:func:`resilience.chaos` spec, the very one the user ships, switched on from ``start_s``
+to ``end_s``. The simulation runs it innermost (below the user's Policy, around the
+downstream), on the virtual clock, seeded from the simulation's seed: an injected fault
+or outcome makes no callee call (nothing billed downstream), an injected latency
+lengthens the caller's wait (billed to the caller), not the callee's execution.
 Everything is validated at construction: bad values raise :class:`costmodel.InvalidUsage`
 naming the field, and :func:`load_scenario` raises :class:`costmodel.InvalidFile` with
 the file, the field and the reason.
@@ -23,7 +30,9 @@ the file, the field and the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import random
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +48,9 @@ from ..toml_files import read_toml
 if TYPE_CHECKING:
     import pandas as pd
 
+    from resilience.chaos import Chaos
+    from resilience.clock import Clock
+
 __all__ = [
     "Arrivals",
     "CallerTimeout",
@@ -47,6 +59,7 @@ __all__ = [
     "DownstreamError",
     "DownstreamThrottled",
     "DownstreamTimeout",
+    "Fault",
     "PoissonArrivals",
     "Scenario",
     "TraceArrivals",
@@ -409,6 +422,80 @@ class Downstream:
         return np.asarray(self.latency.sample(rng, size), dtype=np.float64)
 
 
+# -- faults ----------------------------------------------------------------------------
+
+
+_TIMER_SLACK_S = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A :func:`resilience.chaos` spec switched on for a span of the scenario.
+
+    The window is the switch: the spec's own ``enabled`` (off by default, a feature
+    flag in production) is not asked in a simulation; the spec is on from ``start_s``
+    to ``end_s`` and off otherwise. Its ``rng`` and ``clock`` are replaced too: a
+    generator seeded from the simulation's seed, and the virtual clock.
+
+    Args:
+        chaos: the spec: what to inject (latency, fault, outcome) and at what rates.
+        start_s: when it switches on, seconds from the start of the traffic (>= 0).
+        end_s: when it switches off, seconds (> ``start_s``); None: at the end.
+
+    Example:
+        >>> import resilience
+        >>> throttles = resilience.chaos(
+        ...     fault=resilience.InjectedThrottle(retry_after_s=1.0), rate=0.02)
+        >>> Fault(throttles, start_s=600, end_s=1200).describe()
+        'chaos 600-1200 s'
+    """
+
+    chaos: Chaos
+    start_s: float = 0.0
+    end_s: float | None = None
+
+    def __post_init__(self) -> None:
+        from resilience.chaos import Chaos
+
+        if not isinstance(self.chaos, Chaos):
+            raise InvalidUsage(
+                f"chaos={self.chaos!r}: must be a resilience.chaos(...) spec, e.g. "
+                "resilience.chaos(fault=resilience.InjectedThrottle(), rate=0.02)"
+            )
+        _number("start_s", self.start_s)
+        if self.end_s is not None:
+            end = _number("end_s", self.end_s)
+            if end <= self.start_s:
+                raise InvalidUsage(f"end_s={self.end_s!r}: must be after start_s={self.start_s!r}")
+
+    def active_at(self, t_s: float) -> bool:
+        """Whether the fault is switched on at ``t_s`` (seconds)."""
+        return self.start_s <= t_s and (self.end_s is None or t_s < self.end_s)
+
+    def bind(self, *, clock: Clock, seed: int, index: int) -> Chaos:
+        """The spec as one simulation runs it: on during the window (read on ``clock``),
+        sleeping on ``clock``, drawing from a generator seeded by ``seed`` and ``index``
+        (the fault's place in the scenario), with counters of its own."""
+        start_s, end_s = float(self.start_s), self.end_s
+
+        def on() -> bool:
+            # the loop runs a timer due at t up to a nanosecond early: a call arriving
+            # at start_s is inside the window, one arriving at end_s outside
+            now = clock.monotonic() + _TIMER_SLACK_S
+            return start_s <= now and (end_s is None or now < end_s)
+
+        return dataclasses.replace(
+            self.chaos,
+            enabled=on,
+            clock=clock,
+            rng=random.Random(f"callwise-faults:{seed}:{index}"),
+        )
+
+    def describe(self) -> str:
+        end = "end" if self.end_s is None else f"{self.end_s:g}"
+        return f"chaos {self.start_s:g}-{end} s"
+
+
 # -- the scenario ----------------------------------------------------------------------
 
 
@@ -427,6 +514,9 @@ class Scenario:
             (key k asked with weight 1/k**s).
         caller_work_ms: the caller's own work per call, milliseconds, billed to the
             caller on top of its waiting.
+        faults: chaos switched on for a span (:class:`Fault`, or a bare
+            :func:`resilience.chaos` spec for the whole run), run innermost around the
+            downstream, in this order (the first outermost).
         caller_timeout_s: the caller's own platform timeout, seconds (its work and
             its wait together): a call still waiting then is killed by the platform,
             raises :class:`CallerTimeout` to the user and is billed up to there. AWS
@@ -452,6 +542,7 @@ class Scenario:
     caller_work_ms: float = 0.0
     name: str = "scenario"
     caller_timeout_s: float | None = None
+    faults: tuple[Fault, ...] = ()
     _sorted: tuple[Window, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -479,6 +570,7 @@ class Scenario:
                     "would meet it; start it earlier or lengthen the arrivals"
                 )
         object.__setattr__(self, "windows", windows)
+        object.__setattr__(self, "faults", _faults(self.faults, duration_s))
         _check_overlaps(windows)
         object.__setattr__(self, "_sorted", tuple(sorted(windows, key=lambda w: w.start_s)))
         integer = isinstance(self.keys, (int, np.integer)) and not isinstance(self.keys, bool)
@@ -534,6 +626,29 @@ class Scenario:
         return rng.choice(self.keys, size=count, p=weights / weights.sum())
 
 
+def _faults(value: Any, duration_s: float) -> tuple[Fault, ...]:
+    """``value`` as a tuple of :class:`Fault` (a bare chaos spec: for the whole run)."""
+    from resilience.chaos import Chaos
+
+    if isinstance(value, (Fault, Chaos)) or not isinstance(value, (tuple, list)):
+        raise InvalidUsage(
+            f"faults={value!r}: must be a tuple of Fault (one fault: faults=(fault,))"
+        )
+    faults = []
+    for i, item in enumerate(value):
+        if isinstance(item, Chaos):
+            item = Fault(item)
+        if not isinstance(item, Fault):
+            raise InvalidUsage(f"faults[{i}]={item!r}: must be a Fault or a resilience.chaos spec")
+        if item.start_s >= duration_s and duration_s > 0:
+            raise InvalidUsage(
+                f"faults[{i}].start_s={item.start_s!r}: the fault starts when the traffic "
+                f"has ended ({duration_s:g} s of arrivals), so no call would meet it"
+            )
+        faults.append(item)
+    return tuple(faults)
+
+
 def _check_overlaps(windows: Sequence[Window]) -> None:
     """Refuse two failure windows, or two slowdowns, that apply at the same instant."""
     for i, first in enumerate(windows):
@@ -550,7 +665,9 @@ def _check_overlaps(windows: Sequence[Window]) -> None:
 
 # -- files -----------------------------------------------------------------------------
 
-_TOP_LEVEL = ("scenario", "arrivals", "downstream", "windows", "simulation", "policies")
+_TOP_LEVEL = (
+    "scenario", "arrivals", "downstream", "windows", "faults", "simulation", "policies",
+)  # fmt: skip
 _SCENARIO_FIELDS = ("name", "keys", "key_skew", "caller_work_ms", "caller_timeout_s")
 _ARRIVAL_FIELDS = {
     "constant": ("kind", "rate_per_s", "duration_s"),
@@ -567,6 +684,10 @@ _DOWNSTREAM_FIELDS = (
     "concurrency_limit",
 )
 _WINDOW_FIELDS = ("kind", "start_s", "end_s", "error_rate", "factor", "up_s", "down_s", "down")
+_FAULT_FIELDS = (
+    "start_s", "end_s", "rate", "latency_rate", "fault_rate", "outcome_rate", "latency_ms",
+    "fault", "retry_after_s", "outcome", "name",
+)  # fmt: skip
 _LATENCY_FIELDS = {
     "fixed": ("kind", "duration_ms"),
     "lognormal": ("kind", "p50_ms", "p99_ms"),
@@ -618,10 +739,13 @@ def load_scenario(path: str | Path) -> Scenario:
     ``duration_s``, or ``kind = "logs"`` with ``path`` to a log file read by
     :func:`costmodel.read_logs`), ``[downstream]`` (``latency`` as a number of ms or
     ``{kind = "lognormal", p50_ms = ..., p99_ms = ...}``, ``error_rate``,
-    ``error_latency_ms``, ``timeout_s``, ``invoke_overhead_ms``, ``concurrency_limit``)
-    and ``[[windows]]``
-    (``kind``, ``start_s``, ``end_s`` and the kind's own fields). ``[simulation]``
-    and ``[policies]`` are read by :func:`costmodel.load_simulation`.
+    ``error_latency_ms``, ``timeout_s``, ``invoke_overhead_ms``, ``concurrency_limit``),
+    ``[[windows]]``
+    (``kind``, ``start_s``, ``end_s`` and the kind's own fields) and ``[[faults]]``
+    (chaos: ``start_s``, ``end_s``, ``rate`` and ``latency_rate`` / ``fault_rate`` /
+    ``outcome_rate``, ``latency_ms`` as a number or a distribution table, ``fault`` one of
+    :data:`FAULT_NAMES` with ``retry_after_s`` for ``"throttle"``, ``outcome``, ``name``).
+    ``[simulation]`` and ``[policies]`` are read by :func:`costmodel.load_simulation`.
 
     Raises:
         InvalidFile: naming the file, the field and the reason.
@@ -648,9 +772,19 @@ def scenario_from_mapping(data: Mapping[str, Any], ctx: FileContext) -> Scenario
         ctx.build(f"windows[{i}]", Window, **ctx.table(f"windows[{i}]", w, _WINDOW_FIELDS))
         for i, w in enumerate(raw_windows)
     )
+    raw_faults = data.get("faults", [])
+    if not isinstance(raw_faults, list):
+        raise ctx.fail("faults", "must be an array of tables ([[faults]])")
+    faults = tuple(_fault_from(f, ctx, f"faults[{i}]") for i, f in enumerate(raw_faults))
     try:
         return ctx.build(
-            "", Scenario, arrivals=arrivals, downstream=downstream, windows=windows, **head
+            "",
+            Scenario,
+            arrivals=arrivals,
+            downstream=downstream,
+            windows=windows,
+            faults=faults,
+            **head,
         )
     except InvalidFile as exc:
         if exc.field in _SCENARIO_FIELDS:  # a field of the [scenario] table
@@ -692,10 +826,57 @@ def _downstream_from(raw: Any, ctx: FileContext) -> Downstream:
     return ctx.build("downstream", Downstream, **fields)
 
 
-def _latency_from(raw: Any, ctx: FileContext) -> Any:
+#: The faults a ``[[faults]]`` table names (``fault = "..."``): ``throttle`` is
+#: :class:`resilience.InjectedThrottle` (with ``retry_after_s``), the others are raised
+#: as the class with a message.
+FAULT_NAMES = (
+    "throttle",
+    "DownstreamError",
+    "DownstreamTimeout",
+    "TimeoutError",
+    "ConnectionError",
+)
+
+
+def _fault_from(raw: Any, ctx: FileContext, where: str) -> Fault:
+    """A :class:`Fault` from a ``[[faults]]`` table (see :func:`load_scenario`)."""
+    import resilience
+
+    fields = dict(ctx.table(where, raw, _FAULT_FIELDS))
+    window = {key: fields.pop(key) for key in ("start_s", "end_s") if key in fields}
+    if "latency_ms" in fields:
+        latency = _latency_from(fields.pop("latency_ms"), ctx, f"{where}.latency_ms")
+        fields["latency_s"] = latency.seconds()
+    retry_after_s = fields.pop("retry_after_s", None)
+    if "fault" in fields:
+        name = fields["fault"]
+        classes: dict[str, type[BaseException]] = {
+            "DownstreamError": DownstreamError,
+            "DownstreamTimeout": DownstreamTimeout,
+            "TimeoutError": TimeoutError,
+            "ConnectionError": ConnectionError,
+        }
+        if name == "throttle":
+            fields["fault"] = ctx.build(
+                where, resilience.InjectedThrottle, retry_after_s=retry_after_s
+            )
+        elif name in classes:
+            fields["fault"] = classes[name]
+        else:
+            raise ctx.fail(
+                f"{where}.fault", f"{name!r}: unknown fault; known: {', '.join(FAULT_NAMES)}"
+            )
+    if retry_after_s is not None and not isinstance(
+        fields.get("fault"), resilience.InjectedThrottle
+    ):
+        raise ctx.fail(f"{where}.retry_after_s", 'applies to fault = "throttle" only')
+    spec = ctx.build(where, resilience.chaos, **fields)
+    return ctx.build(where, Fault, chaos=spec, **window)
+
+
+def _latency_from(raw: Any, ctx: FileContext, where: str = "downstream.latency") -> Any:
     from ..architectures import distributions
 
-    where = "downstream.latency"
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return ctx.build(where, distributions.fixed, duration_ms=raw)
     if not isinstance(raw, Mapping):

@@ -26,13 +26,14 @@ from resilience import (
     RetryBudget,
     bulkhead,
     cached,
+    chaos,
     retry,
     timeout,
 )
 from resilience.testing import FakeClock
 
 # kind of each parameter: "count" (int >= 1), "count0" (int >= 0), "seconds" (> 0),
-# "seconds0" (>= 0), "rate" (a share in (0, 1])
+# "seconds0" (>= 0), "rate" (a share in (0, 1]), "share0" (a share in [0, 1])
 Kind = str
 Build = Callable[[dict[str, Any]], Any]
 
@@ -101,6 +102,16 @@ TABLE: dict[str, tuple[Build, dict[str, Kind]]] = {
         {"workers": "count", "max_queue": "count", "max_retries": "count0"},
     ),
     "Ledger": (lambda o: Ledger(**o), {"max_records": "count0"}),
+    "chaos": (
+        lambda o: chaos(**{"fault": ValueError, "latency_s": 0.1, "outcome": 0, **o}),
+        {
+            "latency_s": "seconds0",
+            "rate": "share0",
+            "latency_rate": "share0",
+            "fault_rate": "share0",
+            "outcome_rate": "share0",
+        },
+    ),
 }
 
 HUGE = 10**400  # larger than any float: no machine can honour it as a count or a time
@@ -111,6 +122,7 @@ BAD: dict[Kind, list[Any]] = {
     "seconds": [*ALWAYS_BAD, 0],
     "seconds0": ALWAYS_BAD,
     "rate": [*ALWAYS_BAD, 0, 1.5],
+    "share0": [*ALWAYS_BAD, 1.5],
 }
 CASES = [
     (name, parameter, value)
