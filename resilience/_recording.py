@@ -281,7 +281,12 @@ class Recorder:
         )
 
     def _member_row(
-        self, member: HedgeMember, start_s: float, exc: BaseException | None, sizes: Any
+        self,
+        member: HedgeMember,
+        start_s: float,
+        exc: BaseException | None,
+        sizes: Any,
+        injected: str | None,
     ) -> None:
         if member.recorded:
             return  # an inner attempt layer of the same member wrote it
@@ -300,6 +305,7 @@ class Recorder:
             response_bytes=sizes.response_bytes,
             hedge=member.k,
             hedge_result="won" if won else "lost",
+            injected=injected,
         )
 
     def _owns(self, member: HedgeMember) -> bool:
@@ -384,13 +390,17 @@ class Recorder:
             member = _member.get()
             if member is not None and self._owns(member):
                 start_s = clock.monotonic()
+                mark: list[str | None] = [None]
+                marking = _injected.set(mark)
                 with collect_sizes() as sizes:
                     try:
                         result = fn(*args, **kwargs)
                     except BaseException as exc:
-                        self._member_row(member, start_s, exc, sizes)
+                        _injected.reset(marking)
+                        self._member_row(member, start_s, exc, sizes, mark[0])
                         raise
-                self._member_row(member, start_s, None, sizes)
+                _injected.reset(marking)
+                self._member_row(member, start_s, None, sizes, mark[0])
                 return result
             state = self._attempt_state()
             before = state.attempts
@@ -424,13 +434,17 @@ class Recorder:
             member = _member.get()
             if member is not None and self._owns(member):
                 start_s = clock.monotonic()
+                mark: list[str | None] = [None]
+                marking = _injected.set(mark)
                 with collect_sizes() as sizes:
                     try:
                         result = await fn(*args, **kwargs)
                     except BaseException as exc:
-                        self._member_row(member, start_s, exc, sizes)
+                        _injected.reset(marking)
+                        self._member_row(member, start_s, exc, sizes, mark[0])
                         raise
-                self._member_row(member, start_s, None, sizes)
+                _injected.reset(marking)
+                self._member_row(member, start_s, None, sizes, mark[0])
                 return result
             state = self._attempt_state()
             before = state.attempts
