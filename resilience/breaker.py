@@ -43,13 +43,13 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
 
+from . import _events, _observe
 from ._breaker_config import (
     FAIL_MAX_DEFAULT,
     BreakerConfig,
@@ -86,9 +86,15 @@ R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
 
-logger = logging.getLogger("resilience.breaker")
+logger = _observe.logger("resilience.breaker")
 
 _CO_COROUTINE: Final = inspect.CO_COROUTINE
+#: The resilience event (:mod:`resilience._events`) of each transition, by the new state.
+_TRANSITION_EVENTS: Final = {
+    OPEN: "breaker.opened",
+    HALF_OPEN: "breaker.half_opened",
+    CLOSED: "breaker.closed",
+}
 
 NEVER_COUNTED: Final[tuple[type[BaseException], ...]] = (
     BulkheadFull,
@@ -225,6 +231,7 @@ class CircuitBreaker:
     """
 
     __slots__ = (
+        "__weakref__",  # telemetry's registry of live parts holds weak references
         "_clock",
         "_config",
         "_consecutive",
@@ -305,6 +312,7 @@ class CircuitBreaker:
         if storage is not None:
             self._shared = SharedState(self, check_storage(storage))
             self._shared.adopt()
+        _observe.register(self)  # the state gauge sees it while it lives
 
     # ---- public surface -------------------------------------------------------------
 
@@ -625,6 +633,8 @@ class CircuitBreaker:
                     with self._lock:
                         self._rejections += 1
                     retry_after_s = min(phase.until - now, self._config.reset_timeout_s)
+                    if _events.listening():
+                        self._event("breaker.rejected")
                     raise CircuitOpenError(self._name, retry_after_s)
                 transition = None
                 with self._lock:
@@ -640,6 +650,8 @@ class CircuitBreaker:
                             phase.probes += 1
                             return phase
                         self._rejections += 1
+                        if _events.listening():
+                            self._event("breaker.rejected")
                         raise CircuitOpenError(self._name, 0.0)
             phase = self._phase
 
@@ -683,7 +695,12 @@ class CircuitBreaker:
                 if predicate(exc):
                     return True
             except Exception:
-                logger.exception("circuit %r: exclude predicate %r raised", self._name, predicate)
+                logger.exception(
+                    "circuit %r: exclude predicate %r raised",
+                    self._name,
+                    predicate,
+                    extra=_observe.names(self._name),
+                )
         return False
 
     def _record_error(self, phase: Phase, exc: BaseException, slow: bool) -> None:
@@ -786,12 +803,14 @@ class CircuitBreaker:
         if transition is None:
             return
         new = transition.new
+        extra = _observe.names(self._name)
         if new is OPEN:
             logger.warning(
                 "circuit %r opened: %s; rejecting calls for %g s",
                 self._name,
                 transition.reason,
                 transition.open_for_s,
+                extra=extra,
             )
         elif new is HALF_OPEN:
             logger.info(
@@ -799,13 +818,20 @@ class CircuitBreaker:
                 self._name,
                 transition.reason,
                 self._config.half_open_max_calls,
+                extra=extra,
             )
         else:
-            logger.info("circuit %r closed: %s", self._name, transition.reason)
+            logger.info("circuit %r closed: %s", self._name, transition.reason, extra=extra)
+        if _events.listening():
+            self._event(_TRANSITION_EVENTS[new])
         if self._listeners:
             self._notify("state_change", transition.old, new)
         if transition.publish and self._shared is not None:
             self._shared.publish()
+
+    def _event(self, name: str) -> None:
+        """Emit a resilience event (:mod:`resilience._events`) about this breaker."""
+        _events.emit(name, {"callwise.policy": self._name})
 
     def _notify(self, event: str, /, *args: Any, **kwargs: Any) -> None:
         for listener in self._listeners:
@@ -813,7 +839,11 @@ class CircuitBreaker:
                 getattr(listener, event)(self, *args, **kwargs)
             except Exception:
                 logger.exception(
-                    "circuit %r: listener %r failed in %s", self._name, listener, event
+                    "circuit %r: listener %r failed in %s",
+                    self._name,
+                    listener,
+                    event,
+                    extra=_observe.names(self._name),
                 )
 
 

@@ -56,10 +56,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+from . import _observe
 from ._recording import Recorder, with_cache_hook, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
-from ._wraps import wraps
 from .adaptive_limit import AdaptiveLimiter
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
@@ -199,6 +199,7 @@ class Policy:
             if self.ledger is not None
             else None
         )
+        site = _observe.Site(self.name or name_of(fn), name_of(fn), self.clock)
         inner: Callable[P, R] = fn
         if self.timeout is not None:
             inner = self.timeout(inner)
@@ -208,6 +209,7 @@ class Policy:
             inner = self.rate_limit(inner)
         if self.breaker is not None:
             inner = self.breaker(inner)
+        inner = _observe.attempt_layer(inner, site, is_async=asynchronous)  # telemetry's
         if recorder is not None:
             inner = recorder.attempt(inner, is_async=asynchronous)
         if self.retry is not None:
@@ -224,8 +226,7 @@ class Policy:
             inner = fallback(inner)
         if recorder is not None:
             inner = recorder.call(inner, is_async=asynchronous)
-        if inner is fn:  # no part at all: still a distinct wrapper carrying .policy
-            inner = _passthrough(fn, asynchronous)
+        inner = _observe.call_layer(inner, site, is_async=asynchronous)  # telemetry's
         inner.policy = self  # type: ignore[attr-defined]
         return inner
 
@@ -247,19 +248,3 @@ def _kind(parameter: str, value: Any, kind: type[Any], example: str) -> Any:
     raise InvalidUsage(
         f"{parameter}={value!r}: must be a {kind.__qualname__} or None, e.g. {parameter}={example}"
     )
-
-
-def _passthrough(fn: Callable[P, R], asynchronous: bool) -> Callable[P, R]:
-    if asynchronous:
-
-        @wraps(fn)
-        async def passthrough_async(*args: Any, **kwargs: Any) -> Any:
-            return await fn(*args, **kwargs)  # type: ignore[misc]
-
-        return passthrough_async  # type: ignore[return-value]
-
-    @wraps(fn)
-    def passthrough(*args: P.args, **kwargs: P.kwargs) -> R:
-        return fn(*args, **kwargs)
-
-    return passthrough
