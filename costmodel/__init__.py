@@ -25,6 +25,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     from .architectures.file import ArchitectureFile, load_architectures
     from .billing.engine import Bill, Usage, accepted_options, estimate
     from .billing.ledger import LedgerBill, bill_ledger
+    from .billing.live import LivePricer
     from .catalog.sheets import (
         COMPONENTS,
         Meter,
@@ -75,6 +76,7 @@ __all__ = [
     "InvalidFile",
     "InvalidUsage",
     "LedgerBill",
+    "LivePricer",
     "LogBill",
     "MalformedLine",
     "Meter",
@@ -148,6 +150,7 @@ _EXPORTS: dict[str, str] = {
     "estimate": ".billing.engine",
     "LedgerBill": ".billing.ledger",
     "bill_ledger": ".billing.ledger",
+    "LivePricer": ".billing.live",
     "COMPONENTS": ".catalog.sheets",
     "Meter": ".catalog.sheets",
     "PriceSheet": ".catalog.sheets",
