@@ -182,10 +182,12 @@ class Telemetry:
     @staticmethod
     def _close_span(span: Any, token: Any, outcome: str, attempt: int, error: str | None) -> None:
         otel_context.detach(token)
-        span.set_attribute("callwise.outcome", outcome)
-        span.set_attribute("callwise.attempt", attempt)
-        if error is not None:
-            span.set_attribute("error.type", error)
+        if error is None:
+            span.set_attributes({"callwise.outcome": outcome, "callwise.attempt": attempt})
+        else:
+            span.set_attributes(
+                {"callwise.outcome": outcome, "callwise.attempt": attempt, "error.type": error}
+            )
             if outcome not in ("fallback", "cache_hit"):
                 span.set_status(Status(StatusCode.ERROR))
         span.end()

@@ -53,7 +53,7 @@ class LivePricer:
     Example:
         >>> from resilience import Record
         >>> pricer = LivePricer("aws-lambda", memory_mb=1024)
-        >>> record = Record("quote", "attempt", 0.0, duration_s=0.1004, outcome="ok")  # bills 101 ms
+        >>> record = Record("quote", "attempt", 0.0, duration_s=0.1004, outcome="ok")  # 101 ms
         >>> {k: round(v, 12) for k, v in pricer.price(record).items()}
         {'requests': 2e-07, 'compute': 1.683337e-06}
     """
@@ -95,11 +95,11 @@ class LivePricer:
     def _check_memory(self, memory_mb: object, rules: Mapping[str, Any]) -> Any:
         """GB billed per function (a float for all, or a read-only mapping)."""
 
-        def billed_gb(name: str, value: object) -> float:
+        def billed_gb(name: str, value: Any) -> float:
             # the estimate's own checks (range, steps) name the parameter and the value
             estimate(self.sheet, invocations=1, duration_ms=1.0, memory_mb=value, arch=self.arch)
             step, minimum = rules.get("memory_step_mb", 1), rules.get("min_memory_mb", 0)
-            return _step_up(float(value), step, minimum) / 1024  # type: ignore[arg-type]
+            return _step_up(float(value), step, minimum) / 1024
 
         if isinstance(memory_mb, Mapping):
             if not memory_mb or not all(isinstance(k, str) for k in memory_mb):
@@ -124,10 +124,10 @@ class LivePricer:
             if found is None:
                 return {}
             memory = found
-        duration_ms = max(record.duration_s, 0.0) * 1000.0
-        billed_ms = max(
-            math.ceil(round(duration_ms / self._step_ms, 9)) * self._step_ms, self._min_ms
-        )
+        # to the nanosecond first: a clock's float noise (120.0000000008 ms) is not a
+        # millisecond more
+        duration_ms = round(max(record.duration_s, 0.0) * 1000.0, 6)
+        billed_ms = max(math.ceil(duration_ms / self._step_ms) * self._step_ms, self._min_ms)
         priced = {
             "requests": self._request_usd,
             "compute": memory * billed_ms / 1000.0 * self._gb_s_usd,
