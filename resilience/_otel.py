@@ -18,8 +18,8 @@ from opentelemetry import metrics, propagate, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from . import _events, _observe
-from ._observe import CallState, Site
+from ._events import EVENTS
+from ._observe import CallState, Site, current, hooks, live_parts, logger
 from ._recording import error_type_of, outcome_of
 from ._validate import is_async
 from .adaptive_limit import AdaptiveLimiter
@@ -35,7 +35,7 @@ __all__ = [
     "Telemetry",
 ]
 
-log = _observe.logger("resilience.telemetry")
+log = logger("resilience.telemetry")
 
 #: Histogram buckets for call and attempt durations, seconds (the OpenTelemetry FaaS
 #: conventions' buckets for ``faas.invoke_duration``).
@@ -209,7 +209,7 @@ class Telemetry:
 
     def run_call(self, site: Site, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         state = CallState(site)
-        reset = _observe.current.set(state)
+        reset = current.set(state)
         span, token = self._open(site, state, "call")
         start_s = site.clock.monotonic()
         try:
@@ -218,7 +218,7 @@ class Telemetry:
             self._end_call(state, start_s, exc, span, token)
             raise
         finally:
-            _observe.current.reset(reset)
+            current.reset(reset)
         self._end_call(state, start_s, None, span, token)
         return result
 
@@ -226,7 +226,7 @@ class Telemetry:
         self, site: Site, fn: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
     ) -> Any:
         state = CallState(site)
-        reset = _observe.current.set(state)
+        reset = current.set(state)
         span, token = self._open(site, state, "call")
         start_s = site.clock.monotonic()
         try:
@@ -235,14 +235,14 @@ class Telemetry:
             self._end_call(state, start_s, exc, span, token)
             raise
         finally:
-            _observe.current.reset(reset)
+            current.reset(reset)
         self._end_call(state, start_s, None, span, token)
         return result
 
     # -- attempts ----------------------------------------------------------------------
 
     def _attempt_state(self, site: Site) -> CallState:
-        state = _observe.current.get()
+        state = current.get()
         if state is None or state.site is not site:
             state = CallState(site)  # outside its call layer (a thread without the context)
         state.attempts += 1
@@ -363,10 +363,10 @@ class Telemetry:
 
     def on_event(self, name: str, attributes: Mapping[str, Any]) -> None:
         """Count ``name`` on ``callwise.events``; add it to the active span as an event."""
-        if name not in _events.EVENTS:
+        if name not in EVENTS:
             log.debug("ignored an event outside the closed set: %r", name)
             return
-        state = _observe.current.get()
+        state = current.get()
         counted: dict[str, Any] = {"event.name": name}
         for key in BOUNDED_ATTRIBUTES:
             value = attributes.get(key)
@@ -393,12 +393,12 @@ class Telemetry:
     # -- gauges ------------------------------------------------------------------------
 
     def _live(self) -> bool:
-        return _observe.hooks() is self
+        return hooks() is self
 
     def _breaker_states(self, _options: CallbackOptions) -> Iterator[Observation]:
         if not self._live():
             return
-        for part in _observe.live_parts():
+        for part in live_parts():
             if isinstance(part, CircuitBreaker):
                 now = part.state.value.replace("-", "_")
                 for state in BREAKER_STATES:
@@ -408,7 +408,7 @@ class Telemetry:
                     )
 
     def _limiters(self) -> Iterator[tuple[dict[str, str], int, int]]:
-        for part in _observe.live_parts():
+        for part in live_parts():
             if isinstance(part, Bulkhead):
                 stats = part.statistics
                 kind, active, limit = "bulkhead", stats.active, stats.max_concurrent
@@ -433,7 +433,7 @@ class Telemetry:
     def _cache_sizes(self, _options: CallbackOptions) -> Iterator[Observation]:
         if not self._live():
             return
-        for part in _observe.live_parts():
+        for part in live_parts():
             info = getattr(part, "cache_info", None)
             if callable(info):
                 name = getattr(part, "__qualname__", None) or repr(part)

@@ -70,7 +70,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast
 
-from . import _events, _observe
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import register as _register
 from ._recording import record_outside
 from ._validate import Number, exception_types, is_async, name_of, number, positive
 from ._validate import clock as valid_clock
@@ -491,7 +493,7 @@ class AdaptiveLimiter:
         self._active = 0
         self._counts = {"rejected": 0, _SUCCESS: 0, _DROP: 0, _IGNORE: 0}
         self._waiters: deque[ThreadWaiter | TaskWaiter] = deque()
-        _observe.register(self)  # the in-flight and limit gauges see it while it lives
+        _register(self)  # the in-flight and limit gauges see it while it lives
 
     # -- the limit -----------------------------------------------------------------------
 
@@ -533,8 +535,8 @@ class AdaptiveLimiter:
     def _full(self, name: str) -> BulkheadFull:
         """Count a rejection and build its error; caller holds the lock."""
         self._counts["rejected"] += 1
-        if _events.listening():
-            _events.emit(
+        if _listening():
+            _emit(
                 "bulkhead.rejected",
                 {
                     "callwise.policy": self.name or name,
@@ -576,8 +578,8 @@ class AdaptiveLimiter:
                 self._rule.update(rtt_s, in_flight, False)
             after = self._rule.limit
             self._grant_waiters()
-        if after != before and _events.listening():
-            _events.emit(
+        if after != before and _listening():
+            _emit(
                 "adaptive_limit.changed",
                 {
                     "callwise.policy": self.name or self.algorithm,

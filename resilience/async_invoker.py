@@ -44,7 +44,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
-from . import _observe
+from ._observe import hooks as _hooks
+from ._observe import logger as _logger_named
+from ._observe import names as _names
 from ._validate import Number, is_async, name_of, number, positive, positive_int
 from ._validate import clock as valid_clock
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
@@ -59,7 +61,7 @@ __all__ = [
     "InvokerStatistics",
 ]
 
-logger = _observe.logger("resilience.async_invoker")
+logger = _logger_named("resilience.async_invoker")
 
 FailureKind = Literal["error", "expired", "rejected", "shutdown"]
 
@@ -237,7 +239,7 @@ class _InvokerBase:
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> _Job:
         function = name_of(fn)
-        hooks = _observe.hooks()
+        hooks = _hooks()
         return _Job(
             f"{self._id_prefix}-{next(self._ids):08x}",
             fn,
@@ -252,7 +254,7 @@ class _InvokerBase:
     @staticmethod
     def _runnable(job: _Job) -> Callable[..., Any]:
         """``job.fn``, inside a consumer span linked to the submit's when tracing."""
-        hooks = _observe.hooks()
+        hooks = _hooks()
         if hooks is None or job.link is None:
             return job.fn
         return hooks.consumer(job.fn, job.link, job.function, job.attempts)
@@ -310,7 +312,7 @@ class _InvokerBase:
             which,
             event.id,
             event.function,
-            extra=_observe.names(function=event.function),
+            extra=_names(function=event.function),
         )
 
     def _log_unrouted(self, event: Event, reason: FailureReason) -> None:
@@ -320,7 +322,7 @@ class _InvokerBase:
             event.function,
             reason.kind,
             reason.exception,
-            extra=_observe.names(function=event.function),
+            extra=_names(function=event.function),
         )
 
     def _snapshot(self) -> InvokerStatistics:

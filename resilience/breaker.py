@@ -49,7 +49,6 @@ from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
 
-from . import _events, _observe
 from ._breaker_config import (
     FAIL_MAX_DEFAULT,
     BreakerConfig,
@@ -63,6 +62,11 @@ from ._breaker_config import (
 from ._breaker_states import CLOSED, HALF_OPEN, OPEN, BreakerState, Phase, Transition
 from ._breaker_storage import SharedState, check_storage
 from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import logger as _logger_named
+from ._observe import names as _log_fields
+from ._observe import register as _register
 from ._recording import record_outside
 from ._validate import is_async, name_of
 from ._wraps import wraps
@@ -86,7 +90,7 @@ R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
 
-logger = _observe.logger("resilience.breaker")
+logger = _logger_named("resilience.breaker")
 
 _CO_COROUTINE: Final = inspect.CO_COROUTINE
 #: The resilience event (:mod:`resilience._events`) of each transition, by the new state.
@@ -312,7 +316,7 @@ class CircuitBreaker:
         if storage is not None:
             self._shared = SharedState(self, check_storage(storage))
             self._shared.adopt()
-        _observe.register(self)  # the state gauge sees it while it lives
+        _register(self)  # the state gauge sees it while it lives
 
     # ---- public surface -------------------------------------------------------------
 
@@ -633,7 +637,7 @@ class CircuitBreaker:
                     with self._lock:
                         self._rejections += 1
                     retry_after_s = min(phase.until - now, self._config.reset_timeout_s)
-                    if _events.listening():
+                    if _listening():
                         self._event("breaker.rejected")
                     raise CircuitOpenError(self._name, retry_after_s)
                 transition = None
@@ -650,7 +654,7 @@ class CircuitBreaker:
                             phase.probes += 1
                             return phase
                         self._rejections += 1
-                        if _events.listening():
+                        if _listening():
                             self._event("breaker.rejected")
                         raise CircuitOpenError(self._name, 0.0)
             phase = self._phase
@@ -699,7 +703,7 @@ class CircuitBreaker:
                     "circuit %r: exclude predicate %r raised",
                     self._name,
                     predicate,
-                    extra=_observe.names(self._name),
+                    extra=_log_fields(self._name),
                 )
         return False
 
@@ -803,7 +807,7 @@ class CircuitBreaker:
         if transition is None:
             return
         new = transition.new
-        extra = _observe.names(self._name)
+        extra = _log_fields(self._name)
         if new is OPEN:
             logger.warning(
                 "circuit %r opened: %s; rejecting calls for %g s",
@@ -822,7 +826,7 @@ class CircuitBreaker:
             )
         else:
             logger.info("circuit %r closed: %s", self._name, transition.reason, extra=extra)
-        if _events.listening():
+        if _listening():
             self._event(_TRANSITION_EVENTS[new])
         if self._listeners:
             self._notify("state_change", transition.old, new)
@@ -831,7 +835,7 @@ class CircuitBreaker:
 
     def _event(self, name: str) -> None:
         """Emit a resilience event (:mod:`resilience._events`) about this breaker."""
-        _events.emit(name, {"callwise.policy": self._name})
+        _emit(name, {"callwise.policy": self._name})
 
     def _notify(self, event: str, /, *args: Any, **kwargs: Any) -> None:
         for listener in self._listeners:
@@ -843,7 +847,7 @@ class CircuitBreaker:
                     self._name,
                     listener,
                     event,
-                    extra=_observe.names(self._name),
+                    extra=_log_fields(self._name),
                 )
 
 

@@ -29,7 +29,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
-from . import _events, _observe
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import register as _register
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
@@ -88,7 +90,7 @@ class Bulkhead:
         self._active = 0
         self._rejected = 0
         self._waiters: deque[ThreadWaiter | TaskWaiter] = deque()
-        _observe.register(self)  # the in-flight and limit gauges see it while it lives
+        _register(self)  # the in-flight and limit gauges see it while it lives
 
     # -- slots ---------------------------------------------------------------------
 
@@ -107,8 +109,8 @@ class Bulkhead:
 
     def _refusal(self, name: str) -> BulkheadFull:
         """The error for a refused call (counted by the caller), and its event."""
-        if _events.listening():
-            _events.emit(
+        if _listening():
+            _emit(
                 "bulkhead.rejected",
                 {
                     "callwise.policy": self.name or name,

@@ -46,7 +46,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, TypeVar, cast
 
-from . import _events, _observe
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import logger as _logger_named
+from ._observe import names as _names
 from ._recording import error_type_of, record_inside, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of
@@ -61,7 +64,7 @@ __all__ = ["DEFAULT_ON", "Fallback", "fallback"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_log = _observe.logger("resilience.fallback")
+_log = _logger_named("resilience.fallback")
 
 
 class _Missing:
@@ -170,10 +173,10 @@ def _served(name: str, exc: BaseException) -> None:
         name,
         _kind(exc),
         exc_info=exc,
-        extra=_observe.names(function=name),
+        extra=_names(function=name),
     )
-    if _events.listening():
-        _events.emit(
+    if _listening():
+        _emit(
             "fallback",
             {
                 "callwise.function": name,

@@ -56,7 +56,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from . import _observe
+from ._observe import Site, attempt_layer, call_layer
 from ._recording import Recorder, with_cache_hook, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
@@ -199,7 +199,7 @@ class Policy:
             if self.ledger is not None
             else None
         )
-        site = _observe.Site(self.name or name_of(fn), name_of(fn), self.clock)
+        site = Site(self.name or name_of(fn), name_of(fn), self.clock)
         inner: Callable[P, R] = fn
         if self.timeout is not None:
             inner = self.timeout(inner)
@@ -209,7 +209,7 @@ class Policy:
             inner = self.rate_limit(inner)
         if self.breaker is not None:
             inner = self.breaker(inner)
-        inner = _observe.attempt_layer(inner, site, is_async=asynchronous)  # telemetry's
+        inner = attempt_layer(inner, site, is_async=asynchronous)  # telemetry's
         if recorder is not None:
             inner = recorder.attempt(inner, is_async=asynchronous)
         if self.retry is not None:
@@ -226,7 +226,7 @@ class Policy:
             inner = fallback(inner)
         if recorder is not None:
             inner = recorder.call(inner, is_async=asynchronous)
-        inner = _observe.call_layer(inner, site, is_async=asynchronous)  # telemetry's
+        inner = call_layer(inner, site, is_async=asynchronous)  # telemetry's
         inner.policy = self  # type: ignore[attr-defined]
         return inner
 

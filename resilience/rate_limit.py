@@ -27,7 +27,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
-from . import _events
+from ._events import emit as _emit
+from ._events import listening as _listening
 from ._rate_store import (
     EPS,
     PRUNE_AT,
@@ -81,7 +82,7 @@ def _limited(event: str, name: str) -> None:
     if event == "rate_limit.rejected":
         attributes["callwise.outcome"] = "rate_limited"
         attributes["error.type"] = "resilience.errors.RateLimited"
-    _events.emit(event, attributes)
+    _emit(event, attributes)
 
 
 class _Counters:
@@ -205,12 +206,12 @@ class RateLimits:
         self._count(decision)
         part, ask = asks[decision.tightest]
         name = part.name or self.name or "rate_limit"
-        if _events.listening():
+        if _listening():
             _limited("rate_limit.rejected", name)
         return RateLimited(name, decision.wait_s, ask.key or None)
 
     def _waiting(self, delta: int) -> None:
-        if delta > 0 and _events.listening():
+        if delta > 0 and _listening():
             _limited("rate_limit.waited", self.name or self.parts[0].name or "rate_limit")
         for part in self.parts:
             with part._counters.lock:
@@ -456,7 +457,7 @@ class RateLimiter(RateLimits):
         return "" if key is None else str(key)
 
     def _refusal(self, retry_after: float, key: str) -> RateLimited:
-        if _events.listening():
+        if _listening():
             _limited("rate_limit.rejected", self.name or "rate_limit")
         return RateLimited(self.name or "rate_limit", retry_after, key or None)
 
@@ -468,7 +469,7 @@ class RateLimiter(RateLimits):
             self.store.refund(self.store.key(self._shared_name(), key), ask)
 
     def _sleep(self, wait: float, key: str, cost: float) -> None:
-        if _events.listening():
+        if _listening():
             _limited("rate_limit.waited", self.name or "rate_limit")
         counters = self._counters
         with counters.lock:
@@ -483,7 +484,7 @@ class RateLimiter(RateLimits):
                 counters.waiting -= 1
 
     async def _asleep(self, wait: float, key: str, cost: float) -> None:
-        if _events.listening():
+        if _listening():
             _limited("rate_limit.waited", self.name or "rate_limit")
         counters = self._counters
         with counters.lock:

@@ -57,7 +57,10 @@ from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
 
 import tenacity
 
-from . import _events, _observe
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import logger as _logger_named
+from ._observe import names as _names
 from ._recording import Recorder, error_type_of, outcome_of
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
@@ -76,7 +79,7 @@ R = TypeVar("R")
 Jitter = Literal["full", "equal", "none"]
 _JITTERS: tuple[str, ...] = ("full", "equal", "none")
 
-logger = _observe.logger("resilience.retry")
+logger = _logger_named("resilience.retry")
 
 
 def _function_of(state: tenacity.RetryCallState) -> str | None:
@@ -398,7 +401,7 @@ class Retry:
                 self._gave_up += 1
             logger.debug(
                 "retry: the next wait is too long or ends past the deadline",
-                extra=_observe.names(function=_function_of(state)),
+                extra=_names(function=_function_of(state)),
             )
             return True
         if self.budget is not None and not self.budget.try_withdraw():
@@ -407,7 +410,7 @@ class Retry:
             logger.debug(
                 "retry budget spent: giving up after attempt %d",
                 state.attempt_number,
-                extra=_observe.names(function=_function_of(state)),
+                extra=_names(function=_function_of(state)),
             )
             return True
         return False
@@ -415,13 +418,13 @@ class Retry:
     def _before_sleep(self, state: tenacity.RetryCallState) -> None:
         with self._lock:
             self._idle_s += state.upcoming_sleep
-        if _events.listening():
+        if _listening():
             failure = state.outcome.exception() if state.outcome is not None else None
             attributes = {"callwise.function": _function_of(state)}
             if failure is not None:
                 attributes["callwise.outcome"] = outcome_of(failure)
                 attributes["error.type"] = error_type_of(failure)
-            _events.emit("retry", attributes)
+            _emit("retry", attributes)
 
     def _tenacity_kwargs(self) -> dict[str, Any]:
         return {

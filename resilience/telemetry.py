@@ -37,8 +37,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from . import _events, _observe
-from ._events import EVENTS
+from ._events import EVENTS, subscribe, unsubscribe
+from ._observe import install
 from .errors import InvalidUsage, MissingDependency
 from .ledger import Record
 
@@ -120,10 +120,10 @@ def enable(
     global _installed, _listener
     with _lock:
         if _listener is not None:
-            _events.unsubscribe(_listener)
+            unsubscribe(_listener)
         _installed, _listener = telemetry, telemetry.on_event
-        _events.subscribe(_listener)
-        _observe.install(telemetry)
+        subscribe(_listener)
+        install(telemetry)
 
 
 def disable() -> None:
@@ -131,9 +131,9 @@ def disable() -> None:
     global _installed, _listener
     with _lock:
         if _listener is not None:
-            _events.unsubscribe(_listener)
+            unsubscribe(_listener)
         _installed = _listener = None
-        _observe.install(None)
+        install(None)
 
 
 def enabled() -> bool:

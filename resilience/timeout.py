@@ -36,7 +36,10 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
-from . import _events, _observe
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import logger as _logger_named
+from ._observe import names as _names
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive
@@ -51,7 +54,7 @@ __all__ = ["Timeout", "timeout"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-logger = _observe.logger("resilience.timeout")
+logger = _logger_named("resilience.timeout")
 _TIMEOUT_TYPE = f"{TimeoutExceeded.__module__}.{TimeoutExceeded.__qualname__}"
 
 
@@ -104,7 +107,7 @@ _POLL_S = 0.002
 
 
 def _timed_out(policy: str, function: str) -> None:
-    _events.emit(
+    _emit(
         "timeout",
         {
             "callwise.policy": policy,
@@ -204,7 +207,7 @@ class Timeout:
                             "abandoned call to %s raised %r",
                             label,
                             exc,
-                            extra=_observe.names(name, label),
+                            extra=_names(name, label),
                         )
                 else:
                     if on_clock:
@@ -220,7 +223,7 @@ class Timeout:
                 in_time = _finished_within(future, seconds)
             if not in_time:
                 abandoned.set()
-                if _events.listening():
+                if _listening():
                     _timed_out(name, label)
                 raise TimeoutExceeded(seconds, name)
             return future.result()  # the function's own TimeoutError stays its own
@@ -238,7 +241,7 @@ class Timeout:
                     return await fn(*args, **kwargs)
             except TimeoutError as exc:
                 if limit.expired():
-                    if _events.listening():
+                    if _listening():
                         _timed_out(name, label)
                     raise TimeoutExceeded(seconds, name) from exc
                 raise

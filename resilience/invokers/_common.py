@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Literal
 from urllib.parse import urlsplit
 
-from .. import _observe
+from .._observe import hooks as _hooks
 from ..errors import InvalidUsage, MissingDependency
 
 Mode = Literal["sync", "async"]
@@ -93,7 +93,7 @@ def client_span(
     manager yields the headers (W3C ``traceparent``, ``tracestate``) that carry it to
     the callee, empty when nothing is traced.
     """
-    hooks = _observe.hooks()
+    hooks = _hooks()
     if hooks is None:
         return nullcontext({})
     attributes = {"faas.invoked_name": name, **more}
