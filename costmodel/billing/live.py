@@ -97,7 +97,7 @@ class LivePricer:
 
         def billed_gb(name: str, value: Any) -> float:
             # the estimate's own checks (range, steps) name the parameter and the value
-            options = {"arch": self.arch} if "archs" in rules else {}
+            options: dict[str, Any] = {"arch": self.arch} if "archs" in rules else {}
             estimate(self.sheet, invocations=1, duration_ms=1.0, memory_mb=value, **options)
             step, minimum = rules.get("memory_step_mb", 1), rules.get("min_memory_mb", 0)
             return _step_up(float(value), step, minimum) / 1024
