@@ -104,11 +104,40 @@ def _quote() -> str:
     return json.dumps({"symbol": "ABC", "prices": [i * 0.5 for i in range(40)]})
 
 
+def _python_calls(fn: Callable[[], object]) -> int:
+    """Python-level function calls (frames) one call of ``fn`` makes: a count, not a time,
+    so it is exact whatever the machine's load."""
+    seen = [0]
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            seen[0] += 1
+
+    fn()  # warm: first-call work (caches, lazy imports) is not the call path
+    sys.setprofile(profile)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return seen[0] - 1  # the call of fn itself
+
+
 def _disabled_vs_base() -> list[Row]:
     telemetry.disable()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         base_package = _base_package(Path(tmp))
+        base, ours = _policies(base_package, _work), _policies(resilience, _work)
+        for name in SHAPES:
+            rows.append(
+                Row(
+                    f"off: Policy({name}), Python frames per call, vs {BASE_COMMIT}",
+                    _python_calls(ours[name]),
+                    _python_calls(base[name]),
+                    "frames",
+                    "a figure",
+                )
+            )
         for label, work, target in (
             ("an empty function", _work, "a figure"),
             ("a JSON-encoding function", _quote, "<= 1.02x"),
