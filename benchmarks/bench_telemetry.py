@@ -214,6 +214,7 @@ def _metrics_and_traces() -> list[Row]:
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     try:
         telemetry.enable(metrics_provider, traces=False)
+        frames = (_python_calls(ours), _python_calls(hand))
         metrics_s, hand_s = _alternating(ours, hand)
         telemetry.enable(metrics_provider, tracer_provider)
 
@@ -228,6 +229,13 @@ def _metrics_and_traces() -> list[Row]:
     finally:
         telemetry.disable()
     return [
+        Row(
+            "metrics on: Python frames per call (SDK's included) vs by hand",
+            frames[0],
+            frames[1],
+            "frames",
+            "a figure",
+        ),
         Row(
             "metrics on: Policy(retry + breaker + fallback) vs the same by hand",
             metrics_s * 1e6,

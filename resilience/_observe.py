@@ -48,7 +48,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity: one per decorated function
 class Site:
     """One decorated function: the names on its metrics and spans, and its clock.
 

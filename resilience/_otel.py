@@ -56,6 +56,7 @@ BREAKER_STATES: tuple[str, ...] = ("closed", "open", "half_open")
 COST_COMPONENTS: tuple[str, ...] = ("requests", "compute", "transfer")
 
 _OUTCOMES = frozenset(OUTCOMES)
+_NO_SPAN: tuple[None, None] = (None, None)
 _MARKS = {"fallback": "fallback", "cache.hit": "cache_hit", "cache.stale": "cache_hit"}
 
 
@@ -167,7 +168,7 @@ class Telemetry:
     def _open(self, site: Site, state: CallState, kind: str) -> tuple[Any, Any]:
         tracer = self.tracer
         if tracer is None:
-            return None, None
+            return _NO_SPAN
         attributes: dict[str, Any] = {
             "callwise.policy": site.policy,
             "callwise.function": site.function,
@@ -210,7 +211,7 @@ class Telemetry:
     def run_call(self, site: Site, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         state = CallState(site)
         reset = current.set(state)
-        span, token = self._open(site, state, "call")
+        span, token = _NO_SPAN if self.tracer is None else self._open(site, state, "call")
         start_s = site.clock.monotonic()
         try:
             result = fn(*args, **kwargs)
@@ -227,7 +228,7 @@ class Telemetry:
     ) -> Any:
         state = CallState(site)
         reset = current.set(state)
-        span, token = self._open(site, state, "call")
+        span, token = _NO_SPAN if self.tracer is None else self._open(site, state, "call")
         start_s = site.clock.monotonic()
         try:
             result = await fn(*args, **kwargs)
@@ -272,7 +273,7 @@ class Telemetry:
     def run_attempt(self, site: Site, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         state = self._attempt_state(site)
         number = state.attempts
-        opened = self._open(site, state, "attempt")
+        opened = _NO_SPAN if self.tracer is None else self._open(site, state, "attempt")
         start_s = site.clock.monotonic()
         if self.pricer is None:
             try:
@@ -296,7 +297,7 @@ class Telemetry:
     ) -> Any:
         state = self._attempt_state(site)
         number = state.attempts
-        opened = self._open(site, state, "attempt")
+        opened = _NO_SPAN if self.tracer is None else self._open(site, state, "attempt")
         start_s = site.clock.monotonic()
         if self.pricer is None:
             try:
