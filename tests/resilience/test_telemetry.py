@@ -176,13 +176,18 @@ def _fallback_event(mode: str, clock: FakeClock) -> Any:
 
 def _timeout_event(mode: str, clock: FakeClock) -> Any:
     if mode == "sync":
-        gate = threading.Event()
-        fn = Policy(name="svc", timeout=timeout(0.01), clock=clock)(make(mode, gate.wait))
+        release = threading.Event()
+
+        def blocked() -> None:
+            clock.sleep(60)  # a minute of work, in fake time: the 1 s limit passes
+            release.wait(10)
+
+        fn = Policy(name="svc", timeout=timeout(1.0, clock=clock), clock=clock)(blocked)
         try:
             with pytest.raises(TimeoutExceeded):
-                call(mode, fn)
+                fn()
         finally:
-            gate.set()
+            release.set()
         return
     from resilience.virtual_time import VirtualTimeLoop
 
@@ -210,32 +215,38 @@ def _breaker_events(mode: str, clock: FakeClock) -> Any:
 
 
 def _bulkhead_event(mode: str, clock: FakeClock) -> Any:
-    inner: list[Any] = []
-    fn = Policy(name="svc", bulkhead=bulkhead(1, clock=clock), clock=clock)(
-        make(mode, lambda: inner.append(1) if len(inner) > 1 else call(mode, inner[0]))
-    )
-    inner.append(fn)
-    with pytest.raises(BulkheadFull):
-        call(mode, fn) if mode == "sync" else _nested_async(fn)
+    """A call made from inside the only slot's call is refused (no thread, no sleep)."""
+    policy = Policy(name="svc", bulkhead=bulkhead(1, clock=clock), clock=clock)
+    if mode == "sync":
+        calls: list[int] = []
 
+        def body() -> int:
+            calls.append(1)
+            return guarded() if len(calls) == 1 else 0  # a second call, the slot still held
 
-def _nested_async(fn: Any) -> None:
-    async def both() -> None:
-        holder = asyncio.Event()
+        guarded = policy(body)
+        with pytest.raises(BulkheadFull):
+            guarded()
+        return
+
+    async def main() -> None:
+        holding, release = asyncio.Event(), asyncio.Event()
 
         async def hold() -> None:
-            holder.set()
-            await asyncio.sleep(0.01)
+            holding.set()
+            await release.wait()
 
-        slow = Policy(name="svc", bulkhead=fn.policy.bulkhead, clock=fn.policy.clock)(hold)
-        task = asyncio.ensure_future(slow())
-        await holder.wait()
+        fn = policy(hold)
+        first = asyncio.ensure_future(fn())
+        await holding.wait()
         try:
-            await slow()
+            with pytest.raises(BulkheadFull):
+                await fn()
         finally:
-            await task
+            release.set()
+            await first
 
-    asyncio.run(both())
+    asyncio.run(main())
 
 
 def _rate_limit_events(mode: str, clock: FakeClock) -> Any:
