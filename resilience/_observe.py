@@ -124,8 +124,14 @@ def hooks() -> Hooks | None:
 # -- layers --------------------------------------------------------------------------------
 
 
-def call_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable[P, R]:
-    """Wrap ``fn`` in the layer that observes each logical call (a span, a duration)."""
+def call_layer(
+    fn: Callable[P, R], site: Site, *, is_async: bool, attempt: bool = False
+) -> Callable[P, R]:
+    """Wrap ``fn`` in the layer that observes each logical call (a span, a duration).
+
+    With ``attempt=True`` the layer observes the call's one attempt too (for a Policy with
+    nothing between its call and attempt boundaries: one frame instead of two).
+    """
     if is_async:
         afn = cast("Callable[..., Awaitable[Any]]", fn)
 
@@ -134,6 +140,10 @@ def call_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable[P,
             active = _hooks
             if active is None:
                 return await afn(*args, **kwargs)
+            if attempt:
+                return await active.arun_call(
+                    site, _attempt_of_async(active, site, afn), args, kwargs
+                )
             return await active.arun_call(site, afn, args, kwargs)
 
         return cast("Callable[P, R]", observed_call_async)
@@ -143,9 +153,27 @@ def call_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable[P,
         active = _hooks
         if active is None:
             return fn(*args, **kwargs)
+        if attempt:
+            return cast(R, active.run_call(site, _attempt_of(active, site, fn), args, kwargs))
         return cast(R, active.run_call(site, fn, args, kwargs))
 
     return observed_call
+
+
+def _attempt_of(active: Hooks, site: Site, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def one_attempt(*args: Any, **kwargs: Any) -> Any:
+        return active.run_attempt(site, fn, args, kwargs)
+
+    return one_attempt
+
+
+def _attempt_of_async(
+    active: Hooks, site: Site, fn: Callable[..., Awaitable[Any]]
+) -> Callable[..., Awaitable[Any]]:
+    async def one_attempt(*args: Any, **kwargs: Any) -> Any:
+        return await active.arun_attempt(site, fn, args, kwargs)
+
+    return one_attempt
 
 
 def attempt_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable[P, R]:

@@ -209,7 +209,8 @@ class Policy:
             inner = self.rate_limit(inner)
         if self.breaker is not None:
             inner = self.breaker(inner)
-        inner = attempt_layer(inner, site, is_async=asynchronous)  # telemetry's
+        below = inner
+        inner = observed = attempt_layer(inner, site, is_async=asynchronous)  # telemetry's
         if recorder is not None:
             inner = recorder.attempt(inner, is_async=asynchronous)
         if self.retry is not None:
@@ -226,7 +227,10 @@ class Policy:
             inner = fallback(inner)
         if recorder is not None:
             inner = recorder.call(inner, is_async=asynchronous)
-        inner = call_layer(inner, site, is_async=asynchronous)  # telemetry's
+        if inner is observed:  # nothing between call and attempt: one layer observes both
+            inner = call_layer(below, site, is_async=asynchronous, attempt=True)
+        else:
+            inner = call_layer(inner, site, is_async=asynchronous)  # telemetry's
         inner.policy = self  # type: ignore[attr-defined]
         return inner
 
