@@ -29,6 +29,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     from .architectures.strategies import WarmStrategies, warm_strategies
     from .billing.engine import Bill, Usage, accepted_options, estimate
     from .billing.ledger import LedgerBill, bill_ledger
+    from .billing.live import LivePricer
     from .catalog.sheets import (
         COMPONENTS,
         Meter,
@@ -83,6 +84,7 @@ __all__ = [
     "InvalidUsage",
     "KeepWarm",
     "LedgerBill",
+    "LivePricer",
     "LogBill",
     "MalformedLine",
     "Meter",
@@ -166,6 +168,7 @@ _EXPORTS: dict[str, str] = {
     "estimate": ".billing.engine",
     "LedgerBill": ".billing.ledger",
     "bill_ledger": ".billing.ledger",
+    "LivePricer": ".billing.live",
     "COMPONENTS": ".catalog.sheets",
     "Meter": ".catalog.sheets",
     "PriceSheet": ".catalog.sheets",

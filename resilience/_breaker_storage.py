@@ -18,12 +18,14 @@ from typing import Any, Final, Protocol
 
 from ._breaker_config import BreakerConfig
 from ._breaker_states import CLOSED, HALF_OPEN, OPEN, BreakerState, Phase
+from ._observe import logger as logger_named
+from ._observe import names
 from .clock import Clock
 from .errors import InvalidUsage
 
 __all__ = ["SharedState", "SharingBreaker", "StorageErrorTrap", "check_storage", "remaining_s"]
 
-logger = logging.getLogger("resilience.breaker")
+logger = logger_named("resilience.breaker")
 
 _STORAGE_ATTRIBUTES: Final = ("state", "opened_at", "reset_counter", "reset_success_counter")
 
@@ -165,6 +167,7 @@ class SharedState:
                 type(error).__name__,
                 error,
                 self.breaker.config.storage_retry_s,
+                extra=names(self.breaker.name),
             )
         return _FAILED
 
@@ -187,7 +190,12 @@ class SharedState:
             what = f"half-open elsewhere: rejecting until it changes (at most {reset_s:g} s)"
         self.seen = remote
         breaker.adopt_shared(open_for_s)
-        logger.info("circuit %r: adopted the shared state, %s", breaker.name, what)
+        logger.info(
+            "circuit %r: adopted the shared state, %s",
+            breaker.name,
+            what,
+            extra=names(breaker.name),
+        )
 
     def maybe_pull(self) -> None:
         """Pull, unless the last pull was less than ``sync_interval_s`` ago."""
@@ -209,7 +217,11 @@ class SharedState:
             with self.lock:
                 recovered, self.down = self.down, False
             if recovered:
-                logger.info("circuit %r: shared state storage answers again", breaker.name)
+                logger.info(
+                    "circuit %r: shared state storage answers again",
+                    breaker.name,
+                    extra=names(breaker.name),
+                )
             if self.dirty:
                 self.publish()  # our state changed while it was away: tell the others
                 return
@@ -246,6 +258,7 @@ class SharedState:
             "time); keeping the local %s state and publishing it again",
             self.breaker.name,
             self.breaker.current_phase().state.value,
+            extra=names(self.breaker.name),
         )
         self.publish()
         return True

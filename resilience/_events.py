@@ -13,13 +13,14 @@ never breaks the call it observes.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._observe import logger
+
 __all__ = ["EVENTS", "Listener", "emit", "listening", "subscribe", "unsubscribe"]
 
-log = logging.getLogger("resilience.events")
+log = logger("resilience.events")
 
 #: The closed set of event names (``event.name`` in telemetry).
 EVENTS: frozenset[str] = frozenset(

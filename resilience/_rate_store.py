@@ -17,7 +17,6 @@ round trip, with the server's ``TIME`` unless the caller passes its clock's time
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
+from ._observe import logger as _observe_logger
 from ._redact import redact
 from ._validate import positive
 from .errors import InvalidUsage, MissingDependency
@@ -33,7 +33,7 @@ __all__ = [
     "EPS", "PRUNE_AT", "Ask", "Decision", "LocalState", "RedisRateStore", "decide_local", "gcra",
 ]  # fmt: skip
 
-_log = logging.getLogger("resilience.rate_limit")
+_log = _observe_logger("resilience.rate_limit")
 EPS = 1e-9  # seconds of float noise tolerated before a call is made to wait
 PRUNE_AT = 4096  # partitions kept before idle ones are dropped
 

@@ -70,6 +70,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast
 
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import register as _register
 from ._recording import record_outside
 from ._validate import Number, exception_types, is_async, name_of, number, positive
 from ._validate import clock as valid_clock
@@ -490,6 +493,7 @@ class AdaptiveLimiter:
         self._active = 0
         self._counts = {"rejected": 0, _SUCCESS: 0, _DROP: 0, _IGNORE: 0}
         self._waiters: deque[ThreadWaiter | TaskWaiter] = deque()
+        _register(self)  # the in-flight and limit gauges see it while it lives
 
     # -- the limit -----------------------------------------------------------------------
 
@@ -531,6 +535,16 @@ class AdaptiveLimiter:
     def _full(self, name: str) -> BulkheadFull:
         """Count a rejection and build its error; caller holds the lock."""
         self._counts["rejected"] += 1
+        if _listening():
+            _emit(
+                "bulkhead.rejected",
+                {
+                    "callwise.policy": self.name or name,
+                    "callwise.function": name,
+                    "callwise.outcome": "bulkhead_full",
+                    "error.type": "resilience.errors.BulkheadFull",
+                },
+            )
         return BulkheadFull(self.name or name, self._rule.limit)
 
     def _try_acquire(self) -> int | None:
@@ -557,11 +571,21 @@ class AdaptiveLimiter:
         with self._lock:
             self._active -= 1
             self._counts[kind] += 1
+            before = self._rule.limit
             if kind == _DROP:
                 self._rule.update(None, in_flight, True)
             elif kind == _SUCCESS and rtt_s >= self._config.min_rtt_s:
                 self._rule.update(rtt_s, in_flight, False)
+            after = self._rule.limit
             self._grant_waiters()
+        if after != before and _listening():
+            _emit(
+                "adaptive_limit.changed",
+                {
+                    "callwise.policy": self.name or self.algorithm,
+                    "callwise.limit.direction": "up" if after > before else "down",
+                },
+            )
 
     def _give_back(self) -> None:
         """Free a slot that was granted to a waiter who no longer wants it."""

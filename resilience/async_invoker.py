@@ -35,7 +35,6 @@ import contextvars
 import heapq
 import inspect
 import itertools
-import logging
 import math
 import threading
 import uuid
@@ -45,6 +44,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
 
+from ._observe import hooks as _hooks
+from ._observe import logger as _logger_named
+from ._observe import names as _names
 from ._validate import Number, is_async, name_of, number, positive, positive_int
 from ._validate import clock as valid_clock
 from .clock import SYSTEM_CLOCK, Clock, SystemClock
@@ -59,7 +61,7 @@ __all__ = [
     "InvokerStatistics",
 ]
 
-logger = logging.getLogger("resilience.async_invoker")
+logger = _logger_named("resilience.async_invoker")
 
 FailureKind = Literal["error", "expired", "rejected", "shutdown"]
 
@@ -148,6 +150,7 @@ class _Job:
     context: contextvars.Context
     attempts: int = 0
     last_error: BaseException | None = None
+    link: object = None  # telemetry: the producer span's context, for the consumer's link
 
 
 SuccessCallback = Callable[[Event, Any], object]
@@ -235,15 +238,26 @@ class _InvokerBase:
     def _new_job(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> _Job:
+        function = name_of(fn)
+        hooks = _hooks()
         return _Job(
             f"{self._id_prefix}-{next(self._ids):08x}",
             fn,
-            name_of(fn),
+            function,
             args,
             kwargs,
             self._clock.monotonic(),
             contextvars.copy_context(),
+            link=None if hooks is None else hooks.producer_link(function),
         )
+
+    @staticmethod
+    def _runnable(job: _Job) -> Callable[..., Any]:
+        """``job.fn``, inside a consumer span linked to the submit's when tracing."""
+        hooks = _hooks()
+        if hooks is None or job.link is None:
+            return job.fn
+        return hooks.consumer(job.fn, job.link, job.function, job.attempts)
 
     def _event(self, job: _Job) -> Event:
         return Event(
@@ -293,7 +307,13 @@ class _InvokerBase:
         self._pending -= 1
 
     def _log_callback_error(self, which: str, event: Event) -> None:
-        logger.exception("%s callback raised for event %s (%s)", which, event.id, event.function)
+        logger.exception(
+            "%s callback raised for event %s (%s)",
+            which,
+            event.id,
+            event.function,
+            extra=_names(function=event.function),
+        )
 
     def _log_unrouted(self, event: Event, reason: FailureReason) -> None:
         logger.warning(
@@ -302,6 +322,7 @@ class _InvokerBase:
             event.function,
             reason.kind,
             reason.exception,
+            extra=_names(function=event.function),
         )
 
     def _snapshot(self) -> InvokerStatistics:
@@ -530,7 +551,7 @@ class AsyncInvoker(_InvokerBase):
             return
         job.attempts += 1
         try:
-            result = job.context.run(job.fn, *job.args, **job.kwargs)
+            result = job.context.run(self._runnable(job), *job.args, **job.kwargs)
         except BaseException as exc:  # every outcome has a destination
             job.last_error = exc
             due = self._retry_due(job, exc)
@@ -808,7 +829,7 @@ class AsyncioInvoker(_InvokerBase):
             return
         job.attempts += 1
         try:
-            coro = job.fn(*job.args, **job.kwargs)
+            coro = self._runnable(job)(*job.args, **job.kwargs)
             result = await asyncio.get_running_loop().create_task(coro, context=job.context)
         except asyncio.CancelledError as exc:
             worker = asyncio.current_task()

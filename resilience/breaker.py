@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable
@@ -63,6 +62,11 @@ from ._breaker_config import (
 from ._breaker_states import CLOSED, HALF_OPEN, OPEN, BreakerState, Phase, Transition
 from ._breaker_storage import SharedState, check_storage
 from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import logger as _logger_named
+from ._observe import names as _log_fields
+from ._observe import register as _register
 from ._recording import record_outside
 from ._validate import is_async, name_of
 from ._wraps import wraps
@@ -86,9 +90,15 @@ R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 T = TypeVar("T")
 
-logger = logging.getLogger("resilience.breaker")
+logger = _logger_named("resilience.breaker")
 
 _CO_COROUTINE: Final = inspect.CO_COROUTINE
+#: The resilience event (:mod:`resilience._events`) of each transition, by the new state.
+_TRANSITION_EVENTS: Final = {
+    OPEN: "breaker.opened",
+    HALF_OPEN: "breaker.half_opened",
+    CLOSED: "breaker.closed",
+}
 
 NEVER_COUNTED: Final[tuple[type[BaseException], ...]] = (
     BulkheadFull,
@@ -225,6 +235,7 @@ class CircuitBreaker:
     """
 
     __slots__ = (
+        "__weakref__",  # telemetry's registry of live parts holds weak references
         "_clock",
         "_config",
         "_consecutive",
@@ -305,6 +316,7 @@ class CircuitBreaker:
         if storage is not None:
             self._shared = SharedState(self, check_storage(storage))
             self._shared.adopt()
+        _register(self)  # the state gauge sees it while it lives
 
     # ---- public surface -------------------------------------------------------------
 
@@ -625,6 +637,8 @@ class CircuitBreaker:
                     with self._lock:
                         self._rejections += 1
                     retry_after_s = min(phase.until - now, self._config.reset_timeout_s)
+                    if _listening():
+                        self._event("breaker.rejected")
                     raise CircuitOpenError(self._name, retry_after_s)
                 transition = None
                 with self._lock:
@@ -640,6 +654,8 @@ class CircuitBreaker:
                             phase.probes += 1
                             return phase
                         self._rejections += 1
+                        if _listening():
+                            self._event("breaker.rejected")
                         raise CircuitOpenError(self._name, 0.0)
             phase = self._phase
 
@@ -683,7 +699,12 @@ class CircuitBreaker:
                 if predicate(exc):
                     return True
             except Exception:
-                logger.exception("circuit %r: exclude predicate %r raised", self._name, predicate)
+                logger.exception(
+                    "circuit %r: exclude predicate %r raised",
+                    self._name,
+                    predicate,
+                    extra=_log_fields(self._name),
+                )
         return False
 
     def _record_error(self, phase: Phase, exc: BaseException, slow: bool) -> None:
@@ -786,12 +807,14 @@ class CircuitBreaker:
         if transition is None:
             return
         new = transition.new
+        extra = _log_fields(self._name)
         if new is OPEN:
             logger.warning(
                 "circuit %r opened: %s; rejecting calls for %g s",
                 self._name,
                 transition.reason,
                 transition.open_for_s,
+                extra=extra,
             )
         elif new is HALF_OPEN:
             logger.info(
@@ -799,13 +822,20 @@ class CircuitBreaker:
                 self._name,
                 transition.reason,
                 self._config.half_open_max_calls,
+                extra=extra,
             )
         else:
-            logger.info("circuit %r closed: %s", self._name, transition.reason)
+            logger.info("circuit %r closed: %s", self._name, transition.reason, extra=extra)
+        if _listening():
+            self._event(_TRANSITION_EVENTS[new])
         if self._listeners:
             self._notify("state_change", transition.old, new)
         if transition.publish and self._shared is not None:
             self._shared.publish()
+
+    def _event(self, name: str) -> None:
+        """Emit a resilience event (:mod:`resilience._events`) about this breaker."""
+        _emit(name, {"callwise.policy": self._name})
 
     def _notify(self, event: str, /, *args: Any, **kwargs: Any) -> None:
         for listener in self._listeners:
@@ -813,7 +843,11 @@ class CircuitBreaker:
                 getattr(listener, event)(self, *args, **kwargs)
             except Exception:
                 logger.exception(
-                    "circuit %r: listener %r failed in %s", self._name, listener, event
+                    "circuit %r: listener %r failed in %s",
+                    self._name,
+                    listener,
+                    event,
+                    extra=_log_fields(self._name),
                 )
 
 

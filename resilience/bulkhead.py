@@ -29,6 +29,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import register as _register
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
@@ -87,6 +90,7 @@ class Bulkhead:
         self._active = 0
         self._rejected = 0
         self._waiters: deque[ThreadWaiter | TaskWaiter] = deque()
+        _register(self)  # the in-flight and limit gauges see it while it lives
 
     # -- slots ---------------------------------------------------------------------
 
@@ -101,6 +105,20 @@ class Bulkhead:
     def _full(self, name: str) -> BulkheadFull:
         with self._lock:
             self._rejected += 1
+        return self._refusal(name)
+
+    def _refusal(self, name: str) -> BulkheadFull:
+        """The error for a refused call (counted by the caller), and its event."""
+        if _listening():
+            _emit(
+                "bulkhead.rejected",
+                {
+                    "callwise.policy": self.name or name,
+                    "callwise.function": name,
+                    "callwise.outcome": "bulkhead_full",
+                    "error.type": "resilience.errors.BulkheadFull",
+                },
+            )
         return BulkheadFull(self.name or name, self.max_concurrent)
 
     def _try_acquire(self) -> bool:
@@ -126,7 +144,7 @@ class Bulkhead:
                 return
             if self.max_wait_s == 0:
                 self._rejected += 1
-                raise BulkheadFull(self.name or name, self.max_concurrent)
+                raise self._refusal(name)
             waiter = ThreadWaiter()
             self._waiters.append(waiter)
         if self._wait(waiter.event):
@@ -147,7 +165,7 @@ class Bulkhead:
                 return
             if self.max_wait_s == 0:
                 self._rejected += 1
-                raise BulkheadFull(self.name or name, self.max_concurrent)
+                raise self._refusal(name)
             waiter = TaskWaiter(asyncio.get_running_loop())
             self._waiters.append(waiter)
         limit = asyncio.timeout(self.max_wait_s)

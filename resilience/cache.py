@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import math
 import threading
 import time
@@ -77,6 +76,11 @@ from typing import Any, Literal, NoReturn, ParamSpec, Protocol, TypeVar, cast
 import cachetools
 from cachetools.keys import hashkey
 
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import logger as _logger_named
+from ._observe import names as _names
+from ._observe import register as _register
 from ._recording import record_inside, with_cache_hook
 from ._validate import Number, exception_types, is_async, name_of, number, positive, positive_int
 from ._validate import clock as valid_clock
@@ -95,7 +99,7 @@ R_co = TypeVar("R_co", covariant=True)
 HitKind = Literal["fresh", "shared", "stale", "error"]
 HIT_KINDS: tuple[str, ...] = ("fresh", "shared", "stale", "error")
 
-_log = logging.getLogger("resilience.cache")
+_log = _logger_named("resilience.cache")
 
 ItemTtl = Callable[[Hashable, Any], float]
 """A per-item time to live: ``(key, value) -> seconds``; 0 or less: do not cache."""
@@ -178,6 +182,7 @@ class Cached:
         wraps(fn)(wrapper)
         wrapper.cache_info = core.info  # type: ignore[attr-defined]
         wrapper.cache_clear = core.clear  # type: ignore[attr-defined]
+        _register(wrapper)  # the cache size gauge sees it while it lives
         return cast(CachedFunction[P, R], wrapper)
 
 
@@ -467,6 +472,17 @@ class _Core:
     def notify(self, kind: HitKind) -> None:
         if self.on_hit is not None:
             self.on_hit(kind)
+        if _listening():
+            self.event("cache.stale" if kind == "stale" else "cache.hit", kind)
+
+    def event(self, name: str, kind: str | None) -> None:
+        """Emit ``cache.hit``, ``cache.stale`` or ``cache.miss`` for this function."""
+        attributes = {"callwise.function": self.name}
+        if kind is not None:
+            attributes["callwise.cache.kind"] = kind
+        if name != "cache.miss" and kind != "error":
+            attributes["callwise.outcome"] = "cache_hit"
+        _emit(name, attributes)
 
     # -- the miss path, shared by sync and async ---------------------------------
 
@@ -590,6 +606,7 @@ class _Core:
                 type(exc).__qualname__,
                 self.timer() - entry[1],
                 exc_info=exc,
+                extra=_names(function=self.name),
             )
         flight.wake()
         return entry is not None
@@ -599,7 +616,11 @@ class _Core:
         with self.lock:
             del self.flights[k]
             flight.outcome = _ABANDONED
-        _log.debug("%s: the caller computing a value was interrupted; a waiter retries", self.name)
+        _log.debug(
+            "%s: the caller computing a value was interrupted; a waiter retries",
+            self.name,
+            extra=_names(function=self.name),
+        )
         flight.wake()
 
     def joined(self, flight: _Flight) -> Any:
@@ -700,6 +721,7 @@ class _Core:
 def _sync_wrapper(core: _Core) -> Callable[..., Any]:
     key, lock, store, timer = core.key, core.lock, core.store, core.timer
     check_fresh, on_hit, decide, miss = core.check_fresh, core.on_hit, core.decide, core.miss_sync
+    listening = _listening
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         k = key(*args, **kwargs)
@@ -715,9 +737,13 @@ def _sync_wrapper(core: _Core) -> Callable[..., Any]:
             else:
                 step = decide(k, entry, True)
         if step is not None:
+            if listening():
+                core.event("cache.miss", None)
             return miss(k, step, args, kwargs)
         if on_hit is not None:
             on_hit("fresh")
+        if listening():
+            core.event("cache.hit", "fresh")
         return value
 
     return wrapper
@@ -726,6 +752,7 @@ def _sync_wrapper(core: _Core) -> Callable[..., Any]:
 def _async_wrapper(core: _Core) -> Callable[..., Any]:
     key, lock, store, timer = core.key, core.lock, core.store, core.timer
     check_fresh, on_hit, decide, miss = core.check_fresh, core.on_hit, core.decide, core.miss_async
+    listening = _listening
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         k = key(*args, **kwargs)
@@ -741,9 +768,13 @@ def _async_wrapper(core: _Core) -> Callable[..., Any]:
             else:
                 step = decide(k, entry, True)
         if step is not None:
+            if listening():
+                core.event("cache.miss", None)
             return await miss(k, step, args, kwargs)
         if on_hit is not None:
             on_hit("fresh")
+        if listening():
+            core.event("cache.hit", "fresh")
         return value
 
     return wrapper

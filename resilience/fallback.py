@@ -42,12 +42,15 @@ handler raised). :class:`resilience.Policy` uses it to record the outcome
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, TypeVar, cast
 
-from ._recording import record_inside, with_fallback_hook
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import logger as _logger_named
+from ._observe import names as _names
+from ._recording import error_type_of, record_inside, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of
 from ._wraps import wraps
@@ -61,7 +64,7 @@ __all__ = ["DEFAULT_ON", "Fallback", "fallback"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_log = logging.getLogger("resilience.fallback")
+_log = _logger_named("resilience.fallback")
 
 
 class _Missing:
@@ -132,7 +135,7 @@ class Fallback:
             try:
                 return fn(*args, **kwargs)
             except on as exc:
-                _log.debug("%s raised %s; serving the fallback", name, _kind(exc), exc_info=exc)
+                _served(name, exc)
                 result = value if handler is None else handler(exc, *args, **kwargs)
                 if notify is not None:
                     notify(exc)
@@ -149,7 +152,7 @@ class Fallback:
             try:
                 return await fn(*args, **kwargs)
             except on as exc:
-                _log.debug("%s raised %s; serving the fallback", name, _kind(exc), exc_info=exc)
+                _served(name, exc)
                 if handler is None:
                     result = value
                 else:
@@ -161,6 +164,26 @@ class Fallback:
                 return result
 
         return wrapper
+
+
+def _served(name: str, exc: BaseException) -> None:
+    """Log and emit (a ``fallback`` event) that ``name`` raised ``exc`` and was covered."""
+    _log.debug(
+        "%s raised %s; serving the fallback",
+        name,
+        _kind(exc),
+        exc_info=exc,
+        extra=_names(function=name),
+    )
+    if _listening():
+        _emit(
+            "fallback",
+            {
+                "callwise.function": name,
+                "callwise.outcome": "fallback",
+                "error.type": error_type_of(exc),
+            },
+        )
 
 
 def _kind(exc: BaseException) -> str:

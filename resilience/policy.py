@@ -72,10 +72,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+from ._observe import Site, attempt_layer, call_layer
 from ._recording import Recorder, with_cache_hook, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
-from ._wraps import wraps
 from .adaptive_limit import AdaptiveLimiter
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
@@ -226,7 +226,8 @@ class Policy:
             if self.ledger is not None
             else None
         )
-        inner = self._attempt_chain(fn, recorder, asynchronous)
+        site = Site(self.name or name_of(fn), name_of(fn), self.clock)
+        inner, below, observed = self._attempt_chain(fn, recorder, site, asynchronous)
         if self.hedge is not None:  # each attempt of a group is an attempt row of its own
             inner = self.hedge.decorate(inner, is_async=asynchronous)
         if self.retry is not None:
@@ -243,16 +244,20 @@ class Policy:
             inner = fallback(inner)
         if recorder is not None:
             inner = recorder.call(inner, is_async=asynchronous)
-        if inner is fn:  # no part at all: still a distinct wrapper carrying .policy
-            inner = _passthrough(fn, asynchronous)
+        if inner is observed:  # nothing between call and attempt: one layer observes both
+            inner = call_layer(below, site, is_async=asynchronous, attempt=True)
+        else:
+            inner = call_layer(inner, site, is_async=asynchronous)  # telemetry's
         inner.policy = self  # type: ignore[attr-defined]
         return inner
 
     def _attempt_chain(
-        self, fn: Callable[P, R], recorder: Recorder | None, asynchronous: bool
-    ) -> Callable[P, R]:
+        self, fn: Callable[P, R], recorder: Recorder | None, site: Site, asynchronous: bool
+    ) -> tuple[Callable[P, R], Callable[P, R], Callable[P, R]]:
         """What each attempt goes through: breaker -> rate limit -> bulkhead -> timeout ->
-        chaos -> ``fn`` (or a hedge's action), with the ledger's attempt layer outside them."""
+        chaos -> ``fn`` (or a hedge's action), with telemetry's attempt layer and the
+        ledger's outside them. Returns the chain, the part below telemetry's layer, and
+        telemetry's layer itself (so a call layer with nothing between can take both)."""
         inner: Callable[P, R] = fn
         if self.hedge is not None:  # its action runs in place of fn, through every layer
             inner = self.hedge.dispatch(inner, is_async=asynchronous)
@@ -265,9 +270,11 @@ class Policy:
             inner = self.rate_limit(inner)
         if self.breaker is not None:
             inner = self.breaker(inner)
+        below = inner
+        inner = observed = attempt_layer(inner, site, is_async=asynchronous)  # telemetry's
         if recorder is not None:
             inner = recorder.attempt(inner, is_async=asynchronous)
-        return inner
+        return inner, below, observed
 
     def _chaos_layer(self, fn: Callable[P, R], asynchronous: bool, *, label: str) -> Callable[P, R]:
         """``fn`` behind the chaos part, innermost; ``fn`` itself when there is none or
@@ -297,19 +304,3 @@ def _kind(parameter: str, value: Any, kind: type[Any], example: str) -> Any:
     raise InvalidUsage(
         f"{parameter}={value!r}: must be a {kind.__qualname__} or None, e.g. {parameter}={example}"
     )
-
-
-def _passthrough(fn: Callable[P, R], asynchronous: bool) -> Callable[P, R]:
-    if asynchronous:
-
-        @wraps(fn)
-        async def passthrough_async(*args: Any, **kwargs: Any) -> Any:
-            return await fn(*args, **kwargs)  # type: ignore[misc]
-
-        return passthrough_async  # type: ignore[return-value]
-
-    @wraps(fn)
-    def passthrough(*args: P.args, **kwargs: P.kwargs) -> R:
-        return fn(*args, **kwargs)
-
-    return passthrough

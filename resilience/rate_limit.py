@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
+from ._events import emit as _emit
+from ._events import listening as _listening
 from ._rate_store import (
     EPS,
     PRUNE_AT,
@@ -72,6 +74,15 @@ class RateLimiterStatistics:
     waiting: int
     waited_s: float
     remaining: int
+
+
+def _limited(event: str, name: str) -> None:
+    """Emit ``rate_limit.rejected`` or ``rate_limit.waited`` for the limit ``name``."""
+    attributes: dict[str, str] = {"callwise.policy": name}
+    if event == "rate_limit.rejected":
+        attributes["callwise.outcome"] = "rate_limited"
+        attributes["error.type"] = "resilience.errors.RateLimited"
+    _emit(event, attributes)
 
 
 class _Counters:
@@ -194,9 +205,14 @@ class RateLimits:
         """The error for a refusal: named after the limit that refused."""
         self._count(decision)
         part, ask = asks[decision.tightest]
-        return RateLimited(part.name or self.name or "rate_limit", decision.wait_s, ask.key or None)
+        name = part.name or self.name or "rate_limit"
+        if _listening():
+            _limited("rate_limit.rejected", name)
+        return RateLimited(name, decision.wait_s, ask.key or None)
 
     def _waiting(self, delta: int) -> None:
+        if delta > 0 and _listening():
+            _limited("rate_limit.waited", self.name or self.parts[0].name or "rate_limit")
         for part in self.parts:
             with part._counters.lock:
                 part._counters.waiting += delta
@@ -441,6 +457,8 @@ class RateLimiter(RateLimits):
         return "" if key is None else str(key)
 
     def _refusal(self, retry_after: float, key: str) -> RateLimited:
+        if _listening():
+            _limited("rate_limit.rejected", self.name or "rate_limit")
         return RateLimited(self.name or "rate_limit", retry_after, key or None)
 
     def _give_back(self, key: str, cost: float) -> None:
@@ -451,6 +469,8 @@ class RateLimiter(RateLimits):
             self.store.refund(self.store.key(self._shared_name(), key), ask)
 
     def _sleep(self, wait: float, key: str, cost: float) -> None:
+        if _listening():
+            _limited("rate_limit.waited", self.name or "rate_limit")
         counters = self._counters
         with counters.lock:
             counters.waiting += 1
@@ -464,6 +484,8 @@ class RateLimiter(RateLimits):
                 counters.waiting -= 1
 
     async def _asleep(self, wait: float, key: str, cost: float) -> None:
+        if _listening():
+            _limited("rate_limit.waited", self.name or "rate_limit")
         counters = self._counters
         with counters.lock:
             counters.waiting += 1

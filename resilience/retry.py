@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import logging
 import math
 import random
 import sys
@@ -58,7 +57,11 @@ from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
 
 import tenacity
 
-from ._recording import Recorder
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import logger as _logger_named
+from ._observe import names as _names
+from ._recording import Recorder, error_type_of, outcome_of
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
 from ._wraps import wraps
@@ -76,7 +79,12 @@ R = TypeVar("R")
 Jitter = Literal["full", "equal", "none"]
 _JITTERS: tuple[str, ...] = ("full", "equal", "none")
 
-logger = logging.getLogger("resilience.retry")
+logger = _logger_named("resilience.retry")
+
+
+def _function_of(state: tenacity.RetryCallState) -> str | None:
+    """The name of the function a tenacity state retries (set on its attempt)."""
+    return getattr(state.fn, "callwise_function", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,18 +399,32 @@ class Retry:
         if getattr(state, "callwise_too_long", False) or self._past_deadline(state):
             with self._lock:
                 self._gave_up += 1
-            logger.debug("retry: the next wait is too long or ends past the deadline")
+            logger.debug(
+                "retry: the next wait is too long or ends past the deadline",
+                extra=_names(function=_function_of(state)),
+            )
             return True
         if self.budget is not None and not self.budget.try_withdraw():
             with self._lock:
                 self._budget_refusals += 1
-            logger.debug("retry budget spent: giving up after attempt %d", state.attempt_number)
+            logger.debug(
+                "retry budget spent: giving up after attempt %d",
+                state.attempt_number,
+                extra=_names(function=_function_of(state)),
+            )
             return True
         return False
 
     def _before_sleep(self, state: tenacity.RetryCallState) -> None:
         with self._lock:
             self._idle_s += state.upcoming_sleep
+        if _listening():
+            failure = state.outcome.exception() if state.outcome is not None else None
+            attributes = {"callwise.function": _function_of(state)}
+            if failure is not None:
+                attributes["callwise.outcome"] = outcome_of(failure)
+                attributes["error.type"] = error_type_of(failure)
+            _emit("retry", attributes)
 
     def _tenacity_kwargs(self) -> dict[str, Any]:
         return {
@@ -481,6 +503,7 @@ class Retry:
             return fn(*args, **kwargs)
 
         attempt.started_s = started  # type: ignore[attr-defined]  # read by _past_deadline
+        attempt.callwise_function = name_of(fn)  # type: ignore[attr-defined]  # for events
 
         retrying = self._sync_retrying
         if retrying is None:
@@ -529,6 +552,7 @@ class Retry:
             return await fn(*args, **kwargs)
 
         attempt.started_s = started  # type: ignore[attr-defined]  # read by _past_deadline
+        attempt.callwise_function = name_of(fn)  # type: ignore[attr-defined]  # for events
 
         # tenacity.AsyncRetrying wraps every strategy call in a coroutine after an
         # inspect check, about ten per attempt; our strategies are plain functions,

@@ -31,12 +31,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
-import logging
 import queue
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
+from ._events import emit as _emit
+from ._events import listening as _listening
+from ._observe import logger as _logger_named
+from ._observe import names as _names
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive
@@ -51,7 +54,8 @@ __all__ = ["Timeout", "timeout"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-logger = logging.getLogger("resilience.timeout")
+logger = _logger_named("resilience.timeout")
+_TIMEOUT_TYPE = f"{TimeoutExceeded.__module__}.{TimeoutExceeded.__qualname__}"
 
 
 class _Workers:
@@ -100,6 +104,18 @@ _WORKERS = _Workers()
 
 _POLL_S = 0.002
 """Real time between two looks at a clock other than the system's (seconds)."""
+
+
+def _timed_out(policy: str, function: str) -> None:
+    _emit(
+        "timeout",
+        {
+            "callwise.policy": policy,
+            "callwise.function": function,
+            "callwise.outcome": "timeout",
+            "error.type": _TIMEOUT_TYPE,
+        },
+    )
 
 
 def _finished_within(future: concurrent.futures.Future[Any], seconds: float) -> bool:
@@ -187,7 +203,12 @@ class Timeout:
                         ended_at_s.append(monotonic())
                     future.set_exception(exc)
                     if abandoned.is_set():
-                        logger.debug("abandoned call to %s raised %r", label, exc)
+                        logger.debug(
+                            "abandoned call to %s raised %r",
+                            label,
+                            exc,
+                            extra=_names(name, label),
+                        )
                 else:
                     if on_clock:
                         ended_at_s.append(monotonic())
@@ -202,13 +223,15 @@ class Timeout:
                 in_time = _finished_within(future, seconds)
             if not in_time:
                 abandoned.set()
+                if _listening():
+                    _timed_out(name, label)
                 raise TimeoutExceeded(seconds, name)
             return future.result()  # the function's own TimeoutError stays its own
 
         return timed_call
 
     def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-        seconds, name = self.timeout_s, self.name or name_of(fn)
+        seconds, name, label = self.timeout_s, self.name or name_of(fn), name_of(fn)
 
         @wraps(fn)
         async def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -218,6 +241,8 @@ class Timeout:
                     return await fn(*args, **kwargs)
             except TimeoutError as exc:
                 if limit.expired():
+                    if _listening():
+                        _timed_out(name, label)
                     raise TimeoutExceeded(seconds, name) from exc
                 raise
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import json
+from contextlib import AbstractContextManager, nullcontext
 from types import ModuleType
 from typing import Literal
 from urllib.parse import urlsplit
 
+from .._observe import hooks as _hooks
 from ..errors import InvalidUsage, MissingDependency
 
 Mode = Literal["sync", "async"]
@@ -79,3 +81,24 @@ def display_url(url: str) -> str:
     netloc = f"{host}:{port}" if port is not None else host
     shown = f"{parts.scheme}://{netloc}{parts.path}"
     return shown + ("?…" if parts.query else "")
+
+
+def client_span(
+    name: str, provider: str | None, region: str | None, **more: str
+) -> AbstractContextManager[dict[str, str]]:
+    """A CLIENT span around one invocation while telemetry traces (else nothing).
+
+    The span carries the OpenTelemetry FaaS client attributes (``faas.invoked_name``,
+    ``faas.invoked_provider``, ``faas.invoked_region``, the ones known); the context
+    manager yields the headers (W3C ``traceparent``, ``tracestate``) that carry it to
+    the callee, empty when nothing is traced.
+    """
+    hooks = _hooks()
+    if hooks is None:
+        return nullcontext({})
+    attributes = {"faas.invoked_name": name, **more}
+    if provider is not None:
+        attributes["faas.invoked_provider"] = provider
+    if region is not None:
+        attributes["faas.invoked_region"] = region
+    return hooks.client_span(name, attributes)

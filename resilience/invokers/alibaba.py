@@ -22,6 +22,7 @@ from ._common import (
     Mode,
     check_mode,
     check_name,
+    client_span,
     decode_body,
     encode_payload,
     optional_name,
@@ -116,8 +117,14 @@ class FcFunction:
         suffix = f":{self.qualifier}" if self.qualifier else ""
         self.__name__ = self.__qualname__ = f"fc:{self.function_name}{suffix}"
 
-    def request_models(self, payload: object = None) -> tuple[Any, Any, Any]:
+    def request_models(
+        self, payload: object = None, carrier: dict[str, str] | None = None
+    ) -> tuple[Any, Any, Any]:
         """The SDK request, headers and runtime models one call with ``payload`` sends.
+
+        Args:
+            payload: the body (JSON, bytes as they are).
+            carrier: trace context headers (``traceparent``) sent as extra headers.
 
         Returns:
             ``(InvokeFunctionRequest, InvokeFunctionHeaders, RuntimeOptions)``.
@@ -127,7 +134,8 @@ class FcFunction:
             body=None if body is None else io.BytesIO(body), qualifier=self.qualifier
         )
         headers = self._models.InvokeFunctionHeaders(
-            x_fc_invocation_type=_INVOCATION_TYPES[self.mode]
+            common_headers=dict(carrier) if carrier else None,
+            x_fc_invocation_type=_INVOCATION_TYPES[self.mode],
         )
         if self.timeout_s is None:
             runtime = self._runtime_options()
@@ -147,7 +155,11 @@ class FcFunction:
             resilience.FunctionError: FC reported a function error.
         """
         client = self._client or self._make_client()
-        request, headers, runtime = self.request_models(payload)
+        with client_span(self.function_name, "alibaba_cloud", self.region_id) as carrier:
+            return self._invoke(client, payload, carrier)
+
+    def _invoke(self, client: Any, payload: object, carrier: dict[str, str]) -> Any:
+        request, headers, runtime = self.request_models(payload, carrier)
         request_bytes = 0 if request.body is None else len(request.body.getvalue())
         response = client.invoke_function_with_options(
             self.function_name, request, headers, runtime

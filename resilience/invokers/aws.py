@@ -15,6 +15,8 @@ botocore's retries, pass your own client.
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from typing import Any
 
@@ -25,6 +27,7 @@ from ._common import (
     Mode,
     check_mode,
     check_name,
+    client_span,
     decode_body,
     encode_payload,
     optional_name,
@@ -34,6 +37,12 @@ from ._common import (
 __all__ = ["LambdaFunction"]
 
 _INVOCATION_TYPES = {"sync": "RequestResponse", "async": "Event"}
+
+
+def client_context(carrier: dict[str, str]) -> str:
+    """Lambda's ``ClientContext``: base64 JSON whose ``custom`` holds the trace headers."""
+    document = json.dumps({"custom": carrier}, separators=(",", ":"))
+    return base64.b64encode(document.encode("utf-8")).decode("ascii")
 
 
 class LambdaFunction:
@@ -102,11 +111,18 @@ class LambdaFunction:
             resilience.FunctionError: the function reported an error.
         """
         client = self._client or self._make_client()
+        region = getattr(getattr(client, "meta", None), "region_name", None)
+        with client_span(self.function_name, "aws", region) as carrier:
+            return self._invoke(client, payload, carrier)
+
+    def _invoke(self, client: Any, payload: object, carrier: dict[str, str]) -> Any:
         body = encode_payload(payload)
         params: dict[str, Any] = {
             "FunctionName": self.function_name,
             "InvocationType": _INVOCATION_TYPES[self.mode],
         }
+        if carrier and self.mode == "sync":  # Lambda passes ClientContext to sync calls only
+            params["ClientContext"] = client_context(carrier)
         if self.qualifier is not None:
             params["Qualifier"] = self.qualifier
         if body is not None:

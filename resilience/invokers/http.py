@@ -16,6 +16,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
@@ -23,7 +24,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 from .._validate import positive, positive_int
 from ..errors import HttpStatusError, InvalidUsage, ResponseTooLarge, TimeoutExceeded
 from ..ledger import report_sizes
-from ._common import display_url, encode_payload, require
+from ._common import client_span, display_url, encode_payload, require
 
 if TYPE_CHECKING:
     import httpx
@@ -183,9 +184,11 @@ class _HttpFunctionBase:
         self._timeout = self._httpx.Timeout(self.timeout_s)
         self.__name__ = self.__qualname__ = f"{self.method} {self.url}"
 
-    def _build(self, client: Any, payload: object) -> httpx.Request:
+    def _build(
+        self, client: Any, payload: object, carrier: Mapping[str, str] | None = None
+    ) -> httpx.Request:
         content = encode_payload(payload)
-        headers = {"accept": "application/json", **self._headers}
+        headers = {"accept": "application/json", **(carrier or {}), **self._headers}
         if content is not None and not isinstance(payload, (bytes, bytearray, memoryview)):
             headers.setdefault("content-type", "application/json")
         if self._token is not None:
@@ -201,6 +204,10 @@ class _HttpFunctionBase:
             if signed is not None:
                 request = signed
         return request
+
+    def _span(self) -> AbstractContextManager[dict[str, str]]:
+        """The CLIENT span of one request (telemetry tracing), yielding its headers."""
+        return client_span(self.url, None, None, **{"http.request.method": self.method})
 
     def _start(self) -> _Deadline:
         """The deadline of one call: the whole call (connect, send, wait, read) in timeout_s."""
@@ -355,9 +362,13 @@ class HttpFunction(_HttpFunctionBase):
 
     def __call__(self, payload: object = None) -> Any:
         """Call the function with ``payload`` and return its decoded answer."""
+        with self._span() as carrier:
+            return self._invoke(payload, carrier)
+
+    def _invoke(self, payload: object, carrier: Mapping[str, str]) -> Any:
         client = self._client or self._make_client()
         deadline = self._start()
-        request = self._build(client, payload)
+        request = self._build(client, payload, carrier)
         request.extensions["timeout"] = deadline
         try:
             response = client.send(request, stream=True)
@@ -435,11 +446,15 @@ class AsyncHttpFunction(_HttpFunctionBase):
 
     async def __call__(self, payload: object = None) -> Any:
         """Call the function with ``payload`` and return its decoded answer."""
+        with self._span() as carrier:
+            return await self._invoke(payload, carrier)
+
+    async def _invoke(self, payload: object, carrier: Mapping[str, str]) -> Any:
         if self._client is None:
             self._client = self._httpx.AsyncClient(verify=self._verify)
         client = self._client
         deadline = self._start()
-        request = self._build(client, payload)
+        request = self._build(client, payload, carrier)
         request.extensions["timeout"] = deadline
         try:
             async with asyncio.timeout(self.timeout_s):

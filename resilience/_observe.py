@@ -1,0 +1,252 @@
+"""Where telemetry meets the call path: call and attempt layers, live parts, log fields.
+
+Nothing here imports OpenTelemetry. :func:`resilience.telemetry.enable` installs a
+:class:`Hooks` object (built in ``resilience/_otel.py``, the one module that imports the
+OpenTelemetry API); :func:`resilience.telemetry.disable` removes it. Until then:
+
+- the **call** and **attempt** layers that :class:`resilience.Policy` puts at the same
+  places as the ledger's (one call layer outermost, one attempt layer inside the retry)
+  cost one global lookup and one comparison per call, then call through;
+- the **registry** of live parts (breakers, bulkheads, adaptive limits, cached
+  functions) holds weak references only, so telemetry never keeps a part alive; the
+  observable gauges read it when the SDK collects;
+- the **log filter** on every callwise logger adds ``callwise_policy`` and
+  ``callwise_function`` to each record (from the record's ``extra``, or from the call
+  being observed), and ``otelTraceID`` / ``otelSpanID`` (the field names of
+  opentelemetry-instrumentation-logging) when a span is active.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, ParamSpec, Protocol, TypeVar, cast
+
+from ._wraps import wraps
+from .clock import Clock
+
+__all__ = [
+    "CallState",
+    "Hooks",
+    "Site",
+    "attempt_layer",
+    "call_layer",
+    "current",
+    "hooks",
+    "install",
+    "live_parts",
+    "logger",
+    "names",
+    "register",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # identity: one per decorated function
+class Site:
+    """One decorated function: the names on its metrics and spans, and its clock.
+
+    Attributes:
+        policy: the Policy's name (the function's name when the Policy has none), as on
+            ledger rows.
+        function: the decorated function's qualified name.
+        clock: times durations (seconds).
+    """
+
+    policy: str
+    function: str
+    clock: Clock
+
+
+@dataclass(slots=True)
+class CallState:
+    """What the call layer knows while a call runs (shared with its attempt layers)."""
+
+    site: Site
+    attempts: int = 0
+    outcome: str | None = None  # set by a fallback or cache event: "fallback", "cache_hit"
+    error_type: str | None = None
+
+
+current: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
+    "callwise_observed_call", default=None
+)
+
+
+class Hooks(Protocol):
+    """What :mod:`resilience.telemetry` installs (see ``resilience/_otel.py``)."""
+
+    def run_call(self, site: Site, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any: ...
+
+    async def arun_call(
+        self, site: Site, fn: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
+    ) -> Any: ...
+
+    def run_attempt(self, site: Site, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any: ...
+
+    async def arun_attempt(
+        self, site: Site, fn: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
+    ) -> Any: ...
+
+    def client_span(
+        self, name: str, attributes: dict[str, str]
+    ) -> AbstractContextManager[dict[str, str]]: ...
+
+    def producer_link(self, function: str) -> object: ...
+
+    def consumer(
+        self, fn: Callable[..., Any], link: object, function: str, attempt: int
+    ) -> Callable[..., Any]: ...
+
+    def log_ids(self) -> tuple[str, str] | None: ...
+
+
+_hooks: Hooks | None = None
+
+
+def install(new: Hooks | None) -> None:
+    """Make ``new`` the active hooks (None: telemetry off)."""
+    global _hooks
+    _hooks = new
+
+
+def hooks() -> Hooks | None:
+    """The active hooks, or None while telemetry is off."""
+    return _hooks
+
+
+# -- layers --------------------------------------------------------------------------------
+
+
+def call_layer(
+    fn: Callable[P, R], site: Site, *, is_async: bool, attempt: bool = False
+) -> Callable[P, R]:
+    """Wrap ``fn`` in the layer that observes each logical call (a span, a duration).
+
+    With ``attempt=True`` the layer observes the call's one attempt too (for a Policy with
+    nothing between its call and attempt boundaries: one frame instead of two).
+    """
+    if is_async:
+        afn = cast("Callable[..., Awaitable[Any]]", fn)
+
+        @wraps(fn)
+        async def observed_call_async(*args: Any, **kwargs: Any) -> Any:
+            active = _hooks
+            if active is None:
+                return await afn(*args, **kwargs)
+            if attempt:
+                return await active.arun_call(
+                    site, _attempt_of_async(active, site, afn), args, kwargs
+                )
+            return await active.arun_call(site, afn, args, kwargs)
+
+        return cast("Callable[P, R]", observed_call_async)
+
+    @wraps(fn)
+    def observed_call(*args: P.args, **kwargs: P.kwargs) -> R:
+        active = _hooks
+        if active is None:
+            return fn(*args, **kwargs)
+        if attempt:
+            return cast(R, active.run_call(site, _attempt_of(active, site, fn), args, kwargs))
+        return cast(R, active.run_call(site, fn, args, kwargs))
+
+    return observed_call
+
+
+def _attempt_of(active: Hooks, site: Site, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def one_attempt(*args: Any, **kwargs: Any) -> Any:
+        return active.run_attempt(site, fn, args, kwargs)
+
+    return one_attempt
+
+
+def _attempt_of_async(
+    active: Hooks, site: Site, fn: Callable[..., Awaitable[Any]]
+) -> Callable[..., Awaitable[Any]]:
+    async def one_attempt(*args: Any, **kwargs: Any) -> Any:
+        return await active.arun_attempt(site, fn, args, kwargs)
+
+    return one_attempt
+
+
+def attempt_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable[P, R]:
+    """Wrap ``fn`` in the layer that observes each attempt (a child span, a duration)."""
+    if is_async:
+        afn = cast("Callable[..., Awaitable[Any]]", fn)
+
+        @wraps(fn)
+        async def observed_attempt_async(*args: Any, **kwargs: Any) -> Any:
+            active = _hooks
+            if active is None:
+                return await afn(*args, **kwargs)
+            return await active.arun_attempt(site, afn, args, kwargs)
+
+        return cast("Callable[P, R]", observed_attempt_async)
+
+    @wraps(fn)
+    def observed_attempt(*args: P.args, **kwargs: P.kwargs) -> R:
+        active = _hooks
+        if active is None:
+            return fn(*args, **kwargs)
+        return cast(R, active.run_attempt(site, fn, args, kwargs))
+
+    return observed_attempt
+
+
+# -- live parts ----------------------------------------------------------------------------
+
+_parts: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def register(part: object) -> None:
+    """Let the observable gauges see ``part`` while it lives (a weak reference)."""
+    _parts.add(part)
+
+
+def live_parts() -> Iterator[Any]:
+    """The registered parts still alive (a snapshot)."""
+    return iter(list(_parts))
+
+
+# -- log fields ----------------------------------------------------------------------------
+
+
+def names(policy: str | None = None, function: str | None = None) -> dict[str, str | None]:
+    """``extra=`` for a log call: the policy and function names the line is about."""
+    return {"callwise_policy": policy, "callwise_function": function or policy}
+
+
+class _LogFields(logging.Filter):
+    """Adds the policy/function names and, under an active span, the trace and span ids."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        state = current.get()
+        given = record.__dict__
+        if given.get("callwise_policy") is None:
+            record.callwise_policy = None if state is None else state.site.policy
+        if given.get("callwise_function") is None:
+            record.callwise_function = None if state is None else state.site.function
+        active = _hooks
+        if active is not None:
+            ids = active.log_ids()
+            if ids is not None:
+                record.otelTraceID, record.otelSpanID = ids
+        return True
+
+
+_FIELDS = _LogFields()
+
+
+def logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)`` with the callwise log fields on every record."""
+    log = logging.getLogger(name)
+    if _FIELDS not in log.filters:
+        log.addFilter(_FIELDS)
+    return log
