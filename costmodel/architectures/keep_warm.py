@@ -33,7 +33,7 @@ scheduler's charge (:data:`SCHEDULERS`) and the warmer function, if one sends th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal, Protocol
 
 from resilience._validate import Number, number
@@ -185,9 +185,9 @@ class KeepWarm:
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> KeepWarm:
-        """A KeepWarm from an architecture file's ``keep_warm`` table (its own fields,
-        without ``warmer_function``)."""
-        allowed = {"every_s", "concurrency", "hold_ms", "ping_ms", "scheduler", "idle_window_s"}
+        """A KeepWarm from an architecture file's ``keep_warm`` table (its fields; the
+        ``warmer_function`` already a :class:`costmodel.Function`)."""
+        allowed = {f.name for f in fields(cls)}
         unknown = sorted(set(table) - allowed)
         if unknown:
             raise InvalidUsage(

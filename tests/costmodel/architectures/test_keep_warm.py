@@ -220,8 +220,66 @@ def test_an_architecture_file_takes_a_keep_warm_table(tmp_path: Path) -> None:
     loaded = costmodel.load_architectures(path)
     assert loaded.functions["api"].keep_warm == KeepWarm(every_s=240, concurrency=2, hold_ms=25)
     path.write_text(path.read_text().replace("hold_ms = 25", "hold = 25"))
-    with pytest.raises(InvalidFile, match="keep_warm: unknown key"):
+    with pytest.raises(InvalidFile, match="unknown field") as info:
         costmodel.load_architectures(path)
+    assert info.value.field == "functions.api.keep_warm.hold"
+
+
+WARMED = (
+    'invocations = 1000\ncompare = ["one"]\n'
+    "[functions.api]\nmemory_mb = 128\nduration_ms = 100\n"
+    "keep_warm = { concurrency = 3, warmer_function = WARMER }\n"
+    "[functions.warmer]\nmemory_mb = 128\nduration_ms = 40\n"
+    '[architectures.one]\ntype = "monolith"\nsteps = ["api"]\n'
+)
+
+
+def test_an_architecture_file_names_or_defines_the_warmer_function(tmp_path: Path) -> None:
+    """warmer_function = "warmer" names a function; an inline table defines one."""
+    path = tmp_path / "arch.toml"
+    path.write_text(WARMED.replace("WARMER", '"warmer"'))
+    loaded = costmodel.load_architectures(path)
+    warmer = loaded.functions["warmer"]
+    assert loaded.functions["api"].keep_warm == KeepWarm(concurrency=3, warmer_function=warmer)
+    path.write_text(WARMED.replace("WARMER", "{ memory_mb = 256, duration_ms = 30 }"))
+    inline = costmodel.load_architectures(path).functions["api"].keep_warm
+    assert inline is not None and inline.warmer_function == Function(
+        "api-warmer", memory_mb=256, duration=30
+    )
+    # the warmer is billed once per round: a warmer bill, the scheduler fires per round
+    _, warmer_bill, scheduler = keep_warm_bills(loaded.functions["api"], provider="aws-lambda")
+    assert warmer_bill.usage["invocations"] == pytest.approx(MONTH_S / 300)
+    assert scheduler.total == pytest.approx(MONTH_S / 300 * SCHEDULER_USD)
+
+
+@pytest.mark.parametrize(
+    ("warmer", "field", "message"),
+    [
+        ('"nobody"', "functions.api.keep_warm.warmer_function", "no function named 'nobody'"),
+        ('"api"', "functions.api.keep_warm.warmer_function", "cannot send its own pings"),
+        ("3", "functions.api.keep_warm.warmer_function", "must name a function"),
+        (
+            "{ memory_mb = 128 }",
+            "functions.api.keep_warm.warmer_function",
+            "give the duration as duration_ms",
+        ),
+        (
+            "{ memory_mb = 128, duration_ms = 40, colour = 1 }",
+            "functions.api.keep_warm.warmer_function.colour",
+            "unknown field",
+        ),
+        ('"warmer", hold = 2', "functions.api.keep_warm.hold", "unknown field"),
+        ('"warmer", every_s = 0', "functions.api.keep_warm.every_s", "every_s=0"),
+    ],
+)
+def test_a_bad_warmer_in_an_architecture_file_names_the_field(
+    tmp_path: Path, warmer: str, field: str, message: str
+) -> None:
+    path = tmp_path / "arch.toml"
+    path.write_text(WARMED.replace("WARMER", warmer))
+    with pytest.raises(InvalidFile, match=message) as info:
+        costmodel.load_architectures(path)
+    assert info.value.field == field
 
 
 def test_a_provider_without_a_provisioned_price_gets_a_row_that_says_so() -> None:
