@@ -636,6 +636,13 @@ def compare(
         service used in ``frame.attrs["services"]`` (``{"functions": provider,
         "storage": "aws-s3", ...}``).
 
+    A function with ``keep_warm`` bills its pings, scheduler and warmer, and its
+    ``cold_start_probability`` (the baseline without pings) becomes what the pings leave
+    of it at its calls per month (``invocations`` times its invocations per request), by
+    the stated model (:func:`~costmodel.architectures.strategies.keep_warm_cold_starts`,
+    the code :func:`costmodel.warm_strategies` uses); the architecture is then simulated
+    again with the same seed.
+
     Warns:
         SubstitutedServiceWarning: a service not named in ``services`` was priced on
             another vendor's sheet than ``provider``'s.
