@@ -45,7 +45,7 @@ from .compositions import (
     simulate_usage,
 )
 from .distributions import CpuBound
-from .strategies import keep_warm_bills
+from .strategies import keep_warm_bills, keep_warm_cold_starts
 
 __all__ = [
     "COMPONENT_ORDER",
@@ -237,12 +237,14 @@ def _price_parts(
     services: Mapping[str, str] | None,
     options: Mapping[str, Any],
     region: str | None = None,
+    cold_pings: Mapping[str, float] | None = None,
 ) -> tuple[list[Bill], float, dict[str, str]]:
     """The architecture's bill (pooled, as a one-item list), its billed GB-s and the sheet
     used for each service (``{"functions": provider, "storage": "aws-s3", ...}``).
 
     ``region`` prices the functions, and the services of the platform's vendor, in that
-    region (other vendors' sheets in their own)."""
+    region (other vendors' sheets in their own); ``cold_pings`` is the share of each
+    keep-warm function's pings that start cold (default 0)."""
     count = number("invocations", invocations, _MONTHLY_INVOCATIONS, error=InvalidUsage)
     keys = _services(services)
     init = INIT_BILLED.get(provider, False) if init_billed is None else init_billed
@@ -261,6 +263,7 @@ def _price_parts(
         options=options,
         egress_gb=egress_gb if egress_on_platform else None,
         region=region,
+        cold_pings=cold_pings or {},
     )
     if egress_on_platform:
         used["egress"] = provider
@@ -290,6 +293,7 @@ def _function_bills(
     options: Mapping[str, Any],
     egress_gb: float | None,
     region: str | None = None,
+    cold_pings: Mapping[str, float],
 ) -> tuple[list[Bill], float]:
     """One bill per function on ``provider`` (``egress_gb``, if given, on the first one's),
     and their billed GB-s."""
@@ -320,9 +324,58 @@ def _function_bills(
         bills.append(bill)
         if function.keep_warm is not None:  # its pings, scheduler and warmer, per month
             bills += keep_warm_bills(
-                function, provider=provider, free_tier=free_tier, region=region, options=opts
+                function,
+                provider=provider,
+                free_tier=free_tier,
+                region=region,
+                options=opts,
+                cold_pings=cold_pings.get(name, 0.0),
+                init_billed=init_billed,
             )
     return bills, billed_gb_s
+
+
+def _warm_usage(
+    architecture: Architecture,
+    usage: ArchitectureUsage,
+    *,
+    provider: str,
+    invocations: float,
+    region: str | None,
+    samples: int,
+    seed: int,
+) -> tuple[ArchitectureUsage, dict[str, float]]:
+    """``usage`` with the keep-warm model's cold starts at ``invocations`` requests a month,
+    and the share of each keep-warm function's pings that start cold.
+
+    A keep-warm function's calls per month are ``invocations`` times its invocations per
+    request in ``usage``; its cold-start probability becomes what
+    :func:`~costmodel.architectures.strategies.keep_warm_cold_starts` leaves at that
+    traffic, and the architecture is simulated again with the same seed (common random
+    numbers: a call warm without pings stays warm) when one changed."""
+    probabilities: dict[str, float] = {}
+    cold_pings: dict[str, float] = {}
+    for name, fn_usage in usage.functions.items():
+        function = fn_usage.function
+        if function.keep_warm is None:
+            continue
+        calls = fn_usage.invocations / usage.samples * invocations
+        cold, pings = keep_warm_cold_starts(
+            function, calls_per_month=calls, provider=provider, region=region
+        )
+        cold_pings[name] = pings
+        if cold != function.cold_start_probability:
+            probabilities[name] = cold
+    if not probabilities:
+        return usage, cold_pings
+
+    def warmed(function: Function) -> Function:
+        if function.name not in probabilities:
+            return function
+        return replace(function, cold_start_probability=probabilities[function.name])
+
+    changed = map_functions(architecture, warmed)
+    return simulate_usage(changed, samples=samples, seed=seed), cold_pings
 
 
 def _billed_gb_s(bill: Bill, function: Function, wall_ms: float) -> float:
@@ -583,6 +636,13 @@ def compare(
         service used in ``frame.attrs["services"]`` (``{"functions": provider,
         "storage": "aws-s3", ...}``).
 
+    A function with ``keep_warm`` bills its pings, scheduler and warmer, and its
+    ``cold_start_probability`` (the baseline without pings) becomes what the pings leave
+    of it at its calls per month (``invocations`` times its invocations per request), by
+    the stated model (:func:`~costmodel.architectures.strategies.keep_warm_cold_starts`,
+    the code :func:`costmodel.warm_strategies` uses); the architecture is then simulated
+    again with the same seed.
+
     Warns:
         SubstitutedServiceWarning: a service not named in ``services`` was priced on
             another vendor's sheet than ``provider``'s.
@@ -613,8 +673,17 @@ def compare(
         for key in keys:
             label = name if len(keys) == 1 else f"{name} @ {key}"
             with _naming(label):
-                parts, gb_s, sheets = _price_parts(
+                warm, cold_pings = _warm_usage(
+                    architecture,
                     usage,
+                    provider=key,
+                    invocations=invocations,
+                    region=regions[key],
+                    samples=samples,
+                    seed=seed,
+                )
+                parts, gb_s, sheets = _price_parts(
+                    warm,
                     provider=key,
                     invocations=invocations,
                     free_tier=free_tier,
@@ -622,11 +691,12 @@ def compare(
                     services=services,
                     options=fn_options[key],
                     region=regions[key],
+                    cold_pings=cold_pings,
                 )
             used[key].update(sheets)
             currency = _currency(parts)
             labels[label] = (name, key)
-            rows.append(pd.Series(_row(usage, parts, gb_s, invocations), name=label))
+            rows.append(pd.Series(_row(warm, parts, gb_s, invocations), name=label))
     for key in keys:
         _warn_substituted(key, used[key], services, stacklevel=2)
     frame = _drop_unused_subscription(_indexed(rows), currency)
@@ -867,18 +937,28 @@ def sweep(
             if over == "invocations"
             else None
         )
-        # A volume sweep reuses one simulation, so its latency quantiles too.
+        # A volume sweep reuses one simulation, so its latency quantiles too (unless the
+        # keep-warm model changes cold starts with the volume: then one per volume).
         base_latency = _latency(base_usage) if base_usage is not None else None
         for value in grid:
             volume = value if over == "invocations" else invocations
             if base_usage is not None:
-                usage = base_usage
+                changed, usage = architecture, base_usage
             else:
                 changed = map_functions(architecture, _changer(over, value, function, scaling))
                 usage = simulate_usage(changed, samples=samples, seed=seed)
             with _naming(name):
-                parts, gb_s, sheets = _price_parts(
+                warm, cold_pings = _warm_usage(
+                    changed,
                     usage,
+                    provider=provider,
+                    invocations=volume,
+                    region=region,
+                    samples=samples,
+                    seed=seed,
+                )
+                parts, gb_s, sheets = _price_parts(
+                    warm,
                     provider=provider,
                     invocations=volume,
                     free_tier=free_tier,
@@ -886,6 +966,7 @@ def sweep(
                     services=services,
                     options=fn_options,
                     region=region,
+                    cold_pings=cold_pings,
                 )
             used.update(sheets)
             currency = _currency(parts)
@@ -893,7 +974,7 @@ def sweep(
                 {
                     "architecture": name,
                     "value": value,
-                    **_row(usage, parts, gb_s, volume, base_latency),
+                    **_row(warm, parts, gb_s, volume, base_latency if warm is usage else None),
                 }
             )
     _warn_substituted(provider, used, services, stacklevel=2)

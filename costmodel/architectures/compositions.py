@@ -196,8 +196,10 @@ class Function:
         cpu_share: or the share of each invocation's own run time spent on the CPU, in
             [0, 1] (waiting on a callee is not CPU time). Give at most one of the two.
         keep_warm: scheduled warm-up pings of this function (:class:`costmodel.KeepWarm`);
-            :func:`costmodel.compare` adds what they cost, :func:`costmodel.warm_strategies`
-            also what they do to cold starts.
+            :func:`costmodel.compare` adds what they cost and, at the traffic it compares,
+            replaces ``cold_start_probability`` (then the baseline without pings) by what
+            the pings leave of it (``strategies.keep_warm_cold_starts``);
+            :func:`simulate_usage` alone draws the baseline.
 
     >>> Function("resize", memory_mb=512, duration=fixed(120)).gb_s_per_run
     0.06

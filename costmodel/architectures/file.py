@@ -14,6 +14,9 @@ Layout (see ``examples/video_pipeline.toml``)::
     p50_ms = 4000                       # duration: p50_ms + p99_ms (lognormal),
     p99_ms = 9000                       #   duration_ms (fixed) or samples_ms (empirical)
     error_rate = 0.01
+    keep_warm = { every_s = 300, concurrency = 2, warmer_function = "warmer" }
+                                        # costmodel.KeepWarm's fields; warmer_function
+                                        #   names a function, or is a table of one
 
     [architectures.sync]
     type = "sync_chain"                 # monolith, sync_chain, async_chain, fan_out, workflow
@@ -35,7 +38,7 @@ import inspect
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +80,8 @@ _PROBABILITY = Number(
     low=0, high=1, allowed="a probability in [0, 1]", message="{value} is not {allowed}"
 )
 _HEDGE_FIELDS = {"attempts", "delay_ms", "loser_billing"}
+_KEEP_WARM_FIELDS = {f.name for f in fields(KeepWarm)}
+_WARMER = "warmer_function"
 _INVOCATIONS = Number(
     low=0, finite=False, allowed="a count >= 0", message="{value} is not {allowed}"
 )
@@ -127,6 +132,8 @@ class ArchitectureFile(Mapping[str, Architecture]):
 class _Loader:
     def __init__(self, path: str) -> None:
         self.path = path
+        # keep_warm tables whose warmer_function names another function: (function, name)
+        self.warmers: dict[str, str] = {}
 
     def fail(self, where: str, reason: str) -> InvalidFile:
         return InvalidFile(self.path, where, reason)
@@ -183,21 +190,56 @@ class _Loader:
         except InvalidUsage as exc:
             raise self.rewrap(exc, where) from exc
 
-    def function(self, name: str, raw: object) -> Function:
-        where = f"functions.{name}"
+    def function(self, name: str, raw: object, where: str | None = None) -> Function:
+        where = where or f"functions.{name}"
         spec = dict(self.table(raw, where))
         self.known(spec, _FUNCTION_FIELDS, where)
         self.probabilities(spec, where)
         try:
             duration = self.duration(spec, where)
             if "keep_warm" in spec:
-                table = self.table(spec["keep_warm"], f"{where}.keep_warm")
-                spec["keep_warm"] = KeepWarm.from_table(table)
+                spec["keep_warm"] = self.keep_warm(name, spec["keep_warm"], f"{where}.keep_warm")
             return Function(name, duration=duration, **spec)
         except InvalidUsage as exc:
             if isinstance(exc, InvalidFile):
                 raise
             raise self.rewrap(exc, where) from exc
+
+    def keep_warm(self, name: str, raw: object, where: str) -> KeepWarm:
+        """A function's ``keep_warm = {every_s = 300, ...}``: KeepWarm's fields, with
+        ``warmer_function`` the name of another function (resolved once all are read) or a
+        table of one (named ``<function>-warmer``)."""
+        spec = dict(self.table(raw, where))
+        self.known(spec, _KEEP_WARM_FIELDS, where)
+        warmer = spec.pop(_WARMER, None)
+        if isinstance(warmer, str):
+            self.warmers[name] = warmer
+        elif isinstance(warmer, dict):
+            spec[_WARMER] = self.function(f"{name}-warmer", warmer, f"{where}.{_WARMER}")
+        elif warmer is not None:
+            raise self.fail(
+                f"{where}.{_WARMER}",
+                f"{warmer!r}: must name a function of [functions] or be a table of one",
+            )
+        try:
+            return KeepWarm.from_table(spec)
+        except InvalidUsage as exc:
+            raise self.rewrap(exc, where) from exc
+
+    def resolve_warmers(self, functions: dict[str, Function]) -> None:
+        """Set each ``warmer_function = "name"`` to that function."""
+        for name, warmer in self.warmers.items():
+            where = f"functions.{name}.keep_warm.{_WARMER}"
+            if warmer == name:
+                raise self.fail(where, f"{warmer!r}: a function cannot send its own pings")
+            if warmer not in functions:
+                raise self.fail(
+                    where, f"no function named {warmer!r}; functions: {', '.join(functions)}"
+                )
+            function = functions[name]
+            assert function.keep_warm is not None  # set by keep_warm()
+            kept = replace(function.keep_warm, warmer_function=functions[warmer])
+            functions[name] = replace(function, keep_warm=kept)
 
     def load(self) -> ArchitectureFile:
         data = self.read()
@@ -279,6 +321,7 @@ class _Loader:
         }
         if not functions:
             raise self.fail("functions", "define at least one function")
+        self.resolve_warmers(functions)
         return functions
 
     def architecture_specs(self, raw: object, functions: Mapping[str, Function]) -> dict[str, Any]:

@@ -21,6 +21,10 @@ scheduler's charge (:data:`SCHEDULERS`) and the warmer function, if one sends th
   another instance, cold unless traffic kept one warm: ``P(cold) = B(a, c)·exp(-λ·W)``.
   With ``every_s > W`` the pinged instances are cold for a share ``1 - W/every_s`` of the
   time, and so is each ping.
+- A measured baseline: where the share of cold starts without pings is known (a
+  function's ``cold_start_probability``, e.g. from its logs), it stands for ``exp(-λ·W)``
+  and the pings keep the same share of it: ``P(cold) = B(a, c)·p`` (``cold_share(...,
+  baseline=p)``). :func:`costmodel.compare` does this for a function with ``keep_warm``.
 - Provisioned concurrency ``n`` keeps ``n`` initialized instances: the same ``B(a, n)``
   share of calls spills over to on-demand instances, which start cold with
   ``exp(-λ·W)``.
@@ -29,7 +33,7 @@ scheduler's charge (:data:`SCHEDULERS`) and the warmer function, if one sends th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal, Protocol
 
 from resilience._validate import Number, number
@@ -43,6 +47,7 @@ __all__ = [
     "MONTH_S",
     "SCHEDULERS",
     "KeepWarm",
+    "cold_pings_share",
     "cold_share",
     "erlang_b",
     "idle_window_of",
@@ -180,9 +185,9 @@ class KeepWarm:
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> KeepWarm:
-        """A KeepWarm from an architecture file's ``keep_warm`` table (its own fields,
-        without ``warmer_function``)."""
-        allowed = {"every_s", "concurrency", "hold_ms", "ping_ms", "scheduler", "idle_window_s"}
+        """A KeepWarm from an architecture file's ``keep_warm`` table (its fields; the
+        ``warmer_function`` already a :class:`costmodel.Function`)."""
+        allowed = {f.name for f in fields(cls)}
         unknown = sorted(set(table) - allowed)
         if unknown:
             raise InvalidUsage(
@@ -234,6 +239,7 @@ def cold_share(
     idle_window_s: float,
     warm_instances: int = 0,
     every_s: float | None = None,
+    baseline: float | None = None,
 ) -> float:
     """The share of calls that start cold under the stated model (module docstring).
 
@@ -243,16 +249,33 @@ def cold_share(
         idle_window_s: how long an idle instance stays warm, seconds.
         warm_instances: instances kept warm by pings or provisioned (0: none).
         every_s: seconds between pings (None: provisioned, always warm).
+        baseline: the share of cold starts without pings, if measured, in [0, 1] (None:
+            the model's ``exp(-λ·W)``); the pings keep the same share of it.
 
     >>> round(cold_share(8760, duration_ms=100, idle_window_s=600), 4)  # one call in 5 min
     0.1353
     >>> cold_share(8760, duration_ms=100, idle_window_s=600, warm_instances=1, every_s=300) < 1e-4
     True
+    >>> round(cold_share(8760, duration_ms=100, idle_window_s=600, warm_instances=1,
+    ...                  every_s=1200, baseline=0.3), 4)  # pings half the window: half cold
+    0.15
     """
     rate = calls_per_month / MONTH_S
-    unwarmed = math.exp(-rate * idle_window_s)
+    unwarmed = math.exp(-rate * idle_window_s) if baseline is None else baseline
     if warm_instances == 0:
         return unwarmed
     covered = 1.0 if every_s is None else min(1.0, idle_window_s / every_s)
     busy = erlang_b(rate * duration_ms / 1000.0, warm_instances)
     return covered * busy * unwarmed + (1.0 - covered) * unwarmed
+
+
+def cold_pings_share(keep_warm: KeepWarm, *, idle_window_s: float, unwarmed: float) -> float:
+    """The share of pings that find their instance cold: none while ``every_s`` is within
+    the idle window, else ``unwarmed`` (the share of calls cold without pings).
+
+    >>> cold_pings_share(KeepWarm(every_s=300), idle_window_s=600, unwarmed=0.4)
+    0.0
+    >>> cold_pings_share(KeepWarm(every_s=900), idle_window_s=600, unwarmed=0.4)
+    0.4
+    """
+    return 0.0 if keep_warm.every_s <= idle_window_s else unwarmed

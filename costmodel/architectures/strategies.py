@@ -13,7 +13,7 @@ with the cold-start model of :mod:`costmodel.architectures.keep_warm`: cost per 
 the share of calls that start cold and the p99 latency (the function's run plus its
 init when cold; no network), and the traffic where each pair of strategies breaks even.
 :func:`keep_warm_bills` is what :func:`costmodel.compare` adds for a function with
-``keep_warm``.
+``keep_warm``, :func:`keep_warm_cold_starts` the cold starts its calls keep there.
 """
 
 from __future__ import annotations
@@ -30,9 +30,23 @@ from ..billing.engine import Bill, FreeTier, estimate
 from ..catalog.sheets import PriceSheet, price_sheet
 from ..errors import InvalidUsage
 from .compositions import INIT_BILLED, Function
-from .keep_warm import MONTH_S, SCHEDULERS, KeepWarm, cold_share, erlang_b, idle_window_of
+from .keep_warm import (
+    MONTH_S,
+    SCHEDULERS,
+    KeepWarm,
+    cold_pings_share,
+    cold_share,
+    erlang_b,
+    idle_window_of,
+)
 
-__all__ = ["STRATEGIES", "WarmStrategies", "keep_warm_bills", "warm_strategies"]
+__all__ = [
+    "STRATEGIES",
+    "WarmStrategies",
+    "keep_warm_bills",
+    "keep_warm_cold_starts",
+    "warm_strategies",
+]
 
 _BREAK_EVEN_COLUMNS = ["cheaper_below", "cheaper_above", "calls_per_month"]
 
@@ -128,6 +142,67 @@ def keep_warm_bills(
             estimate(priced, invocations=kw.scheduler_invocations_per_month, free_tier=free_tier)
         )
     return bills
+
+
+def keep_warm_cold_starts(
+    function: Function,
+    *,
+    calls_per_month: float,
+    provider: str | PriceSheet,
+    region: str | None = None,
+) -> tuple[float, float]:
+    """What ``function.keep_warm`` leaves of the function's cold starts, at a traffic level.
+
+    The function's ``cold_start_probability`` is the share of its calls that start cold
+    without pings (what you measured, e.g. with :meth:`Function.from_logs`): it stands for
+    the model's ``exp(-λ·W)``, and the pings keep the share of it the model keeps (the
+    same :func:`~costmodel.architectures.keep_warm.cold_share` :func:`warm_strategies`
+    uses), so a function whose baseline is the model's gets exactly the ``keep-warm``
+    row's share. A function without cold starts (0) keeps none.
+
+    Args:
+        function: a function with ``keep_warm`` set.
+        calls_per_month: the function's own calls in a month (pings not counted).
+        provider: its platform key or sheet (the idle window is the provider's, unless
+            the KeepWarm gives ``idle_window_s``).
+        region: the provider's region.
+
+    Returns:
+        ``(cold_start_probability, cold_pings)``: the share of calls that still start cold,
+        and the share of pings that do (see
+        :func:`~costmodel.architectures.keep_warm.cold_pings_share`).
+
+    Raises:
+        InvalidUsage: no idle window is known for the provider and the KeepWarm gives none.
+
+    >>> from costmodel import Function, KeepWarm
+    >>> f = Function("api", memory_mb=128, cold_start_probability=0.4, keep_warm=KeepWarm())
+    >>> [round(p, 6) for p in keep_warm_cold_starts(f, calls_per_month=10_000,
+    ...                                              provider="aws-lambda")]
+    [0.000152, 0.0]
+    """
+    kw = function.keep_warm
+    if kw is None:
+        raise InvalidUsage(f"function {function.name!r}: has no keep_warm")
+    baseline = function.cold_start_probability
+    if baseline == 0.0:
+        return 0.0, 0.0
+    sheet = _sheet(provider, region)
+    try:
+        window = idle_window_of(sheet.key, kw, None)
+    except InvalidUsage as exc:
+        raise InvalidUsage(
+            f"function {function.name!r}: {exc} in its KeepWarm (its cold starts depend on it)"
+        ) from exc
+    cold = cold_share(
+        calls_per_month,
+        duration_ms=function.duration.mean_ms,
+        idle_window_s=window,
+        warm_instances=kw.concurrency,
+        every_s=kw.every_s,
+        baseline=baseline,
+    )
+    return cold, cold_pings_share(kw, idle_window_s=window, unwarmed=baseline)
 
 
 def _mixed(
@@ -259,9 +334,9 @@ class _Model:
             return self.on_demand(calls, cold).total
         if strategy == "keep-warm":
             fn = _with_keep_warm(self.function, self.keep_warm)
-            every, window = self.keep_warm.every_s, self.window_s
+            window = self.window_s
             unwarmed = cold_share(calls, duration_ms=self.mean_ms, idle_window_s=window)
-            cold_pings = 0.0 if every <= window else unwarmed
+            cold_pings = cold_pings_share(self.keep_warm, idle_window_s=window, unwarmed=unwarmed)
             bills = keep_warm_bills(
                 fn,
                 provider=self.sheet,

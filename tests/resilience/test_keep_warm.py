@@ -405,44 +405,44 @@ def test_run_once_of_an_async_target_inside_a_running_loop_says_what_to_use() ->
 
 
 def test_a_lambda_function_is_pinged_through_the_lambda_invoker() -> None:
-    """LambdaFunction on a real boto3 client (botocore's Stubber checks each request): the
-    warm-up payload goes out as the Invoke payload; a FunctionError fails the ping."""
-    import io
-
-    import boto3
-    from botocore.response import StreamingBody
-    from botocore.stub import Stubber
+    """LambdaFunction on a real boto3 client whose signed requests go to a local stand-in
+    for the Invoke API: the warm-up payload is the body on the wire, the probe rows carry
+    its size and the answer's, and a FunctionError fails the ping (and alerts)."""
+    from support.lambda_server import local_client, running_lambda
 
     from resilience.invokers import LambdaFunction
 
-    client = boto3.client(
-        "lambda",
-        region_name="eu-west-1",
-        aws_access_key_id="AKIDCALLWISETEST0001",
-        aws_secret_access_key="s3cr3t/CALLWISE+test/KEY0000000000000000",
-    )
-    sent = {
-        "FunctionName": "orders",
-        "InvocationType": "RequestResponse",
-        "Payload": b'{"source":"callwise-warmup","hold_ms":0.0}',
-    }
-
-    def answer(body: bytes, **fields: Any) -> dict[str, Any]:
-        return {"Payload": StreamingBody(io.BytesIO(body), len(body)), "StatusCode": 200, **fields}
-
+    payload = b'{"source":"callwise-warmup","hold_ms":0.0}'
+    answer = b'{"echo": {"source": "callwise-warmup", "hold_ms": 0.0}}'  # the emulator's echo
+    alerts: list[tuple[str, BaseException]] = []
     ledger = Ledger()
-    with Stubber(client) as stub:
-        stub.add_response("invoke", answer(b'{"warmup": true}'), sent)
-        stub.add_response(
-            "invoke", answer(b'{"errorMessage": "boom"}', FunctionError="Unhandled"), sent
+    with running_lambda() as server:
+        client = local_client(server)
+        good = keep_warm(LambdaFunction("orders", client=client), concurrency=2, ledger=ledger)
+        assert good.run_once()
+        broken = keep_warm(
+            LambdaFunction("broken", client=client),
+            ledger=ledger,
+            alert_after=1,
+            on_unreachable=lambda name, error: alerts.append((name, error)),
         )
-        warmer = keep_warm(LambdaFunction("orders", client=client), ledger=ledger, alert_after=1)
-        assert warmer.run_once()
-        assert not warmer.run_once()
-        stub.assert_no_pending_responses()
+        assert not broken.run_once()
+        received = list(server.received)
+    assert [r.path for r in received] == [
+        "/2015-03-31/functions/orders/invocations",
+        "/2015-03-31/functions/orders/invocations",
+        "/2015-03-31/functions/broken/invocations",
+    ]
+    assert [r.body for r in received] == [payload] * 3
+    assert {r.headers["x-amz-invocation-type"] for r in received} == {"RequestResponse"}
+    assert all(r.headers["authorization"].startswith("AWS4-HMAC-SHA256") for r in received)
     frame = ledger.to_frame()
-    assert list(frame["function"]) == ["lambda:orders"] * 2
-    assert list(frame["outcome"]) == ["ok", "error"]
-    assert frame["error_type"].iloc[1] == "resilience.errors.FunctionError"
-    assert list(frame["request_bytes"]) == [len(sent["Payload"])] * 2
-    assert warmer.statistics.alerts == 1
+    assert list(frame["kind"]) == ["probe"] * 3
+    assert list(frame["function"]) == ["lambda:orders"] * 2 + ["lambda:broken"]
+    assert list(frame["outcome"]) == ["ok", "ok", "error"]
+    assert frame["error_type"].iloc[2] == "resilience.errors.FunctionError"
+    assert list(frame["request_bytes"]) == [len(payload)] * 3
+    error_body = b'{"errorMessage": "boom", "errorType": "RuntimeError"}'
+    assert list(frame["response_bytes"]) == [len(answer)] * 2 + [len(error_body)]
+    [(name, error)] = alerts
+    assert name == "lambda:broken" and "boom" in str(error)

@@ -11,9 +11,18 @@ import pandas as pd
 import pytest
 
 import costmodel
-from costmodel import Function, InvalidFile, InvalidUsage, KeepWarm, compare, warm_strategies
+from costmodel import (
+    Function,
+    InvalidFile,
+    InvalidUsage,
+    KeepWarm,
+    compare,
+    simulate_usage,
+    sweep,
+    warm_strategies,
+)
 from costmodel.architectures.keep_warm import MONTH_S, cold_share, erlang_b
-from costmodel.architectures.strategies import keep_warm_bills
+from costmodel.architectures.strategies import keep_warm_bills, keep_warm_cold_starts
 
 matplotlib.use("Agg")
 
@@ -118,6 +127,87 @@ def test_compare_adds_what_a_functions_keep_warm_costs() -> None:
     assert delta == pytest.approx(extra, rel=1e-9)
 
 
+def test_compare_applies_the_keep_warm_model_to_cold_starts() -> None:
+    """10,000 calls a month, one in ten cold (the model's exp(-λW) as the measured baseline):
+    with pings p99 drops from run + init to the run, and the bill differs by exactly the
+    pings + the scheduler - the INIT time the warm calls no longer bill."""
+    calls, samples = 10_000, 20_000
+    baseline = cold_share(calls, duration_ms=100, idle_window_s=600)
+    plain = api(cold_start_probability=baseline)
+    warm = api(cold_start_probability=baseline, keep_warm=KeepWarm(every_s=300))
+    table = compare({"plain": plain, "warm": warm}, invocations=calls, samples=samples)
+    assert table.loc["plain", "latency_p99_ms"] == 900.0
+    assert table.loc["warm", "latency_p99_ms"] == 100.0
+    # By hand: the share of calls that start cold is what the simulation drew (seed 0).
+    kept = keep_warm_cold_starts(warm, calls_per_month=calls, provider="aws-lambda")[0]
+    assert kept == pytest.approx(baseline * (calls / MONTH_S * 0.1) / (1 + calls / MONTH_S * 0.1))
+
+    def colds(f: Function) -> int:
+        return int((simulate_usage(f, samples=samples).functions["api"].init_ms > 0).sum())
+
+    cold_plain, cold_warm = colds(plain), colds(api(cold_start_probability=kept))
+    assert cold_plain / samples == pytest.approx(baseline, abs=4 * math.sqrt(baseline / samples))
+    assert cold_plain > 1_800 and cold_warm <= 3  # about 2,040 and 0.3 expected
+    pings = MONTH_S / 300
+    ping_usd = pings * (REQUEST_USD + 0.125 * 0.005 * ON_DEMAND_USD) + pings * SCHEDULER_USD
+    saved = cold_plain - cold_warm
+    init_saved_usd = calls * saved / samples * 0.125 * 0.8 * ON_DEMAND_USD
+    delta = table.loc["warm", "total_usd"] - table.loc["plain", "total_usd"]
+    assert delta == pytest.approx(ping_usd - init_saved_usd, rel=1e-6)
+    assert delta > 0  # at 128 MB the pings cost more than the INIT they save
+    saved_gb_s = calls * saved / samples * 0.125 * 0.8
+    gb_s = table.loc["plain", "billed_gb_s"] - table.loc["warm", "billed_gb_s"]
+    assert gb_s == pytest.approx(saved_gb_s, rel=1e-9)  # fewer cold starts billed
+
+
+def test_compare_uses_the_same_model_as_warm_strategies() -> None:
+    """With the model's own baseline, compare's cold starts are the keep-warm row's."""
+    for calls, every in ((2_000, 300), (40_000, 900)):
+        baseline = cold_share(calls, duration_ms=100, idle_window_s=600)
+        kw = KeepWarm(every_s=every, concurrency=2)
+        f = api(cold_start_probability=baseline, keep_warm=kw)
+        row = warm_strategies(f, calls_per_month=[calls]).table.set_index("strategy")
+        cold, pings = keep_warm_cold_starts(f, calls_per_month=calls, provider="aws-lambda")
+        assert cold == pytest.approx(row.loc["keep-warm", "cold_share"], rel=1e-12)
+        assert pings == (0.0 if every <= 600 else baseline)
+
+
+def test_a_function_without_cold_starts_keeps_none_and_a_measured_baseline_is_scaled() -> None:
+    """0 stays 0 (nothing to save); a measured 40% keeps the model's share of it."""
+    f = api(keep_warm=KeepWarm())
+    assert keep_warm_cold_starts(f, calls_per_month=10, provider="gcp-cloud-run") == (0.0, 0.0)
+    sparse = api(cold_start_probability=0.4, keep_warm=KeepWarm(every_s=1200))
+    cold, pings = keep_warm_cold_starts(sparse, calls_per_month=0, provider="aws-lambda")
+    assert (cold, pings) == (pytest.approx(0.2), 0.4)  # pinged for half of each window
+    with pytest.raises(InvalidUsage, match="function 'api': idle_window_s: no public"):
+        keep_warm_cold_starts(sparse, calls_per_month=10, provider="gcp-cloud-run")
+    measured = api(cold_start_probability=0.4, keep_warm=KeepWarm(idle_window_s=300))
+    with pytest.raises(InvalidUsage, match="architecture 'a': function 'api': idle_window_s"):
+        compare({"a": sparse}, provider="gcp-cloud-run", invocations=10, samples=100)
+    on_run = compare({"a": measured}, provider="gcp-cloud-run", invocations=10, samples=1_000)
+    assert on_run.loc["a", "latency_p99_ms"] == 100.0
+
+
+def test_the_calls_of_a_keep_warm_function_follow_from_the_architecture() -> None:
+    """Behind a 90% cache the callee sees a tenth of the requests (fewer bursts above its
+    pinged instance); a volume sweep applies the model at each volume."""
+    from costmodel.architectures.compositions import sync_chain
+
+    front = Function("front", memory_mb=128, duration=10)
+    callee = api(cold_start_probability=0.5, keep_warm=KeepWarm(every_s=300))
+    chain = sync_chain(front, callee, cache_hit_ratio=0.9)
+    usage = simulate_usage(chain, samples=10_000)
+    share = usage.functions["api"].invocations / usage.samples
+    assert 0.08 < share < 0.12
+    hidden, _ = keep_warm_cold_starts(callee, calls_per_month=share * 1e8, provider="aws-lambda")
+    direct, _ = keep_warm_cold_starts(callee, calls_per_month=1e8, provider="aws-lambda")
+    assert hidden < direct  # fewer calls, fewer bursts above the one pinged instance
+    result = sweep({"chain": chain}, over="invocations", values=[1e3, 1e8], samples=10_000)
+    p99 = result.frame.set_index("value")["latency_p99_ms"]
+    # 100 calls a month never find the pinged instance busy; 10M a month, 14% of the time
+    assert p99[1e3] == 10 + 15 + 100 and p99[1e8] == 10 + 15 + 100 + 800
+
+
 def test_an_architecture_file_takes_a_keep_warm_table(tmp_path: Path) -> None:
     """functions.<name>.keep_warm = {every_s, concurrency, ...} sets Function.keep_warm."""
     path = tmp_path / "arch.toml"
@@ -130,8 +220,66 @@ def test_an_architecture_file_takes_a_keep_warm_table(tmp_path: Path) -> None:
     loaded = costmodel.load_architectures(path)
     assert loaded.functions["api"].keep_warm == KeepWarm(every_s=240, concurrency=2, hold_ms=25)
     path.write_text(path.read_text().replace("hold_ms = 25", "hold = 25"))
-    with pytest.raises(InvalidFile, match="keep_warm: unknown key"):
+    with pytest.raises(InvalidFile, match="unknown field") as info:
         costmodel.load_architectures(path)
+    assert info.value.field == "functions.api.keep_warm.hold"
+
+
+WARMED = (
+    'invocations = 1000\ncompare = ["one"]\n'
+    "[functions.api]\nmemory_mb = 128\nduration_ms = 100\n"
+    "keep_warm = { concurrency = 3, warmer_function = WARMER }\n"
+    "[functions.warmer]\nmemory_mb = 128\nduration_ms = 40\n"
+    '[architectures.one]\ntype = "monolith"\nsteps = ["api"]\n'
+)
+
+
+def test_an_architecture_file_names_or_defines_the_warmer_function(tmp_path: Path) -> None:
+    """warmer_function = "warmer" names a function; an inline table defines one."""
+    path = tmp_path / "arch.toml"
+    path.write_text(WARMED.replace("WARMER", '"warmer"'))
+    loaded = costmodel.load_architectures(path)
+    warmer = loaded.functions["warmer"]
+    assert loaded.functions["api"].keep_warm == KeepWarm(concurrency=3, warmer_function=warmer)
+    path.write_text(WARMED.replace("WARMER", "{ memory_mb = 256, duration_ms = 30 }"))
+    inline = costmodel.load_architectures(path).functions["api"].keep_warm
+    assert inline is not None and inline.warmer_function == Function(
+        "api-warmer", memory_mb=256, duration=30
+    )
+    # the warmer is billed once per round: a warmer bill, the scheduler fires per round
+    _, warmer_bill, scheduler = keep_warm_bills(loaded.functions["api"], provider="aws-lambda")
+    assert warmer_bill.usage["invocations"] == pytest.approx(MONTH_S / 300)
+    assert scheduler.total == pytest.approx(MONTH_S / 300 * SCHEDULER_USD)
+
+
+@pytest.mark.parametrize(
+    ("warmer", "field", "message"),
+    [
+        ('"nobody"', "functions.api.keep_warm.warmer_function", "no function named 'nobody'"),
+        ('"api"', "functions.api.keep_warm.warmer_function", "cannot send its own pings"),
+        ("3", "functions.api.keep_warm.warmer_function", "must name a function"),
+        (
+            "{ memory_mb = 128 }",
+            "functions.api.keep_warm.warmer_function",
+            "give the duration as duration_ms",
+        ),
+        (
+            "{ memory_mb = 128, duration_ms = 40, colour = 1 }",
+            "functions.api.keep_warm.warmer_function.colour",
+            "unknown field",
+        ),
+        ('"warmer", hold = 2', "functions.api.keep_warm.hold", "unknown field"),
+        ('"warmer", every_s = 0', "functions.api.keep_warm.every_s", "every_s=0"),
+    ],
+)
+def test_a_bad_warmer_in_an_architecture_file_names_the_field(
+    tmp_path: Path, warmer: str, field: str, message: str
+) -> None:
+    path = tmp_path / "arch.toml"
+    path.write_text(WARMED.replace("WARMER", warmer))
+    with pytest.raises(InvalidFile, match=message) as info:
+        costmodel.load_architectures(path)
+    assert info.value.field == field
 
 
 def test_a_provider_without_a_provisioned_price_gets_a_row_that_says_so() -> None:

@@ -21,15 +21,14 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError, ParamValidationError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from support.http_server import LocalHttpServer, Received, Reply, running_server
+from support import lambda_server as support_lambda
+from support.http_server import LocalHttpServer, Reply
+from support.lambda_server import JSON_HEADERS, KEY_ID, SECRET, running_lambda
 
 from resilience import AsyncInvoker, FunctionError, InvalidUsage, MissingDependency
 from resilience.invokers import LambdaFunction
 from resilience.ledger import collect_sizes
 from resilience.testing import FakeClock
-
-KEY_ID = "AKIDCALLWISETEST0001"
-SECRET = "s3cr3t/CALLWISE+test/KEY0000000000000000"
 
 
 @pytest.fixture
@@ -157,23 +156,10 @@ def test_lambda_function_is_a_plain_callable_for_async_invoker(
     assert results == [(2, 2)]
 
 
-def lambda_emulator(received: Received) -> Reply:
-    """Answers like the Lambda Invoke API: a function error for 'broken', else an echo."""
-    name = received.path.split("/functions/")[1].split("/")[0]
-    headers = {"content-type": "application/json", "x-amzn-requestid": "req-local-1"}
-    if received.headers.get("x-amz-invocation-type") == "Event":
-        return Reply(202, b"", headers)
-    if name == "broken":
-        headers["x-amz-function-error"] = "Unhandled"
-        return Reply(200, {"errorMessage": "boom", "errorType": "RuntimeError"}, headers)
-    return Reply(200, {"echo": received.json()}, {**headers, "x-amz-executed-version": "$LATEST"})
-
-
 @pytest.fixture
 def lambda_server() -> Iterator[LocalHttpServer]:
     """The local HTTP server answering like Lambda's Invoke API."""
-    with running_server() as server:
-        server.default = lambda_emulator
+    with running_lambda() as server:
         yield server
 
 
@@ -192,17 +178,7 @@ def use_local_lambda(server: LocalHttpServer, monkeypatch: pytest.MonkeyPatch) -
 @pytest.fixture
 def local_client(lambda_server: LocalHttpServer) -> Any:
     """A real boto3 Lambda client sending signed requests to ``lambda_server`` (no retries)."""
-    return boto3.client(
-        "lambda",
-        region_name="eu-west-1",
-        aws_access_key_id=KEY_ID,
-        aws_secret_access_key=SECRET,
-        endpoint_url=lambda_server.url(),
-        config=BotoConfig(retries={"total_max_attempts": 1}),
-    )
-
-
-JSON_HEADERS = {"content-type": "application/json", "x-amzn-requestid": "req-local-2"}
+    return support_lambda.local_client(lambda_server)
 
 
 def test_no_payload_sends_no_body(lambda_server: LocalHttpServer, local_client: Any) -> None:
