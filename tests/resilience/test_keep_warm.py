@@ -216,7 +216,7 @@ def test_the_background_thread_pings_on_the_clock_and_stops_cleanly(clock: FakeC
         with pytest.raises(InvalidUsage, match="already running"):
             warmer.start()
     assert not warmer.running
-    assert set(threading.enumerate()) == before
+    assert set(threading.enumerate()) <= before  # no thread of ours left (others may end)
     assert warmer.statistics.pings == len(ledger) >= 6
 
 
@@ -377,7 +377,7 @@ def test_an_async_target_in_the_background_thread_and_a_sync_one_in_a_task() -> 
     before = set(threading.enumerate())
     with keep_warm(async_target, concurrency=2, clock=clock, ledger=ledger):
         assert pinged.wait(10)
-    assert set(threading.enumerate()) == before
+    assert set(threading.enumerate()) <= before  # no thread of ours left (others may end)
     assert len(ledger) % 2 == 0 and len(ledger) >= 2
 
     target = Target()
