@@ -4,9 +4,14 @@ Nothing here imports OpenTelemetry. :func:`resilience.telemetry.enable` installs
 :class:`Hooks` object (built in ``resilience/_otel.py``, the one module that imports the
 OpenTelemetry API); :func:`resilience.telemetry.disable` removes it. Until then:
 
-- the **call** and **attempt** layers that :class:`resilience.Policy` puts at the same
-  places as the ledger's (one call layer outermost, one attempt layer inside the retry)
-  cost one global lookup and one comparison per call, then call through;
+- a :class:`resilience.Policy` adds no layer of its own: the wrapper already outermost
+  (a part's, or the ledger's call layer) checks :data:`_hooks` and, while telemetry is
+  on, hands itself to :func:`observe_call` (which calls it back: :func:`entering` tells
+  the two entries apart); the wrapper that calls each attempt (retry, fallback, the
+  ledger's attempt layer) calls it through :meth:`Hooks.run_attempt` instead. Off, each
+  boundary costs one global lookup and one comparison, and no Python frame;
+- :func:`call_layer` and :func:`attempt_layer` remain for the boundaries where no wrapper
+  exists to do that (inside a hedge, around a cache's function);
 - the **registry** of live parts (breakers, bulkheads, adaptive limits, cached
   functions) holds weak references only, so telemetry never keeps a part alive; the
   observable gauges read it when the SDK collects;
@@ -33,14 +38,17 @@ __all__ = [
     "CallState",
     "Hooks",
     "Site",
+    "aobserve_call",
     "attempt_layer",
     "call_layer",
     "current",
+    "entering",
     "hooks",
     "install",
     "live_parts",
     "logger",
     "names",
+    "observe_call",
     "register",
 ]
 
@@ -57,11 +65,14 @@ class Site:
             ledger rows.
         function: the decorated function's qualified name.
         clock: times durations (seconds).
+        whole: the call boundary observes the call's one attempt too (nothing sits
+            between the two boundaries: no retry, hedge, cache, fallback or ledger).
     """
 
     policy: str
     function: str
     clock: Clock
+    whole: bool = False
 
 
 @dataclass(slots=True)
@@ -72,6 +83,7 @@ class CallState:
     attempts: int = 0
     outcome: str | None = None  # set by a fallback or cache event: "fallback", "cache_hit"
     error_type: str | None = None
+    entering: bool = True  # until the observed wrapper is called back (see ``entering``)
 
 
 current: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
@@ -121,41 +133,71 @@ def hooks() -> Hooks | None:
     return _hooks
 
 
-# -- layers --------------------------------------------------------------------------------
+# -- boundaries inside the parts' own wrappers ---------------------------------------------
 
 
-def call_layer(
-    fn: Callable[P, R], site: Site, *, is_async: bool, attempt: bool = False
-) -> Callable[P, R]:
-    """Wrap ``fn`` in the layer that observes each logical call (a span, a duration).
+def entering(site: Site) -> bool:
+    """Whether a call-boundary wrapper of ``site``, telemetry on, starts a call to observe.
 
-    With ``attempt=True`` the layer observes the call's one attempt too (for a Policy with
-    nothing between its call and attempt boundaries: one frame instead of two).
+    False once per observed call: when :func:`observe_call` calls the wrapper back (the
+    call it opened has not been entered yet); a call of the same function from inside
+    it (recursion) is a call of its own again.
+    """
+    state = current.get()
+    if state is not None and state.site is site and state.entering:
+        state.entering = False
+        return False
+    return True
+
+
+def observe_call(site: Site, wrapper: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    """Run ``wrapper(*args, **kwargs)`` as one observed call (telemetry on).
+
+    ``wrapper`` is the call boundary itself: it is called back, and :func:`entering`
+    lets it through. With ``site.whole`` its one attempt is observed too.
+    """
+    active = cast(Hooks, _hooks)
+    if site.whole:
+        return active.run_call(site, _attempt_of(active, site, wrapper), args, kwargs)
+    return active.run_call(site, wrapper, args, kwargs)
+
+
+async def aobserve_call(
+    site: Site, wrapper: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
+) -> Any:
+    """:func:`observe_call` for a coroutine function."""
+    active = cast(Hooks, _hooks)
+    if site.whole:
+        return await active.arun_call(site, _attempt_of_async(active, site, wrapper), args, kwargs)
+    return await active.arun_call(site, wrapper, args, kwargs)
+
+
+# -- layers (where no wrapper of a part sits at the boundary) -------------------------------
+
+
+def call_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable[P, R]:
+    """Wrap ``fn`` in a layer that observes each logical call (a span, a duration).
+
+    For a Policy whose outermost wrapper cannot observe (a Policy of no part: the layer is
+    then the distinct wrapper it returns anyway). With ``site.whole`` the layer observes
+    the call's one attempt too.
     """
     if is_async:
         afn = cast("Callable[..., Awaitable[Any]]", fn)
 
         @wraps(fn)
         async def observed_call_async(*args: Any, **kwargs: Any) -> Any:
-            active = _hooks
-            if active is None:
+            if _hooks is None:
                 return await afn(*args, **kwargs)
-            if attempt:
-                return await active.arun_call(
-                    site, _attempt_of_async(active, site, afn), args, kwargs
-                )
-            return await active.arun_call(site, afn, args, kwargs)
+            return await aobserve_call(site, afn, args, kwargs)
 
         return cast("Callable[P, R]", observed_call_async)
 
     @wraps(fn)
     def observed_call(*args: P.args, **kwargs: P.kwargs) -> R:
-        active = _hooks
-        if active is None:
+        if _hooks is None:
             return fn(*args, **kwargs)
-        if attempt:
-            return cast(R, active.run_call(site, _attempt_of(active, site, fn), args, kwargs))
-        return cast(R, active.run_call(site, fn, args, kwargs))
+        return cast(R, observe_call(site, fn, args, kwargs))
 
     return observed_call
 

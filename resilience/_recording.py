@@ -47,6 +47,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
+from . import _observe
+from ._observe import Site
 from ._validate import is_async, name_of
 from ._wraps import wraps
 from .clock import Clock
@@ -332,14 +334,19 @@ class Recorder:
 
     # -- layers -------------------------------------------------------------------
 
-    def call(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
-        """Wrap ``fn`` in a layer that records one call row per call."""
+    def call(
+        self, fn: Callable[P, R], *, is_async: bool, site: Site | None = None
+    ) -> Callable[P, R]:
+        """Wrap ``fn`` in a layer that records one call row per call (and, at ``site``,
+        where telemetry observes each call: a Policy's outermost layer)."""
         if is_async:
-            return cast("Callable[P, R]", self._call_async(cast("Any", fn)))
+            return cast("Callable[P, R]", self._call_async(cast("Any", fn), site))
         clock = self.clock
 
         @wraps(fn)
         def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            if _observe._hooks is not None and site is not None and _observe.entering(site):
+                return cast(R, _observe.observe_call(site, call_layer, args, kwargs))
             opened = self._open()
             if opened is None:
                 return fn(*args, **kwargs)
@@ -357,11 +364,15 @@ class Recorder:
 
         return call_layer
 
-    def _call_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def _call_async(
+        self, fn: Callable[P, Awaitable[R]], site: Site | None
+    ) -> Callable[P, Awaitable[R]]:
         clock = self.clock
 
         @wraps(fn)
         async def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            if _observe._hooks is not None and site is not None and _observe.entering(site):
+                return cast(R, await _observe.aobserve_call(site, call_layer, args, kwargs))
             opened = self._open()
             if opened is None:
                 return await fn(*args, **kwargs)
@@ -379,14 +390,18 @@ class Recorder:
 
         return call_layer
 
-    def attempt(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
-        """Wrap ``fn`` in a layer that records one attempt row per try (innermost wins)."""
+    def attempt(
+        self, fn: Callable[P, R], *, is_async: bool, site: Site | None = None
+    ) -> Callable[P, R]:
+        """Wrap ``fn`` in a layer that records one attempt row per try (innermost wins);
+        at ``site``, telemetry observes each try too (inside the row's timing)."""
         if is_async:
-            return cast("Callable[P, R]", self._attempt_async(cast("Any", fn)))
+            return cast("Callable[P, R]", self._attempt_async(cast("Any", fn), site))
         clock = self.clock
 
         @wraps(fn)
         def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            active = None if site is None else _observe._hooks
             member = _member.get()
             if member is not None and self._owns(member):
                 start_s = clock.monotonic()
@@ -394,7 +409,11 @@ class Recorder:
                 marking = _injected.set(mark)
                 with collect_sizes() as sizes:
                     try:
-                        result = fn(*args, **kwargs)
+                        result = (
+                            fn(*args, **kwargs)
+                            if active is None
+                            else active.run_attempt(cast(Site, site), fn, args, kwargs)
+                        )
                     except BaseException as exc:
                         _injected.reset(marking)
                         self._member_row(member, start_s, exc, sizes, mark[0])
@@ -409,7 +428,11 @@ class Recorder:
             token = _injected.set(box)
             with collect_sizes() as sizes:
                 try:
-                    result = fn(*args, **kwargs)
+                    result = (
+                        fn(*args, **kwargs)
+                        if active is None
+                        else active.run_attempt(cast(Site, site), fn, args, kwargs)
+                    )
                 except BaseException as exc:
                     _injected.reset(token)
                     if state.attempts == before:
@@ -426,11 +449,14 @@ class Recorder:
 
         return attempt_layer
 
-    def _attempt_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def _attempt_async(
+        self, fn: Callable[P, Awaitable[R]], site: Site | None
+    ) -> Callable[P, Awaitable[R]]:
         clock = self.clock
 
         @wraps(fn)
         async def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            active = None if site is None else _observe._hooks
             member = _member.get()
             if member is not None and self._owns(member):
                 start_s = clock.monotonic()
@@ -438,7 +464,11 @@ class Recorder:
                 marking = _injected.set(mark)
                 with collect_sizes() as sizes:
                     try:
-                        result = await fn(*args, **kwargs)
+                        result = await (
+                            fn(*args, **kwargs)
+                            if active is None
+                            else active.arun_attempt(cast(Site, site), fn, args, kwargs)
+                        )
                     except BaseException as exc:
                         _injected.reset(marking)
                         self._member_row(member, start_s, exc, sizes, mark[0])
@@ -453,7 +483,11 @@ class Recorder:
             token = _injected.set(box)
             with collect_sizes() as sizes:
                 try:
-                    result = await fn(*args, **kwargs)
+                    result = await (
+                        fn(*args, **kwargs)
+                        if active is None
+                        else active.arun_attempt(cast(Site, site), fn, args, kwargs)
+                    )
                 except BaseException as exc:
                     _injected.reset(token)
                     if state.attempts == before:

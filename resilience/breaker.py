@@ -49,6 +49,7 @@ from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
 
+from . import _observe
 from ._breaker_config import (
     FAIL_MAX_DEFAULT,
     BreakerConfig,
@@ -64,6 +65,7 @@ from ._breaker_storage import SharedState, check_storage
 from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
 from ._events import emit as _emit
 from ._events import listening as _listening
+from ._observe import Site
 from ._observe import logger as _logger_named
 from ._observe import names as _log_fields
 from ._observe import register as _register
@@ -475,6 +477,12 @@ class CircuitBreaker:
 
         Whether ``fn`` is a coroutine function is decided here, once.
         """
+        return self.observed(fn)
+
+    def observed(self, fn: Callable[P, R], *, site: Site | None = None) -> Guarded[P, R]:
+        """Guard ``fn``; telemetry observes each call at ``site`` (the wrapper is a
+        Policy's outermost; what :class:`resilience.Policy` uses). A generator function's
+        wrapper does not observe."""
         if not callable(fn):
             raise InvalidUsage(f"fn={fn!r}: the breaker guards callables")
         if inspect.isasyncgenfunction(fn):
@@ -501,6 +509,8 @@ class CircuitBreaker:
             afn = cast(Callable[..., Awaitable[Any]], fn)
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                if _observe._hooks is not None and site is not None and _observe.entering(site):
+                    return await _observe.aobserve_call(site, async_wrapper, args, kwargs)
                 return await call_async(afn, args, kwargs)
 
             wrapper = wraps(fn)(async_wrapper)
@@ -508,6 +518,8 @@ class CircuitBreaker:
             call = self._call
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+                if _observe._hooks is not None and site is not None and _observe.entering(site):
+                    return _observe.observe_call(site, sync_wrapper, args, kwargs)
                 return call(fn, args, kwargs)
 
             wrapper = wraps(fn)(sync_wrapper)

@@ -69,6 +69,7 @@ breaker the name of the first function it decorates. A part's own name always st
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -226,12 +227,18 @@ class Policy:
             if self.ledger is not None
             else None
         )
-        site = Site(self.name or name_of(fn), name_of(fn), self.clock)
-        inner, below, observed = self._attempt_chain(fn, recorder, site, asynchronous)
+        site = Site(self.name or name_of(fn), name_of(fn), self.clock, whole=self._whole(recorder))
+        top = self._outermost()
+        inner = self._attempt_chain(fn, recorder, site, asynchronous, top)
+        caller = self._attempt_caller(recorder)
         if self.hedge is not None:  # each attempt of a group is an attempt row of its own
             inner = self.hedge.decorate(inner, is_async=asynchronous)
         if self.retry is not None:
-            inner = self.retry(inner)
+            inner = self.retry.observed(
+                inner,
+                site=site if top == "retry" else None,
+                attempts=site if caller == "retry" else None,
+            )
         cache, fallback = self.cache, self.fallback
         if recorder is not None:  # the parts tell the call row about hits and fallbacks
             if cache is not None:
@@ -241,23 +248,62 @@ class Policy:
         if cache is not None:
             inner = cache(inner)
         if fallback is not None:
-            inner = fallback(inner)
+            inner = fallback.observed(
+                inner,
+                site=site if top == "fallback" else None,
+                attempts=site if caller == "fallback" else None,
+            )
         if recorder is not None:
-            inner = recorder.call(inner, is_async=asynchronous)
-        if inner is observed:  # nothing between call and attempt: one layer observes both
-            inner = call_layer(below, site, is_async=asynchronous, attempt=True)
-        else:
-            inner = call_layer(inner, site, is_async=asynchronous)  # telemetry's
+            inner = recorder.call(inner, is_async=asynchronous, site=site)
+        elif top not in _OBSERVING or inspect.isgeneratorfunction(fn):  # telemetry's own
+            inner = call_layer(inner, site, is_async=asynchronous)
         inner.policy = self  # type: ignore[attr-defined]
         return inner
 
+    # Telemetry observes at two boundaries, inside wrappers that are on the path anyway:
+    # each call in the outermost wrapper (the ledger's call layer, or a part's), each
+    # attempt where it is called (the ledger's attempt layer, the retry, the fallback).
+    # Where no such wrapper exists, an observing layer of its own does it.
+
+    def _whole(self, recorder: Recorder | None) -> bool:
+        """Whether the call boundary observes the one attempt too (nothing between)."""
+        return recorder is None and all(
+            getattr(self, part) is None for part in ("fallback", "cache", "retry", "hedge")
+        )
+
+    def _outermost(self) -> str | None:
+        """The outermost part's name (None: no part, or chaos that builds no layer)."""
+        for part in _PARTS:
+            value = getattr(self, part)
+            if value is not None and not (part == "chaos" and value.off):
+                return part
+        return None
+
+    def _attempt_caller(self, recorder: Recorder | None) -> str | None:
+        """Which wrapper observes each attempt: ``recorder``, ``retry`` or ``fallback``
+        as it calls it, ``layer`` for telemetry's own layer (inside a hedge, below a
+        cache), None when the call boundary observes the one attempt (``Site.whole``)."""
+        if recorder is not None:
+            return "recorder"
+        if self.hedge is not None:
+            return "layer"
+        if self.retry is not None:
+            return "retry"
+        if self.cache is not None:
+            return "layer"
+        return "fallback" if self.fallback is not None else None
+
     def _attempt_chain(
-        self, fn: Callable[P, R], recorder: Recorder | None, site: Site, asynchronous: bool
-    ) -> tuple[Callable[P, R], Callable[P, R], Callable[P, R]]:
+        self,
+        fn: Callable[P, R],
+        recorder: Recorder | None,
+        site: Site,
+        asynchronous: bool,
+        top: str | None,
+    ) -> Callable[P, R]:
         """What each attempt goes through: breaker -> rate limit -> bulkhead -> timeout ->
-        chaos -> ``fn`` (or a hedge's action), with telemetry's attempt layer and the
-        ledger's outside them. Returns the chain, the part below telemetry's layer, and
-        telemetry's layer itself (so a call layer with nothing between can take both)."""
+        chaos -> ``fn`` (or a hedge's action), with the ledger's attempt layer outside
+        them (or telemetry's, see ``_attempt_caller``)."""
         inner: Callable[P, R] = fn
         if self.hedge is not None:  # its action runs in place of fn, through every layer
             inner = self.hedge.dispatch(inner, is_async=asynchronous)
@@ -269,12 +315,13 @@ class Policy:
         if self.rate_limit is not None:
             inner = self.rate_limit(inner)
         if self.breaker is not None:
-            inner = self.breaker(inner)
-        below = inner
-        inner = observed = attempt_layer(inner, site, is_async=asynchronous)  # telemetry's
+            observes = top == "breaker" and recorder is None and not inspect.isgeneratorfunction(fn)
+            inner = self.breaker.observed(inner, site=site if observes else None)
         if recorder is not None:
-            inner = recorder.attempt(inner, is_async=asynchronous)
-        return inner, below, observed
+            return recorder.attempt(inner, is_async=asynchronous, site=site)
+        if self._attempt_caller(recorder) == "layer":
+            return attempt_layer(inner, site, is_async=asynchronous)  # telemetry's
+        return inner
 
     def _chaos_layer(self, fn: Callable[P, R], asynchronous: bool, *, label: str) -> Callable[P, R]:
         """``fn`` behind the chaos part, innermost; ``fn`` itself when there is none or
@@ -296,6 +343,8 @@ _PARTS = (
     "fallback", "cache", "retry", "hedge", "breaker", "rate_limit", "bulkhead", "timeout",
     "chaos",
 )  # fmt: skip
+# The parts whose wrapper observes each call when it is a Policy's outermost.
+_OBSERVING = frozenset({"fallback", "retry", "breaker"})
 
 
 def _kind(parameter: str, value: Any, kind: type[Any], example: str) -> Any:
