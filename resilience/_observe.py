@@ -150,22 +150,23 @@ def entering(site: Site) -> bool:
     return True
 
 
-def observe_call(site: Site, wrapper: Callable[..., Any], args: Any, kwargs: Any) -> Any:
-    """Run ``wrapper(*args, **kwargs)`` as one observed call (telemetry on).
+def observe_call(site: Site, boundary: weakref.ref[Any], args: Any, kwargs: Any) -> Any:
+    """Run one observed call (telemetry on) of the call boundary ``boundary()``.
 
-    ``wrapper`` is the call boundary itself: it is called back, and :func:`entering`
-    lets it through. With ``site.whole`` its one attempt is observed too.
+    ``boundary`` is a weak reference to the wrapper calling this (so that the wrapper does
+    not refer to itself: dropped, it is freed at once); the wrapper is called back, and
+    :func:`entering` lets it through. With ``site.whole`` its one attempt is observed too.
     """
+    wrapper = cast("Callable[..., Any]", boundary())
     active = cast(Hooks, _hooks)
     if site.whole:
         return active.run_call(site, _attempt_of(active, site, wrapper), args, kwargs)
     return active.run_call(site, wrapper, args, kwargs)
 
 
-async def aobserve_call(
-    site: Site, wrapper: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
-) -> Any:
-    """:func:`observe_call` for a coroutine function."""
+async def aobserve_call(site: Site, boundary: weakref.ref[Any], args: Any, kwargs: Any) -> Any:
+    """:func:`observe_call` for a coroutine function's wrapper."""
+    wrapper = cast("Callable[..., Awaitable[Any]]", boundary())
     active = cast(Hooks, _hooks)
     if site.whole:
         return await active.arun_call(site, _attempt_of_async(active, site, wrapper), args, kwargs)
@@ -187,17 +188,24 @@ def call_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable[P,
 
         @wraps(fn)
         async def observed_call_async(*args: Any, **kwargs: Any) -> Any:
-            if _hooks is None:
+            active = _hooks
+            if active is None:
                 return await afn(*args, **kwargs)
-            return await aobserve_call(site, afn, args, kwargs)
+            if site.whole:
+                afn_ = _attempt_of_async(active, site, afn)
+                return await active.arun_call(site, afn_, args, kwargs)
+            return await active.arun_call(site, afn, args, kwargs)
 
         return cast("Callable[P, R]", observed_call_async)
 
     @wraps(fn)
     def observed_call(*args: P.args, **kwargs: P.kwargs) -> R:
-        if _hooks is None:
+        active = _hooks
+        if active is None:
             return fn(*args, **kwargs)
-        return cast(R, observe_call(site, fn, args, kwargs))
+        if site.whole:
+            return cast(R, active.run_call(site, _attempt_of(active, site, fn), args, kwargs))
+        return cast(R, active.run_call(site, fn, args, kwargs))
 
     return observed_call
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
@@ -346,7 +347,7 @@ class Recorder:
         @wraps(fn)
         def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
             if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, call_layer, args, kwargs))
+                return cast(R, _observe.observe_call(site, me, args, kwargs))
             opened = self._open()
             if opened is None:
                 return fn(*args, **kwargs)
@@ -362,6 +363,8 @@ class Recorder:
             self._call_row(state, start_s, None)
             return result
 
+        me = weakref.ref(call_layer)  # for observe_call: no reference cycle
+
         return call_layer
 
     def _call_async(
@@ -372,7 +375,7 @@ class Recorder:
         @wraps(fn)
         async def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
             if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, await _observe.aobserve_call(site, call_layer, args, kwargs))
+                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
             opened = self._open()
             if opened is None:
                 return await fn(*args, **kwargs)
@@ -387,6 +390,8 @@ class Recorder:
                 _current.reset(token)
             self._call_row(state, start_s, None)
             return result
+
+        me = weakref.ref(call_layer)  # for observe_call: no reference cycle
 
         return call_layer
 

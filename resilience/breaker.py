@@ -45,6 +45,7 @@ import inspect
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
@@ -510,8 +511,10 @@ class CircuitBreaker:
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 if _observe._hooks is not None and site is not None and _observe.entering(site):
-                    return await _observe.aobserve_call(site, async_wrapper, args, kwargs)
+                    return await _observe.aobserve_call(site, me, args, kwargs)
                 return await call_async(afn, args, kwargs)
+
+            me = weakref.ref(async_wrapper)  # for observe_call: no reference cycle
 
             wrapper = wraps(fn)(async_wrapper)
         else:
@@ -519,8 +522,10 @@ class CircuitBreaker:
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
                 if _observe._hooks is not None and site is not None and _observe.entering(site):
-                    return _observe.observe_call(site, sync_wrapper, args, kwargs)
+                    return _observe.observe_call(site, me, args, kwargs)
                 return call(fn, args, kwargs)
+
+            me = weakref.ref(sync_wrapper)  # for observe_call: no reference cycle
 
             wrapper = wraps(fn)(sync_wrapper)
         wrapper.breaker = self

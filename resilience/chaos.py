@@ -39,11 +39,14 @@ import itertools
 import math
 import random
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 
+from . import _observe
 from ._events import emit, listening
+from ._observe import Site
 from ._recording import mark_injected
 from ._validate import Number, is_async, name_of, number
 from ._validate import clock as valid_clock
@@ -222,6 +225,7 @@ class Chaos:
         is_async: bool,
         label: str | None = None,
         clock: Clock | None = None,
+        site: Site | None = None,
     ) -> Callable[P, R]:
         """``fn`` behind the injections (what :class:`Policy` composes).
 
@@ -232,9 +236,10 @@ class Chaos:
                 Policy's name); default the function's name.
             clock: the clock to sleep injected latency on when the spec has none (the
                 Policy's); default the system clock.
+            site: telemetry observes each call here (the wrapper is a Policy's outermost).
         """
         if is_async:
-            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn), label, clock))
+            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn), label, clock, site))
         plan, inject, sleep = self._plan, self._inject, (self.clock or clock or SYSTEM_CLOCK).sleep
         enabled = None if self.enabled is True else cast("Callable[[], bool]", self.enabled)
         name = self.name or label or name_of(fn)
@@ -242,6 +247,8 @@ class Chaos:
 
         @wraps(fn)
         def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if _observe._hooks is not None and site is not None and _observe.entering(site):
+                return cast(R, _observe.observe_call(site, me, args, kwargs))
             if enabled is not None and not enabled():
                 next(stats._calls)
                 next(stats._skipped)
@@ -255,10 +262,16 @@ class Chaos:
                 return cast("R", inject(todo, name))
             return fn(*args, **kwargs)
 
+        me = weakref.ref(chaos_call)  # for observe_call: no reference cycle
+
         return chaos_call
 
     def _decorate_async(
-        self, fn: Callable[P, Awaitable[R]], label: str | None, clock: Clock | None
+        self,
+        fn: Callable[P, Awaitable[R]],
+        label: str | None,
+        clock: Clock | None,
+        site: Site | None,
     ) -> Callable[P, Awaitable[R]]:
         plan, inject, asleep = (
             self._plan,
@@ -271,6 +284,8 @@ class Chaos:
 
         @wraps(fn)
         async def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if _observe._hooks is not None and site is not None and _observe.entering(site):
+                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
             if enabled is not None and not enabled():
                 next(stats._calls)
                 next(stats._skipped)
@@ -283,6 +298,8 @@ class Chaos:
             if todo.fault or todo.outcome:
                 return cast("R", inject(todo, name))
             return await fn(*args, **kwargs)
+
+        me = weakref.ref(chaos_call)  # for observe_call: no reference cycle
 
         return chaos_call
 

@@ -42,6 +42,7 @@ handler raised). :class:`resilience.Policy` uses it to record the outcome
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, TypeVar, cast
@@ -148,7 +149,7 @@ class Fallback:
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             active = _observe._hooks
             if active is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, wrapper, args, kwargs))
+                return cast(R, _observe.observe_call(site, me, args, kwargs))
             try:
                 if active is None or attempts is None:
                     return fn(*args, **kwargs)
@@ -159,6 +160,8 @@ class Fallback:
                 if notify is not None:
                     notify(exc)
                 return cast(R, result)
+
+        me = weakref.ref(wrapper)  # for observe_call: no reference cycle
 
         return wrapper
 
@@ -172,7 +175,7 @@ class Fallback:
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             active = _observe._hooks
             if active is not None and site is not None and _observe.entering(site):
-                return await _observe.aobserve_call(site, wrapper, args, kwargs)
+                return await _observe.aobserve_call(site, me, args, kwargs)
             try:
                 if active is None or attempts is None:
                     return await fn(*args, **kwargs)
@@ -188,6 +191,8 @@ class Fallback:
                 if notify is not None:
                     notify(exc)
                 return result
+
+        me = weakref.ref(wrapper)  # for observe_call: no reference cycle
 
         return wrapper
 

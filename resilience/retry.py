@@ -51,6 +51,7 @@ import random
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
@@ -495,7 +496,7 @@ class Retry:
         @wraps(fn)
         def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, retrying_call, args, kwargs))
+                return cast(R, _observe.observe_call(site, me, args, kwargs))
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
@@ -510,6 +511,8 @@ class Retry:
                     raise
                 first = exc
             return retrying(first, fn, args, kwargs, started, attempts)
+
+        me = weakref.ref(retrying_call)  # for observe_call: no reference cycle
 
         return retrying_call
 
@@ -555,7 +558,7 @@ class Retry:
         @wraps(fn)
         async def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, await _observe.aobserve_call(site, retrying_call, args, kwargs))
+                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
@@ -570,6 +573,8 @@ class Retry:
                     raise
                 first = exc
             return await retrying(first, fn, args, kwargs, started, attempts)
+
+        me = weakref.ref(retrying_call)  # for observe_call: no reference cycle
 
         return retrying_call
 
