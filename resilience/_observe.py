@@ -5,7 +5,7 @@ Nothing here imports OpenTelemetry. :func:`resilience.telemetry.enable` installs
 OpenTelemetry API); :func:`resilience.telemetry.disable` removes it. Until then:
 
 - a :class:`resilience.Policy` adds no layer of its own: the wrapper already outermost
-  (a part's, or the ledger's call layer) checks :data:`_hooks` and, while telemetry is
+  (a part's, or the ledger's call layer) checks :data:`switches` and, while telemetry is
   on, hands itself to :func:`observe_call` (which calls it back: :func:`entering` tells
   the two entries apart); the wrapper that calls each attempt (retry, fallback, the
   ledger's attempt layer) calls it through :meth:`Hooks.run_attempt` instead. Off, each
@@ -38,6 +38,7 @@ __all__ = [
     "CallState",
     "Hooks",
     "Site",
+    "Switches",
     "aobserve_call",
     "attempt_layer",
     "call_layer",
@@ -50,6 +51,7 @@ __all__ = [
     "names",
     "observe_call",
     "register",
+    "switches",
 ]
 
 P = ParamSpec("P")
@@ -119,18 +121,34 @@ class Hooks(Protocol):
     def log_ids(self) -> tuple[str, str] | None: ...
 
 
-_hooks: Hooks | None = None
+class Switches:
+    """What the call path reads to learn whether anyone observes it: attributes, not
+    calls, so a check costs one global lookup, one attribute and one comparison, and no
+    Python frame.
+
+    Attributes:
+        hooks: telemetry's hooks (None while it is off; set by :func:`install`).
+        listening: whether the event hub (:mod:`resilience._events`) has listeners.
+    """
+
+    __slots__ = ("hooks", "listening")
+
+    def __init__(self) -> None:
+        self.hooks: Hooks | None = None
+        self.listening = False
+
+
+switches = Switches()
 
 
 def install(new: Hooks | None) -> None:
     """Make ``new`` the active hooks (None: telemetry off)."""
-    global _hooks
-    _hooks = new
+    switches.hooks = new
 
 
 def hooks() -> Hooks | None:
     """The active hooks, or None while telemetry is off."""
-    return _hooks
+    return switches.hooks
 
 
 # -- boundaries inside the parts' own wrappers ---------------------------------------------
@@ -158,7 +176,7 @@ def observe_call(site: Site, boundary: weakref.ref[Any], args: Any, kwargs: Any)
     :func:`entering` lets it through. With ``site.whole`` its one attempt is observed too.
     """
     wrapper = cast("Callable[..., Any]", boundary())
-    active = cast(Hooks, _hooks)
+    active = cast(Hooks, switches.hooks)
     if site.whole:
         return active.run_call(site, _attempt_of(active, site, wrapper), args, kwargs)
     return active.run_call(site, wrapper, args, kwargs)
@@ -167,7 +185,7 @@ def observe_call(site: Site, boundary: weakref.ref[Any], args: Any, kwargs: Any)
 async def aobserve_call(site: Site, boundary: weakref.ref[Any], args: Any, kwargs: Any) -> Any:
     """:func:`observe_call` for a coroutine function's wrapper."""
     wrapper = cast("Callable[..., Awaitable[Any]]", boundary())
-    active = cast(Hooks, _hooks)
+    active = cast(Hooks, switches.hooks)
     if site.whole:
         return await active.arun_call(site, _attempt_of_async(active, site, wrapper), args, kwargs)
     return await active.arun_call(site, wrapper, args, kwargs)
@@ -188,7 +206,7 @@ def call_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable[P,
 
         @wraps(fn)
         async def observed_call_async(*args: Any, **kwargs: Any) -> Any:
-            active = _hooks
+            active = switches.hooks
             if active is None:
                 return await afn(*args, **kwargs)
             if site.whole:
@@ -200,7 +218,7 @@ def call_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable[P,
 
     @wraps(fn)
     def observed_call(*args: P.args, **kwargs: P.kwargs) -> R:
-        active = _hooks
+        active = switches.hooks
         if active is None:
             return fn(*args, **kwargs)
         if site.whole:
@@ -233,7 +251,7 @@ def attempt_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable
 
         @wraps(fn)
         async def observed_attempt_async(*args: Any, **kwargs: Any) -> Any:
-            active = _hooks
+            active = switches.hooks
             if active is None:
                 return await afn(*args, **kwargs)
             return await active.arun_attempt(site, afn, args, kwargs)
@@ -242,7 +260,7 @@ def attempt_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable
 
     @wraps(fn)
     def observed_attempt(*args: P.args, **kwargs: P.kwargs) -> R:
-        active = _hooks
+        active = switches.hooks
         if active is None:
             return fn(*args, **kwargs)
         return cast(R, active.run_attempt(site, fn, args, kwargs))
@@ -283,7 +301,7 @@ class _LogFields(logging.Filter):
             record.callwise_policy = None if state is None else state.site.policy
         if given.get("callwise_function") is None:
             record.callwise_function = None if state is None else state.site.function
-        active = _hooks
+        active = switches.hooks
         if active is not None:
             ids = active.log_ids()
             if ids is not None:

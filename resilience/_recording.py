@@ -48,8 +48,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
-from . import _observe
 from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._validate import is_async, name_of
 from ._wraps import wraps
 from .clock import Clock
@@ -346,8 +349,8 @@ class Recorder:
 
         @wraps(fn)
         def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, _observe_call(site, me, args, kwargs))
             opened = self._open()
             if opened is None:
                 return fn(*args, **kwargs)
@@ -374,8 +377,8 @@ class Recorder:
 
         @wraps(fn)
         async def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, await _aobserve_call(site, me, args, kwargs))
             opened = self._open()
             if opened is None:
                 return await fn(*args, **kwargs)
@@ -406,7 +409,7 @@ class Recorder:
 
         @wraps(fn)
         def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
-            active = None if site is None else _observe._hooks
+            active = None if site is None else _switches.hooks
             member = _member.get()
             if member is not None and self._owns(member):
                 start_s = clock.monotonic()
@@ -461,7 +464,7 @@ class Recorder:
 
         @wraps(fn)
         async def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
-            active = None if site is None else _observe._hooks
+            active = None if site is None else _switches.hooks
             member = _member.get()
             if member is not None and self._owns(member):
                 start_s = clock.monotonic()

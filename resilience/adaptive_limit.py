@@ -71,11 +71,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar, cast
 
-from . import _observe
 from ._events import emit as _emit
 from ._events import listening as _listening
 from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
+from ._observe import observe_call as _observe_call
 from ._observe import register as _register
+from ._observe import switches as _switches
 from ._recording import record_outside
 from ._validate import Number, exception_types, is_async, name_of, number, positive
 from ._validate import clock as valid_clock
@@ -665,8 +668,8 @@ class AdaptiveLimiter:
 
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, _observe_call(site, me, args, kwargs))
             in_flight = acquire(name)
             start_s = monotonic()
             try:
@@ -689,8 +692,8 @@ class AdaptiveLimiter:
 
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, await _aobserve_call(site, me, args, kwargs))
             in_flight = await acquire(name)
             start_s = monotonic()
             try:

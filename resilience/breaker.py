@@ -50,7 +50,6 @@ from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
 
-from . import _observe
 from ._breaker_config import (
     FAIL_MAX_DEFAULT,
     BreakerConfig,
@@ -67,9 +66,13 @@ from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
 from ._events import emit as _emit
 from ._events import listening as _listening
 from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
 from ._observe import logger as _logger_named
 from ._observe import names as _log_fields
+from ._observe import observe_call as _observe_call
 from ._observe import register as _register
+from ._observe import switches as _switches
 from ._recording import record_outside
 from ._validate import is_async, name_of
 from ._wraps import wraps
@@ -510,8 +513,8 @@ class CircuitBreaker:
             afn = cast(Callable[..., Awaitable[Any]], fn)
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if _observe._hooks is not None and site is not None and _observe.entering(site):
-                    return await _observe.aobserve_call(site, me, args, kwargs)
+                if _switches.hooks is not None and site is not None and _entering(site):
+                    return await _aobserve_call(site, me, args, kwargs)
                 return await call_async(afn, args, kwargs)
 
             me = weakref.ref(async_wrapper)  # for observe_call: no reference cycle
@@ -521,8 +524,8 @@ class CircuitBreaker:
             call = self._call
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if _observe._hooks is not None and site is not None and _observe.entering(site):
-                    return _observe.observe_call(site, me, args, kwargs)
+                if _switches.hooks is not None and site is not None and _entering(site):
+                    return _observe_call(site, me, args, kwargs)
                 return call(fn, args, kwargs)
 
             me = weakref.ref(sync_wrapper)  # for observe_call: no reference cycle

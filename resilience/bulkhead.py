@@ -30,11 +30,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
-from . import _observe
 from ._events import emit as _emit
 from ._events import listening as _listening
 from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
+from ._observe import observe_call as _observe_call
 from ._observe import register as _register
+from ._observe import switches as _switches
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
@@ -208,8 +211,8 @@ class Bulkhead:
 
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, _observe_call(site, me, args, kwargs))
             acquire(name)
             try:
                 return fn(*args, **kwargs)
@@ -227,8 +230,8 @@ class Bulkhead:
 
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, await _aobserve_call(site, me, args, kwargs))
             await acquire(name)
             try:
                 return await fn(*args, **kwargs)

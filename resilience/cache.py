@@ -77,13 +77,16 @@ from typing import Any, Literal, NoReturn, ParamSpec, Protocol, TypeVar, cast
 import cachetools
 from cachetools.keys import hashkey
 
-from . import _events, _observe
 from ._events import emit as _emit
 from ._events import listening as _listening
 from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
 from ._observe import logger as _logger_named
 from ._observe import names as _names
+from ._observe import observe_call as _observe_call
 from ._observe import register as _register
+from ._observe import switches as _switches
 from ._recording import record_inside, with_cache_hook
 from ._validate import Number, exception_types, is_async, name_of, number, positive, positive_int
 from ._validate import clock as valid_clock
@@ -669,7 +672,7 @@ class _Core:
             if action == _LEAD:
                 flight: _Flight = payload
                 try:
-                    active = _observe._hooks
+                    active = _switches.hooks
                     if active is None or self.attempts is None:
                         value = self.fn(*args, **kwargs)
                     else:
@@ -712,7 +715,7 @@ class _Core:
             if action == _LEAD:
                 flight: _Flight = payload
                 try:
-                    active = _observe._hooks
+                    active = _switches.hooks
                     if active is None or self.attempts is None:
                         value = await self.fn(*args, **kwargs)
                     else:
@@ -751,8 +754,8 @@ def _sync_wrapper(core: _Core, site: Site | None = None) -> Callable[..., Any]:
     check_fresh, on_hit, decide, miss = core.check_fresh, core.on_hit, core.decide, core.miss_sync
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if _observe._hooks is not None and site is not None and _observe.entering(site):
-            return _observe.observe_call(site, me, args, kwargs)
+        if _switches.hooks is not None and site is not None and _entering(site):
+            return _observe_call(site, me, args, kwargs)
         k = key(*args, **kwargs)
         with lock:  # one lookup serves both the hit and the miss decision
             try:
@@ -766,12 +769,12 @@ def _sync_wrapper(core: _Core, site: Site | None = None) -> Callable[..., Any]:
             else:
                 step = decide(k, entry, True)
         if step is not None:
-            if _events._listeners:  # listening(), without its frame on the hit path
+            if _switches.listening:  # listening(), without its frame on the hit path
                 core.event("cache.miss", None)
             return miss(k, step, args, kwargs)
         if on_hit is not None:
             on_hit("fresh")
-        if _events._listeners:  # listening(), without its frame on the hit path
+        if _switches.listening:  # listening(), without its frame on the hit path
             core.event("cache.hit", "fresh")
         return value
 
@@ -785,8 +788,8 @@ def _async_wrapper(core: _Core, site: Site | None = None) -> Callable[..., Any]:
     check_fresh, on_hit, decide, miss = core.check_fresh, core.on_hit, core.decide, core.miss_async
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if _observe._hooks is not None and site is not None and _observe.entering(site):
-            return await _observe.aobserve_call(site, me, args, kwargs)
+        if _switches.hooks is not None and site is not None and _entering(site):
+            return await _aobserve_call(site, me, args, kwargs)
         k = key(*args, **kwargs)
         with lock:  # one lookup serves both the hit and the miss decision
             try:
@@ -800,12 +803,12 @@ def _async_wrapper(core: _Core, site: Site | None = None) -> Callable[..., Any]:
             else:
                 step = decide(k, entry, True)
         if step is not None:
-            if _events._listeners:  # listening(), without its frame on the hit path
+            if _switches.listening:  # listening(), without its frame on the hit path
                 core.event("cache.miss", None)
             return await miss(k, step, args, kwargs)
         if on_hit is not None:
             on_hit("fresh")
-        if _events._listeners:  # listening(), without its frame on the hit path
+        if _switches.listening:  # listening(), without its frame on the hit path
             core.event("cache.hit", "fresh")
         return value
 

@@ -44,9 +44,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 
-from . import _observe
 from ._events import emit, listening
 from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._recording import mark_injected
 from ._validate import Number, is_async, name_of, number
 from ._validate import clock as valid_clock
@@ -247,8 +250,8 @@ class Chaos:
 
         @wraps(fn)
         def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, _observe_call(site, me, args, kwargs))
             if enabled is not None and not enabled():
                 next(stats._calls)
                 next(stats._skipped)
@@ -284,8 +287,8 @@ class Chaos:
 
         @wraps(fn)
         async def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, await _aobserve_call(site, me, args, kwargs))
             if enabled is not None and not enabled():
                 next(stats._calls)
                 next(stats._skipped)

@@ -47,12 +47,15 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, TypeVar, cast
 
-from . import _observe
 from ._events import emit as _emit
 from ._events import listening as _listening
 from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
 from ._observe import logger as _logger_named
 from ._observe import names as _names
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._recording import error_type_of, record_inside, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of
@@ -147,9 +150,9 @@ class Fallback:
 
         @wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            active = _observe._hooks
-            if active is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, me, args, kwargs))
+            active = _switches.hooks
+            if active is not None and site is not None and _entering(site):
+                return cast(R, _observe_call(site, me, args, kwargs))
             try:
                 if active is None or attempts is None:
                     return fn(*args, **kwargs)
@@ -173,9 +176,9 @@ class Fallback:
 
         @wraps(fn)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            active = _observe._hooks
-            if active is not None and site is not None and _observe.entering(site):
-                return await _observe.aobserve_call(site, me, args, kwargs)
+            active = _switches.hooks
+            if active is not None and site is not None and _entering(site):
+                return await _aobserve_call(site, me, args, kwargs)
             try:
                 if active is None or attempts is None:
                     return await fn(*args, **kwargs)

@@ -70,9 +70,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal, ParamSpec, TypeVar, cast
 
-from . import _observe
 from ._events import emit, listening
 from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._recording import HedgeGroup, enter_hedge, hedge_member
 from ._validate import Number, exception_types, number, positive, rate
 from ._validate import clock as valid_clock
@@ -453,8 +456,8 @@ class Hedge:
 
         @wraps(fn)
         def hedged(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, _observe_call(site, me, args, kwargs))
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
@@ -576,8 +579,8 @@ class Hedge:
 
         @wraps(fn)
         async def hedged(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, await _aobserve_call(site, me, args, kwargs))
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()

@@ -28,10 +28,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
-from . import _observe
 from ._events import emit as _emit
 from ._events import listening as _listening
 from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._rate_store import (
     EPS,
     PRUNE_AT,
@@ -294,8 +297,8 @@ class RateLimits:
 
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, _observe_call(site, me, args, kwargs))
             acquire(asks(args, kwargs))
             return fn(*args, **kwargs)
 
@@ -310,8 +313,8 @@ class RateLimits:
 
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, await _aobserve_call(site, me, args, kwargs))
             await acquire(asks(args, kwargs))
             return await fn(*args, **kwargs)
 
@@ -567,8 +570,8 @@ class RateLimiter(RateLimits):
 
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, _observe_call(site, me, args, kwargs))
             key, cost = cost_key(args, kwargs)
             wait = take(key, cost, wait_s)
             if wait:
@@ -588,8 +591,8 @@ class RateLimiter(RateLimits):
 
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, await _aobserve_call(site, me, args, kwargs))
             key, cost = cost_key(args, kwargs)
             wait = take(key, cost, wait_s)
             if wait:

@@ -58,12 +58,15 @@ from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
 
 import tenacity
 
-from . import _observe
 from ._events import emit as _emit
 from ._events import listening as _listening
 from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
 from ._observe import logger as _logger_named
 from ._observe import names as _names
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._recording import Recorder, error_type_of, outcome_of
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
@@ -495,14 +498,14 @@ class Retry:
 
         @wraps(fn)
         def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, _observe_call(site, me, args, kwargs))
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
             started = clock.monotonic() if timed else None
             try:
-                active = _observe._hooks
+                active = _switches.hooks
                 if active is None or attempts is None:
                     return fn(*args, **kwargs)
                 return cast(R, active.run_attempt(attempts, fn, args, kwargs))
@@ -532,7 +535,7 @@ class Retry:
             if pending:  # tenacity's attempt 1 is the plain call that already failed
                 raise pending.pop()
             count_retry()
-            active = _observe._hooks
+            active = _switches.hooks
             if active is None or site is None:
                 return fn(*args, **kwargs)
             return cast(R, active.run_attempt(site, fn, args, kwargs))
@@ -557,14 +560,14 @@ class Retry:
 
         @wraps(fn)
         async def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, await _aobserve_call(site, me, args, kwargs))
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
             started = clock.monotonic() if timed else None
             try:
-                active = _observe._hooks
+                active = _switches.hooks
                 if active is None or attempts is None:
                     return await fn(*args, **kwargs)
                 return cast(R, await active.arun_attempt(attempts, fn, args, kwargs))
@@ -594,7 +597,7 @@ class Retry:
             if pending:
                 raise pending.pop()
             count_retry()
-            active = _observe._hooks
+            active = _switches.hooks
             if active is None or site is None:
                 return await fn(*args, **kwargs)
             return cast(R, await active.arun_attempt(site, fn, args, kwargs))

@@ -37,12 +37,15 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
-from . import _observe
 from ._events import emit as _emit
 from ._events import listening as _listening
 from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
 from ._observe import logger as _logger_named
 from ._observe import names as _names
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive
@@ -195,8 +198,8 @@ class Timeout:
 
         @wraps(fn)
         def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, _observe.observe_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, _observe_call(site, me, args, kwargs))
             future: concurrent.futures.Future[R] = concurrent.futures.Future()
             context = contextvars.copy_context()
             abandoned = threading.Event()
@@ -246,8 +249,8 @@ class Timeout:
 
         @wraps(fn)
         async def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _observe._hooks is not None and site is not None and _observe.entering(site):
-                return cast(R, await _observe.aobserve_call(site, me, args, kwargs))
+            if _switches.hooks is not None and site is not None and _entering(site):
+                return cast(R, await _aobserve_call(site, me, args, kwargs))
             limit = asyncio.timeout(seconds)
             try:
                 async with limit:
