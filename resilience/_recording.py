@@ -349,7 +349,7 @@ class Recorder:
 
         @wraps(fn)
         def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _switches.hooks is not None and site is not None and _entering(site):
+            if site is not None and _switches.hooks is not None and _entering(site):
                 return cast(R, _observe_call(site, me, args, kwargs))
             opened = self._open()
             if opened is None:
@@ -377,7 +377,7 @@ class Recorder:
 
         @wraps(fn)
         async def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _switches.hooks is not None and site is not None and _entering(site):
+            if site is not None and _switches.hooks is not None and _entering(site):
                 return cast(R, await _aobserve_call(site, me, args, kwargs))
             opened = self._open()
             if opened is None:

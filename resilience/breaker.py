@@ -513,7 +513,7 @@ class CircuitBreaker:
             afn = cast(Callable[..., Awaitable[Any]], fn)
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if _switches.hooks is not None and site is not None and _entering(site):
+                if site is not None and _switches.hooks is not None and _entering(site):
                     return await _aobserve_call(site, me, args, kwargs)
                 return await call_async(afn, args, kwargs)
 
@@ -524,7 +524,7 @@ class CircuitBreaker:
             call = self._call
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if _switches.hooks is not None and site is not None and _entering(site):
+                if site is not None and _switches.hooks is not None and _entering(site):
                     return _observe_call(site, me, args, kwargs)
                 return call(fn, args, kwargs)
 

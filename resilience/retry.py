@@ -498,7 +498,7 @@ class Retry:
 
         @wraps(fn)
         def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _switches.hooks is not None and site is not None and _entering(site):
+            if site is not None and _switches.hooks is not None and _entering(site):
                 return cast(R, _observe_call(site, me, args, kwargs))
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
@@ -560,7 +560,7 @@ class Retry:
 
         @wraps(fn)
         async def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if _switches.hooks is not None and site is not None and _entering(site):
+            if site is not None and _switches.hooks is not None and _entering(site):
                 return cast(R, await _aobserve_call(site, me, args, kwargs))
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
