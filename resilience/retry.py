@@ -498,14 +498,14 @@ class Retry:
 
         @wraps(fn)
         def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            active = _switches.hooks  # telemetry: None while off
+            if active is not None and site is not None and _entering(site):
                 return cast(R, _observe_call(site, me, args, kwargs))
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
             started = clock.monotonic() if timed else None
             try:
-                active = _switches.hooks
                 if active is None or attempts is None:
                     return fn(*args, **kwargs)
                 return cast(R, active.run_attempt(attempts, fn, args, kwargs))
@@ -560,14 +560,14 @@ class Retry:
 
         @wraps(fn)
         async def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            active = _switches.hooks  # telemetry: None while off
+            if active is not None and site is not None and _entering(site):
                 return cast(R, await _aobserve_call(site, me, args, kwargs))
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
             started = clock.monotonic() if timed else None
             try:
-                active = _switches.hooks
                 if active is None or attempts is None:
                     return await fn(*args, **kwargs)
                 return cast(R, await active.arun_attempt(attempts, fn, args, kwargs))
