@@ -96,17 +96,17 @@ current: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
 class Hooks(Protocol):
     """What :mod:`resilience.telemetry` installs (see ``resilience/_otel.py``)."""
 
-    def run_call(self, site: Site, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any: ...
+    def run_call(self, site: Site, fn: Callable[..., R], args: Any, kwargs: Any) -> R: ...
 
     async def arun_call(
-        self, site: Site, fn: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
-    ) -> Any: ...
+        self, site: Site, fn: Callable[..., Awaitable[R]], args: Any, kwargs: Any
+    ) -> R: ...
 
-    def run_attempt(self, site: Site, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any: ...
+    def run_attempt(self, site: Site, fn: Callable[..., R], args: Any, kwargs: Any) -> R: ...
 
     async def arun_attempt(
-        self, site: Site, fn: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
-    ) -> Any: ...
+        self, site: Site, fn: Callable[..., Awaitable[R]], args: Any, kwargs: Any
+    ) -> R: ...
 
     def client_span(
         self, name: str, attributes: dict[str, str]
@@ -168,24 +168,28 @@ def entering(site: Site) -> bool:
     return True
 
 
-def observe_call(site: Site, boundary: weakref.ref[Any], args: Any, kwargs: Any) -> Any:
+def observe_call(
+    site: Site, boundary: Callable[[], Callable[..., R] | None], args: Any, kwargs: Any
+) -> R:
     """Run one observed call (telemetry on) of the call boundary ``boundary()``.
 
     ``boundary`` is a weak reference to the wrapper calling this (so that the wrapper does
     not refer to itself: dropped, it is freed at once); the wrapper is called back, and
     :func:`entering` lets it through. With ``site.whole`` its one attempt is observed too.
     """
-    wrapper = cast("Callable[..., Any]", boundary())
-    active = cast(Hooks, switches.hooks)
+    wrapper, active = boundary(), switches.hooks
+    assert wrapper is not None and active is not None  # the wrapper is running: telemetry on
     if site.whole:
         return active.run_call(site, _attempt_of(active, site, wrapper), args, kwargs)
     return active.run_call(site, wrapper, args, kwargs)
 
 
-async def aobserve_call(site: Site, boundary: weakref.ref[Any], args: Any, kwargs: Any) -> Any:
+async def aobserve_call(
+    site: Site, boundary: Callable[[], Callable[..., Awaitable[R]] | None], args: Any, kwargs: Any
+) -> R:
     """:func:`observe_call` for a coroutine function's wrapper."""
-    wrapper = cast("Callable[..., Awaitable[Any]]", boundary())
-    active = cast(Hooks, switches.hooks)
+    wrapper, active = boundary(), switches.hooks
+    assert wrapper is not None and active is not None  # the wrapper is running: telemetry on
     if site.whole:
         return await active.arun_call(site, _attempt_of_async(active, site, wrapper), args, kwargs)
     return await active.arun_call(site, wrapper, args, kwargs)
@@ -222,23 +226,23 @@ def call_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable[P,
         if active is None:
             return fn(*args, **kwargs)
         if site.whole:
-            return cast(R, active.run_call(site, _attempt_of(active, site, fn), args, kwargs))
-        return cast(R, active.run_call(site, fn, args, kwargs))
+            return active.run_call(site, _attempt_of(active, site, fn), args, kwargs)
+        return active.run_call(site, fn, args, kwargs)
 
     return observed_call
 
 
-def _attempt_of(active: Hooks, site: Site, fn: Callable[..., Any]) -> Callable[..., Any]:
-    def one_attempt(*args: Any, **kwargs: Any) -> Any:
+def _attempt_of(active: Hooks, site: Site, fn: Callable[..., R]) -> Callable[..., R]:
+    def one_attempt(*args: Any, **kwargs: Any) -> R:
         return active.run_attempt(site, fn, args, kwargs)
 
     return one_attempt
 
 
 def _attempt_of_async(
-    active: Hooks, site: Site, fn: Callable[..., Awaitable[Any]]
-) -> Callable[..., Awaitable[Any]]:
-    async def one_attempt(*args: Any, **kwargs: Any) -> Any:
+    active: Hooks, site: Site, fn: Callable[..., Awaitable[R]]
+) -> Callable[..., Awaitable[R]]:
+    async def one_attempt(*args: Any, **kwargs: Any) -> R:
         return await active.arun_attempt(site, fn, args, kwargs)
 
     return one_attempt
@@ -263,7 +267,7 @@ def attempt_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable
         active = switches.hooks
         if active is None:
             return fn(*args, **kwargs)
-        return cast(R, active.run_attempt(site, fn, args, kwargs))
+        return active.run_attempt(site, fn, args, kwargs)
 
     return observed_attempt
 

@@ -350,7 +350,7 @@ class Recorder:
         @wraps(fn)
         def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, _observe_call(site, me, args, kwargs))
+                return _observe_call(site, me, args, kwargs)
             opened = self._open()
             if opened is None:
                 return fn(*args, **kwargs)
@@ -378,7 +378,7 @@ class Recorder:
         @wraps(fn)
         async def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, await _aobserve_call(site, me, args, kwargs))
+                return await _aobserve_call(site, me, args, kwargs)
             opened = self._open()
             if opened is None:
                 return await fn(*args, **kwargs)
@@ -406,6 +406,7 @@ class Recorder:
         if is_async:
             return cast("Callable[P, R]", self._attempt_async(cast("Any", fn), site))
         clock = self.clock
+        where = cast(Site, site)  # read only when site is not None
 
         @wraps(fn)
         def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -420,7 +421,7 @@ class Recorder:
                         result = (
                             fn(*args, **kwargs)
                             if active is None
-                            else active.run_attempt(cast(Site, site), fn, args, kwargs)
+                            else active.run_attempt(where, fn, args, kwargs)
                         )
                     except BaseException as exc:
                         _injected.reset(marking)
@@ -439,7 +440,7 @@ class Recorder:
                     result = (
                         fn(*args, **kwargs)
                         if active is None
-                        else active.run_attempt(cast(Site, site), fn, args, kwargs)
+                        else active.run_attempt(where, fn, args, kwargs)
                     )
                 except BaseException as exc:
                     _injected.reset(token)
@@ -461,6 +462,7 @@ class Recorder:
         self, fn: Callable[P, Awaitable[R]], site: Site | None
     ) -> Callable[P, Awaitable[R]]:
         clock = self.clock
+        where = cast(Site, site)  # read only when site is not None
 
         @wraps(fn)
         async def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -475,7 +477,7 @@ class Recorder:
                         result = await (
                             fn(*args, **kwargs)
                             if active is None
-                            else active.arun_attempt(cast(Site, site), fn, args, kwargs)
+                            else active.arun_attempt(where, fn, args, kwargs)
                         )
                     except BaseException as exc:
                         _injected.reset(marking)
@@ -494,7 +496,7 @@ class Recorder:
                     result = await (
                         fn(*args, **kwargs)
                         if active is None
-                        else active.arun_attempt(cast(Site, site), fn, args, kwargs)
+                        else active.arun_attempt(where, fn, args, kwargs)
                     )
                 except BaseException as exc:
                     _injected.reset(token)

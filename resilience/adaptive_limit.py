@@ -669,7 +669,7 @@ class AdaptiveLimiter:
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, _observe_call(site, me, args, kwargs))
+                return _observe_call(site, me, args, kwargs)
             in_flight = acquire(name)
             start_s = monotonic()
             try:
@@ -693,7 +693,7 @@ class AdaptiveLimiter:
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, await _aobserve_call(site, me, args, kwargs))
+                return await _aobserve_call(site, me, args, kwargs)
             in_flight = await acquire(name)
             start_s = monotonic()
             try:

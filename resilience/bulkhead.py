@@ -212,7 +212,7 @@ class Bulkhead:
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, _observe_call(site, me, args, kwargs))
+                return _observe_call(site, me, args, kwargs)
             acquire(name)
             try:
                 return fn(*args, **kwargs)
@@ -231,7 +231,7 @@ class Bulkhead:
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, await _aobserve_call(site, me, args, kwargs))
+                return await _aobserve_call(site, me, args, kwargs)
             await acquire(name)
             try:
                 return await fn(*args, **kwargs)

@@ -251,7 +251,7 @@ class Chaos:
         @wraps(fn)
         def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, _observe_call(site, me, args, kwargs))
+                return _observe_call(site, me, args, kwargs)
             if enabled is not None and not enabled():
                 next(stats._calls)
                 next(stats._skipped)
@@ -288,7 +288,7 @@ class Chaos:
         @wraps(fn)
         async def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, await _aobserve_call(site, me, args, kwargs))
+                return await _aobserve_call(site, me, args, kwargs)
             if enabled is not None and not enabled():
                 next(stats._calls)
                 next(stats._skipped)

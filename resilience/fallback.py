@@ -152,11 +152,11 @@ class Fallback:
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             active = _switches.hooks
             if active is not None and site is not None and _entering(site):
-                return cast(R, _observe_call(site, me, args, kwargs))
+                return _observe_call(site, me, args, kwargs)
             try:
                 if active is None or attempts is None:
                     return fn(*args, **kwargs)
-                return cast(R, active.run_attempt(attempts, fn, args, kwargs))
+                return active.run_attempt(attempts, fn, args, kwargs)
             except on as exc:
                 _served(name, exc)
                 result = value if handler is None else handler(exc, *args, **kwargs)

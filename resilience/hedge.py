@@ -457,7 +457,7 @@ class Hedge:
         @wraps(fn)
         def hedged(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, _observe_call(site, me, args, kwargs))
+                return _observe_call(site, me, args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
@@ -580,7 +580,7 @@ class Hedge:
         @wraps(fn)
         async def hedged(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, await _aobserve_call(site, me, args, kwargs))
+                return await _aobserve_call(site, me, args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()

@@ -298,7 +298,7 @@ class RateLimits:
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, _observe_call(site, me, args, kwargs))
+                return _observe_call(site, me, args, kwargs)
             acquire(asks(args, kwargs))
             return fn(*args, **kwargs)
 
@@ -314,7 +314,7 @@ class RateLimits:
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, await _aobserve_call(site, me, args, kwargs))
+                return await _aobserve_call(site, me, args, kwargs)
             await acquire(asks(args, kwargs))
             return await fn(*args, **kwargs)
 
@@ -571,7 +571,7 @@ class RateLimiter(RateLimits):
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, _observe_call(site, me, args, kwargs))
+                return _observe_call(site, me, args, kwargs)
             key, cost = cost_key(args, kwargs)
             wait = take(key, cost, wait_s)
             if wait:
@@ -592,7 +592,7 @@ class RateLimiter(RateLimits):
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, await _aobserve_call(site, me, args, kwargs))
+                return await _aobserve_call(site, me, args, kwargs)
             key, cost = cost_key(args, kwargs)
             wait = take(key, cost, wait_s)
             if wait:

@@ -500,7 +500,7 @@ class Retry:
         def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
             active = _switches.hooks  # telemetry: None while off
             if active is not None and site is not None and _entering(site):
-                return cast(R, _observe_call(site, me, args, kwargs))
+                return _observe_call(site, me, args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
@@ -508,7 +508,7 @@ class Retry:
             try:
                 if active is None or attempts is None:
                     return fn(*args, **kwargs)
-                return cast(R, active.run_attempt(attempts, fn, args, kwargs))
+                return active.run_attempt(attempts, fn, args, kwargs)
             except Exception as exc:
                 if not retryable(exc) or self.attempts == 1:
                     raise
@@ -538,7 +538,7 @@ class Retry:
             active = _switches.hooks
             if active is None or site is None:
                 return fn(*args, **kwargs)
-            return cast(R, active.run_attempt(site, fn, args, kwargs))
+            return active.run_attempt(site, fn, args, kwargs)
 
         attempt.started_s = started  # type: ignore[attr-defined]  # read by _past_deadline
         attempt.callwise_function = name_of(fn)  # type: ignore[attr-defined]  # for events
@@ -562,7 +562,7 @@ class Retry:
         async def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
             active = _switches.hooks  # telemetry: None while off
             if active is not None and site is not None and _entering(site):
-                return cast(R, await _aobserve_call(site, me, args, kwargs))
+                return await _aobserve_call(site, me, args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
@@ -570,7 +570,7 @@ class Retry:
             try:
                 if active is None or attempts is None:
                     return await fn(*args, **kwargs)
-                return cast(R, await active.arun_attempt(attempts, fn, args, kwargs))
+                return await active.arun_attempt(attempts, fn, args, kwargs)
             except Exception as exc:
                 if not retryable(exc) or self.attempts == 1:
                     raise
@@ -600,7 +600,7 @@ class Retry:
             active = _switches.hooks
             if active is None or site is None:
                 return await fn(*args, **kwargs)
-            return cast(R, await active.arun_attempt(site, fn, args, kwargs))
+            return await active.arun_attempt(site, fn, args, kwargs)
 
         attempt.started_s = started  # type: ignore[attr-defined]  # read by _past_deadline
         attempt.callwise_function = name_of(fn)  # type: ignore[attr-defined]  # for events

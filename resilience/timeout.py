@@ -199,7 +199,7 @@ class Timeout:
         @wraps(fn)
         def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, _observe_call(site, me, args, kwargs))
+                return _observe_call(site, me, args, kwargs)
             future: concurrent.futures.Future[R] = concurrent.futures.Future()
             context = contextvars.copy_context()
             abandoned = threading.Event()
@@ -250,7 +250,7 @@ class Timeout:
         @wraps(fn)
         async def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
             if site is not None and _switches.hooks is not None and _entering(site):
-                return cast(R, await _aobserve_call(site, me, args, kwargs))
+                return await _aobserve_call(site, me, args, kwargs)
             limit = asyncio.timeout(seconds)
             try:
                 async with limit:
