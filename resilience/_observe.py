@@ -7,11 +7,13 @@ OpenTelemetry API); :func:`resilience.telemetry.disable` removes it. Until then:
 - a :class:`resilience.Policy` adds no layer of its own: the wrapper already outermost
   (a part's, or the ledger's call layer) checks :data:`switches` and, while telemetry is
   on, hands itself to :func:`observe_call` (which calls it back: :func:`entering` tells
-  the two entries apart); the wrapper that calls each attempt (retry, fallback, the
-  ledger's attempt layer) calls it through :meth:`Hooks.run_attempt` instead. Off, each
-  boundary costs one global lookup and one comparison, and no Python frame;
-- :func:`call_layer` and :func:`attempt_layer` remain for the boundaries where no wrapper
-  exists to do that (inside a hedge, around a cache's function);
+  the two entries apart); the wrapper that calls each attempt (the ledger's attempt
+  layer, retry, cache, fallback) calls it through :meth:`Hooks.run_attempt` instead. Off,
+  each boundary costs one global lookup, one attribute and one comparison, and no Python
+  frame;
+- :func:`call_layer` and :func:`attempt_layer` remain where no wrapper of a part can do
+  that: a Policy of no part (the one wrapper it returns), attempts inside a hedge (run in
+  threads or tasks of its own), a part with a ledger of its own;
 - the **registry** of live parts (breakers, bulkheads, adaptive limits, cached
   functions) holds weak references only, so telemetry never keeps a part alive; the
   observable gauges read it when the SDK collects;

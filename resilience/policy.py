@@ -261,8 +261,9 @@ class Policy:
     # that while it is off a Policy adds no Python frame: each call in the outermost
     # wrapper (the ledger's call layer, or the outermost part's), each attempt in the
     # wrapper that calls it (the ledger's attempt layer, the retry, the cache, the
-    # fallback). Only inside a hedge (attempts in threads or tasks of their own) and in a
-    # Policy without parts does an observing layer of its own do it.
+    # fallback). Only inside a hedge (attempts in threads or tasks of their own), in a
+    # Policy without parts and around a part with a ledger of its own does an observing
+    # layer of its own do it.
 
     def _whole(self, recorder: Recorder | None) -> bool:
         """Whether the call boundary observes the one attempt too (nothing between)."""
