@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._observe import logger
+from ._observe import logger, switches
 
 __all__ = ["EVENTS", "Listener", "emit", "listening", "subscribe", "unsubscribe"]
 
@@ -70,9 +70,11 @@ def subscribe(listener: Listener) -> None:
     global _listeners
     if listener not in _listeners:
         _listeners = (*_listeners, listener)
+        switches.listening = True
 
 
 def unsubscribe(listener: Listener) -> None:
     """Remove ``listener``; a listener not subscribed is ignored."""
     global _listeners
     _listeners = tuple(x for x in _listeners if x is not listener)
+    switches.listening = bool(_listeners)

@@ -4,9 +4,16 @@ Nothing here imports OpenTelemetry. :func:`resilience.telemetry.enable` installs
 :class:`Hooks` object (built in ``resilience/_otel.py``, the one module that imports the
 OpenTelemetry API); :func:`resilience.telemetry.disable` removes it. Until then:
 
-- the **call** and **attempt** layers that :class:`resilience.Policy` puts at the same
-  places as the ledger's (one call layer outermost, one attempt layer inside the retry)
-  cost one global lookup and one comparison per call, then call through;
+- a :class:`resilience.Policy` adds no layer of its own: the wrapper already outermost
+  (a part's, or the ledger's call layer) checks :data:`switches` and, while telemetry is
+  on, hands itself to :func:`observe_call` (which calls it back: :func:`entering` tells
+  the two entries apart); the wrapper that calls each attempt (the ledger's attempt
+  layer, retry, cache, fallback) calls it through :meth:`Hooks.run_attempt` instead. Off,
+  each boundary costs one global lookup, one attribute and one comparison, and no Python
+  frame;
+- :func:`call_layer` and :func:`attempt_layer` remain where no wrapper of a part can do
+  that: a Policy of no part (the one wrapper it returns), attempts inside a hedge (run in
+  threads or tasks of its own), a part with a ledger of its own;
 - the **registry** of live parts (breakers, bulkheads, adaptive limits, cached
   functions) holds weak references only, so telemetry never keeps a part alive; the
   observable gauges read it when the SDK collects;
@@ -33,15 +40,20 @@ __all__ = [
     "CallState",
     "Hooks",
     "Site",
+    "Switches",
+    "aobserve_call",
     "attempt_layer",
     "call_layer",
     "current",
+    "entering",
     "hooks",
     "install",
     "live_parts",
     "logger",
     "names",
+    "observe_call",
     "register",
+    "switches",
 ]
 
 P = ParamSpec("P")
@@ -57,11 +69,14 @@ class Site:
             ledger rows.
         function: the decorated function's qualified name.
         clock: times durations (seconds).
+        whole: the call boundary observes the call's one attempt too (nothing sits
+            between the two boundaries: no retry, hedge, cache, fallback or ledger).
     """
 
     policy: str
     function: str
     clock: Clock
+    whole: bool = False
 
 
 @dataclass(slots=True)
@@ -72,6 +87,7 @@ class CallState:
     attempts: int = 0
     outcome: str | None = None  # set by a fallback or cache event: "fallback", "cache_hit"
     error_type: str | None = None
+    entering: bool = True  # until the observed wrapper is called back (see ``entering``)
 
 
 current: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
@@ -82,17 +98,17 @@ current: contextvars.ContextVar[CallState | None] = contextvars.ContextVar(
 class Hooks(Protocol):
     """What :mod:`resilience.telemetry` installs (see ``resilience/_otel.py``)."""
 
-    def run_call(self, site: Site, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any: ...
+    def run_call(self, site: Site, fn: Callable[..., R], args: Any, kwargs: Any) -> R: ...
 
     async def arun_call(
-        self, site: Site, fn: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
-    ) -> Any: ...
+        self, site: Site, fn: Callable[..., Awaitable[R]], args: Any, kwargs: Any
+    ) -> R: ...
 
-    def run_attempt(self, site: Site, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any: ...
+    def run_attempt(self, site: Site, fn: Callable[..., R], args: Any, kwargs: Any) -> R: ...
 
     async def arun_attempt(
-        self, site: Site, fn: Callable[..., Awaitable[Any]], args: Any, kwargs: Any
-    ) -> Any: ...
+        self, site: Site, fn: Callable[..., Awaitable[R]], args: Any, kwargs: Any
+    ) -> R: ...
 
     def client_span(
         self, name: str, attributes: dict[str, str]
@@ -107,70 +123,128 @@ class Hooks(Protocol):
     def log_ids(self) -> tuple[str, str] | None: ...
 
 
-_hooks: Hooks | None = None
+class Switches:
+    """What the call path reads to learn whether anyone observes it: attributes, not
+    calls, so a check costs one global lookup, one attribute and one comparison, and no
+    Python frame.
+
+    Attributes:
+        hooks: telemetry's hooks (None while it is off; set by :func:`install`).
+        listening: whether the event hub (:mod:`resilience._events`) has listeners.
+    """
+
+    __slots__ = ("hooks", "listening")
+
+    def __init__(self) -> None:
+        self.hooks: Hooks | None = None
+        self.listening = False
+
+
+switches = Switches()
 
 
 def install(new: Hooks | None) -> None:
     """Make ``new`` the active hooks (None: telemetry off)."""
-    global _hooks
-    _hooks = new
+    switches.hooks = new
 
 
 def hooks() -> Hooks | None:
     """The active hooks, or None while telemetry is off."""
-    return _hooks
+    return switches.hooks
 
 
-# -- layers --------------------------------------------------------------------------------
+# -- boundaries inside the parts' own wrappers ---------------------------------------------
 
 
-def call_layer(
-    fn: Callable[P, R], site: Site, *, is_async: bool, attempt: bool = False
-) -> Callable[P, R]:
-    """Wrap ``fn`` in the layer that observes each logical call (a span, a duration).
+def entering(site: Site) -> bool:
+    """Whether a call-boundary wrapper of ``site``, telemetry on, starts a call to observe.
 
-    With ``attempt=True`` the layer observes the call's one attempt too (for a Policy with
-    nothing between its call and attempt boundaries: one frame instead of two).
+    False once per observed call: when :func:`observe_call` calls the wrapper back (the
+    call it opened has not been entered yet); a call of the same function from inside
+    it (recursion) is a call of its own again.
+    """
+    state = current.get()
+    if state is not None and state.site is site and state.entering:
+        state.entering = False
+        return False
+    return True
+
+
+def observe_call(
+    site: Site, boundary: Callable[[], Callable[..., R] | None], args: Any, kwargs: Any
+) -> R:
+    """Run one observed call (telemetry on) of the call boundary ``boundary()``.
+
+    ``boundary`` is a weak reference to the wrapper calling this (so that the wrapper does
+    not refer to itself: dropped, it is freed at once); the wrapper is called back, and
+    :func:`entering` lets it through. With ``site.whole`` its one attempt is observed too.
+    """
+    wrapper, active = boundary(), switches.hooks
+    assert wrapper is not None and active is not None  # the wrapper is running: telemetry on
+    if site.whole:
+        return active.run_call(site, _attempt_of(active, site, wrapper), args, kwargs)
+    return active.run_call(site, wrapper, args, kwargs)
+
+
+async def aobserve_call(
+    site: Site, boundary: Callable[[], Callable[..., Awaitable[R]] | None], args: Any, kwargs: Any
+) -> R:
+    """:func:`observe_call` for a coroutine function's wrapper."""
+    wrapper, active = boundary(), switches.hooks
+    assert wrapper is not None and active is not None  # the wrapper is running: telemetry on
+    if site.whole:
+        return await active.arun_call(site, _attempt_of_async(active, site, wrapper), args, kwargs)
+    return await active.arun_call(site, wrapper, args, kwargs)
+
+
+# -- layers (where no wrapper of a part sits at the boundary) -------------------------------
+
+
+def call_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable[P, R]:
+    """Wrap ``fn`` in a layer that observes each logical call (a span, a duration).
+
+    For a Policy whose outermost wrapper cannot observe (a Policy of no part: the layer is
+    then the distinct wrapper it returns anyway). With ``site.whole`` the layer observes
+    the call's one attempt too.
     """
     if is_async:
         afn = cast("Callable[..., Awaitable[Any]]", fn)
 
         @wraps(fn)
         async def observed_call_async(*args: Any, **kwargs: Any) -> Any:
-            active = _hooks
+            active = switches.hooks
             if active is None:
                 return await afn(*args, **kwargs)
-            if attempt:
-                return await active.arun_call(
-                    site, _attempt_of_async(active, site, afn), args, kwargs
-                )
+            if site.whole:
+                afn_ = _attempt_of_async(active, site, afn)
+                return await active.arun_call(site, afn_, args, kwargs)
             return await active.arun_call(site, afn, args, kwargs)
 
         return cast("Callable[P, R]", observed_call_async)
 
     @wraps(fn)
     def observed_call(*args: P.args, **kwargs: P.kwargs) -> R:
-        active = _hooks
+        active = switches.hooks
         if active is None:
             return fn(*args, **kwargs)
-        if attempt:
-            return cast(R, active.run_call(site, _attempt_of(active, site, fn), args, kwargs))
-        return cast(R, active.run_call(site, fn, args, kwargs))
+        if site.whole:
+            return active.run_call(site, _attempt_of(active, site, fn), args, kwargs)
+        return active.run_call(site, fn, args, kwargs)
 
     return observed_call
 
 
-def _attempt_of(active: Hooks, site: Site, fn: Callable[..., Any]) -> Callable[..., Any]:
-    def one_attempt(*args: Any, **kwargs: Any) -> Any:
+def _attempt_of(active: Hooks, site: Site, fn: Callable[..., R]) -> Callable[..., R]:
+    def one_attempt(*args: Any, **kwargs: Any) -> R:
         return active.run_attempt(site, fn, args, kwargs)
 
     return one_attempt
 
 
 def _attempt_of_async(
-    active: Hooks, site: Site, fn: Callable[..., Awaitable[Any]]
-) -> Callable[..., Awaitable[Any]]:
-    async def one_attempt(*args: Any, **kwargs: Any) -> Any:
+    active: Hooks, site: Site, fn: Callable[..., Awaitable[R]]
+) -> Callable[..., Awaitable[R]]:
+    async def one_attempt(*args: Any, **kwargs: Any) -> R:
         return await active.arun_attempt(site, fn, args, kwargs)
 
     return one_attempt
@@ -183,7 +257,7 @@ def attempt_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable
 
         @wraps(fn)
         async def observed_attempt_async(*args: Any, **kwargs: Any) -> Any:
-            active = _hooks
+            active = switches.hooks
             if active is None:
                 return await afn(*args, **kwargs)
             return await active.arun_attempt(site, afn, args, kwargs)
@@ -192,10 +266,10 @@ def attempt_layer(fn: Callable[P, R], site: Site, *, is_async: bool) -> Callable
 
     @wraps(fn)
     def observed_attempt(*args: P.args, **kwargs: P.kwargs) -> R:
-        active = _hooks
+        active = switches.hooks
         if active is None:
             return fn(*args, **kwargs)
-        return cast(R, active.run_attempt(site, fn, args, kwargs))
+        return active.run_attempt(site, fn, args, kwargs)
 
     return observed_attempt
 
@@ -233,7 +307,7 @@ class _LogFields(logging.Filter):
             record.callwise_policy = None if state is None else state.site.policy
         if given.get("callwise_function") is None:
             record.callwise_function = None if state is None else state.site.function
-        active = _hooks
+        active = switches.hooks
         if active is not None:
             ids = active.log_ids()
             if ids is not None:

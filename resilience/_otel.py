@@ -26,6 +26,7 @@ from .adaptive_limit import AdaptiveLimiter
 from .breaker import CircuitBreaker
 from .bulkhead import Bulkhead
 from .ledger import OUTCOMES, Record, collect_sizes, report_sizes
+from .throttling import throttle_info
 
 __all__ = [
     "BOUNDED_ATTRIBUTES",
@@ -268,6 +269,8 @@ class Telemetry:
             self._price(site, start_s, duration_s, outcome, number, error, sizes)
         span, token = opened
         if span is not None:
+            if exc is not None:
+                _retry_hint(span, exc)
             self._close_span(span, token, outcome, number, error)
 
     def run_attempt(self, site: Site, fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
@@ -518,6 +521,14 @@ class Telemetry:
         if not span_context.is_valid:
             return None
         return format(span_context.trace_id, "032x"), format(span_context.span_id, "016x")
+
+
+def _retry_hint(span: Any, exc: BaseException) -> None:
+    """A ``throttled`` span event carrying ``callwise.retry_after_s`` (seconds) when
+    ``exc`` is a throttling error that asked for a wait (:func:`resilience.throttle_info`)."""
+    info = throttle_info(exc)
+    if info is not None and info.retry_after_s is not None:
+        span.add_event("throttled", {"callwise.retry_after_s": info.retry_after_s})
 
 
 def _primitive(value: object) -> bool:

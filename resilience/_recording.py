@@ -43,10 +43,16 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
+from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._validate import is_async, name_of
 from ._wraps import wraps
 from .clock import Clock
@@ -332,14 +338,19 @@ class Recorder:
 
     # -- layers -------------------------------------------------------------------
 
-    def call(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
-        """Wrap ``fn`` in a layer that records one call row per call."""
+    def call(
+        self, fn: Callable[P, R], *, is_async: bool, site: Site | None = None
+    ) -> Callable[P, R]:
+        """Wrap ``fn`` in a layer that records one call row per call (and, at ``site``,
+        where telemetry observes each call: a Policy's outermost layer)."""
         if is_async:
-            return cast("Callable[P, R]", self._call_async(cast("Any", fn)))
+            return cast("Callable[P, R]", self._call_async(cast("Any", fn), site))
         clock = self.clock
 
         @wraps(fn)
         def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return _observe_call(site, me, args, kwargs)
             opened = self._open()
             if opened is None:
                 return fn(*args, **kwargs)
@@ -355,13 +366,19 @@ class Recorder:
             self._call_row(state, start_s, None)
             return result
 
+        me = weakref.ref(call_layer)  # for observe_call: no reference cycle
+
         return call_layer
 
-    def _call_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def _call_async(
+        self, fn: Callable[P, Awaitable[R]], site: Site | None
+    ) -> Callable[P, Awaitable[R]]:
         clock = self.clock
 
         @wraps(fn)
         async def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return await _aobserve_call(site, me, args, kwargs)
             opened = self._open()
             if opened is None:
                 return await fn(*args, **kwargs)
@@ -377,16 +394,23 @@ class Recorder:
             self._call_row(state, start_s, None)
             return result
 
+        me = weakref.ref(call_layer)  # for observe_call: no reference cycle
+
         return call_layer
 
-    def attempt(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
-        """Wrap ``fn`` in a layer that records one attempt row per try (innermost wins)."""
+    def attempt(
+        self, fn: Callable[P, R], *, is_async: bool, site: Site | None = None
+    ) -> Callable[P, R]:
+        """Wrap ``fn`` in a layer that records one attempt row per try (innermost wins);
+        at ``site``, telemetry observes each try too (inside the row's timing)."""
         if is_async:
-            return cast("Callable[P, R]", self._attempt_async(cast("Any", fn)))
+            return cast("Callable[P, R]", self._attempt_async(cast("Any", fn), site))
         clock = self.clock
+        where = cast(Site, site)  # read only when site is not None
 
         @wraps(fn)
         def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            active = None if site is None else _switches.hooks
             member = _member.get()
             if member is not None and self._owns(member):
                 start_s = clock.monotonic()
@@ -394,7 +418,11 @@ class Recorder:
                 marking = _injected.set(mark)
                 with collect_sizes() as sizes:
                     try:
-                        result = fn(*args, **kwargs)
+                        result = (
+                            fn(*args, **kwargs)
+                            if active is None
+                            else active.run_attempt(where, fn, args, kwargs)
+                        )
                     except BaseException as exc:
                         _injected.reset(marking)
                         self._member_row(member, start_s, exc, sizes, mark[0])
@@ -409,7 +437,11 @@ class Recorder:
             token = _injected.set(box)
             with collect_sizes() as sizes:
                 try:
-                    result = fn(*args, **kwargs)
+                    result = (
+                        fn(*args, **kwargs)
+                        if active is None
+                        else active.run_attempt(where, fn, args, kwargs)
+                    )
                 except BaseException as exc:
                     _injected.reset(token)
                     if state.attempts == before:
@@ -426,11 +458,15 @@ class Recorder:
 
         return attempt_layer
 
-    def _attempt_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def _attempt_async(
+        self, fn: Callable[P, Awaitable[R]], site: Site | None
+    ) -> Callable[P, Awaitable[R]]:
         clock = self.clock
+        where = cast(Site, site)  # read only when site is not None
 
         @wraps(fn)
         async def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
+            active = None if site is None else _switches.hooks
             member = _member.get()
             if member is not None and self._owns(member):
                 start_s = clock.monotonic()
@@ -438,7 +474,11 @@ class Recorder:
                 marking = _injected.set(mark)
                 with collect_sizes() as sizes:
                     try:
-                        result = await fn(*args, **kwargs)
+                        result = await (
+                            fn(*args, **kwargs)
+                            if active is None
+                            else active.arun_attempt(where, fn, args, kwargs)
+                        )
                     except BaseException as exc:
                         _injected.reset(marking)
                         self._member_row(member, start_s, exc, sizes, mark[0])
@@ -453,7 +493,11 @@ class Recorder:
             token = _injected.set(box)
             with collect_sizes() as sizes:
                 try:
-                    result = await fn(*args, **kwargs)
+                    result = await (
+                        fn(*args, **kwargs)
+                        if active is None
+                        else active.arun_attempt(where, fn, args, kwargs)
+                    )
                 except BaseException as exc:
                     _injected.reset(token)
                     if state.attempts == before:

@@ -45,6 +45,7 @@ import inspect
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, Protocol, TypeVar, cast
@@ -64,9 +65,14 @@ from ._breaker_storage import SharedState, check_storage
 from ._breaker_window import FAILURE, SLOW, OutcomeWindow, rate_verdict
 from ._events import emit as _emit
 from ._events import listening as _listening
+from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
 from ._observe import logger as _logger_named
 from ._observe import names as _log_fields
+from ._observe import observe_call as _observe_call
 from ._observe import register as _register
+from ._observe import switches as _switches
 from ._recording import record_outside
 from ._validate import is_async, name_of
 from ._wraps import wraps
@@ -475,6 +481,12 @@ class CircuitBreaker:
 
         Whether ``fn`` is a coroutine function is decided here, once.
         """
+        return self.observed(fn)
+
+    def observed(self, fn: Callable[P, R], *, site: Site | None = None) -> Guarded[P, R]:
+        """Guard ``fn``; telemetry observes each call at ``site`` (the wrapper is a
+        Policy's outermost; what :class:`resilience.Policy` uses). A generator function's
+        wrapper does not observe."""
         if not callable(fn):
             raise InvalidUsage(f"fn={fn!r}: the breaker guards callables")
         if inspect.isasyncgenfunction(fn):
@@ -501,14 +513,22 @@ class CircuitBreaker:
             afn = cast(Callable[..., Awaitable[Any]], fn)
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                if site is not None and _switches.hooks is not None and _entering(site):
+                    return await _aobserve_call(site, me, args, kwargs)
                 return await call_async(afn, args, kwargs)
+
+            me = weakref.ref(async_wrapper)  # for observe_call: no reference cycle
 
             wrapper = wraps(fn)(async_wrapper)
         else:
             call = self._call
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+                if site is not None and _switches.hooks is not None and _entering(site):
+                    return _observe_call(site, me, args, kwargs)
                 return call(fn, args, kwargs)
+
+            me = weakref.ref(sync_wrapper)  # for observe_call: no reference cycle
 
             wrapper = wraps(fn)(sync_wrapper)
         wrapper.breaker = self

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,7 +32,12 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 from ._events import emit as _emit
 from ._events import listening as _listening
+from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
+from ._observe import observe_call as _observe_call
 from ._observe import register as _register
+from ._observe import switches as _switches
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive, positive_int
@@ -195,32 +201,44 @@ class Bulkhead:
         guarded = self.decorate(fn, is_async=asynchronous)
         return record_outside(self.ledger, fn, guarded, self.clock)
 
-    def decorate(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
+    def decorate(
+        self, fn: Callable[P, R], *, is_async: bool, site: Site | None = None
+    ) -> Callable[P, R]:
         """``fn`` behind the bulkhead, with no ledger rows (what :class:`Policy` composes)."""
         if is_async:
-            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn)))
+            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn), site))
         acquire, release, name = self._acquire, self._release, name_of(fn)
 
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return _observe_call(site, me, args, kwargs)
             acquire(name)
             try:
                 return fn(*args, **kwargs)
             finally:
                 release()
 
+        me = weakref.ref(limited_call)  # for observe_call: no reference cycle
+
         return limited_call
 
-    def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def _decorate_async(
+        self, fn: Callable[P, Awaitable[R]], site: Site | None
+    ) -> Callable[P, Awaitable[R]]:
         acquire, release, name = self._acquire_async, self._release, name_of(fn)
 
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return await _aobserve_call(site, me, args, kwargs)
             await acquire(name)
             try:
                 return await fn(*args, **kwargs)
             finally:
                 release()
+
+        me = weakref.ref(limited_call)  # for observe_call: no reference cycle
 
         return limited_call
 

@@ -68,6 +68,7 @@ import contextlib
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -78,9 +79,14 @@ from cachetools.keys import hashkey
 
 from ._events import emit as _emit
 from ._events import listening as _listening
+from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
 from ._observe import logger as _logger_named
 from ._observe import names as _names
+from ._observe import observe_call as _observe_call
 from ._observe import register as _register
+from ._observe import switches as _switches
 from ._recording import record_inside, with_cache_hook
 from ._validate import Number, exception_types, is_async, name_of, number, positive, positive_int
 from ._validate import clock as valid_clock
@@ -171,14 +177,22 @@ class Cached:
 
     def __call__(self, fn: Callable[P, R]) -> CachedFunction[P, R]:
         """Wrap ``fn`` (plain or ``async def``) with a cache of its own."""
+        return self.observed(fn)
+
+    def observed(
+        self, fn: Callable[P, R], *, site: Site | None = None, attempts: Site | None = None
+    ) -> CachedFunction[P, R]:
+        """Wrap ``fn``; telemetry observes each call at ``site`` (the wrapper is a Policy's
+        outermost) and each call of ``fn`` as an attempt at ``attempts`` (what
+        :class:`resilience.Policy` uses)."""
         if not callable(fn):
             raise InvalidUsage(f"fn={fn!r}: cached(...) decorates a function or callable")
         if self.ledger is not None:
             recorded = record_inside(self.ledger, fn, with_cache_hook(self), self.clock)
             return cast(CachedFunction[P, R], recorded)
         asynchronous = is_async(fn)
-        core = _Core(self, fn, threaded=not asynchronous)
-        wrapper = _async_wrapper(core) if asynchronous else _sync_wrapper(core)
+        core = _Core(self, fn, threaded=not asynchronous, attempts=attempts)
+        wrapper = _async_wrapper(core, site) if asynchronous else _sync_wrapper(core, site)
         wraps(fn)(wrapper)
         wrapper.cache_info = core.info  # type: ignore[attr-defined]
         wrapper.cache_clear = core.clear  # type: ignore[attr-defined]
@@ -384,6 +398,7 @@ class _Core:
     """The state of one cached function: store, lock, flights and counters."""
 
     __slots__ = (
+        "attempts",
         "check_fresh",
         "coalesced",
         "error_hits",
@@ -408,8 +423,16 @@ class _Core:
         "timer",
     )
 
-    def __init__(self, config: Cached, fn: Callable[..., Any], *, threaded: bool) -> None:
+    def __init__(
+        self,
+        config: Cached,
+        fn: Callable[..., Any],
+        *,
+        threaded: bool,
+        attempts: Site | None = None,
+    ) -> None:
         self.fn = fn
+        self.attempts = attempts  # where telemetry observes each call of fn as an attempt
         self.name = name_of(fn)
         self.threaded = threaded  # callers wait on a threading.Event, else on futures
         self.key = config.key
@@ -649,7 +672,11 @@ class _Core:
             if action == _LEAD:
                 flight: _Flight = payload
                 try:
-                    value = self.fn(*args, **kwargs)
+                    active = _switches.hooks
+                    if active is None or self.attempts is None:
+                        value = self.fn(*args, **kwargs)
+                    else:
+                        value = active.run_attempt(self.attempts, self.fn, args, kwargs)
                     seconds = self.fixed_ttl
                     if self.item_ttl is not None:
                         seconds = self.item_seconds(self.item_ttl, k, value)
@@ -688,7 +715,11 @@ class _Core:
             if action == _LEAD:
                 flight: _Flight = payload
                 try:
-                    value = await self.fn(*args, **kwargs)
+                    active = _switches.hooks
+                    if active is None or self.attempts is None:
+                        value = await self.fn(*args, **kwargs)
+                    else:
+                        value = await active.arun_attempt(self.attempts, self.fn, args, kwargs)
                     seconds = self.fixed_ttl
                     if self.item_ttl is not None:
                         seconds = self.item_seconds(self.item_ttl, k, value)
@@ -718,12 +749,13 @@ class _Core:
             self.remembered(payload)
 
 
-def _sync_wrapper(core: _Core) -> Callable[..., Any]:
+def _sync_wrapper(core: _Core, site: Site | None = None) -> Callable[..., Any]:
     key, lock, store, timer = core.key, core.lock, core.store, core.timer
     check_fresh, on_hit, decide, miss = core.check_fresh, core.on_hit, core.decide, core.miss_sync
-    listening = _listening
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if site is not None and _switches.hooks is not None and _entering(site):
+            return _observe_call(site, me, args, kwargs)
         k = key(*args, **kwargs)
         with lock:  # one lookup serves both the hit and the miss decision
             try:
@@ -737,24 +769,27 @@ def _sync_wrapper(core: _Core) -> Callable[..., Any]:
             else:
                 step = decide(k, entry, True)
         if step is not None:
-            if listening():
+            if _switches.listening:  # listening(), without its frame on the hit path
                 core.event("cache.miss", None)
             return miss(k, step, args, kwargs)
         if on_hit is not None:
             on_hit("fresh")
-        if listening():
+        if _switches.listening:  # listening(), without its frame on the hit path
             core.event("cache.hit", "fresh")
         return value
+
+    me = weakref.ref(wrapper)  # for observe_call: no reference cycle
 
     return wrapper
 
 
-def _async_wrapper(core: _Core) -> Callable[..., Any]:
+def _async_wrapper(core: _Core, site: Site | None = None) -> Callable[..., Any]:
     key, lock, store, timer = core.key, core.lock, core.store, core.timer
     check_fresh, on_hit, decide, miss = core.check_fresh, core.on_hit, core.decide, core.miss_async
-    listening = _listening
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if site is not None and _switches.hooks is not None and _entering(site):
+            return await _aobserve_call(site, me, args, kwargs)
         k = key(*args, **kwargs)
         with lock:  # one lookup serves both the hit and the miss decision
             try:
@@ -768,13 +803,15 @@ def _async_wrapper(core: _Core) -> Callable[..., Any]:
             else:
                 step = decide(k, entry, True)
         if step is not None:
-            if listening():
+            if _switches.listening:  # listening(), without its frame on the hit path
                 core.event("cache.miss", None)
             return await miss(k, step, args, kwargs)
         if on_hit is not None:
             on_hit("fresh")
-        if listening():
+        if _switches.listening:  # listening(), without its frame on the hit path
             core.event("cache.hit", "fresh")
         return value
+
+    me = weakref.ref(wrapper)  # for observe_call: no reference cycle
 
     return wrapper

@@ -39,11 +39,17 @@ import itertools
 import math
 import random
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 
 from ._events import emit, listening
+from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._recording import mark_injected
 from ._validate import Number, is_async, name_of, number
 from ._validate import clock as valid_clock
@@ -222,6 +228,7 @@ class Chaos:
         is_async: bool,
         label: str | None = None,
         clock: Clock | None = None,
+        site: Site | None = None,
     ) -> Callable[P, R]:
         """``fn`` behind the injections (what :class:`Policy` composes).
 
@@ -232,9 +239,10 @@ class Chaos:
                 Policy's name); default the function's name.
             clock: the clock to sleep injected latency on when the spec has none (the
                 Policy's); default the system clock.
+            site: telemetry observes each call here (the wrapper is a Policy's outermost).
         """
         if is_async:
-            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn), label, clock))
+            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn), label, clock, site))
         plan, inject, sleep = self._plan, self._inject, (self.clock or clock or SYSTEM_CLOCK).sleep
         enabled = None if self.enabled is True else cast("Callable[[], bool]", self.enabled)
         name = self.name or label or name_of(fn)
@@ -242,6 +250,8 @@ class Chaos:
 
         @wraps(fn)
         def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return _observe_call(site, me, args, kwargs)
             if enabled is not None and not enabled():
                 next(stats._calls)
                 next(stats._skipped)
@@ -255,10 +265,16 @@ class Chaos:
                 return cast("R", inject(todo, name))
             return fn(*args, **kwargs)
 
+        me = weakref.ref(chaos_call)  # for observe_call: no reference cycle
+
         return chaos_call
 
     def _decorate_async(
-        self, fn: Callable[P, Awaitable[R]], label: str | None, clock: Clock | None
+        self,
+        fn: Callable[P, Awaitable[R]],
+        label: str | None,
+        clock: Clock | None,
+        site: Site | None,
     ) -> Callable[P, Awaitable[R]]:
         plan, inject, asleep = (
             self._plan,
@@ -271,6 +287,8 @@ class Chaos:
 
         @wraps(fn)
         async def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return await _aobserve_call(site, me, args, kwargs)
             if enabled is not None and not enabled():
                 next(stats._calls)
                 next(stats._skipped)
@@ -283,6 +301,8 @@ class Chaos:
             if todo.fault or todo.outcome:
                 return cast("R", inject(todo, name))
             return await fn(*args, **kwargs)
+
+        me = weakref.ref(chaos_call)  # for observe_call: no reference cycle
 
         return chaos_call
 

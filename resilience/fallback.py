@@ -42,14 +42,20 @@ handler raised). :class:`resilience.Policy` uses it to record the outcome
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, ParamSpec, TypeVar, cast
 
 from ._events import emit as _emit
 from ._events import listening as _listening
+from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
 from ._observe import logger as _logger_named
 from ._observe import names as _names
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._recording import error_type_of, record_inside, with_fallback_hook
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of
@@ -113,27 +119,44 @@ class Fallback:
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         """Wrap ``fn`` (plain or ``async def``) with this fallback."""
+        return self.observed(fn)
+
+    def observed(
+        self, fn: Callable[P, R], *, site: Site | None = None, attempts: Site | None = None
+    ) -> Callable[P, R]:
+        """Wrap ``fn``; telemetry observes each call at ``site`` (the wrapper is a Policy's
+        outermost) and the call of ``fn`` as an attempt at ``attempts`` (what
+        :class:`resilience.Policy` uses)."""
         if not callable(fn):
             raise InvalidUsage(f"fn={fn!r}: fallback(...) decorates a function or callable")
         if self.ledger is not None:
             return record_inside(self.ledger, fn, with_fallback_hook(self), self.clock)
         if is_async(fn):
-            return cast(Callable[P, R], self._wrap_async(cast(Callable[..., Any], fn)))
+            return cast(
+                Callable[P, R], self._wrap_async(cast(Callable[..., Any], fn), site, attempts)
+            )
         if self.handler is not None and is_async(self.handler):
             raise InvalidUsage(
                 f"handler={name_of(self.handler)}: an async handler needs an async function, "
                 f"and {name_of(fn)} is not one; give a plain function as the handler"
             )
-        return self._wrap_sync(fn)
+        return self._wrap_sync(fn, site, attempts)
 
-    def _wrap_sync(self, fn: Callable[P, R]) -> Callable[P, R]:
+    def _wrap_sync(
+        self, fn: Callable[P, R], site: Site | None, attempts: Site | None
+    ) -> Callable[P, R]:
         on, handler, value, notify = self.on, self.handler, self.value, self.on_fallback
         name = name_of(fn)
 
         @wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            active = _switches.hooks
+            if active is not None and site is not None and _entering(site):
+                return _observe_call(site, me, args, kwargs)
             try:
-                return fn(*args, **kwargs)
+                if active is None or attempts is None:
+                    return fn(*args, **kwargs)
+                return active.run_attempt(attempts, fn, args, kwargs)
             except on as exc:
                 _served(name, exc)
                 result = value if handler is None else handler(exc, *args, **kwargs)
@@ -141,16 +164,25 @@ class Fallback:
                     notify(exc)
                 return cast(R, result)
 
+        me = weakref.ref(wrapper)  # for observe_call: no reference cycle
+
         return wrapper
 
-    def _wrap_async(self, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    def _wrap_async(
+        self, fn: Callable[..., Awaitable[Any]], site: Site | None, attempts: Site | None
+    ) -> Callable[..., Awaitable[Any]]:
         on, handler, value, notify = self.on, self.handler, self.value, self.on_fallback
         name = name_of(fn)
 
         @wraps(fn)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            active = _switches.hooks
+            if active is not None and site is not None and _entering(site):
+                return await _aobserve_call(site, me, args, kwargs)
             try:
-                return await fn(*args, **kwargs)
+                if active is None or attempts is None:
+                    return await fn(*args, **kwargs)
+                return await active.arun_attempt(attempts, fn, args, kwargs)
             except on as exc:
                 _served(name, exc)
                 if handler is None:
@@ -162,6 +194,8 @@ class Fallback:
                 if notify is not None:
                     notify(exc)
                 return result
+
+        me = weakref.ref(wrapper)  # for observe_call: no reference cycle
 
         return wrapper
 

@@ -65,11 +65,17 @@ import logging
 import math
 import re
 import threading
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal, ParamSpec, TypeVar, cast
 
 from ._events import emit, listening
+from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._recording import HedgeGroup, enter_hedge, hedge_member
 from ._validate import Number, exception_types, number, positive, rate
 from ._validate import clock as valid_clock
@@ -413,11 +419,14 @@ class Hedge:
 
         return dispatch
 
-    def decorate(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
-        """``fn`` hedged, without the action's dispatch (what :class:`Policy` composes)."""
+    def decorate(
+        self, fn: Callable[P, R], *, is_async: bool, site: Site | None = None
+    ) -> Callable[P, R]:
+        """``fn`` hedged, without the action's dispatch (what :class:`Policy` composes);
+        telemetry observes each call at ``site`` (the wrapper is a Policy's outermost)."""
         if is_async:
-            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn)))
-        return self._decorate_sync(fn)
+            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn), site))
+        return self._decorate_sync(fn, site)
 
     # -- sync --------------------------------------------------------------------------
 
@@ -440,13 +449,15 @@ class Hedge:
         if pool is not None:
             pool.shutdown(wait=wait)
 
-    def _decorate_sync(self, fn: Callable[P, R]) -> Callable[P, R]:
+    def _decorate_sync(self, fn: Callable[P, R], site: Site | None) -> Callable[P, R]:
         calls = self._calls
         deposit = None if self.budget is None else self.budget.deposit
         clock = self.clock
 
         @wraps(fn)
         def hedged(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return _observe_call(site, me, args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
@@ -465,6 +476,8 @@ class Hedge:
                     return cast("R", result)
             race = _Race(self, started, delay_s)
             return cast("R", self._race_sync(fn, group, race, {primary: 0}, signal, args, kwargs))
+
+        me = weakref.ref(hedged)  # for observe_call: no reference cycle
 
         return hedged
 
@@ -557,13 +570,17 @@ class Hedge:
 
     # -- async -------------------------------------------------------------------------
 
-    def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def _decorate_async(
+        self, fn: Callable[P, Awaitable[R]], site: Site | None
+    ) -> Callable[P, Awaitable[R]]:
         calls = self._calls
         deposit = None if self.budget is None else self.budget.deposit
         attempt = self._attempt_async
 
         @wraps(fn)
         async def hedged(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return await _aobserve_call(site, me, args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
@@ -591,6 +608,8 @@ class Hedge:
                         return cast("R", result)
             race = _Race(self, started, delay_s)
             return cast("R", await self._race_async(fn, group, race, primary, args, kwargs))
+
+        me = weakref.ref(hedged)  # for observe_call: no reference cycle
 
         return hedged
 

@@ -69,7 +69,9 @@ breaker the name of the first function it decorates. A part's own name always st
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from ._observe import Site, attempt_layer, call_layer
@@ -226,12 +228,16 @@ class Policy:
             if self.ledger is not None
             else None
         )
-        site = Site(self.name or name_of(fn), name_of(fn), self.clock)
-        inner, below, observed = self._attempt_chain(fn, recorder, site, asynchronous)
+        site = Site(self.name or name_of(fn), name_of(fn), self.clock, whole=self._whole(recorder))
+        # telemetry observes each call in the outermost wrapper, each attempt in its caller
+        at = _Sites(site, None if recorder is not None else self._outermost(fn))
+        caller = self._attempt_caller(recorder)
+        inner = self._attempt_chain(fn, recorder, at, asynchronous)
         if self.hedge is not None:  # each attempt of a group is an attempt row of its own
-            inner = self.hedge.decorate(inner, is_async=asynchronous)
+            inner = self.hedge.decorate(inner, is_async=asynchronous, site=at.call("hedge"))
         if self.retry is not None:
-            inner = self.retry(inner)
+            attempts = site if caller == "retry" else None
+            inner = self.retry.observed(inner, site=at.call("retry"), attempts=attempts)
         cache, fallback = self.cache, self.fallback
         if recorder is not None:  # the parts tell the call row about hits and fallbacks
             if cache is not None:
@@ -239,49 +245,96 @@ class Policy:
             if fallback is not None:
                 fallback = with_fallback_hook(fallback)
         if cache is not None:
-            inner = cache(inner)
+            attempts = site if caller == "cache" else None
+            inner = cache.observed(inner, site=at.call("cache"), attempts=attempts)
         if fallback is not None:
-            inner = fallback(inner)
+            attempts = site if caller == "fallback" else None
+            inner = fallback.observed(inner, site=at.call("fallback"), attempts=attempts)
         if recorder is not None:
-            inner = recorder.call(inner, is_async=asynchronous)
-        if inner is observed:  # nothing between call and attempt: one layer observes both
-            inner = call_layer(below, site, is_async=asynchronous, attempt=True)
-        else:
-            inner = call_layer(inner, site, is_async=asynchronous)  # telemetry's
+            inner = recorder.call(inner, is_async=asynchronous, site=site)
+        elif at.top is None:  # no part's wrapper to observe in: telemetry's own layer
+            inner = call_layer(inner, site, is_async=asynchronous)
         inner.policy = self  # type: ignore[attr-defined]
         return inner
 
+    # Telemetry observes at two boundaries, inside wrappers that are on the path anyway, so
+    # that while it is off a Policy adds no Python frame: each call in the outermost
+    # wrapper (the ledger's call layer, or the outermost part's), each attempt in the
+    # wrapper that calls it (the ledger's attempt layer, the retry, the cache, the
+    # fallback). Only inside a hedge (attempts in threads or tasks of their own), in a
+    # Policy without parts and around a part with a ledger of its own does an observing
+    # layer of its own do it.
+
+    def _whole(self, recorder: Recorder | None) -> bool:
+        """Whether the call boundary observes the one attempt too (nothing between)."""
+        return recorder is None and all(
+            getattr(self, part) is None for part in ("fallback", "cache", "retry", "hedge")
+        )
+
+    def _outermost(self, fn: Callable[..., Any]) -> str | None:
+        """The part whose wrapper is outermost (None: no part, a chaos part that builds no
+        layer, or a breaker around a generator function, whose wrapper cannot observe)."""
+        for part in _PARTS:
+            value = getattr(self, part)
+            if value is None or (part == "chaos" and value.off):
+                continue
+            if getattr(value, "ledger", None) is not None:
+                return None  # its wrapper is the recording one, which does not observe
+            if part == "breaker" and inspect.isgeneratorfunction(fn):
+                return None
+            return part
+        return None
+
+    def _attempt_caller(self, recorder: Recorder | None) -> str | None:
+        """Which wrapper observes each attempt as it calls it: ``recorder``, ``retry``,
+        ``cache`` or ``fallback``; ``layer`` for telemetry's own layer (inside a hedge);
+        None when the call boundary observes the one attempt (``Site.whole``)."""
+        if recorder is not None:
+            return "recorder"
+        if self.hedge is not None:
+            return "layer"
+        for part in ("retry", "cache", "fallback"):
+            value = getattr(self, part)
+            if value is not None:  # with a ledger of its own, it records, not observes
+                return "layer" if value.ledger is not None else part
+        return None
+
     def _attempt_chain(
-        self, fn: Callable[P, R], recorder: Recorder | None, site: Site, asynchronous: bool
-    ) -> tuple[Callable[P, R], Callable[P, R], Callable[P, R]]:
+        self, fn: Callable[P, R], recorder: Recorder | None, at: _Sites, asynchronous: bool
+    ) -> Callable[P, R]:
         """What each attempt goes through: breaker -> rate limit -> bulkhead -> timeout ->
-        chaos -> ``fn`` (or a hedge's action), with telemetry's attempt layer and the
-        ledger's outside them. Returns the chain, the part below telemetry's layer, and
-        telemetry's layer itself (so a call layer with nothing between can take both)."""
+        chaos -> ``fn`` (or a hedge's action), with the ledger's attempt layer outside
+        them (or telemetry's inside a hedge)."""
         inner: Callable[P, R] = fn
         if self.hedge is not None:  # its action runs in place of fn, through every layer
             inner = self.hedge.dispatch(inner, is_async=asynchronous)
-        inner = self._chaos_layer(inner, asynchronous, label=self.name or name_of(fn))
-        if self.timeout is not None:
-            inner = self.timeout(inner)
-        if self.bulkhead is not None:
-            inner = self.bulkhead(inner)
-        if self.rate_limit is not None:
-            inner = self.rate_limit(inner)
+        inner = self._chaos_layer(inner, asynchronous, self.name or name_of(fn), at.call("chaos"))
+        for name in ("timeout", "bulkhead", "rate_limit"):
+            part = getattr(self, name)
+            if part is None:
+                continue
+            if part.ledger is not None:  # its own rows (a Policy without a ledger)
+                inner = part(inner)
+            else:
+                inner = part.decorate(inner, is_async=asynchronous, site=at.call(name))
         if self.breaker is not None:
-            inner = self.breaker(inner)
-        below = inner
-        inner = observed = attempt_layer(inner, site, is_async=asynchronous)  # telemetry's
+            inner = self.breaker.observed(inner, site=at.call("breaker"))
         if recorder is not None:
-            inner = recorder.attempt(inner, is_async=asynchronous)
-        return inner, below, observed
+            return recorder.attempt(inner, is_async=asynchronous, site=at.site)
+        if self._attempt_caller(recorder) == "layer":
+            return attempt_layer(inner, at.site, is_async=asynchronous)  # telemetry's
+        return inner
 
-    def _chaos_layer(self, fn: Callable[P, R], asynchronous: bool, *, label: str) -> Callable[P, R]:
+    def _chaos_layer(
+        self, fn: Callable[P, R], asynchronous: bool, label: str, site: Site | None
+    ) -> Callable[P, R]:
         """``fn`` behind the chaos part, innermost; ``fn`` itself when there is none or
         its ``enabled`` is the constant False (no layer at all)."""
         if self.chaos is None or self.chaos.off:
             return fn
-        return self.chaos.decorate(fn, is_async=asynchronous, label=label, clock=self.clock)
+        return self.chaos.decorate(
+            fn, is_async=asynchronous, label=label, clock=self.clock, site=site
+        )
 
     def __repr__(self) -> str:
         parts = [f"name={self.name!r}"] if self.name else []
@@ -296,6 +349,19 @@ _PARTS = (
     "fallback", "cache", "retry", "hedge", "breaker", "rate_limit", "bulkhead", "timeout",
     "chaos",
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Sites:
+    """Where telemetry observes a Policy's calls: ``site``, in the wrapper of ``top``
+    (the outermost part; None: the ledger's call layer or telemetry's own layer)."""
+
+    site: Site
+    top: str | None
+
+    def call(self, part: str) -> Site | None:
+        """The site for ``part``'s wrapper: ``site`` when it is the outermost."""
+        return self.site if part == self.top else None
 
 
 def _kind(parameter: str, value: Any, kind: type[Any], example: str) -> Any:

@@ -23,12 +23,18 @@ no real time), a task with ``await clock.asleep``. A waiter interrupted (cancell
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ._events import emit as _emit
 from ._events import listening as _listening
+from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._rate_store import (
     EPS,
     PRUNE_AT,
@@ -281,26 +287,38 @@ class RateLimits:
             return guarded
         return record_outside(self.ledger, fn, guarded, self.clock)
 
-    def decorate(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
+    def decorate(
+        self, fn: Callable[P, R], *, is_async: bool, site: Site | None = None
+    ) -> Callable[P, R]:
         """``fn`` behind the limit, with no ledger rows (what :class:`Policy` composes)."""
         if is_async:
-            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn)))
+            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn), site))
         asks, acquire = self._asks, self._acquire_asks
 
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return _observe_call(site, me, args, kwargs)
             acquire(asks(args, kwargs))
             return fn(*args, **kwargs)
 
+        me = weakref.ref(limited_call)  # for observe_call: no reference cycle
+
         return limited_call
 
-    def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def _decorate_async(
+        self, fn: Callable[P, Awaitable[R]], site: Site | None
+    ) -> Callable[P, Awaitable[R]]:
         asks, acquire = self._asks, self._acquire_asks_async
 
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return await _aobserve_call(site, me, args, kwargs)
             await acquire(asks(args, kwargs))
             return await fn(*args, **kwargs)
+
+        me = weakref.ref(limited_call)  # for observe_call: no reference cycle
 
         return limited_call
 
@@ -541,15 +559,19 @@ class RateLimiter(RateLimits):
             admitted, rejected, waiting, waited = c.admitted, c.rejected, c.waiting, c.waited_s
         return RateLimiterStatistics(admitted, rejected, waiting, waited, self.remaining())
 
-    def decorate(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
+    def decorate(
+        self, fn: Callable[P, R], *, is_async: bool, site: Site | None = None
+    ) -> Callable[P, R]:
         if self.name is None:
             self.name = name_of(fn)  # shown in RateLimited, as a bulkhead does
         if is_async:
-            return cast("Callable[P, R]", self._decorate_local_async(cast("Any", fn)))
+            return cast("Callable[P, R]", self._decorate_local_async(cast("Any", fn), site))
         take, cost_key, wait_s = self._take, self._call_cost_key, self.wait_s
 
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return _observe_call(site, me, args, kwargs)
             key, cost = cost_key(args, kwargs)
             wait = take(key, cost, wait_s)
             if wait:
@@ -558,13 +580,19 @@ class RateLimiter(RateLimits):
                 self._sleep(wait, key, cost)
             return fn(*args, **kwargs)
 
+        me = weakref.ref(limited_call)  # for observe_call: no reference cycle
+
         return limited_call
 
-    def _decorate_local_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def _decorate_local_async(
+        self, fn: Callable[P, Awaitable[R]], site: Site | None
+    ) -> Callable[P, Awaitable[R]]:
         take, cost_key, wait_s = self._take, self._call_cost_key, self.wait_s
 
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return await _aobserve_call(site, me, args, kwargs)
             key, cost = cost_key(args, kwargs)
             wait = take(key, cost, wait_s)
             if wait:
@@ -572,6 +600,8 @@ class RateLimiter(RateLimits):
                     raise self._refusal(-wait, key)
                 await self._asleep(wait, key, cost)
             return await fn(*args, **kwargs)
+
+        me = weakref.ref(limited_call)  # for observe_call: no reference cycle
 
         return limited_call
 

@@ -51,6 +51,7 @@ import random
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar, cast, overload
@@ -59,8 +60,13 @@ import tenacity
 
 from ._events import emit as _emit
 from ._events import listening as _listening
+from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
 from ._observe import logger as _logger_named
 from ._observe import names as _names
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._recording import Recorder, error_type_of, outcome_of
 from ._validate import clock as valid_clock
 from ._validate import exception_types, is_async, name_of, positive, positive_int, rate
@@ -443,11 +449,18 @@ class Retry:
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         """Decorate ``fn`` (plain or ``async def``)."""
+        return self.observed(fn)
+
+    def observed(
+        self, fn: Callable[P, R], *, site: Site | None = None, attempts: Site | None = None
+    ) -> Callable[P, R]:
+        """Decorate ``fn``; telemetry observes each call at ``site`` (the wrapper is a
+        Policy's outermost) and each attempt at ``attempts`` (what :class:`Policy` uses)."""
         if not callable(fn):
             raise InvalidUsage(f"retry(...) decorates a callable, got {fn!r}")
         asynchronous = is_async(fn)
         if self.ledger is None:
-            wrapped = self.decorate(fn, is_async=asynchronous)
+            wrapped = self.decorate(fn, is_async=asynchronous, site=site, attempts=attempts)
         else:
             recorder = Recorder(self.ledger, name_of(fn), self.clock)
             wrapped = recorder.wrap(
@@ -460,10 +473,24 @@ class Retry:
         wrapped.statistics = self.statistics  # type: ignore[attr-defined]
         return wrapped
 
-    def decorate(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
-        """``fn`` with retries and no ledger rows (what :class:`Policy` composes)."""
+    def decorate(
+        self,
+        fn: Callable[P, R],
+        *,
+        is_async: bool,
+        site: Site | None = None,
+        attempts: Site | None = None,
+    ) -> Callable[P, R]:
+        """``fn`` with retries and no ledger rows (what :class:`Policy` composes).
+
+        Args:
+            fn: the function to retry.
+            is_async: whether ``fn`` is a coroutine function.
+            site: telemetry observes each call here (the wrapper is a Policy's outermost).
+            attempts: telemetry observes each attempt of ``fn`` here.
+        """
         if is_async:
-            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn)))
+            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn), site, attempts))
         calls, retryable, retrying = self._calls, self.retryable, self._retry_sync
         deposit = None if self.budget is None else self.budget.deposit
 
@@ -471,17 +498,24 @@ class Retry:
 
         @wraps(fn)
         def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            active = _switches.hooks  # telemetry: None while off
+            if active is not None and site is not None and _entering(site):
+                return _observe_call(site, me, args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
             started = clock.monotonic() if timed else None
             try:
-                return fn(*args, **kwargs)
+                if active is None or attempts is None:
+                    return fn(*args, **kwargs)
+                return active.run_attempt(attempts, fn, args, kwargs)
             except Exception as exc:
                 if not retryable(exc) or self.attempts == 1:
                     raise
                 first = exc
-            return retrying(first, fn, args, kwargs, started)
+            return retrying(first, fn, args, kwargs, started, attempts)
+
+        me = weakref.ref(retrying_call)  # for observe_call: no reference cycle
 
         return retrying_call
 
@@ -492,6 +526,7 @@ class Retry:
         args: Any,
         kwargs: Any,
         started: float | None,
+        site: Site | None = None,
     ) -> R:
         pending: list[BaseException] = [first]
         count_retry = self._count_retry
@@ -500,7 +535,10 @@ class Retry:
             if pending:  # tenacity's attempt 1 is the plain call that already failed
                 raise pending.pop()
             count_retry()
-            return fn(*args, **kwargs)
+            active = _switches.hooks
+            if active is None or site is None:
+                return fn(*args, **kwargs)
+            return active.run_attempt(site, fn, args, kwargs)
 
         attempt.started_s = started  # type: ignore[attr-defined]  # read by _past_deadline
         attempt.callwise_function = name_of(fn)  # type: ignore[attr-defined]  # for events
@@ -512,7 +550,9 @@ class Retry:
             )
         return retrying(attempt)
 
-    def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def _decorate_async(
+        self, fn: Callable[P, Awaitable[R]], site: Site | None, attempts: Site | None
+    ) -> Callable[P, Awaitable[R]]:
         calls, retryable, retrying = self._calls, self.retryable, self._retry_async
         deposit = None if self.budget is None else self.budget.deposit
 
@@ -520,17 +560,24 @@ class Retry:
 
         @wraps(fn)
         async def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            active = _switches.hooks  # telemetry: None while off
+            if active is not None and site is not None and _entering(site):
+                return await _aobserve_call(site, me, args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
                 deposit()
             started = clock.monotonic() if timed else None
             try:
-                return await fn(*args, **kwargs)
+                if active is None or attempts is None:
+                    return await fn(*args, **kwargs)
+                return await active.arun_attempt(attempts, fn, args, kwargs)
             except Exception as exc:
                 if not retryable(exc) or self.attempts == 1:
                     raise
                 first = exc
-            return await retrying(first, fn, args, kwargs, started)
+            return await retrying(first, fn, args, kwargs, started, attempts)
+
+        me = weakref.ref(retrying_call)  # for observe_call: no reference cycle
 
         return retrying_call
 
@@ -541,6 +588,7 @@ class Retry:
         args: Any,
         kwargs: Any,
         started: float | None,
+        site: Site | None = None,
     ) -> R:
         pending: list[BaseException] = [first]
         count_retry = self._count_retry
@@ -549,7 +597,10 @@ class Retry:
             if pending:
                 raise pending.pop()
             count_retry()
-            return await fn(*args, **kwargs)
+            active = _switches.hooks
+            if active is None or site is None:
+                return await fn(*args, **kwargs)
+            return await active.arun_attempt(site, fn, args, kwargs)
 
         attempt.started_s = started  # type: ignore[attr-defined]  # read by _past_deadline
         attempt.callwise_function = name_of(fn)  # type: ignore[attr-defined]  # for events

@@ -23,12 +23,15 @@ function names, outcomes, error types, never arguments, keys or ids):
 - ``callwise.cost``: a counter, ``USD``, attribute ``cost.component`` (``requests``,
   ``compute``, ``transfer``), when :func:`enable` is given a :class:`Pricer`;
 - spans: one per call (named after the policy), a child per attempt, span events for
-  every resilience event (breaker rejections, fallbacks, cache hits, ...); invokers add
-  a CLIENT span with the ``faas.invoked_*`` attributes and send its W3C trace context.
+  every resilience event (breaker rejections, fallbacks, cache hits, ...), a
+  ``throttled`` event with ``callwise.retry_after_s`` on an attempt that failed with a
+  throttling error asking for a wait (:func:`resilience.throttle_info`); invokers add a
+  CLIENT span with the ``faas.invoked_*`` attributes and send its W3C trace context.
 
 Durations and spans come from the call and attempt boundaries of a :class:`Policy`: wrap a
 single decorator in one (``Policy(retry=retry(...))``) to get them; events come from
-every part, alone or in a Policy.
+every part, alone or in a Policy. While telemetry is off, a Policy's call path has no
+Python frame of telemetry's: the wrappers already on it check one switch.
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ def enable(
 
 
 def disable() -> None:
-    """Turn telemetry off (idempotent): the call path is back to one check per layer."""
+    """Turn telemetry off (idempotent): the call path is back to one check per boundary."""
     global _installed, _listener
     with _lock:
         if _listener is not None:

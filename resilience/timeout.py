@@ -33,13 +33,19 @@ import concurrent.futures
 import contextvars
 import queue
 import threading
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ._events import emit as _emit
 from ._events import listening as _listening
+from ._observe import Site
+from ._observe import aobserve_call as _aobserve_call
+from ._observe import entering as _entering
 from ._observe import logger as _logger_named
 from ._observe import names as _names
+from ._observe import observe_call as _observe_call
+from ._observe import switches as _switches
 from ._recording import record_outside
 from ._validate import clock as valid_clock
 from ._validate import is_async, name_of, positive
@@ -179,10 +185,12 @@ class Timeout:
         guarded = self.decorate(fn, is_async=asynchronous)
         return record_outside(self.ledger, fn, guarded, self.clock)
 
-    def decorate(self, fn: Callable[P, R], *, is_async: bool) -> Callable[P, R]:
+    def decorate(
+        self, fn: Callable[P, R], *, is_async: bool, site: Site | None = None
+    ) -> Callable[P, R]:
         """``fn`` with the time limit and no ledger rows (what :class:`Policy` composes)."""
         if is_async:
-            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn)))
+            return cast("Callable[P, R]", self._decorate_async(cast("Any", fn), site))
         seconds, name, label = self.timeout_s, self.name or name_of(fn), name_of(fn)
         submit = _WORKERS.submit
         on_clock = not isinstance(self.clock, SystemClock)
@@ -190,6 +198,8 @@ class Timeout:
 
         @wraps(fn)
         def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return _observe_call(site, me, args, kwargs)
             future: concurrent.futures.Future[R] = concurrent.futures.Future()
             context = contextvars.copy_context()
             abandoned = threading.Event()
@@ -228,13 +238,19 @@ class Timeout:
                 raise TimeoutExceeded(seconds, name)
             return future.result()  # the function's own TimeoutError stays its own
 
+        me = weakref.ref(timed_call)  # for observe_call: no reference cycle
+
         return timed_call
 
-    def _decorate_async(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def _decorate_async(
+        self, fn: Callable[P, Awaitable[R]], site: Site | None
+    ) -> Callable[P, Awaitable[R]]:
         seconds, name, label = self.timeout_s, self.name or name_of(fn), name_of(fn)
 
         @wraps(fn)
         async def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
+            if site is not None and _switches.hooks is not None and _entering(site):
+                return await _aobserve_call(site, me, args, kwargs)
             limit = asyncio.timeout(seconds)
             try:
                 async with limit:
@@ -245,6 +261,8 @@ class Timeout:
                         _timed_out(name, label)
                     raise TimeoutExceeded(seconds, name) from exc
                 raise
+
+        me = weakref.ref(timed_call)  # for observe_call: no reference cycle
 
         return timed_call
 
