@@ -265,13 +265,23 @@ class Recorder:
 
     def _attempt_row(
         self,
-        state: _CallState,
+        member: HedgeMember | None,
+        state: _CallState | None,
+        before: int,
         start_s: float,
         exc: BaseException | None,
-        request_bytes: int | None,
-        response_bytes: int | None,
-        injected: str | None = None,
+        sizes: Any,
+        injected: str | None,
     ) -> None:
+        """The row of one attempt: a hedge member's (``member``), or a plain attempt's,
+        written only if no inner attempt layer already wrote it (``state.attempts`` still
+        ``before``)."""
+        if member is not None:
+            self._member_row(member, start_s, exc, sizes, injected)
+            return
+        assert state is not None
+        if state.attempts != before:
+            return  # an inner attempt layer recorded this try
         state.attempts += 1
         self.ledger.record(
             function=self.function,
@@ -281,8 +291,8 @@ class Recorder:
             outcome="ok" if exc is None else outcome_of(exc),
             attempt=state.attempts,
             error_type=None if exc is None else error_type_of(exc),
-            request_bytes=request_bytes,
-            response_bytes=response_bytes,
+            request_bytes=sizes.request_bytes,
+            response_bytes=sizes.response_bytes,
             injected=injected,
         )
 
@@ -412,26 +422,10 @@ class Recorder:
         def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
             active = None if site is None else _switches.hooks
             member = _member.get()
-            if member is not None and self._owns(member):
-                start_s = clock.monotonic()
-                mark: list[str | None] = [None]
-                marking = _injected.set(mark)
-                with collect_sizes() as sizes:
-                    try:
-                        result = (
-                            fn(*args, **kwargs)
-                            if active is None
-                            else active.run_attempt(where, fn, args, kwargs)
-                        )
-                    except BaseException as exc:
-                        _injected.reset(marking)
-                        self._member_row(member, start_s, exc, sizes, mark[0])
-                        raise
-                _injected.reset(marking)
-                self._member_row(member, start_s, None, sizes, mark[0])
-                return result
-            state = self._attempt_state()
-            before = state.attempts
+            if member is not None and not self._owns(member):
+                member = None  # another recorder's hedge member: record as usual
+            state = None if member is not None else self._attempt_state()
+            before = 0 if state is None else state.attempts
             start_s = clock.monotonic()
             box: list[str | None] = [None]
             token = _injected.set(box)
@@ -444,16 +438,10 @@ class Recorder:
                     )
                 except BaseException as exc:
                     _injected.reset(token)
-                    if state.attempts == before:
-                        self._attempt_row(
-                            state, start_s, exc, sizes.request_bytes, sizes.response_bytes, box[0]
-                        )
+                    self._attempt_row(member, state, before, start_s, exc, sizes, box[0])
                     raise
             _injected.reset(token)
-            if state.attempts == before:
-                self._attempt_row(
-                    state, start_s, None, sizes.request_bytes, sizes.response_bytes, box[0]
-                )
+            self._attempt_row(member, state, before, start_s, None, sizes, box[0])
             return result
 
         return attempt_layer
@@ -468,26 +456,10 @@ class Recorder:
         async def attempt_layer(*args: P.args, **kwargs: P.kwargs) -> R:
             active = None if site is None else _switches.hooks
             member = _member.get()
-            if member is not None and self._owns(member):
-                start_s = clock.monotonic()
-                mark: list[str | None] = [None]
-                marking = _injected.set(mark)
-                with collect_sizes() as sizes:
-                    try:
-                        result = await (
-                            fn(*args, **kwargs)
-                            if active is None
-                            else active.arun_attempt(where, fn, args, kwargs)
-                        )
-                    except BaseException as exc:
-                        _injected.reset(marking)
-                        self._member_row(member, start_s, exc, sizes, mark[0])
-                        raise
-                _injected.reset(marking)
-                self._member_row(member, start_s, None, sizes, mark[0])
-                return result
-            state = self._attempt_state()
-            before = state.attempts
+            if member is not None and not self._owns(member):
+                member = None  # another recorder's hedge member: record as usual
+            state = None if member is not None else self._attempt_state()
+            before = 0 if state is None else state.attempts
             start_s = clock.monotonic()
             box: list[str | None] = [None]
             token = _injected.set(box)
@@ -500,16 +472,10 @@ class Recorder:
                     )
                 except BaseException as exc:
                     _injected.reset(token)
-                    if state.attempts == before:
-                        self._attempt_row(
-                            state, start_s, exc, sizes.request_bytes, sizes.response_bytes, box[0]
-                        )
+                    self._attempt_row(member, state, before, start_s, exc, sizes, box[0])
                     raise
             _injected.reset(token)
-            if state.attempts == before:
-                self._attempt_row(
-                    state, start_s, None, sizes.request_bytes, sizes.response_bytes, box[0]
-                )
+            self._attempt_row(member, state, before, start_s, None, sizes, box[0])
             return result
 
         return attempt_layer
