@@ -61,3 +61,28 @@ def redis_server() -> Iterator[RedisServer]:
 def redis_tcp_server() -> Iterator[RedisServer]:
     """A real redis-server on a free port of 127.0.0.1 (checked to be ours); fails when missing."""
     yield from _redis_server(tcp=True)
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[object]:
+    """A real ``dask.distributed`` LocalCluster: 2 worker processes of 1 thread each, no
+    dashboard, on 127.0.0.1; one per test process (pytest-xdist worker), closed at the end.
+
+    Tasks must pickle: module-level functions of costmodel and plain values (a worker
+    process does not import the test modules).
+    """
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=50,  # CRITICAL: worker start-up chatter stays out of the test output
+    )
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
