@@ -359,7 +359,7 @@ class Recorder:
 
         @wraps(fn)
         def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return _observe_call(site, me, args, kwargs)
             opened = self._open()
             if opened is None:
@@ -387,7 +387,7 @@ class Recorder:
 
         @wraps(fn)
         async def call_layer(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return await _aobserve_call(site, me, args, kwargs)
             opened = self._open()
             if opened is None:

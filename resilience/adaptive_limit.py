@@ -668,7 +668,7 @@ class AdaptiveLimiter:
 
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return _observe_call(site, me, args, kwargs)
             in_flight = acquire(name)
             start_s = monotonic()
@@ -692,7 +692,7 @@ class AdaptiveLimiter:
 
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return await _aobserve_call(site, me, args, kwargs)
             in_flight = await acquire(name)
             start_s = monotonic()

@@ -513,7 +513,7 @@ class CircuitBreaker:
             afn = cast(Callable[..., Awaitable[Any]], fn)
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if site is not None and _switches.hooks is not None and _entering(site):
+                if _switches.hooks is not None and site is not None and _entering(site):
                     return await _aobserve_call(site, me, args, kwargs)
                 return await call_async(afn, args, kwargs)
 
@@ -524,7 +524,7 @@ class CircuitBreaker:
             call = self._call
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if site is not None and _switches.hooks is not None and _entering(site):
+                if _switches.hooks is not None and site is not None and _entering(site):
                     return _observe_call(site, me, args, kwargs)
                 return call(fn, args, kwargs)
 
@@ -680,37 +680,45 @@ class CircuitBreaker:
             phase = self._phase
 
     def _record_ok(self, phase: Phase, slow: bool) -> None:
-        transition = None
         with self._lock:
             self._successes += 1
             if slow:
                 self._slow_calls += 1
-            if phase is self._phase:
-                if phase.state is CLOSED:
+            if phase.fast and self._window is None:  # closed, counting consecutive failures
+                if phase is self._phase:
                     self._consecutive = 0
-                    window = self._window
-                    if window is not None:
-                        window.add(SLOW if slow else 0)
-                        if window.count >= self._min_calls:
-                            reason = rate_verdict(window, self._config)
-                            if reason:
-                                transition = self._enter(OPEN, reason)
-                elif phase.state is HALF_OPEN:
-                    phase.probes -= 1
-                    if slow:
-                        transition = self._enter(
-                            OPEN, f"a probe took longer than {self._slow_s:g} s"
-                        )
-                    else:
-                        phase.probe_successes += 1
-                        if phase.probe_successes >= self._config.success_threshold:
-                            transition = self._enter(
-                                CLOSED, f"{phase.probe_successes} probe(s) succeeded"
-                            )
+                transition = None
+            else:
+                transition = self._verdict_ok(phase, slow)
         if transition is not None:
             self._announce(transition)
         if self._listeners:
             self._notify("success")
+
+    def _verdict_ok(self, phase: Phase, slow: bool) -> Transition | None:
+        """What a success changes outside the fast case (a window to add to, a probe, a
+        shared state); the caller holds the lock."""
+        if phase is not self._phase:
+            return None
+        if phase.state is CLOSED:
+            self._consecutive = 0
+            window = self._window
+            if window is not None:
+                window.add(SLOW if slow else 0)
+                if window.count >= self._min_calls:
+                    reason = rate_verdict(window, self._config)
+                    if reason:
+                        return self._enter(OPEN, reason)
+            return None
+        if phase.state is not HALF_OPEN:
+            return None
+        phase.probes -= 1
+        if slow:
+            return self._enter(OPEN, f"a probe took longer than {self._slow_s:g} s")
+        phase.probe_successes += 1
+        if phase.probe_successes >= self._config.success_threshold:
+            return self._enter(CLOSED, f"{phase.probe_successes} probe(s) succeeded")
+        return None
 
     def _excluded(self, exc: BaseException) -> bool:
         """True when an ``exclude`` predicate matches ``exc`` (one that raises: logged, no)."""

@@ -754,7 +754,7 @@ def _sync_wrapper(core: _Core, site: Site | None = None) -> Callable[..., Any]:
     check_fresh, on_hit, decide, miss = core.check_fresh, core.on_hit, core.decide, core.miss_sync
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if site is not None and _switches.hooks is not None and _entering(site):
+        if _switches.hooks is not None and site is not None and _entering(site):
             return _observe_call(site, me, args, kwargs)
         k = key(*args, **kwargs)
         with lock:  # one lookup serves both the hit and the miss decision
@@ -788,7 +788,7 @@ def _async_wrapper(core: _Core, site: Site | None = None) -> Callable[..., Any]:
     check_fresh, on_hit, decide, miss = core.check_fresh, core.on_hit, core.decide, core.miss_async
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if site is not None and _switches.hooks is not None and _entering(site):
+        if _switches.hooks is not None and site is not None and _entering(site):
             return await _aobserve_call(site, me, args, kwargs)
         k = key(*args, **kwargs)
         with lock:  # one lookup serves both the hit and the miss decision

@@ -250,7 +250,7 @@ class Chaos:
 
         @wraps(fn)
         def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return _observe_call(site, me, args, kwargs)
             if enabled is not None and not enabled():
                 next(stats._calls)
@@ -287,7 +287,7 @@ class Chaos:
 
         @wraps(fn)
         async def chaos_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return await _aobserve_call(site, me, args, kwargs)
             if enabled is not None and not enabled():
                 next(stats._calls)

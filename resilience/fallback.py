@@ -148,21 +148,34 @@ class Fallback:
         on, handler, value, notify = self.on, self.handler, self.value, self.on_fallback
         name = name_of(fn)
 
+        def serve(exc: Exception, args: Any, kwargs: Any) -> R:
+            _served(name, exc)
+            result = value if handler is None else handler(exc, *args, **kwargs)
+            if notify is not None:
+                notify(exc)
+            return cast(R, result)
+
         @wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if _switches.hooks is not None:  # telemetry on (None while off: one check)
+                return observed(args, kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except on as exc:
+                return serve(exc, args, kwargs)
+
+        def observed(args: Any, kwargs: Any) -> R:
+            """``wrapper`` while telemetry is on: the call observed at ``site`` (the
+            Policy's outermost wrapper), the call of ``fn`` as an attempt at ``attempts``."""
             active = _switches.hooks
-            if active is not None and site is not None and _entering(site):
+            if site is not None and _entering(site):
                 return _observe_call(site, me, args, kwargs)
             try:
                 if active is None or attempts is None:
                     return fn(*args, **kwargs)
                 return active.run_attempt(attempts, fn, args, kwargs)
             except on as exc:
-                _served(name, exc)
-                result = value if handler is None else handler(exc, *args, **kwargs)
-                if notify is not None:
-                    notify(exc)
-                return cast(R, result)
+                return serve(exc, args, kwargs)
 
         me = weakref.ref(wrapper)  # for observe_call: no reference cycle
 
@@ -174,26 +187,38 @@ class Fallback:
         on, handler, value, notify = self.on, self.handler, self.value, self.on_fallback
         name = name_of(fn)
 
+        async def serve(exc: Exception, args: Any, kwargs: Any) -> Any:
+            _served(name, exc)
+            if handler is None:
+                result = value
+            else:
+                result = handler(exc, *args, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+            if notify is not None:
+                notify(exc)
+            return result
+
         @wraps(fn)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if _switches.hooks is not None:  # telemetry on (None while off: one check)
+                return await observed(args, kwargs)
+            try:
+                return await fn(*args, **kwargs)
+            except on as exc:
+                return await serve(exc, args, kwargs)
+
+        async def observed(args: Any, kwargs: Any) -> Any:
+            """``wrapper`` while telemetry is on (see the sync one)."""
             active = _switches.hooks
-            if active is not None and site is not None and _entering(site):
+            if site is not None and _entering(site):
                 return await _aobserve_call(site, me, args, kwargs)
             try:
                 if active is None or attempts is None:
                     return await fn(*args, **kwargs)
                 return await active.arun_attempt(attempts, fn, args, kwargs)
             except on as exc:
-                _served(name, exc)
-                if handler is None:
-                    result = value
-                else:
-                    result = handler(exc, *args, **kwargs)
-                    if inspect.isawaitable(result):
-                        result = await result
-                if notify is not None:
-                    notify(exc)
-                return result
+                return await serve(exc, args, kwargs)
 
         me = weakref.ref(wrapper)  # for observe_call: no reference cycle
 

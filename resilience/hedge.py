@@ -456,7 +456,7 @@ class Hedge:
 
         @wraps(fn)
         def hedged(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return _observe_call(site, me, args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:
@@ -579,7 +579,7 @@ class Hedge:
 
         @wraps(fn)
         async def hedged(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return await _aobserve_call(site, me, args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
             if deposit is not None:

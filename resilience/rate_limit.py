@@ -297,7 +297,7 @@ class RateLimits:
 
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return _observe_call(site, me, args, kwargs)
             acquire(asks(args, kwargs))
             return fn(*args, **kwargs)
@@ -313,7 +313,7 @@ class RateLimits:
 
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return await _aobserve_call(site, me, args, kwargs)
             await acquire(asks(args, kwargs))
             return await fn(*args, **kwargs)
@@ -570,7 +570,7 @@ class RateLimiter(RateLimits):
 
         @wraps(fn)
         def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return _observe_call(site, me, args, kwargs)
             key, cost = cost_key(args, kwargs)
             wait = take(key, cost, wait_s)
@@ -591,7 +591,7 @@ class RateLimiter(RateLimits):
 
         @wraps(fn)
         async def limited_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return await _aobserve_call(site, me, args, kwargs)
             key, cost = cost_key(args, kwargs)
             wait = take(key, cost, wait_s)

@@ -185,6 +185,7 @@ class RetryBudget:
         self._retries = [0] * self._BUCKETS
         self._head = self._monotonic() // self._bucket_s
         self._current = self._calls[int(self._head) % self._BUCKETS]
+        self._ends = self._end_of(self._head)
 
     def _bind(self, clock: Clock) -> None:
         """Take ``clock`` if no clock was given or taken yet; refuse a different one."""
@@ -210,19 +211,31 @@ class RetryBudget:
                 i = int(self._head + 1 + step) % self._BUCKETS
                 self._calls[i] = itertools.count()
                 self._retries[i] = 0
-            self._current = self._calls[int(now) % self._BUCKETS]  # before the head:
-            self._head = now  # a lock-free reader that sees the new head counts there
+            self._current = self._calls[int(now) % self._BUCKETS]  # before the head and
+            self._head = now  # its end: a lock-free reader that sees them counts there
+            self._ends = self._end_of(now)
         return int(self._head) % self._BUCKETS
+
+    def _end_of(self, head: float) -> float:
+        """The first time of the bucket after ``head``: the smallest float ``t`` with
+        ``t // bucket_s > head``, so ``t < _ends`` says exactly what ``t // bucket_s ==
+        head`` says while time moves forward (one comparison instead of a division)."""
+        step, following = self._bucket_s, head + 1
+        ends = following * step
+        while ends // step < following:
+            ends = math.nextafter(ends, math.inf)
+        while math.nextafter(ends, -math.inf) // step >= following:
+            ends = math.nextafter(ends, -math.inf)
+        return ends
 
     def deposit(self) -> None:
         """Count one call."""
-        now = self._monotonic() // self._bucket_s
-        if now != self._head:
-            with self._lock:
-                self._rotate(now)
-                next(self._current)
+        if self._monotonic() < self._ends:  # still in the current bucket: no lock
+            next(self._current)
             return
-        next(self._current)
+        with self._lock:
+            self._rotate(self._monotonic() // self._bucket_s)
+            next(self._current)
 
     def _allowed(self) -> float:
         return self.min_retries + self.ratio * sum(_value(c) for c in self._calls)
@@ -498,10 +511,28 @@ class Retry:
 
         @wraps(fn)
         def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            active = _switches.hooks  # telemetry: None while off
-            if active is not None and site is not None and _entering(site):
-                return _observe_call(site, me, args, kwargs)
+            if _switches.hooks is not None:  # telemetry on (None while off: one check)
+                return observed(args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
+            if deposit is not None:
+                deposit()
+            if timed:  # only a deadline needs the start (read below only then)
+                started = clock.monotonic()
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if not retryable(exc) or self.attempts == 1:
+                    raise
+                first = exc
+            return retrying(first, fn, args, kwargs, started if timed else None)
+
+        def observed(args: Any, kwargs: Any) -> R:
+            """``retrying_call`` while telemetry is on: the call observed at ``site`` (the
+            Policy's outermost wrapper), each attempt at ``attempts``."""
+            active = _switches.hooks
+            if site is not None and _entering(site):
+                return _observe_call(site, me, args, kwargs)
+            next(calls)
             if deposit is not None:
                 deposit()
             started = clock.monotonic() if timed else None
@@ -560,10 +591,27 @@ class Retry:
 
         @wraps(fn)
         async def retrying_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            active = _switches.hooks  # telemetry: None while off
-            if active is not None and site is not None and _entering(site):
-                return await _aobserve_call(site, me, args, kwargs)
+            if _switches.hooks is not None:  # telemetry on (None while off: one check)
+                return await observed(args, kwargs)
             next(calls)  # atomic under the GIL: no lock on the success path
+            if deposit is not None:
+                deposit()
+            if timed:  # only a deadline needs the start (read below only then)
+                started = clock.monotonic()
+            try:
+                return await fn(*args, **kwargs)
+            except Exception as exc:
+                if not retryable(exc) or self.attempts == 1:
+                    raise
+                first = exc
+            return await retrying(first, fn, args, kwargs, started if timed else None)
+
+        async def observed(args: Any, kwargs: Any) -> R:
+            """``retrying_call`` while telemetry is on (see the sync one)."""
+            active = _switches.hooks
+            if site is not None and _entering(site):
+                return await _aobserve_call(site, me, args, kwargs)
+            next(calls)
             if deposit is not None:
                 deposit()
             started = clock.monotonic() if timed else None

@@ -198,7 +198,7 @@ class Timeout:
 
         @wraps(fn)
         def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return _observe_call(site, me, args, kwargs)
             future: concurrent.futures.Future[R] = concurrent.futures.Future()
             context = contextvars.copy_context()
@@ -249,7 +249,7 @@ class Timeout:
 
         @wraps(fn)
         async def timed_call(*args: P.args, **kwargs: P.kwargs) -> R:
-            if site is not None and _switches.hooks is not None and _entering(site):
+            if _switches.hooks is not None and site is not None and _entering(site):
                 return await _aobserve_call(site, me, args, kwargs)
             limit = asyncio.timeout(seconds)
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import threading
 from collections.abc import Callable
@@ -624,3 +625,37 @@ def test_retry_after_parameters_are_checked(kwargs: dict[str, Any], message: str
     """Bad max_retry_after_s / deadline_s: InvalidUsage naming them."""
     with pytest.raises(InvalidUsage, match=message):
         retry(**kwargs)
+
+
+@given(
+    start=st.floats(min_value=0, max_value=1e9, allow_nan=False),
+    window_s=st.floats(min_value=1e-3, max_value=1e4, allow_nan=False),
+)
+def test_budget_bucket_end_is_exactly_where_the_division_changes(
+    start: float, window_s: float
+) -> None:
+    """deposit compares the time with the bucket's end instead of dividing: the end is the
+    first float whose bucket is the next one, so both say the same at every time."""
+    budget = RetryBudget(window_s=window_s, clock=FakeClock(start=start))
+    step, head = budget._bucket_s, budget._head
+    ends = budget._end_of(head)
+    assert ends // step == head + 1
+    assert math.nextafter(ends, -math.inf) // step <= head
+
+
+def test_budget_deposits_land_in_the_bucket_of_their_time(clock: FakeClock) -> None:
+    """Calls counted without the lock (inside the bucket) and with it (at its end) are both
+    in the window: at the boundary exactly, a call opens the next bucket."""
+    budget = RetryBudget(ratio=0.5, min_retries=0, window_s=10, clock=clock)
+    for _ in range(4):
+        budget.deposit()  # bucket of t = 1000.0
+    clock.advance(0.999_999)
+    budget.deposit()  # still the first bucket (1 s buckets)
+    clock.advance(0.000_001)
+    budget.deposit()  # t = 1001.0: the next bucket
+    assert budget.available == 3  # 6 calls x 0.5
+    clock.advance(9.0)  # t = 1010.0: the first bucket left the window, the second stays
+    budget.deposit()
+    assert budget.available == 1  # 2 calls x 0.5
+    clock.advance(1.0)  # t = 1011.0: the second bucket left too
+    assert budget.available == 0  # 1 call x 0.5, floored
