@@ -1154,7 +1154,9 @@ class DefinedWorkflow(abc.ABC):
             out.express.append(_Express(name, memory_mb, execution, duration_ms))
         for task in run.invocations:
             u = task.usage
-            out.calls.append(_Calls(u.function, task.execution, u.billed_ms, u.init_ms, u.ok, u.run_ms))
+            out.calls.append(
+                _Calls(u.function, task.execution, u.billed_ms, u.init_ms, u.ok, u.run_ms)
+            )
         return out
 
     def _children(self) -> tuple[Architecture, ...]:

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from resilience._validate import Number, number
+
 from ..architectures.compositions import (
     DefinedWorkflow,
     Function,
@@ -141,8 +143,9 @@ class StateMachine(DefinedWorkflow):
 
         runs = self.executions(samples, np.random.default_rng(seed))
         workflow = {s: self.name for s in self.graph.root.states}
-        for state, child in self.plan.names.items():
-            workflow.update(dict.fromkeys(_names(self.graph.state(state).processor), child))
+        for map_state, child in self.plan.names.items():
+            processor = self.graph.state(map_state).processor
+            workflow.update(dict.fromkeys(_names(processor), child))
         rows = []
         for block in self.graph.blocks():
             for name, state in block.states.items():
@@ -193,11 +196,11 @@ class StateMachine(DefinedWorkflow):
         return replace(self, functions=functions, plan=replace(self.plan, functions=functions))
 
 
+_SAMPLES = Number(low=1, integral=True, types=(int, np.integer), allowed="an integer >= 1")
+
+
 def _samples(samples: object) -> int:
-    ok = isinstance(samples, (int, np.integer)) and not isinstance(samples, bool)
-    if not ok or int(samples) < 1:  # type: ignore[call-overload]
-        raise InvalidUsage(f"samples={samples!r}: must be an integer >= 1")
-    return int(samples)  # type: ignore[call-overload]
+    return int(number("samples", samples, _SAMPLES, error=InvalidUsage))
 
 
 def _names(block: Block | None) -> list[str]:
@@ -249,17 +252,24 @@ def from_asl(
     if not isinstance(count_start, bool):
         raise InvalidUsage(f"count_start={count_start!r}: must be True or False")
     graph = read_graph(definition, substitutions=substitutions, source=source)
-    used = usage if isinstance(usage, StateMachineUsage) else state_machine_usage(usage, source=source)
+    used = (
+        usage if isinstance(usage, StateMachineUsage) else state_machine_usage(usage, source=source)
+    )
     label = name if name is not None else _default_name(definition)
     if not isinstance(label, str) or not label:
         raise InvalidUsage(f"name={name!r}: must be a non-empty string")
     _check_usage(graph, used)
     tasks = _tasks(graph, functions or {}, graph.source)
     notes: dict[str, str] = {}
-    routes = {n: r for b in graph.blocks() for n, r in _routes(b, used, notes, graph.source).items()}
+    routes = {
+        n: r for b in graph.blocks() for n, r in _routes(b, used, notes, graph.source).items()
+    }
     _check_needs(graph, used, tasks, kind)
     children = {
-        s.name: f"{label}/{s.name}" for b in graph.blocks() for s in b.states.values() if s.distributed
+        s.name: f"{label}/{s.name}"
+        for b in graph.blocks()
+        for s in b.states.values()
+        if s.distributed
     }
     plan = Plan(used.states, tasks, routes, children, count_start)
     return StateMachine(label, kind, graph, used, tasks, plan, count_start, notes)
@@ -352,12 +362,20 @@ def _routes(
         loop = np.array([t in cycle for t in targets], dtype=bool)
         if given.iterations is not None:
             if not loop.any():
-                raise InvalidFile(usage.source, f"states.{name}.iterations", f"{name!r} is not in a loop")
+                raise InvalidFile(
+                    usage.source, f"states.{name}.iterations", f"{name!r} is not in a loop"
+                )
             if loop.all():
-                raise InvalidFile(source, f"{block.where}.{name}", "every branch loops back: the loop has no way out")
+                raise InvalidFile(
+                    source,
+                    f"{block.where}.{name}",
+                    "every branch loops back: the loop has no way out",
+                )
         out[name] = (targets, probs, loop)
     for cycle in loops:
-        bounded = [s for s in cycle if (u := usage.states.get(s)) is not None and u.iterations is not None]
+        bounded = [
+            s for s in cycle if (u := usage.states.get(s)) is not None and u.iterations is not None
+        ]
         if not bounded:
             order = [s for s in block.states if s in cycle]
             choices = [s for s in order if block.states[s].type == "Choice"]
@@ -444,7 +462,12 @@ def _check_needs(
                 missing.append(f"states.{name}.items (Map item count)")
             if timed and state.type == "Task" and given.duration_ms is None and name not in tasks:
                 missing.append(f"states.{name}.duration_ms (or map its function in functions=)")
-            if timed and state.type == "Wait" and state.wait_s is None and given.duration_ms is None:
+            if (
+                timed
+                and state.type == "Wait"
+                and state.wait_s is None
+                and given.duration_ms is None
+            ):
                 missing.append(f"states.{name}.duration_ms (its wait is not a literal Seconds)")
     if missing:
         raise InvalidFile(usage.source, "states", f"{graph.source} needs: {'; '.join(missing)}")

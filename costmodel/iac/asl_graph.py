@@ -265,7 +265,9 @@ class _Reader:
             known = ", ".join(map(repr, states))
             raise self.fail(f"{prefix}StartAt", f"{start!r} is not a state here; states: {known}")
         block_where = f"{prefix}States"
-        built = {name: self.state(name, raw, f"{block_where}.{name}") for name, raw in states.items()}
+        built = {
+            name: self.state(name, raw, f"{block_where}.{name}") for name, raw in states.items()
+        }
         for state in built.values():
             for target in state.targets:
                 if target not in built:
@@ -286,7 +288,9 @@ class _Reader:
             )
             raise self.fail(where, f"{raw!r}: a state must be an object with a Type{hint}")
         if name in self.owner:
-            raise self.fail(where, f"state name {name!r} is used twice (also in {self.owner[name]})")
+            raise self.fail(
+                where, f"state name {name!r} is used twice (also in {self.owner[name]})"
+            )
         self.owner[name] = where
         kind = raw.get("Type")
         if kind not in STATE_TYPES:
@@ -304,7 +308,9 @@ class _Reader:
                 raise self.fail(where, f"a {kind} state takes neither Next nor End")
             return None
         if (nxt is None) == (end is not True):
-            raise self.fail(where, f"a {kind} state needs exactly one of Next (a state) or End: true")
+            raise self.fail(
+                where, f"a {kind} state needs exactly one of Next (a state) or End: true"
+            )
         if nxt is not None and not isinstance(nxt, str):
             raise self.fail(f"{where}.Next", f"{nxt!r}: must be a state name")
         return nxt
@@ -313,7 +319,8 @@ class _Reader:
         out: dict[str, Any] = {}
         if "Retry" in raw:
             out["retry"] = tuple(
-                self.retrier(r, f"{where}.Retry[{i}]") for i, r in enumerate(self.rules(raw, "Retry", where))
+                self.retrier(r, f"{where}.Retry[{i}]")
+                for i, r in enumerate(self.rules(raw, "Retry", where))
             )
         if "Catch" in raw:
             catchers = []
@@ -371,20 +378,28 @@ class _Reader:
     def parallel(self, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
         branches = raw.get("Branches")
         if not isinstance(branches, list) or not branches:
-            raise self.fail(f"{where}.Branches", "a Parallel state needs a non-empty list of branches")
+            raise self.fail(
+                f"{where}.Branches", "a Parallel state needs a non-empty list of branches"
+            )
         return {
-            "branches": tuple(self.block(b, f"{where}.Branches[{i}]") for i, b in enumerate(branches))
+            "branches": tuple(
+                self.block(b, f"{where}.Branches[{i}]") for i, b in enumerate(branches)
+            )
         }
 
     def map(self, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
         key = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"
         processor = raw.get(key)
         if not isinstance(processor, Mapping):
-            raise self.fail(f"{where}.ItemProcessor", "a Map state needs an ItemProcessor (or Iterator)")
+            raise self.fail(
+                f"{where}.ItemProcessor", "a Map state needs an ItemProcessor (or Iterator)"
+            )
         config = processor.get("ProcessorConfig", {})
         mode = config.get("Mode", "INLINE") if isinstance(config, Mapping) else None
         if mode not in ("INLINE", "DISTRIBUTED"):
-            raise self.fail(f"{where}.{key}.ProcessorConfig.Mode", f"{mode!r}: must be INLINE or DISTRIBUTED")
+            raise self.fail(
+                f"{where}.{key}.ProcessorConfig.Mode", f"{mode!r}: must be INLINE or DISTRIBUTED"
+            )
         out: dict[str, Any] = {"processor": self.block(processor, f"{where}.{key}")}
         out["max_concurrency"] = self.literal(raw, "MaxConcurrency", where, 0) or 0
         out["tolerated_count"] = self.literal(raw, "ToleratedFailureCount", where, None)
@@ -397,7 +412,11 @@ class _Reader:
                     f"{kind!r}: a distributed Map needs STANDARD or EXPRESS",
                 )
             batcher = raw.get("ItemBatcher")
-            batch = self.literal(batcher, "MaxItemsPerBatch", where, None) if isinstance(batcher, Mapping) else None
+            batch = (
+                self.literal(batcher, "MaxItemsPerBatch", where, None)
+                if isinstance(batcher, Mapping)
+                else None
+            )
             out.update(distributed=True, execution_type=kind, batch_items=batch)
         return out
 
@@ -425,7 +444,10 @@ class _Reader:
         args = raw.get("Parameters") or raw.get("Arguments") or {}
         name = args.get("FunctionName") if isinstance(args, Mapping) else None
         is_invoke = resource.startswith("arn:aws:states:::lambda:invoke")
-        return {"resource": resource, "function_name": name if is_invoke and isinstance(name, str) else None}
+        return {
+            "resource": resource,
+            "function_name": name if is_invoke and isinstance(name, str) else None,
+        }
 
 
 def _none(reader: _Reader, raw: Mapping[str, Any], where: str) -> dict[str, Any]:

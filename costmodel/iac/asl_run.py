@@ -189,7 +189,9 @@ def _pick(
     if lanes.size == 0:
         return []
     cumulative = np.cumsum(weights / weights.sum())
-    which = np.minimum(np.searchsorted(cumulative, rng.random(lanes.size), side="right"), len(targets) - 1)
+    which = np.minimum(
+        np.searchsorted(cumulative, rng.random(lanes.size), side="right"), len(targets) - 1
+    )
     return [(t, lanes[which == i]) for i, t in enumerate(targets)]
 
 
@@ -258,7 +260,8 @@ def _intervals(
     cap = np.array([rules[r].max_delay_s or np.inf for r in rule])
     wait_ms = 1000.0 * np.minimum(interval * backoff**used, cap)
     jitter = np.array([rules[r].full_jitter for r in rule])
-    return np.where(jitter, wait_ms * rng.random(rule.size), wait_ms)
+    drawn: FloatArray = np.where(jitter, wait_ms * rng.random(rule.size), wait_ms)
+    return drawn
 
 
 def _task(run: _Run, state: State, lanes: IntArray) -> tuple[BoolArray, npt.NDArray[np.object_]]:
@@ -281,7 +284,9 @@ def _task(run: _Run, state: State, lanes: IntArray) -> tuple[BoolArray, npt.NDAr
     return failed, error
 
 
-def _parallel(run: _Run, state: State, lanes: IntArray) -> tuple[BoolArray, npt.NDArray[np.object_]]:
+def _parallel(
+    run: _Run, state: State, lanes: IntArray
+) -> tuple[BoolArray, npt.NDArray[np.object_]]:
     longest = np.zeros(lanes.size)
     error = np.full(lanes.size, None, dtype=object)
     for branch in state.branches:

@@ -39,7 +39,10 @@ DEFINITION: dict[str, Any] = {
                         "Two": {"Type": "Pass", "End": True},
                     },
                 },
-                {"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": 0, "End": True}}},
+                {
+                    "StartAt": "Pause",
+                    "States": {"Pause": {"Type": "Wait", "Seconds": 0, "End": True}},
+                },
             ],
             "Next": "Done",
         },

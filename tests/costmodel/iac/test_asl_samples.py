@@ -72,9 +72,7 @@ def test_retry_sample_express_duration_adds_the_backoff_waits() -> None:
         ASL / "retry-backoff.asl.json",
         kind="express",
         usage={
-            "states": {
-                "Generate random response": {"failure_probability": 1.0, "duration_ms": 100}
-            }
+            "states": {"Generate random response": {"failure_probability": 1.0, "duration_ms": 100}}
         },
     )
     runs = sm.executions(10, np.random.default_rng(0))
@@ -102,9 +100,7 @@ def power_tuning(n_power: int, **options: object) -> np.ndarray:
     usage = {
         "states": {"Branching": {"items": n_power}, "IsCountReached": {"iterations": n_power - 1}}
     }
-    sm = from_asl(
-        ASL / "power-tuning.asl.json", substitutions=POWER_TUNING, usage=usage, **options
-    )
+    sm = from_asl(ASL / "power-tuning.asl.json", substitutions=POWER_TUNING, usage=usage, **options)
     return sm.transitions(samples=20)
 
 
@@ -123,7 +119,9 @@ def test_power_tuning_own_cost_formula_counts_the_start(n_power: int) -> None:
 
 def test_power_tuning_needs_its_substitutions() -> None:
     """An unquoted placeholder left open: invalid JSON, naming line, column and names."""
-    with pytest.raises(InvalidFile, match=r"line 10, column 25: invalid JSON.*totalExecutionTimeout"):
+    with pytest.raises(
+        InvalidFile, match=r"line 10, column 25: invalid JSON.*totalExecutionTimeout"
+    ):
         from_asl(ASL / "power-tuning.asl.json")
 
 
@@ -209,9 +207,12 @@ def test_jsonata_definition_with_an_inline_map() -> None:
     assert sm.transitions(samples=10).tolist() == [25.0] * 10
     usage["states"]["Get Data"] = {"failure_probability": 1.0}
     # three retries, then the execution fails at Get Data: Pass + 4 attempts
-    assert from_asl(ASL / "jsonata-data-processing.asl.json", usage=usage).transitions(
-        samples=10
-    ).tolist() == [5.0] * 10
+    assert (
+        from_asl(ASL / "jsonata-data-processing.asl.json", usage=usage)
+        .transitions(samples=10)
+        .tolist()
+        == [5.0] * 10
+    )
 
 
 def test_jsonata_sample_with_query_language_among_its_states_is_refused() -> None:
