@@ -450,24 +450,34 @@ def _cycles(block: Block) -> list[set[str]]:
 def _check_needs(
     graph: Graph, usage: StateMachineUsage, tasks: Mapping[str, Function], kind: str
 ) -> None:
-    """What the run cannot do without: every Map's items; for an Express machine (whose
-    duration is billed, unless workflow_duration_ms is given) every Task's and Wait's
-    duration."""
+    """What the run cannot do without: every Map's items; where a duration is billed (an
+    Express machine without workflow_duration_ms, an EXPRESS distributed Map's children)
+    every Task's and Wait's duration."""
     missing: list[str] = []
     timed = kind == "express" and usage.workflow_duration_ms is None
-    for block in graph.blocks():
-        for name, state in block.states.items():
-            given = usage.states.get(name, StateUsage())
-            if state.type == "Map" and given.items is None:
-                missing.append(f"states.{name}.items (Map item count)")
-            if timed and state.type == "Task" and given.duration_ms is None and name not in tasks:
-                missing.append(f"states.{name}.duration_ms (or map its function in functions=)")
-            if (
-                timed
-                and state.type == "Wait"
-                and state.wait_s is None
-                and given.duration_ms is None
-            ):
-                missing.append(f"states.{name}.duration_ms (its wait is not a literal Seconds)")
+    _needs(graph.root, timed, usage, tasks, missing)
     if missing:
         raise InvalidFile(usage.source, "states", f"{graph.source} needs: {'; '.join(missing)}")
+
+
+def _needs(
+    block: Block,
+    timed: bool,
+    usage: StateMachineUsage,
+    tasks: Mapping[str, Function],
+    missing: list[str],
+) -> None:
+    for name, state in block.states.items():
+        given = usage.states.get(name, StateUsage())
+        if state.type == "Map" and given.items is None:
+            missing.append(f"states.{name}.items (Map item count)")
+        if timed and state.type == "Task" and given.duration_ms is None and name not in tasks:
+            missing.append(f"states.{name}.duration_ms (or map its function in functions=)")
+        if timed and state.type == "Wait" and state.wait_s is None and given.duration_ms is None:
+            missing.append(f"states.{name}.duration_ms (its wait is not a literal Seconds)")
+        for branch in state.branches:
+            _needs(branch, timed, usage, tasks, missing)
+        if state.processor is not None:
+            express_children = state.distributed and state.execution_type == "EXPRESS"
+            child_timed = express_children or (timed and not state.distributed)
+            _needs(state.processor, child_timed, usage, tasks, missing)

@@ -223,7 +223,7 @@ def test_a_map_without_items_and_an_express_task_without_duration_are_listed() -
         "W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}  # fmt: skip
     with pytest.raises(
         InvalidFile,
-        match=r"needs: states\.M\.items .*states\.W\.duration_ms .*states\.T\.duration_ms",
+        match=r"needs: states\.M\.items .*states\.T\.duration_ms .*states\.W\.duration_ms",
     ):
         from_asl(definition, kind="express")
 

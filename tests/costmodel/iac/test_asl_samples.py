@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -192,7 +193,12 @@ def test_distributed_map_starts_express_children() -> None:
 
 def test_distributed_map_sample_counts_its_own_states_and_its_children() -> None:
     """Monte Carlo sample: a Task, a distributed Map (Express children), a Task."""
-    usage = {"states": {"Monte Carlo Simulation - (Distributed Map)": {"items": 100}}}
+    usage: dict[str, Any] = {
+        "states": {"Monte Carlo Simulation - (Distributed Map)": {"items": 100}}
+    }
+    with pytest.raises(InvalidFile, match=r"needs: states\.Calculate Revenue\.duration_ms"):
+        from_asl(ASL / "distributed-map-montecarlo.asl.json", usage=usage)
+    usage["states"]["Calculate Revenue"] = {"duration_ms": {"lognormal": {"p50": 80, "p99": 400}}}
     sm = from_asl(ASL / "distributed-map-montecarlo.asl.json", name="mc", usage=usage)
     runs = sm.executions(4, np.random.default_rng(0))
     assert runs.transitions.tolist() == [3.0] * 4
