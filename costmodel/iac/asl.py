@@ -27,7 +27,7 @@ execution, as AWS Lambda Power Tuning's cost formula does).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,7 +49,7 @@ from .asl_usage import STATE_KEYS, StateMachineUsage, StateUsage, state_machine_
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Executions", "StateMachine", "from_asl"]
+__all__ = ["Executions", "StateMachine", "from_asl", "usage_skeleton"]
 
 Kind = Literal["standard", "express"]
 _STANDARD = ("orchestration", "standard_transitions", 0.0)
@@ -447,37 +447,74 @@ def _cycles(block: Block) -> list[set[str]]:
     return found
 
 
+_WHY = {
+    "items": "Map item count",
+    "duration_ms": "a Task's run (or map its function in functions=), a Wait without Seconds",
+}
+
+
 def _check_needs(
     graph: Graph, usage: StateMachineUsage, tasks: Mapping[str, Function], kind: str
 ) -> None:
     """What the run cannot do without: every Map's items; where a duration is billed (an
     Express machine without workflow_duration_ms, an EXPRESS distributed Map's children)
     every Task's and Wait's duration."""
-    missing: list[str] = []
     timed = kind == "express" and usage.workflow_duration_ms is None
-    _needs(graph.root, timed, usage, tasks, missing)
+    missing = [
+        f"states.{name}.{key} ({_WHY[key]})"
+        for name, key in _needs(graph.root, timed)
+        if getattr(usage.states.get(name, StateUsage()), key) is None
+        and not (key == "duration_ms" and name in tasks)
+    ]
     if missing:
         raise InvalidFile(usage.source, "states", f"{graph.source} needs: {'; '.join(missing)}")
 
 
-def _needs(
-    block: Block,
-    timed: bool,
-    usage: StateMachineUsage,
-    tasks: Mapping[str, Function],
-    missing: list[str],
-) -> None:
+def _needs(block: Block, timed: bool) -> Iterator[tuple[str, str]]:
+    """(state, key) of every quantity a run of ``block`` needs from the usage."""
     for name, state in block.states.items():
-        given = usage.states.get(name, StateUsage())
-        if state.type == "Map" and given.items is None:
-            missing.append(f"states.{name}.items (Map item count)")
-        if timed and state.type == "Task" and given.duration_ms is None and name not in tasks:
-            missing.append(f"states.{name}.duration_ms (or map its function in functions=)")
-        if timed and state.type == "Wait" and state.wait_s is None and given.duration_ms is None:
-            missing.append(f"states.{name}.duration_ms (its wait is not a literal Seconds)")
+        if state.type == "Map":
+            yield name, "items"
+        if timed and (state.type == "Task" or (state.type == "Wait" and state.wait_s is None)):
+            yield name, "duration_ms"
         for branch in state.branches:
-            _needs(branch, timed, usage, tasks, missing)
+            yield from _needs(branch, timed)
         if state.processor is not None:
             express_children = state.distributed and state.execution_type == "EXPRESS"
-            child_timed = express_children or (timed and not state.distributed)
-            _needs(state.processor, child_timed, usage, tasks, missing)
+            yield from _needs(
+                state.processor, express_children or (timed and not state.distributed)
+            )
+
+
+def usage_skeleton(
+    definition: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    kind: Kind = "standard",
+    substitutions: Mapping[str, str] | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """The usage a definition needs, with ``None`` where a value must be given (for a
+    usage file skeleton): Infracost's keys of its kind, ``items`` of every Map,
+    ``iterations`` of one Choice per loop, and for an Express run the ``duration_ms`` of
+    every Task and of every Wait without a literal ``Seconds``.
+
+    >>> usage_skeleton({"StartAt": "M", "States": {"M": {"Type": "Map", "End": True,
+    ...     "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}})
+    {'monthly_requests': None, 'states': {'M': {'items': None}}}
+    """
+    if kind not in ("standard", "express"):
+        raise InvalidUsage(f"kind={kind!r}: must be 'standard' or 'express'")
+    graph = read_graph(definition, substitutions=substitutions, source=source)
+    states: dict[str, dict[str, Any]] = {}
+    for block in graph.blocks():
+        for cycle in _cycles(block):
+            order = [n for n in block.states if n in cycle and block.states[n].type == "Choice"]
+            if order:
+                states.setdefault(order[0], {})["iterations"] = None
+    for name, key in _needs(graph.root, kind == "express"):
+        states.setdefault(name, {})[key] = None
+    timed = kind == "express"
+    top: dict[str, Any] = {"monthly_requests": None}
+    if timed:
+        top["memory_mb"] = 64
+    return {**top, "states": states} if states else top

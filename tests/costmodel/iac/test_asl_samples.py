@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from costmodel import Function, InvalidFile, fixed
-from costmodel.iac.asl import from_asl
+from costmodel.iac.asl import from_asl, usage_skeleton
 
 ASL = Path(__file__).parents[2] / "fixtures" / "asl"
 POWER_TUNING = {
@@ -225,3 +225,29 @@ def test_jsonata_sample_with_query_language_among_its_states_is_refused() -> Non
     """The public file puts QueryLanguage inside States: the message says where it goes."""
     with pytest.raises(InvalidFile, match=r"States\.QueryLanguage.*belongs at the top"):
         from_asl(ASL / "jsonata-shared-fallback.asl.json")
+
+
+def test_usage_skeleton_lists_what_power_tuning_needs() -> None:
+    """The Map's items and the Publisher loop's bound: filled in, from_asl accepts it."""
+    skeleton = usage_skeleton(ASL / "power-tuning.asl.json", substitutions=POWER_TUNING)
+    assert skeleton == {
+        "monthly_requests": None,
+        "states": {"IsCountReached": {"iterations": None}, "Branching": {"items": None}},
+    }
+    skeleton["states"]["IsCountReached"]["iterations"] = 2
+    skeleton["states"]["Branching"]["items"] = 3
+    skeleton["monthly_requests"] = 100
+    sm = from_asl(ASL / "power-tuning.asl.json", substitutions=POWER_TUNING, usage=skeleton)
+    assert sm.transitions(samples=3).tolist() == [14.0] * 3
+
+
+def test_usage_skeleton_of_an_express_parent_of_express_children() -> None:
+    """Express: every Task's duration, memory_mb, and the children's Tasks too."""
+    skeleton = usage_skeleton(ASL / "distributed-map-montecarlo.asl.json", kind="express")
+    assert skeleton["memory_mb"] == 64
+    assert skeleton["states"] == {
+        "Generate Random Samples": {"duration_ms": None},
+        "Monte Carlo Simulation - (Distributed Map)": {"items": None},
+        "Calculate Revenue": {"duration_ms": None},
+        "Aggregate Results": {"duration_ms": None},
+    }
