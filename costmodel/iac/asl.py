@@ -72,6 +72,8 @@ class Executions:
             over the children of that execution).
         per_state: transitions per execution attributed to each state (retries included),
             child workflows' states included.
+        tally: everything drawn, as the run keeps it (``tally.calls``: the function
+            invocations of the Task attempts, with the execution of each).
     """
 
     transitions: FloatArray
