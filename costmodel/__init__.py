@@ -40,6 +40,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
         providers,
     )
     from .errors import CostModelError, InvalidFile, InvalidUsage, UnknownProvider
+    from .iac.asl import StateMachine, from_asl
     from .logs.reader import LogBill, MalformedLine, bill_from_logs, read_logs
     from .simulation.run import (
         SimulationContext,
@@ -94,6 +95,7 @@ __all__ = [
     "SimulationContext",
     "SimulationFile",
     "SimulationResult",
+    "StateMachine",
     "SubstitutedServiceWarning",
     "Tier",
     "TraceArrivals",
@@ -113,6 +115,7 @@ __all__ = [
     "estimate",
     "fan_out",
     "fixed",
+    "from_asl",
     "hedge_frontier",
     "latency_samples",
     "load_architectures",
@@ -180,6 +183,8 @@ _EXPORTS: dict[str, str] = {
     "InvalidFile": ".errors",
     "InvalidUsage": ".errors",
     "UnknownProvider": ".errors",
+    "StateMachine": ".iac.asl",
+    "from_asl": ".iac.asl",
     "LogBill": ".logs.reader",
     "MalformedLine": ".logs.reader",
     "bill_from_logs": ".logs.reader",

@@ -46,6 +46,7 @@ Semantics (each is a documented assumption, not a measurement):
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass, field, replace
@@ -69,6 +70,7 @@ __all__ = [
     "ArchitectureUsage",
     "AsyncCall",
     "AsyncChain",
+    "DefinedWorkflow",
     "FanOut",
     "Function",
     "FunctionUsage",
@@ -77,9 +79,12 @@ __all__ = [
     "SyncCall",
     "SyncChain",
     "TaskCall",
+    "TaskInvocations",
     "Workflow",
+    "WorkflowRun",
     "async_chain",
     "fan_out",
+    "function_attempts",
     "functions_of",
     "map_functions",
     "monolith",
@@ -1084,8 +1089,100 @@ class Workflow:
         return self.steps
 
 
-Architecture: TypeAlias = Function | Monolith | SyncChain | AsyncChain | FanOut | Workflow
-_NODES = (Function, Monolith, SyncChain, AsyncChain, FanOut, Workflow)
+@dataclass(frozen=True, slots=True)
+class TaskInvocations:
+    """The invocations of one function by the Task states of ``n`` workflow executions.
+
+    Attributes:
+        execution: the execution (0 .. n-1) each invocation belongs to.
+        usage: the invocations (see :func:`function_attempts`).
+    """
+
+    execution: IntArray
+    usage: FunctionUsage
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRun:
+    """What ``n`` executions of a :class:`DefinedWorkflow` used.
+
+    Attributes:
+        duration_ms: each execution's run, start to end, ms.
+        ok: whether each execution succeeded.
+        meters: per execution, the counts of the workflow meters
+            (("orchestration", "standard_transitions", 0), "express_requests",
+            "standard_executions"), child workflows included.
+        express: the express runs, as (workflow name, memory MB, execution of each run,
+            duration of each run in ms): the execution itself and its express children.
+        invocations: the function invocations of its Task states.
+    """
+
+    duration_ms: FloatArray
+    ok: BoolArray
+    meters: dict[Meter, FloatArray]
+    express: list[tuple[str, float, IntArray, FloatArray]]
+    invocations: list[TaskInvocations]
+
+
+class DefinedWorkflow(abc.ABC):
+    """A workflow defined outside this module (a state machine read from an Amazon States
+    Language definition: :class:`costmodel.iac.asl.StateMachine`), usable wherever an
+    architecture is: it says what ``n`` executions use, the rest is done here."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def run_workflow(self, rng: np.random.Generator, n: int) -> WorkflowRun:
+        """``n`` executions, drawn with ``rng``."""
+
+    @abc.abstractmethod
+    def task_functions(self) -> tuple[Function, ...]:
+        """The functions its Task states invoke (each once)."""
+
+    @abc.abstractmethod
+    def with_functions(self, change: Callable[[Function], Function]) -> DefinedWorkflow:
+        """A copy whose Task states invoke ``change(function)`` instead."""
+
+    def _run(self, edge: _Edge, rng: np.random.Generator, budget: FloatArray) -> _Trace:
+        """Run inline, as :class:`Workflow` does (the service starts the execution)."""
+        del edge
+        run = self.run_workflow(rng, budget.size)
+        out = _Trace(run.duration_ms, run.duration_ms.copy(), run.ok, run.ok.copy())
+        for key, counts in run.meters.items():
+            out.meter(key)[:] += counts
+        for name, memory_mb, execution, duration_ms in run.express:
+            out.express.append(_Express(name, memory_mb, execution, duration_ms))
+        for task in run.invocations:
+            u = task.usage
+            out.calls.append(
+                _Calls(u.function, task.execution, u.billed_ms, u.init_ms, u.ok, u.run_ms)
+            )
+        return out
+
+    def _children(self) -> tuple[Architecture, ...]:
+        return self.task_functions()
+
+
+def function_attempts(
+    function: Function, rng: np.random.Generator, n: int
+) -> tuple[FunctionUsage, FloatArray]:
+    """``n`` attempts of ``function`` invoked by a workflow (nobody billed waits): each
+    attempt's usage and its response time (init included), ms.
+
+    >>> u, response_ms = function_attempts(Function("f", memory_mb=128, duration=50),
+    ...                                    np.random.default_rng(0), 2)
+    >>> u.billed_ms.tolist(), response_ms.tolist()
+    ([50.0, 50.0], [50.0, 50.0])
+    """
+    trace = _run_function(function, None, "sync", rng, _unlimited(n))
+    (c,) = trace.calls
+    return FunctionUsage(c.function, c.billed_ms, c.init_ms, c.ok, c.run_ms), trace.response_ms
+
+
+Architecture: TypeAlias = (
+    Function | Monolith | SyncChain | AsyncChain | FanOut | Workflow | DefinedWorkflow
+)
+_NODES = (Function, Monolith, SyncChain, AsyncChain, FanOut, Workflow, DefinedWorkflow)
 
 
 def _steps(name: str, steps: tuple[object, ...], *, minimum: int = 1) -> tuple[Architecture, ...]:
@@ -1145,6 +1242,8 @@ def map_functions(
     """
     if isinstance(architecture, Function):
         return change(architecture)
+    if isinstance(architecture, DefinedWorkflow):
+        return architecture.with_functions(change)
     if isinstance(architecture, Monolith):
         parts = tuple(change(p) for p in architecture.parts)
         memory = change(architecture.function).memory_mb if architecture.memory_fixed else None
