@@ -24,6 +24,7 @@ import pandas as pd
 from resilience._validate import Number, number
 
 from ..billing.engine import FreeTier, free_tier_choice
+from ..errors import InvalidUsage
 from .pricing import Priced, price_resource
 from .resources import Resource, Skipped, Unresolved
 from .usage import ResourceUsage
@@ -208,7 +209,10 @@ def _pooled_totals(priced: Sequence[Priced], samples: int) -> np.ndarray:
 
 
 def _check(samples: object, seed: object) -> tuple[int, int]:
-    return int(number("samples", samples, _SAMPLES)), int(number("seed", seed, _SEED))
+    return (
+        int(number("samples", samples, _SAMPLES, error=InvalidUsage)),
+        int(number("seed", seed, _SEED, error=InvalidUsage)),
+    )
 
 
 def breakdown(

@@ -81,10 +81,9 @@ def architectures(deployment: Deployment) -> dict[str, Architecture]:
     called = {callee for callees in calls.values() for callee in callees}
     found: dict[str, Architecture] = {}
     for key in functions:
+        node = _node(deployment, key, functions, calls, ())  # raises on a cycle through key
         if key not in called:
-            found[key] = _node(deployment, key, functions, calls, ())
-    if calls and not found:
-        raise InvalidUsage("calls: every function is called by another; the calls form a cycle")
+            found[key] = node
     for key, resource in deployment.resources.items():
         if isinstance(resource, StateMachineResource) and resource.definition is not None:
             machine = _machine(deployment, resource, functions)
