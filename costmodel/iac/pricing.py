@@ -157,7 +157,7 @@ def _state_machine(ctx: _Context, sm: StateMachineResource) -> list[_Quote]:
         return [_express(ctx, sm, executions)]
     transitions = ctx.month(sm.key, "monthly_transitions")
     if transitions is not None:
-        ctx.notes.append("monthly_transitions given: it overrides the definition (as Infracost)")
+        ctx.notes.append("monthly_transitions given: it overrides the definition, as in Infracost")
         return [_Quote("aws-sfn-standard", {"invocations": transitions}, {"transitions": 1})]
     per_execution = _asl_transitions(ctx, sm)
     if per_execution is None:

@@ -172,7 +172,7 @@ def _diff_markdown(d: CostDiff) -> str:
     unchanged = int((d.resources["status"] == "unchanged").sum())
     out += [
         "",
-        f"{unchanged} resource(s) unchanged. {_free_tier_note(d.new)}; "
+        f"{unchanged} resource(s) unchanged; {_free_tier_note(d.new)}; "
         f"{d.new.samples:,} sample months, seed {d.new.seed}, both priced with the same "
         "random numbers.",
     ]

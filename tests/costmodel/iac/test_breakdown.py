@@ -21,7 +21,9 @@ from costmodel.iac.pricing import HOURS_PER_MONTH
 FIXTURES = ROOT / "tests" / "fixtures" / "iac"
 INFRACOST = FIXTURES / "infracost"
 CHECKOUT = FIXTURES / "sfn-checkout" / "template.yaml"
-_LINE = re.compile(r"[├└]─ (?P<name>.+?)\s{2,}(?P<qty>[\d,.]+)\s{2,}(?P<unit>.+?)\s{2,}\$(?P<cost>[\d,.]+)")
+_LINE = re.compile(
+    r"[├└]─ (?P<name>.+?)\s{2,}(?P<qty>[\d,.]+)\s{2,}(?P<unit>.+?)\s{2,}\$(?P<cost>[\d,.]+)"
+)
 
 
 def _golden(name: str) -> dict[str, list[tuple[float, float]]]:
@@ -75,10 +77,14 @@ def test_the_total_pools_tiers_across_resources_where_infracost_adds_resources()
     summed GB-s on the graduated tiers once, so it is lower, by the account line."""
     golden = (INFRACOST / "lambda_function_test.golden").read_text()
     infracost_total = float(re.search(r"OVERALL TOTAL\s+\$([\d,.]+)", golden)[1].replace(",", ""))  # type: ignore[index]
-    d = from_terraform_plan(INFRACOST / "lambda_function_test.plan.json", INFRACOST / "lambda_function_test.usage.yml")
+    d = from_terraform_plan(
+        INFRACOST / "lambda_function_test.plan.json", INFRACOST / "lambda_function_test.usage.yml"
+    )
     b = d.breakdown(samples=1)
     assert round(b.resources["cost_usd"].sum(), 2) == pytest.approx(infracost_total, abs=0.06)
-    assert b.account_usd < -1000 and b.total_usd == pytest.approx(b.resources["cost_usd"].sum() + b.account_usd)
+    assert b.account_usd < -1000 and b.total_usd == pytest.approx(
+        b.resources["cost_usd"].sum() + b.account_usd
+    )
 
 
 def _usage(**resources: dict[str, object]) -> dict[str, object]:
@@ -87,7 +93,9 @@ def _usage(**resources: dict[str, object]) -> dict[str, object]:
 
 def test_point_usage_has_bands_equal_to_the_point() -> None:
     """Without distributions every sample month is the same."""
-    d = from_sam(CHECKOUT, _usage(NotifyUserFunction={"monthly_requests": 5e6, "request_duration_ms": 300}))
+    d = from_sam(
+        CHECKOUT, _usage(NotifyUserFunction={"monthly_requests": 5e6, "request_duration_ms": 300})
+    )
     b = d.breakdown(samples=50)
     row = b.resources.set_index("resource").loc["NotifyUserFunction"]
     assert row["p5_usd"] == row["p50_usd"] == row["p95_usd"] == pytest.approx(row["cost_usd"])
@@ -96,10 +104,18 @@ def test_point_usage_has_bands_equal_to_the_point() -> None:
 
 def test_distributions_give_bands_and_the_same_seed_the_same_numbers() -> None:
     """A lognormal monthly volume spreads p5 < p50 < p95; a seed reproduces them."""
-    usage = _usage(NotifyUserFunction={"monthly_requests": {"lognormal": {"p50": 5e6, "p99": 2e7}},
-                                       "request_duration_ms": 300})  # fmt: skip
+    usage = _usage(
+        NotifyUserFunction={
+            "monthly_requests": {"lognormal": {"p50": 5e6, "p99": 2e7}},
+            "request_duration_ms": 300,
+        }
+    )
     d = from_sam(CHECKOUT, usage)
-    a, b, other = d.breakdown(samples=400, seed=3), d.breakdown(samples=400, seed=3), d.breakdown(samples=400, seed=4)
+    a, b, other = (
+        d.breakdown(samples=400, seed=3),
+        d.breakdown(samples=400, seed=3),
+        d.breakdown(samples=400, seed=4),
+    )
     assert a.p5_usd < a.p50_usd < a.p95_usd
     assert np.array_equal(a.month_totals, b.month_totals)
     assert not np.array_equal(a.month_totals, other.month_totals)
@@ -108,15 +124,21 @@ def test_distributions_give_bands_and_the_same_seed_the_same_numbers() -> None:
 def test_per_request_durations_are_rounded_each_as_lambda_bills() -> None:
     """request_duration_ms as a distribution bills each drawn request rounded up to 1 ms:
     the same as estimate() with those samples, not the mean rounded."""
-    usage = _usage(NotifyUserFunction={"monthly_requests": 1e6, "request_duration_ms": {"uniform": [0.1, 1.1]}})
+    usage = _usage(
+        NotifyUserFunction={"monthly_requests": 1e6, "request_duration_ms": {"uniform": [0.1, 1.1]}}
+    )
     b = from_sam(CHECKOUT, usage).breakdown(samples=5)
     cost = b.resources.set_index("resource").loc["NotifyUserFunction", "cost_usd"]
     from costmodel.iac.pricing import PER_REQUEST_DRAWS, stream
 
-    draws = costmodel.iac.values.Uniform(0.1, 1.1).sample(stream(0, "NotifyUserFunction", "request_duration_ms"), PER_REQUEST_DRAWS)
+    draws = costmodel.iac.values.Uniform(0.1, 1.1).sample(
+        stream(0, "NotifyUserFunction", "request_duration_ms"), PER_REQUEST_DRAWS
+    )
     expected = estimate("aws-lambda", invocations=1e6, duration_ms=draws, memory_mb=128).total
     assert cost == pytest.approx(expected)
-    assert cost > estimate("aws-lambda", invocations=1e6, duration_ms=0.6, memory_mb=128).total * 0.99
+    assert (
+        cost > estimate("aws-lambda", invocations=1e6, duration_ms=0.6, memory_mb=128).total * 0.99
+    )
 
 
 def test_free_tier_is_applied_once_to_the_pooled_account() -> None:
@@ -128,7 +150,9 @@ def test_free_tier_is_applied_once_to_the_pooled_account() -> None:
     d = from_sam(CHECKOUT, usage)
     plain, free = d.breakdown(samples=1), d.breakdown(samples=1, free_tier=True)
     assert free.free_tier == "always" and plain.free_tier == "none"
-    pooled = estimate("aws-lambda", invocations=1.6e6, duration_ms=100, memory_mb=128, free_tier=True)
+    pooled = estimate(
+        "aws-lambda", invocations=1.6e6, duration_ms=100, memory_mb=128, free_tier=True
+    )
     api = estimate("aws-apigw-rest", invocations=1.6e6)
     assert free.total_usd == pytest.approx(pooled.total + api.total)
     assert free.resources["cost_usd"].tolist() == plain.resources["cost_usd"].tolist()
@@ -138,50 +162,91 @@ def test_free_tier_is_applied_once_to_the_pooled_account() -> None:
 def test_each_resource_type_is_priced_as_estimate_prices_it() -> None:
     """Lambda with arm64, 2 GB /tmp and provisioned concurrency; SQS; HTTP API; Standard
     machine with monthly_transitions; REST API from the plan."""
-    usage = _usage(**{
-        "module.api.aws_lambda_function.handler": {"monthly_requests": 4e6, "request_duration_ms": 50},
-        "module.worker.aws_lambda_function.worker": {"monthly_requests": 1e6, "request_duration_ms": 800},
-        "module.worker.aws_sqs_queue.jobs": {"monthly_requests": 3e6, "request_size_kb": 100},
-        "module.api.aws_apigatewayv2_api.http": {"monthly_requests": 4e6, "request_size_kb": 600},
-        "module.worker.aws_sfn_state_machine.flow": {"monthly_requests": 1e6, "monthly_transitions": 5e6},
-        "aws_api_gateway_rest_api.legacy": {"monthly_requests": 2e6},
-    })  # fmt: skip
+    usage = _usage(
+        **{
+            "module.api.aws_lambda_function.handler": {
+                "monthly_requests": 4e6,
+                "request_duration_ms": 50,
+            },
+            "module.worker.aws_lambda_function.worker": {
+                "monthly_requests": 1e6,
+                "request_duration_ms": 800,
+            },
+            "module.worker.aws_sqs_queue.jobs": {"monthly_requests": 3e6, "request_size_kb": 100},
+            "module.api.aws_apigatewayv2_api.http": {
+                "monthly_requests": 4e6,
+                "request_size_kb": 600,
+            },
+            "module.worker.aws_sfn_state_machine.flow": {
+                "monthly_requests": 1e6,
+                "monthly_transitions": 5e6,
+            },
+            "aws_api_gateway_rest_api.legacy": {"monthly_requests": 2e6},
+        }
+    )
     d = from_terraform_plan(FIXTURES / "terraform" / "modules-tfplan.json", usage)
     costs = d.breakdown(samples=1).resources.set_index("resource")["cost_usd"]
     expected = {
         "module.api.aws_lambda_function.handler": estimate(
-            "aws-lambda", invocations=4e6, duration_ms=50, memory_mb=1024, arch="arm64",
-            provisioned_concurrency=2, provisioned_hours=HOURS_PER_MONTH),
+            "aws-lambda",
+            invocations=4e6,
+            duration_ms=50,
+            memory_mb=1024,
+            arch="arm64",
+            provisioned_concurrency=2,
+            provisioned_hours=HOURS_PER_MONTH,
+        ),
         "module.worker.aws_lambda_function.worker": estimate(
-            "aws-lambda", invocations=1e6, duration_ms=800, memory_mb=512, ephemeral_storage_mb=2048),
-        "module.worker.aws_sqs_queue.jobs": estimate("aws-sqs-standard", invocations=3e6, payload_kb=100),
-        "module.api.aws_apigatewayv2_api.http": estimate("aws-apigw-http", invocations=4e6, payload_kb=600),
+            "aws-lambda", invocations=1e6, duration_ms=800, memory_mb=512, ephemeral_storage_mb=2048
+        ),
+        "module.worker.aws_sqs_queue.jobs": estimate(
+            "aws-sqs-standard", invocations=3e6, payload_kb=100
+        ),
+        "module.api.aws_apigatewayv2_api.http": estimate(
+            "aws-apigw-http", invocations=4e6, payload_kb=600
+        ),
         "module.worker.aws_sfn_state_machine.flow": estimate("aws-sfn-standard", invocations=5e6),
         "aws_api_gateway_rest_api.legacy": estimate("aws-apigw-rest", invocations=2e6),
-    }  # fmt: skip
+    }
     for key, bill in expected.items():
         assert costs[key] == pytest.approx(bill.total), key
 
 
 def test_express_machines_bill_requests_and_gb_seconds() -> None:
     """workflow_duration_ms and memory_mb (Infracost's keys) on the express sheet."""
-    usage = _usage(ExpressStateMachineForTextProcessing={
-        "monthly_requests": 2e6, "workflow_duration_ms": 450, "memory_mb": 128})  # fmt: skip
+    usage = _usage(
+        ExpressStateMachineForTextProcessing={
+            "monthly_requests": 2e6,
+            "workflow_duration_ms": 450,
+            "memory_mb": 128,
+        }
+    )
     d = from_sam(FIXTURES / "sfn-text-express" / "template.yaml", usage)
-    cost = d.breakdown(samples=1).resources.set_index("resource").loc["ExpressStateMachineForTextProcessing", "cost_usd"]
-    assert cost == pytest.approx(estimate("aws-sfn-express", invocations=2e6, duration_ms=450, memory_mb=128).total)
+    cost = (
+        d.breakdown(samples=1)
+        .resources.set_index("resource")
+        .loc["ExpressStateMachineForTextProcessing", "cost_usd"]
+    )
+    assert cost == pytest.approx(
+        estimate("aws-sfn-express", invocations=2e6, duration_ms=450, memory_mb=128).total
+    )
 
 
 def test_an_api_without_usage_takes_the_sum_of_its_routes() -> None:
     """The REST API of the checkout sample: requests of its two functions, noted."""
-    usage = _usage(PaymentServiceEndpoint={"monthly_requests": 1e6}, ShippingServiceEndpoint={"monthly_requests": 2e6})
+    usage = _usage(
+        PaymentServiceEndpoint={"monthly_requests": 1e6},
+        ShippingServiceEndpoint={"monthly_requests": 2e6},
+    )
     b = from_sam(CHECKOUT, usage).breakdown(samples=1)
     row = b.resources.set_index("resource").loc["ApiGatewayApi"]
     assert row["cost_usd"] == pytest.approx(estimate("aws-apigw-rest", invocations=3e6).total)
     assert any("sum of its routes" in note for note in row["notes"])
 
 
-def test_without_the_asl_reader_derived_transitions_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_asl_reader_derived_transitions_are_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """With costmodel.iac.asl missing, a Standard machine without monthly_transitions is
     listed as unresolved (not priced), never guessed."""
     monkeypatch.setitem(sys.modules, "costmodel.iac.asl", None)
@@ -195,17 +260,32 @@ def test_without_the_asl_reader_derived_transitions_are_reported(monkeypatch: py
 def test_transitions_derived_from_the_definition() -> None:
     """NEEDS the real costmodel.iac.asl (branch asl): the Map sample's transitions."""
     asl = pytest.importorskip("costmodel.iac.asl")
-    d = from_sam(FIXTURES / "sfn-map" / "template.yaml",
-                 _usage(MapStateStateMachine={"monthly_requests": 1e5}))  # fmt: skip
+    d = from_sam(
+        FIXTURES / "sfn-map" / "template.yaml",
+        _usage(MapStateStateMachine={"monthly_requests": 1e5}),
+    )
     machine = d.resources["MapStateStateMachine"]
-    per_execution = asl.from_asl(machine.definition, kind="standard").transitions(samples=2000, seed=0).mean()  # type: ignore[union-attr]
-    cost = d.breakdown(samples=1).resources.set_index("resource").loc["MapStateStateMachine", "cost_usd"]
-    assert cost == pytest.approx(estimate("aws-sfn-standard", invocations=1e5, transitions=per_execution).total)
+    per_execution = (
+        asl.from_asl(machine.definition, kind="standard").transitions(samples=2000, seed=0).mean()
+    )  # type: ignore[union-attr]
+    cost = (
+        d.breakdown(samples=1)
+        .resources.set_index("resource")
+        .loc["MapStateStateMachine", "cost_usd"]
+    )
+    assert cost == pytest.approx(
+        estimate("aws-sfn-standard", invocations=1e5, transitions=per_execution).total
+    )
 
 
 def test_a_diff_of_equal_deployments_is_zero_in_every_sample_month() -> None:
     """Common random numbers: the same usage draws the same months in BASE and HEAD."""
-    usage = _usage(NotifyUserFunction={"monthly_requests": {"poisson": 3e6}, "request_duration_ms": {"lognormal": {"p50": 90, "p99": 700}}})
+    usage = _usage(
+        NotifyUserFunction={
+            "monthly_requests": {"poisson": 3e6},
+            "request_duration_ms": {"lognormal": {"p50": 90, "p99": 700}},
+        }
+    )
     result = diff(from_sam(CHECKOUT, usage), from_sam(CHECKOUT, usage), samples=300)
     assert np.all(result.month_diffs == 0) and result.diff_usd == 0
     assert set(result.resources["status"]) == {"unchanged"}
@@ -217,16 +297,24 @@ def test_a_diff_band_shows_the_change_not_the_noise(tmp_path: Path) -> None:
     shutil.copytree(CHECKOUT.parent, tmp_path, dirs_exist_ok=True)
     text = CHECKOUT.read_text()
     head = tmp_path / "template.yaml"
-    head.write_text(text.replace("Handler: NotifyUserFunction.lambda_handler", "Handler: NotifyUserFunction.lambda_handler\n      MemorySize: 256", 1).replace("      MemorySize: 128\n      Timeout: 3\n      Policies:\n        - arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", "      Timeout: 3\n      Policies:\n        - arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"))
+    before, _, after = text.partition("  NotifyUserFunction:")
+    head.write_text(
+        before + "  NotifyUserFunction:" + after.replace("MemorySize: 128", "MemorySize: 256", 1)
+    )
     usage = _usage(
         NotifyUserFunction={"monthly_requests": 2e6, "request_duration_ms": 400},
-        PaymentServiceEndpoint={"monthly_requests": {"lognormal": {"p50": 5e7, "p99": 2e8}}, "request_duration_ms": 100},
+        PaymentServiceEndpoint={
+            "monthly_requests": {"lognormal": {"p50": 5e7, "p99": 2e8}},
+            "request_duration_ms": 100,
+        },
     )
     base, new = from_sam(CHECKOUT, usage), from_sam(head, usage)
     assert new.resources["NotifyUserFunction"].memory_mb == 256  # type: ignore[union-attr]
     result = diff(base, new, samples=300)
-    expected = (estimate("aws-lambda", invocations=2e6, duration_ms=400, memory_mb=256).total
-                - estimate("aws-lambda", invocations=2e6, duration_ms=400, memory_mb=128).total)  # fmt: skip
+    expected = (
+        estimate("aws-lambda", invocations=2e6, duration_ms=400, memory_mb=256).total
+        - estimate("aws-lambda", invocations=2e6, duration_ms=400, memory_mb=128).total
+    )
     assert result.diff_usd == pytest.approx(expected)
     assert result.diff_p95_usd - result.diff_p5_usd < 1e-6 < result.new.p95_usd - result.new.p5_usd
     row = result.resources.set_index("resource").loc["NotifyUserFunction"]
@@ -236,14 +324,23 @@ def test_a_diff_band_shows_the_change_not_the_noise(tmp_path: Path) -> None:
 def test_architectures_chain_calls_for_compare() -> None:
     """calls: sync makes a sync chain compare() prices; the callee is no entry point."""
     usage = _usage(
-        PaymentServiceEndpoint={"monthly_requests": 1e6, "request_duration_ms": 100, "calls": {"ShippingServiceEndpoint": "sync"}},
-        ShippingServiceEndpoint={"request_duration_ms": {"lognormal": {"p50": 80, "p99": 400}}, "error_rate": 0.01},
+        PaymentServiceEndpoint={
+            "monthly_requests": 1e6,
+            "request_duration_ms": 100,
+            "calls": {"ShippingServiceEndpoint": "sync"},
+        },
+        ShippingServiceEndpoint={
+            "request_duration_ms": {"lognormal": {"p50": 80, "p99": 400}},
+            "error_rate": 0.01,
+        },
         NotifyUserFunction={"calls": {"PaymentServiceEndpoint": "async"}},
     )
     archs = from_sam(CHECKOUT, usage).architectures()
     assert "CheckoutStateMachine" not in archs or "costmodel.iac.asl" in sys.modules
     assert {"NotifyUserFunction"} <= set(archs) and "ShippingServiceEndpoint" not in archs
-    table = costmodel.compare({"deployed": archs["NotifyUserFunction"]}, invocations=1e6, samples=500)
+    table = costmodel.compare(
+        {"deployed": archs["NotifyUserFunction"]}, invocations=1e6, samples=500
+    )
     assert table.loc["deployed", "total_usd"] > 0
 
 

@@ -64,7 +64,9 @@ def test_globals_and_parameter_defaults_reach_every_function() -> None:
     functions = {k: r for k, r in d.resources.items() if isinstance(r, FunctionResource)}
     assert len(functions) == 6
     assert functions["executor"].timeout_s == 300.0 and functions["analyzer"].timeout_s == 10.0
-    shorter = from_sam(FIXTURES / "power-tuning" / "template.yml", parameters={"totalExecutionTimeout": "60"})
+    shorter = from_sam(
+        FIXTURES / "power-tuning" / "template.yml", parameters={"totalExecutionTimeout": "60"}
+    )
     assert shorter.resources["executor"].timeout_s == 60.0  # type: ignore[union-attr]
 
 
@@ -73,7 +75,9 @@ def test_a_false_condition_skips_the_resource_and_says_why() -> None:
     d = from_sam(FIXTURES / "power-tuning" / "template.yml")
     reasons = {s.key: s.reason for s in d.skipped}
     assert reasons["payloadS3Policy"] == "condition S3BucketProvided is false"
-    given = from_sam(FIXTURES / "power-tuning" / "template.yml", parameters={"payloadS3Bucket": "b"})
+    given = from_sam(
+        FIXTURES / "power-tuning" / "template.yml", parameters={"payloadS3Bucket": "b"}
+    )
     assert "payloadS3Policy" not in {s.key for s in given.skipped if "condition" in s.reason}
 
 
@@ -169,7 +173,10 @@ def test_every_short_tag_has_a_constructor() -> None:
 def test_intrinsic_functions(node: object, expected: object) -> None:
     """Each intrinsic function evaluates with Parameters, Mappings and Conditions."""
     doc = {
-        "Parameters": {"P": {"Type": "Number", "Default": "7"}, "Stage": {"Type": "String", "Default": "dev"}},
+        "Parameters": {
+            "P": {"Type": "Number", "Default": "7"},
+            "Stage": {"Type": "String", "Default": "dev"},
+        },
         "Mappings": {"Sizes": {"prod": {"mb": 2048}}},
         "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}},
         "Resources": {"Fn": {"Type": "AWS::Lambda::Function"}},
@@ -190,7 +197,11 @@ def test_intrinsic_functions(node: object, expected: object) -> None:
 )
 def test_what_cannot_be_known_is_unknown_with_a_reason(node: object, reason: str) -> None:
     """Unknowable values become Unknown(reason), never a guess."""
-    doc = {"Parameters": {"NoDefault": {"Type": "String"}}, "Mappings": {"Sizes": {}}, "Resources": {}}
+    doc = {
+        "Parameters": {"NoDefault": {"Type": "String"}},
+        "Mappings": {"Sizes": {}},
+        "Resources": {},
+    }
     found = Resolver(doc, path="t.yaml").value(node)
     assert isinstance(found, Unknown) and reason in found.reason
 
@@ -214,7 +225,10 @@ Resources:
     with pytest.warns(UnresolvedWarning, match="2 propert"):
         d = from_sam(path)
     where = [u.where for u in d.unresolved]
-    assert where == ["t.yaml: Resources.Fn.Properties.MemorySize", "t.yaml: Resources.Fn.Properties.Timeout"]
+    assert where == [
+        "t.yaml: Resources.Fn.Properties.MemorySize",
+        "t.yaml: Resources.Fn.Properties.Timeout",
+    ]
     assert "used 128.0" in d.unresolved[0].used and "no Default" in d.unresolved[0].reason
     assert d.resources["Fn"].memory_mb == 128.0  # type: ignore[union-attr]
     with pytest.warns(UnresolvedWarning, match="1 propert"):  # the timeout is still unknown
@@ -290,7 +304,11 @@ Resources:
     d = from_sam(path)
     sam, plain = d.resources["Sam"], d.resources["Plain"]
     assert isinstance(sam, FunctionResource) and isinstance(plain, FunctionResource)
-    assert (sam.provisioned_concurrency, sam.snap_start, sam.ephemeral_storage_mb) == (5.0, True, 2048.0)
+    assert (sam.provisioned_concurrency, sam.snap_start, sam.ephemeral_storage_mb) == (
+        5.0,
+        True,
+        2048.0,
+    )
     assert sam.reserved_concurrency == 20.0
     assert (plain.provisioned_concurrency, plain.arch, plain.memory_mb) == (3.0, "arm64", 256.0)
 
@@ -314,14 +332,22 @@ def test_malformed_json_names_the_file_and_line(tmp_path: Path) -> None:
     [
         ("AWSTemplateFormatVersion: '2010-09-09'\n", "Resources"),
         ("Resources:\n  Fn: {Properties: {}}\n", "Resources.Fn"),
-        ("Resources:\n  Fn: {Type: AWS::Lambda::Function, Properties: {MemorySize: big}}\n",
-         "Resources.Fn.Properties.MemorySize"),
-        ("Resources:\n  M: {Type: AWS::Serverless::StateMachine, Properties: {Type: FAST, "
-         "Definition: {}}}\n", "Resources.M.Properties.Type"),
-        ("Resources:\n  M: {Type: AWS::Serverless::StateMachine, Properties: "
-         "{DefinitionUri: missing.json}}\n", "Resources.M.Properties.DefinitionUri"),
+        (
+            "Resources:\n  Fn: {Type: AWS::Lambda::Function, Properties: {MemorySize: big}}\n",
+            "Resources.Fn.Properties.MemorySize",
+        ),
+        (
+            "Resources:\n  M: {Type: AWS::Serverless::StateMachine, Properties: {Type: FAST, "
+            "Definition: {}}}\n",
+            "Resources.M.Properties.Type",
+        ),
+        (
+            "Resources:\n  M: {Type: AWS::Serverless::StateMachine, Properties: "
+            "{DefinitionUri: missing.json}}\n",
+            "Resources.M.Properties.DefinitionUri",
+        ),
     ],
-)  # fmt: skip
+)
 def test_wrong_templates_name_the_field(tmp_path: Path, text: str, field: str) -> None:
     """No Resources, no Type, a non-number, a bad workflow type, a missing file."""
     with pytest.raises(InvalidFile) as caught:
@@ -329,7 +355,9 @@ def test_wrong_templates_name_the_field(tmp_path: Path, text: str, field: str) -
     assert caught.value.field == field and caught.value.path.endswith("t.yaml")
 
 
-def test_yaml_without_pyyaml_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_yaml_without_pyyaml_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """With PyYAML missing, a YAML template says pip install 'callwise[iac]'; JSON still reads."""
     monkeypatch.setitem(sys.modules, "yaml", None)
     with pytest.raises(InvalidUsage, match=r"pip install 'callwise\[iac\]'"):

@@ -9,7 +9,12 @@ import pytest
 from support.paths import ROOT
 
 from costmodel import InvalidFile, UnresolvedWarning, from_terraform_plan, load_deployment
-from costmodel.iac.resources import ApiResource, FunctionResource, QueueResource, StateMachineResource
+from costmodel.iac.resources import (
+    ApiResource,
+    FunctionResource,
+    QueueResource,
+    StateMachineResource,
+)
 
 FIXTURES = ROOT / "tests" / "fixtures" / "iac" / "terraform"
 #: AWS's documented example secret key, in TerraGoat's Lambda environment.
@@ -49,7 +54,11 @@ def test_modules_plan_reads_each_priced_type_and_links_provisioned_concurrency()
     handler = d.resources["module.api.aws_lambda_function.handler"]
     worker = d.resources["module.worker.aws_lambda_function.worker"]
     assert isinstance(handler, FunctionResource) and isinstance(worker, FunctionResource)
-    assert (handler.arch, handler.memory_mb, handler.provisioned_concurrency) == ("arm64", 1024.0, 2.0)
+    assert (handler.arch, handler.memory_mb, handler.provisioned_concurrency) == (
+        "arm64",
+        1024.0,
+        2.0,
+    )
     assert (worker.ephemeral_storage_mb, worker.reserved_concurrency) == (2048.0, 5.0)
     http = d.resources["module.api.aws_apigatewayv2_api.http"]
     rest = d.resources["aws_api_gateway_rest_api.legacy"]
@@ -77,15 +86,26 @@ def test_values_known_only_after_apply_are_reported(tmp_path: Path) -> None:
     path = _plan(
         tmp_path,
         [
-            {"address": "aws_sfn_state_machine.m", "mode": "managed", "type": "aws_sfn_state_machine",
-             "values": {"definition": None, "type": "EXPRESS"}},
-            {"address": "aws_lambda_function.f", "mode": "managed", "type": "aws_lambda_function",
-             "values": {"memory_size": None, "function_name": "f"}},
-            {"address": "aws_lambda_provisioned_concurrency_config.p", "mode": "managed",
-             "type": "aws_lambda_provisioned_concurrency_config",
-             "values": {"function_name": "elsewhere", "provisioned_concurrent_executions": 4}},
+            {
+                "address": "aws_sfn_state_machine.m",
+                "mode": "managed",
+                "type": "aws_sfn_state_machine",
+                "values": {"definition": None, "type": "EXPRESS"},
+            },
+            {
+                "address": "aws_lambda_function.f",
+                "mode": "managed",
+                "type": "aws_lambda_function",
+                "values": {"memory_size": None, "function_name": "f"},
+            },
+            {
+                "address": "aws_lambda_provisioned_concurrency_config.p",
+                "mode": "managed",
+                "type": "aws_lambda_provisioned_concurrency_config",
+                "values": {"function_name": "elsewhere", "provisioned_concurrent_executions": 4},
+            },
         ],
-    )  # fmt: skip
+    )
     with pytest.warns(UnresolvedWarning, match="3 propert"):
         d = from_terraform_plan(path)
     assert [u.where for u in d.unresolved] == [
@@ -100,14 +120,35 @@ def test_values_known_only_after_apply_are_reported(tmp_path: Path) -> None:
 def test_a_plan_without_planned_values_reads_resource_changes(tmp_path: Path) -> None:
     """resource_changes' after values stand in when planned_values is absent."""
     path = tmp_path / "plan.json"
-    path.write_text(json.dumps({"format_version": "1.2", "resource_changes": [
-        {"address": "aws_sqs_queue.q", "mode": "managed", "type": "aws_sqs_queue",
-         "change": {"actions": ["create"], "after": {"fifo_queue": True}}},
-        {"address": "aws_sqs_queue.gone", "mode": "managed", "type": "aws_sqs_queue",
-         "change": {"actions": ["delete"], "after": None}},
-    ]}))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "format_version": "1.2",
+                "resource_changes": [
+                    {
+                        "address": "aws_sqs_queue.q",
+                        "mode": "managed",
+                        "type": "aws_sqs_queue",
+                        "change": {"actions": ["create"], "after": {"fifo_queue": True}},
+                    },
+                    {
+                        "address": "aws_sqs_queue.gone",
+                        "mode": "managed",
+                        "type": "aws_sqs_queue",
+                        "change": {"actions": ["delete"], "after": None},
+                    },
+                ],
+            }
+        )
+    )
     d = load_deployment(path)
     assert list(d.resources) == ["aws_sqs_queue.q"] and d.resources["aws_sqs_queue.q"].fifo  # type: ignore[union-attr]
+
+
+def _one(address: str, values: dict[str, object]) -> str:
+    resource = {"address": address, "type": address.split(".")[0], "values": values}
+    root = {"root_module": {"resources": [resource]}}
+    return json.dumps({"format_version": "1.2", "planned_values": root})
 
 
 @pytest.mark.parametrize(
@@ -115,14 +156,13 @@ def test_a_plan_without_planned_values_reads_resource_changes(tmp_path: Path) ->
     [
         ('{"format_version": "1.2", "planned_values": {\n "root_module": }}', "line 2, column 17"),
         ('{"format_version": "1.2"}', "Resources"),
-        ('{"format_version": "1.2", "planned_values": {"root_module": {"resources": [{"address": '
-         '"aws_lambda_function.f", "type": "aws_lambda_function", "values": {"memory_size": "x"}}]}}}',
-         "aws_lambda_function.f.memory_size"),
-        ('{"format_version": "1.2", "planned_values": {"root_module": {"resources": [{"address": '
-         '"aws_sfn_state_machine.m", "type": "aws_sfn_state_machine", "values": {"definition": "{"}}]}}}',
-         "aws_sfn_state_machine.m.definition"),
+        (_one("aws_lambda_function.f", {"memory_size": "x"}), "aws_lambda_function.f.memory_size"),
+        (
+            _one("aws_sfn_state_machine.m", {"definition": "{"}),
+            "aws_sfn_state_machine.m.definition",
+        ),
     ],
-)  # fmt: skip
+)
 def test_wrong_plans_name_the_field(tmp_path: Path, text: str, field: str) -> None:
     """Malformed JSON (line), neither plan nor template, a wrong attribute."""
     path = tmp_path / "plan.json"
