@@ -198,14 +198,20 @@ def _item_rows(priced: Priced) -> list[list[Any]]:
 
 
 def _pooled_totals(priced: Sequence[Priced], samples: int) -> np.ndarray:
-    if not priced:
-        return np.zeros(samples)
-    varying = any(len({id(b) for b in p.pooled}) > 1 for p in priced)
-    indices = range(samples) if varying else [0]
-    totals = np.array(
-        [sum((p.pooled[i] for p in priced[1:]), priced[0].pooled[i]).total for i in indices]
-    )
-    return totals if varying else np.full(samples, totals[0])
+    """The pooled total of each sample month: the resources whose bill is the same every
+    month are summed once, then each month adds the bills that vary (a sum of bills is
+    priced again on the summed quantities, so the order of the additions does not matter)."""
+    varying = [p for p in priced if len({id(b) for b in p.pooled}) > 1]
+    fixed = [p.pooled[0] for p in priced if len({id(b) for b in p.pooled}) == 1]
+    base = sum(fixed[1:], fixed[0]) if fixed else None
+    if not varying:
+        return np.full(samples, base.total if base is not None else 0.0)
+    totals = np.empty(samples)
+    for i in range(samples):
+        month = [p.pooled[i] for p in varying]
+        start = month[0] if base is None else base + month[0]
+        totals[i] = sum(month[1:], start).total
+    return totals
 
 
 def _check(samples: object, seed: object) -> tuple[int, int]:

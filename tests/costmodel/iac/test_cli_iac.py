@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -207,3 +209,17 @@ def test_help_of_the_new_commands() -> None:
     assert (
         "markdown" in run("breakdown", "--help")[1] and "--fail-above" in run("diff", "--help")[1]
     )
+
+
+def test_help_of_the_new_commands_loads_no_pandas_nor_yaml() -> None:
+    """costmodel breakdown/diff/usage --help stay light: no pandas, matplotlib or yaml."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from costmodel.cli import main\n"
+        "for argv in (['breakdown', '--help'], ['diff', '--help'], ['usage', 'init', '--help']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        assert main(argv) == 0, argv\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'matplotlib', 'yaml')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
