@@ -144,9 +144,12 @@ def diff(
     """Past (``base``), new (``head``) and their difference, per resource and in total.
 
     Args:
-        base, head: the deployments (e.g. the main branch's template and a PR's).
-        samples, seed, free_tier, region: as :meth:`Deployment.breakdown`; both are
-            priced with the same, so the difference is of common random numbers.
+        base: the deployment before the change (e.g. the main branch's template).
+        head: the deployment after it (e.g. a pull request's).
+        samples: Monte Carlo sample months, as in ``Deployment.breakdown``.
+        seed: the random seed: both are priced with it (common random numbers).
+        free_tier: the free offers, as in ``Deployment.breakdown``.
+        region: the AWS region's prices.
 
     >>> from importlib import resources
     >>> from costmodel.iac.deployment import from_sam
