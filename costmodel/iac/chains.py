@@ -85,7 +85,11 @@ def architectures(deployment: Deployment) -> dict[str, Architecture]:
         if key not in called:
             found[key] = node
     for key, resource in deployment.resources.items():
-        if isinstance(resource, StateMachineResource) and resource.definition is not None:
+        if (
+            isinstance(resource, StateMachineResource)
+            and resource.definition is not None
+            and key in deployment.usage
+        ):
             machine = _machine(deployment, resource, functions)
             if machine is not None:
                 found[key] = machine

@@ -138,7 +138,8 @@ class Deployment:
         :func:`~costmodel.sync_chain`, an ``async`` one in an
         :func:`~costmodel.async_chain` (an SQS-triggered callee ``via="queue"``),
         several callees of one caller in a :func:`~costmodel.fan_out`. A state machine
-        is its own entry point when ``costmodel.iac.asl`` is installed.
+        with usage in the usage file is its own entry point when ``costmodel.iac.asl`` is
+        installed (it reads the definition and that usage).
 
         Raises:
             InvalidUsage: ``calls:`` that loop back (a cycle has no entry point).

@@ -159,7 +159,7 @@ def _state_machine(ctx: _Context, sm: StateMachineResource) -> list[_Quote]:
     if transitions is not None:
         ctx.notes.append("monthly_transitions given: it overrides the definition, as in Infracost")
         return [_Quote("aws-sfn-standard", {"invocations": transitions}, {"transitions": 1})]
-    per_execution = _asl_transitions(ctx, sm)
+    per_execution = _asl_transitions(ctx, sm) if executions.any() else None
     if per_execution is None:
         return [_Quote("aws-sfn-standard", {"invocations": ctx.zeros()}, {"transitions": 1})]
     return [_Quote("aws-sfn-standard", {"invocations": executions}, {"transitions": per_execution})]

@@ -32,9 +32,12 @@ __all__ = [
 #: Defaults of a function that does not set them, in AWS SAM and CloudFormation alike:
 #: ``Architectures`` x86_64 (AWS SAM, AWS::Serverless::Function,
 #: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html),
-#: ``MemorySize`` 128 MB and ``Timeout`` 3 s (the Lambda API defaults SAM passes through,
-#: https://docs.aws.amazon.com/lambda/latest/dg/API_CreateFunction.html; read 2026-12-04),
-#: ephemeral storage 512 MB (not billed).
+#: ``MemorySize`` 128 MB and ``Timeout`` 3 s (the Lambda API's defaults, which SAM and
+#: CloudFormation pass through: CreateFunction's "The default value is 128 MB" and "The
+#: default is 3 seconds", https://docs.aws.amazon.com/lambda/latest/dg/API_CreateFunction.html,
+#: and the developer guide's "The default timeout is 3 seconds",
+#: https://docs.aws.amazon.com/lambda/latest/dg/resource-model.html; read 2026-12-04 in
+#: stored copies), ephemeral storage 512 MB (not billed).
 SAM_DEFAULTS: dict[str, Any] = {
     "memory_mb": 128.0,
     "timeout_s": 3.0,
