@@ -79,7 +79,7 @@ USAGE_KEYS: dict[str, dict[str, tuple[float, float | None, str]]] = {
         "monthly_requests": (0.0, None, "executions a month"),
         "monthly_transitions": (0.0, None, "state transitions a month (overrides the ASL)"),
         "workflow_duration_ms": (0.0, None, "duration of one Express execution, ms"),
-        "memory_mb": (64.0, None, "memory of an Express execution, MB"),
+        "memory_mb": (0.0, None, "memory of an Express execution, MB (billed from 64 MB)"),
     },
 }
 

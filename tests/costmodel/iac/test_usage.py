@@ -95,7 +95,7 @@ def test_a_resource_the_deployment_lacks_warns_naming_file_and_resource(tmp_path
             "resource_usage.NotifyUserFunction.calls.PaymentServiceEndpoint",
         ),
         (
-            "CheckoutStateMachine:\n    memory_mb: 32",
+            "CheckoutStateMachine:\n    memory_mb: -32",
             "resource_usage.CheckoutStateMachine.memory_mb",
         ),
         ("EmailQueue: 5", "resource_usage.EmailQueue"),
