@@ -97,10 +97,28 @@ class _Context:
 
 def _requests(ctx: _Context, key: str) -> np.ndarray:
     found = ctx.month(key, "monthly_requests")
-    if found is None:
-        ctx.notes.append("no monthly_requests in the usage file: monthly cost depends on usage")
-        return ctx.zeros()
-    return found
+    if found is None and key in ctx.usages:
+        ctx.notes.append("no monthly_requests in its usage: no requests billed")
+    return ctx.zeros() if found is None else found
+
+
+_PRICED_METERS = ("requests", "transitions", "duration")
+
+
+def _price_note(quote: _Quote, region: str | None) -> str:
+    """``monthly cost depends on usage: $0.20 per 1M requests, ...`` (as Infracost says it)."""
+    from ..catalog.sheets import price_sheet
+    from ..tables import unit_price
+
+    sheet = price_sheet(quote.sheet).in_region(region)
+    arch = quote.fixed.get("arch")
+    names = (*_PRICED_METERS, f"duration-{arch}") if arch else _PRICED_METERS
+    prices = [
+        unit_price(m.tiers[0].unit_price, m.unit, sheet.currency)
+        for m in sheet.meters
+        if m.name in names
+    ]
+    return "no usage in the usage file: monthly cost depends on usage: " + ", ".join(prices)
 
 
 def _function(ctx: _Context, fn: FunctionResource) -> list[_Quote]:
@@ -250,6 +268,8 @@ def price_resource(
     """``resource`` priced for ``samples`` sample months (see the module docstring)."""
     ctx = _Context(samples, seed, usages, resources)
     quotes = _QUOTES[resource.kind](ctx, resource)
+    if resource.key not in usages and not ctx.notes:
+        ctx.notes.append(_price_note(quotes[0], region))
     bills: list[Bill] = []
     pooled: list[Bill] = []
     for quote in quotes:  # one quote per sheet; a resource has one today

@@ -381,3 +381,18 @@ def test_bad_breakdown_arguments_name_the_parameter(option: str, value: object) 
     """samples, seed and free_tier are checked before any work."""
     with pytest.raises(costmodel.InvalidUsage, match=option):
         from_sam(CHECKOUT).breakdown(**{option: value})  # type: ignore[arg-type]
+
+
+def test_a_resource_without_usage_says_what_it_would_cost_per_unit() -> None:
+    """As Infracost's "Monthly cost depends on usage: $0.20 per 1M requests": the sheet's
+    first-tier prices, in the resource's notes."""
+    from costmodel.tables import unit_price
+
+    b = from_sam(CHECKOUT).breakdown(samples=1)
+    notes = b.resources.set_index("resource")["notes"]
+    queue = costmodel.price_sheet("aws-sqs-standard").meters[0]
+    expected = unit_price(queue.tiers[0].unit_price, queue.unit)
+    assert notes["EmailQueue"] == (
+        f"no usage in the usage file: monthly cost depends on usage: {expected}",
+    )
+    assert "per GB-s" in notes["NotifyUserFunction"][0] and b.total_usd == 0
