@@ -41,6 +41,17 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     )
     from .errors import CostModelError, InvalidFile, InvalidUsage, UnknownProvider
     from .iac.asl import StateMachine, from_asl
+    from .iac.breakdown import Breakdown
+    from .iac.deployment import (
+        Deployment,
+        UnresolvedWarning,
+        from_cloudformation,
+        from_sam,
+        from_terraform_plan,
+        load_deployment,
+    )
+    from .iac.diff import CostDiff, diff
+    from .iac.usage import UsageFileWarning
     from .logs.reader import LogBill, MalformedLine, bill_from_logs, read_logs
     from .simulation.run import (
         SimulationContext,
@@ -70,10 +81,13 @@ __all__ = [
     "COMPONENTS",
     "ArchitectureFile",
     "Bill",
+    "Breakdown",
     "CallerTimeout",
     "ConstantRate",
+    "CostDiff",
     "CostModelError",
     "CpuBound",
+    "Deployment",
     "Downstream",
     "DownstreamError",
     "DownstreamThrottled",
@@ -100,7 +114,9 @@ __all__ = [
     "Tier",
     "TraceArrivals",
     "UnknownProvider",
+    "UnresolvedWarning",
     "Usage",
+    "UsageFileWarning",
     "VirtualClock",
     "VirtualTimeLoop",
     "WarmStrategies",
@@ -111,14 +127,19 @@ __all__ = [
     "bill_ledger",
     "compare",
     "compare_policies",
+    "diff",
     "empirical",
     "estimate",
     "fan_out",
     "fixed",
     "from_asl",
+    "from_cloudformation",
+    "from_sam",
+    "from_terraform_plan",
     "hedge_frontier",
     "latency_samples",
     "load_architectures",
+    "load_deployment",
     "load_price_sheet",
     "load_scenario",
     "load_simulation",
@@ -185,6 +206,16 @@ _EXPORTS: dict[str, str] = {
     "UnknownProvider": ".errors",
     "StateMachine": ".iac.asl",
     "from_asl": ".iac.asl",
+    "Breakdown": ".iac.breakdown",
+    "Deployment": ".iac.deployment",
+    "UnresolvedWarning": ".iac.deployment",
+    "from_cloudformation": ".iac.deployment",
+    "from_sam": ".iac.deployment",
+    "from_terraform_plan": ".iac.deployment",
+    "load_deployment": ".iac.deployment",
+    "CostDiff": ".iac.diff",
+    "diff": ".iac.diff",
+    "UsageFileWarning": ".iac.usage",
     "LogBill": ".logs.reader",
     "MalformedLine": ".logs.reader",
     "bill_from_logs": ".logs.reader",

@@ -797,6 +797,180 @@ def _compare_and_chart(args: argparse.Namespace, out: IO[str], err: IO[str]) -> 
 
 # ---------------------------------------------------------------- demo
 
+# ---------------------------------------------------------------- infrastructure code
+
+_IAC_FORMATS = ("table", "json", "csv", "markdown")
+
+
+def _add_iac_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--usage",
+        metavar="FILE",
+        help="usage file in Infracost's form (version: 0.1, resource_usage:)",
+    )
+    parser.add_argument(
+        "--format", choices=_IAC_FORMATS, default="table",
+        help="output: a table (default), JSON, CSV or Markdown (fit for a pull-request comment)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--samples", type=int, default=1000, help="Monte Carlo sample months (default 1,000)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--region", help="the AWS region's prices (default: us-east-1)")
+    parser.add_argument(
+        "-p", "--parameter", action="append", metavar="NAME=VALUE",
+        help="a template parameter's value (repeatable; default: its Default)",
+    )  # fmt: skip
+    _add_free_tier_argument(parser)
+
+
+def _parameters(pairs: Sequence[str] | None) -> dict[str, str] | None:
+    """``["Mem=512"]`` as ``{"Mem": "512"}`` (CloudFormation parameters are strings)."""
+    if not pairs:
+        return None
+    found: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvalidUsage(f"--parameter {pair!r}: must be NAME=VALUE, e.g. MemorySize=512")
+        found[name.strip()] = value
+    return found
+
+
+def _deployment_of(path: str, args: argparse.Namespace, err: IO[str]) -> Any:
+    """The template or plan at ``path``; the warnings of reading it go to ``err``."""
+    from .iac.deployment import load_deployment
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        deployment = load_deployment(
+            path, args.usage, _parameters(args.parameter), region=args.region or "us-east-1"
+        )
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        err.write(f"warning: {message}\n")
+    return deployment
+
+
+def _add_breakdown(sub: Any) -> None:
+    parser = sub.add_parser(
+        "breakdown",
+        help="monthly cost of a SAM/CloudFormation template or a Terraform plan, per resource",
+        description="Price what a SAM or CloudFormation template (YAML or JSON) or a Terraform "
+        "plan JSON (terraform show -json plan.out) deploys: per resource and cost component, "
+        "the monthly cost with p5 to p95 bands when the usage file gives distributions. "
+        "Resources callwise does not price are skipped and counted (--show-skipped lists them).",
+    )
+    parser.add_argument("path", help="template (.yaml/.yml/.json) or plan (.json)")
+    _add_iac_options(parser)
+    parser.add_argument("--show-skipped", action="store_true", help="list the skipped resources")
+    parser.set_defaults(run=_run_breakdown)
+
+
+def _run_breakdown(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .iac.report import render_breakdown
+
+    deployment = _deployment_of(args.path, args, err)
+    result = deployment.breakdown(
+        samples=args.samples, seed=args.seed, free_tier=args.free_tier, region=args.region
+    )
+    out.write(render_breakdown(result, args.format, show_skipped=args.show_skipped))
+    return 0
+
+
+def _add_diff(sub: Any) -> None:
+    parser = sub.add_parser(
+        "diff",
+        help="cost change from BASE to HEAD (templates or plans); --fail-above for CI",
+        description="Past (BASE), new (HEAD) and the difference, per resource and in total, "
+        "both priced with the same random numbers so the band shows the change, not noise. "
+        "With --fail-above, exit 1 when the INCREASE exceeds the threshold (10%% of BASE, or "
+        "50 dollars a month); bad input exits 2.",
+    )
+    parser.add_argument("base", help="the template or plan before the change")
+    parser.add_argument("head", help="the template or plan after the change")
+    _add_iac_options(parser)
+    parser.add_argument(
+        "--fail-above", metavar="LIMIT",
+        help="exit 1 if the monthly cost rises by more than LIMIT: a percentage of BASE (10%%) "
+        "or dollars (50)",
+    )  # fmt: skip
+    parser.set_defaults(run=_run_diff)
+
+
+def _run_diff(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .iac.diff import diff, parse_threshold
+    from .iac.report import render_diff
+
+    threshold = parse_threshold(args.fail_above) if args.fail_above is not None else None
+    base = _deployment_of(args.base, args, err)
+    head = _deployment_of(args.head, args, err)
+    result = diff(
+        base,
+        head,
+        samples=args.samples,
+        seed=args.seed,
+        free_tier=args.free_tier,
+        region=args.region,
+    )
+    out.write(render_diff(result, args.format))
+    if threshold is not None and result.exceeds(threshold):
+        err.write(f"costmodel diff: the monthly cost rises by {result.diff_usd:,.2f} "
+                  f"{result.new.currency}, above --fail-above {args.fail_above}\n")  # fmt: skip
+        return 1
+    return 0
+
+
+def _add_usage(sub: Any) -> None:
+    parser = sub.add_parser(
+        "usage", help="usage files: `usage init TEMPLATE` writes (or merges into) a skeleton"
+    )
+    actions = parser.add_subparsers(
+        title="actions", dest="action", metavar="ACTION", parser_class=_Parser
+    )
+    actions.required = True
+    init = actions.add_parser(
+        "init",
+        help="a usage file with every resource of TEMPLATE and its keys at 0",
+        description="Write a usage file skeleton (Infracost's form) with every resource of a "
+        "template or plan and each of its usage keys at 0. With --usage FILE, merge into FILE: "
+        "the values already there are kept, new resources and keys are added (comments are "
+        "not kept). Without --usage, print it.",
+    )
+    init.add_argument("path", help="template or plan")
+    init.add_argument("--usage", metavar="FILE", help="the usage file to write or merge into")
+    init.add_argument("-p", "--parameter", action="append", metavar="NAME=VALUE",
+                      help="a template parameter's value (repeatable)")  # fmt: skip
+    init.set_defaults(run=_run_usage_init)
+
+
+def _run_usage_init(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    from .iac.deployment import load_deployment
+    from .iac.intrinsics import load_document
+    from .iac.usage import merge_usage, read_usage
+
+    deployment = load_deployment(args.path, None, _parameters(args.parameter))
+    skeleton = deployment.usage_skeleton()
+    target = Path(args.usage) if args.usage else None
+    existing = None
+    if target is not None and target.exists():
+        existing = load_document(target)
+        read_usage(existing if isinstance(existing, dict) else {})  # its shape, before writing
+    merged = merge_usage(existing, skeleton)
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - the iac extra is installed in the tests
+        raise InvalidUsage("writing YAML needs PyYAML: pip install 'callwise[iac]'") from None
+    text = yaml.safe_dump(merged, sort_keys=False, default_flow_style=False)
+    if target is None:
+        out.write(text)
+        return 0
+    before = set((existing or {}).get("resource_usage") or {})
+    target.write_text(text, encoding="utf-8")
+    added = [k for k in merged["resource_usage"] if k not in before]
+    out.write(f"{target}: {len(merged['resource_usage'])} resource(s), {len(added)} added\n")
+    return 0
+
+
 DEMO_STEPS = (
     ("compare", "video_pipeline.toml", ("--provider", "aws-lambda")),
     ("simulate", "outage_short.toml", ()),
@@ -882,6 +1056,9 @@ SUBCOMMANDS: list[Callable[[Any], None]] = [
     _add_bill,
     _add_compare,
     _add_simulate,
+    _add_breakdown,
+    _add_diff,
+    _add_usage,
     _add_demo,
 ]
 

@@ -268,10 +268,14 @@ def test_subcommands_register_through_one_function_each() -> None:
         "_add_bill",
         "_add_compare",
         "_add_simulate",
+        "_add_breakdown",
+        "_add_diff",
+        "_add_usage",
         "_add_demo",
     ]
     parser = build_parser()
-    for command in ("prices", "estimate", "bill", "compare", "simulate", "demo"):
+    commands = ("prices", "estimate", "bill", "compare", "simulate", "breakdown", "diff", "usage")
+    for command in (*commands, "demo"):
         assert callable(parser.parse_args([command, *_required(command)]).run)
 
 
@@ -282,6 +286,9 @@ def _required(command: str) -> list[str]:
         "bill": ["x.log", "--provider", "aws-lambda"],
         "compare": ["examples/video_pipeline.toml"],
         "simulate": ["examples/outage.toml"],
+        "breakdown": ["examples/iac/orders.yaml"],
+        "diff": ["examples/iac/orders.yaml", "examples/iac/orders-arm.yaml"],
+        "usage": ["init", "examples/iac/orders.yaml"],
         "demo": [],
     }[command]
 
