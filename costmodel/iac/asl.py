@@ -49,7 +49,7 @@ from .asl_usage import STATE_KEYS, StateMachineUsage, StateUsage, state_machine_
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Executions", "StateMachine", "from_asl", "usage_skeleton"]
+__all__ = ["Executions", "StateMachine", "from_asl", "task_resources", "usage_skeleton"]
 
 Kind = Literal["standard", "express"]
 _STANDARD = ("orchestration", "standard_transitions", 0.0)
@@ -311,6 +311,31 @@ def _check_usage(graph: Graph, usage: StateMachineUsage) -> None:
         )
 
 
+def task_resources(
+    definition: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    substitutions: Mapping[str, str] | None = None,
+    source: str | None = None,
+) -> frozenset[str]:
+    """Every key ``functions=`` may map for the Task states of ``definition``: each Task's
+    resource (an ARN), its ``FunctionName``, and the function name inside a Lambda ARN.
+
+    A template reader offers all its functions; this says which a machine invokes.
+
+    >>> sorted(task_resources({"StartAt": "A", "States": {"A": {"Type": "Task",
+    ...     "Resource": "arn:aws:lambda:us-east-1:1:function:orders", "End": True}}}))
+    ['arn:aws:lambda:us-east-1:1:function:orders', 'orders']
+    """
+    graph = read_graph(definition, substitutions=substitutions, source=source)
+    return frozenset(
+        key
+        for block in graph.blocks()
+        for state in block.states.values()
+        if state.type == "Task"
+        for key in _task_keys(state)
+    )
+
+
 def _task_keys(state: State) -> list[str]:
     keys = [k for k in (state.function_name, state.resource) if k]
     for key in list(keys):
@@ -338,7 +363,7 @@ def _tasks(graph: Graph, functions: Mapping[str, Function], source: str) -> dict
             match = next((k for k in keys if k in functions), None)
             if match is not None:
                 out[state.name] = functions[match]
-                used.add(match)
+                used.update(k for k in keys if k in functions)  # its aliases are used too
     for key in functions:
         if key not in used:
             raise InvalidUsage(

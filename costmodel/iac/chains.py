@@ -100,11 +100,18 @@ def _machine(
     deployment: Deployment, resource: StateMachineResource, functions: dict[str, Function]
 ) -> Architecture | None:
     try:
-        from .asl import from_asl  # type: ignore[import-not-found,unused-ignore]
+        from .asl import from_asl, task_resources  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
     usage = deployment.usage.get(resource.key)
-    tasks = {task: functions[key] for task, key in resource.tasks.items() if key in functions}
+    invoked = task_resources(
+        resource.definition, substitutions=resource.substitutions or None, source=resource.source
+    )
+    tasks = {
+        task: functions[key]
+        for task, key in resource.tasks.items()
+        if key in functions and task in invoked
+    }
     machine: Architecture = from_asl(
         resource.definition,
         name=resource.key,

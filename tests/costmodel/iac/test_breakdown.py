@@ -280,23 +280,17 @@ def test_without_the_asl_reader_derived_transitions_are_reported(
 
 
 def test_transitions_derived_from_the_definition() -> None:
-    """NEEDS the real costmodel.iac.asl (branch asl): the Map sample's transitions."""
-    asl = pytest.importorskip("costmodel.iac.asl")
-    d = from_sam(
-        FIXTURES / "sfn-map" / "template.yaml",
-        _usage(MapStateStateMachine={"monthly_requests": 1e5}),
-    )
-    machine = d.resources["MapStateStateMachine"]
-    per_execution = (
-        asl.from_asl(machine.definition, kind="standard").transitions(samples=2000, seed=0).mean()
-    )  # type: ignore[union-attr]
+    """The Map sample's state machine in its SAM template, priced from its definition:
+    4 + 3N transitions per execution (N = 10 messages a run), 100,000 runs a month."""
+    usage = {"monthly_requests": 1e5, "states": {"Process Messages": {"items": 10}}}
+    d = from_sam(FIXTURES / "sfn-map" / "template.yaml", _usage(MapStateStateMachine=usage))
     cost = (
         d.breakdown(samples=1)
         .resources.set_index("resource")
         .loc["MapStateStateMachine", "cost_usd"]
     )
     assert cost == pytest.approx(
-        estimate("aws-sfn-standard", invocations=1e5, transitions=per_execution).total
+        estimate("aws-sfn-standard", invocations=1e5, transitions=4 + 3 * 10).total
     )
 
 
@@ -396,3 +390,22 @@ def test_a_resource_without_usage_says_what_it_would_cost_per_unit() -> None:
         f"no usage in the usage file: monthly cost depends on usage: {expected}",
     )
     assert "per GB-s" in notes["NotifyUserFunction"][0] and b.total_usd == 0
+
+
+def test_a_deployed_state_machine_is_an_architecture_compare_prices() -> None:
+    """The template offers every function under its logical ID, name and ARN; the machine
+    takes the ones its Tasks invoke, and compare bills each Task attempt as an invocation:
+    per execution 1 read + 10 deletes (one per Map item)."""
+    usage = {
+        "MapStateStateMachine": {
+            "monthly_requests": 1e5,
+            "states": {"Process Messages": {"items": 10}},
+        },
+        "ReadFromSQSFunction": {"monthly_requests": 1e5, "request_duration_ms": 200},
+    }
+    d = from_sam(FIXTURES / "sfn-map" / "template.yaml", _usage(**usage))
+    machine = d.architectures()["MapStateStateMachine"]
+    names = sorted(f.name for f in machine.task_functions())  # type: ignore[union-attr]
+    assert names == ["DeleteFromSQSFunction", "ReadFromSQSFunction"]
+    table = costmodel.compare({"deployed": machine}, invocations=1e5, samples=500)
+    assert table.loc["deployed", "function_invocations"] == 1e5 * (1 + 10)
