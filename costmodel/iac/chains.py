@@ -100,12 +100,15 @@ def _machine(
     deployment: Deployment, resource: StateMachineResource, functions: dict[str, Function]
 ) -> Architecture | None:
     try:
-        from .asl import from_asl, task_resources  # type: ignore[import-not-found,unused-ignore]
+        from .asl import from_asl, task_resources
     except ImportError:
+        return None
+    definition = resource.definition
+    if definition is None:
         return None
     usage = deployment.usage.get(resource.key)
     invoked = task_resources(
-        resource.definition, substitutions=resource.substitutions or None, source=resource.source
+        definition, substitutions=resource.substitutions or None, source=resource.source
     )
     tasks = {
         task: functions[key]
@@ -113,7 +116,7 @@ def _machine(
         if key in functions and task in invoked
     }
     machine: Architecture = from_asl(
-        resource.definition,
+        definition,
         name=resource.key,
         kind=resource.workflow,
         usage=dict(usage.raw) if usage else None,

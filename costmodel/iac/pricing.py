@@ -206,7 +206,7 @@ def _asl_transitions(ctx: _Context, sm: StateMachineResource) -> float | None:
     if sm.definition is None:
         return None
     try:
-        from .asl import from_asl  # type: ignore[import-not-found,unused-ignore]
+        from .asl import from_asl
     except ImportError:
         ctx.unresolved.append(
             Unresolved(
