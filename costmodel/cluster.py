@@ -89,5 +89,6 @@ def run_tasks(
     if progress:
         from distributed import progress as show
 
-        show(futures)
+        with cluster.as_current():  # the display looks for the client as the current one
+            show(futures)
     return list(cluster.gather(futures))
