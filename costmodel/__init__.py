@@ -26,6 +26,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     from .architectures.file import ArchitectureFile, load_architectures
     from .architectures.hedging import hedge_frontier
     from .architectures.keep_warm import KeepWarm
+    from .architectures.replicates import compare_seeds
     from .architectures.strategies import WarmStrategies, warm_strategies
     from .billing.engine import Bill, Usage, accepted_options, estimate
     from .billing.ledger import LedgerBill, bill_ledger
@@ -64,6 +65,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
         Window,
         load_scenario,
     )
+    from .simulation.seeds import SeedRuns, seed_bands, simulate_seeds, spawn_seeds
 
 __all__ = [
     "COMPONENTS",
@@ -91,6 +93,7 @@ __all__ = [
     "PoissonArrivals",
     "PriceSheet",
     "Scenario",
+    "SeedRuns",
     "SimulationContext",
     "SimulationFile",
     "SimulationResult",
@@ -109,6 +112,7 @@ __all__ = [
     "bill_ledger",
     "compare",
     "compare_policies",
+    "compare_seeds",
     "empirical",
     "estimate",
     "fan_out",
@@ -125,8 +129,11 @@ __all__ = [
     "price_sheet",
     "providers",
     "read_logs",
+    "seed_bands",
     "simulate",
+    "simulate_seeds",
     "simulate_usage",
+    "spawn_seeds",
     "summarize",
     "sweep",
     "sync_chain",
@@ -160,6 +167,7 @@ _EXPORTS: dict[str, str] = {
     "ArchitectureFile": ".architectures.file",
     "load_architectures": ".architectures.file",
     "KeepWarm": ".architectures.keep_warm",
+    "compare_seeds": ".architectures.replicates",
     "WarmStrategies": ".architectures.strategies",
     "warm_strategies": ".architectures.strategies",
     "Bill": ".billing.engine",
@@ -191,6 +199,10 @@ _EXPORTS: dict[str, str] = {
     "load_simulation": ".simulation.run",
     "simulate": ".simulation.run",
     "summarize": ".simulation.run",
+    "SeedRuns": ".simulation.seeds",
+    "seed_bands": ".simulation.seeds",
+    "simulate_seeds": ".simulation.seeds",
+    "spawn_seeds": ".simulation.seeds",
     "CallerTimeout": ".simulation.scenario",
     "ConstantRate": ".simulation.scenario",
     "Downstream": ".simulation.scenario",

@@ -16,7 +16,7 @@ from support.paths import EXAMPLES
 
 from costmodel import InvalidUsage
 from costmodel.simulation.run import SimulationContext, load_simulation, simulate
-from costmodel.simulation.scenario import ConstantRate, Downstream, PoissonArrivals, Scenario
+from costmodel.simulation.scenario import Downstream, PoissonArrivals, Scenario
 from costmodel.simulation.seeds import BAND_COLUMNS, seed_bands, simulate_seeds, spawn_seeds
 from resilience import Policy, retry
 
@@ -131,8 +131,8 @@ def test_a_grid_over_factory_scenario_and_setting() -> None:
     assert len(runs.rows) == 4
     row = runs.rows.iloc[3]
     assert (row["attempts"], row["scenario.downstream.error_rate"]) == (2, 0.3)
-    changed = dataclasses.replace(SHORT, downstream=dataclasses.replace(SHORT.downstream,
-                                                                        error_rate=0.3))  # fmt: skip
+    downstream = dataclasses.replace(SHORT.downstream, error_rate=0.3)
+    changed = dataclasses.replace(SHORT, downstream=downstream)
     direct = simulate(
         functools.partial(retrying, attempts=2), changed, seed=11, callee_memory_mb=256
     )
