@@ -11,13 +11,19 @@ before the figures are kept.
 
 The second row is the cost of a worker's start: the first batch on a cluster just
 started (worker processes importing numpy, pandas and costmodel) against the warm run.
+
+The third is what a task costs a worker beyond the simulation itself, and does not move
+with the machine's load as wall times do: the CPU seconds (``time.process_time``) of one
+run inside a worker process's task against the same run here, mean of 4 seeds each.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from importlib import resources
+from typing import Any
 
 from benchmarks.harness import Row
 from costmodel import load_simulation, simulate_seeds
@@ -27,8 +33,20 @@ SEEDS = 8
 POLICIES = ("no protection", "breaker + fallback + cache")
 
 
+def cpu_seconds(factory: Any, scenario: Any, seed: int) -> float:
+    """CPU seconds of one simulation in this process (here, or in a worker's task)."""
+    from costmodel import simulate
+
+    start = time.process_time()
+    simulate(factory, scenario, seed=seed)
+    return time.process_time() - start
+
+
 def run() -> list[Row]:
+    import cloudpickle
     import distributed
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers lack benchmarks/
 
     spec = load_simulation(resources.files("costmodel") / "examples/outage_short.toml")
     policies = {name: spec.policies[name] for name in POLICIES}
@@ -50,6 +68,12 @@ def run() -> list[Row]:
     ):
         cold, _ = once(client)
         timings = [once(False), once(client), once(False), once(client)]
+        factory = policies[POLICIES[0]]
+        cpu_here = [cpu_seconds(factory, spec.scenario, seed) for seed in range(4)]
+        cpu_there = [
+            client.submit(cpu_seconds, factory, spec.scenario, seed, pure=False).result()
+            for seed in range(4)
+        ]
     serial = min(t for t, _ in timings[0::2])
     spread = min(t for t, _ in timings[1::2])
     rows = [runs.rows for _, runs in timings]  # type: ignore[attr-defined]
@@ -69,6 +93,13 @@ def run() -> list[Row]:
             ours=cold,
             anchor=spread,
             unit="s; worker start-up and imports",
+            target="report",
+        ),
+        Row(
+            name=f"CPU s of one run ({POLICIES[0]}) in a worker's task vs here",
+            ours=sum(cpu_there) / len(cpu_there),
+            anchor=sum(cpu_here) / len(cpu_here),
+            unit="s; ratio = a task's overhead on the worker",
             target="report",
         ),
     ]
