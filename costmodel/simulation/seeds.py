@@ -124,7 +124,7 @@ def seed_bands(rows: pd.DataFrame, *, by: Sequence[str], metrics: Sequence[str])
     if missing:
         raise InvalidUsage(f"seed_bands: no column {missing[0]!r} in rows")
     records = []
-    for key, group in rows.groupby(list(by), sort=False):
+    for key, group in rows.groupby(list(by), sort=False, dropna=False):
         keys = key if isinstance(key, tuple) else (key,)
         for metric in metrics:
             values = group[metric].to_numpy(dtype=np.float64)

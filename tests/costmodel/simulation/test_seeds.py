@@ -218,6 +218,27 @@ def test_an_unpicklable_factory_fails_before_submitting(dask_client: Any) -> Non
     assert not [t for t in stream.data if str(t["key"]).startswith("simulate-seeds")]
 
 
+def test_a_key_already_on_the_cluster_does_not_answer_for_a_run(dask_client: Any) -> None:
+    """Each call's tasks have keys of their own: a future held under a like-named key
+    (another user's, another thread's) is not taken for this run's result."""
+    held = [dask_client.submit(abs, -1, key=f"simulate-seeds-{i}") for i in range(2)]
+    runs = simulate_seeds(bare, SHORT, seeds=2, client=dask_client)
+    here = simulate_seeds(bare, SHORT, seeds=2, client=False)
+    pd.testing.assert_frame_equal(runs.rows, here.rows)
+    assert [f.result() for f in held] == [1, 1]
+
+
+def test_a_grid_value_of_none_keeps_its_group() -> None:
+    """region=None (the sheet's own) is a group like any other, not dropped."""
+    runs = simulate_seeds(bare, SHORT, seeds=2, grid={"region": [None, "us-east-1"]},
+                          client=False)  # fmt: skip
+    assert runs.band("total_cost")["seeds"].tolist() == [2, 2]
+    assert runs.band("total_cost").index.get_level_values("region").isna().tolist() == [
+        True,
+        False,
+    ]
+
+
 def test_progress_uses_dasks_progress_bar(dask_client: Any, capsys: Any) -> None:
     """progress=True draws Dask's own text bar to completion."""
     simulate_seeds(bare, SHORT, seeds=2, client=dask_client, progress=True)
