@@ -226,8 +226,13 @@ def simulate_seeds(
             :meth:`costmodel.SimulationResult.summary`).
         client: a ``distributed.Client``; None: the active one, else here; False: here.
         progress: Dask's progress display while the tasks run on a cluster.
-        provider, caller_memory_mb, callee_memory_mb, options, caller_options, region,
-            loser_billing: as :func:`costmodel.simulate` takes them.
+        provider: function platform key, as :func:`costmodel.simulate` takes it.
+        caller_memory_mb: memory of the calling function, MB.
+        callee_memory_mb: memory of the called function, MB.
+        options: provider options for both bills.
+        caller_options: provider options for the caller's bill only.
+        region: the provider's region (default: its sheet's own).
+        loser_billing: how cancelled executions bill (see :func:`costmodel.simulate`).
 
     Returns:
         :class:`SeedRuns` grouped by ``policy`` and the grid's parameters.
