@@ -26,7 +26,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     from .architectures.file import ArchitectureFile, load_architectures
     from .architectures.hedging import hedge_frontier
     from .architectures.keep_warm import KeepWarm
-    from .architectures.replicates import compare_seeds
+    from .architectures.replicates import compare_seeds, sweep_seeds
     from .architectures.strategies import WarmStrategies, warm_strategies
     from .billing.engine import Bill, Usage, accepted_options, estimate
     from .billing.ledger import LedgerBill, bill_ledger
@@ -136,6 +136,7 @@ __all__ = [
     "spawn_seeds",
     "summarize",
     "sweep",
+    "sweep_seeds",
     "sync_chain",
     "warm_strategies",
     "workflow",
@@ -168,6 +169,7 @@ _EXPORTS: dict[str, str] = {
     "load_architectures": ".architectures.file",
     "KeepWarm": ".architectures.keep_warm",
     "compare_seeds": ".architectures.replicates",
+    "sweep_seeds": ".architectures.replicates",
     "WarmStrategies": ".architectures.strategies",
     "warm_strategies": ".architectures.strategies",
     "Bill": ".billing.engine",

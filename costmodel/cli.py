@@ -715,7 +715,7 @@ def _dask_client(scheduler: str | None) -> Any:
 
     if scheduler == "local":
         cluster = distributed.LocalCluster(
-            threads_per_worker=1, processes=True, dashboard_address=None,
+            threads_per_worker=1, processes=True, dashboard_address=":0",
             silence_logs=logging.ERROR,
         )  # fmt: skip
         client = distributed.Client(cluster, set_as_default=False)

@@ -206,8 +206,10 @@ def simulate_seeds(
 ) -> SeedRuns:
     """:func:`costmodel.simulate` of each policy over many seeds and grid points; bands.
 
-    One task per (policy, grid point, seed), each a full simulation, on the cluster (one
-    Dask task in a worker process) or here; the rows are the same either way.
+    :func:`costmodel.compare_policies` over many seeds: every policy and grid point of a
+    replicate runs on that replicate's seed (common random numbers). One task per
+    (policy, grid point, seed), each a full simulation, on the cluster (one Dask task in a
+    worker process) or here; the rows are the same either way.
 
     Args:
         policies: a factory ``factory(sim) -> Policy``, or ``{name: factory}`` (a

@@ -13,7 +13,7 @@ from costmodel import InvalidUsage, SubstitutedServiceWarning
 from costmodel.architectures.comparison import compare, sweep
 from costmodel.architectures.compositions import Function, async_chain, sync_chain, workflow
 from costmodel.architectures.distributions import CpuBound, fixed, lognormal
-from costmodel.architectures.replicates import compare_seeds
+from costmodel.architectures.replicates import compare_seeds, sweep_seeds
 from costmodel.simulation.seeds import spawn_seeds
 
 
@@ -118,3 +118,21 @@ def test_compare_seeds_warns_once_for_a_substituted_service() -> None:
                       seeds=3, samples=50, client=False)  # fmt: skip
     substituted = [w for w in caught if issubclass(w.category, SubstitutedServiceWarning)]
     assert len(substituted) == 1
+
+
+def test_sweep_seeds_on_the_cluster_equals_here_and_bands_each_value(dask_client: Any) -> None:
+    """Replicate i is sweep(seed=seeds[i]); bands per (architecture, value), as numpy's."""
+    kwargs: dict[str, Any] = {"over": "memory_mb", "values": [512, 1769], "seeds": 3,
+                              "samples": 1000, "scaling": CpuBound(cpu_share=0.8)}  # fmt: skip
+    here = sweep_seeds(_chains(), client=False, **kwargs)
+    there = sweep_seeds(_chains(), client=dask_client, **kwargs)
+    pd.testing.assert_frame_equal(there.rows, here.rows, check_exact=True)
+    assert here.by == ("architecture", "value")
+    second = sweep(_chains(), over="memory_mb", values=[512, 1769], samples=1000,
+                   scaling=CpuBound(cpu_share=0.8), seed=here.seeds[1], client=False)  # fmt: skip
+    rows = here.rows[here.rows["replicate"] == 1].drop(columns=["replicate", "seed"])
+    pd.testing.assert_frame_equal(rows.reset_index(drop=True), second.frame, check_exact=True)
+    values = here.rows.query("architecture == 'sync' and value == 1769")["total_usd"].to_numpy()
+    band = here.band("total_usd").loc[("sync", 1769.0)]
+    assert band["mean"] == pytest.approx(values.mean())
+    assert band["p95"] == pytest.approx(np.percentile(values, 95))
