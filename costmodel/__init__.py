@@ -26,6 +26,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
     from .architectures.file import ArchitectureFile, load_architectures
     from .architectures.hedging import hedge_frontier
     from .architectures.keep_warm import KeepWarm
+    from .architectures.replicates import compare_seeds, sweep_seeds
     from .architectures.strategies import WarmStrategies, warm_strategies
     from .billing.engine import Bill, Usage, accepted_options, estimate
     from .billing.ledger import LedgerBill, bill_ledger
@@ -76,6 +77,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and readers; at run time each nam
         Window,
         load_scenario,
     )
+    from .simulation.seeds import SeedRuns, seed_bands, simulate_seeds, spawn_seeds
 
 __all__ = [
     "COMPONENTS",
@@ -106,6 +108,7 @@ __all__ = [
     "PoissonArrivals",
     "PriceSheet",
     "Scenario",
+    "SeedRuns",
     "SimulationContext",
     "SimulationFile",
     "SimulationResult",
@@ -127,6 +130,7 @@ __all__ = [
     "bill_ledger",
     "compare",
     "compare_policies",
+    "compare_seeds",
     "diff",
     "empirical",
     "estimate",
@@ -149,10 +153,14 @@ __all__ = [
     "price_sheet",
     "providers",
     "read_logs",
+    "seed_bands",
     "simulate",
+    "simulate_seeds",
     "simulate_usage",
+    "spawn_seeds",
     "summarize",
     "sweep",
+    "sweep_seeds",
     "sync_chain",
     "warm_strategies",
     "workflow",
@@ -184,6 +192,8 @@ _EXPORTS: dict[str, str] = {
     "ArchitectureFile": ".architectures.file",
     "load_architectures": ".architectures.file",
     "KeepWarm": ".architectures.keep_warm",
+    "compare_seeds": ".architectures.replicates",
+    "sweep_seeds": ".architectures.replicates",
     "WarmStrategies": ".architectures.strategies",
     "warm_strategies": ".architectures.strategies",
     "Bill": ".billing.engine",
@@ -227,6 +237,10 @@ _EXPORTS: dict[str, str] = {
     "load_simulation": ".simulation.run",
     "simulate": ".simulation.run",
     "summarize": ".simulation.run",
+    "SeedRuns": ".simulation.seeds",
+    "seed_bands": ".simulation.seeds",
+    "simulate_seeds": ".simulation.seeds",
+    "spawn_seeds": ".simulation.seeds",
     "CallerTimeout": ".simulation.scenario",
     "ConstantRate": ".simulation.scenario",
     "Downstream": ".simulation.scenario",

@@ -513,15 +513,56 @@ def _add_simulate(sub: Any) -> None:
         action="store_true",
         help="never show a progress bar (drawn on a terminal only)",
     )
+    _add_seeds_options(parser)
     add_format_option(parser)
     add_all_option(parser)
     parser.set_defaults(run=_run_simulate)
+
+
+def _add_seeds_options(parser: argparse.ArgumentParser) -> None:
+    """``--seeds``, ``--grid``, ``--scheduler``, ``--progress``, ``--per-seed``."""
+    parser.add_argument(
+        "--seeds",
+        metavar="N|S1,S2,...",
+        help="run each policy over N seeds drawn from --seed (numpy SeedSequence.spawn), or "
+        "over the seeds listed; prints the bands across seeds (mean, p5, p50, p95)",
+    )
+    parser.add_argument(
+        "--grid",
+        action="append",
+        metavar="NAME=V1,V2,...",
+        help="with --seeds: also run every value of a scenario field (scenario.keys, "
+        "scenario.downstream.error_rate, scenario.windows.0.end_s) or a setting "
+        "(callee_memory_mb, caller_memory_mb, provider, region, loser_billing); repeatable",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS|local",
+        help="with --seeds: run the simulations on a dask.distributed cluster (its "
+        "scheduler's address, e.g. tcp://10.0.0.5:8786, or 'local' for a cluster of "
+        "this machine's cores); needs the dask extra",
+    )
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="with --scheduler: show Dask's progress bar on stderr even when it is not a terminal",
+    )
+    parser.add_argument(
+        "--per-seed",
+        action="store_true",
+        help="with --seeds and --format csv|json: one row per run instead of the bands",
+    )
 
 
 def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     from .simulation.run import SimulationResult
 
     spec = _simulation_file(args)
+    if args.seeds is not None:
+        return _run_simulate_seeds(args, spec, out, err)
+    for flag in ("grid", "scheduler", "per_seed"):
+        if getattr(args, flag):
+            raise InvalidUsage(f"--{flag.replace('_', '-')}: needs --seeds (e.g. --seeds 20)")
     if not args.no_charts:
         chart_folder(args.out)  # before the long run, not after it
     results: dict[str, SimulationResult] = {}
@@ -546,6 +587,156 @@ def _run_simulate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         for path in paths:
             stream.write(f"chart: {path}\n")
     return 0
+
+
+def _run_simulate_seeds(args: argparse.Namespace, spec: Any, out: IO[str], err: IO[str]) -> int:
+    """``simulate --seeds``: every policy over the seeds (and the grid), then the bands."""
+    from .simulation.seeds import simulate_seeds
+
+    seeds = _seeds_argument(args.seeds)
+    grid = _grid_argument(args.grid)
+    settings = {
+        "provider": spec.provider,
+        "caller_memory_mb": spec.caller_memory_mb,
+        "callee_memory_mb": spec.callee_memory_mb,
+        "options": spec.options,
+        "caller_options": spec.caller_options,
+        "region": spec.region,
+        "loser_billing": spec.loser_billing,
+    }
+    show = args.progress or (not args.no_progress and _terminal(err))
+    with _dask_client(args.scheduler) as client, contextlib.redirect_stdout(err):
+        runs = simulate_seeds(
+            spec.policies, spec.scenario, seeds=seeds, seed=spec.seed, grid=grid,
+            client=client, progress=show and client is not False, **settings,
+        )  # fmt: skip
+    if show and client is not False:
+        err.write("\n")  # after Dask's bar, which ends without one
+    if not args.no_charts:
+        err.write("note: charts are drawn for a single run; none with --seeds\n")
+    if args.format != "table":
+        frame = runs.rows if args.per_seed else runs.bands.reset_index()
+        emit(frame, args.format, out=out)
+        return 0
+    title = _simulation_title(spec).rsplit(", seed", 1)[0]
+    drawn = f"{len(runs.seeds)} seeds from seed {spec.seed}"
+    out.write(f"{title}, {drawn if isinstance(seeds, int) else f'seeds {args.seeds}'}\n")
+    out.write(tables.text_table(_bands_table(runs), left=len(runs.by) + 1))
+    return 0
+
+
+#: The metrics ``simulate --seeds`` prints, with their label and format.
+SEED_METRICS = {
+    "total_cost": ("total cost", "{:,.4f}"),
+    "failed_share": ("failed share", "{:.2%}"),
+    "errors_seen": ("errors seen", "{:,.1f}"),
+    "callee_calls": ("callee calls", "{:,.1f}"),
+    "latency_p50_ms": ("latency p50 ms", "{:,.1f}"),
+    "latency_p95_ms": ("latency p95 ms", "{:,.1f}"),
+    "latency_p99_ms": ("latency p99 ms", "{:,.1f}"),
+}
+
+
+def _bands_table(runs: Any) -> pd.DataFrame:
+    """The bands of :data:`SEED_METRICS` as text: one row per group and metric."""
+    import pandas as pd
+
+    currency = str(runs.rows["currency"].iloc[0])
+    rows = []
+    for key, band in runs.bands.groupby(level=list(runs.by), sort=False):
+        keys = key if isinstance(key, tuple) else (key,)
+        for metric, (label, fmt) in SEED_METRICS.items():
+            values = band.xs(metric, level="metric").iloc[0]
+            first = [str(k) for k in keys] if metric == "total_cost" else [""] * len(keys)
+            cells = [fmt.format(values[c]) for c in ("mean", "p5", "p50", "p95")]
+            label = f"{label} ({currency})" if metric == "total_cost" else label
+            rows.append([*first, label, *cells])
+    columns = [*runs.by, "metric", "mean", "p5", "p50", "p95"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _seeds_argument(text: str) -> int | list[int]:
+    """``--seeds``: a count, or seeds separated by commas."""
+    from resilience._validate import Number, number
+
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise InvalidUsage(
+            f"--seeds={text!r}: must be a number of seeds (e.g. 20) or seeds separated by "
+            "commas (e.g. 1,2,3)"
+        ) from None
+    if "," not in text:
+        rule = Number(low=1, integral=True, message="{name}={value}: must be >= 1")
+        return int(number("--seeds", values[0], rule, error=InvalidUsage))
+    return values
+
+
+def _grid_argument(pairs: Sequence[str] | None) -> dict[str, list[Any]] | None:
+    """``--grid NAME=V1,V2`` options as ``{name: [values]}`` (numbers where they parse)."""
+    from .simulation.seeds import GRID_SETTINGS
+
+    if not pairs:
+        return None
+    grid: dict[str, list[Any]] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name = name.strip()
+        if not sep or not name or not raw.strip():
+            raise InvalidUsage(f"--grid {pair!r}: must be NAME=V1,V2,... e.g. keys=100,1000")
+        if not name.startswith("scenario.") and name not in GRID_SETTINGS:
+            raise InvalidUsage(
+                f"--grid {name!r}: a file's policies take no parameters; vary a scenario "
+                f"field (scenario.keys, scenario.downstream.error_rate, ...) or a setting "
+                f"({', '.join(GRID_SETTINGS)})"
+            )
+        grid[name] = [_options([f"v={value}"])["v"] for value in raw.split(",")]
+    return grid
+
+
+@contextlib.contextmanager
+def _dask_client(scheduler: str | None) -> Any:
+    """False (run here) without ``--scheduler``; else a client of that scheduler, or of a
+    LocalCluster of this machine's cores (``local``), closed at the end."""
+    import importlib.util
+    import re
+
+    if scheduler is None:
+        yield False
+        return
+    if importlib.util.find_spec("distributed") is None:
+        raise InvalidUsage(
+            "--scheduler: needs dask.distributed; install the extra: pip install 'callwise[dask]'"
+        )
+    import logging
+
+    import distributed
+
+    if scheduler == "local":
+        cluster = distributed.LocalCluster(
+            threads_per_worker=1, processes=True, dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        )  # fmt: skip
+        client = distributed.Client(cluster, set_as_default=False)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
+        return
+    if not re.fullmatch(r"([a-z]+://)?[\w.\-\[\]:]+:\d+", scheduler):
+        raise InvalidUsage(
+            f"--scheduler={scheduler!r}: must be a scheduler address (tcp://HOST:PORT) or 'local'"
+        )
+    try:
+        client = distributed.Client(scheduler, timeout=10, set_as_default=False)
+    except OSError as exc:
+        raise InvalidUsage(f"--scheduler={scheduler!r}: cannot reach it ({exc})") from None
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def _simulation_file(args: argparse.Namespace) -> Any:

@@ -17,6 +17,7 @@ costmodel`` stays light and the core needs no Dask (the ``dask`` extra brings it
 from __future__ import annotations
 
 import importlib.util
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -83,11 +84,16 @@ def run_tasks(
     if cluster is None:
         return [fn(*task) for task in items]
     prefix = name or getattr(fn, "__name__", "task")
+    # a token per call: two runs on one cluster (two users, two threads) must not share a
+    # key, or the second would be given the first's results (the dashboard drops the token)
+    token = uuid.uuid4().hex
     futures = [
-        cluster.submit(fn, *task, pure=False, key=f"{prefix}-{i}") for i, task in enumerate(items)
+        cluster.submit(fn, *task, pure=False, key=f"{prefix}-{token}-{i}")
+        for i, task in enumerate(items)
     ]
     if progress:
         from distributed import progress as show
 
-        show(futures)
+        with cluster.as_current():  # the display looks for the client as the current one
+            show(futures)
     return list(cluster.gather(futures))

@@ -595,6 +595,8 @@ def compare(
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
     region: str | Mapping[str, str] | None = None,
+    client: Any = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Cost and latency of each architecture for a month of ``invocations`` requests.
 
@@ -622,6 +624,10 @@ def compare(
             With several providers: ``{provider: {option: value}}``.
         region: the region of the platform (and of the services of its vendor); with
             several providers, ``{provider: region}``. Default: each sheet's own region.
+        client: where the simulations run, one task per architecture (see
+            :func:`costmodel.cluster.client_for`): a ``distributed.Client``, None (the
+            active client, else here) or False (here). The table is the same either way.
+        progress: Dask's progress display while the tasks run on a cluster.
 
     Returns:
         One row per architecture (index ``architecture``; with several providers one row
@@ -668,8 +674,8 @@ def compare(
     used: dict[str, dict[str, str]] = {key: {} for key in keys}
     labels: dict[str, tuple[str, str]] = {}
     currency = None
-    for name, architecture in architectures.items():
-        usage = simulate_usage(architecture, samples=samples, seed=seed)
+    usages = _simulated(list(architectures.values()), samples, seed, client, progress, "compare")
+    for (name, architecture), usage in zip(architectures.items(), usages, strict=True):
         for key in keys:
             label = name if len(keys) == 1 else f"{name} @ {key}"
             with _naming(label):
@@ -746,6 +752,27 @@ def _drop_unused_subscription(frame: pd.DataFrame, currency: str | None) -> pd.D
     if column in frame.columns and not frame[column].any():
         frame = frame.drop(columns=column)
     return frame
+
+
+def _usage(architecture: Architecture, samples: int, seed: int) -> ArchitectureUsage:
+    """One architecture's simulation (a task on a cluster)."""
+    return simulate_usage(architecture, samples=samples, seed=seed)
+
+
+def _simulated(
+    architectures: list[Architecture],
+    samples: int,
+    seed: int,
+    client: Any,
+    progress: bool,
+    name: str,
+) -> list[ArchitectureUsage]:
+    """Each architecture simulated with the same samples and seed: one task each, on the
+    cluster when there is one (:func:`costmodel.cluster.run_tasks`), in their order."""
+    from ..cluster import run_tasks
+
+    tasks = [(architecture, samples, seed) for architecture in architectures]
+    return run_tasks(_usage, tasks, client=client, progress=progress, name=name)
 
 
 def latency_samples(
@@ -884,6 +911,8 @@ def sweep(
     services: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
     region: str | None = None,
+    client: Any = None,
+    progress: bool = False,
 ) -> Sweep:
     """Compare architectures over a range of monthly volumes, memory sizes or error rates.
 
@@ -906,6 +935,9 @@ def sweep(
         services: as in :func:`compare`.
         options: as in :func:`compare`.
         region: the provider's region, as in :func:`compare` (one provider).
+        client: as in :func:`compare`: one task per architecture and swept value (one
+            per architecture for a volume sweep, which reuses its simulation).
+        progress: as in :func:`compare`.
 
     >>> from costmodel.architectures.compositions import sync_chain, async_chain, workflow
     >>> a = Function("a", memory_mb=128, duration=20)
@@ -931,22 +963,25 @@ def sweep(
     records: list[dict[str, Any]] = []
     currency = "USD"
     used: dict[str, str] = {}
-    for name, architecture in architectures.items():
-        base_usage = (
-            simulate_usage(architecture, samples=samples, seed=seed)
-            if over == "invocations"
-            else None
-        )
+    plans = {
+        name: [architecture]
+        if over == "invocations"
+        else [map_functions(architecture, _changer(over, v, function, scaling)) for v in grid]
+        for name, architecture in architectures.items()
+    }
+    flat = [changed for variants in plans.values() for changed in variants]
+    simulated = iter(_simulated(flat, samples, seed, client, progress, "sweep"))
+    for name, variants in plans.items():
+        base_usage = next(simulated) if over == "invocations" else None
         # A volume sweep reuses one simulation, so its latency quantiles too (unless the
         # keep-warm model changes cold starts with the volume: then one per volume).
         base_latency = _latency(base_usage) if base_usage is not None else None
-        for value in grid:
+        for index, value in enumerate(grid):
             volume = value if over == "invocations" else invocations
             if base_usage is not None:
-                changed, usage = architecture, base_usage
+                changed, usage = variants[0], base_usage
             else:
-                changed = map_functions(architecture, _changer(over, value, function, scaling))
-                usage = simulate_usage(changed, samples=samples, seed=seed)
+                changed, usage = variants[index], next(simulated)
             with _naming(name):
                 warm, cold_pings = _warm_usage(
                     changed,
