@@ -7,8 +7,9 @@ this process, one task after the other. The results come back in the order of th
 tasks either way, so a caller combines them the same way and a distributed run equals the
 serial one.
 
-``distributed`` is imported only when a cluster is used or looked for: ``import
-costmodel`` stays light and the core needs no Dask (the ``dask`` extra brings it).
+costmodel never imports ``distributed`` itself unless given a client: the active client
+is looked for only once the application has imported it, so ``import costmodel`` and a
+serial run stay light and the core needs no Dask (the ``dask`` extra brings it).
 
 >>> run_tasks(pow, [(2, 3), (3, 2)], client=False)
 [8, 9]
@@ -16,7 +17,7 @@ costmodel`` stays light and the core needs no Dask (the ``dask`` extra brings it
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -33,7 +34,8 @@ def client_for(client: Any = None) -> Any:
 
     Args:
         client: a ``distributed.Client``; None: the active client if there is one (none
-            when ``distributed`` is not installed); False: run here, never on a cluster.
+            while ``distributed`` was never imported, so looking costs no import); False:
+            run here, never on a cluster.
 
     >>> client_for(False) is None
     True
@@ -41,7 +43,7 @@ def client_for(client: Any = None) -> Any:
     if client is False:
         return None
     if client is None:
-        if importlib.util.find_spec("distributed") is None:
+        if "distributed" not in sys.modules:  # never imported: no client can be active
             return None
         from distributed import default_client
 

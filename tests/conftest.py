@@ -77,7 +77,7 @@ def dask_client() -> Iterator[object]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: None still tries 8787 and warns when taken
         silence_logs=50,  # CRITICAL: worker start-up chatter stays out of the test output
     )
     client = distributed.Client(cluster, set_as_default=False)
