@@ -55,19 +55,21 @@ def frames_of(
 
 
 def stream_chunks(stream: IO[str], chunk_chars: int) -> Iterator[tuple[str, int, int]]:
+    """(text of whole lines ending in a newline, its first line number, characters read).
+
+    About ``chunk_chars`` characters a chunk: the last line is completed with
+    ``readline`` (no copy of the chunk to carry a partial line over); a last line
+    without a newline gets one.
+    """
     line = 1
-    rest = ""
     while True:
-        block = stream.read(chunk_chars)
-        if not block:
-            break
-        text = rest + block
-        cut = text.rfind("\n") + 1
-        if cut == 0:
-            rest = text
-            continue
-        text, rest = text[:cut], text[cut:]
-        yield text, line, len(text)
+        text = stream.read(chunk_chars)
+        if not text:
+            return
+        if text[-1] != "\n":
+            text += stream.readline()
+        consumed = len(text)
+        if text[-1] != "\n":
+            text += "\n"
+        yield text, line, consumed
         line += text.count("\n")
-    if rest:
-        yield rest + "\n", line, len(rest)
