@@ -771,7 +771,10 @@ def test_bill_from_logs_in_a_region() -> None:
         bill_from_logs(AWS, provider="aws-lambda", region="mars-1")
 
 
-XRAY = "\tXRAY TraceId: 1-5d9f8c3a-2b1f1e7c0f3c8d6a4e2b1a9c\tSegmentId: 6b1d2c3e4f5a6b7c\tSampled: true"
+XRAY = (
+    "\tXRAY TraceId: 1-5d9f8c3a-2b1f1e7c0f3c8d6a4e2b1a9c\tSegmentId: 6b1d2c3e4f5a6b7c"
+    "\tSampled: true"
+)
 USUAL_IDS = st.from_regex(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 FILE_LINES = st.builds(
     "REPORT RequestId: {}\tDuration: {} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t"
