@@ -88,7 +88,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -139,6 +139,7 @@ __all__ = [
 #: iterable of text lines.
 LogSource = str | os.PathLike[str] | LogFile | Iterable[str | os.PathLike[str]]
 
+R = TypeVar("R")
 _DEFAULT_CHUNK_CHARS = 8 << 20  # about 8 MB of text per chunk
 #: On a cluster, uncompressed files larger than this are read in ranges of about this size.
 DEFAULT_SPLIT_BYTES = 128 << 20
@@ -229,10 +230,7 @@ def read_logs(
         options = _task_options(format, function, _DEFAULT_CHUNK_CHARS, memory_mb)
         options = replace(options, listed=max_malformed_listed, prefix=len(files) > 1)
         tasks = plan(files, format, split_bytes, _DEFAULT_CHUNK_CHARS)
-        results = run_tasks(
-            read_task, [(t, options) for t in tasks], client=cluster, progress=progress,
-            name=f"read_logs-{uuid.uuid4().hex[:8]}",
-        )  # fmt: skip
+        results = _on_cluster(read_task, [(t, options) for t in tasks], cluster, progress)
         return combine_frames(tasks, results, max_malformed_listed)
     frames: list[pd.DataFrame] = []
     malformed: list[MalformedLine] = []
@@ -335,6 +333,19 @@ def _cluster_for(client: Any, progress: object, split_bytes: object) -> Any:
         raise InvalidUsage(f"progress={progress!r}: must be True or False")
     number("split_bytes", split_bytes, _SPLIT_BYTES, error=InvalidUsage)
     return cluster_client(client)
+
+
+def _on_cluster(
+    fn: Callable[..., R], tasks: list[tuple[Any, ...]], cluster: Any, progress: bool
+) -> list[R]:
+    """``run_tasks`` on ``cluster``, under a key prefix of this call's own (two reads never
+    share a task's key). The client is made current while they run, so Dask's progress
+    display finds it (it looks for the current client)."""
+    with cluster.as_current():
+        return run_tasks(
+            fn, tasks, client=cluster, progress=progress,
+            name=f"{fn.__name__.removesuffix('_task')}-logs-{uuid.uuid4().hex[:8]}",
+        )  # fmt: skip
 
 
 def _task_options(
@@ -508,10 +519,8 @@ def bill_from_logs(
         task_options = _task_options(format, function, chunk_chars, memory_mb)
         files = expand_sources(source, storage_options)
         tasks = plan(files, format, split_bytes, chunk_chars)
-        results = run_tasks(
-            bill_task, [(t, task_options, rule) for t in tasks], client=cluster,
-            progress=progress not in (None, False), name=f"bill_from_logs-{uuid.uuid4().hex[:8]}",
-        )  # fmt: skip
+        tasks_args = [(t, task_options, rule) for t in tasks]
+        results = _on_cluster(bill_task, tasks_args, cluster, progress not in (None, False))
         counts, malformed, malformed_count = combine_bills(tasks, results, 1000)
     else:
         for one in expand_sources(source, storage_options):

@@ -203,5 +203,15 @@ def test_an_active_client_is_used_and_false_forces_local(logs: Path, dask_client
 def _read_logs_tasks_seen(dask_scheduler: Any) -> list[str]:
     """Keys of read_logs tasks the scheduler has run (its transition log)."""
     return sorted(
-        {str(entry[0]) for entry in dask_scheduler.transition_log if "read_logs-" in str(entry[0])}
+        {str(entry[0]) for entry in dask_scheduler.transition_log if "read-logs-" in str(entry[0])}
     )
+
+
+def test_progress_shows_dask_s_progress_bar(
+    logs: Path, dask_client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """progress=True draws Dask's own text progress bar while the tasks run (a terminal)."""
+    frame = read_logs(logs, client=dask_client, progress=True, split_bytes=2000)
+    shown = capsys.readouterr()
+    assert "100% Completed" in shown.out + shown.err
+    _assert_same_frame(frame, read_logs(logs, client=False))
