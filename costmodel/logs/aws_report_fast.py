@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,33 +60,42 @@ _OLDER_LAYOUT = tuple((literal.replace(b"\t", b" \t"), decimal) for literal, dec
 _INIT_LABEL = b"\tInit Duration: "
 _NUMBER_BYTES = 16  # digits and dot; at most 15 digits: below 2**53, exact as doubles
 _ID_BYTES = 48  # request ids up to 47 bytes (AWS's are 36) take the fast path
-_PAD = bytes(_ID_BYTES + 16)
+_USUAL_ID = 36  # AWS's request ids (UUIDs) are checked 8 bytes at a time
+# Zeros after the chunk: every offset the reader looks at stays below its end plus 400
+# (the marker, an id, the labels, numbers of at most 15 bytes, a window): no clipping.
+_PAD = 512
 _POW10 = 10.0 ** np.arange(_NUMBER_BYTES)
 _WEIGHTS = 10 ** np.arange(_NUMBER_BYTES - 1, -1, -1, dtype=np.int64)
 
 
 class ChunkBytes:
-    """A chunk's bytes with the views the fast reader gathers from (out of range clips)."""
+    """A chunk's bytes with the views the fast reader gathers from.
+
+    Indexing, not ``np.take``: take would copy these strided views whole.
+    """
 
     def __init__(self, data: bytes) -> None:
-        padded = data + _PAD
-        self.raw = np.frombuffer(padded, dtype=np.uint8)
+        space = _workspace(len(data))
+        space.bytes[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+        space.bytes[len(data) : len(data) + _PAD] = 0
+        self.size = len(data)
+        self.raw = space.bytes[: len(data) + _PAD]
+        self.flags = space.flags[: len(data)]
         # every unaligned 8-byte word, and every 16- / _ID_BYTES-byte window
-        self.words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+        self.words = np.ndarray(
+            shape=(len(self.raw) - 7,), dtype="<u8", buffer=self.raw.data, strides=(1,)
+        )
         self.rows16 = sliding_window_view(self.raw, _NUMBER_BYTES)
         self.rows_id = sliding_window_view(self.raw, _ID_BYTES)
-        self.last = len(self.rows_id) - 1  # the highest offset every view has
 
-    def at(self, offsets: np.ndarray) -> np.ndarray:
-        """Offsets clipped into range (rows that go past the end have failed anyway).
-
-        Indexing, not ``np.take``: take would copy these strided views whole.
-        """
-        clipped: np.ndarray = np.clip(offsets, 0, self.last)
-        return clipped
+    def positions(self, byte: int) -> np.ndarray:
+        """Sorted offsets of ``byte`` in the chunk."""
+        np.equal(self.raw[: self.size], byte, out=self.flags)
+        found: np.ndarray = np.flatnonzero(self.flags)
+        return found
 
     def byte(self, at: np.ndarray) -> np.ndarray:
-        result: np.ndarray = self.raw[self.at(at)]
+        result: np.ndarray = self.raw[at]
         return result
 
     def literal(self, at: np.ndarray, literal: bytes) -> np.ndarray:
@@ -93,15 +103,28 @@ class ChunkBytes:
         ok = np.ones(len(at), dtype=bool)
         for i in range(0, len(literal), 8):
             piece = literal[i : i + 8]
-            got = self.words[self.at(at + i)]
+            got = self.words[at + i]
             if len(piece) < 8:
                 got = got & np.uint64((1 << (8 * len(piece))) - 1)
             ok &= got == np.uint64(int.from_bytes(piece, "little"))
         return ok
 
+    def usual_ids(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The 48 bytes at each offset as six 64-bit words, and whether they start with an
+        id of the usual length (:data:`_USUAL_ID` bytes, each printable ASCII without the
+        blank) followed by a tab or a blank. Checked a word at a time (SWAR)."""
+        words = self.rows_id[at].view("<u8")  # one gather of 48 bytes a row: 6 words
+        tail = words[:, 4] & np.uint64(0xFFFFFFFF) | np.uint64(0x4141414100000000)
+        checked = np.concatenate([words[:, :4], tail[:, None]], axis=1)
+        low = (checked - _byte_mask(0x21)) & ~checked & _HIGH  # a byte below "!"
+        high = ((checked & _LOW7) + _byte_mask(1) | checked) & _HIGH  # a byte above "~"
+        after = (words[:, 4] >> np.uint64(32)) & np.uint64(0xFF)
+        usual = ~(low | high).any(axis=1) & ((after == _TAB) | (after == _SPACE))
+        return words, usual
+
     def line_ends(self, at: np.ndarray) -> np.ndarray:
         """Whether only an optional tab, space, or space and tab precede a newline at ``at``."""
-        word = self.words[self.at(at)]
+        word = self.words[at]
         b0, b1, b2 = word & 0xFF, (word >> 8) & 0xFF, (word >> 16) & 0xFF
         blank = (b0 == _TAB) | (b0 == _SPACE)
         result: np.ndarray = (
@@ -121,7 +144,7 @@ class ChunkBytes:
         one integer below 2**53, divided by a power of ten: both exact doubles, so the
         quotient is correctly rounded, the same as ``float(text)``.
         """
-        word = self.words[self.at(start)]
+        word = self.words[start]
         value = word ^ _byte_mask(0x30)  # digits become 0..9
         stops = (((value & _LOW7) + _byte_mask(0x80 - 10)) | value) & _HIGH  # byte >= 10
         dots = _zero_bytes(word ^ _byte_mask(_DOT)) if decimal else None
@@ -159,7 +182,7 @@ class ChunkBytes:
         self, start: np.ndarray, *, decimal: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``numbers`` for the rare numbers of 8 bytes or more, through 16-byte windows."""
-        window = self.rows16[self.at(start)]
+        window = self.rows16[start]
         digit = (window - 48) < 10  # uint8 wraps: only '0'..'9' are below 10
         dot = window == _DOT
         length = np.argmin(digit | dot if decimal else digit, axis=1)
@@ -173,7 +196,7 @@ class ChunkBytes:
             ok &= (dots == 0) | ((dots == 1) & (dot_at >= 1) & (dot_at <= length - 2))
             scale = _POW10[np.where(dots == 1, length - 1 - dot_at, 0)]
         # the number again, right-aligned, to weigh each digit by its column
-        right = self.rows16[self.at(start + length - _NUMBER_BYTES)]
+        right = self.rows16[(start + length - _NUMBER_BYTES)]
         inside = columns >= (_NUMBER_BYTES - length)[:, None]
         digits = np.where(inside & ((right - 48) < 10), right.astype(np.int64) - 48, 0)
         total = digits @ _WEIGHTS
@@ -181,6 +204,26 @@ class ChunkBytes:
             below = total % scale.astype(np.int64)
             total = np.where(scale > 1, (total - below) // 10 + below, total)
         return total / scale, length, ok
+
+
+class _Workspace(threading.local):
+    """Buffers reused from chunk to chunk (one set per thread): a fresh array of a chunk's
+    size costs about as much in page faults as the work done with it."""
+
+    bytes: np.ndarray = np.zeros(0, dtype=np.uint8)
+    flags: np.ndarray = np.zeros(0, dtype=bool)
+
+
+_SPACE_BUFFERS = _Workspace()
+
+
+def _workspace(size: int) -> _Workspace:
+    """This thread's buffers, grown to hold ``size`` bytes and the padding."""
+    space = _SPACE_BUFFERS
+    if len(space.bytes) < size + _PAD:
+        space.bytes = np.zeros(size + size // 4 + _PAD, dtype=np.uint8)
+        space.flags = np.zeros(len(space.bytes), dtype=bool)
+    return space
 
 
 def _byte_mask(byte: int, width: int = 1) -> np.uint64:
@@ -209,7 +252,7 @@ def _first_byte(flags: np.ndarray) -> np.ndarray:
 def find_marks(chunk: ChunkBytes, size: int) -> np.ndarray:
     """Sorted offsets of every ``REPORT RequestId:`` in the first ``size`` bytes."""
     rare = _MARK.index(b"q")  # the marker's rarest byte, then the whole marker
-    found = np.flatnonzero(chunk.raw[:size] == ord("q")) - rare
+    found = chunk.positions(ord("q")) - rare
     marks: np.ndarray = found[(found >= 0) & chunk.literal(found, _MARK)]
     return marks
 
@@ -237,7 +280,7 @@ def split_reports(text: str) -> ChunkReports | None:
     """
     data = text.encode("utf-8", "surrogatepass")  # round-trips any str exactly
     chunk = ChunkBytes(data)
-    ends = np.flatnonzero(chunk.raw[: len(data)] == _NEWLINE)  # one per line
+    ends = chunk.positions(_NEWLINE)  # one per line
     marks = find_marks(chunk, len(data))
     if len(marks) == 0:
         return None
@@ -291,8 +334,13 @@ def fast_reports(chunk: ChunkBytes, at: np.ndarray, candidates: np.ndarray) -> F
     cursor = at + len(_MARK)
     ok = candidates & (chunk.byte(cursor) == _SPACE)
     cursor = cursor + 1
-    window = chunk.rows_id[chunk.at(cursor)]
-    id_length = np.argmin((window > _SPACE) & (window < 127), axis=1)
+    id_start = cursor
+    id_words, usual = chunk.usual_ids(id_start)
+    id_length = np.full(len(at), _USUAL_ID)
+    other = np.flatnonzero(~usual)
+    if len(other):  # ids of another length, or not printable ASCII: measured one by one
+        window = chunk.rows_id[id_start[other]]
+        id_length[other] = np.argmin((window > _SPACE) & (window < 127), axis=1)
     ok &= id_length >= 1  # 0: no id, or too long for the window
     cursor = cursor + id_length
     older = chunk.byte(cursor) == _SPACE
@@ -327,7 +375,7 @@ def fast_reports(chunk: ChunkBytes, at: np.ndarray, candidates: np.ndarray) -> F
     ok &= at_end
     return FastReports(
         ok=ok,
-        request_ids=_ascii_strings(window[ok], id_length[ok]),
+        request_ids=_request_ids(chunk, id_start[ok], id_length[ok], id_words[ok]),
         duration_ms=values[0, ok],
         billed_ms=values[1, ok],
         memory_mb=values[2, ok].astype(np.int64),
@@ -336,13 +384,27 @@ def fast_reports(chunk: ChunkBytes, at: np.ndarray, candidates: np.ndarray) -> F
     )
 
 
+def _request_ids(
+    chunk: ChunkBytes, start: np.ndarray, length: np.ndarray, words: np.ndarray
+) -> Any:
+    """The request ids of the lines read: from the words :meth:`ChunkBytes.usual_ids`
+    gathered when all have the usual length, else from windows over the chunk."""
+    if len(length) and (length == _USUAL_ID).all():
+        data = words.view(np.uint8).reshape(len(length), -1)[:, :_USUAL_ID]
+        return _ascii_strings(data, length)
+    return _ascii_strings(chunk.rows_id[start], length)
+
+
 def _ascii_strings(window: np.ndarray, length: np.ndarray) -> Any:
     """The ASCII strings ``window[i, :length[i]]``: a pyarrow array built from the bytes
     when pandas' ``str`` is Arrow-backed (no Python object per string), else an object array.
     """
     offsets = np.zeros(len(length) + 1, dtype=np.int64)
     np.cumsum(length, out=offsets[1:])
-    data = window[np.arange(window.shape[1]) < length[:, None]]
+    if len(length) and (length == window.shape[1]).all():
+        data = np.ascontiguousarray(window).reshape(-1)
+    else:
+        data = window[np.arange(window.shape[1]) < length[:, None]]
     if _ARROW is not None:
         return _ARROW.LargeStringArray.from_buffers(
             len(length), _ARROW.py_buffer(offsets), _ARROW.py_buffer(data)

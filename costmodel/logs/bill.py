@@ -143,6 +143,11 @@ class BilledHistogram:
             key = (str(parts[0]), int(parts[1]), int(parts[2]), bool(parts[3]))
             self.counts[key] = self.counts.get(key, 0) + int(value)
 
+    def merge(self, counts: dict[tuple[str, int, int, bool], int]) -> None:
+        """Add another histogram's counts (one task's, on a cluster)."""
+        for key, value in counts.items():
+            self.counts[key] = self.counts.get(key, 0) + value
+
     def groups(self) -> Iterator[tuple[str, int, np.ndarray, np.ndarray, int]]:
         """(function, memory_mb, billed ms values, counts, stated invocations), sorted."""
         by_group: dict[tuple[str, int], dict[int, int]] = {}

@@ -84,10 +84,11 @@ and both read the same values from any line.
 
 from __future__ import annotations
 
-import itertools
 import os
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -95,6 +96,7 @@ from resilience._validate import Number, number
 
 from ..billing.engine import FreeTier, free_tier_choice
 from ..catalog.sheets import PriceSheet, price_sheet
+from ..cluster import run_tasks
 from ..errors import InvalidUsage
 from .bill import (
     BilledHistogram,
@@ -105,17 +107,19 @@ from .bill import (
     dask_counts,
     is_dask_frame,
 )
-from .formats import (
-    COLUMNS,
-    MalformedLine,
-    ReadState,
-    detect,
-    empty_frame,
-    read_chunk,
-)
+from .chunks import frames_of, read_state, stream_chunks
+from .formats import COLUMNS, MalformedLine, empty_frame
 from .names import FORMAT_VENDORS, FORMATS
-from .records import RECORD_FORMATS, record_frames
 from .sources import LogFile, expand_sources, looks_like_path
+from .tasks import (
+    TaskOptions,
+    bill_task,
+    cluster_client,
+    combine_bills,
+    combine_frames,
+    plan,
+    read_task,
+)
 
 __all__ = [
     "COLUMNS",
@@ -135,7 +139,10 @@ __all__ = [
 #: iterable of text lines.
 LogSource = str | os.PathLike[str] | LogFile | Iterable[str | os.PathLike[str]]
 
+R = TypeVar("R")
 _DEFAULT_CHUNK_CHARS = 8 << 20  # about 8 MB of text per chunk
+#: On a cluster, uncompressed files larger than this are read in ranges of about this size.
+DEFAULT_SPLIT_BYTES = 128 << 20
 
 
 def read_logs(
@@ -146,8 +153,18 @@ def read_logs(
     max_malformed_listed: int = 1000,
     memory_mb: int | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    client: Any = None,
+    progress: bool = False,
+    split_bytes: int = DEFAULT_SPLIT_BYTES,
 ) -> pd.DataFrame:
     """Read invocation reports from log files, folders, globs or URLs, or from lines of text.
+
+    Files run on a ``dask.distributed`` cluster when there is one (``client=``, or the
+    active client): one task per file, or per byte range of an uncompressed file larger
+    than ``split_bytes`` in a line format (see ``costmodel.logs.tasks``). The frame is the
+    one a serial read returns: the same rows in the same order, ``source_line`` the line
+    in each file, the same malformed lines. The workers must reach the files (a shared
+    folder, or URLs).
 
     Args:
         source: a path (``str`` or ``PathLike``; gzip files are decompressed whatever
@@ -167,6 +184,13 @@ def read_logs(
             (``"gcp-json"``: Cloud Logging request logs); required for them.
         storage_options: options for fsspec URLs (``endpoint_url``, ``key``, ``secret``,
             ``anon``, ...); never shown in a message.
+        client: a ``distributed.Client`` to read the files on; None (default): the
+            active client if there is one, else here; False: here. Lines of text are
+            always read here.
+        progress: on a cluster, show Dask's progress display (a widget in a notebook, a
+            bar in a terminal) while the tasks run.
+        split_bytes: on a cluster, an uncompressed file larger than this (bytes, > 0) is
+            read as ranges of about this size, one task each (default 128 MiB).
 
     Returns:
         One row per invocation with ``COLUMNS``: ``timestamp`` (UTC, NaT when the
@@ -200,6 +224,14 @@ def read_logs(
         raise InvalidUsage(
             f"max_malformed_listed={max_malformed_listed!r}: must be an integer >= 0"
         )
+    cluster = _cluster_for(client, progress, split_bytes)
+    files = None if cluster is None else _named_files(source, storage_options)
+    if files is not None:
+        options = _task_options(format, function, _DEFAULT_CHUNK_CHARS, memory_mb)
+        options = replace(options, listed=max_malformed_listed, prefix=len(files) > 1)
+        tasks = plan(files, format, split_bytes, _DEFAULT_CHUNK_CHARS)
+        results = _on_cluster(read_task, [(t, options) for t in tasks], cluster, progress)
+        return combine_frames(tasks, results, max_malformed_listed)
     frames: list[pd.DataFrame] = []
     malformed: list[MalformedLine] = []
     count = 0
@@ -270,26 +302,16 @@ def iter_log_frames(
         >>> [len(f) for f in iter_log_frames(lines, "fc")]
         [1]
     """
-    if format != "auto" and format not in FORMATS:
-        raise InvalidUsage(
-            f"format={format!r}: must be 'auto' or one of {', '.join(map(repr, FORMATS))}"
-        )
-    if not (isinstance(chunk_chars, int) and chunk_chars > 0):
-        raise InvalidUsage(f"chunk_chars={chunk_chars!r}: must be an integer > 0")
-    memory = (
-        None
-        if memory_mb is None
-        else int(number("memory_mb", memory_mb, _MEMORY_MB, error=InvalidUsage))
-    )
+    memory = _task_options(format, function, chunk_chars, memory_mb).memory_mb
     files = _named_files(source, storage_options)
     if files is None:
-        state = _state(format, function or "unknown", "<lines>", memory)
-        yield from _frames(_text_chunks(source, chunk_chars), state, progress)
+        state = read_state(format, function or "unknown", "<lines>", memory)
+        yield from frames_of(_text_chunks(source, chunk_chars), state, progress)
         return
     for one in files:
-        state = _state(format, function or one.stem, one.name, memory)
+        state = read_state(format, function or one.stem, one.name, memory)
         with one.open_text() as stream:
-            frames = _frames(_stream_chunks(stream, chunk_chars), state, progress)
+            frames = frames_of(stream_chunks(stream, chunk_chars), state, progress)
             if len(files) == 1:
                 yield from frames
                 continue
@@ -302,40 +324,46 @@ def iter_log_frames(
 
 
 _MEMORY_MB = Number(low=0, low_open=True, integral=True, allowed="a whole number of MB > 0")
+_SPLIT_BYTES = Number(low=0, low_open=True, integral=True, allowed="a whole number of bytes > 0")
 
 
-def _state(format: str, function: str, path: str, memory_mb: int | None) -> ReadState:
-    return ReadState(
-        format=None if format == "auto" else format,
-        function=function,
-        path=path,
-        memory_mb=memory_mb,
+def _cluster_for(client: Any, progress: object, split_bytes: object) -> Any:
+    """The cluster's client to read on (None: here), once the cluster options are checked."""
+    if not isinstance(progress, bool) and not callable(progress) and progress is not None:
+        raise InvalidUsage(f"progress={progress!r}: must be True or False")
+    number("split_bytes", split_bytes, _SPLIT_BYTES, error=InvalidUsage)
+    return cluster_client(client)
+
+
+def _on_cluster(
+    fn: Callable[..., R], tasks: list[tuple[Any, ...]], cluster: Any, progress: bool
+) -> list[R]:
+    """``run_tasks`` on ``cluster``, under a key prefix of this call's own (two reads never
+    share a task's key). The client is made current while they run, so Dask's progress
+    display finds it (it looks for the current client)."""
+    with cluster.as_current():
+        return run_tasks(
+            fn, tasks, client=cluster, progress=progress,
+            name=f"{fn.__name__.removesuffix('_task')}-logs-{uuid.uuid4().hex[:8]}",
+        )  # fmt: skip
+
+
+def _task_options(
+    format: str, function: str | None, chunk_chars: int, memory_mb: int | None
+) -> TaskOptions:
+    """The options every task of a distributed read gets, checked here before any runs."""
+    if format != "auto" and format not in FORMATS:
+        raise InvalidUsage(
+            f"format={format!r}: must be 'auto' or one of {', '.join(map(repr, FORMATS))}"
+        )
+    if not (isinstance(chunk_chars, int) and chunk_chars > 0):
+        raise InvalidUsage(f"chunk_chars={chunk_chars!r}: must be an integer > 0")
+    memory = (
+        None
+        if memory_mb is None
+        else int(number("memory_mb", memory_mb, _MEMORY_MB, error=InvalidUsage))
     )
-
-
-def _frames(
-    chunks: Iterator[tuple[str, int, int]],
-    state: ReadState,
-    progress: Callable[[int], object] | None,
-) -> Iterator[pd.DataFrame]:
-    """The frames of one file (or of lines), its format detected from its first chunk
-    with a report marker unless named."""
-    for text, first_line, consumed in chunks:
-        if state.format is None:
-            state.format = detect(text, first_chunk=first_line == 1)
-        if state.format in RECORD_FORMATS:
-            yield from record_frames(
-                itertools.chain([(text, first_line, consumed)], chunks), state, progress
-            )
-            return
-        if state.format is None:
-            frame = empty_frame()
-            frame.attrs["malformed"], frame.attrs["malformed_count"] = [], 0
-        else:
-            frame = read_chunk(text, first_line, state)
-        if progress is not None:
-            progress(consumed)
-        yield frame
+    return TaskOptions(function=function, chunk_chars=chunk_chars, memory_mb=memory)
 
 
 # ---------------------------------------------------------------- reading text
@@ -349,25 +377,6 @@ def _text_chunks(source: LogSource, chunk_chars: int) -> Iterator[tuple[str, int
             "list of them, or an iterable of text lines"
         )
     yield from _line_chunks(source, chunk_chars)  # type: ignore[arg-type]  # checked per line
-
-
-def _stream_chunks(stream: IO[str], chunk_chars: int) -> Iterator[tuple[str, int, int]]:
-    line = 1
-    rest = ""
-    while True:
-        block = stream.read(chunk_chars)
-        if not block:
-            break
-        text = rest + block
-        cut = text.rfind("\n") + 1
-        if cut == 0:
-            rest = text
-            continue
-        text, rest = text[:cut], text[cut:]
-        yield text, line, len(text)
-        line += text.count("\n")
-    if rest:
-        yield rest + "\n", line, len(rest)
 
 
 def _line_chunks(lines: Iterable[str], chunk_chars: int) -> Iterator[tuple[str, int, int]]:
@@ -405,10 +414,12 @@ def bill_from_logs(
     free_tier: FreeTier = False,
     region: str | None = None,
     function: str | None = None,
-    progress: Callable[[int], object] | None = None,
+    progress: Callable[[int], object] | bool | None = None,
     chunk_chars: int = _DEFAULT_CHUNK_CHARS,
     memory_mb: int | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    client: Any = None,
+    split_bytes: int = DEFAULT_SPLIT_BYTES,
     **options: Any,
 ) -> LogBill:
     """Bill the invocations found in logs with a provider's rules.
@@ -434,6 +445,12 @@ def bill_from_logs(
     however large the logs; a pandas frame is reduced the same way, so both give the same
     bill. A Dask DataFrame is reduced partition by partition with Dask's scheduler.
 
+    Paths run on a ``dask.distributed`` cluster when there is one (``client=``, or the
+    active client): one task per file or byte range (as for ``read_logs``), each reduced
+    to its histogram on its worker; the histograms are pooled here and billed once, so
+    graduated tiers and the free tier apply to the pooled usage, never per task. The bill
+    equals the serial one to the cent, with the same malformed lines (file and line).
+
     Args:
         source: a frame from ``read_logs`` (or any frame with ``duration_ms`` and
             ``memory_mb``; optional ``function``, ``billed_duration_ms``,
@@ -455,10 +472,13 @@ def bill_from_logs(
             ``"always"`` (as ``True``) or ``"legacy-12-month"`` (see
             :func:`costmodel.estimate`), once for the whole bill.
         function: function name for logs that carry none (default: the file name).
-        progress: called with characters read after each chunk (paths only).
+        progress: called with characters read after each chunk (paths read here);
+            on a cluster, any value but None and False shows Dask's progress display.
         chunk_chars: characters of text read at a time from paths (> 0): bounds memory.
         memory_mb: the memory size (MB) of logs that state none (``"gcp-json"``).
         storage_options: options for fsspec URLs (see ``read_logs``); never shown.
+        client: the cluster to read paths on (see ``read_logs``); False: here.
+        split_bytes: see ``read_logs``.
         **options: provider options passed to ``estimate`` (``arch``, ``vcpu`` ...).
 
     Returns:
@@ -495,6 +515,13 @@ def bill_from_logs(
         malformed_count = int(source.attrs.get("malformed_count", len(listed)))
     elif is_dask_frame(source):
         counts.add(dask_counts(source, rule))
+    elif (cluster := _cluster_for(client, progress, split_bytes)) is not None:
+        task_options = _task_options(format, function, chunk_chars, memory_mb)
+        files = expand_sources(source, storage_options)
+        tasks = plan(files, format, split_bytes, chunk_chars)
+        tasks_args = [(t, task_options, rule) for t in tasks]
+        results = _on_cluster(bill_task, tasks_args, cluster, progress not in (None, False))
+        counts, malformed, malformed_count = combine_bills(tasks, results, 1000)
     else:
         for one in expand_sources(source, storage_options):
             frames = iter_log_frames(
@@ -502,7 +529,7 @@ def bill_from_logs(
                 format,
                 function=function,
                 chunk_chars=chunk_chars,
-                progress=progress,
+                progress=progress if callable(progress) else None,
                 memory_mb=memory_mb,
                 storage_options=storage_options,
             )

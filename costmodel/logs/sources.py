@@ -80,6 +80,79 @@ class LogFile:
             finally:
                 text.detach()
 
+    def is_gzip(self) -> bool:
+        """Whether the file is gzip-compressed (by its first two bytes, whatever its name)."""
+        opener = open if self.fs is None else self.fs.open
+        with opener(self.path, "rb") as raw:
+            return bool(raw.read(2) == _GZIP_MAGIC)
+
+    @contextlib.contextmanager
+    def open_lines(self, start: int, stop: int) -> Iterator[IO[str]]:
+        """The lines that start in bytes ``[start, stop)`` of an uncompressed file, as text.
+
+        A line belongs to the range its first byte is in, so ranges that tile a file read
+        every line exactly once, a line that straddles a boundary whole by the range it
+        starts in. Text is decoded as by :meth:`open_text` (boundaries fall after a
+        newline byte, never inside a UTF-8 sequence or a CRLF pair).
+
+        >>> import tempfile, pathlib
+        >>> log = pathlib.Path(tempfile.mkdtemp()) / "a.log"
+        >>> _ = log.write_text("one\\ntwo\\nthree")
+        >>> one = LogFile(str(log), "a.log", 13)
+        >>> def lines(start, stop):
+        ...     with one.open_lines(start, stop) as text:
+        ...         return text.read()
+        >>> lines(0, 5), lines(5, 13)
+        ('one\\ntwo\\n', 'three')
+        """
+        with contextlib.ExitStack() as stack:
+            opener = open if self.fs is None else self.fs.open
+            raw: IO[bytes] = stack.enter_context(opener(self.path, "rb"))
+            begin = _line_start(raw, start)
+            end = max(begin, _line_start(raw, stop))
+            raw.seek(begin)
+            window = io.BufferedReader(_Window(raw, end - begin), buffer_size=1 << 20)
+            text = io.TextIOWrapper(window, encoding="utf-8", errors="replace")
+            yield text
+
+
+def _line_start(raw: IO[bytes], at: int) -> int:
+    """Offset of the first line that starts at or after byte ``at`` (the file's size when
+    none does): 0, or just after the first newline at or after ``at - 1``."""
+    if at <= 0:
+        return 0
+    raw.seek(at - 1)
+    position = at - 1
+    while True:
+        block = raw.read(1 << 16)
+        if not block:
+            return position
+        found = block.find(b"\n")
+        if found >= 0:
+            return position + found + 1
+        position += len(block)
+
+
+class _Window(io.RawIOBase):
+    """The next ``size`` bytes of ``raw``, as a stream of their own."""
+
+    def __init__(self, raw: IO[bytes], size: int) -> None:
+        self._raw = raw
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = min(len(view), self._left)
+        if want <= 0:
+            return 0
+        data = self._raw.read(want)
+        view[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
 
 def is_url(text: str) -> bool:
     """Whether ``text`` is a URL with a scheme other than ``file://``."""

@@ -769,3 +769,61 @@ def test_bill_from_logs_in_a_region() -> None:
     assert there.groups["billed_duration_ms"].tolist() == here.groups["billed_duration_ms"].tolist()
     with pytest.raises(InvalidUsage, match="mars-1"):
         bill_from_logs(AWS, provider="aws-lambda", region="mars-1")
+
+
+XRAY = (
+    "\tXRAY TraceId: 1-5d9f8c3a-2b1f1e7c0f3c8d6a4e2b1a9c\tSegmentId: 6b1d2c3e4f5a6b7c"
+    "\tSampled: true"
+)
+USUAL_IDS = st.from_regex(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+FILE_LINES = st.builds(
+    "REPORT RequestId: {}\tDuration: {} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t"
+    "Max Memory Used: {} MB{}{}".format,
+    USUAL_IDS | st.from_regex(r"\A[!-~]{30,40}\Z"),
+    DECIMALS,
+    INTEGERS,
+    INTEGERS,
+    INTEGERS,
+    st.tuples(st.sampled_from(TAILS), DECIMALS).map(lambda tail: tail[0].format(n=tail[1])),
+    st.sampled_from(["", "\t", XRAY, XRAY + "\t"]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.builds(_mutated, FILE_LINES, EDITS),
+            st.builds(_mutated, REPORT_LINES, EDITS),
+            LINE_KINDS.map(lambda kind: kind.format(rid="r")),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    last_newline=st.booleans(),
+)
+def test_fast_reader_agrees_with_the_regex_on_files(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[str], newline: str, last_newline: bool
+) -> None:
+    """Read from a file (CRLF or LF lines, the last one possibly without a newline, X-Ray,
+    Init, SnapStart Restore fields, usual 36-byte ids and others, edits anywhere): the
+    byte reader gives exactly what the regex alone reads."""
+    import costmodel.logs.aws_report_fast as aws_report_bytes
+
+    path = tmp_path_factory.mktemp("lines") / "api.log"
+    path.write_bytes((newline.join(lines) + (newline if last_newline else "")).encode())
+    fast = read_logs(path, "aws")
+    real = aws_report_bytes.fast_reports
+
+    def regex_only(chunk: object, at: object, candidates: np.ndarray) -> object:
+        return real(chunk, at, np.zeros_like(candidates))  # type: ignore[arg-type]
+
+    try:
+        aws_report_bytes.fast_reports = regex_only  # type: ignore[assignment]
+        regex = read_logs(path, "aws")
+    finally:
+        aws_report_bytes.fast_reports = real
+    pd.testing.assert_frame_equal(fast, regex)
+    assert fast.attrs == regex.attrs
+    assert len(fast) + fast.attrs["malformed_count"] <= len(lines)

@@ -144,3 +144,26 @@ def test_without_s3fs_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch)
         read_logs("s3://bucket/prefix/*.gz")
     status, _, err = run("bill", "s3://bucket/x.gz", "--provider", "aws-lambda")
     assert status == 2 and "callwise[s3]" in err
+
+
+def test_s3_objects_on_the_cluster_equal_the_serial_read(
+    endpoint: str, bucket: str, dask_client: Any
+) -> None:
+    """On the LocalCluster the workers read the objects themselves: the gzip objects one
+    task each, an uncompressed object in byte ranges; frame and bill equal the serial ones."""
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+        region_name="us-east-1",
+    )  # fmt: skip
+    body = (LOG_FIXTURES / "aws_snapstart.log").read_bytes() + EXPORT.read_bytes() * 3
+    client.put_object(Bucket=bucket, Key="exportedlogs/task-1/plain/000001.log", Body=body)
+    url, options = f"s3://{bucket}/exportedlogs/task-1/", _options(endpoint)
+    serial = read_logs(url, storage_options=options, client=False)
+    split = read_logs(url, storage_options=options, client=dask_client, split_bytes=700)
+    pd.testing.assert_frame_equal(split, serial)
+    assert split.attrs["malformed"] == serial.attrs["malformed"]
+    bills = [
+        bill_from_logs(url, provider="aws-lambda", storage_options=options, client=where)
+        for where in (False, dask_client)
+    ]
+    assert bills[0].total == bills[1].total and bills[0].invocations == len(serial)
