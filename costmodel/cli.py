@@ -374,6 +374,13 @@ def _add_bill(sub: Any) -> None:
         action="store_true",
         help="never show a progress bar (drawn on a terminal only)",
     )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS|local",
+        help="read the files on a dask.distributed cluster (its scheduler's address, e.g. "
+        "tcp://10.0.0.5:8786, or 'local' for a cluster of this machine's cores): one task "
+        "per file or byte range, billed once on the pooled usage; needs the dask extra",
+    )
     _add_option_argument(parser)
     add_format_option(parser)
     add_all_option(parser)
@@ -387,6 +394,8 @@ def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     files = expand_paths(args.logs, storage)
     if not files:
         raise InvalidUsage(f"no log file in {' '.join(args.logs)}")
+    if args.scheduler is not None:
+        return _bill_on_cluster(args, files, storage, out, err)
     sizes = [f.size or 0 for f in files]
     progress, bar = None, None
     if not args.no_progress and sum(sizes) >= _PROGRESS_MIN_CHARS and _terminal(err):
@@ -404,23 +413,46 @@ def _run_bill(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         progress = bar.update
     try:
         result = bill_from_logs(
-            files,
-            provider=args.provider,
-            format=args.log_format,
-            billed_duration=args.billed_duration,
-            init_billed={"yes": True, "no": False}.get(args.init_billed, "auto"),
-            package_type=args.package_type,
-            free_tier=args.free_tier,
-            region=args.region,
-            function=args.function,
-            progress=progress,
-            memory_mb=args.memory_mb,
-            storage_options=storage,
-            **_options(args.option),
+            files, progress=progress, storage_options=storage, **_bill_settings(args)
         )
     finally:
         if bar is not None:
             bar.close()
+    _report_malformed(result, err)
+    _print_log_bill(result, args.format, out, show_all=args.all)
+    return 0
+
+
+def _bill_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``costmodel bill`` passes to bill_from_logs, from its options."""
+    return {
+        "provider": args.provider,
+        "format": args.log_format,
+        "billed_duration": args.billed_duration,
+        "init_billed": {"yes": True, "no": False}.get(args.init_billed, "auto"),
+        "package_type": args.package_type,
+        "free_tier": args.free_tier,
+        "region": args.region,
+        "function": args.function,
+        "memory_mb": args.memory_mb,
+        **_options(args.option),
+    }
+
+
+def _bill_on_cluster(
+    args: argparse.Namespace, files: Any, storage: dict[str, Any], out: IO[str], err: IO[str]
+) -> int:
+    """``costmodel bill --scheduler``: the files read on the cluster, Dask's progress bar on
+    stderr (on a terminal, unless --no-progress)."""
+    from .logs.reader import bill_from_logs
+
+    show = not args.no_progress and _terminal(err)
+    with _dask_client(args.scheduler) as client, contextlib.redirect_stdout(err):
+        result = bill_from_logs(
+            files, client=client, progress=show, storage_options=storage, **_bill_settings(args)
+        )
+    if show:
+        err.write("\n")  # after Dask's bar, which ends without one
     _report_malformed(result, err)
     _print_log_bill(result, args.format, out, show_all=args.all)
     return 0

@@ -386,3 +386,25 @@ def test_bill_and_simulate_take_a_region() -> None:
     status, _, err = run("simulate", str(EXAMPLES / "outage_short.toml"), "--region", "mars-1",
                          "--no-charts")  # fmt: skip
     assert status == 2 and "mars-1" in err and "Traceback" not in err
+
+
+def test_bill_on_a_scheduler_prints_the_serial_bill(dask_client: object) -> None:
+    """--scheduler ADDRESS reads the files on that cluster (one task per file): the same
+    table and the same malformed lines (file and line) as the read here."""
+    logs = [str(FIXTURES / "aws_text.log"), str(FIXTURES / "real" / "snapstart_text.log")]
+    address = dask_client.scheduler.address  # type: ignore[attr-defined]
+    here = run("bill", *logs, "--provider", "aws-lambda", "--free-tier", "always")
+    there = run(
+        "bill", *logs, "--provider", "aws-lambda", "--free-tier", "always", "--scheduler", address
+    )
+    assert here[0] == there[0] == 0
+    assert there[1] == here[1] and "TOTAL" in there[1]
+    assert there[2] == here[2] and ":23: Lambda REPORT line" in there[2]
+
+
+def test_bill_scheduler_errors_exit_2() -> None:
+    status, _, err = run(
+        "bill", str(FIXTURES / "aws_text.log"), "--provider", "aws-lambda", "--scheduler", "nope"
+    )
+    assert status == 2
+    assert err.strip().endswith("must be a scheduler address (tcp://HOST:PORT) or 'local'")
