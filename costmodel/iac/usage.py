@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidFile
+from ..errors import InvalidFile, InvalidUsage
 from .intrinsics import load_document
-from .resources import Resource
+from .resources import Resource, StateMachineResource
 from .values import Amount, amount
 
 __all__ = [
@@ -258,10 +258,35 @@ def usage_skeleton(resources: Mapping[str, Resource]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for key, resource in resources.items():
         keys = USAGE_KEYS[kind_of(resource)]
-        body[key] = {
+        body[key] = _machine_skeleton(resource) or {
             name: (64 if name == "memory_mb" else 0) for name in keys if name != "error_rate"
         }
     return {"version": 0.1, "resource_usage": body}
+
+
+def _machine_skeleton(resource: Resource) -> dict[str, Any] | None:
+    """A state machine with its definition: the keys its transitions are derived from
+    (``monthly_requests``, and per state the Map items, loop bounds, Express durations,
+    at 0), without ``monthly_transitions`` (a 0 there would override the definition)."""
+    if not isinstance(resource, StateMachineResource) or resource.definition is None:
+        return None
+    from .asl import usage_skeleton as needs
+
+    try:
+        wanted = needs(
+            resource.definition,
+            kind=resource.workflow,
+            substitutions=resource.substitutions or None,
+            source=resource.source,
+        )
+    except InvalidUsage:  # a definition the reader refuses: the plain keys, as Infracost's
+        return None
+    states = {
+        state: {name: 0 if value is None else value for name, value in keys.items()}
+        for state, keys in wanted.get("states", {}).items()
+    }
+    top = {k: 0 if v is None else v for k, v in wanted.items() if k != "states"}
+    return {**top, "states": states} if states else top
 
 
 def merge_usage(existing: Mapping[str, Any] | None, skeleton: Mapping[str, Any]) -> dict[str, Any]:

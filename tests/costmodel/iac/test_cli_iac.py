@@ -224,3 +224,29 @@ def test_help_of_the_new_commands_loads_no_pandas_nor_yaml() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_usage_init_asks_a_state_machine_for_what_its_definition_needs(tmp_path: Path) -> None:
+    """A machine with its definition gets the keys its transitions come from (the Map's
+    items), not monthly_transitions (a 0 there would override the definition); filled in,
+    the skeleton prices the Map sample's 4 + 3N transitions."""
+    template = str(FIXTURES / "sfn-map" / "template.yaml")
+    status, out, _ = run("usage", "init", template)
+    skeleton = yaml.safe_load(out)
+    machine = skeleton["resource_usage"]["MapStateStateMachine"]
+    assert status == 0
+    assert machine == {"monthly_requests": 0, "states": {"Process Messages": {"items": 0}}}
+    machine["monthly_requests"] = 1_000_000
+    machine["states"]["Process Messages"]["items"] = 10
+    filled = tmp_path / "usage.yml"
+    filled.write_text(yaml.safe_dump(skeleton))
+    status, out, _ = run("breakdown", template, "--usage", str(filled), "--format", "json")
+    assert status == 0
+    (line,) = [
+        item
+        for resource in json.loads(out)["resources"]
+        if resource["name"] == "MapStateStateMachine"
+        for item in resource["costComponents"]
+    ]
+    assert line["name"] == "state transitions"
+    assert line["monthlyQuantity"] == 1_000_000 * (4 + 3 * 10)
