@@ -159,6 +159,13 @@ def _noop() -> None:
 _new = object.__new__
 
 
+class _Due(float):
+    """A timer's due time in the lean heap; ``handle`` is its TimerHandle. Compared as the
+    float it is (in C), as ``TimerHandle.__lt__`` compares handles by their times."""
+
+    handle: asyncio.TimerHandle
+
+
 def _report(loop: asyncio.AbstractEventLoop, handle: Any, exc: BaseException) -> None:
     """What ``Handle._run`` reports for a callback that raised."""
     from asyncio import format_helpers
@@ -255,6 +262,7 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         self._stuck_after_s = stuck_after_s
         self._lean = _lean_supported(self)
         self._timer_whens: list[float] | None = None
+        self._timers: list[_Due] = []  # the lean iteration's heap
         if not self._lean:
             # Stock iteration: keep our own heap of timer times, so the virtual
             # selector can land exactly on the next one (see _next_stop).
@@ -364,7 +372,9 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         timer._source_traceback = None
         timer._when = when
         timer._scheduled = True
-        heapq.heappush(self._scheduled, timer)
+        due = _Due(when)
+        due.handle = timer
+        heapq.heappush(self._timers, due)
         return timer
 
     def call_later(  # type: ignore[override]
@@ -387,41 +397,25 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         selector: the same results, somewhat slower.
         """
         if not self._lean or self._debug:
+            self._hand_over()
             super()._run_once()  # type: ignore[misc]
             return
-        scheduled: list[Any] = self._scheduled
-        count = len(scheduled)
-        if (
-            count > _MIN_SCHEDULED_TIMER_HANDLES
-            and self._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION
-        ):
-            kept = []
-            for handle in scheduled:
-                if handle._cancelled:
-                    handle._scheduled = False
-                else:
-                    kept.append(handle)
-            heapq.heapify(kept)
-            self._scheduled = scheduled = kept
-            self._timer_cancelled_count = 0
-        else:
-            while scheduled and scheduled[0]._cancelled:
-                self._timer_cancelled_count -= 1
-                handle = heapq.heappop(scheduled)
-                handle._scheduled = False
+        if self._scheduled:
+            self._take_over()
+        timers = self._drop_cancelled()
         ready: collections.deque[Any] = self._ready
         if not ready and not self._stopping:
             if self._thread_jobs and self._selector is not None:
                 self._selector.wait_for_thread()  # a thread is at work: the clock waits
-            elif scheduled:
-                when = scheduled[0]._when
+            elif timers:
+                when = float(timers[0])
                 if when > self._now_s:
                     self._set_now(when)
             elif self._selector is not None:
                 self._selector.wait_for_thread()  # only another thread can wake us
         end = self._now_s + self._clock_resolution
-        while scheduled and scheduled[0]._when < end:
-            handle = heapq.heappop(scheduled)
+        while timers and timers[0] < end:
+            handle = heapq.heappop(timers).handle
             handle._scheduled = False
             ready.append(handle)
         for _ in range(len(ready)):
@@ -436,6 +430,50 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
             except BaseException as exc:
                 _report(self, handle, exc)
         handle = None  # break cycles when an exception occurred
+
+    # The lean iteration keeps its timers in a heap of _Due entries (a timer's time, a
+    # float, carrying its handle), compared in C: a heap of TimerHandles compares them
+    # with a Python __lt__, about a dozen times per timer. The comparisons give the same
+    # answers (on the times alone), so the heap pops timers in the very same order. The
+    # stock iteration (debug mode) reads the base loop's heap of handles: the timers go
+    # over to it and come back.
+
+    def _drop_cancelled(self) -> list[_Due]:
+        """Drop cancelled timers from the heap, as the base iteration does."""
+        timers = self._timers
+        count = len(timers)
+        if (
+            count > _MIN_SCHEDULED_TIMER_HANDLES
+            and self._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION
+        ):
+            kept = []
+            for entry in timers:
+                if entry.handle._cancelled:
+                    entry.handle._scheduled = False
+                else:
+                    kept.append(entry)
+            heapq.heapify(kept)
+            self._timers = timers = kept
+            self._timer_cancelled_count = 0
+        else:
+            while timers and timers[0].handle._cancelled:
+                self._timer_cancelled_count -= 1
+                heapq.heappop(timers).handle._scheduled = False
+        return timers
+
+    def _hand_over(self) -> None:
+        """Move the lean heap's timers to the base loop's heap (stock iteration)."""
+        for due in self._timers:
+            heapq.heappush(self._scheduled, due.handle)
+        self._timers.clear()
+
+    def _take_over(self) -> None:
+        """Move the base loop's heap's timers (scheduled in debug mode) to the lean heap."""
+        for handle in sorted(self._scheduled):
+            due = _Due(handle._when)
+            due.handle = handle
+            heapq.heappush(self._timers, due)
+        self._scheduled.clear()
 
     def _process_events(self, event_list: list[Any]) -> None:
         """No file descriptors, so no I/O events to process."""
@@ -532,6 +570,7 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         if self.is_closed():
             return
         super().close()  # shuts the default executor down without waiting
+        self._timers.clear()
         self._executor = None
         self._executor_shut_down = True
         if self._selector is not None:
