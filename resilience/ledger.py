@@ -235,8 +235,6 @@ class Ledger:
         (nullable integer), ``hedge_result`` and ``injected`` (missing where no hedge or
         chaos layer was involved).
         """
-        import pandas as pd
-
         import numpy as np
         import pandas as pd
 

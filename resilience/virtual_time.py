@@ -163,16 +163,14 @@ class _Due(float):
     """A timer's due time in the lean heap; ``handle`` is its TimerHandle. Compared as the
     float it is (in C), as ``TimerHandle.__lt__`` compares handles by their times."""
 
-    handle: asyncio.TimerHandle
+    handle: Any  # an asyncio.TimerHandle (its private fields are not in typeshed)
 
 
 def _report(loop: asyncio.AbstractEventLoop, handle: Any, exc: BaseException) -> None:
     """What ``Handle._run`` reports for a callback that raised."""
     from asyncio import format_helpers
 
-    callback = format_helpers._format_callback_source(  # type: ignore[attr-defined]
-        handle._callback, handle._args
-    )
+    callback = format_helpers._format_callback_source(handle._callback, handle._args)
     context = {"message": f"Exception in callback {callback}", "exception": exc, "handle": handle}
     if handle._source_traceback:
         context["source_traceback"] = handle._source_traceback
@@ -251,6 +249,7 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
     _timer_cancelled_count: int
     _clock_resolution: float
     _debug: bool
+    _closed: bool
 
     def __init__(self, *, start_s: float = 0.0, stuck_after_s: float | None = 1.0) -> None:
         super().__init__()
@@ -267,7 +266,7 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
             # Stock iteration: keep our own heap of timer times, so the virtual
             # selector can land exactly on the next one (see _next_stop).
             self._timer_whens = []
-            self.call_at = self._call_at_tracked  # type: ignore[method-assign, assignment]
+            self.call_at = self._call_at_tracked  # type: ignore[method-assign]
             if not isinstance(getattr(self, "_clock_resolution", None), float):
                 self._clock_resolution = time.get_clock_info("monotonic").resolution
         self._now_s = 0.0
@@ -331,7 +330,7 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
 
     # -- scheduling: the base methods' steps, with the handle built in place ------------
 
-    def call_soon(
+    def call_soon(  # type: ignore[override]
         self, callback: Callable[..., object], *args: Any, context: Any = None
     ) -> asyncio.Handle:
         """As ``BaseEventLoop.call_soon`` (in debug mode, or off the lean iteration, it is
@@ -340,7 +339,7 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
             return super().call_soon(callback, *args, context=context)
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        handle = _new(asyncio.Handle)
+        handle: Any = _new(asyncio.Handle)
         handle._context = contextvars.copy_context() if context is None else context
         handle._loop = self
         handle._callback = callback
@@ -349,7 +348,8 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         handle._repr = None
         handle._source_traceback = None
         self._ready.append(handle)
-        return handle
+        built: asyncio.Handle = handle
+        return built
 
     def call_at(  # type: ignore[override]
         self, when: float, callback: Callable[..., object], *args: Any, context: Any = None
@@ -362,7 +362,7 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
             raise TypeError("when cannot be None")
         if self._closed:
             raise RuntimeError("Event loop is closed")
-        timer = _new(asyncio.TimerHandle)
+        timer: Any = _new(asyncio.TimerHandle)
         timer._context = contextvars.copy_context() if context is None else context
         timer._loop = self
         timer._callback = callback
@@ -375,7 +375,8 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
         due = _Due(when)
         due.handle = timer
         heapq.heappush(self._timers, due)
-        return timer
+        built: asyncio.TimerHandle = timer
+        return built
 
     def call_later(  # type: ignore[override]
         self, delay: float, callback: Callable[..., object], *args: Any, context: Any = None
@@ -414,6 +415,7 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
             elif self._selector is not None:
                 self._selector.wait_for_thread()  # only another thread can wake us
         end = self._now_s + self._clock_resolution
+        handle: Any
         while timers and timers[0] < end:
             handle = heapq.heappop(timers).handle
             handle._scheduled = False
@@ -470,7 +472,7 @@ class VirtualTimeLoop(asyncio.BaseEventLoop):
     def _take_over(self) -> None:
         """Move the base loop's heap's timers (scheduled in debug mode) to the lean heap."""
         for handle in sorted(self._scheduled):
-            due = _Due(handle._when)
+            due = _Due(handle.when())
             due.handle = handle
             heapq.heappush(self._timers, due)
         self._scheduled.clear()
