@@ -554,7 +554,7 @@ class Hedge:
             if not pending and race.exhausted():
                 group.close()
                 raise race.error()
-            if not race.launch_now:
+            if not race.launch_now or race.exhausted():  # no attempt can start now: wait
                 _wait_until(signal, race.deadline(now), clock)
 
     def _detach_threads(self, pending: dict[concurrent.futures.Future[Any], int]) -> None:
@@ -663,8 +663,8 @@ class Hedge:
                 if not pending and race.exhausted():
                     group.close()
                     raise race.error()
-                if race.launch_now:
-                    continue  # a failure asks for the next attempt now
+                if race.launch_now and not race.exhausted():
+                    continue  # a failure asks for the next attempt now (if one can start)
                 deadline = race.deadline(now)
                 wait_s = None if deadline is None else max(0.0, deadline - now)
                 if pending:

@@ -18,7 +18,7 @@ import contextvars
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._validate import positive_int
 from .errors import InvalidUsage
@@ -103,6 +103,10 @@ class Record:
     injected: str | None = None
 
 
+_OUTCOME_SET = frozenset(OUTCOMES)
+_KIND_SET = frozenset(KINDS)
+
+
 @dataclass(slots=True)
 class _Total:
     count: int = 0
@@ -146,7 +150,12 @@ class Ledger:
         if max_records is not None:
             positive_int("max_records", max_records, allow_zero=True)
         self.max_records = max_records
-        self._rows: deque[Record] = deque(maxlen=max_records)
+        # Rows are kept as plain tuples (a Record's fields, in order) and made Records
+        # when read: a frozen dataclass costs a setattr per field to build.
+        self._rows: deque[tuple[Any, ...]] = deque(maxlen=max_records)
+        # Totals are counted row by row only when rows may be dropped; a ledger that
+        # keeps every row sums them from the rows when asked (the same sums, in order).
+        self._counted = max_records is not None
         self._totals: dict[tuple[str, str, str], _Total] = {}
         self._lock = threading.Lock()
         self._recorded = 0
@@ -168,15 +177,13 @@ class Ledger:
         injected: str | None = None,
     ) -> None:
         """Add one row (see :class:`Record` for the fields)."""
-        if outcome not in OUTCOMES:
-            raise InvalidUsage(f"outcome={outcome!r}: must be one of {OUTCOMES}")
-        if kind not in KINDS:
-            raise InvalidUsage(f"kind={kind!r}: must be one of {KINDS}")
+        if outcome not in _OUTCOME_SET or kind not in _KIND_SET:
+            _refuse(outcome=outcome, kind=kind)
         if hedge_result is not None and hedge_result not in HEDGE_RESULTS:
             raise InvalidUsage(f"hedge_result={hedge_result!r}: must be one of {HEDGE_RESULTS}")
         if injected is not None and injected not in INJECTED:
             raise InvalidUsage(f"injected={injected!r}: must be one of {INJECTED} or None")
-        row = Record(
+        row = (
             function,
             kind,
             start_s,
@@ -190,18 +197,12 @@ class Ledger:
             hedge_result,
             injected,
         )
-        key = (function, kind, outcome)
         with self._lock:
             self._recorded += 1
             if self.max_records != 0:
                 self._rows.append(row)
-            total = self._totals.get(key)
-            if total is None:
-                total = self._totals[key] = _Total()
-            total.count += 1
-            total.duration_s += duration_s
-            total.request_bytes += request_bytes or 0
-            total.response_bytes += response_bytes or 0
+            if self._counted:
+                _count(self._totals, row)
 
     def __len__(self) -> int:
         """Rows currently held (at most ``max_records``)."""
@@ -215,7 +216,8 @@ class Ledger:
     def records(self) -> list[Record]:
         """A snapshot of the rows held, oldest first."""
         with self._lock:
-            return list(self._rows)
+            rows = list(self._rows)
+        return [Record(*row) for row in rows]
 
     def clear(self) -> None:
         """Forget every row and every total."""
@@ -233,23 +235,26 @@ class Ledger:
         (nullable integer), ``hedge_result`` and ``injected`` (missing where no hedge or
         chaos layer was involved).
         """
+        import numpy as np
         import pandas as pd
 
-        rows = self.records()
+        with self._lock:
+            rows = list(self._rows)
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
+        data = dict(zip(COLUMNS, columns, strict=True))
+        # duration_s * 1000.0 per row, as floats (numpy multiplies each the same way)
+        duration_ms = np.asarray(data["duration_ms"], dtype="float64") * 1000.0
+        dtypes = {"start_s": "float64", "attempt": "int64"}
+        for name in ("request_bytes", "response_bytes", "hedge"):
+            dtypes[name] = "Int64"
         frame = pd.DataFrame(
             {
-                "function": pd.Series([r.function for r in rows], dtype="string"),
-                "kind": pd.Series([r.kind for r in rows], dtype="string"),
-                "start_s": pd.Series([r.start_s for r in rows], dtype="float64"),
-                "duration_ms": pd.Series([r.duration_s * 1000.0 for r in rows], dtype="float64"),
-                "outcome": pd.Series([r.outcome for r in rows], dtype="string"),
-                "attempt": pd.Series([r.attempt for r in rows], dtype="int64"),
-                "error_type": pd.Series([r.error_type for r in rows], dtype="string"),
-                "request_bytes": pd.Series([r.request_bytes for r in rows], dtype="Int64"),
-                "response_bytes": pd.Series([r.response_bytes for r in rows], dtype="Int64"),
-                "hedge": pd.Series([r.hedge for r in rows], dtype="Int64"),
-                "hedge_result": pd.Series([r.hedge_result for r in rows], dtype="string"),
-                "injected": pd.Series([r.injected for r in rows], dtype="string"),
+                name: (
+                    pd.Series(duration_ms, dtype="float64")
+                    if name == "duration_ms"
+                    else pd.Series(list(data[name]), dtype=dtypes.get(name, "string"))
+                )
+                for name in COLUMNS
             }
         )
         return frame
@@ -263,7 +268,13 @@ class Ledger:
         import pandas as pd
 
         with self._lock:
-            items = sorted(self._totals.items())
+            if self._counted:
+                items = sorted(self._totals.items())
+            else:
+                totals: dict[tuple[str, str, str], _Total] = {}
+                for row in self._rows:
+                    _count(totals, row)
+                items = sorted(totals.items())
         return pd.DataFrame(
             {
                 "function": pd.Series([k[0] for k, _ in items], dtype="string"),
@@ -280,6 +291,26 @@ class Ledger:
         return (
             f"Ledger(rows={len(self)}, recorded={self._recorded}, max_records={self.max_records})"
         )
+
+
+def _count(totals: dict[tuple[str, str, str], _Total], row: tuple[Any, ...]) -> None:
+    """Add one row (a Record's fields, in order) to ``totals``."""
+    function, kind, _, duration_s, outcome, _, _, request_bytes, response_bytes = row[:9]
+    key = (function, kind, outcome)
+    total = totals.get(key)
+    if total is None:
+        total = totals[key] = _Total()
+    total.count += 1
+    total.duration_s += duration_s
+    total.request_bytes += request_bytes or 0
+    total.response_bytes += response_bytes or 0
+
+
+def _refuse(*, outcome: str, kind: str) -> None:
+    """Raise for an outcome or kind outside the closed sets."""
+    if outcome not in OUTCOMES:
+        raise InvalidUsage(f"outcome={outcome!r}: must be one of {OUTCOMES}")
+    raise InvalidUsage(f"kind={kind!r}: must be one of {KINDS}")
 
 
 @dataclass(slots=True)

@@ -36,6 +36,16 @@ _call_index: contextvars.ContextVar[int | None] = contextvars.ContextVar(
 )
 
 
+def _cancelled(exc: BaseException) -> bool:
+    return isinstance(exc, asyncio.CancelledError)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    """End a virtual sleep (``asyncio.sleep``'s own callback)."""
+    if not future.cancelled():
+        future.set_result(None)
+
+
 class _Draws:
     """A stream of random draws, fetched from numpy in blocks (fast and seeded)."""
 
@@ -116,6 +126,8 @@ class Engine:
         # the caller's work shares its platform timeout with its wait
         self._wait_limit_s = None if limit_s is None else limit_s - scenario.caller_work_ms / 1000.0
         self._loop: VirtualTimeLoop | None = None
+        self._live: dict[int, asyncio.Task[None]] = {}  # the calls' tasks, by index
+        self._expired_tasks: set[asyncio.Task[None]] = set()
         self._done: asyncio.Future[None] | None = None
 
     # -- the simulated downstream ------------------------------------------------------
@@ -163,8 +175,19 @@ class Engine:
         # run_to_completion (default): the execution is billed in full even if the caller
         # gives up (a timeout or a hedge's win cancels this sleep): the platform keeps
         # running the callee. until_cancel: it ends, and stops billing, at the cancel.
+        # The sleep is asyncio.sleep's own (a future and a timer at now + delay), inline.
+        delay = duration_ms / 1000.0 + overhead_s
+        if delay > 0:
+            woken = loop.create_future()
+            timer = loop.call_at(now + delay, _wake, woken)
         try:
-            await asyncio.sleep(duration_ms / 1000.0 + overhead_s)
+            if delay > 0:
+                try:
+                    await woken
+                finally:
+                    timer.cancel()
+            else:
+                await asyncio.sleep(0)
         except asyncio.CancelledError:
             if self._until_cancel:
                 self._cancelled(index, (loop._now_s - now) * 1000.0, ended)
@@ -204,7 +227,6 @@ class Engine:
         self._done = loop.create_future()
         if self._pending == 0:
             self._done.set_result(None)
-        self._tasks: set[asyncio.Task[None]] = set()
         self._tick(0)
         await self._done
         # Let the last second's snapshot land after the last call ends.
@@ -234,38 +256,62 @@ class Engine:
         self.tick_running.append(self._running)
 
     def _start(self, index: int) -> None:
-        assert self._loop is not None
-        task = self._loop.create_task(self._one(index))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Start call ``index`` as a task of its own (kept here until it ends)."""
+        loop = self._loop
+        assert loop is not None
+        # the task is asyncio's Task, in a copy of this context, as create_task makes it
+        self._live[index] = asyncio.Task(self._one(index), loop=loop)
 
     async def _one(self, index: int) -> None:
         loop = self._loop
         assert loop is not None
         start = loop._now_s
         self._in_flight += 1
-        _call_index.set(index)  # this task's own context (create_task copied it)
+        _call_index.set(index)  # this task's own context (the Task copied it)
+        task = cut = None
+        if self._wait_limit_s is not None:  # the caller's own platform timeout
+            task, cut = self._arm(loop, start + self._wait_limit_s)
         try:
-            if self._wait_limit_s is None:
+            try:
                 await self._call(self.keys[index])
-            else:
-                # the caller's own platform timeout: its invocation is killed there
-                cut = asyncio.timeout(self._wait_limit_s)
-                try:
-                    async with cut:
-                        await self._call(self.keys[index])
-                except TimeoutError:
-                    if not cut.expired():
-                        raise
+            except BaseException as exc:
+                if cut is not None and self._settle(task, cut) and _cancelled(exc):
                     raise CallerTimeout(
-                        f"the caller hit its platform timeout "
+                        "the caller hit its platform timeout "
                         f"({self.scenario.caller_timeout_s:g} s)"
                     ) from None
+                raise
+            if cut is not None:
+                self._settle(task, cut)
         except Exception as exc:
             self.call_raised[index] = type(exc).__qualname__
         finally:
             self.call_duration_s[index] = loop._now_s - start
             self._in_flight -= 1
             self._pending -= 1
+            del self._live[index]
             if self._pending == 0 and self._done is not None and not self._done.done():
                 self._done.set_result(None)
+
+    # -- the caller's own platform timeout: its invocation is killed there --------------
+    # What asyncio.timeout does, without its context manager: a timer at the deadline
+    # cancels the call's task, and the cancellation it caused becomes CallerTimeout.
+
+    def _arm(self, loop: VirtualTimeLoop, when: float) -> tuple[asyncio.Task[Any], asyncio.Handle]:
+        task = asyncio.current_task()
+        assert task is not None
+        if when <= loop._now_s:
+            return task, loop.call_soon(self._expire, task)
+        return task, loop.call_at(when, self._expire, task)
+
+    def _expire(self, task: asyncio.Task[Any]) -> None:
+        self._expired_tasks.add(task)
+        task.cancel()
+
+    def _settle(self, task: asyncio.Task[Any] | None, cut: asyncio.Handle) -> bool:
+        """Disarm ``cut``; whether its deadline passed with no other cancellation."""
+        cut.cancel()
+        if task is None or task not in self._expired_tasks:
+            return False
+        self._expired_tasks.discard(task)
+        return task.uncancel() <= 0

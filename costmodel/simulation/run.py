@@ -699,11 +699,39 @@ def _tap(ledger: Ledger, engine: Engine) -> Iterator[None]:
     (arrival times may tie, e.g. a trace with 1 s timestamps).
     """
     record = ledger.record
+    note = engine.note_call_row
 
-    def tapped(**row: Any) -> None:
-        record(**row)
-        if row.get("kind") == "call":
-            engine.note_call_row(str(row["outcome"]))
+    def tapped(
+        *,
+        function: str,
+        kind: Any,
+        start_s: float,
+        duration_s: float,
+        outcome: str,
+        attempt: int = 0,
+        error_type: str | None = None,
+        request_bytes: int | None = None,
+        response_bytes: int | None = None,
+        hedge: int | None = None,
+        hedge_result: str | None = None,
+        injected: str | None = None,
+    ) -> None:
+        record(
+            function=function,
+            kind=kind,
+            start_s=start_s,
+            duration_s=duration_s,
+            outcome=outcome,
+            attempt=attempt,
+            error_type=error_type,
+            request_bytes=request_bytes,
+            response_bytes=response_bytes,
+            hedge=hedge,
+            hedge_result=hedge_result,
+            injected=injected,
+        )
+        if kind == "call":
+            note(str(outcome))
 
     setattr(ledger, "record", tapped)  # noqa: B010 - an instance attribute, removed below
     try:

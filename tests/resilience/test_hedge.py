@@ -608,3 +608,25 @@ def test_statistics_and_repr() -> None:
     part = hedge(attempts=3, delay_s=0.02, delay="p90", clock=FakeClock())
     assert set(part.statistics.as_dict()) >= {"calls", "hedges", "budget_refusals"}
     assert "attempts=3" in repr(part) and "'p90'" in repr(part)
+
+
+def test_last_hedge_failing_while_the_primary_runs_waits_for_the_primary() -> None:
+    """The last allowed hedge fails fast while the primary is still running: the race
+    waits for the primary (it used to spin without awaiting, asking for a hedge that no
+    longer could be launched)."""
+    tries: list[int] = []
+
+    async def call() -> str:
+        tries.append(len(tries))
+        if len(tries) == 2:  # the hedge: fails at once
+            raise ConnectionError("hedge failed")
+        await asyncio.sleep(0.1)  # the primary: slower than the hedge delay
+        return "primary"
+
+    async def main() -> tuple[str, float]:
+        guarded = hedge(attempts=2, delay_s=0.05, budget=None, clock=VirtualClock())(call)
+        result = await asyncio.wait_for(guarded(), timeout=5.0)
+        return result, asyncio.get_running_loop().time()
+
+    assert run(main(), stuck_after_s=None) == ("primary", 0.1)
+    assert tries == [0, 1]
