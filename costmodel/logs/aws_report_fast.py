@@ -123,15 +123,16 @@ class ChunkBytes:
         return words, usual
 
     def line_ends(self, at: np.ndarray) -> np.ndarray:
-        """Whether only an optional tab, space, or space and tab precede a newline at ``at``."""
+        """The offset of the newline at ``at`` when only an optional tab, space, or space and
+        tab precede it; -1 elsewhere."""
         word = self.words[at]
         b0, b1, b2 = word & 0xFF, (word >> 8) & 0xFF, (word >> 16) & 0xFF
         blank = (b0 == _TAB) | (b0 == _SPACE)
-        result: np.ndarray = (
-            (b0 == _NEWLINE)
-            | (blank & (b1 == _NEWLINE))
-            | ((b0 == _SPACE) & (b1 == _TAB) & (b2 == _NEWLINE))
-        )
+        after_blank = blank & (b1 == _NEWLINE)
+        after_two = (b0 == _SPACE) & (b1 == _TAB) & (b2 == _NEWLINE)
+        result: np.ndarray = np.where(b0 == _NEWLINE, at, -1)
+        result[after_blank] = at[after_blank] + 1
+        result[after_two] = at[after_two] + 2
         return result
 
     def numbers(
@@ -280,18 +281,26 @@ def split_reports(text: str) -> ChunkReports | None:
     """
     data = text.encode("utf-8", "surrogatepass")  # round-trips any str exactly
     chunk = ChunkBytes(data)
-    ends = chunk.positions(_NEWLINE)  # one per line
     marks = find_marks(chunk, len(data))
     if len(marks) == 0:
         return None
-    line_of = np.searchsorted(ends, marks)
-    first = np.empty(len(marks), dtype=bool)
-    first[0] = True
-    np.not_equal(line_of[1:], line_of[:-1], out=first[1:])
-    single = np.append(first[1:], True)[first]  # the line has one marker only
-    lines, at = line_of[first], marks[first]
-    starts = np.where(lines > 0, ends[lines - 1] + 1, 0)
-    fast = fast_reports(chunk, at, single)
+    if _starts_lines(chunk, marks):  # every mark starts a line: one per line
+        fast = fast_reports(chunk, marks, np.ones(len(marks), dtype=bool))
+        lines = _lines_when_all_reports(chunk, marks, fast)
+        if lines is not None:
+            return ChunkReports(fast, lines, {}, lines[:0], [])
+        ends = chunk.positions(_NEWLINE)
+        lines, at, starts = np.searchsorted(ends, marks), marks, marks
+    else:
+        ends = chunk.positions(_NEWLINE)  # one per line
+        line_of = np.searchsorted(ends, marks)
+        first = np.empty(len(marks), dtype=bool)
+        first[0] = True
+        np.not_equal(line_of[1:], line_of[:-1], out=first[1:])
+        single = np.append(first[1:], True)[first]  # the line has one marker only
+        lines, at = line_of[first], marks[first]
+        starts = np.where(lines > 0, ends[lines - 1] + 1, 0)
+        fast = fast_reports(chunk, at, single)
     ok = fast.ok
 
     def decoded(start: int, stop: int) -> str:
@@ -310,6 +319,25 @@ def split_reports(text: str) -> ChunkReports | None:
     )
 
 
+def _starts_lines(chunk: ChunkBytes, marks: np.ndarray) -> bool:
+    """Whether every marker starts a line (so each line has at most one)."""
+    return bool(marks[0] == 0 and (chunk.raw[marks[1:] - 1] == _NEWLINE).all())
+
+
+def _lines_when_all_reports(
+    chunk: ChunkBytes, marks: np.ndarray, fast: FastReports
+) -> np.ndarray | None:
+    """``0..n-1`` when the chunk is nothing but the ``n`` lines read: every line read, each
+    ending just before the next marker (what the reader checked in between holds no
+    newline), the last one at the chunk's end; else None."""
+    if not fast.ok.all():
+        return None
+    follows = fast.ends + 1
+    if follows[-1] != chunk.size or (follows[:-1] != marks[1:]).any():
+        return None
+    return np.arange(len(marks))
+
+
 @dataclass(slots=True)
 class FastReports:
     ok: np.ndarray
@@ -319,6 +347,8 @@ class FastReports:
     memory_mb: np.ndarray
     max_used_mb: np.ndarray
     init_ms: np.ndarray
+    ends: np.ndarray
+    """Offset of the newline that ends each line read."""
 
 
 def fast_reports(chunk: ChunkBytes, at: np.ndarray, candidates: np.ndarray) -> FastReports:
@@ -361,18 +391,19 @@ def fast_reports(chunk: ChunkBytes, at: np.ndarray, candidates: np.ndarray) -> F
         ok[rows] = good
         cursor[rows] = where + len(b" MB")
     # then the end of the line, or Init Duration and the end of the line
-    at_end = chunk.line_ends(cursor)
+    ends = chunk.line_ends(cursor)
     init_ms = np.full(len(at), np.nan)
     cursor = cursor + (chunk.byte(cursor) == _SPACE)
-    rows = np.flatnonzero(ok & ~at_end & chunk.literal(cursor, _INIT_LABEL))
+    rows = np.flatnonzero(ok & (ends < 0) & chunk.literal(cursor, _INIT_LABEL))
     if len(rows):
         where = cursor[rows] + len(_INIT_LABEL)
         value, length, readable = chunk.numbers(where, decimal=True)
         where = where + length
-        readable &= chunk.literal(where, b" ms") & chunk.line_ends(where + len(b" ms"))
+        end = chunk.line_ends(where + len(b" ms"))
+        readable &= chunk.literal(where, b" ms") & (end >= 0)
         init_ms[rows[readable]] = value[readable]
-        at_end[rows[readable]] = True
-    ok &= at_end
+        ends[rows[readable]] = end[readable]
+    ok &= ends >= 0
     return FastReports(
         ok=ok,
         request_ids=_request_ids(chunk, id_start[ok], id_length[ok], id_words[ok]),
@@ -381,6 +412,7 @@ def fast_reports(chunk: ChunkBytes, at: np.ndarray, candidates: np.ndarray) -> F
         memory_mb=values[2, ok].astype(np.int64),
         max_used_mb=values[3, ok],
         init_ms=init_ms[ok],
+        ends=ends[ok],
     )
 
 
