@@ -293,8 +293,9 @@ def _word_at(columns: np.ndarray, byte: int) -> np.ndarray:
         result: np.ndarray = columns[column]
         return result
     low = columns[column] >> np.uint64(8 * shift)
-    high: np.ndarray = columns[column + 1] << np.uint64(64 - 8 * shift)
-    return low | high
+    high = columns[column + 1] << np.uint64(64 - 8 * shift)
+    word: np.ndarray = low | high
+    return word
 
 
 def _rows_have(columns: np.ndarray, literal: bytes, byte: int = 0) -> np.ndarray:
