@@ -324,7 +324,8 @@ def find_marks(chunk: ChunkBytes, size: int) -> np.ndarray:
     """Sorted offsets of every ``REPORT RequestId:`` in the first ``size`` bytes."""
     rare = _MARK.index(b"q")  # the marker's rarest byte, then the whole marker
     found = chunk.positions(ord("q")) - rare
-    marks: np.ndarray = found[(found >= 0) & chunk.literal(found, _MARK)]
+    found = found[found >= 0]
+    marks: np.ndarray = found[_rows_have(_columns(chunk.rows_field_words[found]), _MARK)]
     return marks
 
 
@@ -470,17 +471,21 @@ def _usual_reports(chunk: ChunkBytes, at: np.ndarray, candidates: np.ndarray) ->
     ends[~ok | (ends < where + 3)] = -1
     init_ms = _usual_init(chunk, tail, where, ok & (ends < 0), ends)
     ok &= ends >= 0
-    ids = (rows if ok.all() else rows[ok]).view(np.uint8)
-    ids = ids[:, len(_MARK) + 1 : len(_MARK) + 1 + _USUAL_ID]
+    every = bool(ok.all())
+
+    def read(values: np.ndarray) -> np.ndarray:
+        return values if every else values[ok]
+
+    ids = read(rows).view(np.uint8)[:, len(_MARK) + 1 : len(_MARK) + 1 + _USUAL_ID]
     return FastReports(
         ok=ok,
         request_ids=_ascii_strings(ids, np.full(len(ids), _USUAL_ID)),
-        duration_ms=values[0][ok],
-        billed_ms=values[1][ok],
-        memory_mb=values[2][ok].astype(np.int64),
-        max_used_mb=values[3][ok],
-        init_ms=init_ms[ok],
-        ends=ends[ok],
+        duration_ms=read(values[0]),
+        billed_ms=read(values[1]),
+        memory_mb=read(values[2]).astype(np.int64),
+        max_used_mb=read(values[3]),
+        init_ms=read(init_ms),
+        ends=read(ends),
     )
 
 
