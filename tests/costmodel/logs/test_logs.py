@@ -827,3 +827,52 @@ def test_fast_reader_agrees_with_the_regex_on_files(
     pd.testing.assert_frame_equal(fast, regex)
     assert fast.attrs == regex.attrs
     assert len(fast) + fast.attrs["malformed_count"] <= len(lines)
+
+
+SHORT_DECIMALS = st.from_regex(r"\A[0-9]{1,4}(\.[0-9]{1,2})?\Z")
+SHORT_INTEGERS = st.from_regex(r"\A[0-9]{1,7}\Z")
+LAMBDA_LINES = st.builds(
+    "REPORT RequestId: {}\tDuration: {} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t"
+    "Max Memory Used: {} MB{}".format,
+    USUAL_IDS,
+    SHORT_DECIMALS,
+    SHORT_INTEGERS,
+    SHORT_INTEGERS,
+    SHORT_INTEGERS,
+    st.tuples(st.sampled_from(TAILS), SHORT_DECIMALS).map(lambda t: t[0].format(n=t[1])),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(
+        st.tuples(LAMBDA_LINES, EDITS).map(lambda pair: (pair[0], _mutated(*pair))),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_the_usual_lines_reader_agrees_with_the_walk(lines: list[tuple[str, str]]) -> None:
+    """``_usual_reports`` (one gather a field, for lines as Lambda prints them) reads the
+    same values as the general walk from every line it reads, and reads every unedited
+    line with a tab or nothing before its end or Init Duration."""
+    from costmodel.logs import aws_report_fast as fast
+
+    text = "".join(edited + "\n" for _, edited in lines)
+    chunk = fast.ChunkBytes(text.encode("utf-8", "surrogatepass"))
+    marks = fast.find_marks(chunk, chunk.size)
+    if len(marks) == 0:
+        return
+    everywhere = np.ones(len(marks), dtype=bool)
+    usual = fast._usual_reports(chunk, marks, everywhere)
+    walk = fast._walk_reports(chunk, marks, everywhere)
+    assert (walk.ok | ~usual.ok).all()  # the usual reader reads no line the walk does not
+    rows = usual.ok[walk.ok]
+    for name in ("duration_ms", "billed_ms", "memory_mb", "max_used_mb", "init_ms", "ends"):
+        np.testing.assert_array_equal(getattr(usual, name), getattr(walk, name)[rows])
+    assert list(usual.request_ids) == [i for i, r in zip(walk.request_ids, rows, strict=True) if r]
+    usual_shape = re.compile(r".*MB(\tInit Duration: [0-9.]+ ms)?\t?\Z")
+    plain = [
+        original == edited and usual_shape.match(original) is not None for original, edited in lines
+    ]
+    if len(marks) == len(lines):
+        assert (usual.ok[np.array(plain)]).all()
