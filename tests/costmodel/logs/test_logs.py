@@ -876,3 +876,21 @@ def test_the_usual_lines_reader_agrees_with_the_walk(lines: list[tuple[str, str]
     ]
     if len(marks) == len(lines):
         assert (usual.ok[np.array(plain)]).all()
+
+
+def test_two_decimal_durations_are_read_as_float_reads_them() -> None:
+    """Every duration with two decimals up to 9,999.99 ms (the word-at-a-time parse) and a
+    sample up to 900,000.00 ms (the window parse) is the double ``float(text)`` gives."""
+    from costmodel.logs import aws_report_fast as fast
+
+    hundredths = np.concatenate(
+        [np.arange(1_000_000), np.random.default_rng(19).integers(0, 90_000_001, 100_000)]
+    )
+    texts = [f"{h // 100}.{h % 100:02d}" for h in hundredths.tolist()]
+    data = " ".join(texts).encode()
+    starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+    value, length, ok = fast.ChunkBytes(data).numbers(starts, decimal=True)
+    assert ok.all()
+    assert length.tolist() == [len(t) for t in texts]
+    expected = np.array([float(t) for t in texts])
+    assert (value == expected).all()
