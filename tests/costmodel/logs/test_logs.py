@@ -898,3 +898,31 @@ def test_two_decimal_durations_are_read_as_float_reads_them() -> None:
     assert length.tolist() == [len(t) for t in texts]
     expected = np.array([float(t) for t in texts])
     assert (value == expected).all()
+
+
+def test_the_reader_without_pyarrow_reads_the_same(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """pyarrow only speeds up the text columns: with the reader told it is absent (its
+    object-array path), the frame of usual, walked and regex-read lines is the same."""
+    from costmodel.logs import aws_report_fast as fast
+
+    usual = (
+        "REPORT RequestId: {:08x}-e9a3-11e6-939a-754dd98c7be3\tDuration: 12.34 ms\t"
+        "Billed Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 18 MB\t"
+    )
+    others = [
+        "REPORT RequestId: r-1 \tDuration: 123456789.5 ms \tBilled Duration: 2 ms \t"
+        "Memory Size: 128 MB \tMax Memory Used: 18 MB",
+        usual.format(7) + "Restore Duration: 4.5 ms\tBilled Restore Duration: 5 ms\t",
+        "2024-05-01T10:00:00.117Z " + usual.format(8),
+        "REPORT RequestId: 42\tDuration: twelve ms",
+    ]
+    log = tmp_path / "api.log"
+    log.write_text("\n".join([usual.format(i) for i in range(5)] + others) + "\n")
+    with_arrow = read_logs(log)
+    assert fast._ARROW is not None and len(with_arrow) == 8
+    monkeypatch.setattr(fast, "_ARROW", None)
+    without = read_logs(log)
+    pd.testing.assert_frame_equal(with_arrow, without)
+    assert with_arrow.attrs == without.attrs
