@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidFile
-from .aws_report_fast import merge_strings, split_reports
+from .aws_report_fast import constant_strings, merge_strings, split_reports
 from .names import FORMAT_VENDORS
 
 #: Columns of the frame ``read_logs`` returns, in order.
@@ -310,7 +310,9 @@ def _assemble(n: int, columns: dict[str, Any]) -> pd.DataFrame:
         if name == "timestamp":
             data[name] = _timestamps(value, n)
         elif name in ("function", "request_id", "status", "format"):
-            data[name] = pd.Series("" if value is None else value, index=index, dtype="str")
+            if value is None or isinstance(value, str):
+                value = constant_strings("" if value is None else value, n)
+            data[name] = pd.Series(value, index=index, dtype="str")
         elif name in ("memory_mb", "source_line"):
             data[name] = np.asarray(value if value is not None else np.zeros(n), dtype=np.int64)
         else:

@@ -827,3 +827,102 @@ def test_fast_reader_agrees_with_the_regex_on_files(
     pd.testing.assert_frame_equal(fast, regex)
     assert fast.attrs == regex.attrs
     assert len(fast) + fast.attrs["malformed_count"] <= len(lines)
+
+
+SHORT_DECIMALS = st.from_regex(r"\A[0-9]{1,4}(\.[0-9]{1,2})?\Z")
+SHORT_INTEGERS = st.from_regex(r"\A[0-9]{1,7}\Z")
+LAMBDA_LINES = st.builds(
+    "REPORT RequestId: {}\tDuration: {} ms\tBilled Duration: {} ms\tMemory Size: {} MB\t"
+    "Max Memory Used: {} MB{}".format,
+    USUAL_IDS,
+    SHORT_DECIMALS,
+    SHORT_INTEGERS,
+    SHORT_INTEGERS,
+    SHORT_INTEGERS,
+    st.tuples(st.sampled_from(TAILS), SHORT_DECIMALS).map(lambda t: t[0].format(n=t[1])),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(
+        st.tuples(LAMBDA_LINES, EDITS).map(lambda pair: (pair[0], _mutated(*pair))),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_the_usual_lines_reader_agrees_with_the_walk(lines: list[tuple[str, str]]) -> None:
+    """``_usual_reports`` (one gather a field, for lines as Lambda prints them) reads the
+    same values as the general walk from every line it reads, and reads every unedited
+    line with a tab or nothing before its end or Init Duration."""
+    from costmodel.logs import aws_report_fast as fast
+
+    text = "".join(edited + "\n" for _, edited in lines)
+    chunk = fast.ChunkBytes(text.encode("utf-8", "surrogatepass"))
+    marks = fast.find_marks(chunk, chunk.size)
+    if len(marks) == 0:
+        return
+    everywhere = np.ones(len(marks), dtype=bool)
+    usual = fast._usual_reports(chunk, marks, everywhere)
+    walk = fast._walk_reports(chunk, marks, everywhere)
+    assert (walk.ok | ~usual.ok).all()  # the usual reader reads no line the walk does not
+    rows = usual.ok[walk.ok]
+    for name in ("duration_ms", "billed_ms", "memory_mb", "max_used_mb", "init_ms", "ends"):
+        np.testing.assert_array_equal(getattr(usual, name), getattr(walk, name)[rows])
+    assert list(usual.request_ids) == [i for i, r in zip(walk.request_ids, rows, strict=True) if r]
+    usual_shape = re.compile(r".*MB(\tInit Duration: [0-9.]+ ms)?\t?\Z")
+    plain = np.array(
+        [
+            original == edited and usual_shape.match(original) is not None
+            for original, edited in lines
+        ]
+    )
+    line_of = np.searchsorted(chunk.positions(ord("\n")), marks)  # no edit adds a newline
+    alone = np.bincount(line_of, minlength=len(lines))[line_of] == 1
+    assert usual.ok[plain[line_of] & alone].all()
+
+
+def test_two_decimal_durations_are_read_as_float_reads_them() -> None:
+    """Every duration with two decimals up to 9,999.99 ms (the word-at-a-time parse) and a
+    sample up to 900,000.00 ms (the window parse) is the double ``float(text)`` gives."""
+    from costmodel.logs import aws_report_fast as fast
+
+    hundredths = np.concatenate(
+        [np.arange(1_000_000), np.random.default_rng(19).integers(0, 90_000_001, 100_000)]
+    )
+    texts = [f"{h // 100}.{h % 100:02d}" for h in hundredths.tolist()]
+    data = " ".join(texts).encode()
+    starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+    value, length, ok = fast.ChunkBytes(data).numbers(starts, decimal=True)
+    assert ok.all()
+    assert length.tolist() == [len(t) for t in texts]
+    expected = np.array([float(t) for t in texts])
+    assert (value == expected).all()
+
+
+def test_the_reader_without_pyarrow_reads_the_same(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """pyarrow only speeds up the text columns: with the reader told it is absent (its
+    object-array path), the frame of usual, walked and regex-read lines is the same."""
+    from costmodel.logs import aws_report_fast as fast
+
+    usual = (
+        "REPORT RequestId: {:08x}-e9a3-11e6-939a-754dd98c7be3\tDuration: 12.34 ms\t"
+        "Billed Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 18 MB\t"
+    )
+    others = [
+        "REPORT RequestId: r-1 \tDuration: 123456789.5 ms \tBilled Duration: 2 ms \t"
+        "Memory Size: 128 MB \tMax Memory Used: 18 MB",
+        usual.format(7) + "Restore Duration: 4.5 ms\tBilled Restore Duration: 5 ms\t",
+        "2024-05-01T10:00:00.117Z " + usual.format(8),
+        "REPORT RequestId: 42\tDuration: twelve ms",
+    ]
+    log = tmp_path / "api.log"
+    log.write_text("\n".join([usual.format(i) for i in range(5)] + others) + "\n")
+    with_arrow = read_logs(log)
+    assert fast._ARROW is not None and len(with_arrow) == 8
+    monkeypatch.setattr(fast, "_ARROW", None)
+    without = read_logs(log)
+    pd.testing.assert_frame_equal(with_arrow, without)
+    assert with_arrow.attrs == without.attrs
