@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import sys
 import threading
 from typing import Any
 
-import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,29 +18,35 @@ from costmodel.simulation.scenario import Downstream, PoissonArrivals, Scenario
 from costmodel.simulation.seeds import BAND_COLUMNS, seed_bands, simulate_seeds, spawn_seeds
 from resilience import Policy, retry
 
-# The factories below are this module's: a worker process does not import the tests, so
-# they travel by value (as a notebook's functions do).
-cloudpickle.register_pickle_by_value(sys.modules[__name__])
-
 SHORT = Scenario(
     arrivals=PoissonArrivals(rate_per_s=8, duration_s=30),
     downstream=Downstream(latency=60.0, error_rate=0.2, error_latency_ms=5),
 )
 
 
-def retrying(sim: SimulationContext, attempts: int = 1) -> Policy:
-    """A Policy with a retry of ``attempts`` attempts (a grid parameter)."""
-    return Policy(
-        name="retrying",
-        ledger=sim.ledger,
-        clock=sim.clock,
-        retry=retry(attempts=attempts, backoff_s=0.05, clock=sim.clock, rng=sim.rng),
-    )
+def _factories() -> tuple[Any, Any]:
+    """The tests' Policy factories, made as local functions: distributed pickles a module's
+    function by reference (its module and name), and a worker process cannot import this
+    test module under `make test-installed` (no checkout on its path), so the worker failed
+    to read the task. Local functions travel by value, as a notebook's functions do."""
+
+    def retrying(sim: SimulationContext, attempts: int = 1) -> Policy:
+        """A Policy with a retry of ``attempts`` attempts (a grid parameter)."""
+        return Policy(
+            name="retrying",
+            ledger=sim.ledger,
+            clock=sim.clock,
+            retry=retry(attempts=attempts, backoff_s=0.05, clock=sim.clock, rng=sim.rng),
+        )
+
+    def bare(sim: SimulationContext) -> Policy:
+        """No protection."""
+        return Policy(name="bare", ledger=sim.ledger, clock=sim.clock)
+
+    return retrying, bare
 
 
-def bare(sim: SimulationContext) -> Policy:
-    """No protection."""
-    return Policy(name="bare", ledger=sim.ledger, clock=sim.clock)
+retrying, bare = _factories()
 
 
 @pytest.fixture(scope="module")
