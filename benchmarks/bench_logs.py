@@ -29,7 +29,6 @@ environment runs only part 1, for iterating on the reader.
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import re
@@ -45,13 +44,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.harness import Row
+from benchmarks.harness import Row, base_package
 from costmodel import bill_from_logs, read_logs
 from costmodel.logs.formats import _NUM, _TS
 
 TITLE = "Logs (read_logs vs its base commit, split-and-cast readers, a re.match loop; memory)"
 BASE_COMMIT = "89b7857"
-ROOT = Path(__file__).resolve().parent.parent
 READ_LINES = 1_000_000
 MEMORY_LINES = (1_000_000, 5_000_000)
 
@@ -111,24 +109,6 @@ def loop_read(path: Path) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
-
-
-def base_costmodel(tmp: Path) -> Any:
-    """The base commit's ``costmodel``, imported as ``costmodel_base`` from ``tmp``."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--prefix=costmodel_base/", BASE_COMMIT, "costmodel"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
-    (tmp / "costmodel_base" / "costmodel").rename(tmp / "base_tree")
-    (tmp / "costmodel_base").rmdir()
-    (tmp / "base_tree").rename(tmp / "costmodel_base")
-    sys.path.insert(0, str(tmp))
-    try:
-        return importlib.import_module("costmodel_base")
-    finally:
-        sys.path.remove(str(tmp))
 
 
 # Where each number starts in its tab-separated field ("Duration: " ...), for the
@@ -263,7 +243,7 @@ def run() -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="callwise-bench-logs-") as folder:
         small = Path(folder) / "report-1m.log"
         write_log(small, READ_LINES)
-        base = base_costmodel(Path(folder))
+        base = base_package(Path(folder), "costmodel", BASE_COMMIT)
         rows += _read_rows(small, base)
         if os.environ.get("BENCH_QUICK"):
             return rows

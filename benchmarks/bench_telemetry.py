@@ -23,9 +23,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,12 +39,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import resilience
 from benchmarks.harness import Row, per_call_seconds
+from benchmarks.harness import base_package as harness_base
 from resilience import CircuitBreaker, Policy, fallback, retry, telemetry
 
 TITLE = "Telemetry"
 
 BASE_COMMIT = "d04ac47"
-ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 7
 NUMBER = 40_000
 
@@ -103,37 +101,6 @@ def _variants(package: Any, work: Callable[..., Any], awork: Callable[..., Any])
     return found
 
 
-def _base_package(tmp: Path) -> Any:
-    """The base commit's ``resilience``, imported as ``resilience_base`` from ``tmp``.
-
-    Its modules import each other relatively, so the tree loads under another name, in
-    this process, beside this tree's ``resilience``: both are timed in alternating rounds
-    under the same load, the same interpreter and the same pybreaker and tenacity.
-    """
-    archive = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(ROOT),
-            "archive",
-            "--prefix=resilience_base/",
-            BASE_COMMIT,
-            "resilience",
-        ],
-        capture_output=True,
-        check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
-    (tmp / "resilience_base" / "resilience").rename(tmp / "base_tree")
-    (tmp / "resilience_base").rmdir()
-    (tmp / "base_tree").rename(tmp / "resilience_base")
-    sys.path.insert(0, str(tmp))
-    try:
-        return importlib.import_module("resilience_base")
-    finally:
-        sys.path.remove(str(tmp))
-
-
 def _quote() -> str:
     """A callee doing a little real work (about 10 us on an idle core): JSON to encode."""
     return json.dumps({"symbol": "ABC", "prices": [i * 0.5 for i in range(40)]})
@@ -183,7 +150,7 @@ def _disabled_vs_base() -> list[Row]:
     telemetry.disable()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        base_package = _base_package(Path(tmp))
+        base_package = harness_base(Path(tmp), "resilience", BASE_COMMIT)
         base = _variants(base_package, _work, _awork)
         ours = _variants(resilience, _work, _awork)
         for name in ours:

@@ -7,9 +7,14 @@ cachetools, tenacity, a plain Python loop), so the machine's speed cancels out.
 from __future__ import annotations
 
 import gc
+import importlib
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +68,30 @@ def print_rows(title: str, rows: list[Row]) -> None:
             f"{row.name:58} {row.ours:12.4g} {row.anchor:12.4g} {row.ratio:7.2f}x  "
             f"{row.target} ({row.unit})"
         )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def base_package(tmp: Path, package: str, commit: str) -> Any:
+    """``package`` as it was at ``commit``, imported as ``<package>_base`` from ``tmp``.
+
+    A ``git archive`` of the package's folder, renamed: its modules import each other
+    relatively, so it loads under the other name in this process, beside this tree's
+    package, and both are timed under the same load, interpreter and dependencies.
+    """
+    name = f"{package}_base"
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", f"--prefix={name}/", commit, package],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
+    (tmp / name / package).rename(tmp / "base_tree")
+    (tmp / name).rmdir()
+    (tmp / "base_tree").rename(tmp / name)
+    sys.path.insert(0, str(tmp))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(tmp))
